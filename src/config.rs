@@ -1,0 +1,415 @@
+//! The project file (TOML): what the inputs are, how their columns map to our
+//! fields, their CRS and encoding, and the run's options.
+//!
+//! Parsing is separate from reading the file so tests can feed text. The result
+//! is one validated, read-only [`Project`] that every stage borrows. Unknown
+//! keys are errors that name the key: a misspelt option must never be ignored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::crs::{CrsError, InputCrs};
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the project file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: [inputs.{input}] {message}")]
+    Input {
+        path: PathBuf,
+        input: String,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The kinds of input a project can name, each with its logical fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InputKind {
+    AdminUnits,
+    Enterprises,
+    HazardUnits,
+    Chemicals,
+    HiddenDangers,
+    VulnerableTargets,
+}
+
+impl InputKind {
+    /// In the order the pipeline reads them: each may refer to the ones before.
+    pub const ALL: [InputKind; 6] = [
+        InputKind::AdminUnits,
+        InputKind::Enterprises,
+        InputKind::HazardUnits,
+        InputKind::Chemicals,
+        InputKind::HiddenDangers,
+        InputKind::VulnerableTargets,
+    ];
+
+    /// The key under `[inputs]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            InputKind::AdminUnits => "admin_units",
+            InputKind::Enterprises => "enterprises",
+            InputKind::HazardUnits => "hazard_units",
+            InputKind::Chemicals => "chemicals",
+            InputKind::HiddenDangers => "hidden_dangers",
+            InputKind::VulnerableTargets => "vulnerable_targets",
+        }
+    }
+
+    /// Logical fields and whether each is required.
+    pub fn fields(self) -> &'static [(&'static str, bool)] {
+        match self {
+            InputKind::AdminUnits => &[("code", true), ("name", true), ("level", true), ("parent", false)],
+            InputKind::Enterprises => &[
+                ("id", true),
+                ("name", true),
+                ("industry", false),
+                ("address", false),
+                ("grade", false),
+                ("people_500m", false),
+            ],
+            InputKind::HazardUnits => &[
+                ("id", true),
+                ("enterprise_id", true),
+                ("name", true),
+                ("kind", true),
+                ("radius_m", false),
+                ("people_500m", false),
+            ],
+            InputKind::Chemicals => &[
+                ("unit_id", true),
+                ("name", true),
+                ("cas", false),
+                ("category", false),
+                ("quantity_t", true),
+            ],
+            InputKind::HiddenDangers => &[
+                ("id", true),
+                ("enterprise_id", false),
+                ("description", true),
+                ("level", true),
+                ("status", true),
+                ("found_date", false),
+                ("due_date", false),
+            ],
+            InputKind::VulnerableTargets => &[
+                ("id", true),
+                ("name", true),
+                ("kind", true),
+                ("population", false),
+            ],
+        }
+    }
+
+    /// Whether records of this kind have a location (all but the chemicals table).
+    pub fn has_location(self) -> bool {
+        !matches!(self, InputKind::Chemicals)
+    }
+
+    /// Whether the project must name this input.
+    pub fn required(self) -> bool {
+        matches!(self, InputKind::AdminUnits | InputKind::Enterprises)
+    }
+}
+
+/// One input as written in the project file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    path: PathBuf,
+    layer: Option<String>,
+    crs: Option<String>,
+    encoding: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    title: Option<String>,
+    area_name: Option<String>,
+    year: i32,
+    data_date: Option<String>,
+    source: Option<String>,
+    #[serde(default = "default_metric_crs")]
+    metric_crs: String,
+    #[serde(default = "default_cell_size")]
+    cell_size_m: f64,
+    inputs: BTreeMap<String, RawInput>,
+}
+
+fn default_metric_crs() -> String {
+    "auto".to_string()
+}
+
+fn default_cell_size() -> f64 {
+    100.0
+}
+
+/// One validated input: absolute path, parsed CRS, full column mapping.
+#[derive(Debug, Clone)]
+pub struct InputSpec {
+    pub kind: InputKind,
+    /// Path as written in the project file, for messages and reports.
+    pub display_path: String,
+    pub path: PathBuf,
+    /// Layer (GeoPackage) or sheet (XLSX) name.
+    pub layer: Option<String>,
+    pub crs: InputCrs,
+    /// Whether the project file names the CRS (else a layer's own CRS wins).
+    pub crs_given: bool,
+    /// Text encoding override (e.g. `GBK`, `CP936`).
+    pub encoding: Option<String>,
+    /// Coordinate columns; `None` means the features' own geometry.
+    pub xy_columns: Option<(String, String)>,
+    /// Logical field → source column, for every logical field of the kind
+    /// (unmapped fields default to a column of the same name).
+    pub columns: Vec<(&'static str, String, bool)>,
+}
+
+impl InputSpec {
+    /// A boundary file with the properties of the bundled boundaries
+    /// (`adcode`, `name`, `level`, `parent`), in WGS 84.
+    pub fn boundaries(path: &Path) -> InputSpec {
+        let raw = RawInput {
+            path: path.to_path_buf(),
+            layer: None,
+            crs: None,
+            encoding: None,
+            x: None,
+            y: None,
+            fields: BTreeMap::from([("code".to_string(), "adcode".to_string())]),
+        };
+        validate_input(InputKind::AdminUnits, &raw, Path::new("")).expect("the built-in mapping is valid")
+    }
+
+    /// Source column mapped to a logical field.
+    pub fn column(&self, field: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(f, _, _)| *f == field)
+            .map(|(_, c, _)| c.as_str())
+    }
+}
+
+/// Which metric CRS to use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetricChoice {
+    /// The CGCS2000 3° zone of the study area's centre.
+    Auto,
+    /// A Gauss–Krüger zone named by its EPSG code (4534–4554).
+    Epsg(u32),
+}
+
+/// The validated project: every stage borrows what it needs from here.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub file: PathBuf,
+    pub title: String,
+    pub area_name: Option<String>,
+    pub year: i32,
+    pub data_date: Option<String>,
+    pub source: Option<String>,
+    pub metric_crs: MetricChoice,
+    pub cell_size_m: f64,
+    pub inputs: BTreeMap<InputKind, InputSpec>,
+}
+
+impl Project {
+    /// Reads and validates a project file.
+    pub fn load(path: &Path) -> Result<Project, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Project::parse(&text, path)
+    }
+
+    /// Validates project text; relative input paths resolve against `path`'s folder.
+    pub fn parse(text: &str, path: &Path) -> Result<Project, ConfigError> {
+        let raw: RawProject = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        if !(raw.cell_size_m.is_finite() && raw.cell_size_m > 0.0) {
+            return Err(invalid(format!(
+                "cell_size_m must be a positive number of metres, got {}",
+                raw.cell_size_m
+            )));
+        }
+        let metric_crs = parse_metric(&raw.metric_crs).map_err(invalid)?;
+        let mut inputs = BTreeMap::new();
+        for (key, input) in &raw.inputs {
+            let kind = InputKind::ALL
+                .into_iter()
+                .find(|k| k.key() == key)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "unknown input [inputs.{key}]; known inputs: {}",
+                        InputKind::ALL.map(|k| k.key()).join(", ")
+                    ))
+                })?;
+            let spec = validate_input(kind, input, base).map_err(|message| ConfigError::Input {
+                path: path.to_path_buf(),
+                input: key.clone(),
+                message,
+            })?;
+            inputs.insert(kind, spec);
+        }
+        for kind in InputKind::ALL {
+            if kind.required() && !inputs.contains_key(&kind) {
+                return Err(invalid(format!("missing required input [inputs.{}]", kind.key())));
+            }
+        }
+        if inputs.contains_key(&InputKind::HazardUnits) != inputs.contains_key(&InputKind::Chemicals) {
+            return Err(invalid(
+                "[inputs.hazard_units] and [inputs.chemicals] go together: name both or neither".into(),
+            ));
+        }
+        Ok(Project {
+            file: path.to_path_buf(),
+            title: raw.title.unwrap_or_else(|| "安全风险分布电子图".to_string()),
+            area_name: raw.area_name,
+            year: raw.year,
+            data_date: raw.data_date,
+            source: raw.source,
+            metric_crs,
+            cell_size_m: raw.cell_size_m,
+            inputs,
+        })
+    }
+}
+
+fn parse_metric(text: &str) -> Result<MetricChoice, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(MetricChoice::Auto);
+    }
+    match text.parse::<InputCrs>() {
+        Ok(InputCrs::Epsg(code)) if (4534..=4554).contains(&code) => Ok(MetricChoice::Epsg(code)),
+        _ => Err(format!(
+            "metric_crs must be \"auto\" or a CGCS2000 3-degree Gauss-Kruger zone EPSG:4534 … EPSG:4554, got {text:?}"
+        )),
+    }
+}
+
+fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputSpec, String> {
+    let known = kind.fields();
+    for key in raw.fields.keys() {
+        if !known.iter().any(|(f, _)| f == key) {
+            return Err(format!(
+                "unknown key fields.{key}; fields of {}: {}",
+                kind.key(),
+                known.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let crs = match &raw.crs {
+        Some(text) => text.parse::<InputCrs>().map_err(|e: CrsError| e.to_string())?,
+        None => InputCrs::Wgs84,
+    };
+    let xy_columns = match (&raw.x, &raw.y) {
+        (Some(x), Some(y)) => Some((x.clone(), y.clone())),
+        (None, None) => None,
+        _ => return Err("x and y name the coordinate columns: give both or neither".into()),
+    };
+    if xy_columns.is_some() && !kind.has_location() {
+        return Err("this input has no location: remove x and y".into());
+    }
+    if let Some(enc) = &raw.encoding {
+        if crate::load::encoding_for_label(enc).is_none() {
+            return Err(format!("unknown encoding {enc:?}; use e.g. UTF-8, GBK, CP936, GB18030, BIG5"));
+        }
+    }
+    let columns = known
+        .iter()
+        .map(|&(field, required)| {
+            let column = raw.fields.get(field).cloned().unwrap_or_else(|| field.to_string());
+            (field, column, required)
+        })
+        .collect();
+    Ok(InputSpec {
+        kind,
+        display_path: raw.path.to_string_lossy().into_owned(),
+        path: base.join(&raw.path),
+        layer: raw.layer.clone(),
+        crs,
+        crs_given: raw.crs.is_some(),
+        encoding: raw.encoding.clone(),
+        xy_columns,
+        columns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+year = 2026
+[inputs.admin_units]
+path = "b.geojson"
+fields = { code = "adcode" }
+[inputs.enterprises]
+path = "e.csv"
+crs = "gcj02"
+x = "lon"
+y = "lat"
+"#;
+
+    #[test]
+    fn minimal_project_resolves_paths_and_defaults() {
+        let p = Project::parse(MINIMAL, Path::new("/data/city/project.toml")).unwrap();
+        let e = &p.inputs[&InputKind::Enterprises];
+        assert_eq!(e.path, Path::new("/data/city/e.csv"));
+        assert_eq!(e.crs, InputCrs::Gcj02);
+        assert_eq!(e.column("id"), Some("id"));
+        assert_eq!(p.inputs[&InputKind::AdminUnits].column("code"), Some("adcode"));
+        assert_eq!(p.cell_size_m, 100.0);
+        assert_eq!(p.metric_crs, MetricChoice::Auto);
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_named() {
+        let text = format!("colour = 1\n{MINIMAL}");
+        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn unknown_input_key_and_field_are_named() {
+        let text = MINIMAL.replace("x = \"lon\"", "x = \"lon\"\nprojection = 1");
+        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(err.contains("projection"), "{err}");
+        let text = MINIMAL.replace("code = \"adcode\"", "kode = \"adcode\"");
+        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(err.contains("fields.kode") && err.contains("admin_units"), "{err}");
+    }
+
+    #[test]
+    fn bad_crs_and_missing_input_are_errors() {
+        let text = MINIMAL.replace("gcj02", "mercator");
+        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(err.contains("mercator") && err.contains("enterprises"), "{err}");
+        let text = MINIMAL.replace("[inputs.enterprises]", "[inputs.enterprisez]");
+        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        assert!(err.contains("enterprisez"), "{err}");
+    }
+}

@@ -1,0 +1,487 @@
+//! Coordinate systems: what inputs may be in, how they become WGS 84 lon/lat,
+//! and the metric projection chosen for the study area.
+//!
+//! * WGS 84 and CGCS2000 (EPSG:4490) are taken as equal: they differ by a few
+//!   centimetres, far below the accuracy of supervision data.
+//! * GCJ-02 (Amap, Tencent) and BD-09 (Baidu) are obfuscations with a public
+//!   forward formula and no closed inverse; we invert them by fixed-point
+//!   iteration to well under a centimetre. Outside China they are the identity.
+//! * Any other `EPSG:n` goes through GDAL/PROJ.
+//! * Metric work uses the CGCS2000 3° Gauss–Krüger zone of the study area
+//!   (EPSG:4534–4554, no zone prefix), computed here by Krüger series so that
+//!   it is cheap and thread-safe.
+
+use std::f64::consts::PI;
+use std::fmt;
+use std::str::FromStr;
+
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use serde::Serialize;
+use thiserror::Error;
+
+/// A coordinate system an input may be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputCrs {
+    Wgs84,
+    Cgcs2000,
+    Gcj02,
+    Bd09,
+    Epsg(u32),
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum CrsError {
+    #[error("unknown CRS {0:?}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>")]
+    Unknown(String),
+    #[error("EPSG:{code} is not usable: {reason}")]
+    Gdal { code: u32, reason: String },
+}
+
+impl FromStr for InputCrs {
+    type Err = CrsError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let t = text.trim().to_lowercase().replace(['-', '_', ' '], "");
+        let crs = match t.as_str() {
+            "wgs84" | "epsg:4326" => InputCrs::Wgs84,
+            "cgcs2000" | "epsg:4490" => InputCrs::Cgcs2000,
+            "gcj02" | "amap" | "gaode" | "tencent" | "mars" => InputCrs::Gcj02,
+            "bd09" | "baidu" | "bd09ll" => InputCrs::Bd09,
+            _ => {
+                let code = t
+                    .strip_prefix("epsg:")
+                    .and_then(|c| c.parse::<u32>().ok())
+                    .ok_or_else(|| CrsError::Unknown(text.to_string()))?;
+                InputCrs::Epsg(code)
+            }
+        };
+        Ok(crs)
+    }
+}
+
+impl fmt::Display for InputCrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputCrs::Wgs84 => f.write_str("wgs84"),
+            InputCrs::Cgcs2000 => f.write_str("cgcs2000"),
+            InputCrs::Gcj02 => f.write_str("gcj02"),
+            InputCrs::Bd09 => f.write_str("bd09"),
+            InputCrs::Epsg(c) => write!(f, "EPSG:{c}"),
+        }
+    }
+}
+
+/// Converts (x, y) in an input CRS to WGS 84 (lon, lat). Built once per input.
+pub struct ToWgs84 {
+    crs: InputCrs,
+    transform: Option<CoordTransform>,
+}
+
+impl ToWgs84 {
+    pub fn new(crs: InputCrs) -> Result<Self, CrsError> {
+        let transform = match crs {
+            InputCrs::Epsg(code) => Some(gdal_transform(code)?),
+            _ => None,
+        };
+        Ok(ToWgs84 { crs, transform })
+    }
+
+    /// Converts one coordinate; `None` if PROJ cannot transform it.
+    pub fn convert(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        match self.crs {
+            InputCrs::Wgs84 | InputCrs::Cgcs2000 => Some((x, y)),
+            InputCrs::Gcj02 => Some(gcj02_to_wgs84(x, y)),
+            InputCrs::Bd09 => Some(bd09_to_wgs84(x, y)),
+            InputCrs::Epsg(_) => {
+                let t = self.transform.as_ref()?;
+                let (mut xs, mut ys, mut zs) = ([x], [y], [0.0]);
+                t.transform_coords(&mut xs, &mut ys, &mut zs).ok()?;
+                Some((xs[0], ys[0]))
+            }
+        }
+    }
+}
+
+fn gdal_transform(code: u32) -> Result<CoordTransform, CrsError> {
+    let err = |e: gdal::errors::GdalError| CrsError::Gdal {
+        code,
+        reason: e.to_string(),
+    };
+    let mut source = SpatialRef::from_epsg(code).map_err(err)?;
+    let mut target = SpatialRef::from_epsg(4326).map_err(err)?;
+    source.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    CoordTransform::new(&source, &target).map_err(err)
+}
+
+/// Krasovsky semi-major axis and eccentricity² used by the GCJ-02 formula.
+const GCJ_A: f64 = 6_378_245.0;
+const GCJ_EE: f64 = 0.006_693_421_622_965_943;
+const BD_X_PI: f64 = PI * 3000.0 / 180.0;
+
+/// The rough box inside which Chinese map providers apply their offsets.
+pub fn in_china(lon: f64, lat: f64) -> bool {
+    (72.004..=137.8347).contains(&lon) && (0.8293..=55.8271).contains(&lat)
+}
+
+fn gcj_dlat(x: f64, y: f64) -> f64 {
+    let mut r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt();
+    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += (20.0 * (y * PI).sin() + 40.0 * (y / 3.0 * PI).sin()) * 2.0 / 3.0;
+    r += (160.0 * (y / 12.0 * PI).sin() + 320.0 * (y * PI / 30.0).sin()) * 2.0 / 3.0;
+    r
+}
+
+fn gcj_dlon(x: f64, y: f64) -> f64 {
+    let mut r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt();
+    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += (20.0 * (x * PI).sin() + 40.0 * (x / 3.0 * PI).sin()) * 2.0 / 3.0;
+    r += (150.0 * (x / 12.0 * PI).sin() + 300.0 * (x / 30.0 * PI).sin()) * 2.0 / 3.0;
+    r
+}
+
+/// The public GCJ-02 forward formula: WGS 84 → GCJ-02 (identity outside China).
+pub fn wgs84_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
+    if !in_china(lon, lat) {
+        return (lon, lat);
+    }
+    let dlat = gcj_dlat(lon - 105.0, lat - 35.0);
+    let dlon = gcj_dlon(lon - 105.0, lat - 35.0);
+    let rad_lat = lat.to_radians();
+    let magic = 1.0 - GCJ_EE * rad_lat.sin().powi(2);
+    let sqrt_magic = magic.sqrt();
+    let dlat = (dlat * 180.0) / ((GCJ_A * (1.0 - GCJ_EE)) / (magic * sqrt_magic) * PI);
+    let dlon = (dlon * 180.0) / (GCJ_A / sqrt_magic * rad_lat.cos() * PI);
+    (lon + dlon, lat + dlat)
+}
+
+/// GCJ-02 → BD-09 (Baidu's extra rotation and offset).
+pub fn gcj02_to_bd09(lon: f64, lat: f64) -> (f64, f64) {
+    if !in_china(lon, lat) {
+        return (lon, lat);
+    }
+    let z = (lon * lon + lat * lat).sqrt() + 0.00002 * (lat * BD_X_PI).sin();
+    let theta = lat.atan2(lon) + 0.000003 * (lon * BD_X_PI).cos();
+    (z * theta.cos() + 0.0065, z * theta.sin() + 0.006)
+}
+
+/// WGS 84 → BD-09.
+pub fn wgs84_to_bd09(lon: f64, lat: f64) -> (f64, f64) {
+    let (g_lon, g_lat) = wgs84_to_gcj02(lon, lat);
+    gcj02_to_bd09(g_lon, g_lat)
+}
+
+/// Inverts a forward offset by fixed-point iteration: the offset varies slowly,
+/// so x ← x − (f(x) − target) converges to 1e-12° in a handful of steps.
+fn invert(forward: impl Fn(f64, f64) -> (f64, f64), lon: f64, lat: f64) -> (f64, f64) {
+    let (mut x, mut y) = (lon, lat);
+    for _ in 0..30 {
+        let (fx, fy) = forward(x, y);
+        let (dx, dy) = (fx - lon, fy - lat);
+        x -= dx;
+        y -= dy;
+        if dx.abs() < 1e-12 && dy.abs() < 1e-12 {
+            break;
+        }
+    }
+    (x, y)
+}
+
+/// GCJ-02 → WGS 84 by iterated inverse (identity outside China).
+pub fn gcj02_to_wgs84(lon: f64, lat: f64) -> (f64, f64) {
+    if !in_china(lon, lat) {
+        return (lon, lat);
+    }
+    invert(wgs84_to_gcj02, lon, lat)
+}
+
+/// BD-09 → WGS 84 by iterated inverse of the whole forward chain.
+pub fn bd09_to_wgs84(lon: f64, lat: f64) -> (f64, f64) {
+    if !in_china(lon, lat) {
+        return (lon, lat);
+    }
+    invert(wgs84_to_bd09, lon, lat)
+}
+
+/// A transverse Mercator projection (Krüger series to n⁶, sub-millimetre
+/// within a 3° zone) on a given ellipsoid.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricCrs {
+    /// EPSG code of the projected CRS this reproduces.
+    pub epsg: u32,
+    /// Human-readable name, as PROJ spells it.
+    pub name: String,
+    pub central_meridian: f64,
+    #[serde(skip)]
+    tm: TransverseMercator,
+}
+
+#[derive(Debug, Clone)]
+struct TransverseMercator {
+    lon0: f64,
+    false_easting: f64,
+    false_northing: f64,
+    e: f64,
+    /// k0 × rectifying radius A.
+    k0_a: f64,
+    alpha: [f64; 6],
+    beta: [f64; 6],
+}
+
+impl TransverseMercator {
+    fn new(a: f64, f: f64, lon0: f64, k0: f64, false_easting: f64, false_northing: f64) -> Self {
+        let n = f / (2.0 - f);
+        let (n2, n3) = (n * n, n * n * n);
+        let (n4, n5, n6) = (n2 * n2, n2 * n3, n3 * n3);
+        let rect_a = a / (1.0 + n) * (1.0 + n2 / 4.0 + n4 / 64.0 + n6 / 256.0);
+        let alpha = [
+            n / 2.0 - 2.0 / 3.0 * n2 + 5.0 / 16.0 * n3 + 41.0 / 180.0 * n4 - 127.0 / 288.0 * n5
+                + 7891.0 / 37800.0 * n6,
+            13.0 / 48.0 * n2 - 3.0 / 5.0 * n3 + 557.0 / 1440.0 * n4 + 281.0 / 630.0 * n5
+                - 1983433.0 / 1935360.0 * n6,
+            61.0 / 240.0 * n3 - 103.0 / 140.0 * n4 + 15061.0 / 26880.0 * n5
+                + 167603.0 / 181440.0 * n6,
+            49561.0 / 161280.0 * n4 - 179.0 / 168.0 * n5 + 6601661.0 / 7257600.0 * n6,
+            34729.0 / 80640.0 * n5 - 3418889.0 / 1995840.0 * n6,
+            212378941.0 / 319334400.0 * n6,
+        ];
+        let beta = [
+            n / 2.0 - 2.0 / 3.0 * n2 + 37.0 / 96.0 * n3 - 1.0 / 360.0 * n4 - 81.0 / 512.0 * n5
+                + 96199.0 / 604800.0 * n6,
+            1.0 / 48.0 * n2 + 1.0 / 15.0 * n3 - 437.0 / 1440.0 * n4 + 46.0 / 105.0 * n5
+                - 1118711.0 / 3870720.0 * n6,
+            17.0 / 480.0 * n3 - 37.0 / 840.0 * n4 - 209.0 / 4480.0 * n5 + 5569.0 / 90720.0 * n6,
+            4397.0 / 161280.0 * n4 - 11.0 / 504.0 * n5 - 830251.0 / 7257600.0 * n6,
+            4583.0 / 161280.0 * n5 - 108847.0 / 3991680.0 * n6,
+            20648693.0 / 638668800.0 * n6,
+        ];
+        TransverseMercator {
+            lon0,
+            false_easting,
+            false_northing,
+            e: (f * (2.0 - f)).sqrt(),
+            k0_a: k0 * rect_a,
+            alpha,
+            beta,
+        }
+    }
+
+    fn forward(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let phi = lat.to_radians();
+        let lam = (lon - self.lon0).to_radians();
+        let e = self.e;
+        let t = (phi.sin().atanh() - e * (e * phi.sin()).atanh()).sinh();
+        let xi_p = t.atan2(lam.cos());
+        let eta_p = (lam.sin() / (1.0 + t * t).sqrt()).atanh();
+        let (mut xi, mut eta) = (xi_p, eta_p);
+        for (j, a) in self.alpha.iter().enumerate() {
+            let k = 2.0 * (j as f64 + 1.0);
+            xi += a * (k * xi_p).sin() * (k * eta_p).cosh();
+            eta += a * (k * xi_p).cos() * (k * eta_p).sinh();
+        }
+        (
+            self.false_easting + self.k0_a * eta,
+            self.false_northing + self.k0_a * xi,
+        )
+    }
+
+    fn inverse(&self, x: f64, y: f64) -> (f64, f64) {
+        let xi = (y - self.false_northing) / self.k0_a;
+        let eta = (x - self.false_easting) / self.k0_a;
+        let (mut xi_p, mut eta_p) = (xi, eta);
+        for (j, b) in self.beta.iter().enumerate() {
+            let k = 2.0 * (j as f64 + 1.0);
+            xi_p -= b * (k * xi).sin() * (k * eta).cosh();
+            eta_p -= b * (k * xi).cos() * (k * eta).sinh();
+        }
+        let chi = (xi_p.sin() / eta_p.cosh()).asin();
+        let lam = eta_p.sinh().atan2(xi_p.cos());
+        // Geodetic latitude from conformal latitude by Newton on the isometric latitude.
+        let e = self.e;
+        let psi_target = chi.sin().atanh();
+        let mut phi = chi;
+        for _ in 0..8 {
+            let s = phi.sin();
+            let psi = s.atanh() - e * (e * s).atanh();
+            let dpsi = (1.0 - e * e) / ((1.0 - e * e * s * s) * phi.cos());
+            let step = (psi - psi_target) / dpsi;
+            phi -= step;
+            if step.abs() < 1e-14 {
+                break;
+            }
+        }
+        (self.lon0 + lam.to_degrees(), phi.to_degrees())
+    }
+}
+
+/// CGCS2000 ellipsoid (equal to GRS 80 in a and f to the precision used).
+const CGCS2000_A: f64 = 6_378_137.0;
+const CGCS2000_F: f64 = 1.0 / 298.257_222_101;
+const WGS84_F: f64 = 1.0 / 298.257_223_563;
+
+impl MetricCrs {
+    /// The CGCS2000 3° Gauss–Krüger zone whose central meridian is nearest
+    /// to `lon`; UTM on WGS 84 outside the range China's zones cover.
+    ///
+    /// ```
+    /// let m = riskatlas::crs::MetricCrs::for_longitude(119.95, 31.7);
+    /// assert_eq!(m.epsg, 4549);
+    /// ```
+    pub fn for_longitude(lon: f64, lat: f64) -> MetricCrs {
+        let cm = (lon / 3.0).round() * 3.0;
+        if (75.0..=135.0).contains(&cm) {
+            let epsg = 4534 + ((cm - 75.0) / 3.0) as u32;
+            MetricCrs {
+                epsg,
+                name: format!("CGCS2000 / 3-degree Gauss-Kruger CM {}E", cm as i32),
+                central_meridian: cm,
+                tm: TransverseMercator::new(CGCS2000_A, CGCS2000_F, cm, 1.0, 500_000.0, 0.0),
+            }
+        } else {
+            let zone = (((lon + 180.0) / 6.0).floor() as i32).clamp(0, 59) + 1;
+            let cm = -183.0 + 6.0 * zone as f64;
+            let south = lat < 0.0;
+            MetricCrs {
+                epsg: if south { 32700 } else { 32600 } + zone as u32,
+                name: format!("WGS 84 / UTM zone {}{}", zone, if south { 'S' } else { 'N' }),
+                central_meridian: cm,
+                tm: TransverseMercator::new(
+                    CGCS2000_A,
+                    WGS84_F,
+                    cm,
+                    0.9996,
+                    500_000.0,
+                    if south { 10_000_000.0 } else { 0.0 },
+                ),
+            }
+        }
+    }
+
+    /// WGS 84 lon/lat (degrees) → projected easting/northing (metres).
+    pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {
+        self.tm.forward(lon, lat)
+    }
+
+    /// Area of a lon/lat multipolygon in square metres, measured in this projection.
+    pub fn area_m2(&self, mp: &geo::MultiPolygon<f64>) -> f64 {
+        use geo::{Area, MapCoords};
+        mp.map_coords(|c| {
+            let (x, y) = self.project(c.x, c.y);
+            geo::Coord { x, y }
+        })
+        .unsigned_area()
+    }
+
+    /// The zone for an explicit EPSG code 4534–4554.
+    pub fn for_epsg(code: u32) -> Option<MetricCrs> {
+        (4534..=4554).contains(&code).then(|| {
+            let cm = 75.0 + 3.0 * (code - 4534) as f64;
+            MetricCrs::for_longitude(cm, 30.0)
+        })
+    }
+
+    /// Projected easting/northing (metres) → WGS 84 lon/lat (degrees).
+    pub fn unproject(&self, x: f64, y: f64) -> (f64, f64) {
+        self.tm.inverse(x, y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in metres between two nearby lon/lat points (equirectangular,
+    /// exact enough for centimetres).
+    fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+        let lat = a.1.to_radians();
+        let dx = (a.0 - b.0).to_radians() * 6_371_000.0 * lat.cos();
+        let dy = (a.1 - b.1).to_radians() * 6_371_000.0;
+        (dx * dx + dy * dy).sqrt()
+    }
+
+    /// A grid of points over mainland China and Hainan, 0.5° apart.
+    fn china_grid() -> Vec<(f64, f64)> {
+        let mut pts = Vec::new();
+        let mut lat = 18.0;
+        while lat <= 53.5 {
+            let mut lon = 73.5;
+            while lon <= 135.0 {
+                pts.push((lon, lat));
+                lon += 0.5;
+            }
+            lat += 0.5;
+        }
+        pts
+    }
+
+    #[test]
+    fn gcj02_round_trip_under_5cm_over_china() {
+        let mut worst: f64 = 0.0;
+        for (lon, lat) in china_grid() {
+            let g = wgs84_to_gcj02(lon, lat);
+            worst = worst.max(metres(gcj02_to_wgs84(g.0, g.1), (lon, lat)));
+            let w = gcj02_to_wgs84(lon, lat);
+            worst = worst.max(metres(wgs84_to_gcj02(w.0, w.1), (lon, lat)));
+        }
+        assert!(worst < 0.05, "worst round trip {worst} m");
+    }
+
+    #[test]
+    fn bd09_round_trip_under_5cm_over_china() {
+        let mut worst: f64 = 0.0;
+        for (lon, lat) in china_grid() {
+            let b = wgs84_to_bd09(lon, lat);
+            worst = worst.max(metres(bd09_to_wgs84(b.0, b.1), (lon, lat)));
+        }
+        assert!(worst < 0.05, "worst round trip {worst} m");
+    }
+
+    #[test]
+    fn gcj02_offset_is_hundreds_of_metres_in_changzhou() {
+        let p = (119.974, 31.811);
+        let g = wgs84_to_gcj02(p.0, p.1);
+        let d = metres(g, p);
+        assert!((100.0..1000.0).contains(&d), "offset {d} m");
+    }
+
+    #[test]
+    fn outside_china_is_not_shifted() {
+        for p in [(139.69, 35.69), (2.35, 48.85), (-74.0, 40.7)] {
+            assert_eq!(wgs84_to_gcj02(p.0, p.1), p);
+            assert_eq!(gcj02_to_wgs84(p.0, p.1), p);
+            assert_eq!(bd09_to_wgs84(p.0, p.1), p);
+        }
+    }
+
+    #[test]
+    fn parses_crs_names() {
+        assert_eq!("WGS84".parse(), Ok(InputCrs::Wgs84));
+        assert_eq!("gcj-02".parse(), Ok(InputCrs::Gcj02));
+        assert_eq!("BD09".parse(), Ok(InputCrs::Bd09));
+        assert_eq!("EPSG:4549".parse(), Ok(InputCrs::Epsg(4549)));
+        assert!("mercator".parse::<InputCrs>().is_err());
+    }
+
+    #[test]
+    fn gauss_kruger_agrees_with_proj_and_round_trips() {
+        let m = MetricCrs::for_longitude(119.9, 31.8);
+        assert_eq!(m.epsg, 4549);
+        let to_wgs = ToWgs84::new(InputCrs::Epsg(4549)).unwrap();
+        for &(lon, lat) in &[(119.0, 31.0), (120.0, 32.0), (121.4, 33.9), (118.6, 30.2)] {
+            let (x, y) = m.project(lon, lat);
+            let back = m.unproject(x, y);
+            assert!(metres(back, (lon, lat)) < 1e-4, "round trip at {lon},{lat}");
+            let via_proj = to_wgs.convert(x, y).unwrap();
+            assert!(metres(via_proj, (lon, lat)) < 1e-3, "PROJ disagrees at {lon},{lat}");
+        }
+    }
+
+    #[test]
+    fn utm_outside_china_zones() {
+        let m = MetricCrs::for_longitude(2.35, 48.85);
+        assert_eq!(m.epsg, 32631);
+        let (x, y) = m.project(2.35, 48.85);
+        let back = m.unproject(x, y);
+        assert!(metres(back, (2.35, 48.85)) < 1e-4);
+    }
+}

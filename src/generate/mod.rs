@@ -1,0 +1,466 @@
+//! Realistic synthetic inputs for any boundary file, deterministic from a seed.
+//!
+//! Enterprises cluster in industrial parks (a few per district, Gaussian
+//! around a centre) with a scatter elsewhere; hazard units belong to chemical
+//! enterprises and hold inventories drawn from the GB 18218 tables; hidden
+//! dangers sit in enterprises (a few in public places); vulnerable targets
+//! (schools, hospitals, residential areas …) carry populations and crowd
+//! around parks as real cities do. With `bad_rows`, a handful of deliberately
+//! bad records of each kind are appended and listed in `expected_rejects.csv`.
+//!
+//! Sampling is pure; [`files`] writes the inputs in the formats users have.
+
+pub mod files;
+
+use std::f64::consts::PI;
+
+use geo::{BoundingRect, Point};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::join::AdminIndex;
+use crate::model::{AdminUnit, Grade};
+
+/// How much to generate.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    pub enterprises: usize,
+    pub hazard_units: usize,
+    pub hidden_dangers: usize,
+    pub targets: usize,
+}
+
+impl Sizes {
+    /// Proportions seen in city supervision data: about one hazard unit per
+    /// ten enterprises, one hidden danger per six, one target per three.
+    pub fn for_enterprises(n: usize) -> Sizes {
+        Sizes { enterprises: n, hazard_units: n / 10, hidden_dangers: n / 6, targets: n / 3 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GenEnterprise {
+    pub id: String,
+    pub name: String,
+    pub industry: &'static str,
+    pub address: String,
+    pub grade: Option<Grade>,
+    pub people_500m: Option<u32>,
+    /// WGS 84 lon/lat (the files write it converted to the input's CRS).
+    pub lon_lat: Point<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenChemical {
+    pub name: String,
+    pub cas: Option<String>,
+    pub category: Option<&'static str>,
+    pub quantity_t: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenUnit {
+    pub id: String,
+    pub enterprise_id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub lon_lat: Option<Point<f64>>,
+    pub radius_m: Option<f64>,
+    pub people_500m: Option<u32>,
+    pub chemicals: Vec<GenChemical>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenDanger {
+    pub id: String,
+    pub enterprise_id: Option<String>,
+    pub description: &'static str,
+    pub level: &'static str,
+    pub status: &'static str,
+    pub found: String,
+    pub due: String,
+    pub lon_lat: Option<Point<f64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenTarget {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub population: i64,
+    pub lon_lat: Point<f64>,
+}
+
+/// A generated data set, clean; bad rows are added by [`files`].
+pub struct Synthetic {
+    pub enterprises: Vec<GenEnterprise>,
+    pub units: Vec<GenUnit>,
+    pub dangers: Vec<GenDanger>,
+    pub targets: Vec<GenTarget>,
+}
+
+const CHEMICAL_INDUSTRIES: [&str; 3] = ["化工", "危险化学品经营", "医药制造"];
+const INDUSTRIES: [(&str, u32); 10] = [
+    ("化工", 14),
+    ("危险化学品经营", 8),
+    ("医药制造", 4),
+    ("机械制造", 20),
+    ("冶金", 6),
+    ("纺织", 10),
+    ("食品加工", 8),
+    ("仓储物流", 10),
+    ("建材", 8),
+    ("电子", 12),
+];
+const TRADE_CHARS: &str = "华新天恒盛达宏利丰泰源鑫隆通安中江南龙永金瑞祥博远佳汇德润康明海东方正信诚嘉聚力";
+const ROADS: [&str; 12] = ["人民", "长江", "黄河", "龙城", "常澄", "太湖", "延陵", "青洋", "通江", "淮海", "汉江", "衡山"];
+const DANGERS: [&str; 12] = [
+    "储罐区防火堤破损",
+    "可燃气体报警器失效",
+    "安全出口堵塞",
+    "特种作业人员无证上岗",
+    "消防通道被占用",
+    "电气线路私拉乱接",
+    "危化品仓库超量储存",
+    "压力容器未按期检验",
+    "有限空间作业未审批",
+    "动火作业监护缺失",
+    "防雷设施检测过期",
+    "应急预案未演练",
+];
+/// Kinds of vulnerable target with relative frequency and population range.
+const TARGET_KINDS: [(&str, u32, i64, i64); 8] = [
+    ("学校", 14, 500, 3000),
+    ("幼儿园", 10, 100, 400),
+    ("医院", 6, 200, 2000),
+    ("养老院", 5, 50, 300),
+    ("居民区", 40, 800, 15000),
+    ("商场", 10, 500, 5000),
+    ("车站", 5, 300, 3000),
+    ("体育场馆", 3, 1000, 20000),
+];
+const UNIT_KINDS: [&str; 3] = ["储罐区", "库区", "生产装置"];
+
+/// Chemicals as inventories name them: (name written, CAS, Table 1 Q in t).
+/// Parsed from the embedded Table 1 so quantities follow the standard.
+fn table1() -> Vec<(String, Vec<String>, Option<String>, f64)> {
+    include_str!("../../data/gb18218/table1_named_chemicals.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells = split_csv_line(line);
+            let q = cells.get(4)?.parse::<f64>().ok()?;
+            let aliases = cells[2].split(';').filter(|a| !a.is_empty()).map(str::to_string).collect();
+            let cas = cells[3].split(';').next().filter(|c| !c.is_empty()).map(str::to_string);
+            Some((cells[1].clone(), aliases, cas, q))
+        })
+        .collect()
+}
+
+/// Table 2 categories with their Q, for chemicals not named in Table 1.
+fn table2() -> Vec<(&'static str, String, f64)> {
+    include_str!("../../data/gb18218/table2_categories.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cells = split_csv_line(line);
+            let code: &'static str = Box::leak(cells.first()?.clone().into_boxed_str());
+            Some((code, cells.get(1)?.clone(), cells.get(3)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Splits one RFC 4180 line (the tables quote names containing commas).
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            _ => out.last_mut().expect("non-empty").push(c),
+        }
+    }
+    out
+}
+
+/// A random point in `unit`, by rejection from its bounding box.
+fn point_in(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, unit: &AdminUnit) -> Point<f64> {
+    let r = unit.boundary.bounding_rect().expect("units have extent");
+    loop {
+        let p = Point::new(rng.gen_range(r.min().x..r.max().x), rng.gen_range(r.min().y..r.max().y));
+        if index.locate(p) == Some(slot) {
+            return p;
+        }
+    }
+}
+
+/// A point at a Gaussian offset (σ in metres) from `c`, kept inside `slot`.
+fn near(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, c: Point<f64>, sigma_m: f64) -> Option<Point<f64>> {
+    for _ in 0..20 {
+        let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
+        let r = (-2.0 * u1.ln()).sqrt() * sigma_m;
+        let (dx, dy) = (r * (2.0 * PI * u2).cos(), r * (2.0 * PI * u2).sin());
+        let p = Point::new(c.x() + dx / (111_320.0 * c.y().to_radians().cos()), c.y() + dy / 110_574.0);
+        if index.locate(p) == Some(slot) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn pick_weighted<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], weight: impl Fn(&T) -> f64) -> &'a T {
+    let total: f64 = items.iter().map(&weight).sum();
+    let mut x = rng.gen_range(0.0..total);
+    for item in items {
+        x -= weight(item);
+        if x < 0.0 {
+            return item;
+        }
+    }
+    items.last().expect("non-empty")
+}
+
+fn trade_name(rng: &mut ChaCha8Rng) -> String {
+    let chars: Vec<char> = TRADE_CHARS.chars().collect();
+    let a = chars[rng.gen_range(0..chars.len())];
+    let mut b = chars[rng.gen_range(0..chars.len())];
+    while b == a {
+        b = chars[rng.gen_range(0..chars.len())];
+    }
+    format!("{a}{b}")
+}
+
+/// A district with its industrial parks (centre, spread in metres).
+struct District<'a> {
+    slot: usize,
+    unit: &'a AdminUnit,
+    area: f64,
+    parks: Vec<(Point<f64>, f64)>,
+}
+
+/// A date in `year` as text, `day` days from 1 January (clamped to the year).
+fn date_in_year(year: i32, day: i64) -> String {
+    let jan1 = days_from_civil(year, 1, 1);
+    let d = crate::validate::civil_from_days(jan1 + day.clamp(0, 364));
+    d.to_string()
+}
+
+fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y } as i64;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Generates a clean synthetic data set over `index`'s finest units.
+pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Synthetic {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let metric = index.metric();
+    let finest: Vec<(usize, &AdminUnit)> = index
+        .units()
+        .iter()
+        .filter(|u| u.level == index.finest_level())
+        .enumerate()
+        .collect();
+    let mut districts: Vec<District> = finest
+        .iter()
+        .map(|&(slot, unit)| District { slot, unit, area: metric.area_m2(&unit.boundary), parks: Vec::new() })
+        .collect();
+    for d in &mut districts {
+        let n = (2.0 + d.area / 300e6).min(6.0) as usize;
+        for _ in 0..n {
+            let c = point_in(&mut rng, index, d.slot, d.unit);
+            d.parks.push((c, rng.gen_range(600.0..2000.0)));
+        }
+    }
+
+    let enterprises: Vec<GenEnterprise> = (0..sizes.enterprises)
+        .map(|i| {
+            let d = pick_weighted(&mut rng, &districts, |d| d.area);
+            let in_park = rng.gen_bool(0.7);
+            let p = if in_park {
+                let (c, s) = d.parks[rng.gen_range(0..d.parks.len())];
+                near(&mut rng, index, d.slot, c, s).unwrap_or_else(|| point_in(&mut rng, index, d.slot, d.unit))
+            } else {
+                point_in(&mut rng, index, d.slot, d.unit)
+            };
+            let industry = if in_park {
+                pick_weighted(&mut rng, &INDUSTRIES, |(_, w)| *w as f64).0
+            } else {
+                pick_weighted(&mut rng, &INDUSTRIES[3..], |(_, w)| *w as f64).0
+            };
+            let grades = [(Grade::Blue, 55.0), (Grade::Yellow, 30.0), (Grade::Orange, 12.0), (Grade::Red, 3.0)];
+            let grade = rng.gen_bool(0.55).then(|| pick_weighted(&mut rng, &grades, |(_, w)| *w).0);
+            let city = d.unit.name.trim_end_matches(['区', '市', '县']);
+            let short: String = city.chars().take(2).collect();
+            GenEnterprise {
+                id: format!("91{}MA{:07}{}", d.unit.code.get(..6).unwrap_or("000000"), i, (b'A' + (i % 26) as u8) as char),
+                name: format!("{short}{}{}有限公司", trade_name(&mut rng), industry_word(industry)),
+                industry,
+                address: format!("{}{}路{}号", d.unit.name, ROADS[rng.gen_range(0..ROADS.len())], rng.gen_range(1..999)),
+                grade,
+                people_500m: rng.gen_bool(0.3).then(|| rng.gen_range(0..300)),
+                lon_lat: p,
+            }
+        })
+        .collect();
+
+    let t1 = table1();
+    let t2 = table2();
+    let chemical: Vec<&GenEnterprise> = enterprises.iter().filter(|e| CHEMICAL_INDUSTRIES.contains(&e.industry)).collect();
+    let owners: Vec<&GenEnterprise> = if chemical.len() * 2 >= sizes.hazard_units { chemical } else { enterprises.iter().collect() };
+    let mut unit_no = std::collections::HashMap::<&str, usize>::new();
+    let units: Vec<GenUnit> = (0..sizes.hazard_units)
+        .map(|i| {
+            let e = owners[rng.gen_range(0..owners.len())];
+            let n = unit_no.entry(e.id.as_str()).or_insert(0);
+            *n += 1;
+            let kind = UNIT_KINDS[rng.gen_range(0..3)];
+            let n_chem = rng.gen_range(1..=4);
+            let chemicals = (0..n_chem)
+                .map(|_| {
+                    let scale = (rng.gen_range(0.02f64.ln()..4.0f64.ln())).exp() / n_chem as f64;
+                    if rng.gen_bool(0.8) {
+                        let (name, aliases, cas, q) = &t1[rng.gen_range(0..t1.len())];
+                        let written = if !aliases.is_empty() && rng.gen_bool(0.3) { aliases[rng.gen_range(0..aliases.len())].clone() } else { name.clone() };
+                        GenChemical { name: written, cas: cas.clone().filter(|_| rng.gen_bool(0.6)), category: None, quantity_t: round_t(q * scale) }
+                    } else {
+                        let (code, category, q) = &t2[rng.gen_range(0..t2.len())];
+                        GenChemical { name: format!("{category}混合物({code})"), cas: None, category: Some(code), quantity_t: round_t(q * scale) }
+                    }
+                })
+                .collect();
+            GenUnit {
+                id: format!("HU{:06}", i + 1),
+                enterprise_id: e.id.clone(),
+                name: format!("{}号{}", n, kind),
+                kind,
+                lon_lat: rng.gen_bool(0.6).then(|| jitter(&mut rng, index, e.lon_lat, 120.0)),
+                radius_m: rng.gen_bool(0.2).then(|| (rng.gen_range(300.0f64..2000.0) / 10.0).round() * 10.0),
+                people_500m: rng.gen_bool(0.3).then(|| rng.gen_range(0..200)),
+                chemicals,
+            }
+        })
+        .collect();
+
+    let dangers: Vec<GenDanger> = (0..sizes.hidden_dangers)
+        .map(|i| {
+            let public = rng.gen_bool(0.15);
+            let e = (!public).then(|| &enterprises[rng.gen_range(0..enterprises.len())]);
+            let lon_lat = match e {
+                Some(e) => rng.gen_bool(0.7).then(|| jitter(&mut rng, index, e.lon_lat, 60.0)),
+                None => {
+                    let d = pick_weighted(&mut rng, &districts, |d| d.area);
+                    Some(point_in(&mut rng, index, d.slot, d.unit))
+                }
+            };
+            let found_day = rng.gen_range(0..300);
+            GenDanger {
+                id: format!("YH{year}{:05}", i + 1),
+                enterprise_id: e.map(|e| e.id.clone()),
+                description: DANGERS[rng.gen_range(0..DANGERS.len())],
+                level: if rng.gen_bool(0.08) { "重大" } else { "一般" },
+                status: ["未整改", "整改中", "已整改", "已销号"][pick_index(&mut rng, &[20, 15, 50, 15])],
+                found: date_in_year(year, found_day),
+                due: date_in_year(year, found_day + rng.gen_range(30..90)),
+                lon_lat,
+            }
+        })
+        .collect();
+
+    let targets: Vec<GenTarget> = (0..sizes.targets)
+        .map(|i| {
+            let d = pick_weighted(&mut rng, &districts, |d| d.area);
+            let p = if rng.gen_bool(0.5) {
+                let (c, _) = d.parks[rng.gen_range(0..d.parks.len())];
+                near(&mut rng, index, d.slot, c, 2500.0).unwrap_or_else(|| point_in(&mut rng, index, d.slot, d.unit))
+            } else {
+                point_in(&mut rng, index, d.slot, d.unit)
+            };
+            let (kind, _, lo, hi) = *pick_weighted(&mut rng, &TARGET_KINDS, |k| k.1 as f64);
+            GenTarget {
+                id: format!("VT{:06}", i + 1),
+                name: format!("{}{}", trade_name(&mut rng), target_suffix(kind)),
+                kind,
+                population: (rng.gen_range(lo..=hi) / 10) * 10,
+                lon_lat: p,
+            }
+        })
+        .collect();
+
+    Synthetic { enterprises, units, dangers, targets }
+}
+
+fn pick_index(rng: &mut ChaCha8Rng, weights: &[u32]) -> usize {
+    let idx: Vec<usize> = (0..weights.len()).collect();
+    *pick_weighted(rng, &idx, |&i| weights[i] as f64)
+}
+
+/// Quantities as inventories write them: tonnes to one decimal, at least 0.1.
+fn round_t(q: f64) -> f64 {
+    ((q * 10.0).round() / 10.0).max(0.1)
+}
+
+/// A point up to `max_m` metres from `p` in the same unit as `p` (else `p`
+/// itself), so that clean data never strays over a boundary.
+fn jitter(rng: &mut ChaCha8Rng, index: &AdminIndex, p: Point<f64>, max_m: f64) -> Point<f64> {
+    let dx = rng.gen_range(-max_m..max_m) / (111_320.0 * p.y().to_radians().cos());
+    let dy = rng.gen_range(-max_m..max_m) / 110_574.0;
+    let q = Point::new(p.x() + dx, p.y() + dy);
+    if index.locate(q).is_some() && index.locate(q) == index.locate(p) {
+        q
+    } else {
+        p
+    }
+}
+
+fn industry_word(industry: &str) -> &'static str {
+    match industry {
+        "化工" => "化工",
+        "危险化学品经营" => "化学品贸易",
+        "医药制造" => "制药",
+        "机械制造" => "机械",
+        "冶金" => "钢铁",
+        "纺织" => "纺织",
+        "食品加工" => "食品",
+        "仓储物流" => "物流",
+        "建材" => "建材",
+        _ => "电子科技",
+    }
+}
+
+fn target_suffix(kind: &str) -> &'static str {
+    match kind {
+        "学校" => "中学",
+        "幼儿园" => "幼儿园",
+        "医院" => "医院",
+        "养老院" => "养老院",
+        "居民区" => "花园小区",
+        "商场" => "购物中心",
+        "车站" => "客运站",
+        _ => "体育馆",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lines_with_quotes_split_correctly() {
+        assert_eq!(split_csv_line(r#"21,"1-氯-2,3-环氧丙烷",x,106-89-8,20,toxic"#)[1], "1-氯-2,3-环氧丙烷");
+        assert_eq!(table1().len(), 85);
+        assert_eq!(table2().len(), 24);
+    }
+
+    #[test]
+    fn dates_stay_in_the_year() {
+        assert_eq!(date_in_year(2026, 0), "2026-01-01");
+        assert_eq!(date_in_year(2026, 58), "2026-02-28");
+        assert_eq!(date_in_year(2026, 999), "2026-12-31");
+    }
+}

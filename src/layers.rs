@@ -1,0 +1,303 @@
+//! The catalogue of output layers (`layers/*.toml`, compiled in) and the
+//! conversion of domain records into rows of those layers.
+//!
+//! The catalogue is the one place that says which fields a layer has, in what
+//! order, with which type and Chinese alias; every writer (GeoJSON, GeoPackage)
+//! follows it, so the formats cannot drift apart.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use geo::{MultiPolygon, Point};
+use serde::Deserialize;
+
+use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
+
+const CATALOGUE: [&str; 5] = [
+    include_str!("../layers/admin_units.toml"),
+    include_str!("../layers/enterprises.toml"),
+    include_str!("../layers/hazard_sources.toml"),
+    include_str!("../layers/hidden_dangers.toml"),
+    include_str!("../layers/vulnerable_targets.toml"),
+];
+
+/// The unit fields appended to every point layer with `admin_fields = true`.
+const ADMIN_FIELDS: [(&str, &str); 6] = [
+    ("city_code", "市代码"),
+    ("city_name", "市"),
+    ("district_code", "区县代码"),
+    ("district_name", "区县"),
+    ("town_code", "乡镇街道代码"),
+    ("town_name", "乡镇街道"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    String,
+    Integer,
+    Real,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    /// Chinese alias shown by QGIS and used as list headers.
+    pub alias: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum GeometryKind {
+    Point,
+    MultiPolygon,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerDef {
+    pub name: String,
+    pub title: String,
+    pub geometry: GeometryKind,
+    pub draw_order: i32,
+    #[serde(default)]
+    admin_fields: bool,
+    pub fields: Vec<FieldDef>,
+}
+
+/// The layer definitions, keyed by layer name.
+pub fn catalogue() -> &'static BTreeMap<String, LayerDef> {
+    static DEFS: OnceLock<BTreeMap<String, LayerDef>> = OnceLock::new();
+    DEFS.get_or_init(|| {
+        CATALOGUE
+            .iter()
+            .map(|text| {
+                let mut def: LayerDef = toml::from_str(text).expect("layers/*.toml is valid (checked by tests)");
+                if def.admin_fields {
+                    def.fields.extend(ADMIN_FIELDS.iter().map(|(name, alias)| FieldDef {
+                        name: name.to_string(),
+                        kind: FieldType::String,
+                        alias: alias.to_string(),
+                    }));
+                }
+                (def.name.clone(), def)
+            })
+            .collect()
+    })
+}
+
+/// The definition of one layer; panics on a name not in the catalogue (a bug).
+pub fn def(name: &str) -> &'static LayerDef {
+    catalogue().get(name).unwrap_or_else(|| panic!("layer {name} is not in layers/"))
+}
+
+/// A field value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Str(String),
+    Int(i64),
+    Real(f64),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(v as i64)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(v as i64)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map(Into::into).unwrap_or(Value::Null)
+    }
+}
+
+/// A feature's geometry, WGS 84 lon/lat.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    Point(Point<f64>),
+    MultiPolygon(MultiPolygon<f64>),
+}
+
+/// One row: geometry and values in the layer's field order.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub shape: Shape,
+    pub values: Vec<Value>,
+}
+
+/// A layer ready to write.
+pub struct LayerData {
+    pub def: &'static LayerDef,
+    pub rows: Vec<Row>,
+}
+
+/// Builds rows in catalogue order from named values, so a row function lists
+/// its fields by name and a misspelt or missing one fails the layer tests.
+struct RowBuilder {
+    def: &'static LayerDef,
+    values: Vec<Value>,
+}
+
+impl RowBuilder {
+    fn new(def: &'static LayerDef) -> Self {
+        RowBuilder { def, values: vec![Value::Null; def.fields.len()] }
+    }
+
+    fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
+        let i = self
+            .def
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .unwrap_or_else(|| panic!("layer {} has no field {name}", self.def.name));
+        self.values[i] = value.into();
+        self
+    }
+
+    fn admin(self, a: &AdminRef) -> Self {
+        self.set("city_code", a.city_code.clone())
+            .set("city_name", a.city_name.clone())
+            .set("district_code", a.district_code.clone())
+            .set("district_name", a.district_name.clone())
+            .set("town_code", a.town_code.clone())
+            .set("town_name", a.town_name.clone())
+    }
+
+    fn build(self, shape: Shape) -> Row {
+        Row { shape, values: self.values }
+    }
+}
+
+pub fn admin_unit_row(u: &AdminUnit, area_km2: f64) -> Row {
+    RowBuilder::new(def("admin_units"))
+        .set("code", u.code.as_str())
+        .set("name", u.name.as_str())
+        .set("level", u.level.as_str())
+        .set("parent_code", u.parent.clone())
+        .set("area_km2", (area_km2 * 1000.0).round() / 1000.0)
+        .build(Shape::MultiPolygon(u.boundary.clone()))
+}
+
+pub fn enterprise_row(e: &Enterprise) -> Row {
+    RowBuilder::new(def("enterprises"))
+        .set("id", e.id.as_str())
+        .set("name", e.name.as_str())
+        .set("industry", e.industry.clone())
+        .set("address", e.address.clone())
+        .set("assessed_grade", e.assessed_grade.map(|g| g.as_str()))
+        .set("people_500m", e.people_500m)
+        .admin(&e.admin)
+        .build(Shape::Point(e.lon_lat))
+}
+
+/// Inventory as one readable cell: "氯 5 t; 氨 5 t".
+fn inventory_text(u: &HazardUnit) -> String {
+    u.chemicals
+        .iter()
+        .map(|c| format!("{} {} t", c.name, c.quantity_t))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn hazard_source_row(u: &HazardUnit) -> Row {
+    RowBuilder::new(def("hazard_sources"))
+        .set("id", u.id.as_str())
+        .set("enterprise_id", u.enterprise_id.as_str())
+        .set("name", u.name.as_str())
+        .set("unit_kind", u.kind.label_zh())
+        .set("chemicals", inventory_text(u))
+        .set("n_chemicals", u.chemicals.len() as i64)
+        .set("radius_m", u.radius_m)
+        .set("people_500m", u.people_500m)
+        .set("located_by_enterprise", u.located_by_enterprise)
+        .admin(&u.admin)
+        .build(Shape::Point(u.lon_lat))
+}
+
+pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
+    RowBuilder::new(def("hidden_dangers"))
+        .set("id", d.id.as_str())
+        .set("enterprise_id", d.enterprise_id.clone())
+        .set("description", d.description.as_str())
+        .set("level", d.level.as_str())
+        .set("status", d.status.as_str())
+        .set("found_date", d.found.map(|x| x.to_string()))
+        .set("due_date", d.due.map(|x| x.to_string()))
+        .set("located_by_enterprise", d.located_by_enterprise)
+        .admin(&d.admin)
+        .build(Shape::Point(d.lon_lat))
+}
+
+pub fn vulnerable_target_row(t: &VulnerableTarget) -> Row {
+    RowBuilder::new(def("vulnerable_targets"))
+        .set("id", t.id.as_str())
+        .set("name", t.name.as_str())
+        .set("kind", t.kind.as_str())
+        .set("population", t.population)
+        .admin(&t.admin)
+        .build(Shape::Point(t.lon_lat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_parses_with_snake_case_unique_fields() {
+        let cat = catalogue();
+        assert_eq!(cat.len(), CATALOGUE.len());
+        for def in cat.values() {
+            let mut seen = std::collections::BTreeSet::new();
+            for f in &def.fields {
+                assert!(f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", f.name);
+                assert!(seen.insert(&f.name), "{}.{} twice", def.name, f.name);
+                assert!(!f.alias.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn row_functions_fill_their_layers() {
+        let e = Enterprise {
+            id: "E1".into(),
+            name: "常州某化工有限公司".into(),
+            lon_lat: Point::new(119.9, 31.8),
+            industry: None,
+            address: None,
+            assessed_grade: Some(crate::model::Grade::Red),
+            people_500m: Some(12),
+            admin: Default::default(),
+        };
+        let row = enterprise_row(&e);
+        assert_eq!(row.values.len(), def("enterprises").fields.len());
+        assert_eq!(row.values[0], Value::Str("E1".into()));
+        assert!(row.values.contains(&Value::Str("red".into())));
+    }
+}

@@ -1,0 +1,21 @@
+//! riskatlas turns a city's safety-supervision data into its electronic
+//! safety-risk maps (安全风险分布电子图): it loads boundaries, enterprises,
+//! hazard sources, hidden dangers and vulnerable targets through GDAL,
+//! validates every record, joins them to the administrative units and writes
+//! RFC 7946 GeoJSON, a GeoPackage, the rejects and a report.
+//!
+//! One module per pipeline stage; [`model`] holds the domain types and only
+//! [`load`] and [`write`] touch files.
+
+pub mod config;
+pub mod crs;
+pub mod generate;
+pub mod hazard;
+pub mod join;
+pub mod layers;
+pub mod load;
+pub mod model;
+pub mod pipeline;
+pub mod progress;
+pub mod validate;
+pub mod write;

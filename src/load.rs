@@ -1,0 +1,427 @@
+//! Reading inputs through GDAL into plain records.
+//!
+//! This is one of the two modules that touch files. It opens a dataset with the
+//! driver its extension promises (so a file that is not what its name says is
+//! an error, not garbage), resolves the mapped columns once, and hands each
+//! feature to the caller as a [`RawRecord`]: text values in logical-field order,
+//! the raw coordinate text or the feature geometry, and where it came from.
+//! Nothing here judges a value; that is [`crate::validate`]'s job. GDAL
+//! datasets are not `Sync`, so reading happens on one thread.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::path::Path;
+use std::sync::Mutex;
+
+use encoding_rs::Encoding;
+use gdal::vector::LayerAccess;
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use thiserror::Error;
+
+use crate::config::{InputKind, InputSpec};
+use crate::crs::InputCrs;
+use crate::model::SourceRef;
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{file}: file not found")]
+    NotFound { file: String },
+    #[error("{file}: unsupported file type {ext:?}; use .geojson, .json, .shp, .gpkg, .csv or .xlsx")]
+    UnsupportedType { file: String, ext: String },
+    #[error("{file}: cannot be read as {driver}: {reason}")]
+    Open {
+        file: String,
+        driver: &'static str,
+        reason: String,
+    },
+    #[error("{file}: {message}")]
+    Layer { file: String, message: String },
+    #[error("{file}: no column {column:?} for field {field}; the file's columns are: {available}")]
+    MissingColumn {
+        file: String,
+        field: String,
+        column: String,
+        available: String,
+    },
+}
+
+/// One feature or row, as text, in the order of the input's logical fields.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub source: SourceRef,
+    /// Values of the logical fields (same order as `InputSpec::columns`);
+    /// `None` for a null, missing or blank cell.
+    pub values: Vec<Option<String>>,
+    /// Text of the x and y columns, when the input names coordinate columns.
+    pub xy_text: Option<(Option<String>, Option<String>)>,
+    /// The feature's own geometry, in the input CRS, when it has one.
+    pub geometry: Option<geo::Geometry<f64>>,
+    /// Validity of a polygon geometry by GEOS (OGC rules), when checked.
+    pub geometry_valid: Option<bool>,
+    /// Set when the feature has a geometry GDAL could not convert.
+    pub geometry_error: Option<String>,
+    /// Fields whose bytes are not valid text in the expected encoding,
+    /// with their lossy rendering for the rejects report.
+    pub undecodable: Vec<(String, String)>,
+}
+
+impl RawRecord {
+    /// Value of a logical field by its position in the input's field list.
+    pub fn value(&self, index: usize) -> Option<&str> {
+        self.values.get(index).and_then(|v| v.as_deref())
+    }
+}
+
+/// What reading one input found besides the records themselves.
+#[derive(Debug, Clone)]
+pub struct ReadSummary {
+    pub driver: &'static str,
+    pub layer: String,
+    /// The CRS used for coordinates: the project file's, or the layer's own
+    /// when the project file does not name one.
+    pub crs: InputCrs,
+    /// Warnings GDAL gave while reading (e.g. malformed CSV lines).
+    pub warnings: Vec<String>,
+    pub encoding_hint: Option<String>,
+}
+
+/// Maps an encoding label users write (CP936, GBK, GB18030, UTF-8 …) to a decoder.
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let l = label.trim().to_lowercase();
+    let l = match l.as_str() {
+        "cp936" | "936" | "ms936" | "windows-936" => "gbk",
+        "utf8" => "utf-8",
+        other => other,
+    };
+    Encoding::for_label(l.as_bytes())
+}
+
+/// Driver promised by a file's extension.
+fn driver_for(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_lowercase();
+    Some(match ext.as_str() {
+        "geojson" | "json" => "GeoJSON",
+        "shp" | "dbf" => "ESRI Shapefile",
+        "gpkg" => "GPKG",
+        "csv" => "CSV",
+        "xlsx" => "XLSX",
+        _ => return None,
+    })
+}
+
+/// Whether rows are numbered as in a spreadsheet (header = row 1).
+fn is_tabular(driver: &str) -> bool {
+    matches!(driver, "CSV" | "XLSX")
+}
+
+static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Routes GDAL's own messages into a buffer so they reach the user with the
+/// file they belong to, instead of bare lines on stderr.
+pub fn capture_gdal_messages() {
+    gdal::config::set_error_handler(|kind, _num, message| {
+        if let Ok(mut buf) = GDAL_MESSAGES.lock() {
+            if buf.len() < 1000 {
+                buf.push(format!("{kind:?}: {message}"));
+            }
+        }
+    });
+}
+
+fn take_gdal_messages() -> Vec<String> {
+    GDAL_MESSAGES
+        .lock()
+        .map(|mut b| std::mem::take(&mut *b))
+        .unwrap_or_default()
+}
+
+/// Open options that make each driver give us what is in the file, as text.
+fn open_options(driver: &str, spec: &InputSpec) -> Vec<String> {
+    match driver {
+        "CSV" => vec!["HEADERS=YES".into(), "AUTODETECT_TYPE=NO".into(), "EMPTY_STRING_AS_NULL=YES".into()],
+        "XLSX" => vec!["HEADERS=FORCE".into(), "FIELD_TYPES=STRING".into()],
+        "ESRI Shapefile" => match &spec.encoding {
+            // GDAL recodes names and values itself, so Chinese column names match too.
+            Some(enc) => vec![format!("ENCODING={}", gdal_encoding_name(enc))],
+            None => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+/// The iconv name GDAL understands for a user's label.
+fn gdal_encoding_name(label: &str) -> String {
+    match encoding_for_label(label).map(|e| e.name()) {
+        Some("GBK") => "CP936".into(),
+        Some(name) => name.to_string(),
+        None => label.to_string(),
+    }
+}
+
+/// Opens a dataset with exactly the driver its extension promises.
+pub fn open(path: &Path, display: &str, options: &[String]) -> Result<(Dataset, &'static str), LoadError> {
+    if !path.exists() {
+        return Err(LoadError::NotFound { file: display.into() });
+    }
+    let driver = driver_for(path).ok_or_else(|| LoadError::UnsupportedType {
+        file: display.into(),
+        ext: path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    })?;
+    let opts: Vec<&str> = options.iter().map(|s| s.as_str()).collect();
+    let drivers = [driver];
+    take_gdal_messages();
+    let ds = Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            allowed_drivers: Some(&drivers),
+            open_options: Some(&opts),
+            sibling_files: None,
+        },
+    )
+    .map_err(|e| {
+        let mut reason = take_gdal_messages().join("; ");
+        if reason.is_empty() {
+            reason = format!("not a valid {driver} file ({e})");
+        }
+        LoadError::Open {
+            file: display.into(),
+            driver,
+            reason,
+        }
+    })?;
+    Ok((ds, driver))
+}
+
+/// Decodes field bytes: the override encoding if given, else UTF-8.
+struct TextDecoder {
+    encoding: Option<&'static Encoding>,
+}
+
+impl TextDecoder {
+    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+        match self.encoding {
+            Some(enc) => enc
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(|c| c.into_owned())
+                .ok_or_else(|| enc.decode(bytes).0.into_owned()),
+            None => std::str::from_utf8(bytes)
+                .map(|s| s.to_string())
+                .map_err(|_| String::from_utf8_lossy(bytes).into_owned()),
+        }
+    }
+}
+
+/// Field names of a layer, decoded like its values.
+fn layer_columns(layer: &gdal::vector::Layer, decoder: &TextDecoder) -> Vec<String> {
+    let mut names = Vec::new();
+    unsafe {
+        let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
+        for i in 0..gdal_sys::OGR_FD_GetFieldCount(defn) {
+            let fld = gdal_sys::OGR_FD_GetFieldDefn(defn, i);
+            let bytes = CStr::from_ptr(gdal_sys::OGR_Fld_GetNameRef(fld)).to_bytes();
+            names.push(decoder.decode(bytes).unwrap_or_else(|lossy| lossy));
+        }
+    }
+    names
+}
+
+/// Finds a column by exact name, then ignoring case and surrounding spaces.
+fn find_column(columns: &[String], wanted: &str) -> Option<usize> {
+    columns.iter().position(|c| c == wanted).or_else(|| {
+        let w = wanted.trim().to_lowercase();
+        columns.iter().position(|c| c.trim().to_lowercase() == w)
+    })
+}
+
+/// Picks the layer the input names, or the only one.
+fn pick_layer<'a>(ds: &'a Dataset, spec: &InputSpec) -> Result<gdal::vector::Layer<'a>, LoadError> {
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    let err = |message: String| LoadError::Layer {
+        file: spec.display_path.clone(),
+        message,
+    };
+    match &spec.layer {
+        Some(name) => ds.layer_by_name(name).map_err(|_| {
+            err(format!("no layer or sheet {name:?}; it has: {}", names.join(", ")))
+        }),
+        None if names.len() == 1 => ds.layer(0).map_err(|e| err(e.to_string())),
+        None if names.is_empty() => Err(err("has no layers".into())),
+        None => Err(err(format!(
+            "has {} layers ({}); name one with layer = \"…\" in the project file",
+            names.len(),
+            names.join(", ")
+        ))),
+    }
+}
+
+/// The EPSG code of a layer's own CRS, when it has one.
+fn layer_epsg(layer: &gdal::vector::Layer) -> Option<u32> {
+    let srs = layer.spatial_ref()?;
+    srs.auth_code().ok().map(|c| c as u32).or_else(|| {
+        let name = srs.name()?.to_lowercase();
+        (name.contains("wgs 84") || name.contains("wgs_1984")).then_some(4326)
+    })
+}
+
+/// Reads one input. Once the file is open and its CRS known, `start` builds
+/// the caller's context (or refuses with a reason); then `each` is called for
+/// every feature in file order.
+pub fn read_input<C>(
+    spec: &InputSpec,
+    start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+    mut each: impl FnMut(&mut C, RawRecord),
+) -> Result<(C, ReadSummary), LoadError> {
+    let options = open_options(driver_for(&spec.path).unwrap_or(""), spec);
+    let (ds, driver) = open(&spec.path, &spec.display_path, &options)?;
+    let mut layer = pick_layer(&ds, spec)?;
+    // A shapefile's encoding is handled by GDAL (see `open_options`); other
+    // drivers hand us bytes, which we decode ourselves.
+    let decoder = TextDecoder {
+        encoding: match (&spec.encoding, driver) {
+            (Some(label), d) if d != "ESRI Shapefile" => encoding_for_label(label),
+            _ => None,
+        },
+    };
+    let columns = layer_columns(&layer, &decoder);
+    let missing = |field: &str, column: &str| LoadError::MissingColumn {
+        file: spec.display_path.clone(),
+        field: field.to_string(),
+        column: column.to_string(),
+        available: columns.join(", "),
+    };
+    let mut indices = Vec::with_capacity(spec.columns.len());
+    for (field, column, required) in &spec.columns {
+        match find_column(&columns, column) {
+            Some(i) => indices.push(Some(i)),
+            None if *required => return Err(missing(field, column)),
+            None => indices.push(None),
+        }
+    }
+    let xy_indices = match &spec.xy_columns {
+        Some((x, y)) => Some((
+            find_column(&columns, x).ok_or_else(|| missing("x", x))?,
+            find_column(&columns, y).ok_or_else(|| missing("y", y))?,
+        )),
+        None => None,
+    };
+    let crs = match (spec.crs_given, layer_epsg(&layer)) {
+        (false, Some(code)) if xy_indices.is_none() => match code {
+            4326 => InputCrs::Wgs84,
+            4490 => InputCrs::Cgcs2000,
+            c => InputCrs::Epsg(c),
+        },
+        _ => spec.crs,
+    };
+    let mut summary = ReadSummary {
+        driver,
+        layer: layer.name(),
+        crs,
+        warnings: Vec::new(),
+        encoding_hint: None,
+    };
+    let mut context = start(&summary).map_err(|message| LoadError::Layer {
+        file: spec.display_path.clone(),
+        message,
+    })?;
+    let tabular = is_tabular(driver);
+    let mut undecodable_seen = false;
+    take_gdal_messages();
+    for (k, feature) in layer.features().enumerate() {
+        let mut undecodable = Vec::new();
+        let mut text = |idx: Option<usize>, name: &str| -> Option<String> {
+            let i = idx? as i32;
+            let raw = unsafe {
+                let f = feature.c_feature();
+                if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i) == 0 {
+                    return None;
+                }
+                CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i)).to_bytes()
+            };
+            let value = match decoder.decode(raw) {
+                Ok(v) => v,
+                Err(lossy) => {
+                    undecodable.push((name.to_string(), lossy.clone()));
+                    lossy
+                }
+            };
+            let trimmed = value.trim();
+            (!trimmed.is_empty()).then(|| trimmed.to_string())
+        };
+        let values = spec
+            .columns
+            .iter()
+            .zip(&indices)
+            .map(|((_, column, _), idx)| text(*idx, column))
+            .collect();
+        let xy_text = xy_indices.map(|(xi, yi)| {
+            let (x, y) = spec.xy_columns.as_ref().expect("xy columns");
+            (text(Some(xi), x), text(Some(yi), y))
+        });
+        // A null geometry must not reach GDAL's geometry calls, which complain about it.
+        let has_geometry = unsafe { !gdal_sys::OGR_F_GetGeometryRef(feature.c_feature()).is_null() };
+        let mut geometry_valid = None;
+        let (geometry, geometry_error) = if xy_indices.is_some() || !has_geometry {
+            (None, None)
+        } else {
+            match feature.geometry() {
+                None => (None, None),
+                Some(g) if g.is_empty() => (None, None),
+                Some(g) => match geo::Geometry::<f64>::try_from(g) {
+                    Ok(geo @ (geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_))) => {
+                        geometry_valid = Some(g.is_valid());
+                        (Some(geo), None)
+                    }
+                    Ok(geo) => (Some(geo), None),
+                    Err(e) => (None, Some(e.to_string())),
+                },
+            }
+        };
+        undecodable_seen |= !undecodable.is_empty();
+        let row = k as u64 + 1;
+        each(&mut context, RawRecord {
+            source: SourceRef {
+                file: spec.display_path.clone(),
+                layer: spec.layer.clone(),
+                row: if tabular { row + 1 } else { row },
+            },
+            values,
+            xy_text,
+            geometry,
+            geometry_valid,
+            geometry_error,
+            undecodable,
+        });
+    }
+    summary.encoding_hint = undecodable_seen.then(|| encoding_hint(spec, driver));
+    summary.warnings = take_gdal_messages();
+    Ok((context, summary))
+}
+
+/// What to tell a user whose file has text that is not in the expected encoding.
+fn encoding_hint(spec: &InputSpec, driver: &str) -> String {
+    match (&spec.encoding, driver) {
+        (None, "ESRI Shapefile") => format!(
+            "{}: text is not UTF-8 and the shapefile has no .cpg; Chinese DBFs are usually GBK: \
+             set encoding = \"CP936\" for [inputs.{}]",
+            spec.display_path,
+            spec.kind.key()
+        ),
+        (None, _) => format!(
+            "{}: some text is not UTF-8; if the file is GBK, set encoding = \"GBK\" for [inputs.{}]",
+            spec.display_path,
+            spec.kind.key()
+        ),
+        (Some(enc), _) => format!(
+            "{}: some text is not valid {enc}; check the encoding of [inputs.{}]",
+            spec.display_path,
+            spec.kind.key()
+        ),
+    }
+}
+
+/// Counts per input kind, for the report.
+pub type ReadSummaries = BTreeMap<InputKind, ReadSummary>;

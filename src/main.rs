@@ -1,0 +1,118 @@
+//! The `riskatlas` command line: parses arguments, calls the library, prints
+//! the error chain and maps the outcome to an exit code
+//! (0 done, 1 done but some records were rejected, 2 failed).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use riskatlas::config::Project;
+use riskatlas::generate::Sizes;
+use riskatlas::pipeline::{self, GenerateOptions, Outcome};
+use riskatlas::progress::Progress;
+
+#[derive(Parser)]
+#[command(name = "riskatlas", version, about = "Electronic safety-risk maps (安全风险分布电子图) from safety-supervision data")]
+#[command(after_help = "Exit codes: 0 done, 1 done but some records were rejected (see rejects.csv), 2 failed.")]
+struct Cli {
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline: load, validate, join, write the layers, rejects and report.
+    Run {
+        /// The project file (TOML); input paths in it are relative to it.
+        project: PathBuf,
+        /// Output folder (created if missing; files in it are replaced atomically).
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// Load and validate the inputs only; print the accounting and the first rejects.
+    Check {
+        /// The project file (TOML).
+        project: PathBuf,
+        /// Also write rejects.csv and report.json into this folder.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Write realistic synthetic inputs and a project file for a boundary file.
+    Generate {
+        /// GeoJSON boundaries with properties adcode, name, level (city/district/town), parent.
+        #[arg(long)]
+        boundaries: PathBuf,
+        /// Random seed: the same seed gives byte-identical files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of enterprises.
+        #[arg(long, default_value_t = 3000)]
+        enterprises: usize,
+        /// Number of hazard units [default: enterprises / 10].
+        #[arg(long)]
+        hazard_sources: Option<usize>,
+        /// Number of hidden dangers [default: enterprises / 6].
+        #[arg(long)]
+        hidden_dangers: Option<usize>,
+        /// Number of vulnerable targets [default: enterprises / 3].
+        #[arg(long)]
+        targets: Option<usize>,
+        /// Data year written into the records and the project file.
+        #[arg(long, default_value_t = 2026)]
+        year: i32,
+        /// Append deliberately bad rows to every input and list them in expected_rejects.csv.
+        #[arg(long)]
+        bad_rows: bool,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn exit_for(outcome: &Outcome) -> ExitCode {
+    eprintln!(
+        "done: {} records read, {} accepted, {} rejected{}",
+        outcome.read,
+        outcome.accepted,
+        outcome.rejected,
+        outcome.out_dir.as_ref().map(|d| format!("; outputs in {}", d.display())).unwrap_or_default()
+    );
+    if outcome.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    riskatlas::load::capture_gdal_messages();
+    let progress = Progress::new(cli.quiet);
+    let result: Result<ExitCode, Box<dyn std::error::Error>> = (|| match cli.command {
+        Command::Run { project, out } => {
+            let project = Project::load(&project)?;
+            Ok(exit_for(&pipeline::run(&project, &out, &progress)?))
+        }
+        Command::Check { project, report } => {
+            let project = Project::load(&project)?;
+            Ok(exit_for(&pipeline::check(&project, report.as_deref(), &progress)?))
+        }
+        Command::Generate { boundaries, seed, enterprises, hazard_sources, hidden_dangers, targets, year, bad_rows, out } => {
+            let mut sizes = Sizes::for_enterprises(enterprises);
+            sizes.hazard_units = hazard_sources.unwrap_or(sizes.hazard_units);
+            sizes.hidden_dangers = hidden_dangers.unwrap_or(sizes.hidden_dangers);
+            sizes.targets = targets.unwrap_or(sizes.targets);
+            let opts = GenerateOptions { boundaries, out, seed, year, sizes, bad_rows };
+            let written = pipeline::generate(&opts, &progress)?;
+            eprintln!("wrote {} ({} deliberately bad rows)", written.project.display(), written.expected.len());
+            Ok(ExitCode::SUCCESS)
+        }
+    })();
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,325 @@
+//! Domain types shared by every stage: grades, administrative units and the
+//! supervised records (enterprises, hazard units and their chemicals, hidden
+//! dangers, vulnerable targets).
+//!
+//! All coordinates held here are WGS 84 longitude/latitude in degrees
+//! (`lon_lat`), whatever the CRS of the file they came from; metric work
+//! projects them on demand (see [`crate::crs`]).
+
+use geo::{MultiPolygon, Point};
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+
+/// The four-colour risk scale, ordered from lowest to highest.
+///
+/// ```
+/// use riskatlas::model::Grade;
+/// assert!(Grade::Red > Grade::Orange);
+/// assert_eq!(Grade::parse("橙色"), Some(Grade::Orange));
+/// assert_eq!(Grade::Yellow.as_str(), "yellow");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grade {
+    Blue,
+    Yellow,
+    Orange,
+    Red,
+}
+
+impl Grade {
+    /// All grades from highest to lowest, the order of legends and lists.
+    pub const DESCENDING: [Grade; 4] = [Grade::Red, Grade::Orange, Grade::Yellow, Grade::Blue];
+
+    /// The output spelling (`red`, `orange`, `yellow`, `blue`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Red => "red",
+            Grade::Orange => "orange",
+            Grade::Yellow => "yellow",
+            Grade::Blue => "blue",
+        }
+    }
+
+    /// The Chinese label used on maps and lists.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Grade::Red => "重大风险",
+            Grade::Orange => "较大风险",
+            Grade::Yellow => "一般风险",
+            Grade::Blue => "低风险",
+        }
+    }
+
+    /// Reads the spellings found in supervision spreadsheets: colour names in
+    /// Chinese or English and the four risk-level names. `None` for anything
+    /// else, which validation reports as an unknown grade value.
+    pub fn parse(text: &str) -> Option<Grade> {
+        let t = text.trim().to_lowercase();
+        let grade = match t.as_str() {
+            "红" | "红色" | "red" | "重大风险" | "重大" => Grade::Red,
+            "橙" | "橙色" | "orange" | "较大风险" | "较大" => Grade::Orange,
+            "黄" | "黄色" | "yellow" | "一般风险" | "一般" => Grade::Yellow,
+            "蓝" | "蓝色" | "blue" | "低风险" | "低" => Grade::Blue,
+            _ => return None,
+        };
+        Some(grade)
+    }
+}
+
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Level of an administrative unit in the GB/T 2260 hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdminLevel {
+    Province,
+    City,
+    District,
+    Town,
+}
+
+impl AdminLevel {
+    pub fn parse(text: &str) -> Option<AdminLevel> {
+        let level = match text.trim().to_lowercase().as_str() {
+            "province" | "省" | "省级" => AdminLevel::Province,
+            "city" | "市" | "地级市" | "市级" => AdminLevel::City,
+            "district" | "county" | "区" | "县" | "区县" | "县级" => AdminLevel::District,
+            "town" | "street" | "乡镇" | "街道" | "镇" | "乡" => AdminLevel::Town,
+            _ => return None,
+        };
+        Some(level)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminLevel::Province => "province",
+            AdminLevel::City => "city",
+            AdminLevel::District => "district",
+            AdminLevel::Town => "town",
+        }
+    }
+}
+
+/// An administrative unit with its boundary in WGS 84 lon/lat.
+#[derive(Debug, Clone)]
+pub struct AdminUnit {
+    /// GB/T 2260 code (six digits for districts and above, nine for towns).
+    pub code: String,
+    pub name: String,
+    pub level: AdminLevel,
+    /// Code of the enclosing unit; `None` for a root of the file.
+    pub parent: Option<String>,
+    pub boundary: MultiPolygon<f64>,
+}
+
+/// The units a point was joined to, finest first. Names are repeated beside
+/// the codes so every output layer can be read without a lookup.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminRef {
+    pub city_code: Option<String>,
+    pub city_name: Option<String>,
+    pub district_code: Option<String>,
+    pub district_name: Option<String>,
+    pub town_code: Option<String>,
+    pub town_name: Option<String>,
+}
+
+/// Where a record came from, for every message about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRef {
+    /// File name as written in the project file (relative to it).
+    pub file: String,
+    /// Layer or sheet name, when the file has several.
+    pub layer: Option<String>,
+    /// Spreadsheet row as shown by Excel for CSV/XLSX (header = row 1), or
+    /// 1-based feature number for vector files.
+    pub row: u64,
+}
+
+/// A supervised enterprise (生产经营单位).
+#[derive(Debug, Clone)]
+pub struct Enterprise {
+    pub id: String,
+    pub name: String,
+    pub lon_lat: Point<f64>,
+    pub industry: Option<String>,
+    pub address: Option<String>,
+    /// Grade from the enterprise's own risk assessment, when given.
+    pub assessed_grade: Option<Grade>,
+    /// People outside the plant within 500 m, when the input gives it (used for α).
+    pub people_500m: Option<u32>,
+    pub admin: Arc<AdminRef>,
+}
+
+/// Kind of a hazard unit in GB 18218-2018 terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// 储罐区
+    TankFarm,
+    /// 库区
+    Warehouse,
+    /// 生产装置 (production unit)
+    ProductionUnit,
+}
+
+impl UnitKind {
+    pub fn parse(text: &str) -> Option<UnitKind> {
+        let kind = match text.trim().to_lowercase().as_str() {
+            "储罐区" | "罐区" | "tank_farm" | "tank farm" => UnitKind::TankFarm,
+            "库区" | "仓库" | "库房" | "warehouse" => UnitKind::Warehouse,
+            "生产装置" | "装置" | "生产单元" | "production_unit" | "production unit" => {
+                UnitKind::ProductionUnit
+            }
+            _ => return None,
+        };
+        Some(kind)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::TankFarm => "tank_farm",
+            UnitKind::Warehouse => "warehouse",
+            UnitKind::ProductionUnit => "production_unit",
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            UnitKind::TankFarm => "储罐区",
+            UnitKind::Warehouse => "库区",
+            UnitKind::ProductionUnit => "生产装置",
+        }
+    }
+}
+
+/// One line of a hazard unit's inventory: a chemical and its design maximum quantity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chemical {
+    pub unit_id: String,
+    pub name: String,
+    pub cas: Option<String>,
+    /// GB 18218 Table 2 hazard category code (J1 … W11), when given.
+    pub category: Option<String>,
+    /// Design maximum quantity in tonnes.
+    pub quantity_t: f64,
+}
+
+/// A hazard unit (危险化学品单元) of an enterprise, with its inventory.
+#[derive(Debug, Clone)]
+pub struct HazardUnit {
+    pub id: String,
+    pub enterprise_id: String,
+    pub name: String,
+    pub kind: UnitKind,
+    /// The unit's own location, or its enterprise's when the input has none.
+    pub lon_lat: Point<f64>,
+    /// Whether `lon_lat` was taken from the enterprise.
+    pub located_by_enterprise: bool,
+    /// Influence radius in metres from the input (e.g. an external safety distance).
+    pub radius_m: Option<f64>,
+    /// People outside the plant within 500 m, when the input gives it.
+    pub people_500m: Option<u32>,
+    pub chemicals: Vec<Chemical>,
+    pub admin: Arc<AdminRef>,
+}
+
+/// Severity of a hidden danger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DangerLevel {
+    /// 重大事故隐患
+    Major,
+    /// 一般事故隐患
+    General,
+}
+
+impl DangerLevel {
+    pub fn parse(text: &str) -> Option<DangerLevel> {
+        match text.trim().to_lowercase().as_str() {
+            "重大" | "重大隐患" | "重大事故隐患" | "major" => Some(DangerLevel::Major),
+            "一般" | "一般隐患" | "一般事故隐患" | "general" => Some(DangerLevel::General),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DangerLevel::Major => "major",
+            DangerLevel::General => "general",
+        }
+    }
+}
+
+/// Whether a hidden danger is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DangerStatus {
+    Open,
+    Rectified,
+}
+
+impl DangerStatus {
+    pub fn parse(text: &str) -> Option<DangerStatus> {
+        match text.trim().to_lowercase().as_str() {
+            "未整改" | "整改中" | "open" | "待整改" => Some(DangerStatus::Open),
+            "已整改" | "已销号" | "rectified" | "closed" | "已完成" => Some(DangerStatus::Rectified),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DangerStatus::Open => "open",
+            DangerStatus::Rectified => "rectified",
+        }
+    }
+}
+
+/// A calendar date, kept as year-month-day so output text is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// A hidden danger (事故隐患) found by inspection.
+#[derive(Debug, Clone)]
+pub struct HiddenDanger {
+    pub id: String,
+    /// The enterprise it was found in; `None` for a danger in a public place.
+    pub enterprise_id: Option<String>,
+    pub description: String,
+    pub level: DangerLevel,
+    pub status: DangerStatus,
+    pub found: Option<Date>,
+    pub due: Option<Date>,
+    pub lon_lat: Point<f64>,
+    pub located_by_enterprise: bool,
+    pub admin: Arc<AdminRef>,
+}
+
+/// A vulnerable target (脆弱性目标): a school, hospital, residential area …
+#[derive(Debug, Clone)]
+pub struct VulnerableTarget {
+    pub id: String,
+    pub name: String,
+    /// Kind as written in the input (学校, 医院, 居民区 …).
+    pub kind: String,
+    pub population: Option<u32>,
+    pub lon_lat: Point<f64>,
+    pub admin: Arc<AdminRef>,
+}

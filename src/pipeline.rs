@@ -1,0 +1,431 @@
+//! Runs the stages in order: load and validate every input, join points to
+//! the administrative units, then write the layers, the rejects and the report.
+//!
+//! Stages take typed inputs and return typed outputs; this module only wires
+//! them together, times them and keeps the accounting.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use geo::Point;
+use rayon::prelude::*;
+use serde_json::json;
+use thiserror::Error;
+
+use crate::config::{InputKind, InputSpec, MetricChoice, Project};
+use crate::crs::{MetricCrs, ToWgs84};
+use crate::join::{AdminIndex, Outside};
+use crate::layers::{self, LayerData};
+use crate::load::{self, LoadError, RawRecord, ReadSummaries, ReadSummary};
+use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
+use crate::progress::Progress;
+use crate::validate::{Checker, FieldError, Ledger, RejectCode, Staged};
+use crate::write::{self, WriteError};
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Wall time of each stage, in run order.
+#[derive(Debug, Default, Clone)]
+pub struct Timings(pub Vec<(String, f64)>);
+
+impl Timings {
+    /// Runs `f` as the named stage and records its wall time.
+    pub fn stage<T>(&mut self, name: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.0.push((name.to_string(), t.elapsed().as_secs_f64()));
+        out
+    }
+}
+
+/// A record that has a location to join.
+pub trait Located {
+    fn lon_lat(&self) -> Point<f64>;
+    fn set_admin(&mut self, admin: Arc<AdminRef>);
+}
+
+macro_rules! located {
+    ($($t:ty),*) => {$(
+        impl Located for $t {
+            fn lon_lat(&self) -> Point<f64> { self.lon_lat }
+            fn set_admin(&mut self, admin: Arc<AdminRef>) { self.admin = admin; }
+        }
+    )*};
+}
+located!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
+
+/// Everything the inputs held, validated and joined.
+pub struct Loaded {
+    pub index: AdminIndex,
+    pub enterprises: Vec<Enterprise>,
+    pub hazard_units: Vec<HazardUnit>,
+    pub hidden_dangers: Vec<HiddenDanger>,
+    pub targets: Vec<VulnerableTarget>,
+    pub ledger: Ledger,
+    pub summaries: ReadSummaries,
+    pub timings: Timings,
+}
+
+/// Reads an input through a [`Checker`], counting every record and sending
+/// each failure to the ledger. `check` returns the record and its id.
+fn read_checked<T>(
+    spec: &InputSpec,
+    ledger: &mut Ledger,
+    summaries: &mut ReadSummaries,
+    progress: &Progress,
+    id_field: &str,
+    mut check: impl FnMut(&mut Checker, &RawRecord) -> Result<T, FieldError>,
+) -> Result<Vec<Staged<T>>, LoadError> {
+    let kind = spec.kind;
+    let bar = progress.counter(&format!("reading {}", spec.display_path));
+    let mut staged = Vec::new();
+    let start = |summary: &ReadSummary| -> Result<Checker, String> {
+        let to_wgs = ToWgs84::new(summary.crs).map_err(|e| e.to_string())?;
+        Ok(Checker::new(spec, to_wgs))
+    };
+    let (_, summary) = load::read_input(spec, start, |checker, raw| {
+        ledger.count_read(kind);
+        bar.inc(1);
+        let id = checker.id_of(&raw, id_field);
+        match check(checker, &raw) {
+            Ok(record) => staged.push(Staged { source: raw.source, id: id.unwrap_or_default(), record }),
+            Err(e) => ledger.reject(kind, raw.source, id, e),
+        }
+    })?;
+    bar.finish_and_clear();
+    for w in summary.warnings.iter().take(5) {
+        eprintln!("warning: {}: {w}", spec.display_path);
+    }
+    if summary.warnings.len() > 5 {
+        eprintln!("warning: {}: … {} more GDAL messages in report.json", spec.display_path, summary.warnings.len() - 5);
+    }
+    if let Some(hint) = &summary.encoding_hint {
+        eprintln!("warning: {hint}");
+    }
+    summaries.insert(kind, summary);
+    Ok(staged)
+}
+
+/// Joins staged points to their units in parallel; the ones outside every
+/// unit go to the ledger with the distance to the nearest unit.
+fn join_points<T: Located + Send + Sync>(staged: Vec<Staged<T>>, index: &AdminIndex, ledger: &mut Ledger, kind: InputKind) -> Vec<T> {
+    let joined: Vec<Result<Arc<AdminRef>, Outside>> = staged.par_iter().map(|s| index.join(s.record.lon_lat())).collect();
+    let mut accepted = Vec::with_capacity(staged.len());
+    for (mut s, result) in staged.into_iter().zip(joined) {
+        match result {
+            Ok(admin) => {
+                s.record.set_admin(admin);
+                accepted.push(s.record);
+            }
+            Err(outside) => {
+                let p = s.record.lon_lat();
+                ledger.reject(kind, s.source, Some(s.id), outside_error(p, &outside));
+            }
+        }
+    }
+    ledger.set_accepted(kind, accepted.len());
+    accepted
+}
+
+fn outside_error(p: Point<f64>, outside: &Outside) -> FieldError {
+    let value = format!("{:.6}, {:.6} (WGS 84)", p.x(), p.y());
+    if outside.swapped_inside {
+        return FieldError::new("x/y", &value, RejectCode::LonLatSwapped, "longitude and latitude are swapped (swapped, the point falls inside the study area)");
+    }
+    let reason = match &outside.nearest {
+        Some((name, code, d)) => format!("outside the study area: {:.0} m from the nearest unit, {name} ({code})", d),
+        None => "outside the study area".to_string(),
+    };
+    FieldError::new("x/y", &value, RejectCode::OutsideStudyArea, reason)
+}
+
+fn metric_for(project: &Project, units: &[AdminUnit]) -> MetricCrs {
+    match project.metric_crs {
+        MetricChoice::Epsg(code) => MetricCrs::for_epsg(code).expect("config checked the zone"),
+        MetricChoice::Auto => metric_for_units(units),
+    }
+}
+
+/// The Gauss–Krüger zone of the centre of the units' envelope.
+fn metric_for_units(units: &[AdminUnit]) -> MetricCrs {
+    use geo::BoundingRect;
+    let rect = units.iter().filter_map(|u| u.boundary.bounding_rect()).reduce(|a, b| {
+        geo::Rect::new(
+            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )
+    });
+    let c = rect.map(|r| r.center()).unwrap_or(geo::coord! { x: 120.0, y: 30.0 });
+    MetricCrs::for_longitude(c.x, c.y)
+}
+
+/// Loads, validates and joins every input.
+pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, PipelineError> {
+    let mut ledger = Ledger::default();
+    let mut summaries = ReadSummaries::new();
+    let mut timings = Timings::default();
+    let spec = |k: InputKind| project.inputs.get(&k);
+
+    let units = timings.stage("load_admin_units", || {
+        let spec = spec(InputKind::AdminUnits).expect("required input");
+        let mut repairs = Vec::new();
+        let staged = read_checked(spec, &mut ledger, &mut summaries, progress, "code", |c, raw| c.admin_unit(raw, &mut repairs))?;
+        ledger.repairs.extend(repairs);
+        ledger.set_accepted(InputKind::AdminUnits, staged.len());
+        Ok::<_, PipelineError>(staged.into_iter().map(|s| s.record).collect::<Vec<_>>())
+    })?;
+    if units.is_empty() {
+        return Err(PipelineError::Invalid(format!(
+            "{}: no usable administrative unit; nothing can be joined (see the rejects above)",
+            spec(InputKind::AdminUnits).expect("required").display_path
+        )));
+    }
+    let metric = metric_for(project, &units);
+    let index = timings.stage("index_admin_units", || AdminIndex::new(units, metric));
+
+    let enterprises = {
+        let spec = spec(InputKind::Enterprises).expect("required input");
+        let staged = timings.stage("load_enterprises", || read_checked(spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.enterprise(raw)))?;
+        timings.stage("join_enterprises", || join_points(staged, &index, &mut ledger, InputKind::Enterprises))
+    };
+    let enterprise_at: HashMap<String, Point<f64>> = enterprises.iter().map(|e| (e.id.clone(), e.lon_lat)).collect();
+
+    let mut hazard_units = Vec::new();
+    if let (Some(units_spec), Some(chem_spec)) = (spec(InputKind::HazardUnits), spec(InputKind::Chemicals)) {
+        let staged = timings.stage("load_hazard_units", || read_checked(units_spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.hazard_unit(raw, &enterprise_at)))?;
+        hazard_units = timings.stage("join_hazard_units", || join_points(staged, &index, &mut ledger, InputKind::HazardUnits));
+        let slot: HashMap<String, usize> = hazard_units.iter().enumerate().map(|(i, u)| (u.id.clone(), i)).collect();
+        let chemicals = timings.stage("load_chemicals", || read_checked(chem_spec, &mut ledger, &mut summaries, progress, "unit_id", |c, raw| c.chemical(raw, &slot)))?;
+        ledger.set_accepted(InputKind::Chemicals, chemicals.len());
+        for c in chemicals {
+            hazard_units[slot[&c.record.unit_id]].chemicals.push(c.record);
+        }
+    }
+
+    let mut hidden_dangers = Vec::new();
+    if let Some(spec) = spec(InputKind::HiddenDangers) {
+        let staged = timings.stage("load_hidden_dangers", || read_checked(spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.hidden_danger(raw, &enterprise_at)))?;
+        hidden_dangers = timings.stage("join_hidden_dangers", || join_points(staged, &index, &mut ledger, InputKind::HiddenDangers));
+    }
+
+    let mut targets = Vec::new();
+    if let Some(spec) = spec(InputKind::VulnerableTargets) {
+        let staged = timings.stage("load_vulnerable_targets", || read_checked(spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.vulnerable_target(raw)))?;
+        targets = timings.stage("join_vulnerable_targets", || join_points(staged, &index, &mut ledger, InputKind::VulnerableTargets));
+    }
+
+    // Rejects read best in file order, whichever check caught them.
+    ledger.rejects.sort_by(|a, b| (a.kind, a.source.row).cmp(&(b.kind, b.source.row)));
+    Ok(Loaded { index, enterprises, hazard_units, hidden_dangers, targets, ledger, summaries, timings })
+}
+
+/// The output layers, in catalogue draw order.
+fn build_layers(loaded: &Loaded) -> Vec<LayerData> {
+    let metric = loaded.index.metric();
+    let mut out = vec![
+        LayerData {
+            def: layers::def("admin_units"),
+            rows: loaded.index.units().iter().map(|u| layers::admin_unit_row(u, metric.area_m2(&u.boundary) / 1e6)).collect(),
+        },
+        LayerData { def: layers::def("vulnerable_targets"), rows: loaded.targets.iter().map(layers::vulnerable_target_row).collect() },
+        LayerData { def: layers::def("enterprises"), rows: loaded.enterprises.iter().map(layers::enterprise_row).collect() },
+        LayerData { def: layers::def("hazard_sources"), rows: loaded.hazard_units.iter().map(layers::hazard_source_row).collect() },
+        LayerData { def: layers::def("hidden_dangers"), rows: loaded.hidden_dangers.iter().map(layers::hidden_danger_row).collect() },
+    ];
+    out.sort_by_key(|l| l.def.draw_order);
+    out
+}
+
+/// The accounting and parameters of a run, as `report.json` holds them.
+pub fn report(project: &Project, loaded: &Loaded) -> serde_json::Value {
+    let inputs: serde_json::Map<String, serde_json::Value> = loaded
+        .ledger
+        .counts
+        .iter()
+        .map(|(kind, c)| {
+            let spec = &project.inputs[kind];
+            let summary = loaded.summaries.get(kind);
+            let mut by_code = std::collections::BTreeMap::<&str, u64>::new();
+            for r in loaded.ledger.rejects.iter().filter(|r| r.kind == *kind) {
+                *by_code.entry(r.code.as_str()).or_default() += 1;
+            }
+            (
+                kind.key().to_string(),
+                json!({
+                    "file": spec.display_path,
+                    "layer": summary.map(|s| s.layer.clone()),
+                    "driver": summary.map(|s| s.driver),
+                    "crs": summary.map(|s| s.crs.to_string()),
+                    "encoding": spec.encoding,
+                    "read": c.read,
+                    "accepted": c.accepted,
+                    "rejected": c.rejected,
+                    "balanced": c.balanced(),
+                    "rejected_by_reason": by_code,
+                    "warnings": summary.map(|s| s.warnings.clone()).unwrap_or_default(),
+                }),
+            )
+        })
+        .collect();
+    let balanced = loaded.ledger.balanced();
+    let metric = loaded.index.metric();
+    json!({
+        "tool": "riskatlas",
+        "version": env!("CARGO_PKG_VERSION"),
+        "title": project.title,
+        "year": project.year,
+        "data_date": project.data_date,
+        "accounting": {
+            "balanced": balanced,
+            "statement": if balanced {
+                "for every input, accepted + rejected == read: every record is in the outputs or in rejects.csv"
+            } else {
+                "ACCOUNTING ERROR: for some input, accepted + rejected != read"
+            },
+            "read": loaded.ledger.counts.values().map(|c| c.read).sum::<u64>(),
+            "accepted": loaded.ledger.counts.values().map(|c| c.accepted).sum::<u64>(),
+            "rejected": loaded.ledger.counts.values().map(|c| c.rejected).sum::<u64>(),
+        },
+        "inputs": inputs,
+        "repairs": loaded.ledger.repairs,
+        "crs": {
+            "output": "EPSG:4326 (WGS 84 longitude/latitude)",
+            "metric": { "epsg": metric.epsg, "name": metric.name, "central_meridian": metric.central_meridian },
+        },
+        "join": {
+            "level": loaded.index.finest_level().as_str(),
+            "boundary_rule": "a point strictly inside a unit belongs to it; a point on a boundary goes to the unit with the smallest code among those containing it",
+        },
+        "parameters": { "cell_size_m": project.cell_size_m },
+        "timings_s": loaded.timings.0.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// The timestamp written into the GeoPackage: the data date, else the year's end.
+fn gpkg_stamp(project: &Project) -> String {
+    let date = project.data_date.clone().unwrap_or_else(|| format!("{}-12-31", project.year));
+    format!("{date}T00:00:00.000Z")
+}
+
+/// What a finished run tells the CLI.
+#[derive(Debug)]
+pub struct Outcome {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub out_dir: Option<PathBuf>,
+}
+
+fn outcome(loaded: &Loaded, out_dir: Option<PathBuf>) -> Outcome {
+    let sum = |f: fn(&crate::validate::Counts) -> u64| loaded.ledger.counts.values().map(f).sum();
+    Outcome { read: sum(|c| c.read), accepted: sum(|c| c.accepted), rejected: sum(|c| c.rejected), out_dir }
+}
+
+/// Prints the per-input accounting and the first rejects to stderr.
+pub fn print_summary(loaded: &Loaded) {
+    eprintln!("{:<20} {:>9} {:>9} {:>9}", "input", "read", "accepted", "rejected");
+    for (kind, c) in &loaded.ledger.counts {
+        eprintln!("{:<20} {:>9} {:>9} {:>9}", kind.key(), c.read, c.accepted, c.rejected);
+    }
+    for r in loaded.ledger.rejects.iter().take(20) {
+        let layer = r.source.layer.as_deref().map(|l| format!(" [{l}]")).unwrap_or_default();
+        let id = r.id.as_deref().map(|i| format!(" id {i}:")).unwrap_or_default();
+        eprintln!("rejected: {}{layer}: row {}:{id} {}", r.source.file, r.source.row, r.reason);
+    }
+    if loaded.ledger.rejects.len() > 20 {
+        eprintln!("… and {} more rejects", loaded.ledger.rejects.len() - 20);
+    }
+    for r in &loaded.ledger.repairs {
+        eprintln!("repaired: {}: row {}: id {}: {}", r.file, r.row, r.id, r.what);
+    }
+}
+
+/// `riskatlas check`: load and validate only; optionally write the rejects and report.
+pub fn check(project: &Project, report_dir: Option<&Path>, progress: &Progress) -> Result<Outcome, PipelineError> {
+    let loaded = load_all(project, progress)?;
+    print_summary(&loaded);
+    if let Some(dir) = report_dir {
+        write::write_rejects(&dir.join("rejects.csv"), &loaded.ledger.rejects)?;
+        write::write_json(&dir.join("report.json"), &report(project, &loaded))?;
+    }
+    ensure_balanced(&loaded)?;
+    Ok(outcome(&loaded, report_dir.map(Path::to_path_buf)))
+}
+
+fn ensure_balanced(loaded: &Loaded) -> Result<(), PipelineError> {
+    if loaded.ledger.balanced() {
+        Ok(())
+    } else {
+        Err(PipelineError::Invalid("internal error: accepted + rejected != read for some input (see report.json)".into()))
+    }
+}
+
+/// Options of `riskatlas generate`.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub boundaries: PathBuf,
+    pub out: PathBuf,
+    pub seed: u64,
+    pub year: i32,
+    pub sizes: crate::generate::Sizes,
+    pub bad_rows: bool,
+}
+
+/// `riskatlas generate`: synthetic inputs for a boundary file, and their project file.
+pub fn generate(opts: &GenerateOptions, progress: &Progress) -> Result<crate::generate::files::Written, PipelineError> {
+    let spec = InputSpec::boundaries(&opts.boundaries);
+    let mut ledger = Ledger::default();
+    let mut summaries = ReadSummaries::new();
+    let mut repairs = Vec::new();
+    let staged = read_checked(&spec, &mut ledger, &mut summaries, progress, "code", |c, raw| c.admin_unit(raw, &mut repairs))?;
+    if let Some(r) = ledger.rejects.first() {
+        return Err(PipelineError::Invalid(format!("{}: feature {}: {}", r.source.file, r.source.row, r.reason)));
+    }
+    let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record).collect();
+    if units.is_empty() {
+        return Err(PipelineError::Invalid(format!("{}: no administrative units", spec.display_path)));
+    }
+    let area_name = units
+        .iter()
+        .filter(|u| u.level <= crate::model::AdminLevel::City)
+        .max_by_key(|u| u.level)
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| units[0].name.clone());
+    let metric = metric_for_units(&units);
+    let index = AdminIndex::new(units, metric);
+    let data = crate::generate::synthesize(&index, &opts.sizes, opts.seed, opts.year);
+    Ok(crate::generate::files::write_all(&opts.out, &opts.boundaries, &data, opts.year, &area_name, opts.bad_rows)?)
+}
+
+/// `riskatlas run`: the whole pipeline into `out_dir`.
+pub fn run(project: &Project, out_dir: &Path, progress: &Progress) -> Result<Outcome, PipelineError> {
+    let mut loaded = load_all(project, progress)?;
+    print_summary(&loaded);
+    let mut timings = std::mem::take(&mut loaded.timings);
+    let layers = timings.stage("build_layers", || build_layers(&loaded));
+    timings.stage("write_geojson", || -> Result<(), PipelineError> {
+        let bar = progress.bar(layers.len() as u64, "writing GeoJSON");
+        for layer in &layers {
+            write::write_geojson(&out_dir.join("geojson").join(format!("{}.geojson", layer.def.name)), layer)?;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Ok(())
+    })?;
+    timings.stage("write_gpkg", || write::write_gpkg(&out_dir.join("riskatlas.gpkg"), &layers, &gpkg_stamp(project)))?;
+    timings.stage("write_rejects", || write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects))?;
+    loaded.timings = timings;
+    write::write_json(&out_dir.join("report.json"), &report(project, &loaded))?;
+    ensure_balanced(&loaded)?;
+    Ok(outcome(&loaded, Some(out_dir.to_path_buf())))
+}

@@ -1,0 +1,50 @@
+//! Progress on stderr for long stages, drawn only when stderr is a terminal
+//! so logs and CI output stay clean.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Hands out progress bars that are hidden when not wanted.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    visible: bool,
+}
+
+impl Progress {
+    /// Visible when stderr is a terminal, unless `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        Progress { visible: !quiet && std::io::stderr().is_terminal() }
+    }
+
+    /// Never draws (for tests and library use).
+    pub fn hidden() -> Self {
+        Progress { visible: false }
+    }
+
+    fn make(&self, len: Option<u64>, style: &str, msg: &str) -> ProgressBar {
+        if !self.visible {
+            return ProgressBar::hidden();
+        }
+        let bar = match len {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(s) = ProgressStyle::with_template(style) {
+            bar.set_style(s);
+        }
+        bar.set_message(msg.to_string());
+        bar
+    }
+
+    /// A counter of items whose total is not known in advance.
+    pub fn counter(&self, msg: &str) -> ProgressBar {
+        self.make(None, "{spinner} {msg}: {human_pos} records ({per_sec})", msg)
+    }
+
+    /// A bar over a known number of steps.
+    pub fn bar(&self, len: u64, msg: &str) -> ProgressBar {
+        self.make(Some(len), "{msg} [{bar:30}] {pos}/{len}", msg)
+    }
+}

@@ -1,0 +1,720 @@
+//! Record checks and the rejects ledger.
+//!
+//! Every record read is either accepted into a typed record or rejected with a
+//! [`Reject`] that names its file, row, id, field, value and reason. The
+//! [`Ledger`] keeps the accounting per input so that `accepted + rejected ==
+//! read` can be checked and reported. Value parsing (numbers, coordinates,
+//! dates, enumerations) lives here too, each with a field-level error.
+
+use std::collections::{BTreeMap, HashMap};
+
+use geo::{Coord, Geometry, InteriorPoint, MapCoords, MultiPolygon, Point, Validation};
+use serde::Serialize;
+
+use crate::config::{InputKind, InputSpec};
+use crate::crs::ToWgs84;
+use crate::load::RawRecord;
+use crate::model::{
+    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Date, Enterprise, Grade,
+    HazardUnit, HiddenDanger, SourceRef, UnitKind, VulnerableTarget,
+};
+
+/// Why a record was rejected: a stable machine code beside the readable text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    MissingValue,
+    MissingCoordinate,
+    UnparsableNumber,
+    CoordinateOutOfRange,
+    LonLatSwapped,
+    OutsideStudyArea,
+    DuplicateId,
+    UnknownEnterprise,
+    UnknownUnit,
+    NegativeQuantity,
+    InvalidGeometry,
+    UnknownGrade,
+    UnknownValue,
+    UnparsableDate,
+    UndecodableText,
+}
+
+impl RejectCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::MissingValue => "missing_value",
+            RejectCode::MissingCoordinate => "missing_coordinate",
+            RejectCode::UnparsableNumber => "unparsable_number",
+            RejectCode::CoordinateOutOfRange => "coordinate_out_of_range",
+            RejectCode::LonLatSwapped => "lon_lat_swapped",
+            RejectCode::OutsideStudyArea => "outside_study_area",
+            RejectCode::DuplicateId => "duplicate_id",
+            RejectCode::UnknownEnterprise => "unknown_enterprise",
+            RejectCode::UnknownUnit => "unknown_unit",
+            RejectCode::NegativeQuantity => "negative_quantity",
+            RejectCode::InvalidGeometry => "invalid_geometry",
+            RejectCode::UnknownGrade => "unknown_grade",
+            RejectCode::UnknownValue => "unknown_value",
+            RejectCode::UnparsableDate => "unparsable_date",
+            RejectCode::UndecodableText => "undecodable_text",
+        }
+    }
+}
+
+/// One rejected record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub kind: InputKind,
+    pub source: SourceRef,
+    pub id: Option<String>,
+    pub field: String,
+    pub value: String,
+    pub code: RejectCode,
+    pub reason: String,
+}
+
+/// A problem with one field, before the record's location is attached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub value: String,
+    pub code: RejectCode,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, value: &str, code: RejectCode, reason: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_string(),
+            value: value.to_string(),
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A repair made to a record that was then accepted (said, never silent).
+#[derive(Debug, Clone, Serialize)]
+pub struct Repair {
+    pub file: String,
+    pub row: u64,
+    pub id: String,
+    pub what: String,
+}
+
+/// Read/accepted/rejected for one input.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+impl Counts {
+    pub fn balanced(&self) -> bool {
+        self.accepted + self.rejected == self.read
+    }
+}
+
+/// All rejects and repairs of a run, with per-input accounting.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub rejects: Vec<Reject>,
+    pub repairs: Vec<Repair>,
+    pub counts: BTreeMap<InputKind, Counts>,
+}
+
+impl Ledger {
+    pub fn count_read(&mut self, kind: InputKind) {
+        self.counts.entry(kind).or_default().read += 1;
+    }
+
+    pub fn reject(&mut self, kind: InputKind, source: SourceRef, id: Option<String>, e: FieldError) {
+        self.counts.entry(kind).or_default().rejected += 1;
+        self.rejects.push(Reject {
+            kind,
+            source,
+            id,
+            field: e.field,
+            value: e.value,
+            code: e.code,
+            reason: e.reason,
+        });
+    }
+
+    /// Records how many of an input's records reached the outputs.
+    pub fn set_accepted(&mut self, kind: InputKind, n: usize) {
+        self.counts.entry(kind).or_default().accepted = n as u64;
+    }
+
+    pub fn balanced(&self) -> bool {
+        self.counts.values().all(Counts::balanced)
+    }
+}
+
+/// A record that passed its field checks, waiting for its spatial join.
+#[derive(Debug, Clone)]
+pub struct Staged<T> {
+    pub source: SourceRef,
+    pub id: String,
+    pub record: T,
+}
+
+// ---------------------------------------------------------------- values
+
+/// Replaces full-width digits and signs, which Chinese spreadsheets often hold.
+fn half_width(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '．' | '。' => '.',
+            '－' | '—' => '-',
+            '＋' => '+',
+            '，' => ',',
+            _ => c,
+        })
+        .collect()
+}
+
+/// Parses a plain decimal number, with a reason users can act on.
+pub fn parse_number(text: &str) -> Result<f64, String> {
+    let t = half_width(text.trim());
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err("is not a finite number".into()),
+        Err(_) if t.contains(',') => Err("is not a number (a decimal comma? use a point)".into()),
+        Err(_) => Err("is not a number".into()),
+    }
+}
+
+/// Parses a coordinate: a decimal number, or degrees-minutes-seconds such as
+/// `119°57'30.5"` or `119度57分30.5秒` (an `S`/`W` suffix makes it negative).
+pub fn parse_coordinate(text: &str) -> Result<f64, String> {
+    let t = half_width(text.trim());
+    if !t.contains(['°', '度']) {
+        return parse_number(&t);
+    }
+    let negative = t.ends_with(['S', 'W', 's', 'w']) || t.starts_with('-');
+    let parts: Vec<f64> = t
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| "is not a valid degrees-minutes-seconds value".to_string())?;
+    if parts.is_empty() || parts.len() > 3 || parts.iter().skip(1).any(|v| *v >= 60.0) {
+        return Err("is not a valid degrees-minutes-seconds value".into());
+    }
+    let value = parts[0] + parts.get(1).unwrap_or(&0.0) / 60.0 + parts.get(2).unwrap_or(&0.0) / 3600.0;
+    Ok(if negative { -value } else { value })
+}
+
+/// Parses a non-negative count (people, population).
+pub fn parse_count(text: &str) -> Result<u32, String> {
+    let v = parse_number(text.trim_end_matches('人'))?;
+    if v < 0.0 {
+        return Err("is negative".into());
+    }
+    if v.fract() != 0.0 || v > u32::MAX as f64 {
+        return Err("is not a whole number".into());
+    }
+    Ok(v as u32)
+}
+
+/// Parses the date spellings of Chinese spreadsheets: 2026-03-05, 2026/3/5,
+/// 2026.3.5, 2026年3月5日, 20260305, and Excel serial day numbers.
+pub fn parse_date(text: &str) -> Result<Date, String> {
+    let t = half_width(text.trim());
+    // Dates with a time part keep only the date.
+    let t = t.split([' ', 'T']).next().unwrap_or("");
+    let parts: Vec<&str> = t
+        .split(['-', '/', '.', '年', '月', '日'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let (y, m, d) = match parts.as_slice() {
+        [y, m, d] => (y.parse().ok(), m.parse().ok(), d.parse().ok()),
+        [one] if one.len() == 8 && one.chars().all(|c| c.is_ascii_digit()) => (
+            one[0..4].parse().ok(),
+            one[4..6].parse().ok(),
+            one[6..8].parse().ok(),
+        ),
+        [one] if one.chars().all(|c| c.is_ascii_digit()) && one.len() == 5 => {
+            return one
+                .parse::<i64>()
+                .map(excel_serial_to_date)
+                .map_err(|_| "is not a date".to_string())
+        }
+        _ => (None, None, None),
+    };
+    let (Some(year), Some(month), Some(day)) = (y, m, d) else {
+        return Err("is not a date (use YYYY-MM-DD)".into());
+    };
+    if !(1900..=2200).contains(&year) || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return Err("is not a valid calendar date".into());
+    }
+    Ok(Date { year, month, day })
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Excel's serial day (1900 system, 25569 = 1970-01-01) to a civil date.
+fn excel_serial_to_date(serial: i64) -> Date {
+    civil_from_days(serial - 25569)
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+pub fn civil_from_days(z: i64) -> Date {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+    Date { year, month, day }
+}
+
+// ---------------------------------------------------------------- records
+
+/// Reads the logical fields of one record, turning each problem into a [`FieldError`].
+struct Fields<'a> {
+    spec: &'a InputSpec,
+    raw: &'a RawRecord,
+}
+
+impl<'a> Fields<'a> {
+    fn index(&self, field: &str) -> usize {
+        self.spec
+            .columns
+            .iter()
+            .position(|(f, _, _)| *f == field)
+            .expect("field is declared for this input kind")
+    }
+
+    fn column(&self, field: &str) -> String {
+        self.spec.column(field).unwrap_or(field).to_string()
+    }
+
+    fn optional(&self, field: &str) -> Option<&'a str> {
+        self.raw.value(self.index(field))
+    }
+
+    fn required(&self, field: &str) -> Result<&'a str, FieldError> {
+        self.optional(field).ok_or_else(|| {
+            FieldError::new(&self.column(field), "", RejectCode::MissingValue, format!("{field} is empty"))
+        })
+    }
+
+    fn parsed<T>(&self, field: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, FieldError> {
+        match self.optional(field) {
+            None => Ok(None),
+            Some(text) => parse(text).map(Some).map_err(|reason| {
+                let code = if reason.contains("negative") {
+                    RejectCode::NegativeQuantity
+                } else if reason.contains("date") {
+                    RejectCode::UnparsableDate
+                } else {
+                    RejectCode::UnparsableNumber
+                };
+                FieldError::new(&self.column(field), text, code, format!("{field} {text:?} {reason}"))
+            }),
+        }
+    }
+
+    fn enumerated<T>(&self, field: &str, parse: impl Fn(&str) -> Option<T>, code: RejectCode, expected: &str) -> Result<T, FieldError> {
+        let text = self.required(field)?;
+        parse(text).ok_or_else(|| {
+            FieldError::new(&self.column(field), text, code, format!("{field} {text:?} is not one of {expected}"))
+        })
+    }
+}
+
+/// Rejects a record whose text could not be decoded, naming the first field.
+fn check_text(raw: &RawRecord) -> Result<(), FieldError> {
+    match raw.undecodable.first() {
+        Some((field, lossy)) => Err(FieldError::new(
+            field,
+            lossy,
+            RejectCode::UndecodableText,
+            format!("{field} holds bytes that are not valid text in the expected encoding"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The location of a point record, in WGS 84, from coordinate columns or
+/// the feature geometry; `Ok(None)` when the record has none.
+pub fn locate(raw: &RawRecord, spec: &InputSpec, to_wgs: &ToWgs84) -> Result<Option<Point<f64>>, FieldError> {
+    let (x, y) = match (&raw.xy_text, &raw.geometry) {
+        (Some((xt, yt)), _) => {
+            let (xc, yc) = spec.xy_columns.as_ref().expect("xy columns");
+            let (xt, yt) = match (xt, yt) {
+                (None, None) => return Ok(None),
+                (None, Some(_)) => return Err(FieldError::new(xc, "", RejectCode::MissingCoordinate, format!("{xc} is empty"))),
+                (Some(_), None) => return Err(FieldError::new(yc, "", RejectCode::MissingCoordinate, format!("{yc} is empty"))),
+                (Some(x), Some(y)) => (x, y),
+            };
+            let x = parse_coordinate(xt)
+                .map_err(|r| FieldError::new(xc, xt, RejectCode::UnparsableNumber, format!("{xc} {xt:?} {r}")))?;
+            let y = parse_coordinate(yt)
+                .map_err(|r| FieldError::new(yc, yt, RejectCode::UnparsableNumber, format!("{yc} {yt:?} {r}")))?;
+            (x, y)
+        }
+        (None, Some(g)) => match representative_point(g) {
+            Some(p) => (p.x(), p.y()),
+            None => {
+                return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, "geometry has no usable point"))
+            }
+        },
+        (None, None) => {
+            if let Some(e) = &raw.geometry_error {
+                return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, format!("geometry cannot be read: {e}")));
+            }
+            return Ok(None);
+        }
+    };
+    let value = format!("{x}, {y}");
+    if matches!(spec.crs, crate::crs::InputCrs::Wgs84 | crate::crs::InputCrs::Cgcs2000 | crate::crs::InputCrs::Gcj02 | crate::crs::InputCrs::Bd09)
+        && !(x.abs() <= 180.0 && y.abs() <= 90.0)
+    {
+        let (code, reason) = if y.abs() <= 180.0 && x.abs() <= 90.0 {
+            (RejectCode::LonLatSwapped, "longitude and latitude are swapped (latitude cannot exceed 90°)")
+        } else {
+            (RejectCode::CoordinateOutOfRange, "coordinates are outside longitude/latitude range")
+        };
+        return Err(FieldError::new("x/y", &value, code, reason));
+    }
+    let (lon, lat) = to_wgs
+        .convert(x, y)
+        .filter(|(lon, lat)| lon.is_finite() && lat.is_finite())
+        .ok_or_else(|| FieldError::new("x/y", &value, RejectCode::CoordinateOutOfRange, format!("cannot transform from {}", spec.crs)))?;
+    Ok(Some(Point::new(lon, lat)))
+}
+
+/// A point standing for a feature: itself, or an interior point of a site polygon.
+fn representative_point(g: &Geometry<f64>) -> Option<Point<f64>> {
+    match g {
+        Geometry::Point(p) => Some(*p),
+        Geometry::MultiPoint(mp) if mp.0.len() == 1 => Some(mp.0[0]),
+        other => other.interior_point(),
+    }
+    .filter(|p| p.x().is_finite() && p.y().is_finite())
+}
+
+/// Rejects a second record with the same id, naming the first one's row.
+#[derive(Default)]
+pub struct IdSet {
+    first_row: HashMap<String, u64>,
+}
+
+impl IdSet {
+    pub fn check(&mut self, id: &str, row: u64, field: &str) -> Result<(), FieldError> {
+        match self.first_row.get(id) {
+            Some(first) => Err(FieldError::new(field, id, RejectCode::DuplicateId, format!("duplicate id {id:?} (first at row {first})"))),
+            None => {
+                self.first_row.insert(id.to_string(), row);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Validation context for one input: its spec, CRS converter and seen ids.
+pub struct Checker<'a> {
+    pub spec: &'a InputSpec,
+    pub to_wgs: ToWgs84,
+    pub ids: IdSet,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(spec: &'a InputSpec, to_wgs: ToWgs84) -> Self {
+        Checker { spec, to_wgs, ids: IdSet::default() }
+    }
+
+    fn fields<'r>(&'a self, raw: &'r RawRecord) -> Fields<'r>
+    where
+        'a: 'r,
+    {
+        Fields { spec: self.spec, raw }
+    }
+
+    /// The record's id, for messages even when the record is rejected.
+    pub fn id_of(&self, raw: &RawRecord, id_field: &str) -> Option<String> {
+        let i = self.spec.columns.iter().position(|(f, _, _)| *f == id_field)?;
+        raw.value(i).map(str::to_string)
+    }
+
+    fn unique_id(&mut self, raw: &RawRecord, field: &str) -> Result<String, FieldError> {
+        let id = self.fields(raw).required(field)?.to_string();
+        let column = self.spec.column(field).unwrap_or(field).to_string();
+        self.ids.check(&id, raw.source.row, &column)?;
+        Ok(id)
+    }
+
+    fn required_point(&self, raw: &RawRecord) -> Result<Point<f64>, FieldError> {
+        locate(raw, self.spec, &self.to_wgs)?.ok_or_else(|| {
+            FieldError::new("x/y", "", RejectCode::MissingCoordinate, "record has no coordinates or geometry")
+        })
+    }
+
+    pub fn admin_unit(&mut self, raw: &RawRecord, repairs: &mut Vec<Repair>) -> Result<AdminUnit, FieldError> {
+        check_text(raw)?;
+        let code = self.unique_id(raw, "code")?;
+        let f = self.fields(raw);
+        let name = f.required("name")?.to_string();
+        let level = f.enumerated("level", AdminLevel::parse, RejectCode::UnknownValue, "province, city, district, town")?;
+        let parent = f.optional("parent").map(str::to_string);
+        let boundary = match &raw.geometry {
+            Some(Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]),
+            Some(Geometry::MultiPolygon(mp)) => mp.clone(),
+            Some(_) => return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, "an administrative unit must be a polygon or multipolygon")),
+            None => return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, raw.geometry_error.clone().unwrap_or_else(|| "geometry is missing".into()))),
+        };
+        let boundary = boundary.map_coords(|c| {
+            let (x, y) = self.to_wgs.convert(c.x, c.y).unwrap_or((f64::NAN, f64::NAN));
+            Coord { x, y }
+        });
+        let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason))?;
+        if let Some(what) = boundary.1 {
+            repairs.push(Repair { file: raw.source.file.clone(), row: raw.source.row, id: code.clone(), what });
+        }
+        Ok(AdminUnit { code, name, level, parent, boundary: boundary.0 })
+    }
+
+    pub fn enterprise(&mut self, raw: &RawRecord) -> Result<Enterprise, FieldError> {
+        check_text(raw)?;
+        let id = self.unique_id(raw, "id")?;
+        let f = self.fields(raw);
+        let name = f.required("name")?.to_string();
+        let assessed_grade = match f.optional("grade") {
+            None => None,
+            Some(text) => Some(Grade::parse(text).ok_or_else(|| {
+                FieldError::new(&f.column("grade"), text, RejectCode::UnknownGrade, format!("grade {text:?} is not one of 红/橙/黄/蓝 (red/orange/yellow/blue)"))
+            })?),
+        };
+        let people_500m = f.parsed("people_500m", parse_count)?;
+        let lon_lat = self.required_point(raw)?;
+        Ok(Enterprise {
+            id,
+            name,
+            lon_lat,
+            industry: f.optional("industry").map(str::to_string),
+            address: f.optional("address").map(str::to_string),
+            assessed_grade,
+            people_500m,
+            admin: Default::default(),
+        })
+    }
+
+    /// A hazard unit; `enterprises` maps accepted enterprise ids to locations.
+    pub fn hazard_unit(&mut self, raw: &RawRecord, enterprises: &HashMap<String, Point<f64>>) -> Result<HazardUnit, FieldError> {
+        check_text(raw)?;
+        let id = self.unique_id(raw, "id")?;
+        let f = self.fields(raw);
+        let enterprise_id = f.required("enterprise_id")?.to_string();
+        let enterprise_at = *enterprises.get(&enterprise_id).ok_or_else(|| {
+            FieldError::new(&f.column("enterprise_id"), &enterprise_id, RejectCode::UnknownEnterprise, format!("enterprise {enterprise_id:?} is not among the accepted enterprises"))
+        })?;
+        let name = f.required("name")?.to_string();
+        let kind = f.enumerated("kind", UnitKind::parse, RejectCode::UnknownValue, "储罐区, 库区, 生产装置")?;
+        let radius_m = f.parsed("radius_m", parse_number)?;
+        if let Some(r) = radius_m.filter(|r| *r <= 0.0) {
+            return Err(FieldError::new(&f.column("radius_m"), &r.to_string(), RejectCode::NegativeQuantity, "radius_m must be positive"));
+        }
+        let people_500m = f.parsed("people_500m", parse_count)?;
+        let own = locate(raw, self.spec, &self.to_wgs)?;
+        Ok(HazardUnit {
+            id,
+            enterprise_id,
+            name,
+            kind,
+            lon_lat: own.unwrap_or(enterprise_at),
+            located_by_enterprise: own.is_none(),
+            radius_m,
+            people_500m,
+            chemicals: Vec::new(),
+            admin: Default::default(),
+        })
+    }
+
+    /// One inventory line; `units` holds the accepted hazard unit ids.
+    pub fn chemical(&mut self, raw: &RawRecord, units: &HashMap<String, usize>) -> Result<Chemical, FieldError> {
+        check_text(raw)?;
+        let f = self.fields(raw);
+        let unit_id = f.required("unit_id")?.to_string();
+        if !units.contains_key(&unit_id) {
+            return Err(FieldError::new(&f.column("unit_id"), &unit_id, RejectCode::UnknownUnit, format!("hazard unit {unit_id:?} is not among the accepted hazard units")));
+        }
+        let name = f.required("name")?.to_string();
+        let quantity_t = f
+            .parsed("quantity_t", |t| parse_number(t.trim_end_matches(['吨', 't', 'T']).trim()))?
+            .ok_or_else(|| FieldError::new(&f.column("quantity_t"), "", RejectCode::MissingValue, "quantity_t is empty"))?;
+        if quantity_t < 0.0 {
+            return Err(FieldError::new(&f.column("quantity_t"), &quantity_t.to_string(), RejectCode::NegativeQuantity, format!("quantity_t {quantity_t} is negative")));
+        }
+        let category = match f.optional("category") {
+            None => None,
+            Some(text) => {
+                let code = text.trim().to_uppercase();
+                if !crate::hazard::is_category_code(&code) {
+                    return Err(FieldError::new(&f.column("category"), text, RejectCode::UnknownValue, format!("category {text:?} is not a GB 18218 Table 2 code (J1 … J5, W1.1 … W11)")));
+                }
+                Some(code)
+            }
+        };
+        Ok(Chemical { unit_id, name, cas: f.optional("cas").map(str::to_string), category, quantity_t })
+    }
+
+    pub fn hidden_danger(&mut self, raw: &RawRecord, enterprises: &HashMap<String, Point<f64>>) -> Result<HiddenDanger, FieldError> {
+        check_text(raw)?;
+        let id = self.unique_id(raw, "id")?;
+        let f = self.fields(raw);
+        let enterprise_id = f.optional("enterprise_id").map(str::to_string);
+        let enterprise_at = match &enterprise_id {
+            Some(e) => Some(*enterprises.get(e).ok_or_else(|| {
+                FieldError::new(&f.column("enterprise_id"), e, RejectCode::UnknownEnterprise, format!("enterprise {e:?} is not among the accepted enterprises"))
+            })?),
+            None => None,
+        };
+        let description = f.required("description")?.to_string();
+        let level = f.enumerated("level", DangerLevel::parse, RejectCode::UnknownValue, "重大, 一般")?;
+        let status = f.enumerated("status", DangerStatus::parse, RejectCode::UnknownValue, "未整改, 整改中, 已整改, 已销号")?;
+        let found = f.parsed("found_date", parse_date)?;
+        let due = f.parsed("due_date", parse_date)?;
+        let own = locate(raw, self.spec, &self.to_wgs)?;
+        let lon_lat = own.or(enterprise_at).ok_or_else(|| {
+            FieldError::new("geometry", "", RejectCode::MissingCoordinate, "no location and no enterprise to take one from")
+        })?;
+        Ok(HiddenDanger { id, enterprise_id, description, level, status, found, due, lon_lat, located_by_enterprise: own.is_none(), admin: Default::default() })
+    }
+
+    pub fn vulnerable_target(&mut self, raw: &RawRecord) -> Result<VulnerableTarget, FieldError> {
+        check_text(raw)?;
+        let id = self.unique_id(raw, "id")?;
+        let f = self.fields(raw);
+        let name = f.required("name")?.to_string();
+        let kind = f.required("kind")?.to_string();
+        let population = f.parsed("population", parse_count)?;
+        let lon_lat = self.required_point(raw)?;
+        Ok(VulnerableTarget { id, name, kind, population, lon_lat, admin: Default::default() })
+    }
+}
+
+/// Makes a boundary valid where that is safe: drops repeated vertices and, for
+/// self-intersections or bad ring order, rebuilds it with geo's `MakeValid`.
+/// Returns the boundary and a note of what was changed, if anything.
+pub fn repair_boundary(mp: MultiPolygon<f64>, known_valid: Option<bool>) -> Result<(MultiPolygon<f64>, Option<String>), String> {
+    use geo::{Area, MakeValid, RemoveRepeatedPoints};
+    if mp.0.is_empty() {
+        return Err("geometry is empty".into());
+    }
+    if mp.iter().flat_map(|p| p.exterior().coords()).any(|c| !(c.x.is_finite() && c.y.is_finite())) {
+        return Err("geometry has a non-finite coordinate".into());
+    }
+    // geo's validity check is quadratic on long rings; GEOS's answer from
+    // the reader is used when there is one.
+    if known_valid.unwrap_or_else(|| mp.is_valid()) {
+        return Ok((mp, None));
+    }
+    let problem = mp
+        .validation_errors()
+        .first()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "invalid".into());
+    let deduped = mp.remove_repeated_points();
+    if deduped.is_valid() {
+        return Ok((deduped, Some(format!("removed repeated vertices ({problem})"))));
+    }
+    let before = deduped.unsigned_area();
+    let fixed = deduped
+        .make_valid()
+        .map_err(|e| format!("invalid geometry that cannot be repaired ({problem}): {e:?}"))?;
+    let after = fixed.unsigned_area();
+    if fixed.0.is_empty() || !fixed.is_valid() || (before > 0.0 && (after - before).abs() / before > 0.01) {
+        return Err(format!("invalid geometry ({problem}); repair would change its area by more than 1 %"));
+    }
+    Ok((fixed, Some(format!("repaired invalid geometry ({problem})"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{polygon, Area};
+
+    #[test]
+    fn numbers_and_coordinates() {
+        assert_eq!(parse_number(" 12.5 "), Ok(12.5));
+        assert_eq!(parse_number("１２．５"), Ok(12.5));
+        assert!(parse_number("121,45").unwrap_err().contains("decimal comma"));
+        assert!(parse_number("abc").is_err());
+        assert!(parse_number("NaN").is_err());
+        let dms = parse_coordinate("119°57'30\"").unwrap();
+        assert!((dms - (119.0 + 57.0 / 60.0 + 30.0 / 3600.0)).abs() < 1e-12);
+        let dms = parse_coordinate("31度48分36秒").unwrap();
+        assert!((dms - 31.81).abs() < 1e-12);
+        assert!(parse_coordinate("119°75'").is_err());
+        assert_eq!(parse_count("300"), Ok(300));
+        assert!(parse_count("-5").unwrap_err().contains("negative"));
+        assert!(parse_count("2.5").is_err());
+    }
+
+    #[test]
+    fn dates_in_chinese_spreadsheet_spellings() {
+        let d = Date { year: 2026, month: 3, day: 5 };
+        for t in ["2026-03-05", "2026/3/5", "2026.3.5", "2026年3月5日", "20260305", "2026-03-05 10:00:00"] {
+            assert_eq!(parse_date(t), Ok(d), "{t}");
+        }
+        assert_eq!(parse_date("46086"), Ok(d), "Excel serial");
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("soon").is_err());
+    }
+
+    #[test]
+    fn duplicate_ids_name_the_first_row() {
+        let mut ids = IdSet::default();
+        assert!(ids.check("E1", 2, "id").is_ok());
+        let e = ids.check("E1", 9, "id").unwrap_err();
+        assert_eq!(e.code, RejectCode::DuplicateId);
+        assert!(e.reason.contains("row 2"));
+    }
+
+    #[test]
+    fn ledger_accounting() {
+        let mut l = Ledger::default();
+        for _ in 0..3 {
+            l.count_read(InputKind::Enterprises);
+        }
+        let src = SourceRef { file: "e.csv".into(), layer: None, row: 2 };
+        l.reject(InputKind::Enterprises, src, None, FieldError::new("lon", "x", RejectCode::UnparsableNumber, "bad"));
+        l.set_accepted(InputKind::Enterprises, 1);
+        assert!(!l.balanced());
+        l.set_accepted(InputKind::Enterprises, 2);
+        assert!(l.balanced());
+    }
+
+    #[test]
+    fn repairs_a_bowtie_and_passes_a_valid_polygon() {
+        let valid = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]]);
+        let (same, note) = repair_boundary(valid.clone(), None).unwrap();
+        assert_eq!(same, valid);
+        assert!(note.is_none());
+        let dup = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]]);
+        // Repeated vertices are valid by OGC rules and pass unchanged.
+        let (same, note) = repair_boundary(dup.clone(), None).unwrap();
+        assert!(same == dup && note.is_none());
+        let bowtie = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 0., y: 10.), (x: 10., y: 0.), (x: 10., y: 10.)]]);
+        let (fixed, note) = repair_boundary(bowtie, Some(false)).unwrap();
+        assert!(fixed.is_valid());
+        assert!((fixed.unsigned_area() - 50.0).abs() < 1e-9);
+        assert!(note.unwrap().contains("repaired"));
+    }
+}

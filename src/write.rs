@@ -1,0 +1,253 @@
+//! Writing outputs: GeoJSON (RFC 7946), the GeoPackage, `rejects.csv` and
+//! `report.json`.
+//!
+//! Every file is written to a temporary name in its final folder and renamed
+//! into place, so a reader never sees half a layer. Output is deterministic:
+//! features in a fixed order, numbers formatted the same way every time, and
+//! the GeoPackage's timestamps pinned to the project's data date.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType, ToGdal};
+use gdal::DriverManager;
+use geo::{Orient, orient::Direction};
+use thiserror::Error;
+
+use crate::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
+use crate::validate::Reject;
+
+#[derive(Debug, Error)]
+pub enum WriteError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Gdal { path: PathBuf, message: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io { path: path.to_path_buf(), source }
+}
+
+/// The temporary sibling a file is written to before it is renamed into place.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Writes a file atomically: `fill` writes into a temporary sibling, which is
+/// renamed over `path` only when `fill` succeeded.
+pub fn atomic_write(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<(), WriteError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut w = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(io_err(path)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(io_err(path)(e))
+        }
+    }
+}
+
+/// Writes a coordinate with at most 7 decimals (about 1 cm), as RFC 7946 advises.
+fn push_coord(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    let r = (v * 1e7).round() / 1e7;
+    let r = if r == 0.0 { 0.0 } else { r };
+    let _ = write!(out, "{r}");
+}
+
+fn push_position(out: &mut String, x: f64, y: f64) {
+    out.push('[');
+    push_coord(out, x);
+    out.push(',');
+    push_coord(out, y);
+    out.push(']');
+}
+
+/// A ring as a JSON array of positions.
+fn push_ring(out: &mut String, ring: &geo::LineString<f64>) {
+    out.push('[');
+    for (i, c) in ring.coords().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_position(out, c.x, c.y);
+    }
+    out.push(']');
+}
+
+/// RFC 7946 geometry JSON: outer rings counter-clockwise, holes clockwise.
+fn geometry_json(shape: &Shape, out: &mut String) {
+    match shape {
+        Shape::Point(p) => {
+            out.push_str(r#"{"type":"Point","coordinates":"#);
+            push_position(out, p.x(), p.y());
+            out.push('}');
+        }
+        Shape::MultiPolygon(mp) => {
+            let oriented = mp.orient(Direction::Default);
+            out.push_str(r#"{"type":"MultiPolygon","coordinates":["#);
+            for (i, poly) in oriented.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('[');
+                push_ring(out, poly.exterior());
+                for hole in poly.interiors() {
+                    out.push(',');
+                    push_ring(out, hole);
+                }
+                out.push(']');
+            }
+            out.push_str("]}");
+        }
+    }
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Str(s) => serde_json::Value::String(s.clone()),
+        Value::Int(i) => (*i).into(),
+        Value::Real(r) => serde_json::Number::from_f64(*r).map(Into::into).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Writes one layer as an RFC 7946 FeatureCollection, one feature per line.
+pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+        let mut buf = String::with_capacity(4096);
+        for (i, row) in layer.rows.iter().enumerate() {
+            buf.clear();
+            if i > 0 {
+                buf.push_str(",\n");
+            }
+            buf.push_str(r#"{"type":"Feature","properties":"#);
+            let props: serde_json::Map<String, serde_json::Value> = layer
+                .def
+                .fields
+                .iter()
+                .zip(&row.values)
+                .map(|(f, v)| (f.name.clone(), value_json(v)))
+                .collect();
+            buf.push_str(&serde_json::to_string(&props).map_err(std::io::Error::other)?);
+            buf.push_str(r#","geometry":"#);
+            geometry_json(&row.shape, &mut buf);
+            buf.push('}');
+            w.write_all(buf.as_bytes())?;
+        }
+        w.write_all(b"\n]}\n")
+    })
+}
+
+/// Writes all layers into one GeoPackage (EPSG:4326), atomically.
+///
+/// GDAL stamps `last_change` with the current time; pinning `OGR_CURRENT_DATE`
+/// to the data date keeps the file byte-identical across runs.
+pub fn write_gpkg(path: &Path, layers: &[LayerData], stamp: &str) -> Result<(), WriteError> {
+    let gdal_err = |e: gdal::errors::GdalError| WriteError::Gdal { path: path.to_path_buf(), message: e.to_string() };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let tmp = temp_path(path);
+    let _ = std::fs::remove_file(&tmp);
+    gdal::config::set_config_option("OGR_CURRENT_DATE", stamp).map_err(gdal_err)?;
+    let result = (|| -> Result<(), WriteError> {
+        let driver = DriverManager::get_driver_by_name("GPKG").map_err(gdal_err)?;
+        let mut ds = driver.create_vector_only(&tmp).map_err(gdal_err)?;
+        let srs = gdal::spatial_ref::SpatialRef::from_epsg(4326).map_err(gdal_err)?;
+        for layer in layers {
+            let mut txn = ds.start_transaction().map_err(gdal_err)?;
+            let ty = match layer.def.geometry {
+                GeometryKind::Point => gdal::vector::OGRwkbGeometryType::wkbPoint,
+                GeometryKind::MultiPolygon => gdal::vector::OGRwkbGeometryType::wkbMultiPolygon,
+            };
+            // The Chinese title becomes the layer's identifier in gpkg_contents.
+            let identifier = format!("IDENTIFIER={}", layer.def.title);
+            let options = [identifier.as_str()];
+            let lyr = txn
+                .create_layer(LayerOptions { name: &layer.def.name, srs: Some(&srs), ty, options: Some(&options) })
+                .map_err(gdal_err)?;
+            for f in &layer.def.fields {
+                let t = match f.kind {
+                    FieldType::String => OGRFieldType::OFTString,
+                    FieldType::Integer => OGRFieldType::OFTInteger64,
+                    FieldType::Real => OGRFieldType::OFTReal,
+                };
+                let defn = FieldDefn::new(&f.name, t).map_err(gdal_err)?;
+                defn.add_to_layer(&lyr).map_err(gdal_err)?;
+            }
+            let defn = lyr.defn();
+            for row in &layer.rows {
+                let mut feat = gdal::vector::Feature::new(defn).map_err(gdal_err)?;
+                let geom = match &row.shape {
+                    Shape::Point(p) => p.to_gdal(),
+                    Shape::MultiPolygon(mp) => mp.orient(Direction::Default).to_gdal(),
+                }
+                .map_err(gdal_err)?;
+                feat.set_geometry(geom).map_err(gdal_err)?;
+                for (i, v) in row.values.iter().enumerate() {
+                    match v {
+                        Value::Null => feat.set_field_null(i),
+                        Value::Str(s) => feat.set_field_string(i, s),
+                        Value::Int(n) => feat.set_field_integer64(i, *n),
+                        Value::Real(r) => feat.set_field_double(i, *r),
+                    }
+                    .map_err(gdal_err)?;
+                }
+                feat.create(&lyr).map_err(gdal_err)?;
+            }
+            txn.commit().map_err(gdal_err)?;
+        }
+        ds.close().map_err(gdal_err)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(io_err(path)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Writes `rejects.csv` (UTF-8 with BOM so Excel shows the Chinese correctly).
+pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        w.write_all("\u{feff}".as_bytes())?;
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(["source_file", "layer", "row", "id", "field", "value", "code", "reason"])?;
+        for r in rejects {
+            csv.write_record([
+                r.source.file.as_str(),
+                r.source.layer.as_deref().unwrap_or(""),
+                &r.source.row.to_string(),
+                r.id.as_deref().unwrap_or(""),
+                &r.field,
+                &r.value,
+                r.code.as_str(),
+                &r.reason,
+            ])?;
+        }
+        csv.flush()
+    })
+}
+
+/// Writes pretty JSON atomically.
+pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
+}
