@@ -69,7 +69,12 @@ impl InputKind {
     /// Logical fields and whether each is required.
     pub fn fields(self) -> &'static [(&'static str, bool)] {
         match self {
-            InputKind::AdminUnits => &[("code", true), ("name", true), ("level", true), ("parent", false)],
+            InputKind::AdminUnits => &[
+                ("code", true),
+                ("name", true),
+                ("level", true),
+                ("parent", false),
+            ],
             InputKind::Enterprises => &[
                 ("id", true),
                 ("name", true),
@@ -193,7 +198,8 @@ impl InputSpec {
             y: None,
             fields: BTreeMap::from([("code".to_string(), "adcode".to_string())]),
         };
-        validate_input(InputKind::AdminUnits, &raw, Path::new("")).expect("the built-in mapping is valid")
+        validate_input(InputKind::AdminUnits, &raw, Path::new(""))
+            .expect("the built-in mapping is valid")
     }
 
     /// Source column mapped to a logical field.
@@ -276,17 +282,25 @@ impl Project {
         }
         for kind in InputKind::ALL {
             if kind.required() && !inputs.contains_key(&kind) {
-                return Err(invalid(format!("missing required input [inputs.{}]", kind.key())));
+                return Err(invalid(format!(
+                    "missing required input [inputs.{}]",
+                    kind.key()
+                )));
             }
         }
-        if inputs.contains_key(&InputKind::HazardUnits) != inputs.contains_key(&InputKind::Chemicals) {
+        if inputs.contains_key(&InputKind::HazardUnits)
+            != inputs.contains_key(&InputKind::Chemicals)
+        {
             return Err(invalid(
-                "[inputs.hazard_units] and [inputs.chemicals] go together: name both or neither".into(),
+                "[inputs.hazard_units] and [inputs.chemicals] go together: name both or neither"
+                    .into(),
             ));
         }
         Ok(Project {
             file: path.to_path_buf(),
-            title: raw.title.unwrap_or_else(|| "安全风险分布电子图".to_string()),
+            title: raw
+                .title
+                .unwrap_or_else(|| "安全风险分布电子图".to_string()),
             area_name: raw.area_name,
             year: raw.year,
             data_date: raw.data_date,
@@ -322,7 +336,9 @@ fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputS
         }
     }
     let crs = match &raw.crs {
-        Some(text) => text.parse::<InputCrs>().map_err(|e: CrsError| e.to_string())?,
+        Some(text) => text
+            .parse::<InputCrs>()
+            .map_err(|e: CrsError| e.to_string())?,
         None => InputCrs::Wgs84,
     };
     let xy_columns = match (&raw.x, &raw.y) {
@@ -335,13 +351,19 @@ fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputS
     }
     if let Some(enc) = &raw.encoding {
         if crate::load::encoding_for_label(enc).is_none() {
-            return Err(format!("unknown encoding {enc:?}; use e.g. UTF-8, GBK, CP936, GB18030, BIG5"));
+            return Err(format!(
+                "unknown encoding {enc:?}; use e.g. UTF-8, GBK, CP936, GB18030, BIG5"
+            ));
         }
     }
     let columns = known
         .iter()
         .map(|&(field, required)| {
-            let column = raw.fields.get(field).cloned().unwrap_or_else(|| field.to_string());
+            let column = raw
+                .fields
+                .get(field)
+                .cloned()
+                .unwrap_or_else(|| field.to_string());
             (field, column, required)
         })
         .collect();
@@ -381,7 +403,10 @@ y = "lat"
         assert_eq!(e.path, Path::new("/data/city/e.csv"));
         assert_eq!(e.crs, InputCrs::Gcj02);
         assert_eq!(e.column("id"), Some("id"));
-        assert_eq!(p.inputs[&InputKind::AdminUnits].column("code"), Some("adcode"));
+        assert_eq!(
+            p.inputs[&InputKind::AdminUnits].column("code"),
+            Some("adcode")
+        );
         assert_eq!(p.cell_size_m, 100.0);
         assert_eq!(p.metric_crs, MetricChoice::Auto);
     }
@@ -389,27 +414,43 @@ y = "lat"
     #[test]
     fn unknown_top_level_key_is_named() {
         let text = format!("colour = 1\n{MINIMAL}");
-        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        let err = Project::parse(&text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("colour"), "{err}");
     }
 
     #[test]
     fn unknown_input_key_and_field_are_named() {
         let text = MINIMAL.replace("x = \"lon\"", "x = \"lon\"\nprojection = 1");
-        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        let err = Project::parse(&text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("projection"), "{err}");
         let text = MINIMAL.replace("code = \"adcode\"", "kode = \"adcode\"");
-        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
-        assert!(err.contains("fields.kode") && err.contains("admin_units"), "{err}");
+        let err = Project::parse(&text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fields.kode") && err.contains("admin_units"),
+            "{err}"
+        );
     }
 
     #[test]
     fn bad_crs_and_missing_input_are_errors() {
         let text = MINIMAL.replace("gcj02", "mercator");
-        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
-        assert!(err.contains("mercator") && err.contains("enterprises"), "{err}");
+        let err = Project::parse(&text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mercator") && err.contains("enterprises"),
+            "{err}"
+        );
         let text = MINIMAL.replace("[inputs.enterprises]", "[inputs.enterprisez]");
-        let err = Project::parse(&text, Path::new("p.toml")).unwrap_err().to_string();
+        let err = Project::parse(&text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("enterprisez"), "{err}");
     }
 }

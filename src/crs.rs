@@ -239,7 +239,8 @@ impl TransverseMercator {
                 + 7891.0 / 37800.0 * n6,
             13.0 / 48.0 * n2 - 3.0 / 5.0 * n3 + 557.0 / 1440.0 * n4 + 281.0 / 630.0 * n5
                 - 1983433.0 / 1935360.0 * n6,
-            61.0 / 240.0 * n3 - 103.0 / 140.0 * n4 + 15061.0 / 26880.0 * n5
+            61.0 / 240.0 * n3 - 103.0 / 140.0 * n4
+                + 15061.0 / 26880.0 * n5
                 + 167603.0 / 181440.0 * n6,
             49561.0 / 161280.0 * n4 - 179.0 / 168.0 * n5 + 6601661.0 / 7257600.0 * n6,
             34729.0 / 80640.0 * n5 - 3418889.0 / 1995840.0 * n6,
@@ -343,7 +344,11 @@ impl MetricCrs {
             let south = lat < 0.0;
             MetricCrs {
                 epsg: if south { 32700 } else { 32600 } + zone as u32,
-                name: format!("WGS 84 / UTM zone {}{}", zone, if south { 'S' } else { 'N' }),
+                name: format!(
+                    "WGS 84 / UTM zone {}{}",
+                    zone,
+                    if south { 'S' } else { 'N' }
+                ),
                 central_meridian: cm,
                 tm: TransverseMercator::new(
                     CGCS2000_A,
@@ -472,7 +477,10 @@ mod tests {
             let back = m.unproject(x, y);
             assert!(metres(back, (lon, lat)) < 1e-4, "round trip at {lon},{lat}");
             let via_proj = to_wgs.convert(x, y).unwrap();
-            assert!(metres(via_proj, (lon, lat)) < 1e-3, "PROJ disagrees at {lon},{lat}");
+            assert!(
+                metres(via_proj, (lon, lat)) < 1e-3,
+                "PROJ disagrees at {lon},{lat}"
+            );
         }
     }
 

@@ -14,9 +14,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use geo::indexed::IntervalTreeMultiPolygon;
 use geo::coordinate_position::CoordPos;
-use geo::{BoundingRect, Contains, CoordinatePosition, Distance, Euclidean, MapCoords, MultiPolygon, Point};
+use geo::indexed::IntervalTreeMultiPolygon;
+use geo::{
+    BoundingRect, Contains, CoordinatePosition, Distance, Euclidean, MapCoords, MultiPolygon, Point,
+};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
@@ -57,7 +59,9 @@ impl AdminIndex {
             .filter(|l| *l != AdminLevel::Province)
             .max()
             .unwrap_or(AdminLevel::Province);
-        let finest: Vec<usize> = (0..units.len()).filter(|&i| units[i].level == finest_level).collect();
+        let finest: Vec<usize> = (0..units.len())
+            .filter(|&i| units[i].level == finest_level)
+            .collect();
         let envelopes = finest
             .iter()
             .enumerate()
@@ -69,8 +73,14 @@ impl AdminIndex {
                 ))
             })
             .collect();
-        let fast = finest.iter().map(|&i| IntervalTreeMultiPolygon::new(&units[i].boundary)).collect();
-        let paths = finest.iter().map(|&i| Arc::new(admin_path(&units, i))).collect();
+        let fast = finest
+            .iter()
+            .map(|&i| IntervalTreeMultiPolygon::new(&units[i].boundary))
+            .collect();
+        let paths = finest
+            .iter()
+            .map(|&i| Arc::new(admin_path(&units, i)))
+            .collect();
         AdminIndex {
             tree: RTree::bulk_load(envelopes),
             units,
@@ -108,9 +118,12 @@ impl AdminIndex {
         if let Some(&slot) = candidates.iter().find(|&&s| self.fast[s].contains(&p)) {
             return Some(slot);
         }
-        candidates
-            .into_iter()
-            .find(|&s| self.units[self.finest[s]].boundary.coordinate_position(&p.0) == CoordPos::OnBoundary)
+        candidates.into_iter().find(|&s| {
+            self.units[self.finest[s]]
+                .boundary
+                .coordinate_position(&p.0)
+                == CoordPos::OnBoundary
+        })
     }
 
     /// Joins a point: its unit path, or why it is outside.
@@ -153,7 +166,11 @@ impl AdminIndex {
 
 /// The path from a unit up through its parents, by level.
 fn admin_path(units: &[AdminUnit], start: usize) -> AdminRef {
-    let by_code: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (u.code.as_str(), i)).collect();
+    let by_code: HashMap<&str, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.code.as_str(), i))
+        .collect();
     let mut path = AdminRef::default();
     let mut at = Some(start);
     let mut steps = 0;
@@ -167,7 +184,11 @@ fn admin_path(units: &[AdminUnit], start: usize) -> AdminRef {
             AdminLevel::Province => {}
         }
         steps += 1;
-        at = u.parent.as_deref().and_then(|p| by_code.get(p).copied()).filter(|_| steps < 8);
+        at = u
+            .parent
+            .as_deref()
+            .and_then(|p| by_code.get(p).copied())
+            .filter(|_| steps < 8);
     }
     path
 }
@@ -179,13 +200,23 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    fn unit(code: &str, level: AdminLevel, parent: Option<&str>, x0: f64, y0: f64, x1: f64, y1: f64) -> AdminUnit {
+    fn unit(
+        code: &str,
+        level: AdminLevel,
+        parent: Option<&str>,
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+    ) -> AdminUnit {
         AdminUnit {
             code: code.into(),
             name: format!("unit {code}"),
             level,
             parent: parent.map(str::to_string),
-            boundary: MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)]]),
+            boundary: MultiPolygon(vec![
+                polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)],
+            ]),
         }
     }
 
@@ -193,9 +224,33 @@ mod tests {
     fn two_districts() -> AdminIndex {
         AdminIndex::new(
             vec![
-                unit("320400", AdminLevel::City, Some("320000"), 119.0, 31.0, 121.0, 32.0),
-                unit("320412", AdminLevel::District, Some("320400"), 120.0, 31.0, 121.0, 32.0),
-                unit("320402", AdminLevel::District, Some("320400"), 119.0, 31.0, 120.0, 32.0),
+                unit(
+                    "320400",
+                    AdminLevel::City,
+                    Some("320000"),
+                    119.0,
+                    31.0,
+                    121.0,
+                    32.0,
+                ),
+                unit(
+                    "320412",
+                    AdminLevel::District,
+                    Some("320400"),
+                    120.0,
+                    31.0,
+                    121.0,
+                    32.0,
+                ),
+                unit(
+                    "320402",
+                    AdminLevel::District,
+                    Some("320400"),
+                    119.0,
+                    31.0,
+                    120.0,
+                    32.0,
+                ),
             ],
             MetricCrs::for_longitude(120.0, 31.5),
         )
@@ -242,12 +297,23 @@ mod tests {
         for i in 0..4 {
             for j in 0..3 {
                 let code = format!("1{:02}", i * 3 + j + 1);
-                units.push(unit(&code, AdminLevel::District, Some("100"), xs[i], ys[j], xs[i + 1], ys[j + 1]));
+                units.push(unit(
+                    &code,
+                    AdminLevel::District,
+                    Some("100"),
+                    xs[i],
+                    ys[j],
+                    xs[i + 1],
+                    ys[j + 1],
+                ));
             }
         }
         let idx = AdminIndex::new(units.clone(), MetricCrs::for_longitude(120.0, 30.0));
         let districts: Vec<&AdminUnit> = {
-            let mut d: Vec<&AdminUnit> = units.iter().filter(|u| u.level == AdminLevel::District).collect();
+            let mut d: Vec<&AdminUnit> = units
+                .iter()
+                .filter(|u| u.level == AdminLevel::District)
+                .collect();
             d.sort_by(|a, b| a.code.cmp(&b.code));
             d
         };
@@ -264,7 +330,11 @@ mod tests {
             let brute = districts
                 .iter()
                 .find(|u| u.boundary.coordinate_position(&Coord { x, y }) == CoordPos::Inside)
-                .or_else(|| districts.iter().find(|u| u.boundary.coordinate_position(&Coord { x, y }) == CoordPos::OnBoundary))
+                .or_else(|| {
+                    districts.iter().find(|u| {
+                        u.boundary.coordinate_position(&Coord { x, y }) == CoordPos::OnBoundary
+                    })
+                })
                 .map(|u| u.code.clone());
             let got = idx.join(p).ok().and_then(|r| r.district_code.clone());
             assert_eq!(got, brute, "point {x},{y}");

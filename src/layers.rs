@@ -74,13 +74,15 @@ pub fn catalogue() -> &'static BTreeMap<String, LayerDef> {
         CATALOGUE
             .iter()
             .map(|text| {
-                let mut def: LayerDef = toml::from_str(text).expect("layers/*.toml is valid (checked by tests)");
+                let mut def: LayerDef =
+                    toml::from_str(text).expect("layers/*.toml is valid (checked by tests)");
                 if def.admin_fields {
-                    def.fields.extend(ADMIN_FIELDS.iter().map(|(name, alias)| FieldDef {
-                        name: name.to_string(),
-                        kind: FieldType::String,
-                        alias: alias.to_string(),
-                    }));
+                    def.fields
+                        .extend(ADMIN_FIELDS.iter().map(|(name, alias)| FieldDef {
+                            name: name.to_string(),
+                            kind: FieldType::String,
+                            alias: alias.to_string(),
+                        }));
                 }
                 (def.name.clone(), def)
             })
@@ -90,7 +92,9 @@ pub fn catalogue() -> &'static BTreeMap<String, LayerDef> {
 
 /// The definition of one layer; panics on a name not in the catalogue (a bug).
 pub fn def(name: &str) -> &'static LayerDef {
-    catalogue().get(name).unwrap_or_else(|| panic!("layer {name} is not in layers/"))
+    catalogue()
+        .get(name)
+        .unwrap_or_else(|| panic!("layer {name} is not in layers/"))
 }
 
 /// A field value.
@@ -167,7 +171,10 @@ struct RowBuilder {
 
 impl RowBuilder {
     fn new(def: &'static LayerDef) -> Self {
-        RowBuilder { def, values: vec![Value::Null; def.fields.len()] }
+        RowBuilder {
+            def,
+            values: vec![Value::Null; def.fields.len()],
+        }
     }
 
     fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
@@ -191,7 +198,10 @@ impl RowBuilder {
     }
 
     fn build(self, shape: Shape) -> Row {
-        Row { shape, values: self.values }
+        Row {
+            shape,
+            values: self.values,
+        }
     }
 }
 
@@ -276,7 +286,13 @@ mod tests {
         for def in cat.values() {
             let mut seen = std::collections::BTreeSet::new();
             for f in &def.fields {
-                assert!(f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'), "{}", f.name);
+                assert!(
+                    f.name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{}",
+                    f.name
+                );
                 assert!(seen.insert(&f.name), "{}.{} twice", def.name, f.name);
                 assert!(!f.alias.is_empty());
             }

@@ -26,7 +26,9 @@ use crate::model::SourceRef;
 pub enum LoadError {
     #[error("{file}: file not found")]
     NotFound { file: String },
-    #[error("{file}: unsupported file type {ext:?}; use .geojson, .json, .shp, .gpkg, .csv or .xlsx")]
+    #[error(
+        "{file}: unsupported file type {ext:?}; use .geojson, .json, .shp, .gpkg, .csv or .xlsx"
+    )]
     UnsupportedType { file: String, ext: String },
     #[error("{file}: cannot be read as {driver}: {reason}")]
     Open {
@@ -36,12 +38,16 @@ pub enum LoadError {
     },
     #[error("{file}: {message}")]
     Layer { file: String, message: String },
-    #[error("{file}: no column {column:?} for field {field}; the file's columns are: {available}")]
+    #[error(
+        "{file}: no column {column:?} for field {field}; the file's columns are: {available}{hint}"
+    )]
     MissingColumn {
         file: String,
         field: String,
         column: String,
         available: String,
+        /// Advice when the column names look mis-decoded.
+        hint: String,
     },
 }
 
@@ -138,8 +144,11 @@ fn take_gdal_messages() -> Vec<String> {
 /// Open options that make each driver give us what is in the file, as text.
 fn open_options(driver: &str, spec: &InputSpec) -> Vec<String> {
     match driver {
-        "CSV" => vec!["HEADERS=YES".into(), "AUTODETECT_TYPE=NO".into(), "EMPTY_STRING_AS_NULL=YES".into()],
-        "XLSX" => vec!["HEADERS=FORCE".into(), "FIELD_TYPES=STRING".into()],
+        "CSV" => vec![
+            "HEADERS=YES".into(),
+            "AUTODETECT_TYPE=NO".into(),
+            "EMPTY_STRING_AS_NULL=YES".into(),
+        ],
         "ESRI Shapefile" => match &spec.encoding {
             // GDAL recodes names and values itself, so Chinese column names match too.
             Some(enc) => vec![format!("ENCODING={}", gdal_encoding_name(enc))],
@@ -159,9 +168,15 @@ fn gdal_encoding_name(label: &str) -> String {
 }
 
 /// Opens a dataset with exactly the driver its extension promises.
-pub fn open(path: &Path, display: &str, options: &[String]) -> Result<(Dataset, &'static str), LoadError> {
+pub fn open(
+    path: &Path,
+    display: &str,
+    options: &[String],
+) -> Result<(Dataset, &'static str), LoadError> {
     if !path.exists() {
-        return Err(LoadError::NotFound { file: display.into() });
+        return Err(LoadError::NotFound {
+            file: display.into(),
+        });
     }
     let driver = driver_for(path).ok_or_else(|| LoadError::UnsupportedType {
         file: display.into(),
@@ -173,6 +188,15 @@ pub fn open(path: &Path, display: &str, options: &[String]) -> Result<(Dataset, 
     let opts: Vec<&str> = options.iter().map(|s| s.as_str()).collect();
     let drivers = [driver];
     take_gdal_messages();
+    // GDAL 3.6's XLSX driver takes these as configuration, not open options:
+    // the first row is the header and every cell is read as text.
+    let xlsx = driver == "XLSX";
+    for (key, value) in [
+        ("OGR_XLSX_HEADERS", "FORCE"),
+        ("OGR_XLSX_FIELD_TYPES", "STRING"),
+    ] {
+        let _ = gdal::config::set_thread_local_config_option(key, if xlsx { value } else { "" });
+    }
     let ds = Dataset::open_ex(
         path,
         DatasetOptions {
@@ -246,7 +270,10 @@ fn pick_layer<'a>(ds: &'a Dataset, spec: &InputSpec) -> Result<gdal::vector::Lay
     };
     match &spec.layer {
         Some(name) => ds.layer_by_name(name).map_err(|_| {
-            err(format!("no layer or sheet {name:?}; it has: {}", names.join(", ")))
+            err(format!(
+                "no layer or sheet {name:?}; it has: {}",
+                names.join(", ")
+            ))
         }),
         None if names.len() == 1 => ds.layer(0).map_err(|e| err(e.to_string())),
         None if names.is_empty() => Err(err("has no layers".into())),
@@ -287,11 +314,17 @@ pub fn read_input<C>(
         },
     };
     let columns = layer_columns(&layer, &decoder);
+    let garbled = columns.iter().any(|c| c.contains('\u{fffd}'));
     let missing = |field: &str, column: &str| LoadError::MissingColumn {
         file: spec.display_path.clone(),
         field: field.to_string(),
         column: column.to_string(),
         available: columns.join(", "),
+        hint: if garbled {
+            format!(" ({})", encoding_hint(spec, driver))
+        } else {
+            String::new()
+        },
     };
     let mut indices = Vec::with_capacity(spec.columns.len());
     for (field, column, required) in &spec.columns {
@@ -328,7 +361,7 @@ pub fn read_input<C>(
         message,
     })?;
     let tabular = is_tabular(driver);
-    let mut undecodable_seen = false;
+    let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
     take_gdal_messages();
     for (k, feature) in layer.features().enumerate() {
         let mut undecodable = Vec::new();
@@ -362,7 +395,8 @@ pub fn read_input<C>(
             (text(Some(xi), x), text(Some(yi), y))
         });
         // A null geometry must not reach GDAL's geometry calls, which complain about it.
-        let has_geometry = unsafe { !gdal_sys::OGR_F_GetGeometryRef(feature.c_feature()).is_null() };
+        let has_geometry =
+            unsafe { !gdal_sys::OGR_F_GetGeometryRef(feature.c_feature()).is_null() };
         let mut geometry_valid = None;
         let (geometry, geometry_error) = if xy_indices.is_some() || !has_geometry {
             (None, None)
@@ -380,23 +414,33 @@ pub fn read_input<C>(
                 },
             }
         };
-        undecodable_seen |= !undecodable.is_empty();
+        undecodable_rows += u64::from(!undecodable.is_empty());
+        total_rows += 1;
         let row = k as u64 + 1;
-        each(&mut context, RawRecord {
-            source: SourceRef {
-                file: spec.display_path.clone(),
-                layer: spec.layer.clone(),
-                row: if tabular { row + 1 } else { row },
+        each(
+            &mut context,
+            RawRecord {
+                source: SourceRef {
+                    file: spec.display_path.clone(),
+                    layer: spec.layer.clone(),
+                    row: if tabular { row + 1 } else { row },
+                },
+                values,
+                xy_text,
+                geometry,
+                geometry_valid,
+                geometry_error,
+                undecodable,
             },
-            values,
-            xy_text,
-            geometry,
-            geometry_valid,
-            geometry_error,
-            undecodable,
-        });
+        );
     }
-    summary.encoding_hint = undecodable_seen.then(|| encoding_hint(spec, driver));
+    summary.encoding_hint = (undecodable_rows > 0).then(|| {
+        format!(
+            "{}: {undecodable_rows} of {total_rows} records hold undecodable text and were rejected; {}",
+            spec.display_path,
+            encoding_hint(spec, driver)
+        )
+    });
     summary.warnings = take_gdal_messages();
     Ok((context, summary))
 }
@@ -405,19 +449,16 @@ pub fn read_input<C>(
 fn encoding_hint(spec: &InputSpec, driver: &str) -> String {
     match (&spec.encoding, driver) {
         (None, "ESRI Shapefile") => format!(
-            "{}: text is not UTF-8 and the shapefile has no .cpg; Chinese DBFs are usually GBK: \
+            "text is not UTF-8 and the shapefile has no .cpg; Chinese DBFs are usually GBK: \
              set encoding = \"CP936\" for [inputs.{}]",
-            spec.display_path,
             spec.kind.key()
         ),
         (None, _) => format!(
-            "{}: some text is not UTF-8; if the file is GBK, set encoding = \"GBK\" for [inputs.{}]",
-            spec.display_path,
+            "text is expected in UTF-8; if the whole file is GBK, set encoding = \"GBK\" for [inputs.{}]",
             spec.kind.key()
         ),
         (Some(enc), _) => format!(
-            "{}: some text is not valid {enc}; check the encoding of [inputs.{}]",
-            spec.display_path,
+            "text is expected in {enc}; check the encoding of [inputs.{}]",
             spec.kind.key()
         ),
     }

@@ -12,8 +12,14 @@ use riskatlas::pipeline::{self, GenerateOptions, Outcome};
 use riskatlas::progress::Progress;
 
 #[derive(Parser)]
-#[command(name = "riskatlas", version, about = "Electronic safety-risk maps (安全风险分布电子图) from safety-supervision data")]
-#[command(after_help = "Exit codes: 0 done, 1 done but some records were rejected (see rejects.csv), 2 failed.")]
+#[command(
+    name = "riskatlas",
+    version,
+    about = "Electronic safety-risk maps (安全风险分布电子图) from safety-supervision data"
+)]
+#[command(
+    after_help = "Exit codes: 0 done, 1 done but some records were rejected (see rejects.csv), 2 failed."
+)]
 struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
@@ -78,7 +84,11 @@ fn exit_for(outcome: &Outcome) -> ExitCode {
         outcome.read,
         outcome.accepted,
         outcome.rejected,
-        outcome.out_dir.as_ref().map(|d| format!("; outputs in {}", d.display())).unwrap_or_default()
+        outcome
+            .out_dir
+            .as_ref()
+            .map(|d| format!("; outputs in {}", d.display()))
+            .unwrap_or_default()
     );
     if outcome.rejected > 0 {
         ExitCode::from(1)
@@ -98,16 +108,41 @@ fn main() -> ExitCode {
         }
         Command::Check { project, report } => {
             let project = Project::load(&project)?;
-            Ok(exit_for(&pipeline::check(&project, report.as_deref(), &progress)?))
+            Ok(exit_for(&pipeline::check(
+                &project,
+                report.as_deref(),
+                &progress,
+            )?))
         }
-        Command::Generate { boundaries, seed, enterprises, hazard_sources, hidden_dangers, targets, year, bad_rows, out } => {
+        Command::Generate {
+            boundaries,
+            seed,
+            enterprises,
+            hazard_sources,
+            hidden_dangers,
+            targets,
+            year,
+            bad_rows,
+            out,
+        } => {
             let mut sizes = Sizes::for_enterprises(enterprises);
             sizes.hazard_units = hazard_sources.unwrap_or(sizes.hazard_units);
             sizes.hidden_dangers = hidden_dangers.unwrap_or(sizes.hidden_dangers);
             sizes.targets = targets.unwrap_or(sizes.targets);
-            let opts = GenerateOptions { boundaries, out, seed, year, sizes, bad_rows };
+            let opts = GenerateOptions {
+                boundaries,
+                out,
+                seed,
+                year,
+                sizes,
+                bad_rows,
+            };
             let written = pipeline::generate(&opts, &progress)?;
-            eprintln!("wrote {} ({} deliberately bad rows)", written.project.display(), written.expected.len());
+            eprintln!(
+                "wrote {} ({} deliberately bad rows)",
+                written.project.display(),
+                written.expected.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
     })();

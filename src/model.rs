@@ -244,7 +244,9 @@ impl DangerLevel {
     pub fn parse(text: &str) -> Option<DangerLevel> {
         match text.trim().to_lowercase().as_str() {
             "重大" | "重大隐患" | "重大事故隐患" | "major" => Some(DangerLevel::Major),
-            "一般" | "一般隐患" | "一般事故隐患" | "general" => Some(DangerLevel::General),
+            "一般" | "一般隐患" | "一般事故隐患" | "general" => {
+                Some(DangerLevel::General)
+            }
             _ => None,
         }
     }
@@ -269,7 +271,9 @@ impl DangerStatus {
     pub fn parse(text: &str) -> Option<DangerStatus> {
         match text.trim().to_lowercase().as_str() {
             "未整改" | "整改中" | "open" | "待整改" => Some(DangerStatus::Open),
-            "已整改" | "已销号" | "rectified" | "closed" | "已完成" => Some(DangerStatus::Rectified),
+            "已整改" | "已销号" | "rectified" | "closed" | "已完成" => {
+                Some(DangerStatus::Rectified)
+            }
             _ => None,
         }
     }

@@ -98,7 +98,11 @@ fn read_checked<T>(
         bar.inc(1);
         let id = checker.id_of(&raw, id_field);
         match check(checker, &raw) {
-            Ok(record) => staged.push(Staged { source: raw.source, id: id.unwrap_or_default(), record }),
+            Ok(record) => staged.push(Staged {
+                source: raw.source,
+                id: id.unwrap_or_default(),
+                record,
+            }),
             Err(e) => ledger.reject(kind, raw.source, id, e),
         }
     })?;
@@ -107,7 +111,11 @@ fn read_checked<T>(
         eprintln!("warning: {}: {w}", spec.display_path);
     }
     if summary.warnings.len() > 5 {
-        eprintln!("warning: {}: … {} more GDAL messages in report.json", spec.display_path, summary.warnings.len() - 5);
+        eprintln!(
+            "warning: {}: … {} more GDAL messages in report.json",
+            spec.display_path,
+            summary.warnings.len() - 5
+        );
     }
     if let Some(hint) = &summary.encoding_hint {
         eprintln!("warning: {hint}");
@@ -118,8 +126,16 @@ fn read_checked<T>(
 
 /// Joins staged points to their units in parallel; the ones outside every
 /// unit go to the ledger with the distance to the nearest unit.
-fn join_points<T: Located + Send + Sync>(staged: Vec<Staged<T>>, index: &AdminIndex, ledger: &mut Ledger, kind: InputKind) -> Vec<T> {
-    let joined: Vec<Result<Arc<AdminRef>, Outside>> = staged.par_iter().map(|s| index.join(s.record.lon_lat())).collect();
+fn join_points<T: Located + Send + Sync>(
+    staged: Vec<Staged<T>>,
+    index: &AdminIndex,
+    ledger: &mut Ledger,
+    kind: InputKind,
+) -> Vec<T> {
+    let joined: Vec<Result<Arc<AdminRef>, Outside>> = staged
+        .par_iter()
+        .map(|s| index.join(s.record.lon_lat()))
+        .collect();
     let mut accepted = Vec::with_capacity(staged.len());
     for (mut s, result) in staged.into_iter().zip(joined) {
         match result {
@@ -140,10 +156,18 @@ fn join_points<T: Located + Send + Sync>(staged: Vec<Staged<T>>, index: &AdminIn
 fn outside_error(p: Point<f64>, outside: &Outside) -> FieldError {
     let value = format!("{:.6}, {:.6} (WGS 84)", p.x(), p.y());
     if outside.swapped_inside {
-        return FieldError::new("x/y", &value, RejectCode::LonLatSwapped, "longitude and latitude are swapped (swapped, the point falls inside the study area)");
+        return FieldError::new(
+            "x/y",
+            &value,
+            RejectCode::LonLatSwapped,
+            "longitude and latitude are swapped (swapped, the point falls inside the study area)",
+        );
     }
     let reason = match &outside.nearest {
-        Some((name, code, d)) => format!("outside the study area: {:.0} m from the nearest unit, {name} ({code})", d),
+        Some((name, code, d)) => format!(
+            "outside the study area: {:.0} m from the nearest unit, {name} ({code})",
+            d
+        ),
         None => "outside the study area".to_string(),
     };
     FieldError::new("x/y", &value, RejectCode::OutsideStudyArea, reason)
@@ -159,13 +183,18 @@ fn metric_for(project: &Project, units: &[AdminUnit]) -> MetricCrs {
 /// The Gauss–Krüger zone of the centre of the units' envelope.
 fn metric_for_units(units: &[AdminUnit]) -> MetricCrs {
     use geo::BoundingRect;
-    let rect = units.iter().filter_map(|u| u.boundary.bounding_rect()).reduce(|a, b| {
-        geo::Rect::new(
-            geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-            geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-        )
-    });
-    let c = rect.map(|r| r.center()).unwrap_or(geo::coord! { x: 120.0, y: 30.0 });
+    let rect = units
+        .iter()
+        .filter_map(|u| u.boundary.bounding_rect())
+        .reduce(|a, b| {
+            geo::Rect::new(
+                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        });
+    let c = rect
+        .map(|r| r.center())
+        .unwrap_or(geo::coord! { x: 120.0, y: 30.0 });
     MetricCrs::for_longitude(c.x, c.y)
 }
 
@@ -179,7 +208,14 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
     let units = timings.stage("load_admin_units", || {
         let spec = spec(InputKind::AdminUnits).expect("required input");
         let mut repairs = Vec::new();
-        let staged = read_checked(spec, &mut ledger, &mut summaries, progress, "code", |c, raw| c.admin_unit(raw, &mut repairs))?;
+        let staged = read_checked(
+            spec,
+            &mut ledger,
+            &mut summaries,
+            progress,
+            "code",
+            |c, raw| c.admin_unit(raw, &mut repairs),
+        )?;
         ledger.repairs.extend(repairs);
         ledger.set_accepted(InputKind::AdminUnits, staged.len());
         Ok::<_, PipelineError>(staged.into_iter().map(|s| s.record).collect::<Vec<_>>())
@@ -195,38 +231,113 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
 
     let enterprises = {
         let spec = spec(InputKind::Enterprises).expect("required input");
-        let staged = timings.stage("load_enterprises", || read_checked(spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.enterprise(raw)))?;
-        timings.stage("join_enterprises", || join_points(staged, &index, &mut ledger, InputKind::Enterprises))
+        let staged = timings.stage("load_enterprises", || {
+            read_checked(
+                spec,
+                &mut ledger,
+                &mut summaries,
+                progress,
+                "id",
+                |c, raw| c.enterprise(raw),
+            )
+        })?;
+        timings.stage("join_enterprises", || {
+            join_points(staged, &index, &mut ledger, InputKind::Enterprises)
+        })
     };
-    let enterprise_at: HashMap<String, Point<f64>> = enterprises.iter().map(|e| (e.id.clone(), e.lon_lat)).collect();
+    let enterprise_at: HashMap<String, Point<f64>> = enterprises
+        .iter()
+        .map(|e| (e.id.clone(), e.lon_lat))
+        .collect();
 
     let mut hazard_units = Vec::new();
-    if let (Some(units_spec), Some(chem_spec)) = (spec(InputKind::HazardUnits), spec(InputKind::Chemicals)) {
-        let staged = timings.stage("load_hazard_units", || read_checked(units_spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.hazard_unit(raw, &enterprise_at)))?;
-        hazard_units = timings.stage("join_hazard_units", || join_points(staged, &index, &mut ledger, InputKind::HazardUnits));
-        let slot: HashMap<String, usize> = hazard_units.iter().enumerate().map(|(i, u)| (u.id.clone(), i)).collect();
-        let chemicals = timings.stage("load_chemicals", || read_checked(chem_spec, &mut ledger, &mut summaries, progress, "unit_id", |c, raw| c.chemical(raw, &slot)))?;
+    if let (Some(units_spec), Some(chem_spec)) =
+        (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
+    {
+        let staged = timings.stage("load_hazard_units", || {
+            read_checked(
+                units_spec,
+                &mut ledger,
+                &mut summaries,
+                progress,
+                "id",
+                |c, raw| c.hazard_unit(raw, &enterprise_at),
+            )
+        })?;
+        hazard_units = timings.stage("join_hazard_units", || {
+            join_points(staged, &index, &mut ledger, InputKind::HazardUnits)
+        });
+        let slot: HashMap<String, usize> = hazard_units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i))
+            .collect();
+        let chemicals = timings.stage("load_chemicals", || {
+            read_checked(
+                chem_spec,
+                &mut ledger,
+                &mut summaries,
+                progress,
+                "unit_id",
+                |c, raw| c.chemical(raw, &slot),
+            )
+        })?;
         ledger.set_accepted(InputKind::Chemicals, chemicals.len());
         for c in chemicals {
-            hazard_units[slot[&c.record.unit_id]].chemicals.push(c.record);
+            hazard_units[slot[&c.record.unit_id]]
+                .chemicals
+                .push(c.record);
         }
     }
 
     let mut hidden_dangers = Vec::new();
     if let Some(spec) = spec(InputKind::HiddenDangers) {
-        let staged = timings.stage("load_hidden_dangers", || read_checked(spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.hidden_danger(raw, &enterprise_at)))?;
-        hidden_dangers = timings.stage("join_hidden_dangers", || join_points(staged, &index, &mut ledger, InputKind::HiddenDangers));
+        let staged = timings.stage("load_hidden_dangers", || {
+            read_checked(
+                spec,
+                &mut ledger,
+                &mut summaries,
+                progress,
+                "id",
+                |c, raw| c.hidden_danger(raw, &enterprise_at),
+            )
+        })?;
+        hidden_dangers = timings.stage("join_hidden_dangers", || {
+            join_points(staged, &index, &mut ledger, InputKind::HiddenDangers)
+        });
     }
 
     let mut targets = Vec::new();
     if let Some(spec) = spec(InputKind::VulnerableTargets) {
-        let staged = timings.stage("load_vulnerable_targets", || read_checked(spec, &mut ledger, &mut summaries, progress, "id", |c, raw| c.vulnerable_target(raw)))?;
-        targets = timings.stage("join_vulnerable_targets", || join_points(staged, &index, &mut ledger, InputKind::VulnerableTargets));
+        let staged = timings.stage("load_vulnerable_targets", || {
+            read_checked(
+                spec,
+                &mut ledger,
+                &mut summaries,
+                progress,
+                "id",
+                |c, raw| c.vulnerable_target(raw),
+            )
+        })?;
+        targets = timings.stage("join_vulnerable_targets", || {
+            join_points(staged, &index, &mut ledger, InputKind::VulnerableTargets)
+        });
     }
 
     // Rejects read best in file order, whichever check caught them.
-    ledger.rejects.sort_by(|a, b| (a.kind, a.source.row).cmp(&(b.kind, b.source.row)));
-    Ok(Loaded { index, enterprises, hazard_units, hidden_dangers, targets, ledger, summaries, timings })
+    ledger
+        .rejects
+        .sort_by(|a, b| (a.kind, a.source.row).cmp(&(b.kind, b.source.row)));
+    Ok(Loaded {
+        index,
+        enterprises,
+        hazard_units,
+        hidden_dangers,
+        targets,
+        ledger,
+        summaries,
+        timings,
+    })
 }
 
 /// The output layers, in catalogue draw order.
@@ -235,12 +346,45 @@ fn build_layers(loaded: &Loaded) -> Vec<LayerData> {
     let mut out = vec![
         LayerData {
             def: layers::def("admin_units"),
-            rows: loaded.index.units().iter().map(|u| layers::admin_unit_row(u, metric.area_m2(&u.boundary) / 1e6)).collect(),
+            rows: loaded
+                .index
+                .units()
+                .iter()
+                .map(|u| layers::admin_unit_row(u, metric.area_m2(&u.boundary) / 1e6))
+                .collect(),
         },
-        LayerData { def: layers::def("vulnerable_targets"), rows: loaded.targets.iter().map(layers::vulnerable_target_row).collect() },
-        LayerData { def: layers::def("enterprises"), rows: loaded.enterprises.iter().map(layers::enterprise_row).collect() },
-        LayerData { def: layers::def("hazard_sources"), rows: loaded.hazard_units.iter().map(layers::hazard_source_row).collect() },
-        LayerData { def: layers::def("hidden_dangers"), rows: loaded.hidden_dangers.iter().map(layers::hidden_danger_row).collect() },
+        LayerData {
+            def: layers::def("vulnerable_targets"),
+            rows: loaded
+                .targets
+                .iter()
+                .map(layers::vulnerable_target_row)
+                .collect(),
+        },
+        LayerData {
+            def: layers::def("enterprises"),
+            rows: loaded
+                .enterprises
+                .iter()
+                .map(layers::enterprise_row)
+                .collect(),
+        },
+        LayerData {
+            def: layers::def("hazard_sources"),
+            rows: loaded
+                .hazard_units
+                .iter()
+                .map(layers::hazard_source_row)
+                .collect(),
+        },
+        LayerData {
+            def: layers::def("hidden_dangers"),
+            rows: loaded
+                .hidden_dangers
+                .iter()
+                .map(layers::hidden_danger_row)
+                .collect(),
+        },
     ];
     out.sort_by_key(|l| l.def.draw_order);
     out
@@ -313,7 +457,10 @@ pub fn report(project: &Project, loaded: &Loaded) -> serde_json::Value {
 
 /// The timestamp written into the GeoPackage: the data date, else the year's end.
 fn gpkg_stamp(project: &Project) -> String {
-    let date = project.data_date.clone().unwrap_or_else(|| format!("{}-12-31", project.year));
+    let date = project
+        .data_date
+        .clone()
+        .unwrap_or_else(|| format!("{}-12-31", project.year));
     format!("{date}T00:00:00.000Z")
 }
 
@@ -328,30 +475,62 @@ pub struct Outcome {
 
 fn outcome(loaded: &Loaded, out_dir: Option<PathBuf>) -> Outcome {
     let sum = |f: fn(&crate::validate::Counts) -> u64| loaded.ledger.counts.values().map(f).sum();
-    Outcome { read: sum(|c| c.read), accepted: sum(|c| c.accepted), rejected: sum(|c| c.rejected), out_dir }
+    Outcome {
+        read: sum(|c| c.read),
+        accepted: sum(|c| c.accepted),
+        rejected: sum(|c| c.rejected),
+        out_dir,
+    }
 }
 
 /// Prints the per-input accounting and the first rejects to stderr.
 pub fn print_summary(loaded: &Loaded) {
-    eprintln!("{:<20} {:>9} {:>9} {:>9}", "input", "read", "accepted", "rejected");
+    eprintln!(
+        "{:<20} {:>9} {:>9} {:>9}",
+        "input", "read", "accepted", "rejected"
+    );
     for (kind, c) in &loaded.ledger.counts {
-        eprintln!("{:<20} {:>9} {:>9} {:>9}", kind.key(), c.read, c.accepted, c.rejected);
+        eprintln!(
+            "{:<20} {:>9} {:>9} {:>9}",
+            kind.key(),
+            c.read,
+            c.accepted,
+            c.rejected
+        );
     }
     for r in loaded.ledger.rejects.iter().take(20) {
-        let layer = r.source.layer.as_deref().map(|l| format!(" [{l}]")).unwrap_or_default();
-        let id = r.id.as_deref().map(|i| format!(" id {i}:")).unwrap_or_default();
-        eprintln!("rejected: {}{layer}: row {}:{id} {}", r.source.file, r.source.row, r.reason);
+        let layer = r
+            .source
+            .layer
+            .as_deref()
+            .map(|l| format!(" [{l}]"))
+            .unwrap_or_default();
+        let id =
+            r.id.as_deref()
+                .map(|i| format!(" id {i}:"))
+                .unwrap_or_default();
+        eprintln!(
+            "rejected: {}{layer}: row {}:{id} {}",
+            r.source.file, r.source.row, r.reason
+        );
     }
     if loaded.ledger.rejects.len() > 20 {
         eprintln!("… and {} more rejects", loaded.ledger.rejects.len() - 20);
     }
     for r in &loaded.ledger.repairs {
-        eprintln!("repaired: {}: row {}: id {}: {}", r.file, r.row, r.id, r.what);
+        eprintln!(
+            "repaired: {}: row {}: id {}: {}",
+            r.file, r.row, r.id, r.what
+        );
     }
 }
 
 /// `riskatlas check`: load and validate only; optionally write the rejects and report.
-pub fn check(project: &Project, report_dir: Option<&Path>, progress: &Progress) -> Result<Outcome, PipelineError> {
+pub fn check(
+    project: &Project,
+    report_dir: Option<&Path>,
+    progress: &Progress,
+) -> Result<Outcome, PipelineError> {
     let loaded = load_all(project, progress)?;
     print_summary(&loaded);
     if let Some(dir) = report_dir {
@@ -366,7 +545,9 @@ fn ensure_balanced(loaded: &Loaded) -> Result<(), PipelineError> {
     if loaded.ledger.balanced() {
         Ok(())
     } else {
-        Err(PipelineError::Invalid("internal error: accepted + rejected != read for some input (see report.json)".into()))
+        Err(PipelineError::Invalid(
+            "internal error: accepted + rejected != read for some input (see report.json)".into(),
+        ))
     }
 }
 
@@ -382,18 +563,34 @@ pub struct GenerateOptions {
 }
 
 /// `riskatlas generate`: synthetic inputs for a boundary file, and their project file.
-pub fn generate(opts: &GenerateOptions, progress: &Progress) -> Result<crate::generate::files::Written, PipelineError> {
+pub fn generate(
+    opts: &GenerateOptions,
+    progress: &Progress,
+) -> Result<crate::generate::files::Written, PipelineError> {
     let spec = InputSpec::boundaries(&opts.boundaries);
     let mut ledger = Ledger::default();
     let mut summaries = ReadSummaries::new();
     let mut repairs = Vec::new();
-    let staged = read_checked(&spec, &mut ledger, &mut summaries, progress, "code", |c, raw| c.admin_unit(raw, &mut repairs))?;
+    let staged = read_checked(
+        &spec,
+        &mut ledger,
+        &mut summaries,
+        progress,
+        "code",
+        |c, raw| c.admin_unit(raw, &mut repairs),
+    )?;
     if let Some(r) = ledger.rejects.first() {
-        return Err(PipelineError::Invalid(format!("{}: feature {}: {}", r.source.file, r.source.row, r.reason)));
+        return Err(PipelineError::Invalid(format!(
+            "{}: feature {}: {}",
+            r.source.file, r.source.row, r.reason
+        )));
     }
     let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record).collect();
     if units.is_empty() {
-        return Err(PipelineError::Invalid(format!("{}: no administrative units", spec.display_path)));
+        return Err(PipelineError::Invalid(format!(
+            "{}: no administrative units",
+            spec.display_path
+        )));
     }
     let area_name = units
         .iter()
@@ -404,11 +601,22 @@ pub fn generate(opts: &GenerateOptions, progress: &Progress) -> Result<crate::ge
     let metric = metric_for_units(&units);
     let index = AdminIndex::new(units, metric);
     let data = crate::generate::synthesize(&index, &opts.sizes, opts.seed, opts.year);
-    Ok(crate::generate::files::write_all(&opts.out, &opts.boundaries, &data, opts.year, &area_name, opts.bad_rows)?)
+    Ok(crate::generate::files::write_all(
+        &opts.out,
+        &opts.boundaries,
+        &data,
+        opts.year,
+        &area_name,
+        opts.bad_rows,
+    )?)
 }
 
 /// `riskatlas run`: the whole pipeline into `out_dir`.
-pub fn run(project: &Project, out_dir: &Path, progress: &Progress) -> Result<Outcome, PipelineError> {
+pub fn run(
+    project: &Project,
+    out_dir: &Path,
+    progress: &Progress,
+) -> Result<Outcome, PipelineError> {
     let mut loaded = load_all(project, progress)?;
     print_summary(&loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
@@ -416,14 +624,27 @@ pub fn run(project: &Project, out_dir: &Path, progress: &Progress) -> Result<Out
     timings.stage("write_geojson", || -> Result<(), PipelineError> {
         let bar = progress.bar(layers.len() as u64, "writing GeoJSON");
         for layer in &layers {
-            write::write_geojson(&out_dir.join("geojson").join(format!("{}.geojson", layer.def.name)), layer)?;
+            write::write_geojson(
+                &out_dir
+                    .join("geojson")
+                    .join(format!("{}.geojson", layer.def.name)),
+                layer,
+            )?;
             bar.inc(1);
         }
         bar.finish_and_clear();
         Ok(())
     })?;
-    timings.stage("write_gpkg", || write::write_gpkg(&out_dir.join("riskatlas.gpkg"), &layers, &gpkg_stamp(project)))?;
-    timings.stage("write_rejects", || write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects))?;
+    timings.stage("write_gpkg", || {
+        write::write_gpkg(
+            &out_dir.join("riskatlas.gpkg"),
+            &layers,
+            &gpkg_stamp(project),
+        )
+    })?;
+    timings.stage("write_rejects", || {
+        write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects)
+    })?;
     loaded.timings = timings;
     write::write_json(&out_dir.join("report.json"), &report(project, &loaded))?;
     ensure_balanced(&loaded)?;

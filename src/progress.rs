@@ -14,7 +14,9 @@ pub struct Progress {
 impl Progress {
     /// Visible when stderr is a terminal, unless `quiet`.
     pub fn new(quiet: bool) -> Self {
-        Progress { visible: !quiet && std::io::stderr().is_terminal() }
+        Progress {
+            visible: !quiet && std::io::stderr().is_terminal(),
+        }
     }
 
     /// Never draws (for tests and library use).
@@ -40,7 +42,11 @@ impl Progress {
 
     /// A counter of items whose total is not known in advance.
     pub fn counter(&self, msg: &str) -> ProgressBar {
-        self.make(None, "{spinner} {msg}: {human_pos} records ({per_sec})", msg)
+        self.make(
+            None,
+            "{spinner} {msg}: {human_pos} records ({per_sec})",
+            msg,
+        )
     }
 
     /// A bar over a known number of steps.

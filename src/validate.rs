@@ -130,7 +130,13 @@ impl Ledger {
         self.counts.entry(kind).or_default().read += 1;
     }
 
-    pub fn reject(&mut self, kind: InputKind, source: SourceRef, id: Option<String>, e: FieldError) {
+    pub fn reject(
+        &mut self,
+        kind: InputKind,
+        source: SourceRef,
+        id: Option<String>,
+        e: FieldError,
+    ) {
         self.counts.entry(kind).or_default().rejected += 1;
         self.rejects.push(Reject {
             kind,
@@ -205,7 +211,8 @@ pub fn parse_coordinate(text: &str) -> Result<f64, String> {
     if parts.is_empty() || parts.len() > 3 || parts.iter().skip(1).any(|v| *v >= 60.0) {
         return Err("is not a valid degrees-minutes-seconds value".into());
     }
-    let value = parts[0] + parts.get(1).unwrap_or(&0.0) / 60.0 + parts.get(2).unwrap_or(&0.0) / 3600.0;
+    let value =
+        parts[0] + parts.get(1).unwrap_or(&0.0) / 60.0 + parts.get(2).unwrap_or(&0.0) / 3600.0;
     Ok(if negative { -value } else { value })
 }
 
@@ -249,7 +256,11 @@ pub fn parse_date(text: &str) -> Result<Date, String> {
     let (Some(year), Some(month), Some(day)) = (y, m, d) else {
         return Err("is not a date (use YYYY-MM-DD)".into());
     };
-    if !(1900..=2200).contains(&year) || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if !(1900..=2200).contains(&year)
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+    {
         return Err("is not a valid calendar date".into());
     }
     Ok(Date { year, month, day })
@@ -310,11 +321,20 @@ impl<'a> Fields<'a> {
 
     fn required(&self, field: &str) -> Result<&'a str, FieldError> {
         self.optional(field).ok_or_else(|| {
-            FieldError::new(&self.column(field), "", RejectCode::MissingValue, format!("{field} is empty"))
+            FieldError::new(
+                &self.column(field),
+                "",
+                RejectCode::MissingValue,
+                format!("{field} is empty"),
+            )
         })
     }
 
-    fn parsed<T>(&self, field: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, FieldError> {
+    fn parsed<T>(
+        &self,
+        field: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, FieldError> {
         match self.optional(field) {
             None => Ok(None),
             Some(text) => parse(text).map(Some).map_err(|reason| {
@@ -325,15 +345,31 @@ impl<'a> Fields<'a> {
                 } else {
                     RejectCode::UnparsableNumber
                 };
-                FieldError::new(&self.column(field), text, code, format!("{field} {text:?} {reason}"))
+                FieldError::new(
+                    &self.column(field),
+                    text,
+                    code,
+                    format!("{field} {text:?} {reason}"),
+                )
             }),
         }
     }
 
-    fn enumerated<T>(&self, field: &str, parse: impl Fn(&str) -> Option<T>, code: RejectCode, expected: &str) -> Result<T, FieldError> {
+    fn enumerated<T>(
+        &self,
+        field: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        code: RejectCode,
+        expected: &str,
+    ) -> Result<T, FieldError> {
         let text = self.required(field)?;
         parse(text).ok_or_else(|| {
-            FieldError::new(&self.column(field), text, code, format!("{field} {text:?} is not one of {expected}"))
+            FieldError::new(
+                &self.column(field),
+                text,
+                code,
+                format!("{field} {text:?} is not one of {expected}"),
+            )
         })
     }
 }
@@ -353,50 +389,108 @@ fn check_text(raw: &RawRecord) -> Result<(), FieldError> {
 
 /// The location of a point record, in WGS 84, from coordinate columns or
 /// the feature geometry; `Ok(None)` when the record has none.
-pub fn locate(raw: &RawRecord, spec: &InputSpec, to_wgs: &ToWgs84) -> Result<Option<Point<f64>>, FieldError> {
+pub fn locate(
+    raw: &RawRecord,
+    spec: &InputSpec,
+    to_wgs: &ToWgs84,
+) -> Result<Option<Point<f64>>, FieldError> {
     let (x, y) = match (&raw.xy_text, &raw.geometry) {
         (Some((xt, yt)), _) => {
             let (xc, yc) = spec.xy_columns.as_ref().expect("xy columns");
             let (xt, yt) = match (xt, yt) {
                 (None, None) => return Ok(None),
-                (None, Some(_)) => return Err(FieldError::new(xc, "", RejectCode::MissingCoordinate, format!("{xc} is empty"))),
-                (Some(_), None) => return Err(FieldError::new(yc, "", RejectCode::MissingCoordinate, format!("{yc} is empty"))),
+                (None, Some(_)) => {
+                    return Err(FieldError::new(
+                        xc,
+                        "",
+                        RejectCode::MissingCoordinate,
+                        format!("{xc} is empty"),
+                    ))
+                }
+                (Some(_), None) => {
+                    return Err(FieldError::new(
+                        yc,
+                        "",
+                        RejectCode::MissingCoordinate,
+                        format!("{yc} is empty"),
+                    ))
+                }
                 (Some(x), Some(y)) => (x, y),
             };
-            let x = parse_coordinate(xt)
-                .map_err(|r| FieldError::new(xc, xt, RejectCode::UnparsableNumber, format!("{xc} {xt:?} {r}")))?;
-            let y = parse_coordinate(yt)
-                .map_err(|r| FieldError::new(yc, yt, RejectCode::UnparsableNumber, format!("{yc} {yt:?} {r}")))?;
+            let x = parse_coordinate(xt).map_err(|r| {
+                FieldError::new(
+                    xc,
+                    xt,
+                    RejectCode::UnparsableNumber,
+                    format!("{xc} {xt:?} {r}"),
+                )
+            })?;
+            let y = parse_coordinate(yt).map_err(|r| {
+                FieldError::new(
+                    yc,
+                    yt,
+                    RejectCode::UnparsableNumber,
+                    format!("{yc} {yt:?} {r}"),
+                )
+            })?;
             (x, y)
         }
         (None, Some(g)) => match representative_point(g) {
             Some(p) => (p.x(), p.y()),
             None => {
-                return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, "geometry has no usable point"))
+                return Err(FieldError::new(
+                    "geometry",
+                    "",
+                    RejectCode::InvalidGeometry,
+                    "geometry has no usable point",
+                ))
             }
         },
         (None, None) => {
             if let Some(e) = &raw.geometry_error {
-                return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, format!("geometry cannot be read: {e}")));
+                return Err(FieldError::new(
+                    "geometry",
+                    "",
+                    RejectCode::InvalidGeometry,
+                    format!("geometry cannot be read: {e}"),
+                ));
             }
             return Ok(None);
         }
     };
     let value = format!("{x}, {y}");
-    if matches!(spec.crs, crate::crs::InputCrs::Wgs84 | crate::crs::InputCrs::Cgcs2000 | crate::crs::InputCrs::Gcj02 | crate::crs::InputCrs::Bd09)
-        && !(x.abs() <= 180.0 && y.abs() <= 90.0)
+    if matches!(
+        spec.crs,
+        crate::crs::InputCrs::Wgs84
+            | crate::crs::InputCrs::Cgcs2000
+            | crate::crs::InputCrs::Gcj02
+            | crate::crs::InputCrs::Bd09
+    ) && !(x.abs() <= 180.0 && y.abs() <= 90.0)
     {
         let (code, reason) = if y.abs() <= 180.0 && x.abs() <= 90.0 {
-            (RejectCode::LonLatSwapped, "longitude and latitude are swapped (latitude cannot exceed 90°)")
+            (
+                RejectCode::LonLatSwapped,
+                "longitude and latitude are swapped (latitude cannot exceed 90°)",
+            )
         } else {
-            (RejectCode::CoordinateOutOfRange, "coordinates are outside longitude/latitude range")
+            (
+                RejectCode::CoordinateOutOfRange,
+                "coordinates are outside longitude/latitude range",
+            )
         };
         return Err(FieldError::new("x/y", &value, code, reason));
     }
     let (lon, lat) = to_wgs
         .convert(x, y)
         .filter(|(lon, lat)| lon.is_finite() && lat.is_finite())
-        .ok_or_else(|| FieldError::new("x/y", &value, RejectCode::CoordinateOutOfRange, format!("cannot transform from {}", spec.crs)))?;
+        .ok_or_else(|| {
+            FieldError::new(
+                "x/y",
+                &value,
+                RejectCode::CoordinateOutOfRange,
+                format!("cannot transform from {}", spec.crs),
+            )
+        })?;
     Ok(Some(Point::new(lon, lat)))
 }
 
@@ -419,7 +513,12 @@ pub struct IdSet {
 impl IdSet {
     pub fn check(&mut self, id: &str, row: u64, field: &str) -> Result<(), FieldError> {
         match self.first_row.get(id) {
-            Some(first) => Err(FieldError::new(field, id, RejectCode::DuplicateId, format!("duplicate id {id:?} (first at row {first})"))),
+            Some(first) => Err(FieldError::new(
+                field,
+                id,
+                RejectCode::DuplicateId,
+                format!("duplicate id {id:?} (first at row {first})"),
+            )),
             None => {
                 self.first_row.insert(id.to_string(), row);
                 Ok(())
@@ -437,19 +536,30 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     pub fn new(spec: &'a InputSpec, to_wgs: ToWgs84) -> Self {
-        Checker { spec, to_wgs, ids: IdSet::default() }
+        Checker {
+            spec,
+            to_wgs,
+            ids: IdSet::default(),
+        }
     }
 
     fn fields<'r>(&'a self, raw: &'r RawRecord) -> Fields<'r>
     where
         'a: 'r,
     {
-        Fields { spec: self.spec, raw }
+        Fields {
+            spec: self.spec,
+            raw,
+        }
     }
 
     /// The record's id, for messages even when the record is rejected.
     pub fn id_of(&self, raw: &RawRecord, id_field: &str) -> Option<String> {
-        let i = self.spec.columns.iter().position(|(f, _, _)| *f == id_field)?;
+        let i = self
+            .spec
+            .columns
+            .iter()
+            .position(|(f, _, _)| *f == id_field)?;
         raw.value(i).map(str::to_string)
     }
 
@@ -462,32 +572,78 @@ impl<'a> Checker<'a> {
 
     fn required_point(&self, raw: &RawRecord) -> Result<Point<f64>, FieldError> {
         locate(raw, self.spec, &self.to_wgs)?.ok_or_else(|| {
-            FieldError::new("x/y", "", RejectCode::MissingCoordinate, "record has no coordinates or geometry")
+            FieldError::new(
+                "x/y",
+                "",
+                RejectCode::MissingCoordinate,
+                "record has no coordinates or geometry",
+            )
         })
     }
 
-    pub fn admin_unit(&mut self, raw: &RawRecord, repairs: &mut Vec<Repair>) -> Result<AdminUnit, FieldError> {
+    pub fn admin_unit(
+        &mut self,
+        raw: &RawRecord,
+        repairs: &mut Vec<Repair>,
+    ) -> Result<AdminUnit, FieldError> {
         check_text(raw)?;
         let code = self.unique_id(raw, "code")?;
         let f = self.fields(raw);
         let name = f.required("name")?.to_string();
-        let level = f.enumerated("level", AdminLevel::parse, RejectCode::UnknownValue, "province, city, district, town")?;
+        let level = f.enumerated(
+            "level",
+            AdminLevel::parse,
+            RejectCode::UnknownValue,
+            "province, city, district, town",
+        )?;
         let parent = f.optional("parent").map(str::to_string);
         let boundary = match &raw.geometry {
             Some(Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]),
             Some(Geometry::MultiPolygon(mp)) => mp.clone(),
-            Some(_) => return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, "an administrative unit must be a polygon or multipolygon")),
-            None => return Err(FieldError::new("geometry", "", RejectCode::InvalidGeometry, raw.geometry_error.clone().unwrap_or_else(|| "geometry is missing".into()))),
+            Some(_) => {
+                return Err(FieldError::new(
+                    "geometry",
+                    "",
+                    RejectCode::InvalidGeometry,
+                    "an administrative unit must be a polygon or multipolygon",
+                ))
+            }
+            None => {
+                return Err(FieldError::new(
+                    "geometry",
+                    "",
+                    RejectCode::InvalidGeometry,
+                    raw.geometry_error
+                        .clone()
+                        .unwrap_or_else(|| "geometry is missing".into()),
+                ))
+            }
         };
         let boundary = boundary.map_coords(|c| {
-            let (x, y) = self.to_wgs.convert(c.x, c.y).unwrap_or((f64::NAN, f64::NAN));
+            let (x, y) = self
+                .to_wgs
+                .convert(c.x, c.y)
+                .unwrap_or((f64::NAN, f64::NAN));
             Coord { x, y }
         });
-        let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason))?;
+        let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| {
+            FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason)
+        })?;
         if let Some(what) = boundary.1 {
-            repairs.push(Repair { file: raw.source.file.clone(), row: raw.source.row, id: code.clone(), what });
+            repairs.push(Repair {
+                file: raw.source.file.clone(),
+                row: raw.source.row,
+                id: code.clone(),
+                what,
+            });
         }
-        Ok(AdminUnit { code, name, level, parent, boundary: boundary.0 })
+        Ok(AdminUnit {
+            code,
+            name,
+            level,
+            parent,
+            boundary: boundary.0,
+        })
     }
 
     pub fn enterprise(&mut self, raw: &RawRecord) -> Result<Enterprise, FieldError> {
@@ -498,7 +654,12 @@ impl<'a> Checker<'a> {
         let assessed_grade = match f.optional("grade") {
             None => None,
             Some(text) => Some(Grade::parse(text).ok_or_else(|| {
-                FieldError::new(&f.column("grade"), text, RejectCode::UnknownGrade, format!("grade {text:?} is not one of 红/橙/黄/蓝 (red/orange/yellow/blue)"))
+                FieldError::new(
+                    &f.column("grade"),
+                    text,
+                    RejectCode::UnknownGrade,
+                    format!("grade {text:?} is not one of 红/橙/黄/蓝 (red/orange/yellow/blue)"),
+                )
             })?),
         };
         let people_500m = f.parsed("people_500m", parse_count)?;
@@ -516,19 +677,38 @@ impl<'a> Checker<'a> {
     }
 
     /// A hazard unit; `enterprises` maps accepted enterprise ids to locations.
-    pub fn hazard_unit(&mut self, raw: &RawRecord, enterprises: &HashMap<String, Point<f64>>) -> Result<HazardUnit, FieldError> {
+    pub fn hazard_unit(
+        &mut self,
+        raw: &RawRecord,
+        enterprises: &HashMap<String, Point<f64>>,
+    ) -> Result<HazardUnit, FieldError> {
         check_text(raw)?;
         let id = self.unique_id(raw, "id")?;
         let f = self.fields(raw);
         let enterprise_id = f.required("enterprise_id")?.to_string();
         let enterprise_at = *enterprises.get(&enterprise_id).ok_or_else(|| {
-            FieldError::new(&f.column("enterprise_id"), &enterprise_id, RejectCode::UnknownEnterprise, format!("enterprise {enterprise_id:?} is not among the accepted enterprises"))
+            FieldError::new(
+                &f.column("enterprise_id"),
+                &enterprise_id,
+                RejectCode::UnknownEnterprise,
+                format!("enterprise {enterprise_id:?} is not among the accepted enterprises"),
+            )
         })?;
         let name = f.required("name")?.to_string();
-        let kind = f.enumerated("kind", UnitKind::parse, RejectCode::UnknownValue, "储罐区, 库区, 生产装置")?;
+        let kind = f.enumerated(
+            "kind",
+            UnitKind::parse,
+            RejectCode::UnknownValue,
+            "储罐区, 库区, 生产装置",
+        )?;
         let radius_m = f.parsed("radius_m", parse_number)?;
         if let Some(r) = radius_m.filter(|r| *r <= 0.0) {
-            return Err(FieldError::new(&f.column("radius_m"), &r.to_string(), RejectCode::NegativeQuantity, "radius_m must be positive"));
+            return Err(FieldError::new(
+                &f.column("radius_m"),
+                &r.to_string(),
+                RejectCode::NegativeQuantity,
+                "radius_m must be positive",
+            ));
         }
         let people_500m = f.parsed("people_500m", parse_count)?;
         let own = locate(raw, self.spec, &self.to_wgs)?;
@@ -547,19 +727,42 @@ impl<'a> Checker<'a> {
     }
 
     /// One inventory line; `units` holds the accepted hazard unit ids.
-    pub fn chemical(&mut self, raw: &RawRecord, units: &HashMap<String, usize>) -> Result<Chemical, FieldError> {
+    pub fn chemical(
+        &mut self,
+        raw: &RawRecord,
+        units: &HashMap<String, usize>,
+    ) -> Result<Chemical, FieldError> {
         check_text(raw)?;
         let f = self.fields(raw);
         let unit_id = f.required("unit_id")?.to_string();
         if !units.contains_key(&unit_id) {
-            return Err(FieldError::new(&f.column("unit_id"), &unit_id, RejectCode::UnknownUnit, format!("hazard unit {unit_id:?} is not among the accepted hazard units")));
+            return Err(FieldError::new(
+                &f.column("unit_id"),
+                &unit_id,
+                RejectCode::UnknownUnit,
+                format!("hazard unit {unit_id:?} is not among the accepted hazard units"),
+            ));
         }
         let name = f.required("name")?.to_string();
         let quantity_t = f
-            .parsed("quantity_t", |t| parse_number(t.trim_end_matches(['吨', 't', 'T']).trim()))?
-            .ok_or_else(|| FieldError::new(&f.column("quantity_t"), "", RejectCode::MissingValue, "quantity_t is empty"))?;
+            .parsed("quantity_t", |t| {
+                parse_number(t.trim_end_matches(['吨', 't', 'T']).trim())
+            })?
+            .ok_or_else(|| {
+                FieldError::new(
+                    &f.column("quantity_t"),
+                    "",
+                    RejectCode::MissingValue,
+                    "quantity_t is empty",
+                )
+            })?;
         if quantity_t < 0.0 {
-            return Err(FieldError::new(&f.column("quantity_t"), &quantity_t.to_string(), RejectCode::NegativeQuantity, format!("quantity_t {quantity_t} is negative")));
+            return Err(FieldError::new(
+                &f.column("quantity_t"),
+                &quantity_t.to_string(),
+                RejectCode::NegativeQuantity,
+                format!("quantity_t {quantity_t} is negative"),
+            ));
         }
         let category = match f.optional("category") {
             None => None,
@@ -571,30 +774,71 @@ impl<'a> Checker<'a> {
                 Some(code)
             }
         };
-        Ok(Chemical { unit_id, name, cas: f.optional("cas").map(str::to_string), category, quantity_t })
+        Ok(Chemical {
+            unit_id,
+            name,
+            cas: f.optional("cas").map(str::to_string),
+            category,
+            quantity_t,
+        })
     }
 
-    pub fn hidden_danger(&mut self, raw: &RawRecord, enterprises: &HashMap<String, Point<f64>>) -> Result<HiddenDanger, FieldError> {
+    pub fn hidden_danger(
+        &mut self,
+        raw: &RawRecord,
+        enterprises: &HashMap<String, Point<f64>>,
+    ) -> Result<HiddenDanger, FieldError> {
         check_text(raw)?;
         let id = self.unique_id(raw, "id")?;
         let f = self.fields(raw);
         let enterprise_id = f.optional("enterprise_id").map(str::to_string);
         let enterprise_at = match &enterprise_id {
             Some(e) => Some(*enterprises.get(e).ok_or_else(|| {
-                FieldError::new(&f.column("enterprise_id"), e, RejectCode::UnknownEnterprise, format!("enterprise {e:?} is not among the accepted enterprises"))
+                FieldError::new(
+                    &f.column("enterprise_id"),
+                    e,
+                    RejectCode::UnknownEnterprise,
+                    format!("enterprise {e:?} is not among the accepted enterprises"),
+                )
             })?),
             None => None,
         };
         let description = f.required("description")?.to_string();
-        let level = f.enumerated("level", DangerLevel::parse, RejectCode::UnknownValue, "重大, 一般")?;
-        let status = f.enumerated("status", DangerStatus::parse, RejectCode::UnknownValue, "未整改, 整改中, 已整改, 已销号")?;
+        let level = f.enumerated(
+            "level",
+            DangerLevel::parse,
+            RejectCode::UnknownValue,
+            "重大, 一般",
+        )?;
+        let status = f.enumerated(
+            "status",
+            DangerStatus::parse,
+            RejectCode::UnknownValue,
+            "未整改, 整改中, 已整改, 已销号",
+        )?;
         let found = f.parsed("found_date", parse_date)?;
         let due = f.parsed("due_date", parse_date)?;
         let own = locate(raw, self.spec, &self.to_wgs)?;
         let lon_lat = own.or(enterprise_at).ok_or_else(|| {
-            FieldError::new("geometry", "", RejectCode::MissingCoordinate, "no location and no enterprise to take one from")
+            FieldError::new(
+                "geometry",
+                "",
+                RejectCode::MissingCoordinate,
+                "no location and no enterprise to take one from",
+            )
         })?;
-        Ok(HiddenDanger { id, enterprise_id, description, level, status, found, due, lon_lat, located_by_enterprise: own.is_none(), admin: Default::default() })
+        Ok(HiddenDanger {
+            id,
+            enterprise_id,
+            description,
+            level,
+            status,
+            found,
+            due,
+            lon_lat,
+            located_by_enterprise: own.is_none(),
+            admin: Default::default(),
+        })
     }
 
     pub fn vulnerable_target(&mut self, raw: &RawRecord) -> Result<VulnerableTarget, FieldError> {
@@ -605,19 +849,33 @@ impl<'a> Checker<'a> {
         let kind = f.required("kind")?.to_string();
         let population = f.parsed("population", parse_count)?;
         let lon_lat = self.required_point(raw)?;
-        Ok(VulnerableTarget { id, name, kind, population, lon_lat, admin: Default::default() })
+        Ok(VulnerableTarget {
+            id,
+            name,
+            kind,
+            population,
+            lon_lat,
+            admin: Default::default(),
+        })
     }
 }
 
 /// Makes a boundary valid where that is safe: drops repeated vertices and, for
 /// self-intersections or bad ring order, rebuilds it with geo's `MakeValid`.
 /// Returns the boundary and a note of what was changed, if anything.
-pub fn repair_boundary(mp: MultiPolygon<f64>, known_valid: Option<bool>) -> Result<(MultiPolygon<f64>, Option<String>), String> {
+pub fn repair_boundary(
+    mp: MultiPolygon<f64>,
+    known_valid: Option<bool>,
+) -> Result<(MultiPolygon<f64>, Option<String>), String> {
     use geo::{Area, MakeValid, RemoveRepeatedPoints};
     if mp.0.is_empty() {
         return Err("geometry is empty".into());
     }
-    if mp.iter().flat_map(|p| p.exterior().coords()).any(|c| !(c.x.is_finite() && c.y.is_finite())) {
+    if mp
+        .iter()
+        .flat_map(|p| p.exterior().coords())
+        .any(|c| !(c.x.is_finite() && c.y.is_finite()))
+    {
         return Err("geometry has a non-finite coordinate".into());
     }
     // geo's validity check is quadratic on long rings; GEOS's answer from
@@ -632,17 +890,28 @@ pub fn repair_boundary(mp: MultiPolygon<f64>, known_valid: Option<bool>) -> Resu
         .unwrap_or_else(|| "invalid".into());
     let deduped = mp.remove_repeated_points();
     if deduped.is_valid() {
-        return Ok((deduped, Some(format!("removed repeated vertices ({problem})"))));
+        return Ok((
+            deduped,
+            Some(format!("removed repeated vertices ({problem})")),
+        ));
     }
     let before = deduped.unsigned_area();
     let fixed = deduped
         .make_valid()
         .map_err(|e| format!("invalid geometry that cannot be repaired ({problem}): {e:?}"))?;
     let after = fixed.unsigned_area();
-    if fixed.0.is_empty() || !fixed.is_valid() || (before > 0.0 && (after - before).abs() / before > 0.01) {
-        return Err(format!("invalid geometry ({problem}); repair would change its area by more than 1 %"));
+    if fixed.0.is_empty()
+        || !fixed.is_valid()
+        || (before > 0.0 && (after - before).abs() / before > 0.01)
+    {
+        return Err(format!(
+            "invalid geometry ({problem}); repair would change its area by more than 1 %"
+        ));
     }
-    Ok((fixed, Some(format!("repaired invalid geometry ({problem})"))))
+    Ok((
+        fixed,
+        Some(format!("repaired invalid geometry ({problem})")),
+    ))
 }
 
 #[cfg(test)]
@@ -654,7 +923,9 @@ mod tests {
     fn numbers_and_coordinates() {
         assert_eq!(parse_number(" 12.5 "), Ok(12.5));
         assert_eq!(parse_number("１２．５"), Ok(12.5));
-        assert!(parse_number("121,45").unwrap_err().contains("decimal comma"));
+        assert!(parse_number("121,45")
+            .unwrap_err()
+            .contains("decimal comma"));
         assert!(parse_number("abc").is_err());
         assert!(parse_number("NaN").is_err());
         let dms = parse_coordinate("119°57'30\"").unwrap();
@@ -669,8 +940,19 @@ mod tests {
 
     #[test]
     fn dates_in_chinese_spreadsheet_spellings() {
-        let d = Date { year: 2026, month: 3, day: 5 };
-        for t in ["2026-03-05", "2026/3/5", "2026.3.5", "2026年3月5日", "20260305", "2026-03-05 10:00:00"] {
+        let d = Date {
+            year: 2026,
+            month: 3,
+            day: 5,
+        };
+        for t in [
+            "2026-03-05",
+            "2026/3/5",
+            "2026.3.5",
+            "2026年3月5日",
+            "20260305",
+            "2026-03-05 10:00:00",
+        ] {
             assert_eq!(parse_date(t), Ok(d), "{t}");
         }
         assert_eq!(parse_date("46086"), Ok(d), "Excel serial");
@@ -693,8 +975,17 @@ mod tests {
         for _ in 0..3 {
             l.count_read(InputKind::Enterprises);
         }
-        let src = SourceRef { file: "e.csv".into(), layer: None, row: 2 };
-        l.reject(InputKind::Enterprises, src, None, FieldError::new("lon", "x", RejectCode::UnparsableNumber, "bad"));
+        let src = SourceRef {
+            file: "e.csv".into(),
+            layer: None,
+            row: 2,
+        };
+        l.reject(
+            InputKind::Enterprises,
+            src,
+            None,
+            FieldError::new("lon", "x", RejectCode::UnparsableNumber, "bad"),
+        );
         l.set_accepted(InputKind::Enterprises, 1);
         assert!(!l.balanced());
         l.set_accepted(InputKind::Enterprises, 2);
@@ -703,15 +994,21 @@ mod tests {
 
     #[test]
     fn repairs_a_bowtie_and_passes_a_valid_polygon() {
-        let valid = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]]);
+        let valid = MultiPolygon(vec![
+            polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)],
+        ]);
         let (same, note) = repair_boundary(valid.clone(), None).unwrap();
         assert_eq!(same, valid);
         assert!(note.is_none());
-        let dup = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]]);
+        let dup = MultiPolygon(vec![
+            polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)],
+        ]);
         // Repeated vertices are valid by OGC rules and pass unchanged.
         let (same, note) = repair_boundary(dup.clone(), None).unwrap();
         assert!(same == dup && note.is_none());
-        let bowtie = MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 0., y: 10.), (x: 10., y: 0.), (x: 10., y: 10.)]]);
+        let bowtie = MultiPolygon(vec![
+            polygon![(x: 0., y: 0.), (x: 0., y: 10.), (x: 10., y: 0.), (x: 10., y: 10.)],
+        ]);
         let (fixed, note) = repair_boundary(bowtie, Some(false)).unwrap();
         assert!(fixed.is_valid());
         assert!((fixed.unsigned_area() - 50.0).abs() < 1e-9);

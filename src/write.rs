@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType, ToGdal};
 use gdal::DriverManager;
-use geo::{Orient, orient::Direction};
+use geo::{orient::Direction, Orient};
 use thiserror::Error;
 
 use crate::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
@@ -21,13 +21,19 @@ use crate::validate::Reject;
 #[derive(Debug, Error)]
 pub enum WriteError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Gdal { path: PathBuf, message: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_path_buf(), source }
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The temporary sibling a file is written to before it is renamed into place.
@@ -39,7 +45,10 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes a file atomically: `fill` writes into a temporary sibling, which is
 /// renamed over `path` only when `fill` succeeded.
-pub fn atomic_write(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<(), WriteError> {
+pub fn atomic_write(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
@@ -119,7 +128,9 @@ fn value_json(v: &Value) -> serde_json::Value {
         Value::Null => serde_json::Value::Null,
         Value::Str(s) => serde_json::Value::String(s.clone()),
         Value::Int(i) => (*i).into(),
-        Value::Real(r) => serde_json::Number::from_f64(*r).map(Into::into).unwrap_or(serde_json::Value::Null),
+        Value::Real(r) => serde_json::Number::from_f64(*r)
+            .map(Into::into)
+            .unwrap_or(serde_json::Value::Null),
     }
 }
 
@@ -156,7 +167,10 @@ pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
 /// GDAL stamps `last_change` with the current time; pinning `OGR_CURRENT_DATE`
 /// to the data date keeps the file byte-identical across runs.
 pub fn write_gpkg(path: &Path, layers: &[LayerData], stamp: &str) -> Result<(), WriteError> {
-    let gdal_err = |e: gdal::errors::GdalError| WriteError::Gdal { path: path.to_path_buf(), message: e.to_string() };
+    let gdal_err = |e: gdal::errors::GdalError| WriteError::Gdal {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
@@ -177,7 +191,12 @@ pub fn write_gpkg(path: &Path, layers: &[LayerData], stamp: &str) -> Result<(), 
             let identifier = format!("IDENTIFIER={}", layer.def.title);
             let options = [identifier.as_str()];
             let lyr = txn
-                .create_layer(LayerOptions { name: &layer.def.name, srs: Some(&srs), ty, options: Some(&options) })
+                .create_layer(LayerOptions {
+                    name: &layer.def.name,
+                    srs: Some(&srs),
+                    ty,
+                    options: Some(&options),
+                })
                 .map_err(gdal_err)?;
             for f in &layer.def.fields {
                 let t = match f.kind {
@@ -227,7 +246,16 @@ pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), WriteError> 
     atomic_write(path, |w| {
         w.write_all("\u{feff}".as_bytes())?;
         let mut csv = csv::Writer::from_writer(w);
-        csv.write_record(["source_file", "layer", "row", "id", "field", "value", "code", "reason"])?;
+        csv.write_record([
+            "source_file",
+            "layer",
+            "row",
+            "id",
+            "field",
+            "value",
+            "code",
+            "reason",
+        ])?;
         for r in rejects {
             csv.write_record([
                 r.source.file.as_str(),

@@ -37,11 +37,17 @@ const UNITS_SHEET: &str = "危险源单元";
 const CHEMICALS_SHEET: &str = "化学品";
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_path_buf(), source }
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn gdal_err(path: &Path) -> impl Fn(gdal::errors::GdalError) -> WriteError + '_ {
-    move |e| WriteError::Gdal { path: path.to_path_buf(), message: e.to_string() }
+    move |e| WriteError::Gdal {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Everything written, for the CLI to report.
@@ -51,17 +57,43 @@ pub struct Written {
 }
 
 /// Writes the data set into `out`, with bad rows when `bad_rows`.
-pub fn write_all(out: &Path, boundaries: &Path, data: &Synthetic, year: i32, area_name: &str, bad_rows: bool) -> Result<Written, WriteError> {
+pub fn write_all(
+    out: &Path,
+    boundaries: &Path,
+    data: &Synthetic,
+    year: i32,
+    area_name: &str,
+    bad_rows: bool,
+) -> Result<Written, WriteError> {
     std::fs::create_dir_all(out).map_err(io(out))?;
     let bytes = std::fs::read(boundaries).map_err(io(boundaries))?;
     atomic_write(&out.join(BOUNDARIES), |w| w.write_all(&bytes))?;
     let mut expected = Vec::new();
-    write_enterprises(&out.join(ENTERPRISES), &data.enterprises, bad_rows.then_some(&mut expected))?;
-    write_hazards(&out.join(HAZARDS), &data.units, bad_rows.then_some(&mut expected))?;
-    write_dangers(&out.join(DANGERS), &data.dangers, bad_rows.then_some(&mut expected))?;
-    write_targets(&out.join(TARGETS), &data.targets, year, bad_rows.then_some(&mut expected))?;
+    write_enterprises(
+        &out.join(ENTERPRISES),
+        &data.enterprises,
+        bad_rows.then_some(&mut expected),
+    )?;
+    write_hazards(
+        &out.join(HAZARDS),
+        &data.units,
+        bad_rows.then_some(&mut expected),
+    )?;
+    write_dangers(
+        &out.join(DANGERS),
+        &data.dangers,
+        bad_rows.then_some(&mut expected),
+    )?;
+    write_targets(
+        &out.join(TARGETS),
+        &data.targets,
+        year,
+        bad_rows.then_some(&mut expected),
+    )?;
     let project = out.join("project.toml");
-    atomic_write(&project, |w| w.write_all(project_toml(year, area_name).as_bytes()))?;
+    atomic_write(&project, |w| {
+        w.write_all(project_toml(year, area_name).as_bytes())
+    })?;
     if bad_rows {
         atomic_write(&out.join("expected_rejects.csv"), |w| {
             writeln!(w, "file,layer,row,code,what")?;
@@ -97,10 +129,17 @@ fn gcj(p: Point<f64>) -> (String, String) {
     (format!("{x:.6}"), format!("{y:.6}"))
 }
 
-fn write_enterprises(path: &Path, list: &[GenEnterprise], expected: Option<&mut Vec<Expected>>) -> Result<(), WriteError> {
+fn write_enterprises(
+    path: &Path,
+    list: &[GenEnterprise],
+    expected: Option<&mut Vec<Expected>>,
+) -> Result<(), WriteError> {
     atomic_write(path, |w| {
         // Excel's "CSV UTF-8" starts with a byte-order mark; so do we.
-        w.write_all("\u{feff}统一社会信用代码,企业名称,行业类别,地址,风险等级,周边500米人数,经度,纬度\n".as_bytes())?;
+        w.write_all(
+            "\u{feff}统一社会信用代码,企业名称,行业类别,地址,风险等级,周边500米人数,经度,纬度\n"
+                .as_bytes(),
+        )?;
         let line_graded = |e: &GenEnterprise, grade: &str, lon: &str, lat: &str| {
             format!(
                 "{},{},{},{},{},{},{},{}\n",
@@ -114,7 +153,9 @@ fn write_enterprises(path: &Path, list: &[GenEnterprise], expected: Option<&mut 
                 lat
             )
         };
-        let line = |e: &GenEnterprise, lon: &str, lat: &str| line_graded(e, e.grade.map(grade_zh).unwrap_or(""), lon, lat);
+        let line = |e: &GenEnterprise, lon: &str, lat: &str| {
+            line_graded(e, e.grade.map(grade_zh).unwrap_or(""), lon, lat)
+        };
         for e in list {
             let (lon, lat) = gcj(e.lon_lat);
             w.write_all(line(e, &lon, &lat).as_bytes())?;
@@ -124,51 +165,127 @@ fn write_enterprises(path: &Path, list: &[GenEnterprise], expected: Option<&mut 
             let base = &list[0];
             let mut bad = |w: &mut dyn Write, bytes: Vec<u8>, code, what| -> std::io::Result<()> {
                 row += 1;
-                exp.push(Expected { file: ENTERPRISES, layer: "", row, code, what });
+                exp.push(Expected {
+                    file: ENTERPRISES,
+                    layer: "",
+                    row,
+                    code,
+                    what,
+                });
                 w.write_all(&bytes)
             };
-            let fresh = |n: u32| GenEnterprise { id: format!("BAD-E{n:03}"), ..base.clone() };
+            let fresh = |n: u32| GenEnterprise {
+                id: format!("BAD-E{n:03}"),
+                ..base.clone()
+            };
             let (lon, lat) = gcj(base.lon_lat);
-            bad(w, line(&fresh(1), "", &lat).into_bytes(), "missing_coordinate", "longitude empty")?;
-            bad(w, line(&fresh(2), &cell(&lon.replace('.', ",")), &lat).into_bytes(), "unparsable_number", "decimal comma in longitude")?;
-            bad(w, line(&fresh(3), &lat, &lon).into_bytes(), "lon_lat_swapped", "longitude and latitude swapped")?;
-            bad(w, line(&fresh(4), "116.397128", "39.916527").into_bytes(), "outside_study_area", "a point in Beijing")?;
-            bad(w, line(base, &lon, &lat).into_bytes(), "duplicate_id", "first enterprise repeated")?;
-            bad(w, line_graded(&fresh(6), "紫", &lon, &lat).into_bytes(), "unknown_grade", "grade 紫")?;
+            bad(
+                w,
+                line(&fresh(1), "", &lat).into_bytes(),
+                "missing_coordinate",
+                "longitude empty",
+            )?;
+            bad(
+                w,
+                line(&fresh(2), &cell(&lon.replace('.', ",")), &lat).into_bytes(),
+                "unparsable_number",
+                "decimal comma in longitude",
+            )?;
+            bad(
+                w,
+                line(&fresh(3), &lat, &lon).into_bytes(),
+                "lon_lat_swapped",
+                "longitude and latitude swapped",
+            )?;
+            bad(
+                w,
+                line(&fresh(4), "116.397128", "39.916527").into_bytes(),
+                "outside_study_area",
+                "a point in Beijing",
+            )?;
+            bad(
+                w,
+                line(base, &lon, &lat).into_bytes(),
+                "duplicate_id",
+                "first enterprise repeated",
+            )?;
+            bad(
+                w,
+                line_graded(&fresh(6), "紫", &lon, &lat).into_bytes(),
+                "unknown_grade",
+                "grade 紫",
+            )?;
             // A name saved in GBK inside a UTF-8 file: the bytes cannot be decoded.
             let mut gbk = b"BAD-E007,".to_vec();
             gbk.extend(encoding_rs::GBK.encode("常州乱码化工有限公司").0.iter());
             gbk.extend(format!(",化工,,,,{lon},{lat}\n").into_bytes());
             bad(w, gbk, "undecodable_text", "name encoded in GBK")?;
-            let unnamed = GenEnterprise { name: String::new(), ..fresh(8) };
-            bad(w, line(&unnamed, &lon, &lat).into_bytes(), "missing_value", "name empty")?;
+            let unnamed = GenEnterprise {
+                name: String::new(),
+                ..fresh(8)
+            };
+            bad(
+                w,
+                line(&unnamed, &lon, &lat).into_bytes(),
+                "missing_value",
+                "name empty",
+            )?;
         }
         Ok(())
     })
 }
 
 fn xlsx_err(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> WriteError + '_ {
-    move |e| WriteError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) }
+    move |e| WriteError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
-fn write_hazards(path: &Path, units: &[GenUnit], expected: Option<&mut Vec<Expected>>) -> Result<(), WriteError> {
+fn write_hazards(
+    path: &Path,
+    units: &[GenUnit],
+    expected: Option<&mut Vec<Expected>>,
+) -> Result<(), WriteError> {
     let err = xlsx_err(path);
     let mut book = Workbook::new();
     // A fixed creation time keeps the workbook byte-identical across runs.
     let created = ExcelDateTime::from_ymd(2026, 1, 1).map_err(&err)?;
-    book.set_properties(&DocProperties::new().set_creation_datetime(&created).set_author("riskatlas generate"));
+    book.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_author("riskatlas generate"),
+    );
     let mut unit_rows: Vec<[String; 8]> = units
         .iter()
         .map(|u| {
-            let (lon, lat) = u.lon_lat.map(|p| (format!("{:.6}", p.x()), format!("{:.6}", p.y()))).unwrap_or_default();
-            [u.id.clone(), u.enterprise_id.clone(), u.name.clone(), u.kind.to_string(), lon, lat, opt(u.radius_m), opt(u.people_500m)]
+            let (lon, lat) = u
+                .lon_lat
+                .map(|p| (format!("{:.6}", p.x()), format!("{:.6}", p.y())))
+                .unwrap_or_default();
+            [
+                u.id.clone(),
+                u.enterprise_id.clone(),
+                u.name.clone(),
+                u.kind.to_string(),
+                lon,
+                lat,
+                opt(u.radius_m),
+                opt(u.people_500m),
+            ]
         })
         .collect();
     let mut chem_rows: Vec<[String; 5]> = units
         .iter()
         .flat_map(|u| {
             u.chemicals.iter().map(move |c| {
-                [u.id.clone(), c.name.clone(), c.cas.clone().unwrap_or_default(), c.category.unwrap_or("").to_string(), format!("{}", c.quantity_t)]
+                [
+                    u.id.clone(),
+                    c.name.clone(),
+                    c.cas.clone().unwrap_or_default(),
+                    c.category.unwrap_or("").to_string(),
+                    format!("{}", c.quantity_t),
+                ]
             })
         })
         .collect();
@@ -176,12 +293,22 @@ fn write_hazards(path: &Path, units: &[GenUnit], expected: Option<&mut Vec<Expec
         let u0 = unit_rows[0].clone();
         let mut push_unit = |row: [String; 8], code, what| {
             unit_rows.push(row);
-            exp.push(Expected { file: HAZARDS, layer: UNITS_SHEET, row: unit_rows.len() as u64 + 1, code, what });
+            exp.push(Expected {
+                file: HAZARDS,
+                layer: UNITS_SHEET,
+                row: unit_rows.len() as u64 + 1,
+                code,
+                what,
+            });
         };
         let mut bad = u0.clone();
         bad[0] = "BAD-HU1".into();
         bad[1] = "91000000MA0000000X".into();
-        push_unit(bad, "unknown_enterprise", "enterprise not in enterprises.csv");
+        push_unit(
+            bad,
+            "unknown_enterprise",
+            "enterprise not in enterprises.csv",
+        );
         push_unit(u0.clone(), "duplicate_id", "first unit repeated");
         let mut bad = u0.clone();
         bad[0] = "BAD-HU3".into();
@@ -190,21 +317,64 @@ fn write_hazards(path: &Path, units: &[GenUnit], expected: Option<&mut Vec<Expec
         let mut bad = u0.clone();
         bad[0] = "BAD-HU4".into();
         bad[1] = "BAD-E004".into();
-        push_unit(bad, "unknown_enterprise", "enterprise rejected as outside the study area");
+        push_unit(
+            bad,
+            "unknown_enterprise",
+            "enterprise rejected as outside the study area",
+        );
         let first_unit = units[0].id.clone();
         let mut push_chem = |row: [String; 5], code, what| {
             chem_rows.push(row);
-            exp.push(Expected { file: HAZARDS, layer: CHEMICALS_SHEET, row: chem_rows.len() as u64 + 1, code, what });
+            exp.push(Expected {
+                file: HAZARDS,
+                layer: CHEMICALS_SHEET,
+                row: chem_rows.len() as u64 + 1,
+                code,
+                what,
+            });
         };
-        let c = |unit: &str, name: &str, cat: &str, q: &str| [unit.to_string(), name.to_string(), String::new(), cat.to_string(), q.to_string()];
-        push_chem(c(&first_unit, "甲醇", "", "-5"), "negative_quantity", "quantity -5 t");
-        push_chem(c(&first_unit, "甲苯", "", "若干"), "unparsable_number", "quantity 若干");
-        push_chem(c("HU999999", "氯", "", "2"), "unknown_unit", "unit not in the units sheet");
-        push_chem(c(&first_unit, "某混合物", "W99", "3"), "unknown_value", "category W99");
+        let c = |unit: &str, name: &str, cat: &str, q: &str| {
+            [
+                unit.to_string(),
+                name.to_string(),
+                String::new(),
+                cat.to_string(),
+                q.to_string(),
+            ]
+        };
+        push_chem(
+            c(&first_unit, "甲醇", "", "-5"),
+            "negative_quantity",
+            "quantity -5 t",
+        );
+        push_chem(
+            c(&first_unit, "甲苯", "", "若干"),
+            "unparsable_number",
+            "quantity 若干",
+        );
+        push_chem(
+            c("HU999999", "氯", "", "2"),
+            "unknown_unit",
+            "unit not in the units sheet",
+        );
+        push_chem(
+            c(&first_unit, "某混合物", "W99", "3"),
+            "unknown_value",
+            "category W99",
+        );
     }
     let sheet = book.add_worksheet();
     sheet.set_name(UNITS_SHEET).map_err(&err)?;
-    let head = ["单元编号", "企业编号", "单元名称", "单元类型", "经度", "纬度", "影响半径(米)", "周边500米人数"];
+    let head = [
+        "单元编号",
+        "企业编号",
+        "单元名称",
+        "单元类型",
+        "经度",
+        "纬度",
+        "影响半径(米)",
+        "周边500米人数",
+    ];
     for (c, h) in head.iter().enumerate() {
         sheet.write_string(0, c as u16, *h).map_err(&err)?;
     }
@@ -215,7 +385,13 @@ fn write_hazards(path: &Path, units: &[GenUnit], expected: Option<&mut Vec<Expec
     }
     let sheet = book.add_worksheet();
     sheet.set_name(CHEMICALS_SHEET).map_err(&err)?;
-    let head = ["单元编号", "化学品名称", "CAS号", "危险性类别", "设计最大量(吨)"];
+    let head = [
+        "单元编号",
+        "化学品名称",
+        "CAS号",
+        "危险性类别",
+        "设计最大量(吨)",
+    ];
     for (c, h) in head.iter().enumerate() {
         sheet.write_string(0, c as u16, *h).map_err(&err)?;
     }
@@ -229,12 +405,19 @@ fn write_hazards(path: &Path, units: &[GenUnit], expected: Option<&mut Vec<Expec
 }
 
 /// Numbers go in as numbers, the rest as text, as a person typing would.
-fn write_cell(sheet: &mut rust_xlsxwriter::Worksheet, row: u32, col: u16, v: &str) -> Result<(), rust_xlsxwriter::XlsxError> {
+fn write_cell(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    col: u16,
+    v: &str,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     if v.is_empty() {
         return Ok(());
     }
     match v.parse::<f64>() {
-        Ok(n) if !v.contains('-') || v.starts_with('-') => sheet.write_number(row, col, n).map(|_| ()),
+        Ok(n) if !v.contains('-') || v.starts_with('-') => {
+            sheet.write_number(row, col, n).map(|_| ())
+        }
         _ => sheet.write_string(row, col, v).map(|_| ()),
     }
 }
@@ -243,29 +426,80 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-fn write_dangers(path: &Path, list: &[GenDanger], expected: Option<&mut Vec<Expected>>) -> Result<(), WriteError> {
+fn write_dangers(
+    path: &Path,
+    list: &[GenDanger],
+    expected: Option<&mut Vec<Expected>>,
+) -> Result<(), WriteError> {
     let feature = |d: &GenDanger| -> String {
         let props = serde_json::json!({
             "隐患编号": d.id, "企业编号": d.enterprise_id, "隐患描述": d.description,
             "隐患级别": d.level, "整改状态": d.status, "发现日期": d.found, "整改期限": d.due,
         });
         let geom = match d.lon_lat {
-            Some(p) => format!(r#"{{"type":"Point","coordinates":[{:.7},{:.7}]}}"#, p.x(), p.y()),
+            Some(p) => format!(
+                r#"{{"type":"Point","coordinates":[{:.7},{:.7}]}}"#,
+                p.x(),
+                p.y()
+            ),
             None => "null".into(),
         };
         format!(r#"{{"type":"Feature","properties":{props},"geometry":{geom}}}"#)
     };
     let mut features: Vec<String> = list.iter().map(feature).collect();
     if let Some(exp) = expected {
-        let base = list.iter().find(|d| d.enterprise_id.is_some()).unwrap_or(&list[0]).clone();
+        let base = list
+            .iter()
+            .find(|d| d.enterprise_id.is_some())
+            .unwrap_or(&list[0])
+            .clone();
         let mut push = |d: GenDanger, code, what| {
             features.push(feature(&d));
-            exp.push(Expected { file: DANGERS, layer: "", row: features.len() as u64, code, what });
+            exp.push(Expected {
+                file: DANGERS,
+                layer: "",
+                row: features.len() as u64,
+                code,
+                what,
+            });
         };
-        push(GenDanger { id: "BAD-YH1".into(), enterprise_id: Some("91000000MA0000000X".into()), ..base.clone() }, "unknown_enterprise", "enterprise not in enterprises.csv");
-        push(GenDanger { id: "BAD-YH2".into(), level: "特大", ..base.clone() }, "unknown_value", "level 特大");
-        push(GenDanger { id: "BAD-YH3".into(), due: "2026-13-45".into(), ..base.clone() }, "unparsable_date", "due date 2026-13-45");
-        push(GenDanger { id: "BAD-YH4".into(), enterprise_id: None, lon_lat: None, ..base.clone() }, "missing_coordinate", "no geometry and no enterprise");
+        push(
+            GenDanger {
+                id: "BAD-YH1".into(),
+                enterprise_id: Some("91000000MA0000000X".into()),
+                ..base.clone()
+            },
+            "unknown_enterprise",
+            "enterprise not in enterprises.csv",
+        );
+        push(
+            GenDanger {
+                id: "BAD-YH2".into(),
+                level: "特大",
+                ..base.clone()
+            },
+            "unknown_value",
+            "level 特大",
+        );
+        push(
+            GenDanger {
+                id: "BAD-YH3".into(),
+                due: "2026-13-45".into(),
+                ..base.clone()
+            },
+            "unparsable_date",
+            "due date 2026-13-45",
+        );
+        push(
+            GenDanger {
+                id: "BAD-YH4".into(),
+                enterprise_id: None,
+                lon_lat: None,
+                ..base.clone()
+            },
+            "missing_coordinate",
+            "no geometry and no enterprise",
+        );
         push(base.clone(), "duplicate_id", "a danger repeated");
     }
     atomic_write(path, |w| {
@@ -277,21 +511,59 @@ fn write_dangers(path: &Path, list: &[GenDanger], expected: Option<&mut Vec<Expe
 
 /// Writes the targets as a Shapefile whose DBF is GBK, then removes the
 /// `.cpg` and the DBF's language byte, as many Chinese shapefiles come.
-fn write_targets(path: &Path, list: &[GenTarget], year: i32, expected: Option<&mut Vec<Expected>>) -> Result<(), WriteError> {
+fn write_targets(
+    path: &Path,
+    list: &[GenTarget],
+    year: i32,
+    expected: Option<&mut Vec<Expected>>,
+) -> Result<(), WriteError> {
     let mut rows: Vec<GenTarget> = list.to_vec();
     if let Some(exp) = expected {
         let base = list[0].clone();
         let mut push = |t: GenTarget, code, what| {
             rows.push(t);
-            exp.push(Expected { file: TARGETS, layer: "", row: rows.len() as u64, code, what });
+            exp.push(Expected {
+                file: TARGETS,
+                layer: "",
+                row: rows.len() as u64,
+                code,
+                what,
+            });
         };
-        push(GenTarget { id: "BAD-VT1".into(), population: -20, ..base.clone() }, "negative_quantity", "population -20");
-        push(GenTarget { id: "BAD-VT2".into(), lon_lat: Point::new(121.4737, 31.2304), ..base.clone() }, "outside_study_area", "a point in Shanghai");
+        push(
+            GenTarget {
+                id: "BAD-VT1".into(),
+                population: -20,
+                ..base.clone()
+            },
+            "negative_quantity",
+            "population -20",
+        );
+        push(
+            GenTarget {
+                id: "BAD-VT2".into(),
+                lon_lat: Point::new(121.4737, 31.2304),
+                ..base.clone()
+            },
+            "outside_study_area",
+            "a point in Shanghai",
+        );
         push(base.clone(), "duplicate_id", "first target repeated");
-        push(GenTarget { id: "BAD-VT4".into(), name: String::new(), ..base.clone() }, "missing_value", "name empty");
+        push(
+            GenTarget {
+                id: "BAD-VT4".into(),
+                name: String::new(),
+                ..base.clone()
+            },
+            "missing_value",
+            "name empty",
+        );
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("targets");
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("targets");
     let tmp_dir = dir.join(format!(".{stem}.partial"));
     let _ = std::fs::remove_dir_all(&tmp_dir);
     std::fs::create_dir_all(&tmp_dir).map_err(io(&tmp_dir))?;
@@ -302,16 +574,27 @@ fn write_targets(path: &Path, list: &[GenTarget], year: i32, expected: Option<&m
         let mut ds = driver.create_vector_only(&tmp).map_err(&err)?;
         let srs = gdal::spatial_ref::SpatialRef::from_epsg(4326).map_err(&err)?;
         let layer = ds
-            .create_layer(LayerOptions { name: stem, srs: Some(&srs), ty: gdal::vector::OGRwkbGeometryType::wkbPoint, options: Some(&["ENCODING=CP936"]) })
+            .create_layer(LayerOptions {
+                name: stem,
+                srs: Some(&srs),
+                ty: gdal::vector::OGRwkbGeometryType::wkbPoint,
+                options: Some(&["ENCODING=CP936"]),
+            })
             .map_err(&err)?;
-        for (name, ty, width) in [("目标编号", OGRFieldType::OFTString, 16), ("目标名称", OGRFieldType::OFTString, 60), ("类型", OGRFieldType::OFTString, 16), ("人数", OGRFieldType::OFTInteger, 9)] {
+        for (name, ty, width) in [
+            ("目标编号", OGRFieldType::OFTString, 16),
+            ("目标名称", OGRFieldType::OFTString, 60),
+            ("类型", OGRFieldType::OFTString, 16),
+            ("人数", OGRFieldType::OFTInteger, 9),
+        ] {
             let f = FieldDefn::new(name, ty).map_err(&err)?;
             f.set_width(width);
             f.add_to_layer(&layer).map_err(&err)?;
         }
         for t in &rows {
             let mut feat = gdal::vector::Feature::new(layer.defn()).map_err(&err)?;
-            feat.set_geometry(t.lon_lat.to_gdal().map_err(&err)?).map_err(&err)?;
+            feat.set_geometry(t.lon_lat.to_gdal().map_err(&err)?)
+                .map_err(&err)?;
             feat.set_field_string(0, &t.id).map_err(&err)?;
             if t.name.is_empty() {
                 feat.set_field_null(1).map_err(&err)?;
@@ -319,7 +602,8 @@ fn write_targets(path: &Path, list: &[GenTarget], year: i32, expected: Option<&m
                 feat.set_field_string(1, &t.name).map_err(&err)?;
             }
             feat.set_field_string(2, t.kind).map_err(&err)?;
-            feat.set_field_integer(3, t.population as i32).map_err(&err)?;
+            feat.set_field_integer(3, t.population as i32)
+                .map_err(&err)?;
             feat.create(&layer).map_err(&err)?;
         }
         ds.close().map_err(&err)?;

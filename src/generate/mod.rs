@@ -34,7 +34,12 @@ impl Sizes {
     /// Proportions seen in city supervision data: about one hazard unit per
     /// ten enterprises, one hidden danger per six, one target per three.
     pub fn for_enterprises(n: usize) -> Sizes {
-        Sizes { enterprises: n, hazard_units: n / 10, hidden_dangers: n / 6, targets: n / 3 }
+        Sizes {
+            enterprises: n,
+            hazard_units: n / 10,
+            hidden_dangers: n / 6,
+            targets: n / 3,
+        }
     }
 }
 
@@ -112,8 +117,11 @@ const INDUSTRIES: [(&str, u32); 10] = [
     ("建材", 8),
     ("电子", 12),
 ];
-const TRADE_CHARS: &str = "华新天恒盛达宏利丰泰源鑫隆通安中江南龙永金瑞祥博远佳汇德润康明海东方正信诚嘉聚力";
-const ROADS: [&str; 12] = ["人民", "长江", "黄河", "龙城", "常澄", "太湖", "延陵", "青洋", "通江", "淮海", "汉江", "衡山"];
+const TRADE_CHARS: &str =
+    "华新天恒盛达宏利丰泰源鑫隆通安中江南龙永金瑞祥博远佳汇德润康明海东方正信诚嘉聚力";
+const ROADS: [&str; 12] = [
+    "人民", "长江", "黄河", "龙城", "常澄", "太湖", "延陵", "青洋", "通江", "淮海", "汉江", "衡山",
+];
 const DANGERS: [&str; 12] = [
     "储罐区防火堤破损",
     "可燃气体报警器失效",
@@ -150,8 +158,16 @@ fn table1() -> Vec<(String, Vec<String>, Option<String>, f64)> {
         .filter_map(|line| {
             let cells = split_csv_line(line);
             let q = cells.get(4)?.parse::<f64>().ok()?;
-            let aliases = cells[2].split(';').filter(|a| !a.is_empty()).map(str::to_string).collect();
-            let cas = cells[3].split(';').next().filter(|c| !c.is_empty()).map(str::to_string);
+            let aliases = cells[2]
+                .split(';')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+            let cas = cells[3]
+                .split(';')
+                .next()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
             Some((cells[1].clone(), aliases, cas, q))
         })
         .collect()
@@ -188,7 +204,10 @@ fn split_csv_line(line: &str) -> Vec<String> {
 fn point_in(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, unit: &AdminUnit) -> Point<f64> {
     let r = unit.boundary.bounding_rect().expect("units have extent");
     loop {
-        let p = Point::new(rng.gen_range(r.min().x..r.max().x), rng.gen_range(r.min().y..r.max().y));
+        let p = Point::new(
+            rng.gen_range(r.min().x..r.max().x),
+            rng.gen_range(r.min().y..r.max().y),
+        );
         if index.locate(p) == Some(slot) {
             return p;
         }
@@ -196,12 +215,21 @@ fn point_in(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, unit: &AdminU
 }
 
 /// A point at a Gaussian offset (σ in metres) from `c`, kept inside `slot`.
-fn near(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, c: Point<f64>, sigma_m: f64) -> Option<Point<f64>> {
+fn near(
+    rng: &mut ChaCha8Rng,
+    index: &AdminIndex,
+    slot: usize,
+    c: Point<f64>,
+    sigma_m: f64,
+) -> Option<Point<f64>> {
     for _ in 0..20 {
         let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
         let r = (-2.0 * u1.ln()).sqrt() * sigma_m;
         let (dx, dy) = (r * (2.0 * PI * u2).cos(), r * (2.0 * PI * u2).sin());
-        let p = Point::new(c.x() + dx / (111_320.0 * c.y().to_radians().cos()), c.y() + dy / 110_574.0);
+        let p = Point::new(
+            c.x() + dx / (111_320.0 * c.y().to_radians().cos()),
+            c.y() + dy / 110_574.0,
+        );
         if index.locate(p) == Some(slot) {
             return Some(p);
         }
@@ -268,23 +296,29 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         .collect();
     let mut districts: Vec<District> = finest
         .iter()
-        .map(|&(slot, unit)| District { slot, unit, area: metric.area_m2(&unit.boundary), parks: Vec::new() })
+        .map(|&(slot, unit)| District {
+            slot,
+            unit,
+            area: metric.area_m2(&unit.boundary),
+            parks: Vec::new(),
+        })
         .collect();
     for d in &mut districts {
         let n = (2.0 + d.area / 300e6).min(6.0) as usize;
         for _ in 0..n {
             let c = point_in(&mut rng, index, d.slot, d.unit);
-            d.parks.push((c, rng.gen_range(600.0..2000.0)));
+            d.parks.push((c, rng.gen_range(300.0..900.0)));
         }
     }
 
     let enterprises: Vec<GenEnterprise> = (0..sizes.enterprises)
         .map(|i| {
             let d = pick_weighted(&mut rng, &districts, |d| d.area);
-            let in_park = rng.gen_bool(0.7);
+            let in_park = rng.gen_bool(0.75);
             let p = if in_park {
                 let (c, s) = d.parks[rng.gen_range(0..d.parks.len())];
-                near(&mut rng, index, d.slot, c, s).unwrap_or_else(|| point_in(&mut rng, index, d.slot, d.unit))
+                near(&mut rng, index, d.slot, c, s)
+                    .unwrap_or_else(|| point_in(&mut rng, index, d.slot, d.unit))
             } else {
                 point_in(&mut rng, index, d.slot, d.unit)
             };
@@ -293,15 +327,36 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
             } else {
                 pick_weighted(&mut rng, &INDUSTRIES[3..], |(_, w)| *w as f64).0
             };
-            let grades = [(Grade::Blue, 55.0), (Grade::Yellow, 30.0), (Grade::Orange, 12.0), (Grade::Red, 3.0)];
-            let grade = rng.gen_bool(0.55).then(|| pick_weighted(&mut rng, &grades, |(_, w)| *w).0);
+            let grades = [
+                (Grade::Blue, 55.0),
+                (Grade::Yellow, 30.0),
+                (Grade::Orange, 12.0),
+                (Grade::Red, 3.0),
+            ];
+            let grade = rng
+                .gen_bool(0.55)
+                .then(|| pick_weighted(&mut rng, &grades, |(_, w)| *w).0);
             let city = d.unit.name.trim_end_matches(['区', '市', '县']);
             let short: String = city.chars().take(2).collect();
             GenEnterprise {
-                id: format!("91{}MA{:07}{}", d.unit.code.get(..6).unwrap_or("000000"), i, (b'A' + (i % 26) as u8) as char),
-                name: format!("{short}{}{}有限公司", trade_name(&mut rng), industry_word(industry)),
+                id: format!(
+                    "91{}MA{:07}{}",
+                    d.unit.code.get(..6).unwrap_or("000000"),
+                    i,
+                    (b'A' + (i % 26) as u8) as char
+                ),
+                name: format!(
+                    "{short}{}{}有限公司",
+                    trade_name(&mut rng),
+                    industry_word(industry)
+                ),
                 industry,
-                address: format!("{}{}路{}号", d.unit.name, ROADS[rng.gen_range(0..ROADS.len())], rng.gen_range(1..999)),
+                address: format!(
+                    "{}{}路{}号",
+                    d.unit.name,
+                    ROADS[rng.gen_range(0..ROADS.len())],
+                    rng.gen_range(1..999)
+                ),
                 grade,
                 people_500m: rng.gen_bool(0.3).then(|| rng.gen_range(0..300)),
                 lon_lat: p,
@@ -311,8 +366,15 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
 
     let t1 = table1();
     let t2 = table2();
-    let chemical: Vec<&GenEnterprise> = enterprises.iter().filter(|e| CHEMICAL_INDUSTRIES.contains(&e.industry)).collect();
-    let owners: Vec<&GenEnterprise> = if chemical.len() * 2 >= sizes.hazard_units { chemical } else { enterprises.iter().collect() };
+    let chemical: Vec<&GenEnterprise> = enterprises
+        .iter()
+        .filter(|e| CHEMICAL_INDUSTRIES.contains(&e.industry))
+        .collect();
+    let owners: Vec<&GenEnterprise> = if chemical.len() * 2 >= sizes.hazard_units {
+        chemical
+    } else {
+        enterprises.iter().collect()
+    };
     let mut unit_no = std::collections::HashMap::<&str, usize>::new();
     let units: Vec<GenUnit> = (0..sizes.hazard_units)
         .map(|i| {
@@ -326,11 +388,25 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
                     let scale = (rng.gen_range(0.02f64.ln()..4.0f64.ln())).exp() / n_chem as f64;
                     if rng.gen_bool(0.8) {
                         let (name, aliases, cas, q) = &t1[rng.gen_range(0..t1.len())];
-                        let written = if !aliases.is_empty() && rng.gen_bool(0.3) { aliases[rng.gen_range(0..aliases.len())].clone() } else { name.clone() };
-                        GenChemical { name: written, cas: cas.clone().filter(|_| rng.gen_bool(0.6)), category: None, quantity_t: round_t(q * scale) }
+                        let written = if !aliases.is_empty() && rng.gen_bool(0.3) {
+                            aliases[rng.gen_range(0..aliases.len())].clone()
+                        } else {
+                            name.clone()
+                        };
+                        GenChemical {
+                            name: written,
+                            cas: cas.clone().filter(|_| rng.gen_bool(0.6)),
+                            category: None,
+                            quantity_t: round_t(q * scale),
+                        }
                     } else {
                         let (code, category, q) = &t2[rng.gen_range(0..t2.len())];
-                        GenChemical { name: format!("{category}混合物({code})"), cas: None, category: Some(code), quantity_t: round_t(q * scale) }
+                        GenChemical {
+                            name: format!("{category}混合物({code})"),
+                            cas: None,
+                            category: Some(code),
+                            quantity_t: round_t(q * scale),
+                        }
                     }
                 })
                 .collect();
@@ -339,8 +415,12 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
                 enterprise_id: e.id.clone(),
                 name: format!("{}号{}", n, kind),
                 kind,
-                lon_lat: rng.gen_bool(0.6).then(|| jitter(&mut rng, index, e.lon_lat, 120.0)),
-                radius_m: rng.gen_bool(0.2).then(|| (rng.gen_range(300.0f64..2000.0) / 10.0).round() * 10.0),
+                lon_lat: rng
+                    .gen_bool(0.6)
+                    .then(|| jitter(&mut rng, index, e.lon_lat, 120.0)),
+                radius_m: rng
+                    .gen_bool(0.2)
+                    .then(|| (rng.gen_range(300.0f64..2000.0) / 10.0).round() * 10.0),
                 people_500m: rng.gen_bool(0.3).then(|| rng.gen_range(0..200)),
                 chemicals,
             }
@@ -352,7 +432,9 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
             let public = rng.gen_bool(0.15);
             let e = (!public).then(|| &enterprises[rng.gen_range(0..enterprises.len())]);
             let lon_lat = match e {
-                Some(e) => rng.gen_bool(0.7).then(|| jitter(&mut rng, index, e.lon_lat, 60.0)),
+                Some(e) => rng
+                    .gen_bool(0.7)
+                    .then(|| jitter(&mut rng, index, e.lon_lat, 60.0)),
                 None => {
                     let d = pick_weighted(&mut rng, &districts, |d| d.area);
                     Some(point_in(&mut rng, index, d.slot, d.unit))
@@ -363,8 +445,13 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
                 id: format!("YH{year}{:05}", i + 1),
                 enterprise_id: e.map(|e| e.id.clone()),
                 description: DANGERS[rng.gen_range(0..DANGERS.len())],
-                level: if rng.gen_bool(0.08) { "重大" } else { "一般" },
-                status: ["未整改", "整改中", "已整改", "已销号"][pick_index(&mut rng, &[20, 15, 50, 15])],
+                level: if rng.gen_bool(0.08) {
+                    "重大"
+                } else {
+                    "一般"
+                },
+                status: ["未整改", "整改中", "已整改", "已销号"]
+                    [pick_index(&mut rng, &[20, 15, 50, 15])],
                 found: date_in_year(year, found_day),
                 due: date_in_year(year, found_day + rng.gen_range(30..90)),
                 lon_lat,
@@ -377,7 +464,8 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
             let d = pick_weighted(&mut rng, &districts, |d| d.area);
             let p = if rng.gen_bool(0.5) {
                 let (c, _) = d.parks[rng.gen_range(0..d.parks.len())];
-                near(&mut rng, index, d.slot, c, 2500.0).unwrap_or_else(|| point_in(&mut rng, index, d.slot, d.unit))
+                near(&mut rng, index, d.slot, c, 2500.0)
+                    .unwrap_or_else(|| point_in(&mut rng, index, d.slot, d.unit))
             } else {
                 point_in(&mut rng, index, d.slot, d.unit)
             };
@@ -392,7 +480,12 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         })
         .collect();
 
-    Synthetic { enterprises, units, dangers, targets }
+    Synthetic {
+        enterprises,
+        units,
+        dangers,
+        targets,
+    }
 }
 
 fn pick_index(rng: &mut ChaCha8Rng, weights: &[u32]) -> usize {
@@ -452,7 +545,10 @@ mod tests {
 
     #[test]
     fn csv_lines_with_quotes_split_correctly() {
-        assert_eq!(split_csv_line(r#"21,"1-氯-2,3-环氧丙烷",x,106-89-8,20,toxic"#)[1], "1-氯-2,3-环氧丙烷");
+        assert_eq!(
+            split_csv_line(r#"21,"1-氯-2,3-环氧丙烷",x,106-89-8,20,toxic"#)[1],
+            "1-氯-2,3-环氧丙烷"
+        );
         assert_eq!(table1().len(), 85);
         assert_eq!(table2().len(), 24);
     }

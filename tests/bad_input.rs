@@ -1,0 +1,208 @@
+//! Bad input never panics: broken files, wrong encodings, missing columns and
+//! misspelt project keys get an error that names the file and the problem.
+
+mod util;
+
+use std::path::Path;
+
+use util::*;
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} has no {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn check(dir: &Path) -> std::process::Output {
+    riskatlas(&["check", dir.join("project.toml").to_str().unwrap(), "-q"])
+}
+
+fn assert_fails_naming(out: &std::process::Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+}
+
+#[test]
+fn truncated_geojson_is_named() {
+    let dir = copy_fixture("changzhou");
+    let path = dir.path().join("hidden_dangers.geojson");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert_fails_naming(&check(dir.path()), &["hidden_dangers.geojson"]);
+}
+
+#[test]
+fn a_text_file_named_xlsx_is_named() {
+    let dir = copy_fixture("changzhou");
+    std::fs::write(
+        dir.path().join("hazard_inventory.xlsx"),
+        "单元编号,企业编号\nHU1,E1\n",
+    )
+    .unwrap();
+    assert_fails_naming(&check(dir.path()), &["hazard_inventory.xlsx", "XLSX"]);
+}
+
+#[test]
+fn missing_column_lists_the_columns_there_are() {
+    let dir = copy_fixture("changzhou");
+    edit(
+        &dir.path().join("project.toml"),
+        "name = \"企业名称\"",
+        "name = \"单位名称\"",
+    );
+    assert_fails_naming(
+        &check(dir.path()),
+        &[
+            "enterprises.csv",
+            "单位名称",
+            "企业名称",
+            "统一社会信用代码",
+        ],
+    );
+}
+
+#[test]
+fn misspelt_project_key_is_named() {
+    let dir = copy_fixture("changzhou");
+    edit(&dir.path().join("project.toml"), "cell_size_m", "cell_size");
+    assert_fails_naming(&check(dir.path()), &["cell_size"]);
+}
+
+#[test]
+fn missing_file_and_unknown_type_are_named() {
+    let dir = copy_fixture("changzhou");
+    std::fs::remove_file(dir.path().join("hidden_dangers.geojson")).unwrap();
+    assert_fails_naming(&check(dir.path()), &["hidden_dangers.geojson", "not found"]);
+    let dir = copy_fixture("changzhou");
+    std::fs::rename(
+        dir.path().join("enterprises.csv"),
+        dir.path().join("enterprises.txt"),
+    )
+    .unwrap();
+    edit(
+        &dir.path().join("project.toml"),
+        "enterprises.csv",
+        "enterprises.txt",
+    );
+    assert_fails_naming(&check(dir.path()), &["enterprises.txt", "unsupported"]);
+}
+
+#[test]
+fn gbk_shapefile_without_override_names_the_fix() {
+    let dir = copy_fixture("changzhou");
+    edit(
+        &dir.path().join("project.toml"),
+        "encoding = \"CP936\"\n",
+        "",
+    );
+    assert_fails_naming(
+        &check(dir.path()),
+        &["vulnerable_targets.shp", "CP936", ".cpg"],
+    );
+}
+
+#[test]
+fn truncated_csv_keeps_the_good_rows_and_balances() {
+    let dir = copy_fixture("changzhou");
+    let path = dir.path().join("enterprises.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    // Cut in the middle of the 101st data row.
+    let cut: usize = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(100)
+        .unwrap()
+        .0
+        + 30;
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    let report_dir = tempfile::tempdir().unwrap();
+    let out = riskatlas(&[
+        "check",
+        dir.path().join("project.toml").to_str().unwrap(),
+        "--report",
+        report_dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = read_json(&report_dir.path().join("report.json"));
+    let e = &report["inputs"]["enterprises"];
+    assert_eq!(e["read"], 101);
+    assert_eq!(
+        e["accepted"].as_u64().unwrap() + e["rejected"].as_u64().unwrap(),
+        101
+    );
+    assert!(e["accepted"].as_u64().unwrap() >= 100);
+}
+
+#[test]
+fn check_writes_nothing_unless_asked() {
+    let dir = copy_fixture("changzhou");
+    let before = files_under(dir.path());
+    let out = check(dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("enterprises"),
+        "prints the accounting"
+    );
+    assert_eq!(files_under(dir.path()), before);
+}
+
+#[test]
+fn invalid_boundary_is_repaired_and_said() {
+    let dir = copy_fixture("changzhou");
+    // Replace the boundaries with two square districts, one drawn as a bowtie.
+    let fc = r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"adcode":"320400","name":"常州市","level":"city","parent":null},"geometry":{"type":"Polygon","coordinates":[[[119.0,31.0],[121.0,31.0],[121.0,32.5],[119.0,32.5],[119.0,31.0]]]}},
+{"type":"Feature","properties":{"adcode":"320401","name":"甲区","level":"district","parent":"320400"},"geometry":{"type":"Polygon","coordinates":[[[119.0,31.0],[120.0,31.0],[120.0,32.5],[119.0,32.5],[119.0,31.0]]]}},
+{"type":"Feature","properties":{"adcode":"320402","name":"乙区","level":"district","parent":"320400"},"geometry":{"type":"Polygon","coordinates":[[[120.0,31.0],[121.0,32.5],[121.0,31.0],[120.0,32.5],[120.0,31.0]]]}}
+]}"#;
+    std::fs::write(dir.path().join("boundaries.geojson"), fc).unwrap();
+    let report_dir = tempfile::tempdir().unwrap();
+    let out = riskatlas(&[
+        "check",
+        dir.path().join("project.toml").to_str().unwrap(),
+        "--report",
+        report_dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(matches!(out.status.code(), Some(1)), "{}", stderr(&out));
+    let report = read_json(&report_dir.path().join("report.json"));
+    let repairs = report["repairs"].as_array().unwrap();
+    assert_eq!(repairs.len(), 1, "{repairs:?}");
+    assert_eq!(repairs[0]["id"], "320402");
+    assert!(stderr(&out).contains("repaired"));
+}
+
+#[test]
+fn help_is_complete_for_every_command() {
+    for (cmd, needles) in [
+        ("run", &["--out", "PROJECT"][..]),
+        ("check", &["--report"][..]),
+        (
+            "generate",
+            &[
+                "--boundaries",
+                "--seed",
+                "--enterprises",
+                "--hazard-sources",
+                "--hidden-dangers",
+                "--targets",
+                "--bad-rows",
+                "--out",
+            ][..],
+        ),
+    ] {
+        let out = riskatlas_expect(&[cmd, "--help"], 0);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for n in needles {
+            assert!(text.contains(n), "{cmd} --help lacks {n}:\n{text}");
+        }
+    }
+    let out = riskatlas_expect(&["--help"], 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Exit codes"));
+}

@@ -1,0 +1,448 @@
+//! End-to-end tests: the built binary on the bundled example city and on a
+//! second city generated from another boundary file.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use geo::{coordinate_position::CoordPos, Area, CoordinatePosition, MultiPolygon};
+use serde_json::Value;
+use util::*;
+
+const LAYERS: [&str; 5] = [
+    "admin_units",
+    "enterprises",
+    "hazard_sources",
+    "hidden_dangers",
+    "vulnerable_targets",
+];
+
+/// Runs the example city once for every test that only reads its outputs.
+fn example_outputs() -> &'static Path {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = tempfile::tempdir().unwrap();
+        let project = root().join("fixtures/changzhou/project.toml");
+        // Exit 1: done, with the deliberately bad rows rejected.
+        riskatlas_expect(
+            &[
+                "run",
+                project.to_str().unwrap(),
+                "--out",
+                out.path().to_str().unwrap(),
+                "-q",
+            ],
+            1,
+        );
+        out
+    })
+    .path()
+}
+
+/// Accounting: for every input, accepted + rejected == read, and the report says so.
+fn assert_accounting(report: &Value, rejects: &[Vec<String>]) {
+    assert_eq!(report["accounting"]["balanced"], Value::Bool(true));
+    let mut total_rejected = 0;
+    for (name, input) in report["inputs"].as_object().unwrap() {
+        let (read, acc, rej) = (
+            input["read"].as_u64().unwrap(),
+            input["accepted"].as_u64().unwrap(),
+            input["rejected"].as_u64().unwrap(),
+        );
+        assert_eq!(acc + rej, read, "{name}: {acc} + {rej} != {read}");
+        assert!(read > 0, "{name} read nothing");
+        total_rejected += rej;
+    }
+    assert_eq!(
+        rejects.len() as u64 - 1,
+        total_rejected,
+        "rejects.csv rows vs report"
+    );
+}
+
+/// Every row listed in expected_rejects.csv is in rejects.csv with its code,
+/// and nothing else was rejected (the clean records all pass).
+fn assert_expected_rejects(expected: &[Vec<String>], rejects: &[Vec<String>]) {
+    let header = &rejects[0];
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let got: BTreeSet<(String, String, String, String)> = rejects[1..]
+        .iter()
+        .map(|r| {
+            (
+                r[col("source_file")].clone(),
+                r[col("layer")].clone(),
+                r[col("row")].clone(),
+                r[col("code")].clone(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String, String, String)> = expected[1..]
+        .iter()
+        .map(|e| (e[0].clone(), e[1].clone(), e[2].clone(), e[3].clone()))
+        .collect();
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "expected but not rejected so: {missing:#?}\nrejected unexpectedly: {extra:#?}"
+    );
+}
+
+/// Every accepted point lies in (or on the boundary of) the unit it was joined to.
+fn assert_points_in_their_units(out: &Path) {
+    let admin = read_json(&out.join("geojson/admin_units.geojson"));
+    let units: BTreeMap<String, MultiPolygon<f64>> = admin["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["properties"]["code"].as_str().unwrap().to_string(),
+                multipolygon(&f["geometry"]),
+            )
+        })
+        .collect();
+    for layer in &LAYERS[1..] {
+        let fc = read_json(&out.join(format!("geojson/{layer}.geojson")));
+        for f in fc["features"].as_array().unwrap() {
+            let code = f["properties"]["district_code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{layer}: no district_code"));
+            assert!(
+                f["properties"]["city_code"].is_string(),
+                "{layer}: no city_code"
+            );
+            let c = &f["geometry"]["coordinates"];
+            let p = geo::Coord {
+                x: c[0].as_f64().unwrap(),
+                y: c[1].as_f64().unwrap(),
+            };
+            // Written coordinates are rounded to 1e-7°, so allow a point that
+            // rounding moved just across the boundary.
+            let pos = units[code].coordinate_position(&p);
+            if pos == CoordPos::Outside {
+                use geo::{Distance, Euclidean};
+                let d = Euclidean.distance(&geo::Point(p), &units[code]);
+                assert!(d < 2e-7, "{layer}: {p:?} is {d}° outside unit {code}");
+            }
+        }
+    }
+}
+
+/// RFC 7946: a FeatureCollection without `crs`, lon/lat in range, at most 7
+/// decimals, outer rings counter-clockwise and holes clockwise.
+fn assert_rfc7946(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let fc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(fc["type"], "FeatureCollection");
+    assert!(
+        fc.get("crs").is_none(),
+        "{}: has a crs member",
+        path.display()
+    );
+    for f in fc["features"].as_array().unwrap() {
+        assert_eq!(f["type"], "Feature");
+        assert!(f["properties"].is_object());
+        let g = &f["geometry"];
+        let mut numbers = Vec::new();
+        collect_numbers(&g["coordinates"], &mut numbers);
+        for pair in numbers.chunks(2) {
+            assert!(
+                (-180.0..=180.0).contains(&pair[0]) && (-90.0..=90.0).contains(&pair[1]),
+                "{pair:?}"
+            );
+        }
+        if g["type"] == "MultiPolygon" {
+            for poly in multipolygon(g) {
+                assert!(
+                    poly.exterior().signed_area_ccw() > 0.0,
+                    "{}: outer ring not counter-clockwise",
+                    path.display()
+                );
+                for hole in poly.interiors() {
+                    assert!(
+                        hole.signed_area_ccw() < 0.0,
+                        "{}: hole not clockwise",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    // Decimals are checked on the text, where the writer's formatting shows.
+    for token in text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')) {
+        if let Some((_, decimals)) = token.split_once('.') {
+            if token.parse::<f64>().is_ok() && text.contains(&format!("[{token},")) {
+                assert!(
+                    decimals.len() <= 7,
+                    "{}: {token} has more than 7 decimals",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+trait SignedRing {
+    fn signed_area_ccw(&self) -> f64;
+}
+impl SignedRing for geo::LineString<f64> {
+    fn signed_area_ccw(&self) -> f64 {
+        geo::Polygon::new(self.clone(), vec![]).signed_area()
+    }
+}
+
+fn collect_numbers(v: &Value, out: &mut Vec<f64>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| collect_numbers(x, out)),
+        Value::Number(n) => out.push(n.as_f64().unwrap()),
+        _ => {}
+    }
+}
+
+#[test]
+fn example_city_accounts_for_every_record() {
+    let out = example_outputs();
+    let report = read_json(&out.join("report.json"));
+    let rejects = read_csv(&out.join("rejects.csv"));
+    assert_accounting(&report, &rejects);
+    assert_eq!(report["crs"]["metric"]["epsg"], 4549);
+    for stage in ["load_enterprises", "join_enterprises", "write_gpkg"] {
+        assert!(
+            report["timings_s"][stage].is_number(),
+            "no timing for {stage}"
+        );
+    }
+    assert_eq!(report["inputs"]["vulnerable_targets"]["read"], 1004);
+    assert_eq!(report["inputs"]["enterprises"]["read"], 3008);
+}
+
+#[test]
+fn example_city_rejects_every_bad_row_with_its_reason() {
+    let out = example_outputs();
+    let expected = read_csv(&root().join("fixtures/changzhou/expected_rejects.csv"));
+    let rejects = read_csv(&out.join("rejects.csv"));
+    assert!(expected.len() > 20, "the fixture has its bad rows");
+    assert_expected_rejects(&expected, &rejects);
+    // Every reject names file, row, field and reason.
+    for r in &rejects[1..] {
+        assert!(
+            !r[0].is_empty() && r[2].parse::<u64>().is_ok() && !r[4].is_empty() && !r[7].is_empty(),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn example_city_points_lie_in_their_units() {
+    assert_points_in_their_units(example_outputs());
+}
+
+#[test]
+fn example_city_geojson_follows_rfc7946() {
+    let out = example_outputs();
+    for layer in LAYERS {
+        assert_rfc7946(&out.join(format!("geojson/{layer}.geojson")));
+    }
+}
+
+#[test]
+fn gbk_shapefile_reads_with_the_encoding_override() {
+    let out = example_outputs();
+    let targets = read_json(&out.join("geojson/vulnerable_targets.geojson"));
+    let features = targets["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1000);
+    let kinds: BTreeSet<&str> = features
+        .iter()
+        .map(|f| f["properties"]["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["学校", "医院", "居民区"] {
+        assert!(kinds.contains(kind), "kind {kind} missing from {kinds:?}");
+    }
+}
+
+#[test]
+fn two_runs_give_byte_identical_outputs() {
+    let first = example_outputs();
+    let second = tempfile::tempdir().unwrap();
+    let project = root().join("fixtures/changzhou/project.toml");
+    riskatlas_expect(
+        &[
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            second.path().to_str().unwrap(),
+            "-q",
+        ],
+        1,
+    );
+    let files = files_under(first);
+    assert_eq!(files, files_under(second.path()));
+    for f in files {
+        let (a, b) = (
+            std::fs::read(first.join(&f)).unwrap(),
+            std::fs::read(second.path().join(&f)).unwrap(),
+        );
+        if f.ends_with("report.json") {
+            // Only the wall times may differ.
+            let strip = |bytes: &[u8]| {
+                let mut v: Value = serde_json::from_slice(bytes).unwrap();
+                v.as_object_mut().unwrap().remove("timings_s");
+                v
+            };
+            assert_eq!(strip(&a), strip(&b));
+        } else {
+            assert!(a == b, "{} differs between runs", f.display());
+        }
+    }
+}
+
+#[test]
+fn one_thread_and_two_threads_agree() {
+    let out = tempfile::tempdir().unwrap();
+    let project = root().join("fixtures/changzhou/project.toml");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_riskatlas"))
+        .args([
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "-q",
+        ])
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    for layer in LAYERS {
+        let f = format!("geojson/{layer}.geojson");
+        assert!(
+            std::fs::read(out.path().join(&f)).unwrap()
+                == std::fs::read(example_outputs().join(&f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn second_city_generated_from_wuxi_runs_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let boundaries = root().join("fixtures/boundaries/wuxi.geojson");
+    riskatlas_expect(
+        &[
+            "generate",
+            "--boundaries",
+            boundaries.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--enterprises",
+            "1500",
+            "--bad-rows",
+            "--out",
+            data.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    let project = data.path().join("project.toml");
+    riskatlas_expect(
+        &[
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "-q",
+        ],
+        1,
+    );
+    let report = read_json(&out.path().join("report.json"));
+    let rejects = read_csv(&out.path().join("rejects.csv"));
+    assert_accounting(&report, &rejects);
+    assert_expected_rejects(
+        &read_csv(&data.path().join("expected_rejects.csv")),
+        &rejects,
+    );
+    assert_points_in_their_units(out.path());
+    assert_eq!(report["inputs"]["enterprises"]["accepted"], 1500);
+    let admin = read_json(&out.path().join("geojson/admin_units.geojson"));
+    assert_eq!(
+        admin["features"].as_array().unwrap().len(),
+        8,
+        "无锡市 and its 7 districts"
+    );
+}
+
+#[test]
+fn generator_reproduces_the_bundled_example_byte_for_byte() {
+    let data = tempfile::tempdir().unwrap();
+    let boundaries = root().join("fixtures/boundaries/changzhou.geojson");
+    riskatlas_expect(
+        &[
+            "generate",
+            "--boundaries",
+            boundaries.to_str().unwrap(),
+            "--seed",
+            "2026",
+            "--enterprises",
+            "3000",
+            "--hazard-sources",
+            "300",
+            "--hidden-dangers",
+            "500",
+            "--targets",
+            "1000",
+            "--bad-rows",
+            "--out",
+            data.path().to_str().unwrap(),
+        ],
+        0,
+    );
+    for f in files_under(data.path()) {
+        let bundled = std::fs::read(root().join("fixtures/changzhou").join(&f)).unwrap_or_default();
+        assert!(
+            std::fs::read(data.path().join(&f)).unwrap() == bundled,
+            "{} differs from fixtures/changzhou",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn enterprises_cluster_in_parks() {
+    // Clustered data has many more near neighbours than uniform data would:
+    // compare the median nearest-neighbour distance with the uniform
+    // expectation 0.5 / sqrt(density).
+    let fc = read_json(&example_outputs().join("geojson/enterprises.geojson"));
+    let pts: Vec<(f64, f64)> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (
+                c[0].as_f64().unwrap() * 94_600.0,
+                c[1].as_f64().unwrap() * 110_900.0,
+            )
+        })
+        .collect();
+    let mut nearest: Vec<f64> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            pts.iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, b)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt())
+                .fold(f64::MAX, f64::min)
+        })
+        .collect();
+    nearest.sort_by(f64::total_cmp);
+    let nn = nearest[nearest.len() / 2];
+    let area_m2 = 4_372e6; // 常州市, about 4,372 km²
+    let uniform = 0.5 / (pts.len() as f64 / area_m2).sqrt();
+    assert!(
+        nn < 0.5 * uniform,
+        "median nearest neighbour {nn:.0} m vs {uniform:.0} m if uniform"
+    );
+}

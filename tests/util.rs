@@ -1,0 +1,123 @@
+//! Helpers for the integration tests: run the built binary in a temporary
+//! folder and read what it wrote.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+use serde_json::Value;
+
+/// The repository root (where `fixtures/` lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `riskatlas` with `args`; returns its output (never panics on failure).
+pub fn riskatlas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_riskatlas"))
+        .args(args)
+        .env(
+            "RAYON_NUM_THREADS",
+            std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "2".into()),
+        )
+        .output()
+        .expect("the binary runs")
+}
+
+/// Runs and asserts the exit code, printing stderr when it differs.
+pub fn riskatlas_expect(args: &[&str], code: i32) -> Output {
+    let out = riskatlas(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "riskatlas {args:?}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A CSV file as rows of strings (BOM stripped), header included.
+pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.expect("valid CSV").iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn ring(v: &Value) -> LineString<f64> {
+    LineString(
+        v.as_array()
+            .expect("ring")
+            .iter()
+            .map(|p| Coord {
+                x: p[0].as_f64().unwrap(),
+                y: p[1].as_f64().unwrap(),
+            })
+            .collect(),
+    )
+}
+
+/// A GeoJSON Polygon/MultiPolygon geometry as a geo MultiPolygon.
+pub fn multipolygon(geom: &Value) -> MultiPolygon<f64> {
+    let polygon = |rings: &Value| {
+        let rings = rings.as_array().expect("rings");
+        Polygon::new(ring(&rings[0]), rings[1..].iter().map(ring).collect())
+    };
+    match geom["type"].as_str() {
+        Some("Polygon") => MultiPolygon(vec![polygon(&geom["coordinates"])]),
+        Some("MultiPolygon") => MultiPolygon(
+            geom["coordinates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(polygon)
+                .collect(),
+        ),
+        other => panic!("not a polygon: {other:?}"),
+    }
+}
+
+/// Copies a fixture folder into a new temporary folder.
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from = root().join("fixtures").join(name);
+    for entry in std::fs::read_dir(&from).expect("fixture exists") {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// Every regular file under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
