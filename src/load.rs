@@ -253,6 +253,12 @@ fn layer_columns(layer: &gdal::vector::Layer, decoder: &TextDecoder) -> Vec<Stri
     names
 }
 
+/// GDAL's name for a column without a header: `Field1`, `Field2` …
+fn is_default_field_name(name: &str) -> bool {
+    name.strip_prefix("Field")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// Finds a column by exact name, then ignoring case and surrounding spaces.
 fn find_column(columns: &[String], wanted: &str) -> Option<usize> {
     columns.iter().position(|c| c == wanted).or_else(|| {
@@ -313,7 +319,23 @@ pub fn read_input<C>(
             _ => None,
         },
     };
-    let columns = layer_columns(&layer, &decoder);
+    let mut columns = layer_columns(&layer, &decoder);
+    // GDAL reads a sheet holding only its header row as one data row under
+    // Field1…FieldN; such a sheet has those names and no records.
+    // (Counting features can mean reading the whole file, so ask only when cheap.)
+    let header_only = driver == "XLSX"
+        && columns.iter().all(|c| is_default_field_name(c))
+        && layer.try_feature_count() == Some(1);
+    if header_only {
+        if let Some(first) = layer.features().next() {
+            columns = (0..columns.len())
+                .map(|i| first.field_as_string(i).ok().flatten().unwrap_or_default())
+                .collect();
+        }
+    }
+    // A file without records may lack a schema (an empty FeatureCollection):
+    // there is nothing to map, so missing columns are not an error then.
+    let empty = header_only || layer.try_feature_count() == Some(0);
     let garbled = columns.iter().any(|c| c.contains('\u{fffd}'));
     let missing = |field: &str, column: &str| LoadError::MissingColumn {
         file: spec.display_path.clone(),
@@ -330,11 +352,12 @@ pub fn read_input<C>(
     for (field, column, required) in &spec.columns {
         match find_column(&columns, column) {
             Some(i) => indices.push(Some(i)),
-            None if *required => return Err(missing(field, column)),
+            None if *required && !empty => return Err(missing(field, column)),
             None => indices.push(None),
         }
     }
     let xy_indices = match &spec.xy_columns {
+        Some(_) if empty => None,
         Some((x, y)) => Some((
             find_column(&columns, x).ok_or_else(|| missing("x", x))?,
             find_column(&columns, y).ok_or_else(|| missing("y", y))?,
@@ -363,7 +386,8 @@ pub fn read_input<C>(
     let tabular = is_tabular(driver);
     let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
     take_gdal_messages();
-    for (k, feature) in layer.features().enumerate() {
+    let records = if empty { 0 } else { usize::MAX };
+    for (k, feature) in layer.features().take(records).enumerate() {
         let mut undecodable = Vec::new();
         let mut text = |idx: Option<usize>, name: &str| -> Option<String> {
             let i = idx? as i32;

@@ -3,6 +3,10 @@
 //! (0 done, 1 done but some records were rejected, 2 failed).
 
 use std::path::PathBuf;
+
+/// mimalloc: many small strings cross from the reading thread to the checking thread, which glibc malloc handles slowly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,9 +20,10 @@ use crate::crs::{MetricCrs, ToWgs84};
 use crate::join::{AdminIndex, Outside};
 use crate::layers::{self, LayerData};
 use crate::load::{self, LoadError, RawRecord, ReadSummaries, ReadSummary};
+use crate::model::SourceRef;
 use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
 use crate::progress::Progress;
-use crate::validate::{Checker, FieldError, Ledger, RejectCode, Staged};
+use crate::validate::{Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
 use crate::write::{self, WriteError};
 
 #[derive(Debug, Error)]
@@ -76,37 +78,91 @@ pub struct Loaded {
     pub timings: Timings,
 }
 
-/// Reads an input through a [`Checker`], counting every record and sending
-/// each failure to the ledger. `check` returns the record and its id.
-fn read_checked<T>(
+/// Records handed from the reading thread to the checking thread at a time.
+const CHUNK: usize = 8192;
+
+/// Reads an input and checks every record, counting each and sending each
+/// failure to the ledger in file order.
+///
+/// GDAL reads on this thread; the field checks (parsing, CRS conversion) run
+/// on a second thread, one chunk behind, so the two overlap. Duplicate ids
+/// (`unique_id`) are then caught in file order: the first accepted record
+/// with an id wins.
+fn read_checked<T: Send>(
     spec: &InputSpec,
     ledger: &mut Ledger,
     summaries: &mut ReadSummaries,
     progress: &Progress,
     id_field: &str,
-    mut check: impl FnMut(&mut Checker, &RawRecord) -> Result<T, FieldError>,
+    unique_id: bool,
+    check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
 ) -> Result<Vec<Staged<T>>, LoadError> {
+    type Checked<T> = (SourceRef, Option<String>, Result<T, FieldError>);
     let kind = spec.kind;
     let bar = progress.counter(&format!("reading {}", spec.display_path));
-    let mut staged = Vec::new();
-    let start = |summary: &ReadSummary| -> Result<Checker, String> {
-        let to_wgs = ToWgs84::new(summary.crs).map_err(|e| e.to_string())?;
-        Ok(Checker::new(spec, to_wgs))
-    };
-    let (_, summary) = load::read_input(spec, start, |checker, raw| {
+    let (read, checked) = std::thread::scope(|scope| {
+        let (crs_tx, crs_rx) = mpsc::channel::<crate::crs::InputCrs>();
+        let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
+        let check = &check;
+        let worker = scope.spawn(move || -> Vec<Checked<T>> {
+            let Ok(crs) = crs_rx.recv() else {
+                return Vec::new();
+            };
+            // The converter is made on the thread that uses it (PROJ objects are per thread).
+            let Ok(to_wgs) = ToWgs84::new(crs) else {
+                return Vec::new();
+            };
+            let checker = Checker::new(spec, to_wgs);
+            let mut out = Vec::new();
+            for chunk in rx {
+                for raw in chunk {
+                    let id = checker.id_of(&raw, id_field);
+                    let result = check(&checker, &raw);
+                    out.push((raw.source, id, result));
+                }
+            }
+            out
+        });
+        let start = |summary: &ReadSummary| -> Result<(), String> {
+            ToWgs84::new(summary.crs).map_err(|e| e.to_string())?;
+            crs_tx.send(summary.crs).map_err(|e| e.to_string())
+        };
+        let mut buffer = Vec::with_capacity(CHUNK);
+        let read = load::read_input(spec, start, |_, raw| {
+            buffer.push(raw);
+            if buffer.len() == CHUNK {
+                bar.inc(CHUNK as u64);
+                let _ = tx.send(std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK)));
+            }
+        });
+        let _ = tx.send(buffer);
+        drop(tx);
+        drop(crs_tx);
+        (
+            read,
+            worker.join().expect("the checking thread does not panic"),
+        )
+    });
+    let (_, summary) = read?;
+    bar.finish_and_clear();
+    let mut ids = IdSet::default();
+    let id_column = spec.column(id_field).unwrap_or(id_field).to_string();
+    let mut staged = Vec::with_capacity(checked.len());
+    for (source, id, result) in checked {
         ledger.count_read(kind);
-        bar.inc(1);
-        let id = checker.id_of(&raw, id_field);
-        match check(checker, &raw) {
+        let result = result.and_then(|record| match (&id, unique_id) {
+            (Some(i), true) => ids.check(i, source.row, &id_column).map(|_| record),
+            _ => Ok(record),
+        });
+        match result {
             Ok(record) => staged.push(Staged {
-                source: raw.source,
+                source,
                 id: id.unwrap_or_default(),
                 record,
             }),
-            Err(e) => ledger.reject(kind, raw.source, id, e),
+            Err(e) => ledger.reject(kind, source, id, e),
         }
-    })?;
-    bar.finish_and_clear();
+    }
     for w in summary.warnings.iter().take(5) {
         eprintln!("warning: {}: {w}", spec.display_path);
     }
@@ -207,18 +263,19 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
 
     let units = timings.stage("load_admin_units", || {
         let spec = spec(InputKind::AdminUnits).expect("required input");
-        let mut repairs = Vec::new();
         let staged = read_checked(
             spec,
             &mut ledger,
             &mut summaries,
             progress,
             "code",
-            |c, raw| c.admin_unit(raw, &mut repairs),
+            true,
+            |c, raw| c.admin_unit(raw),
         )?;
-        ledger.repairs.extend(repairs);
         ledger.set_accepted(InputKind::AdminUnits, staged.len());
-        Ok::<_, PipelineError>(staged.into_iter().map(|s| s.record).collect::<Vec<_>>())
+        let (units, repairs): (Vec<_>, Vec<_>) = staged.into_iter().map(|s| s.record).unzip();
+        ledger.repairs.extend(repairs.into_iter().flatten());
+        Ok::<_, PipelineError>(units)
     })?;
     if units.is_empty() {
         return Err(PipelineError::Invalid(format!(
@@ -238,6 +295,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
                 &mut summaries,
                 progress,
                 "id",
+                true,
                 |c, raw| c.enterprise(raw),
             )
         })?;
@@ -261,6 +319,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
                 &mut summaries,
                 progress,
                 "id",
+                true,
                 |c, raw| c.hazard_unit(raw, &enterprise_at),
             )
         })?;
@@ -279,6 +338,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
                 &mut summaries,
                 progress,
                 "unit_id",
+                false,
                 |c, raw| c.chemical(raw, &slot),
             )
         })?;
@@ -299,6 +359,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
                 &mut summaries,
                 progress,
                 "id",
+                true,
                 |c, raw| c.hidden_danger(raw, &enterprise_at),
             )
         })?;
@@ -316,6 +377,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
                 &mut summaries,
                 progress,
                 "id",
+                true,
                 |c, raw| c.vulnerable_target(raw),
             )
         })?;
@@ -570,14 +632,14 @@ pub fn generate(
     let spec = InputSpec::boundaries(&opts.boundaries);
     let mut ledger = Ledger::default();
     let mut summaries = ReadSummaries::new();
-    let mut repairs = Vec::new();
     let staged = read_checked(
         &spec,
         &mut ledger,
         &mut summaries,
         progress,
         "code",
-        |c, raw| c.admin_unit(raw, &mut repairs),
+        true,
+        |c, raw| c.admin_unit(raw),
     )?;
     if let Some(r) = ledger.rejects.first() {
         return Err(PipelineError::Invalid(format!(
@@ -585,7 +647,7 @@ pub fn generate(
             r.source.file, r.source.row, r.reason
         )));
     }
-    let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record).collect();
+    let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record.0).collect();
     if units.is_empty() {
         return Err(PipelineError::Invalid(format!(
             "{}: no administrative units",
@@ -594,8 +656,7 @@ pub fn generate(
     }
     let area_name = units
         .iter()
-        .filter(|u| u.level <= crate::model::AdminLevel::City)
-        .max_by_key(|u| u.level)
+        .min_by_key(|u| u.level)
         .map(|u| u.name.clone())
         .unwrap_or_else(|| units[0].name.clone());
     let metric = metric_for_units(&units);

@@ -170,7 +170,10 @@ pub struct Staged<T> {
 // ---------------------------------------------------------------- values
 
 /// Replaces full-width digits and signs, which Chinese spreadsheets often hold.
-fn half_width(text: &str) -> String {
+fn half_width(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        return std::borrow::Cow::Borrowed(text);
+    }
     text.chars()
         .map(|c| match c {
             '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
@@ -180,7 +183,8 @@ fn half_width(text: &str) -> String {
             '，' => ',',
             _ => c,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// Parses a plain decimal number, with a reason users can act on.
@@ -527,20 +531,17 @@ impl IdSet {
     }
 }
 
-/// Validation context for one input: its spec, CRS converter and seen ids.
+/// Field checks for one input: its spec and CRS converter. Checks are pure
+/// (no state across records), so records can be checked on any thread;
+/// duplicate ids are caught afterwards, in file order, with an [`IdSet`].
 pub struct Checker<'a> {
     pub spec: &'a InputSpec,
     pub to_wgs: ToWgs84,
-    pub ids: IdSet,
 }
 
 impl<'a> Checker<'a> {
     pub fn new(spec: &'a InputSpec, to_wgs: ToWgs84) -> Self {
-        Checker {
-            spec,
-            to_wgs,
-            ids: IdSet::default(),
-        }
+        Checker { spec, to_wgs }
     }
 
     fn fields<'r>(&'a self, raw: &'r RawRecord) -> Fields<'r>
@@ -563,11 +564,8 @@ impl<'a> Checker<'a> {
         raw.value(i).map(str::to_string)
     }
 
-    fn unique_id(&mut self, raw: &RawRecord, field: &str) -> Result<String, FieldError> {
-        let id = self.fields(raw).required(field)?.to_string();
-        let column = self.spec.column(field).unwrap_or(field).to_string();
-        self.ids.check(&id, raw.source.row, &column)?;
-        Ok(id)
+    fn required_id(&self, raw: &RawRecord, field: &str) -> Result<String, FieldError> {
+        Ok(self.fields(raw).required(field)?.to_string())
     }
 
     fn required_point(&self, raw: &RawRecord) -> Result<Point<f64>, FieldError> {
@@ -581,13 +579,10 @@ impl<'a> Checker<'a> {
         })
     }
 
-    pub fn admin_unit(
-        &mut self,
-        raw: &RawRecord,
-        repairs: &mut Vec<Repair>,
-    ) -> Result<AdminUnit, FieldError> {
+    /// An administrative unit, with a note of any repair made to its boundary.
+    pub fn admin_unit(&self, raw: &RawRecord) -> Result<(AdminUnit, Option<Repair>), FieldError> {
         check_text(raw)?;
-        let code = self.unique_id(raw, "code")?;
+        let code = self.required_id(raw, "code")?;
         let f = self.fields(raw);
         let name = f.required("name")?.to_string();
         let level = f.enumerated(
@@ -629,26 +624,25 @@ impl<'a> Checker<'a> {
         let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| {
             FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason)
         })?;
-        if let Some(what) = boundary.1 {
-            repairs.push(Repair {
-                file: raw.source.file.clone(),
-                row: raw.source.row,
-                id: code.clone(),
-                what,
-            });
-        }
-        Ok(AdminUnit {
+        let repair = boundary.1.map(|what| Repair {
+            file: raw.source.file.clone(),
+            row: raw.source.row,
+            id: code.clone(),
+            what,
+        });
+        let unit = AdminUnit {
             code,
             name,
             level,
             parent,
             boundary: boundary.0,
-        })
+        };
+        Ok((unit, repair))
     }
 
-    pub fn enterprise(&mut self, raw: &RawRecord) -> Result<Enterprise, FieldError> {
+    pub fn enterprise(&self, raw: &RawRecord) -> Result<Enterprise, FieldError> {
         check_text(raw)?;
-        let id = self.unique_id(raw, "id")?;
+        let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
         let name = f.required("name")?.to_string();
         let assessed_grade = match f.optional("grade") {
@@ -678,12 +672,12 @@ impl<'a> Checker<'a> {
 
     /// A hazard unit; `enterprises` maps accepted enterprise ids to locations.
     pub fn hazard_unit(
-        &mut self,
+        &self,
         raw: &RawRecord,
         enterprises: &HashMap<String, Point<f64>>,
     ) -> Result<HazardUnit, FieldError> {
         check_text(raw)?;
-        let id = self.unique_id(raw, "id")?;
+        let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
         let enterprise_id = f.required("enterprise_id")?.to_string();
         let enterprise_at = *enterprises.get(&enterprise_id).ok_or_else(|| {
@@ -728,7 +722,7 @@ impl<'a> Checker<'a> {
 
     /// One inventory line; `units` holds the accepted hazard unit ids.
     pub fn chemical(
-        &mut self,
+        &self,
         raw: &RawRecord,
         units: &HashMap<String, usize>,
     ) -> Result<Chemical, FieldError> {
@@ -784,12 +778,12 @@ impl<'a> Checker<'a> {
     }
 
     pub fn hidden_danger(
-        &mut self,
+        &self,
         raw: &RawRecord,
         enterprises: &HashMap<String, Point<f64>>,
     ) -> Result<HiddenDanger, FieldError> {
         check_text(raw)?;
-        let id = self.unique_id(raw, "id")?;
+        let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
         let enterprise_id = f.optional("enterprise_id").map(str::to_string);
         let enterprise_at = match &enterprise_id {
@@ -841,9 +835,9 @@ impl<'a> Checker<'a> {
         })
     }
 
-    pub fn vulnerable_target(&mut self, raw: &RawRecord) -> Result<VulnerableTarget, FieldError> {
+    pub fn vulnerable_target(&self, raw: &RawRecord) -> Result<VulnerableTarget, FieldError> {
         check_text(raw)?;
-        let id = self.unique_id(raw, "id")?;
+        let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
         let name = f.required("name")?.to_string();
         let kind = f.required("kind")?.to_string();

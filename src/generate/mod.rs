@@ -200,6 +200,18 @@ fn split_csv_line(line: &str) -> Vec<String> {
     out
 }
 
+/// Whether `p` stays in unit `slot` as the files write it: rounded to six
+/// decimals, in WGS 84 or in GCJ-02 and converted back. Clean data must
+/// never fall out of its unit by rounding near a boundary.
+fn settled(index: &AdminIndex, slot: usize, p: Point<f64>) -> bool {
+    let round6 = |v: f64| (v * 1e6).round() / 1e6;
+    let (gx, gy) = crate::crs::wgs84_to_gcj02(p.x(), p.y());
+    let (bx, by) = crate::crs::gcj02_to_wgs84(round6(gx), round6(gy));
+    index.locate(p) == Some(slot)
+        && index.locate(Point::new(round6(p.x()), round6(p.y()))) == Some(slot)
+        && index.locate(Point::new(bx, by)) == Some(slot)
+}
+
 /// A random point in `unit`, by rejection from its bounding box.
 fn point_in(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, unit: &AdminUnit) -> Point<f64> {
     let r = unit.boundary.bounding_rect().expect("units have extent");
@@ -208,7 +220,7 @@ fn point_in(rng: &mut ChaCha8Rng, index: &AdminIndex, slot: usize, unit: &AdminU
             rng.gen_range(r.min().x..r.max().x),
             rng.gen_range(r.min().y..r.max().y),
         );
-        if index.locate(p) == Some(slot) {
+        if settled(index, slot, p) {
             return p;
         }
     }
@@ -230,7 +242,7 @@ fn near(
             c.x() + dx / (111_320.0 * c.y().to_radians().cos()),
             c.y() + dy / 110_574.0,
         );
-        if index.locate(p) == Some(slot) {
+        if settled(index, slot, p) {
             return Some(p);
         }
     }
@@ -504,10 +516,9 @@ fn jitter(rng: &mut ChaCha8Rng, index: &AdminIndex, p: Point<f64>, max_m: f64) -
     let dx = rng.gen_range(-max_m..max_m) / (111_320.0 * p.y().to_radians().cos());
     let dy = rng.gen_range(-max_m..max_m) / 110_574.0;
     let q = Point::new(p.x() + dx, p.y() + dy);
-    if index.locate(q).is_some() && index.locate(q) == index.locate(p) {
-        q
-    } else {
-        p
+    match index.locate(p) {
+        Some(slot) if settled(index, slot, q) => q,
+        _ => p,
     }
 }
 
