@@ -624,12 +624,10 @@ pub struct GenerateOptions {
     pub bad_rows: bool,
 }
 
-/// `riskatlas generate`: synthetic inputs for a boundary file, and their project file.
-pub fn generate(
-    opts: &GenerateOptions,
-    progress: &Progress,
-) -> Result<crate::generate::files::Written, PipelineError> {
-    let spec = InputSpec::boundaries(&opts.boundaries);
+/// Reads a boundary file with the bundled files' properties (`adcode`,
+/// `name`, `level`, `parent`); any bad feature is an error.
+pub fn load_boundaries(path: &Path, progress: &Progress) -> Result<Vec<AdminUnit>, PipelineError> {
+    let spec = InputSpec::boundaries(path);
     let mut ledger = Ledger::default();
     let mut summaries = ReadSummaries::new();
     let staged = read_checked(
@@ -647,20 +645,33 @@ pub fn generate(
             r.source.file, r.source.row, r.reason
         )));
     }
-    let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record.0).collect();
-    if units.is_empty() {
+    if staged.is_empty() {
         return Err(PipelineError::Invalid(format!(
             "{}: no administrative units",
             spec.display_path
         )));
     }
+    Ok(staged.into_iter().map(|s| s.record.0).collect())
+}
+
+/// The index over a set of units in the zone of their centre.
+pub fn index_units(units: Vec<AdminUnit>) -> AdminIndex {
+    let metric = metric_for_units(&units);
+    AdminIndex::new(units, metric)
+}
+
+/// `riskatlas generate`: synthetic inputs for a boundary file, and their project file.
+pub fn generate(
+    opts: &GenerateOptions,
+    progress: &Progress,
+) -> Result<crate::generate::files::Written, PipelineError> {
+    let units = load_boundaries(&opts.boundaries, progress)?;
     let area_name = units
         .iter()
         .min_by_key(|u| u.level)
         .map(|u| u.name.clone())
         .unwrap_or_else(|| units[0].name.clone());
-    let metric = metric_for_units(&units);
-    let index = AdminIndex::new(units, metric);
+    let index = index_units(units);
     let data = crate::generate::synthesize(&index, &opts.sizes, opts.seed, opts.year);
     Ok(crate::generate::files::write_all(
         &opts.out,
