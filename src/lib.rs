@@ -17,5 +17,6 @@ pub mod load;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
+pub mod styles;
 pub mod validate;
 pub mod write;

@@ -446,3 +446,52 @@ fn enterprises_cluster_in_parks() {
         "median nearest neighbour {nn:.0} m vs {uniform:.0} m if uniform"
     );
 }
+
+/// The GeoPackage holds the same layers and counts as the GeoJSON, in EPSG:4326,
+/// and can itself be an input (a layer picked by name, its CRS read from the file).
+#[test]
+fn geopackage_matches_geojson_and_reads_back_as_input() {
+    use gdal::vector::LayerAccess;
+    let out = example_outputs();
+    let gpkg = gdal::Dataset::open(out.join("riskatlas.gpkg")).unwrap();
+    for name in LAYERS {
+        let layer = gpkg.layer_by_name(name).unwrap();
+        let fc = read_json(&out.join(format!("geojson/{name}.geojson")));
+        assert_eq!(
+            layer.feature_count() as usize,
+            fc["features"].as_array().unwrap().len(),
+            "{name}"
+        );
+        assert_eq!(
+            layer.spatial_ref().unwrap().auth_code().unwrap(),
+            4326,
+            "{name}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project.toml");
+    let gpkg_path = out.join("riskatlas.gpkg");
+    std::fs::write(
+        &project,
+        format!(
+            "year = 2026\n[inputs.admin_units]\npath = {gpkg_path:?}\nlayer = \"admin_units\"\nfields = {{ parent = \"parent_code\" }}\n\
+             [inputs.enterprises]\npath = {gpkg_path:?}\nlayer = \"enterprises\"\n"
+        ),
+    )
+    .unwrap();
+    let report_dir = tempfile::tempdir().unwrap();
+    riskatlas_expect(
+        &[
+            "check",
+            project.to_str().unwrap(),
+            "--report",
+            report_dir.path().to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    let report = read_json(&report_dir.path().join("report.json"));
+    assert_eq!(report["inputs"]["enterprises"]["accepted"], 3000);
+    assert_eq!(report["inputs"]["enterprises"]["driver"], "GPKG");
+    assert_eq!(report["inputs"]["enterprises"]["crs"], "wgs84");
+}
