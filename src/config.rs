@@ -116,6 +116,20 @@ impl InputKind {
         }
     }
 
+    /// The field that names a record in messages.
+    pub fn id_field(self) -> &'static str {
+        match self {
+            InputKind::AdminUnits => "code",
+            InputKind::Chemicals => "unit_id",
+            _ => "id",
+        }
+    }
+
+    /// Whether `id_field` must be unique (inventory lines share their unit's id).
+    pub fn unique_ids(self) -> bool {
+        self != InputKind::Chemicals
+    }
+
     /// Whether records of this kind have a location (all but the chemicals table).
     pub fn has_location(self) -> bool {
         !matches!(self, InputKind::Chemicals)

@@ -86,17 +86,15 @@ const CHUNK: usize = 8192;
 ///
 /// GDAL reads on this thread; the field checks (parsing, CRS conversion) run
 /// on a second thread, one chunk behind, so the two overlap. Duplicate ids
-/// (`unique_id`) are then caught in file order: the first accepted record
-/// with an id wins.
+/// are then caught in file order: the first accepted record with an id wins.
 fn read_checked<T: Send>(
     spec: &InputSpec,
     ledger: &mut Ledger,
     summaries: &mut ReadSummaries,
     progress: &Progress,
-    id_field: &str,
-    unique_id: bool,
     check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
 ) -> Result<Vec<Staged<T>>, LoadError> {
+    let (id_field, unique_id) = (spec.kind.id_field(), spec.kind.unique_ids());
     type Checked<T> = (SourceRef, Option<String>, Result<T, FieldError>);
     let kind = spec.kind;
     let bar = progress.counter(&format!("reading {}", spec.display_path));
@@ -254,55 +252,81 @@ fn metric_for_units(units: &[AdminUnit]) -> MetricCrs {
     MetricCrs::for_longitude(c.x, c.y)
 }
 
+/// The state the loading stages share: the ledger, the read summaries and
+/// the timings.
+struct Stages<'a> {
+    ledger: Ledger,
+    summaries: ReadSummaries,
+    timings: Timings,
+    progress: &'a Progress,
+}
+
+impl Stages<'_> {
+    /// Reads and checks one input as the stage `load_<input>`.
+    fn read<T: Send>(
+        &mut self,
+        spec: &InputSpec,
+        check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
+    ) -> Result<Vec<Staged<T>>, LoadError> {
+        let Stages {
+            ledger,
+            summaries,
+            timings,
+            progress,
+        } = self;
+        timings.stage(&format!("load_{}", spec.kind.key()), || {
+            read_checked(spec, ledger, summaries, progress, check)
+        })
+    }
+
+    /// Reads, checks and joins a point input (`load_<input>`, `join_<input>`).
+    fn read_points<T: Located + Send + Sync>(
+        &mut self,
+        spec: &InputSpec,
+        index: &AdminIndex,
+        check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
+    ) -> Result<Vec<T>, LoadError> {
+        let staged = self.read(spec, check)?;
+        let ledger = &mut self.ledger;
+        Ok(self
+            .timings
+            .stage(&format!("join_{}", spec.kind.key()), || {
+                join_points(staged, index, ledger, spec.kind)
+            }))
+    }
+}
+
 /// Loads, validates and joins every input.
 pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, PipelineError> {
-    let mut ledger = Ledger::default();
-    let mut summaries = ReadSummaries::new();
-    let mut timings = Timings::default();
+    let mut st = Stages {
+        ledger: Ledger::default(),
+        summaries: ReadSummaries::new(),
+        timings: Timings::default(),
+        progress,
+    };
     let spec = |k: InputKind| project.inputs.get(&k);
 
-    let units = timings.stage("load_admin_units", || {
-        let spec = spec(InputKind::AdminUnits).expect("required input");
-        let staged = read_checked(
-            spec,
-            &mut ledger,
-            &mut summaries,
-            progress,
-            "code",
-            true,
-            |c, raw| c.admin_unit(raw),
-        )?;
-        ledger.set_accepted(InputKind::AdminUnits, staged.len());
-        let (units, repairs): (Vec<_>, Vec<_>) = staged.into_iter().map(|s| s.record).unzip();
-        ledger.repairs.extend(repairs.into_iter().flatten());
-        Ok::<_, PipelineError>(units)
-    })?;
+    let admin_spec = spec(InputKind::AdminUnits).expect("required input");
+    let staged = st.read(admin_spec, |c, raw| c.admin_unit(raw))?;
+    st.ledger.set_accepted(InputKind::AdminUnits, staged.len());
+    let (units, repairs): (Vec<_>, Vec<_>) = staged.into_iter().map(|s| s.record).unzip();
+    st.ledger.repairs.extend(repairs.into_iter().flatten());
     if units.is_empty() {
         return Err(PipelineError::Invalid(format!(
             "{}: no usable administrative unit; nothing can be joined (see the rejects above)",
-            spec(InputKind::AdminUnits).expect("required").display_path
+            admin_spec.display_path
         )));
     }
     let metric = metric_for(project, &units);
-    let index = timings.stage("index_admin_units", || AdminIndex::new(units, metric));
+    let index = st
+        .timings
+        .stage("index_admin_units", || AdminIndex::new(units, metric));
 
-    let enterprises = {
-        let spec = spec(InputKind::Enterprises).expect("required input");
-        let staged = timings.stage("load_enterprises", || {
-            read_checked(
-                spec,
-                &mut ledger,
-                &mut summaries,
-                progress,
-                "id",
-                true,
-                |c, raw| c.enterprise(raw),
-            )
-        })?;
-        timings.stage("join_enterprises", || {
-            join_points(staged, &index, &mut ledger, InputKind::Enterprises)
-        })
-    };
+    let enterprises = st.read_points(
+        spec(InputKind::Enterprises).expect("required input"),
+        &index,
+        |c, raw| c.enterprise(raw),
+    )?;
     let enterprise_at: HashMap<String, Point<f64>> = enterprises
         .iter()
         .map(|e| (e.id.clone(), e.lon_lat))
@@ -312,79 +336,37 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
     if let (Some(units_spec), Some(chem_spec)) =
         (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
     {
-        let staged = timings.stage("load_hazard_units", || {
-            read_checked(
-                units_spec,
-                &mut ledger,
-                &mut summaries,
-                progress,
-                "id",
-                true,
-                |c, raw| c.hazard_unit(raw, &enterprise_at),
-            )
+        hazard_units = st.read_points(units_spec, &index, |c, raw| {
+            c.hazard_unit(raw, &enterprise_at)
         })?;
-        hazard_units = timings.stage("join_hazard_units", || {
-            join_points(staged, &index, &mut ledger, InputKind::HazardUnits)
-        });
         let slot: HashMap<String, usize> = hazard_units
             .iter()
             .enumerate()
             .map(|(i, u)| (u.id.clone(), i))
             .collect();
-        let chemicals = timings.stage("load_chemicals", || {
-            read_checked(
-                chem_spec,
-                &mut ledger,
-                &mut summaries,
-                progress,
-                "unit_id",
-                false,
-                |c, raw| c.chemical(raw, &slot),
-            )
-        })?;
-        ledger.set_accepted(InputKind::Chemicals, chemicals.len());
+        let chemicals = st.read(chem_spec, |c, raw| c.chemical(raw, &slot))?;
+        st.ledger
+            .set_accepted(InputKind::Chemicals, chemicals.len());
         for c in chemicals {
             hazard_units[slot[&c.record.unit_id]]
                 .chemicals
                 .push(c.record);
         }
     }
-
-    let mut hidden_dangers = Vec::new();
-    if let Some(spec) = spec(InputKind::HiddenDangers) {
-        let staged = timings.stage("load_hidden_dangers", || {
-            read_checked(
-                spec,
-                &mut ledger,
-                &mut summaries,
-                progress,
-                "id",
-                true,
-                |c, raw| c.hidden_danger(raw, &enterprise_at),
-            )
-        })?;
-        hidden_dangers = timings.stage("join_hidden_dangers", || {
-            join_points(staged, &index, &mut ledger, InputKind::HiddenDangers)
-        });
-    }
-
-    let mut targets = Vec::new();
-    if let Some(spec) = spec(InputKind::VulnerableTargets) {
-        let staged = timings.stage("load_vulnerable_targets", || {
-            read_checked(
-                spec,
-                &mut ledger,
-                &mut summaries,
-                progress,
-                "id",
-                true,
-                |c, raw| c.vulnerable_target(raw),
-            )
-        })?;
-        targets = timings.stage("join_vulnerable_targets", || {
-            join_points(staged, &index, &mut ledger, InputKind::VulnerableTargets)
-        });
-    }
+    let hidden_dangers = match spec(InputKind::HiddenDangers) {
+        Some(s) => st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprise_at))?,
+        None => Vec::new(),
+    };
+    let targets = match spec(InputKind::VulnerableTargets) {
+        Some(s) => st.read_points(s, &index, |c, raw| c.vulnerable_target(raw))?,
+        None => Vec::new(),
+    };
+    let Stages {
+        mut ledger,
+        summaries,
+        timings,
+        ..
+    } = st;
 
     // Rejects read best in file order, whichever check caught them.
     ledger
@@ -630,15 +612,9 @@ pub fn load_boundaries(path: &Path, progress: &Progress) -> Result<Vec<AdminUnit
     let spec = InputSpec::boundaries(path);
     let mut ledger = Ledger::default();
     let mut summaries = ReadSummaries::new();
-    let staged = read_checked(
-        &spec,
-        &mut ledger,
-        &mut summaries,
-        progress,
-        "code",
-        true,
-        |c, raw| c.admin_unit(raw),
-    )?;
+    let staged = read_checked(&spec, &mut ledger, &mut summaries, progress, |c, raw| {
+        c.admin_unit(raw)
+    })?;
     if let Some(r) = ledger.rejects.first() {
         return Err(PipelineError::Invalid(format!(
             "{}: feature {}: {}",
