@@ -44,7 +44,7 @@ impl Progress {
     pub fn counter(&self, msg: &str) -> ProgressBar {
         self.make(
             None,
-            "{spinner} {msg}: {human_pos} records ({per_sec})",
+            "{spinner} {msg}: {human_pos} records [{elapsed}]",
             msg,
         )
     }
