@@ -1,27 +1,246 @@
-//! Major hazard sources by GB 18218-2018: the standard's tables, embedded so
-//! the tool runs without any data folder.
+//! Major hazard sources by GB 18218-2018《危险化学品重大危险源辨识》.
 //!
-//! The tables live in `data/gb18218/` (with their provenance note) and are
-//! compiled in. Identification and grading build on them.
+//! The standard's tables live in `data/gb18218/` (with their provenance note)
+//! and are compiled in. For each hazard unit:
+//!
+//! * **identification** (clause 4.2.1): S = Σ qᵢ/Qᵢ; the unit is a major
+//!   hazard source when S ≥ 1. Q comes from Table 1 by CAS number, then by
+//!   name or alias, else from Table 2 by the hazard category code;
+//! * **grading** (clause 4.3.2): R = α Σ βᵢ qᵢ/Qᵢ; grade 1 (R ≥ 100),
+//!   2 (50 ≤ R < 100), 3 (10 ≤ R < 50), 4 (R < 10); no grade when S < 1.
+//!   β from Table 3 for the named toxic gases, else Table 4 by category;
+//!   a Table 1 chemical given without a category takes the conservative β of
+//!   its group, and the result says so. α from Table 5 by the people outside
+//!   the plant within 500 m.
+//!
+//! S and R are compared with their thresholds after rounding to 1e-9, so a
+//! value that is exactly on a boundary in decimal (R = 10) is not pushed
+//! below it by binary floating point.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-/// GB 18218-2018 Table 2 joined with Table 4 (CSV: code, category, description, Q, β).
-const TABLE2_CSV: &str = include_str!("../data/gb18218/table2_categories.csv");
+use serde::Serialize;
 
-/// The Table 2 hazard category codes (J1 … J5, W1.1 … W11).
-fn category_codes() -> &'static BTreeSet<String> {
-    static CODES: OnceLock<BTreeSet<String>> = OnceLock::new();
-    CODES.get_or_init(|| {
-        TABLE2_CSV
-            .lines()
-            .skip(1)
-            .filter_map(|line| line.split(',').next())
-            .filter(|code| !code.is_empty())
-            .map(str::to_string)
-            .collect()
-    })
+const TABLE1_CSV: &str = include_str!("../data/gb18218/table1_named_chemicals.csv");
+/// Table 2 joined with Table 4 (code, category, description, Q, β).
+const TABLE2_CSV: &str = include_str!("../data/gb18218/table2_categories.csv");
+const TABLE3_CSV: &str = include_str!("../data/gb18218/table3_toxic_gas_beta.csv");
+const TABLE5_CSV: &str = include_str!("../data/gb18218/table5_alpha.csv");
+
+/// A Table 1 chemical.
+#[derive(Debug, Clone)]
+pub struct NamedChemical {
+    pub seq: u32,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub cas: Vec<String>,
+    pub critical_t: f64,
+    /// Coarse hazard group (not part of the standard), for the conservative β.
+    pub group: String,
+}
+
+/// A Table 2 category with its Table 4 β.
+#[derive(Debug, Clone)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub critical_t: f64,
+    pub beta: f64,
+}
+
+/// The compiled-in tables and their lookup indexes.
+pub struct Tables {
+    pub named: Vec<NamedChemical>,
+    pub categories: Vec<Category>,
+    /// Table 3: (normalised name, CAS, β).
+    toxic_gases: Vec<(String, String, f64)>,
+    /// Table 5 rows: (min people, max people or None, α).
+    alpha_rows: Vec<(u32, Option<u32>, f64)>,
+    by_cas: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, usize>,
+}
+
+/// Splits one RFC 4180 line (names in the tables contain quoted commas).
+pub fn split_csv_line(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            _ => out.last_mut().expect("non-empty").push(c),
+        }
+    }
+    out
+}
+
+fn rows(csv: &str) -> impl Iterator<Item = Vec<String>> + '_ {
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(split_csv_line)
+}
+
+fn list(cell: &str) -> Vec<String> {
+    cell.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Normalises a chemical name for lookup: full-width to half-width, no
+/// spaces, one kind of bracket, lower-case Latin letters.
+///
+/// ```
+/// use riskatlas::hazard::normalise_name;
+/// assert_eq!(normalise_name("甲醛（含量＞90％）"), normalise_name("甲醛(含量>90%)"));
+/// assert_eq!(normalise_name(" 液 氯 "), "液氯");
+/// ```
+pub fn normalise_name(name: &str) -> String {
+    name.chars()
+        .filter_map(|c| {
+            let c = match c {
+                // Full-width ASCII block → ASCII.
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                '\u{3000}' => ' ',
+                '【' | '〔' => '[',
+                '】' | '〕' => ']',
+                other => other,
+            };
+            let c = match c {
+                '[' | '{' => '(',
+                ']' | '}' => ')',
+                other => other,
+            };
+            (!c.is_whitespace()).then(|| c.to_ascii_lowercase())
+        })
+        .collect()
+}
+
+impl Tables {
+    fn parse() -> Tables {
+        let named: Vec<NamedChemical> = rows(TABLE1_CSV)
+            .map(|r| NamedChemical {
+                seq: r[0].parse().expect("table 1 seq"),
+                name: r[1].clone(),
+                aliases: list(&r[2]),
+                cas: list(&r[3]),
+                critical_t: r[4].parse().expect("table 1 Q"),
+                group: r[5].clone(),
+            })
+            .collect();
+        let categories = rows(TABLE2_CSV)
+            .map(|r| Category {
+                code: r[0].clone(),
+                name: r[1].clone(),
+                critical_t: r[3].parse().expect("table 2 Q"),
+                beta: r[4].parse().expect("table 4 β"),
+            })
+            .collect();
+        let toxic_gases = rows(TABLE3_CSV)
+            .map(|r| {
+                (
+                    normalise_name(&r[0]),
+                    r[1].clone(),
+                    r[2].parse().expect("table 3 β"),
+                )
+            })
+            .collect();
+        let alpha_rows = rows(TABLE5_CSV)
+            .map(|r| {
+                (
+                    r[0].parse().expect("table 5 min"),
+                    r[1].parse().ok(),
+                    r[2].parse().expect("table 5 α"),
+                )
+            })
+            .collect();
+        let mut by_cas: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name = HashMap::new();
+        for (i, c) in named.iter().enumerate() {
+            for cas in &c.cas {
+                by_cas.entry(cas.clone()).or_default().push(i);
+            }
+            for n in std::iter::once(&c.name).chain(&c.aliases) {
+                // An alias shared by several rows (硝化棉) must not pick one silently.
+                by_name.entry(normalise_name(n)).or_insert(i);
+            }
+        }
+        Tables {
+            named,
+            categories,
+            toxic_gases,
+            alpha_rows,
+            by_cas,
+            by_name,
+        }
+    }
+
+    /// Table 2 category by code.
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+
+    /// The Table 1 row for a chemical: by CAS first (a CAS shared by several
+    /// rows is settled by the name, else the smallest Q, the conservative
+    /// choice), then by name or alias.
+    pub fn named(&self, name: &str, cas: Option<&str>) -> Option<&NamedChemical> {
+        let key = normalise_name(name);
+        if let Some(rows) = cas.and_then(|c| self.by_cas.get(c.trim())) {
+            let by_name = rows.iter().find(|&&i| {
+                let c = &self.named[i];
+                normalise_name(&c.name) == key || c.aliases.iter().any(|a| normalise_name(a) == key)
+            });
+            let pick = by_name.or_else(|| {
+                rows.iter().min_by(|&&a, &&b| {
+                    self.named[a]
+                        .critical_t
+                        .total_cmp(&self.named[b].critical_t)
+                })
+            });
+            return pick.map(|&i| &self.named[i]);
+        }
+        self.by_name.get(&key).map(|&i| &self.named[i])
+    }
+
+    /// Table 3 β of a named toxic gas, by name (or its Table 1 row) or CAS.
+    fn toxic_gas_beta(
+        &self,
+        name: &str,
+        cas: Option<&str>,
+        row: Option<&NamedChemical>,
+    ) -> Option<f64> {
+        let mut names = vec![normalise_name(name)];
+        if let Some(r) = row {
+            names.push(normalise_name(&r.name));
+            names.extend(r.aliases.iter().map(|a| normalise_name(a)));
+        }
+        let cases: Vec<&str> = cas
+            .into_iter()
+            .chain(row.iter().flat_map(|r| r.cas.iter().map(String::as_str)))
+            .collect();
+        self.toxic_gases
+            .iter()
+            .find(|(n, c, _)| names.contains(n) || cases.contains(&c.as_str()))
+            .map(|(_, _, b)| *b)
+    }
+
+    /// α for a number of exposed people (Table 5).
+    pub fn alpha(&self, people: u32) -> f64 {
+        self.alpha_rows
+            .iter()
+            .find(|(min, max, _)| people >= *min && max.is_none_or(|m| people <= m))
+            .map(|(_, _, a)| *a)
+            .expect("table 5 covers every count")
+    }
+}
+
+/// The compiled-in tables.
+pub fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(Tables::parse)
 }
 
 /// Whether `code` is a Table 2 category code (case-sensitive, upper case).
@@ -31,16 +250,357 @@ fn category_codes() -> &'static BTreeSet<String> {
 /// assert!(!riskatlas::hazard::is_category_code("W12"));
 /// ```
 pub fn is_category_code(code: &str) -> bool {
-    category_codes().contains(code)
+    static CODES: OnceLock<BTreeSet<String>> = OnceLock::new();
+    CODES
+        .get_or_init(|| tables().categories.iter().map(|c| c.code.clone()).collect())
+        .contains(code)
+}
+
+/// The conservative β for a Table 1 group when no category is given: the
+/// largest Table 4 β among the categories the group can fall in.
+pub fn conservative_beta(group: &str) -> (f64, &'static str) {
+    match group {
+        "toxic" => (4.0, "J1"),
+        "explosive" => (2.0, "W1.1"),
+        "flammable_gas" => (1.5, "W2"),
+        "oxidizing_gas" => (1.0, "W4"),
+        "flammable_liquid" => (1.5, "W5.1"),
+        _ => (1.5, "W6.1/W7.1"),
+    }
+}
+
+/// How a chemical's Q and β were found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    /// Critical quantity Q in tonnes.
+    pub critical_t: f64,
+    /// Where Q came from: `table1:<seq>` or `table2:<code>`.
+    pub q_source: String,
+    pub beta: f64,
+    /// Where β came from: `table3`, `table4:<code>`, or `assumed:<group>`.
+    pub beta_source: String,
+    /// Whether β was assumed (Table 1 chemical without a category).
+    pub beta_assumed: bool,
+}
+
+/// Finds Q and β for a chemical, or says why it cannot be.
+pub fn resolve(name: &str, cas: Option<&str>, category: Option<&str>) -> Result<Resolved, String> {
+    let t = tables();
+    let row = t.named(name, cas);
+    let cat = category.and_then(|c| t.category(c));
+    if category.is_some() && cat.is_none() {
+        return Err(format!(
+            "category {:?} is not a GB 18218 Table 2 code",
+            category.unwrap_or("")
+        ));
+    }
+    let (critical_t, q_source) = match (row, cat) {
+        (Some(r), _) => (r.critical_t, format!("table1:{}", r.seq)),
+        (None, Some(c)) => (c.critical_t, format!("table2:{}", c.code)),
+        (None, None) => {
+            return Err(format!(
+                "{name:?} is not in GB 18218 Table 1 and has no hazard category (Table 2 code)"
+            ))
+        }
+    };
+    let (beta, beta_source, beta_assumed) = match (t.toxic_gas_beta(name, cas, row), cat, row) {
+        (Some(b), _, _) => (b, "table3".to_string(), false),
+        (None, Some(c), _) => (c.beta, format!("table4:{}", c.code), false),
+        (None, None, Some(r)) => {
+            let (b, codes) = conservative_beta(&r.group);
+            (b, format!("assumed:{} ({codes})", r.group), true)
+        }
+        (None, None, None) => unreachable!("handled above"),
+    };
+    Ok(Resolved {
+        critical_t,
+        q_source,
+        beta,
+        beta_source,
+        beta_assumed,
+    })
+}
+
+/// Rounds for threshold comparisons (see the module note).
+fn settle(v: f64) -> f64 {
+    (v * 1e9).round() / 1e9
+}
+
+/// Major-hazard grade (1–4) by R, Table 6; boundaries belong to the higher grade.
+pub fn grade_for_r(r: f64) -> u8 {
+    match settle(r) {
+        r if r >= 100.0 => 1,
+        r if r >= 50.0 => 2,
+        r if r >= 10.0 => 3,
+        _ => 4,
+    }
+}
+
+/// One chemical's share of a unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChemicalShare {
+    pub name: String,
+    pub quantity_t: f64,
+    pub resolved: Resolved,
+    /// qᵢ/Qᵢ
+    pub ratio: f64,
+}
+
+/// Where the exposed-people count behind α came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlphaSource {
+    /// Given in the input (the unit's or its enterprise's people within 500 m).
+    Input,
+    /// Estimated from vulnerable targets' populations within 500 m.
+    Estimated,
+}
+
+impl AlphaSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlphaSource::Input => "input",
+            AlphaSource::Estimated => "estimated",
+        }
+    }
+}
+
+/// The identification and grading of one hazard unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    pub s: f64,
+    pub is_major: bool,
+    pub alpha: f64,
+    pub alpha_source: AlphaSource,
+    pub people_500m: u32,
+    /// R, computed whatever S (the grade is only given when S ≥ 1).
+    pub r: f64,
+    /// Major-hazard grade 1–4, `None` when S < 1.
+    pub grade: Option<u8>,
+    pub shares: Vec<ChemicalShare>,
+    /// Whether some inventory line of the unit was rejected.
+    pub incomplete: bool,
+}
+
+impl Assessment {
+    /// β values used, as a readable cell: "氯 β=4 (table3); 甲醇 β=1.5 (assumed …)".
+    pub fn betas_text(&self) -> String {
+        self.shares
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} β={} ({})",
+                    s.name, s.resolved.beta, s.resolved.beta_source
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn any_beta_assumed(&self) -> bool {
+        self.shares.iter().any(|s| s.resolved.beta_assumed)
+    }
+}
+
+/// Identifies and grades a unit from its resolved inventory.
+///
+/// ```
+/// use riskatlas::hazard::{assess, resolve, AlphaSource};
+/// // 氯 5 t + 氨 5 t, nobody within 500 m: S = 1.5, R = 0.5 × (4×1 + 2×0.5) = 2.5, grade 4.
+/// let inv = vec![("氯", 5.0, resolve("氯", None, None).unwrap()), ("氨", 5.0, resolve("氨", None, None).unwrap())];
+/// let a = assess(&inv, 0, AlphaSource::Input, false);
+/// assert!((a.s - 1.5).abs() < 1e-12 && (a.r - 2.5).abs() < 1e-12);
+/// assert_eq!(a.grade, Some(4));
+/// ```
+pub fn assess(
+    inventory: &[(&str, f64, Resolved)],
+    people_500m: u32,
+    alpha_source: AlphaSource,
+    incomplete: bool,
+) -> Assessment {
+    let shares: Vec<ChemicalShare> = inventory
+        .iter()
+        .map(|(name, q, res)| ChemicalShare {
+            name: name.to_string(),
+            quantity_t: *q,
+            resolved: res.clone(),
+            ratio: q / res.critical_t,
+        })
+        .collect();
+    let s: f64 = shares.iter().map(|c| c.ratio).sum();
+    let alpha = tables().alpha(people_500m);
+    let r = alpha
+        * shares
+            .iter()
+            .map(|c| c.resolved.beta * c.ratio)
+            .sum::<f64>();
+    let is_major = settle(s) >= 1.0;
+    Assessment {
+        s,
+        is_major,
+        alpha,
+        alpha_source,
+        people_500m,
+        r,
+        grade: is_major.then(|| grade_for_r(r)),
+        shares,
+        incomplete,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn inv(items: &[(&'static str, f64)]) -> Vec<(&'static str, f64, Resolved)> {
+        items
+            .iter()
+            .map(|&(n, q)| (n, q, resolve(n, None, None).unwrap()))
+            .collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
     #[test]
-    fn table2_has_its_24_categories() {
-        assert_eq!(category_codes().len(), 24);
+    fn tables_are_complete() {
+        let t = tables();
+        assert_eq!(t.named.len(), 85);
+        assert_eq!(t.categories.len(), 24);
+        assert_eq!(t.toxic_gases.len(), 14);
         assert!(is_category_code("J1") && is_category_code("W11"));
+    }
+
+    #[test]
+    fn chlorine_and_ammonia_with_nobody_around() {
+        let a = assess(
+            &inv(&[("氯", 5.0), ("氨", 5.0)]),
+            0,
+            AlphaSource::Input,
+            false,
+        );
+        assert!(close(a.s, 1.5), "S = {}", a.s);
+        assert!(close(a.alpha, 0.5));
+        assert!(close(a.r, 2.5), "R = {}", a.r);
+        assert_eq!(a.grade, Some(4));
+    }
+
+    #[test]
+    fn chlorine_250_t_with_100_people() {
+        let a = assess(&inv(&[("氯", 250.0)]), 100, AlphaSource::Input, false);
+        assert!(close(a.s, 50.0));
+        assert!(close(a.alpha, 2.0));
+        assert!(close(a.r, 400.0));
+        assert_eq!(a.grade, Some(1));
+    }
+
+    #[test]
+    fn exactly_s_one_is_major_and_just_below_is_not() {
+        let a = assess(&inv(&[("甲醇", 500.0)]), 10, AlphaSource::Input, false);
+        assert!(a.is_major && a.grade.is_some());
+        let b = assess(&inv(&[("甲醇", 499.9)]), 10, AlphaSource::Input, false);
+        assert!(!b.is_major && b.grade.is_none());
+        // Decimal sums that are 1 in exact arithmetic: 0.1 + 0.2 + 0.7 of Q.
+        let c = assess(
+            &inv(&[("氯", 0.5), ("氯", 1.0), ("氯", 3.5)]),
+            0,
+            AlphaSource::Input,
+            false,
+        );
+        assert!(c.is_major, "S = {}", c.s);
+    }
+
+    #[test]
+    fn r_boundaries_belong_to_the_higher_grade() {
+        assert_eq!(grade_for_r(100.0), 1);
+        assert_eq!(grade_for_r(99.999), 2);
+        assert_eq!(grade_for_r(50.0), 2);
+        assert_eq!(grade_for_r(49.99), 3);
+        assert_eq!(grade_for_r(10.0), 3);
+        assert_eq!(grade_for_r(9.99), 4);
+        // Hydrogen sulphide (β = 5, Q = 5 t) with 1–29 people (α = 1):
+        // R = 5 × q/5 = q, so q = 10, 50, 100 t land exactly on the boundaries.
+        for (q, grade) in [(10.0, 3), (50.0, 2), (100.0, 1)] {
+            let a = assess(&inv(&[("硫化氢", q)]), 20, AlphaSource::Input, false);
+            assert!(close(a.r, q), "R = {}", a.r);
+            assert_eq!(a.grade, Some(grade), "R = {q}");
+        }
+    }
+
+    #[test]
+    fn table2_category_chemical() {
+        // Not in Table 1: Q and β from its category (W5.3: Q = 1000 t, β = 1).
+        let r = resolve("某溶剂混合物", None, Some("W5.3")).unwrap();
+        assert_eq!((r.critical_t, r.beta), (1000.0, 1.0));
+        assert_eq!(r.q_source, "table2:W5.3");
+        assert!(!r.beta_assumed);
+        let a = assess(
+            &[("某溶剂混合物", 1500.0, r)],
+            60,
+            AlphaSource::Input,
+            false,
+        );
+        assert!(close(a.s, 1.5) && close(a.r, 1.5 * 1.5) && a.grade == Some(4));
+    }
+
+    #[test]
+    fn toxic_gas_beta_from_table3() {
+        let r = resolve("液氯", None, None).unwrap();
+        assert_eq!((r.critical_t, r.beta), (5.0, 4.0));
+        assert_eq!(r.beta_source, "table3");
+        let r = resolve("光气", Some("75-44-5"), None).unwrap();
+        assert_eq!((r.critical_t, r.beta), (0.3, 20.0));
+    }
+
+    #[test]
+    fn table1_without_category_takes_the_conservative_group_beta() {
+        let r = resolve("甲苯", None, None).unwrap();
+        assert_eq!(r.critical_t, 500.0);
+        assert!(
+            r.beta_assumed
+                && r.beta == 1.5
+                && r.beta_source.starts_with("assumed:flammable_liquid")
+        );
+        // With its category given, Table 4 applies.
+        let r = resolve("甲苯", None, Some("W5.3")).unwrap();
+        assert!(!r.beta_assumed && r.beta == 1.0);
+    }
+
+    #[test]
+    fn unknown_chemicals() {
+        // With a category: resolved by Table 2.
+        assert!(resolve("不明液体", None, Some("W5.4")).is_ok());
+        // Without: an error that says why.
+        let e = resolve("不明液体", None, None).unwrap_err();
+        assert!(e.contains("Table 1") && e.contains("category"), "{e}");
+    }
+
+    #[test]
+    fn lookup_by_cas_alias_and_normalised_name() {
+        let t = tables();
+        assert_eq!(t.named("whatever", Some("7782-50-5")).unwrap().name, "氯");
+        assert_eq!(t.named("氧化乙烯", None).unwrap().name, "环氧乙烷");
+        assert_eq!(t.named("甲醛（含量＞90％）", None).unwrap().seq, 8);
+        // A CAS shared by several rows: the name decides, else the smallest Q.
+        assert_eq!(
+            t.named("硝化纤维素(含乙醇≥25%)", Some("9004-70-0"))
+                .unwrap()
+                .seq,
+            39
+        );
+        assert_eq!(
+            t.named("硝化棉", Some("9004-70-0")).unwrap().critical_t,
+            1.0
+        );
+    }
+
+    #[test]
+    fn alpha_by_people() {
+        let t = tables();
+        assert_eq!(
+            [0, 1, 29, 30, 49, 50, 99, 100, 5000].map(|p| t.alpha(p)),
+            [0.5, 1.0, 1.0, 1.2, 1.2, 1.5, 1.5, 2.0, 2.0]
+        );
     }
 }

@@ -149,57 +149,6 @@ const TARGET_KINDS: [(&str, u32, i64, i64); 8] = [
 ];
 const UNIT_KINDS: [&str; 3] = ["储罐区", "库区", "生产装置"];
 
-/// Chemicals as inventories name them: (name written, CAS, Table 1 Q in t).
-/// Parsed from the embedded Table 1 so quantities follow the standard.
-fn table1() -> Vec<(String, Vec<String>, Option<String>, f64)> {
-    include_str!("../../data/gb18218/table1_named_chemicals.csv")
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cells = split_csv_line(line);
-            let q = cells.get(4)?.parse::<f64>().ok()?;
-            let aliases = cells[2]
-                .split(';')
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-                .collect();
-            let cas = cells[3]
-                .split(';')
-                .next()
-                .filter(|c| !c.is_empty())
-                .map(str::to_string);
-            Some((cells[1].clone(), aliases, cas, q))
-        })
-        .collect()
-}
-
-/// Table 2 categories with their Q, for chemicals not named in Table 1.
-fn table2() -> Vec<(&'static str, String, f64)> {
-    include_str!("../../data/gb18218/table2_categories.csv")
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cells = split_csv_line(line);
-            let code: &'static str = Box::leak(cells.first()?.clone().into_boxed_str());
-            Some((code, cells.get(1)?.clone(), cells.get(3)?.parse().ok()?))
-        })
-        .collect()
-}
-
-/// Splits one RFC 4180 line (the tables quote names containing commas).
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(String::new()),
-            _ => out.last_mut().expect("non-empty").push(c),
-        }
-    }
-    out
-}
-
 /// Whether `p` stays in unit `slot` as the files write it: rounded to six
 /// decimals, in WGS 84 or in GCJ-02 and converted back. Clean data must
 /// never fall out of its unit by rounding near a boundary.
@@ -376,8 +325,8 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         })
         .collect();
 
-    let t1 = table1();
-    let t2 = table2();
+    let tables = crate::hazard::tables();
+    let (t1, t2) = (&tables.named, &tables.categories);
     let chemical: Vec<&GenEnterprise> = enterprises
         .iter()
         .filter(|e| CHEMICAL_INDUSTRIES.contains(&e.industry))
@@ -399,25 +348,25 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
                 .map(|_| {
                     let scale = (rng.gen_range(0.02f64.ln()..4.0f64.ln())).exp() / n_chem as f64;
                     if rng.gen_bool(0.8) {
-                        let (name, aliases, cas, q) = &t1[rng.gen_range(0..t1.len())];
-                        let written = if !aliases.is_empty() && rng.gen_bool(0.3) {
-                            aliases[rng.gen_range(0..aliases.len())].clone()
+                        let row = &t1[rng.gen_range(0..t1.len())];
+                        let written = if !row.aliases.is_empty() && rng.gen_bool(0.3) {
+                            row.aliases[rng.gen_range(0..row.aliases.len())].clone()
                         } else {
-                            name.clone()
+                            row.name.clone()
                         };
                         GenChemical {
                             name: written,
-                            cas: cas.clone().filter(|_| rng.gen_bool(0.6)),
+                            cas: row.cas.first().cloned().filter(|_| rng.gen_bool(0.6)),
                             category: None,
-                            quantity_t: round_t(q * scale),
+                            quantity_t: round_t(row.critical_t * scale),
                         }
                     } else {
-                        let (code, category, q) = &t2[rng.gen_range(0..t2.len())];
+                        let cat = &t2[rng.gen_range(0..t2.len())];
                         GenChemical {
-                            name: format!("{category}混合物({code})"),
+                            name: format!("{}混合物({})", cat.name, cat.code),
                             cas: None,
-                            category: Some(code),
-                            quantity_t: round_t(q * scale),
+                            category: Some(cat.code.as_str()),
+                            quantity_t: round_t(cat.critical_t * scale),
                         }
                     }
                 })
@@ -553,16 +502,6 @@ fn target_suffix(kind: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_lines_with_quotes_split_correctly() {
-        assert_eq!(
-            split_csv_line(r#"21,"1-氯-2,3-环氧丙烷",x,106-89-8,20,toxic"#)[1],
-            "1-氯-2,3-环氧丙烷"
-        );
-        assert_eq!(table1().len(), 85);
-        assert_eq!(table2().len(), 24);
-    }
 
     #[test]
     fn dates_stay_in_the_year() {
