@@ -12,6 +12,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::crs::{CrsError, InputCrs};
+use crate::model::{Date, Grade};
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -168,6 +169,151 @@ struct RawProject {
     #[serde(default = "default_cell_size")]
     cell_size_m: f64,
     inputs: BTreeMap<String, RawInput>,
+    #[serde(default)]
+    grading: Grading,
+    #[serde(default)]
+    exposure: Exposure,
+}
+
+/// What raises an enterprise's grade.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The enterprise has a major hazard source of one of `hazard_grades`.
+    MajorHazard,
+    /// The enterprise has an open (not rectified) major hidden danger.
+    OpenMajorDanger,
+}
+
+/// One grading rule: when its condition holds, the enterprise's grade is
+/// raised to at least `raise_to`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Machine code recorded in `grade_reason`.
+    pub id: String,
+    pub when: Condition,
+    /// Major-hazard grades (1–4) that fire a `major_hazard` rule.
+    #[serde(default)]
+    pub hazard_grades: Vec<u8>,
+    pub raise_to: Grade,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Enterprise grading policy (not national standard: see the README).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grading {
+    /// Grade of an enterprise with no assessed grade that no rule raises.
+    #[serde(default = "blue")]
+    pub unassessed: Grade,
+    /// The rules, in order; the defaults when not given.
+    #[serde(default = "default_rules")]
+    pub rules: Vec<Rule>,
+}
+
+fn blue() -> Grade {
+    Grade::Blue
+}
+
+impl Default for Grading {
+    fn default() -> Self {
+        Grading {
+            unassessed: Grade::Blue,
+            rules: default_rules(),
+        }
+    }
+}
+
+/// The default rules: grade 1–2 major hazard → red, grade 3 → orange,
+/// grade 4 → yellow, open major hidden danger → red.
+pub fn default_rules() -> Vec<Rule> {
+    let rule = |id: &str, when: Condition, grades: &[u8], raise_to| Rule {
+        id: id.to_string(),
+        when,
+        hazard_grades: grades.to_vec(),
+        raise_to,
+        enabled: true,
+    };
+    vec![
+        rule(
+            "major_hazard_1_2",
+            Condition::MajorHazard,
+            &[1, 2],
+            Grade::Red,
+        ),
+        rule(
+            "major_hazard_3",
+            Condition::MajorHazard,
+            &[3],
+            Grade::Orange,
+        ),
+        rule(
+            "major_hazard_4",
+            Condition::MajorHazard,
+            &[4],
+            Grade::Yellow,
+        ),
+        rule(
+            "open_major_danger",
+            Condition::OpenMajorDanger,
+            &[],
+            Grade::Red,
+        ),
+    ]
+}
+
+/// A value for each grade.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerGrade {
+    pub red: f64,
+    pub orange: f64,
+    pub yellow: f64,
+    pub blue: f64,
+}
+
+impl PerGrade {
+    pub fn get(&self, g: Grade) -> f64 {
+        match g {
+            Grade::Red => self.red,
+            Grade::Orange => self.orange,
+            Grade::Yellow => self.yellow,
+            Grade::Blue => self.blue,
+        }
+    }
+}
+
+/// Influence of hazard sources.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exposure {
+    /// Influence radius in metres of a source whose input gives none, by the
+    /// source's grade.
+    #[serde(default = "default_radius")]
+    pub default_radius_m: PerGrade,
+}
+
+fn default_radius() -> PerGrade {
+    PerGrade {
+        red: 1000.0,
+        orange: 800.0,
+        yellow: 500.0,
+        blue: 300.0,
+    }
+}
+
+impl Default for Exposure {
+    fn default() -> Self {
+        Exposure {
+            default_radius_m: default_radius(),
+        }
+    }
 }
 
 fn default_metric_crs() -> String {
@@ -246,6 +392,10 @@ pub struct Project {
     pub metric_crs: MetricChoice,
     pub cell_size_m: f64,
     pub inputs: BTreeMap<InputKind, InputSpec>,
+    /// The date the data describes; dangers due before it are overdue.
+    pub as_of: Date,
+    pub grading: Grading,
+    pub exposure: Exposure,
 }
 
 impl Project {
@@ -310,8 +460,35 @@ impl Project {
                     .into(),
             ));
         }
+        let as_of = match &raw.data_date {
+            Some(text) => crate::validate::parse_date(text)
+                .map_err(|e| invalid(format!("data_date {text:?} {e}")))?,
+            None => Date {
+                year: raw.year,
+                month: 12,
+                day: 31,
+            },
+        };
+        validate_grading(&raw.grading).map_err(invalid)?;
+        if [
+            raw.exposure.default_radius_m.red,
+            raw.exposure.default_radius_m.orange,
+            raw.exposure.default_radius_m.yellow,
+            raw.exposure.default_radius_m.blue,
+        ]
+        .iter()
+        .any(|r| !(r.is_finite() && *r > 0.0))
+        {
+            return Err(invalid(
+                "exposure.default_radius_m: every radius must be a positive number of metres"
+                    .into(),
+            ));
+        }
         Ok(Project {
             file: path.to_path_buf(),
+            as_of,
+            grading: raw.grading,
+            exposure: raw.exposure,
             title: raw
                 .title
                 .unwrap_or_else(|| "安全风险分布电子图".to_string()),
@@ -324,6 +501,30 @@ impl Project {
             inputs,
         })
     }
+}
+
+fn validate_grading(g: &Grading) -> Result<(), String> {
+    for r in &g.rules {
+        match r.when {
+            Condition::MajorHazard
+                if r.hazard_grades.is_empty()
+                    || r.hazard_grades.iter().any(|h| !(1..=4).contains(h)) =>
+            {
+                return Err(format!(
+                    "grading rule {:?}: hazard_grades must list major-hazard grades 1 … 4",
+                    r.id
+                ));
+            }
+            Condition::OpenMajorDanger if !r.hazard_grades.is_empty() => {
+                return Err(format!(
+                    "grading rule {:?}: hazard_grades applies only to when = \"major_hazard\"",
+                    r.id
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn parse_metric(text: &str) -> Result<MetricChoice, String> {
@@ -449,6 +650,37 @@ y = "lat"
             err.contains("fields.kode") && err.contains("admin_units"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn grading_defaults_and_overrides() {
+        let p = Project::parse(MINIMAL, Path::new("p.toml")).unwrap();
+        assert_eq!(p.grading.rules.len(), 4);
+        assert_eq!(
+            p.as_of,
+            Date {
+                year: 2026,
+                month: 12,
+                day: 31
+            }
+        );
+        let text = format!(
+            "{MINIMAL}\n[grading]\nunassessed = \"yellow\"\n[[grading.rules]]\nid = \"mh\"\nwhen = \"major_hazard\"\nhazard_grades = [1]\nraise_to = \"红\"\nenabled = false\n"
+        );
+        let p = Project::parse(&text, Path::new("p.toml")).unwrap();
+        assert_eq!(p.grading.unassessed, Grade::Yellow);
+        assert_eq!(p.grading.rules.len(), 1);
+        assert!(!p.grading.rules[0].enabled && p.grading.rules[0].raise_to == Grade::Red);
+        let bad = text.replace("hazard_grades = [1]", "hazard_grades = [5]");
+        assert!(Project::parse(&bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("hazard_grades"));
+        let bad = text.replace("raise_to = \"红\"", "raise_to = \"紫\"");
+        assert!(Project::parse(&bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("紫"));
     }
 
     #[test]

@@ -22,6 +22,10 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::crs::MetricCrs;
+use crate::model::{Enterprise, HazardUnit, VulnerableTarget};
+use crate::spatial::PointIndex;
+
 const TABLE1_CSV: &str = include_str!("../data/gb18218/table1_named_chemicals.csv");
 /// Table 2 joined with Table 4 (code, category, description, Q, β).
 const TABLE2_CSV: &str = include_str!("../data/gb18218/table2_categories.csv");
@@ -164,8 +168,12 @@ impl Tables {
                 by_cas.entry(cas.clone()).or_default().push(i);
             }
             for n in std::iter::once(&c.name).chain(&c.aliases) {
-                // An alias shared by several rows (硝化棉) must not pick one silently.
-                by_name.entry(normalise_name(n)).or_insert(i);
+                // A name shared by several rows (硝化棉) resolves to the one
+                // with the smallest Q, the conservative choice.
+                let slot = by_name.entry(normalise_name(n)).or_insert(i);
+                if named[i].critical_t < named[*slot].critical_t {
+                    *slot = i;
+                }
             }
         }
         Tables {
@@ -445,6 +453,52 @@ pub fn assess(
         grade: is_major.then(|| grade_for_r(r)),
         shares,
         incomplete,
+    }
+}
+
+/// Table 5 counts the people outside the plant within this distance.
+pub const PEOPLE_RADIUS_M: f64 = 500.0;
+
+/// The hazard stage: identifies and grades every unit in place.
+///
+/// The people count behind α is the unit's own `people_500m`, else its
+/// enterprise's (`alpha_source = input`), else the summed population of the
+/// vulnerable targets within 500 m of the enterprise (`estimated`).
+pub fn assess_units(
+    units: &mut [HazardUnit],
+    enterprises: &[Enterprise],
+    targets: &[VulnerableTarget],
+    metric: &MetricCrs,
+) {
+    let by_id: HashMap<&str, &Enterprise> =
+        enterprises.iter().map(|e| (e.id.as_str(), e)).collect();
+    let target_index = PointIndex::new(targets.iter().map(|t| t.lon_lat), metric);
+    for u in units.iter_mut() {
+        let enterprise = by_id.get(u.enterprise_id.as_str());
+        let given = u.people_500m.or(enterprise.and_then(|e| e.people_500m));
+        let (people, source) = match given {
+            Some(p) => (p, AlphaSource::Input),
+            None => {
+                let at = enterprise.map(|e| e.lon_lat).unwrap_or(u.lon_lat);
+                let sum: u64 = target_index
+                    .within(at, PEOPLE_RADIUS_M)
+                    .iter()
+                    .map(|(i, _)| u64::from(targets[*i].population.unwrap_or(0)))
+                    .sum();
+                (sum.min(u64::from(u32::MAX)) as u32, AlphaSource::Estimated)
+            }
+        };
+        // Every accepted line resolves (validation rejected the others).
+        let inventory: Vec<(&str, f64, Resolved)> = u
+            .chemicals
+            .iter()
+            .filter_map(|c| {
+                resolve(&c.name, c.cas.as_deref(), c.category.as_deref())
+                    .ok()
+                    .map(|r| (c.name.as_str(), c.quantity_t, r))
+            })
+            .collect();
+        u.assessment = Some(assess(&inventory, people, source, u.incomplete));
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use geo::{MultiPolygon, Point};
 use serde::Deserialize;
 
+use crate::exposure::{RadiusSource, TargetExposure};
 use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
 
 const CATALOGUE: [&str; 5] = [
@@ -215,7 +216,17 @@ pub fn admin_unit_row(u: &AdminUnit, area_km2: f64) -> Row {
         .build(Shape::MultiPolygon(u.boundary.clone()))
 }
 
-pub fn enterprise_row(e: &Enterprise) -> Row {
+/// What the hazard stage found for one enterprise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnterpriseHazards {
+    /// Number of major hazard sources.
+    pub major: u32,
+    /// The highest (numerically smallest) major-hazard grade among them.
+    pub top_grade: Option<u8>,
+}
+
+pub fn enterprise_row(e: &Enterprise, hazards: EnterpriseHazards) -> Row {
+    let rating = e.rating.as_ref();
     RowBuilder::new(def("enterprises"))
         .set("id", e.id.as_str())
         .set("name", e.name.as_str())
@@ -223,12 +234,17 @@ pub fn enterprise_row(e: &Enterprise) -> Row {
         .set("address", e.address.clone())
         .set("assessed_grade", e.assessed_grade.map(|g| g.as_str()))
         .set("people_500m", e.people_500m)
+        .set("grade", rating.map(|r| r.grade.as_str()))
+        .set("grade_source", rating.map(|r| r.source.as_str()))
+        .set("grade_reason", rating.map(|r| r.reason_text()))
+        .set("major_hazards", hazards.major)
+        .set("top_hazard_grade", hazards.top_grade.map(u32::from))
         .admin(&e.admin)
         .build(Shape::Point(e.lon_lat))
 }
 
 /// Inventory as one readable cell: "氯 5 t; 氨 5 t".
-fn inventory_text(u: &HazardUnit) -> String {
+pub fn inventory_text(u: &HazardUnit) -> String {
     u.chemicals
         .iter()
         .map(|c| format!("{} {} t", c.name, c.quantity_t))
@@ -236,16 +252,37 @@ fn inventory_text(u: &HazardUnit) -> String {
         .join("; ")
 }
 
-pub fn hazard_source_row(u: &HazardUnit) -> Row {
+/// Rounds a derived value for output (S, R to 4 decimals are plenty).
+pub fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+pub fn hazard_source_row(
+    u: &HazardUnit,
+    enterprise_name: Option<&str>,
+    radius: (f64, RadiusSource),
+) -> Row {
+    let a = u.assessment.as_ref();
     RowBuilder::new(def("hazard_sources"))
         .set("id", u.id.as_str())
         .set("enterprise_id", u.enterprise_id.as_str())
+        .set("enterprise_name", enterprise_name)
         .set("name", u.name.as_str())
         .set("unit_kind", u.kind.label_zh())
         .set("chemicals", inventory_text(u))
         .set("n_chemicals", u.chemicals.len() as i64)
-        .set("radius_m", u.radius_m)
-        .set("people_500m", u.people_500m)
+        .set("incomplete", u.incomplete)
+        .set("s_value", a.map(|a| round4(a.s)))
+        .set("is_major", a.map(|a| a.is_major))
+        .set("r_value", a.map(|a| round4(a.r)))
+        .set("alpha", a.map(|a| a.alpha))
+        .set("alpha_source", a.map(|a| a.alpha_source.as_str()))
+        .set("people_500m", a.map(|a| a.people_500m))
+        .set("beta_used", a.map(|a| a.betas_text()))
+        .set("beta_assumed", a.map(|a| a.any_beta_assumed()))
+        .set("hazard_grade", u.major_grade().map(u32::from))
+        .set("radius_m", radius.0)
+        .set("radius_source", radius.1.as_str())
         .set("located_by_enterprise", u.located_by_enterprise)
         .admin(&u.admin)
         .build(Shape::Point(u.lon_lat))
@@ -261,16 +298,38 @@ pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
         .set("found_date", d.found.map(|x| x.to_string()))
         .set("due_date", d.due.map(|x| x.to_string()))
         .set("located_by_enterprise", d.located_by_enterprise)
+        .set("overdue", d.overdue)
         .admin(&d.admin)
         .build(Shape::Point(d.lon_lat))
 }
 
-pub fn vulnerable_target_row(t: &VulnerableTarget) -> Row {
+/// The covering sources as one cell: "HU000012 320 m; HU000031 870 m".
+pub fn covering_text(e: &TargetExposure, units: &[HazardUnit]) -> String {
+    e.covering
+        .iter()
+        .map(|(i, d)| format!("{} {:.0} m", units[*i].id, d))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn vulnerable_target_row(
+    t: &VulnerableTarget,
+    e: &TargetExposure,
+    units: &[HazardUnit],
+) -> Row {
     RowBuilder::new(def("vulnerable_targets"))
         .set("id", t.id.as_str())
         .set("name", t.name.as_str())
         .set("kind", t.kind.as_str())
         .set("population", t.population)
+        .set("protection", t.protection().label_zh())
+        .set("n_sources", e.covering.len() as i64)
+        .set("sources", covering_text(e, units))
+        .set(
+            "nearest_source",
+            e.nearest.map(|(i, _)| units[i].id.clone()),
+        )
+        .set("nearest_m", e.nearest.map(|(_, d)| d.round()))
         .admin(&t.admin)
         .build(Shape::Point(t.lon_lat))
 }
@@ -310,8 +369,9 @@ mod tests {
             assessed_grade: Some(crate::model::Grade::Red),
             people_500m: Some(12),
             admin: Default::default(),
+            rating: None,
         };
-        let row = enterprise_row(&e);
+        let row = enterprise_row(&e, EnterpriseHazards::default());
         assert_eq!(row.values.len(), def("enterprises").fields.len());
         assert_eq!(row.values[0], Value::Str("E1".into()));
         assert!(row.values.contains(&Value::Str("red".into())));

@@ -9,14 +9,18 @@
 
 pub mod config;
 pub mod crs;
+pub mod exposure;
 pub mod generate;
+pub mod grade;
 pub mod hazard;
 pub mod join;
 pub mod layers;
+pub mod lists;
 pub mod load;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
+pub mod spatial;
 pub mod styles;
 pub mod validate;
 pub mod write;

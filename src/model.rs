@@ -68,6 +68,17 @@ impl Grade {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Grade {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Grade::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown grade {text:?}: use red, orange, yellow, blue (or 红, 橙, 黄, 蓝)"
+            ))
+        })
+    }
+}
+
 impl fmt::Display for Grade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -155,6 +166,53 @@ pub struct Enterprise {
     /// People outside the plant within 500 m, when the input gives it (used for α).
     pub people_500m: Option<u32>,
     pub admin: Arc<AdminRef>,
+    /// The four-colour grade, set by the grading stage.
+    pub rating: Option<Rating>,
+}
+
+/// Whether an enterprise's grade is its own assessment or was derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GradeSource {
+    /// The enterprise's assessed grade, not raised by any rule.
+    Assessed,
+    /// Raised by a rule, or the default for an enterprise without assessment.
+    Derived,
+}
+
+impl GradeSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GradeSource::Assessed => "assessed",
+            GradeSource::Derived => "derived",
+        }
+    }
+}
+
+/// One reason behind a grade: readable Chinese text and a machine code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GradeReason {
+    pub code: String,
+    pub text: String,
+}
+
+/// An enterprise's four-colour grade and how it came about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rating {
+    pub grade: Grade,
+    pub source: GradeSource,
+    pub reasons: Vec<GradeReason>,
+}
+
+impl Rating {
+    /// The reasons as one cell: "text [code]；text [code]".
+    pub fn reason_text(&self) -> String {
+        self.reasons
+            .iter()
+            .map(|r| format!("{} [{}]", r.text, r.code))
+            .collect::<Vec<_>>()
+            .join("；")
+    }
 }
 
 /// Kind of a hazard unit in GB 18218-2018 terms.
@@ -227,7 +285,29 @@ pub struct HazardUnit {
     /// People outside the plant within 500 m, when the input gives it.
     pub people_500m: Option<u32>,
     pub chemicals: Vec<Chemical>,
+    /// Whether some inventory line of this unit was rejected.
+    pub incomplete: bool,
     pub admin: Arc<AdminRef>,
+    /// Identification and grading, set by the hazard stage.
+    pub assessment: Option<crate::hazard::Assessment>,
+}
+
+impl HazardUnit {
+    /// Major-hazard grade 1–4, when assessed and major.
+    pub fn major_grade(&self) -> Option<u8> {
+        self.assessment.as_ref().and_then(|a| a.grade)
+    }
+
+    /// The source's place on the four-colour scale: major-hazard grade 1 → red,
+    /// 2 → orange, 3 → yellow, 4 and non-major units → blue.
+    pub fn colour(&self) -> Grade {
+        match self.major_grade() {
+            Some(1) => Grade::Red,
+            Some(2) => Grade::Orange,
+            Some(3) => Grade::Yellow,
+            _ => Grade::Blue,
+        }
+    }
 }
 
 /// Severity of a hidden danger.
@@ -314,6 +394,8 @@ pub struct HiddenDanger {
     pub lon_lat: Point<f64>,
     pub located_by_enterprise: bool,
     pub admin: Arc<AdminRef>,
+    /// Open and past its due date on the data date; set by the grading stage.
+    pub overdue: bool,
 }
 
 /// A vulnerable target (脆弱性目标): a school, hospital, residential area …
@@ -326,4 +408,55 @@ pub struct VulnerableTarget {
     pub population: Option<u32>,
     pub lon_lat: Point<f64>,
     pub admin: Arc<AdminRef>,
+}
+
+/// How much a vulnerable target needs protecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Protection {
+    /// 高敏感: people who cannot leave by themselves (schools, hospitals …).
+    HighlySensitive,
+    /// 重要: many people gathered (residential areas, malls, stations …).
+    Important,
+    /// 一般: everything else.
+    General,
+}
+
+impl Protection {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Protection::HighlySensitive => "高敏感",
+            Protection::Important => "重要",
+            Protection::General => "一般",
+        }
+    }
+}
+
+impl VulnerableTarget {
+    /// Protection class from the kind: a kind naming a school, kindergarten,
+    /// hospital, care home or welfare home is 高敏感; a residential area, mall,
+    /// market, station, stadium, hotel, office or other crowded place is 重要.
+    pub fn protection(&self) -> Protection {
+        const HIGH: [&str; 9] = [
+            "学",
+            "校",
+            "幼儿园",
+            "托儿",
+            "医院",
+            "卫生",
+            "养老",
+            "敬老",
+            "福利院",
+        ];
+        const IMPORTANT: [&str; 14] = [
+            "居民", "小区", "住宅", "社区", "村", "商场", "市场", "超市", "车站", "客运", "体育",
+            "宾馆", "酒店", "机关",
+        ];
+        if HIGH.iter().any(|k| self.kind.contains(k)) {
+            Protection::HighlySensitive
+        } else if IMPORTANT.iter().any(|k| self.kind.contains(k)) {
+            Protection::Important
+        } else {
+            Protection::General
+        }
+    }
 }

@@ -17,14 +17,19 @@ use thiserror::Error;
 
 use crate::config::{InputKind, InputSpec, MetricChoice, Project};
 use crate::crs::{MetricCrs, ToWgs84};
+use crate::exposure::{self, TargetExposure};
 use crate::join::{AdminIndex, Outside};
-use crate::layers::{self, LayerData};
+use crate::layers::{self, EnterpriseHazards, LayerData};
+use crate::lists::{self, Table};
 use crate::load::{self, LoadError, RawRecord, ReadSummaries, ReadSummary};
 use crate::model::SourceRef;
-use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
+use crate::model::{
+    AdminRef, AdminUnit, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
+};
 use crate::progress::Progress;
 use crate::validate::{Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
 use crate::write::{self, WriteError};
+use crate::{grade, hazard};
 
 #[derive(Debug, Error)]
 pub enum PipelineError {
@@ -352,6 +357,17 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
                 .chemicals
                 .push(c.record);
         }
+        // A unit with a rejected inventory line is computed from the rest, flagged.
+        for r in st
+            .ledger
+            .rejects
+            .iter()
+            .filter(|r| r.kind == InputKind::Chemicals)
+        {
+            if let Some(&i) = r.id.as_ref().and_then(|id| slot.get(id)) {
+                hazard_units[i].incomplete = true;
+            }
+        }
     }
     let hidden_dangers = match spec(InputKind::HiddenDangers) {
         Some(s) => st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprise_at))?,
@@ -384,58 +400,205 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
     })
 }
 
+/// What the analysis stages add to the loaded records.
+pub struct Analysis {
+    /// For each vulnerable target (same order), the sources around it.
+    pub target_exposure: Vec<TargetExposure>,
+}
+
+/// The analysis stages: identify and grade hazard sources (GB 18218), mark
+/// overdue dangers, grade enterprises, and find the sources around each target.
+pub fn analyse(project: &Project, loaded: &mut Loaded) -> Analysis {
+    let metric = loaded.index.metric().clone();
+    let Loaded {
+        enterprises,
+        hazard_units,
+        hidden_dangers,
+        targets,
+        timings,
+        ..
+    } = loaded;
+    timings.stage("assess_hazard_sources", || {
+        hazard::assess_units(hazard_units, enterprises, targets, &metric)
+    });
+    timings.stage("grade_enterprises", || {
+        grade::mark_overdue(hidden_dangers, project.as_of);
+        grade::grade_enterprises(enterprises, hazard_units, hidden_dangers, &project.grading);
+    });
+    let target_exposure = timings.stage("target_exposure", || {
+        exposure::target_exposure(targets, hazard_units, &project.exposure, &metric)
+    });
+    Analysis { target_exposure }
+}
+
+/// Major-hazard counts per enterprise.
+fn hazards_by_enterprise(units: &[HazardUnit]) -> HashMap<&str, EnterpriseHazards> {
+    let mut out: HashMap<&str, EnterpriseHazards> = HashMap::new();
+    for u in units {
+        if let Some(g) = u.major_grade() {
+            let h = out.entry(u.enterprise_id.as_str()).or_default();
+            h.major += 1;
+            h.top_grade = Some(h.top_grade.map_or(g, |t| t.min(g)));
+        }
+    }
+    out
+}
+
 /// The output layers, in catalogue draw order.
-fn build_layers(loaded: &Loaded) -> Vec<LayerData> {
+fn build_layers(project: &Project, loaded: &Loaded, analysis: &Analysis) -> Vec<LayerData> {
     let metric = loaded.index.metric();
+    let names: HashMap<&str, &str> = loaded
+        .enterprises
+        .iter()
+        .map(|e| (e.id.as_str(), e.name.as_str()))
+        .collect();
+    let hazards = hazards_by_enterprise(&loaded.hazard_units);
+    let layer = |name: &str, rows: Vec<layers::Row>| LayerData {
+        def: layers::def(name),
+        rows,
+    };
     let mut out = vec![
-        LayerData {
-            def: layers::def("admin_units"),
-            rows: loaded
+        layer(
+            "admin_units",
+            loaded
                 .index
                 .units()
                 .iter()
                 .map(|u| layers::admin_unit_row(u, metric.area_m2(&u.boundary) / 1e6))
                 .collect(),
-        },
-        LayerData {
-            def: layers::def("vulnerable_targets"),
-            rows: loaded
+        ),
+        layer(
+            "vulnerable_targets",
+            loaded
                 .targets
                 .iter()
-                .map(layers::vulnerable_target_row)
+                .zip(&analysis.target_exposure)
+                .map(|(t, e)| layers::vulnerable_target_row(t, e, &loaded.hazard_units))
                 .collect(),
-        },
-        LayerData {
-            def: layers::def("enterprises"),
-            rows: loaded
+        ),
+        layer(
+            "enterprises",
+            loaded
                 .enterprises
                 .iter()
-                .map(layers::enterprise_row)
+                .map(|e| {
+                    layers::enterprise_row(
+                        e,
+                        hazards.get(e.id.as_str()).copied().unwrap_or_default(),
+                    )
+                })
                 .collect(),
-        },
-        LayerData {
-            def: layers::def("hazard_sources"),
-            rows: loaded
+        ),
+        layer(
+            "hazard_sources",
+            loaded
                 .hazard_units
                 .iter()
-                .map(layers::hazard_source_row)
+                .map(|u| {
+                    layers::hazard_source_row(
+                        u,
+                        names.get(u.enterprise_id.as_str()).copied(),
+                        exposure::influence_radius(u, &project.exposure),
+                    )
+                })
                 .collect(),
-        },
-        LayerData {
-            def: layers::def("hidden_dangers"),
-            rows: loaded
+        ),
+        layer(
+            "hidden_dangers",
+            loaded
                 .hidden_dangers
                 .iter()
                 .map(layers::hidden_danger_row)
                 .collect(),
-        },
+        ),
     ];
     out.sort_by_key(|l| l.def.draw_order);
     out
 }
 
+/// The four lists.
+fn build_lists(loaded: &Loaded, analysis: &Analysis) -> Vec<Table> {
+    vec![
+        lists::risk_list(&loaded.enterprises, &loaded.hazard_units),
+        lists::danger_list(&loaded.hidden_dangers, &loaded.enterprises),
+        lists::hazard_list(&loaded.hazard_units, &loaded.enterprises),
+        lists::target_list(
+            &loaded.targets,
+            &analysis.target_exposure,
+            &loaded.hazard_units,
+        ),
+    ]
+}
+
+/// Counts by grade and by kind of finding, for `report.json`.
+fn findings(loaded: &Loaded, lists: &[Table]) -> serde_json::Value {
+    let mut by_grade = serde_json::Map::new();
+    for g in Grade::DESCENDING {
+        let n = loaded
+            .enterprises
+            .iter()
+            .filter(|e| e.rating.as_ref().is_some_and(|r| r.grade == g))
+            .count();
+        by_grade.insert(g.as_str().to_string(), json!(n));
+    }
+    let derived = loaded
+        .enterprises
+        .iter()
+        .filter(|e| {
+            e.rating
+                .as_ref()
+                .is_some_and(|r| r.source == crate::model::GradeSource::Derived)
+        })
+        .count();
+    let mut major_by_grade = serde_json::Map::new();
+    for g in 1..=4u8 {
+        major_by_grade.insert(
+            g.to_string(),
+            json!(loaded
+                .hazard_units
+                .iter()
+                .filter(|u| u.major_grade() == Some(g))
+                .count()),
+        );
+    }
+    let assessments = || {
+        loaded
+            .hazard_units
+            .iter()
+            .filter_map(|u| u.assessment.as_ref())
+    };
+    let major_dangers = || {
+        loaded
+            .hidden_dangers
+            .iter()
+            .filter(|d| d.level == crate::model::DangerLevel::Major)
+    };
+    json!({
+        "enterprises_by_grade": by_grade,
+        "enterprise_grade_source": { "assessed": loaded.enterprises.len() - derived, "derived": derived },
+        "major_hazard_sources_by_grade": major_by_grade,
+        "hazard_units": {
+            "assessed": assessments().count(),
+            "major": assessments().filter(|a| a.is_major).count(),
+            "incomplete_inventory": loaded.hazard_units.iter().filter(|u| u.incomplete).count(),
+            "beta_assumed": assessments().filter(|a| a.any_beta_assumed()).count(),
+            "alpha_estimated": assessments().filter(|a| a.alpha_source == hazard::AlphaSource::Estimated).count(),
+        },
+        "hidden_dangers": {
+            "major": major_dangers().count(),
+            "open_major": major_dangers().filter(|d| d.status == crate::model::DangerStatus::Open).count(),
+            "overdue_major": major_dangers().filter(|d| d.overdue).count(),
+        },
+        "lists": lists.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
 /// The accounting and parameters of a run, as `report.json` holds them.
-pub fn report(project: &Project, loaded: &Loaded) -> serde_json::Value {
+pub fn report(
+    project: &Project,
+    loaded: &Loaded,
+    findings: Option<serde_json::Value>,
+) -> serde_json::Value {
     let inputs: serde_json::Map<String, serde_json::Value> = loaded
         .ledger
         .counts
@@ -494,7 +657,23 @@ pub fn report(project: &Project, loaded: &Loaded) -> serde_json::Value {
             "level": loaded.index.finest_level().as_str(),
             "boundary_rule": "a point strictly inside a unit belongs to it; a point on a boundary goes to the unit with the smallest code among those containing it",
         },
-        "parameters": { "cell_size_m": project.cell_size_m },
+        "findings": findings,
+        "parameters": {
+            "cell_size_m": project.cell_size_m,
+            "as_of": project.as_of.to_string(),
+            "grading": {
+                "policy": "these rules are local policy, not national standard",
+                "unassessed": project.grading.unassessed.as_str(),
+                "rules": project.grading.rules.iter().map(|r| json!({
+                    "id": r.id, "when": format!("{:?}", r.when), "hazard_grades": r.hazard_grades,
+                    "raise_to": r.raise_to.as_str(), "enabled": r.enabled,
+                })).collect::<Vec<_>>(),
+            },
+            "default_radius_m": {
+                "red": project.exposure.default_radius_m.red, "orange": project.exposure.default_radius_m.orange,
+                "yellow": project.exposure.default_radius_m.yellow, "blue": project.exposure.default_radius_m.blue,
+            },
+        },
         "timings_s": loaded.timings.0.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
     })
 }
@@ -579,7 +758,7 @@ pub fn check(
     print_summary(&loaded);
     if let Some(dir) = report_dir {
         write::write_rejects(&dir.join("rejects.csv"), &loaded.ledger.rejects)?;
-        write::write_json(&dir.join("report.json"), &report(project, &loaded))?;
+        write::write_json(&dir.join("report.json"), &report(project, &loaded, None))?;
     }
     ensure_balanced(&loaded)?;
     Ok(outcome(&loaded, report_dir.map(Path::to_path_buf)))
@@ -667,8 +846,10 @@ pub fn run(
 ) -> Result<Outcome, PipelineError> {
     let mut loaded = load_all(project, progress)?;
     print_summary(&loaded);
+    let analysis = analyse(project, &mut loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
-    let layers = timings.stage("build_layers", || build_layers(&loaded));
+    let layers = timings.stage("build_layers", || build_layers(project, &loaded, &analysis));
+    let lists = timings.stage("build_lists", || build_lists(&loaded, &analysis));
     timings.stage("write_geojson", || -> Result<(), PipelineError> {
         let bar = progress.bar(layers.len() as u64, "writing GeoJSON");
         for layer in &layers {
@@ -690,11 +871,29 @@ pub fn run(
             &gpkg_stamp(project),
         )
     })?;
+    timings.stage("write_lists", || -> Result<(), PipelineError> {
+        for table in &lists {
+            write::write_list_csv(
+                &out_dir.join("lists").join(format!("{}.csv", table.name)),
+                table,
+            )?;
+        }
+        write::write_lists_xlsx(
+            &out_dir.join("lists").join("清单.xlsx"),
+            &lists,
+            project.as_of,
+        )?;
+        Ok(())
+    })?;
     timings.stage("write_rejects", || {
         write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects)
     })?;
     loaded.timings = timings;
-    write::write_json(&out_dir.join("report.json"), &report(project, &loaded))?;
+    let findings = findings(&loaded, &lists);
+    write::write_json(
+        &out_dir.join("report.json"),
+        &report(project, &loaded, Some(findings)),
+    )?;
     ensure_balanced(&loaded)?;
     Ok(outcome(&loaded, Some(out_dir.to_path_buf())))
 }

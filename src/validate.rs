@@ -38,6 +38,7 @@ pub enum RejectCode {
     UnknownValue,
     UnparsableDate,
     UndecodableText,
+    UnknownChemical,
 }
 
 impl RejectCode {
@@ -58,6 +59,7 @@ impl RejectCode {
             RejectCode::UnknownValue => "unknown_value",
             RejectCode::UnparsableDate => "unparsable_date",
             RejectCode::UndecodableText => "undecodable_text",
+            RejectCode::UnknownChemical => "unknown_chemical",
         }
     }
 }
@@ -667,6 +669,7 @@ impl<'a> Checker<'a> {
             assessed_grade,
             people_500m,
             admin: Default::default(),
+            rating: None,
         })
     }
 
@@ -716,7 +719,9 @@ impl<'a> Checker<'a> {
             radius_m,
             people_500m,
             chemicals: Vec::new(),
+            incomplete: false,
             admin: Default::default(),
+            assessment: None,
         })
     }
 
@@ -768,10 +773,21 @@ impl<'a> Checker<'a> {
                 Some(code)
             }
         };
+        let cas = f.optional("cas").map(str::to_string);
+        // A chemical that GB 18218 cannot place has no Q: the line is set
+        // aside and its unit computed from the rest (flagged incomplete).
+        crate::hazard::resolve(&name, cas.as_deref(), category.as_deref()).map_err(|reason| {
+            FieldError::new(
+                &f.column("name"),
+                &name,
+                RejectCode::UnknownChemical,
+                reason,
+            )
+        })?;
         Ok(Chemical {
             unit_id,
             name,
-            cas: f.optional("cas").map(str::to_string),
+            cas,
             category,
             quantity_t,
         })
@@ -832,6 +848,7 @@ impl<'a> Checker<'a> {
             lon_lat,
             located_by_enterprise: own.is_none(),
             admin: Default::default(),
+            overdue: false,
         })
     }
 

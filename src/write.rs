@@ -16,6 +16,8 @@ use geo::{orient::Direction, Orient};
 use thiserror::Error;
 
 use crate::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
+use crate::lists::Table;
+use crate::model::Date;
 use crate::validate::Reject;
 
 #[derive(Debug, Error)]
@@ -278,4 +280,76 @@ pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), WriteErr
         serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
     })
+}
+
+/// Writes one list as CSV: UTF-8 with BOM and Chinese headers, so Excel
+/// opens it correctly by double-click.
+pub fn write_list_csv(path: &Path, table: &Table) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        w.write_all("\u{feff}".as_bytes())?;
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(table.columns.iter().map(|c| c.header))?;
+        for row in &table.rows {
+            csv.write_record(row.iter().map(cell_text))?;
+        }
+        csv.flush()
+    })
+}
+
+/// A value as list text; reals without trailing noise.
+fn cell_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Real(r) => r.to_string(),
+    }
+}
+
+/// Writes the lists into one workbook, a sheet per list: bold header row,
+/// frozen, column widths set; the document date pinned for determinism.
+pub fn write_lists_xlsx(path: &Path, tables: &[Table], created: Date) -> Result<(), WriteError> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| WriteError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut book = Workbook::new();
+    let stamp =
+        ExcelDateTime::from_ymd(created.year as u16, created.month as u8, created.day as u8)
+            .map_err(err)?;
+    book.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&stamp)
+            .set_author("riskatlas"),
+    );
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_background_color("D9D9D9");
+    for table in tables {
+        let sheet = book.add_worksheet();
+        sheet.set_name(table.name).map_err(err)?;
+        for (c, col) in table.columns.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, col.header, &header)
+                .map_err(err)?;
+            sheet.set_column_width(c as u16, col.width).map_err(err)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(err)?;
+        for (r, row) in table.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, v) in row.iter().enumerate() {
+                let c = c as u16;
+                match v {
+                    Value::Null => continue,
+                    Value::Str(s) => sheet.write_string(r, c, s).map_err(err)?,
+                    Value::Int(i) => sheet.write_number(r, c, *i as f64).map_err(err)?,
+                    Value::Real(x) => sheet.write_number(r, c, *x).map_err(err)?,
+                };
+            }
+        }
+    }
+    let bytes = book.save_to_buffer().map_err(err)?;
+    atomic_write(path, |w| w.write_all(&bytes))
 }

@@ -495,3 +495,213 @@ fn geopackage_matches_geojson_and_reads_back_as_input() {
     assert_eq!(report["inputs"]["enterprises"]["driver"], "GPKG");
     assert_eq!(report["inputs"]["enterprises"]["crs"], "wgs84");
 }
+
+fn features(out: &Path, layer: &str) -> Vec<Value> {
+    read_json(&out.join(format!("geojson/{layer}.geojson")))["features"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Table 6, written out independently of the code under test.
+fn table6(r: f64) -> u64 {
+    if r >= 100.0 {
+        1
+    } else if r >= 50.0 {
+        2
+    } else if r >= 10.0 {
+        3
+    } else {
+        4
+    }
+}
+
+#[test]
+fn major_hazard_grades_agree_with_r_by_table6() {
+    let units = features(example_outputs(), "hazard_sources");
+    let mut majors = 0;
+    for f in &units {
+        let p = &f["properties"];
+        let s = p["s_value"].as_f64().unwrap();
+        let is_major = p["is_major"].as_i64().unwrap() == 1;
+        assert_eq!(is_major, s >= 1.0, "{}: S = {s}", p["id"]);
+        if is_major {
+            majors += 1;
+            let r = p["r_value"].as_f64().unwrap();
+            // r_value is rounded to 4 decimals; stay away from the boundaries.
+            let grade = p["hazard_grade"].as_u64().unwrap();
+            if [10.0, 50.0, 100.0]
+                .iter()
+                .all(|b: &f64| (r - b).abs() > 1e-3)
+            {
+                assert_eq!(grade, table6(r), "{}: R = {r}", p["id"]);
+            }
+            assert!(["input", "estimated"].contains(&p["alpha_source"].as_str().unwrap()));
+            assert!(p["beta_used"].as_str().unwrap().contains("β="));
+        } else {
+            assert!(
+                p["hazard_grade"].is_null(),
+                "{}: graded though S < 1",
+                p["id"]
+            );
+        }
+    }
+    assert!(
+        majors >= 10,
+        "the example has major hazard sources: {majors}"
+    );
+    let incomplete: Vec<&Value> = units
+        .iter()
+        .filter(|f| f["properties"]["incomplete"] == 1)
+        .collect();
+    assert_eq!(
+        incomplete.len(),
+        1,
+        "the unit with rejected inventory lines is flagged"
+    );
+}
+
+#[test]
+fn enterprises_with_grade_1_or_2_sources_are_red() {
+    let es = features(example_outputs(), "enterprises");
+    let mut checked = 0;
+    for f in &es {
+        let p = &f["properties"];
+        assert!(["red", "orange", "yellow", "blue"].contains(&p["grade"].as_str().unwrap()));
+        assert!(["assessed", "derived"].contains(&p["grade_source"].as_str().unwrap()));
+        if matches!(p["top_hazard_grade"].as_u64(), Some(1 | 2)) {
+            assert_eq!(p["grade"], "red", "{}", p["id"]);
+            assert!(p["grade_reason"]
+                .as_str()
+                .unwrap()
+                .contains("major_hazard_1_2"));
+            checked += 1;
+        }
+        if p["grade_source"] == "assessed" {
+            assert_eq!(p["grade"], p["assessed_grade"], "an assessed grade is kept");
+        }
+    }
+    assert!(checked > 0, "the example has grade 1/2 sources");
+}
+
+#[test]
+fn a_switched_off_rule_changes_the_grades() {
+    let dir = copy_fixture("changzhou");
+    let project = dir.path().join("project.toml");
+    let mut text = std::fs::read_to_string(&project).unwrap();
+    text.push_str(
+        "\n[grading]\n[[grading.rules]]\nid = \"major_hazard_1_2\"\nwhen = \"major_hazard\"\nhazard_grades = [1, 2]\nraise_to = \"red\"\nenabled = false\n",
+    );
+    std::fs::write(&project, text).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    riskatlas_expect(
+        &[
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "-q",
+        ],
+        1,
+    );
+    let mut with_grade_1_2 = 0;
+    for f in features(out.path(), "enterprises") {
+        let p = &f["properties"];
+        let reason = p["grade_reason"].as_str().unwrap_or("");
+        assert!(
+            !reason.contains("major_hazard"),
+            "only the listed rules apply: {reason}"
+        );
+        if matches!(p["top_hazard_grade"].as_u64(), Some(1 | 2)) {
+            with_grade_1_2 += 1;
+            // Red now only if assessed so.
+            assert_eq!(
+                p["grade"],
+                p["assessed_grade"].as_str().unwrap_or("blue"),
+                "{}",
+                p["id"]
+            );
+        }
+    }
+    assert!(with_grade_1_2 > 0);
+}
+
+/// The lists open in a real XLSX reader (openpyxl), with their header row
+/// frozen, and hold as many rows as the layers say they should.
+#[test]
+fn lists_match_the_layers_and_open_in_openpyxl() {
+    let out = example_outputs();
+    let count = |layer: &str, pred: &dyn Fn(&Value) -> bool| {
+        features(out, layer)
+            .iter()
+            .filter(|f| pred(&f["properties"]))
+            .count()
+    };
+    let expected = [
+        (
+            "重大安全风险清单",
+            count("enterprises", &|p| {
+                p["grade"] == "red" || p["grade"] == "orange"
+            }),
+        ),
+        (
+            "重大隐患清单",
+            count("hidden_dangers", &|p| p["level"] == "major"),
+        ),
+        (
+            "重大危险源清单",
+            count("hazard_sources", &|p| p["is_major"] == 1),
+        ),
+        ("脆弱性目标清单", count("vulnerable_targets", &|_| true)),
+    ];
+    let script = r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1], read_only=False)
+print(json.dumps({ws.title: {"rows": ws.max_row - 1, "freeze": ws.freeze_panes, "header": [c.value for c in ws[1]]} for ws in wb.worksheets}, ensure_ascii=False))
+"#;
+    let py = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script, out.join("lists/清单.xlsx").to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let sheets: Value = serde_json::from_slice(&py.stdout).unwrap();
+    for (name, n) in expected {
+        let sheet = &sheets[name];
+        assert_eq!(
+            sheet["rows"].as_u64().unwrap() as usize,
+            n,
+            "{name} in the workbook"
+        );
+        assert_eq!(sheet["freeze"], "A2", "{name}: header row frozen");
+        assert_eq!(sheet["header"][0], "序号");
+        let csv_path = out.join(format!("lists/{name}.csv"));
+        let bytes = std::fs::read(&csv_path).unwrap();
+        assert!(
+            bytes.starts_with("\u{feff}".as_bytes()),
+            "{name}.csv has a BOM"
+        );
+        let rows = read_csv(&csv_path);
+        assert_eq!(rows.len() - 1, n, "{name}.csv");
+        assert_eq!(
+            rows[0],
+            sheet["header"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        );
+    }
+    assert!(expected.iter().all(|(_, n)| *n > 0), "{expected:?}");
+    // Overdue major dangers come first.
+    let dangers = read_csv(&out.join("lists/重大隐患清单.csv"));
+    let overdue: Vec<bool> = dangers[1..]
+        .iter()
+        .map(|r| r.last().unwrap() == "是")
+        .collect();
+    assert!(overdue.windows(2).all(|w| w[0] >= w[1]), "overdue first");
+}

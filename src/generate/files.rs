@@ -362,6 +362,11 @@ fn write_hazards(
             "unknown_value",
             "category W99",
         );
+        push_chem(
+            c(&first_unit, "某神秘化合物", "", "2"),
+            "unknown_chemical",
+            "not in Table 1 and no category",
+        );
     }
     let sheet = book.add_worksheet();
     sheet.set_name(UNITS_SHEET).map_err(&err)?;

@@ -1,0 +1,328 @@
+//! The four lists the seed plans ask every city to keep, as tables with
+//! Chinese headers: 重大安全风险清单 (red and orange enterprises and why),
+//! 重大隐患清单 (major hidden dangers, overdue first), 重大危险源清单 (major
+//! hazard sources with S, R, α, β and grade) and 脆弱性目标清单 (vulnerable
+//! targets with their protection class and the sources whose radius covers them).
+//!
+//! Building a table is pure; [`crate::write`] turns tables into CSV and XLSX.
+
+use std::collections::HashMap;
+
+use crate::exposure::TargetExposure;
+use crate::layers::{covering_text, inventory_text, round4, Value};
+use crate::model::{
+    AdminRef, DangerLevel, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
+};
+
+/// A column: Chinese header and width in characters (for XLSX).
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub header: &'static str,
+    pub width: f64,
+}
+
+/// One list.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The list's Chinese name: file stem and sheet name.
+    pub name: &'static str,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+fn columns(spec: &[(&'static str, f64)]) -> Vec<Column> {
+    std::iter::once(("序号", 6.0))
+        .chain(spec.iter().copied())
+        .map(|(header, width)| Column { header, width })
+        .collect()
+}
+
+/// Prefixes each row with its 1-based number.
+fn numbered(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            r.insert(0, Value::Int(i as i64 + 1));
+            r
+        })
+        .collect()
+}
+
+fn district(a: &AdminRef) -> Value {
+    a.district_name
+        .clone()
+        .or_else(|| a.city_name.clone())
+        .into()
+}
+
+const HAZARD_GRADE_ZH: [&str; 5] = ["", "一级", "二级", "三级", "四级"];
+
+/// 重大安全风险清单: red and orange enterprises, red first, with their reasons.
+pub fn risk_list(enterprises: &[Enterprise], units: &[HazardUnit]) -> Table {
+    let mut majors: HashMap<&str, Vec<&HazardUnit>> = HashMap::new();
+    for u in units.iter().filter(|u| u.major_grade().is_some()) {
+        majors.entry(u.enterprise_id.as_str()).or_default().push(u);
+    }
+    let mut picked: Vec<&Enterprise> = enterprises
+        .iter()
+        .filter(|e| e.rating.as_ref().is_some_and(|r| r.grade >= Grade::Orange))
+        .collect();
+    let grade = |e: &Enterprise| e.rating.as_ref().map(|r| r.grade).unwrap_or(Grade::Blue);
+    picked.sort_by(|a, b| {
+        grade(b)
+            .cmp(&grade(a))
+            .then(a.admin.district_code.cmp(&b.admin.district_code))
+            .then(a.id.cmp(&b.id))
+    });
+    let rows = picked
+        .into_iter()
+        .map(|e| {
+            let r = e.rating.as_ref().expect("filtered on rating");
+            let mh = majors.get(e.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let mh_text = mh
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}({})",
+                        u.id,
+                        HAZARD_GRADE_ZH[u.major_grade().unwrap_or(0) as usize]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("、");
+            vec![
+                e.id.as_str().into(),
+                e.name.as_str().into(),
+                district(&e.admin),
+                e.industry.clone().into(),
+                r.grade.label_zh().into(),
+                e.assessed_grade.map(|g| g.label_zh()).into(),
+                if r.source == crate::model::GradeSource::Assessed {
+                    "自评"
+                } else {
+                    "规则判定"
+                }
+                .into(),
+                r.reason_text().into(),
+                Value::Int(mh.len() as i64),
+                mh_text.into(),
+                e.address.clone().into(),
+            ]
+        })
+        .collect();
+    Table {
+        name: "重大安全风险清单",
+        columns: columns(&[
+            ("企业编号", 22.0),
+            ("企业名称", 30.0),
+            ("区县", 10.0),
+            ("行业", 14.0),
+            ("风险等级", 10.0),
+            ("自评等级", 10.0),
+            ("等级来源", 10.0),
+            ("定级理由", 60.0),
+            ("重大危险源数", 12.0),
+            ("重大危险源", 30.0),
+            ("地址", 30.0),
+        ]),
+        rows: numbered(rows),
+    }
+}
+
+/// 重大隐患清单: major hidden dangers, overdue first, then open, then by due date.
+pub fn danger_list(dangers: &[HiddenDanger], enterprises: &[Enterprise]) -> Table {
+    let names: HashMap<&str, &str> = enterprises
+        .iter()
+        .map(|e| (e.id.as_str(), e.name.as_str()))
+        .collect();
+    let mut picked: Vec<&HiddenDanger> = dangers
+        .iter()
+        .filter(|d| d.level == DangerLevel::Major)
+        .collect();
+    picked.sort_by(|a, b| {
+        b.overdue
+            .cmp(&a.overdue)
+            .then((a.status as u8).cmp(&(b.status as u8)))
+            .then(a.due.cmp(&b.due))
+            .then(a.id.cmp(&b.id))
+    });
+    let rows = picked
+        .into_iter()
+        .map(|d| {
+            vec![
+                d.id.as_str().into(),
+                d.enterprise_id.clone().into(),
+                d.enterprise_id
+                    .as_deref()
+                    .and_then(|e| names.get(e).copied())
+                    .into(),
+                district(&d.admin),
+                d.description.as_str().into(),
+                if d.status == crate::model::DangerStatus::Open {
+                    "未整改"
+                } else {
+                    "已整改"
+                }
+                .into(),
+                d.found.map(|x| x.to_string()).into(),
+                d.due.map(|x| x.to_string()).into(),
+                if d.overdue { "是" } else { "否" }.into(),
+            ]
+        })
+        .collect();
+    Table {
+        name: "重大隐患清单",
+        columns: columns(&[
+            ("隐患编号", 16.0),
+            ("企业编号", 22.0),
+            ("企业名称", 30.0),
+            ("区县", 10.0),
+            ("隐患描述", 30.0),
+            ("整改状态", 10.0),
+            ("发现日期", 12.0),
+            ("整改期限", 12.0),
+            ("是否逾期", 10.0),
+        ]),
+        rows: numbered(rows),
+    }
+}
+
+/// 重大危险源清单: major hazard sources, grade 1 first, then by R.
+pub fn hazard_list(units: &[HazardUnit], enterprises: &[Enterprise]) -> Table {
+    let names: HashMap<&str, &str> = enterprises
+        .iter()
+        .map(|e| (e.id.as_str(), e.name.as_str()))
+        .collect();
+    let mut picked: Vec<&HazardUnit> = units.iter().filter(|u| u.major_grade().is_some()).collect();
+    let r = |u: &HazardUnit| u.assessment.as_ref().map(|a| a.r).unwrap_or(0.0);
+    picked.sort_by(|a, b| {
+        a.major_grade()
+            .cmp(&b.major_grade())
+            .then(r(b).total_cmp(&r(a)))
+            .then(a.id.cmp(&b.id))
+    });
+    let rows = picked
+        .into_iter()
+        .map(|u| {
+            let a = u.assessment.as_ref().expect("major units are assessed");
+            vec![
+                u.id.as_str().into(),
+                u.enterprise_id.as_str().into(),
+                names.get(u.enterprise_id.as_str()).copied().into(),
+                district(&u.admin),
+                u.name.as_str().into(),
+                u.kind.label_zh().into(),
+                inventory_text(u).into(),
+                Value::Real(round4(a.s)),
+                Value::Real(round4(a.r)),
+                Value::Real(a.alpha),
+                Value::Int(i64::from(a.people_500m)),
+                if a.alpha_source == crate::hazard::AlphaSource::Input {
+                    "填报"
+                } else {
+                    "按脆弱性目标估算"
+                }
+                .into(),
+                a.betas_text().into(),
+                HAZARD_GRADE_ZH[a.grade.unwrap_or(0) as usize].into(),
+                if u.incomplete { "是" } else { "否" }.into(),
+            ]
+        })
+        .collect();
+    Table {
+        name: "重大危险源清单",
+        columns: columns(&[
+            ("危险源编号", 12.0),
+            ("企业编号", 22.0),
+            ("企业名称", 30.0),
+            ("区县", 10.0),
+            ("单元名称", 14.0),
+            ("单元类型", 10.0),
+            ("危险化学品", 40.0),
+            ("S", 10.0),
+            ("R", 10.0),
+            ("α", 6.0),
+            ("500米内人数", 12.0),
+            ("人数来源", 16.0),
+            ("β取值", 50.0),
+            ("级别", 8.0),
+            ("清单不完整", 10.0),
+        ]),
+        rows: numbered(rows),
+    }
+}
+
+/// 脆弱性目标清单: every target with its protection class and the sources
+/// covering it; most exposed first (covering sources, then class, then
+/// distance to the nearest source).
+pub fn target_list(
+    targets: &[VulnerableTarget],
+    exposure: &[TargetExposure],
+    units: &[HazardUnit],
+) -> Table {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    let nearest = |i: usize| exposure[i].nearest.map(|(_, d)| d).unwrap_or(f64::INFINITY);
+    order.sort_by(|&a, &b| {
+        exposure[b]
+            .covering
+            .len()
+            .cmp(&exposure[a].covering.len())
+            .then(targets[a].protection().cmp(&targets[b].protection()))
+            .then(nearest(a).total_cmp(&nearest(b)))
+            .then(targets[a].id.cmp(&targets[b].id))
+    });
+    let rows = order
+        .into_iter()
+        .map(|i| {
+            let (t, e) = (&targets[i], &exposure[i]);
+            vec![
+                t.id.as_str().into(),
+                t.name.as_str().into(),
+                t.kind.as_str().into(),
+                t.protection().label_zh().into(),
+                t.population.into(),
+                district(&t.admin),
+                Value::Int(e.covering.len() as i64),
+                covering_text(e, units).into(),
+                e.nearest.map(|(j, _)| units[j].id.clone()).into(),
+                e.nearest.map(|(_, d)| d.round()).into(),
+            ]
+        })
+        .collect();
+    Table {
+        name: "脆弱性目标清单",
+        columns: columns(&[
+            ("目标编号", 12.0),
+            ("目标名称", 24.0),
+            ("类型", 10.0),
+            ("保护类别", 10.0),
+            ("人数", 10.0),
+            ("区县", 10.0),
+            ("影响范围内危险源数", 18.0),
+            ("影响范围内危险源(编号 距离)", 40.0),
+            ("最近危险源", 12.0),
+            ("最近距离(米)", 12.0),
+        ]),
+        rows: numbered(rows),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_matches_its_header() {
+        let t = risk_list(&[], &[]);
+        assert_eq!(t.columns[0].header, "序号");
+        for t in [
+            risk_list(&[], &[]),
+            danger_list(&[], &[]),
+            hazard_list(&[], &[]),
+            target_list(&[], &[], &[]),
+        ] {
+            assert!(t.rows.is_empty());
+            assert!(t.columns.iter().all(|c| c.width > 0.0));
+        }
+    }
+}
