@@ -289,7 +289,51 @@ impl PerGrade {
     }
 }
 
-/// Influence of hazard sources.
+/// The kernel K(u), u = d/r, of the exposure grid: the raw formulas QGIS's
+/// heatmap uses, so results compare cell by cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kernel {
+    /// (1 − u²)²
+    Quartic,
+    /// (1 − u²)³
+    Triweight,
+    /// 1 − u²
+    Epanechnikov,
+    /// 1 − u
+    Triangular,
+    /// 1
+    Uniform,
+}
+
+/// How the terms of the sources reaching a cell combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Sum,
+    Max,
+}
+
+/// Cell grades by exposure: red E ≥ red, orange E ≥ orange, yellow E ≥ yellow, blue E > 0.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub red: f64,
+    pub orange: f64,
+    pub yellow: f64,
+}
+
+/// Area grade rule: red if red cells cover at least `red` of a unit's area,
+/// orange if red + orange cover `orange`, yellow if red + orange + yellow cover `yellow`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaShares {
+    pub red: f64,
+    pub orange: f64,
+    pub yellow: f64,
+}
+
+/// Influence of hazard sources and the exposure grid.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exposure {
@@ -297,6 +341,21 @@ pub struct Exposure {
     /// source's grade.
     #[serde(default = "default_radius")]
     pub default_radius_m: PerGrade,
+    /// Weight w of a source by its grade.
+    #[serde(default = "default_weights")]
+    pub weights: PerGrade,
+    #[serde(default = "default_kernel")]
+    pub kernel: Kernel,
+    #[serde(default = "default_mode")]
+    pub mode: Mode,
+    #[serde(default = "default_thresholds")]
+    pub thresholds: Thresholds,
+    #[serde(default = "default_shares")]
+    pub area_shares: AreaShares,
+    /// Above this many cells with E > 0, the `exposure_grid` layer holds
+    /// cells merged per grade instead of single cells.
+    #[serde(default = "default_max_cells")]
+    pub max_grid_cells: usize,
 }
 
 fn default_radius() -> PerGrade {
@@ -308,10 +367,53 @@ fn default_radius() -> PerGrade {
     }
 }
 
+fn default_weights() -> PerGrade {
+    PerGrade {
+        red: 8.0,
+        orange: 4.0,
+        yellow: 2.0,
+        blue: 1.0,
+    }
+}
+
+fn default_kernel() -> Kernel {
+    Kernel::Quartic
+}
+
+fn default_mode() -> Mode {
+    Mode::Sum
+}
+
+fn default_thresholds() -> Thresholds {
+    Thresholds {
+        red: 4.0,
+        orange: 2.0,
+        yellow: 1.0,
+    }
+}
+
+fn default_shares() -> AreaShares {
+    AreaShares {
+        red: 0.02,
+        orange: 0.05,
+        yellow: 0.10,
+    }
+}
+
+fn default_max_cells() -> usize {
+    200_000
+}
+
 impl Default for Exposure {
     fn default() -> Self {
         Exposure {
             default_radius_m: default_radius(),
+            weights: default_weights(),
+            kernel: default_kernel(),
+            mode: default_mode(),
+            thresholds: default_thresholds(),
+            area_shares: default_shares(),
+            max_grid_cells: default_max_cells(),
         }
     }
 }

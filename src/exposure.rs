@@ -1,13 +1,29 @@
-//! The influence of hazard sources on their surroundings.
+//! Influence of hazard sources and the exposure grid.
 //!
-//! Each hazard source has an influence radius: the input's `radius_m` (e.g. an
-//! external safety distance by GB/T 37243) where given, else the project's
-//! default for the source's grade (`exposure.default_radius_m`). A vulnerable
-//! target is exposed to every source whose radius reaches it.
+//! **Sources.** Every hazard unit is a source; so is every enterprise without
+//! one (at its location). A source's grade is the higher of its own (major
+//! hazard grade 1 → red, 2 → orange, 3 → yellow, 4 and non-major → blue) and its
+//! enterprise's; its weight w comes from `exposure.weights` by that grade, its
+//! influence radius r from the input's `radius_m` (e.g. an external safety
+//! distance by GB/T 37243), else `exposure.default_radius_m` by grade.
+//!
+//! **Grid.** Cells of `cell_size_m` over the study area in the metric CRS,
+//! the origin snapped to whole cells. A cell's value is
+//! E = Σ w·K(d/r) over the sources within r of its centre (`mode = "sum"`;
+//! `"max"` keeps the largest term), with K one of QGIS's heatmap kernels.
+//! The grid is computed in bands of square tiles; tiles run in parallel with
+//! rayon, each summing its candidate sources in source order into its own
+//! buffer, so no lock is taken and the result does not depend on the number
+//! of threads. Only one band is held at a time.
 
-use crate::config::Exposure;
+use geo::Point;
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use crate::config::{Exposure, Kernel, Mode};
 use crate::crs::MetricCrs;
-use crate::model::{HazardUnit, VulnerableTarget};
+use crate::model::{Enterprise, Grade, HazardUnit, VulnerableTarget};
 use crate::spatial::PointIndex;
 
 /// Where a source's influence radius came from.
@@ -26,17 +42,331 @@ impl RadiusSource {
     }
 }
 
-/// The influence radius of a hazard source in metres, and its origin.
-pub fn influence_radius(u: &HazardUnit, cfg: &Exposure) -> (f64, RadiusSource) {
-    match u.radius_m {
-        Some(r) => (r, RadiusSource::Input),
-        None => (cfg.default_radius_m.get(u.colour()), RadiusSource::Default),
+/// What a source stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceOf {
+    /// Index into the hazard units.
+    HazardUnit(usize),
+    /// Index into the enterprises (one without hazard units).
+    Enterprise(usize),
+}
+
+/// A source of the exposure grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub of: SourceOf,
+    pub id: String,
+    pub lon_lat: Point<f64>,
+    /// Metric easting/northing.
+    pub xy: [f64; 2],
+    pub grade: Grade,
+    pub weight: f64,
+    pub radius_m: f64,
+    pub radius_source: RadiusSource,
+}
+
+/// The grid's sources: hazard units first (in input order), then the
+/// enterprises that have none.
+pub fn sources(
+    units: &[HazardUnit],
+    enterprises: &[Enterprise],
+    cfg: &Exposure,
+    metric: &MetricCrs,
+) -> Vec<Source> {
+    let enterprise_grade: std::collections::HashMap<&str, Grade> = enterprises
+        .iter()
+        .map(|e| {
+            (
+                e.id.as_str(),
+                e.rating.as_ref().map_or(Grade::Blue, |r| r.grade),
+            )
+        })
+        .collect();
+    let make = |of, id: &str, p: Point<f64>, grade: Grade, radius: Option<f64>| {
+        let (x, y) = metric.project(p.x(), p.y());
+        let (radius_m, radius_source) = match radius {
+            Some(r) => (r, RadiusSource::Input),
+            None => (cfg.default_radius_m.get(grade), RadiusSource::Default),
+        };
+        Source {
+            of,
+            id: id.to_string(),
+            lon_lat: p,
+            xy: [x, y],
+            grade,
+            weight: cfg.weights.get(grade),
+            radius_m,
+            radius_source,
+        }
+    };
+    let mut out: Vec<Source> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let grade = u.colour().max(
+                enterprise_grade
+                    .get(u.enterprise_id.as_str())
+                    .copied()
+                    .unwrap_or(Grade::Blue),
+            );
+            make(SourceOf::HazardUnit(i), &u.id, u.lon_lat, grade, u.radius_m)
+        })
+        .collect();
+    let with_units: std::collections::HashSet<&str> =
+        units.iter().map(|u| u.enterprise_id.as_str()).collect();
+    out.extend(
+        enterprises
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !with_units.contains(e.id.as_str()))
+            .map(|(i, e)| {
+                make(
+                    SourceOf::Enterprise(i),
+                    &e.id,
+                    e.lon_lat,
+                    e.rating.as_ref().map_or(Grade::Blue, |r| r.grade),
+                    None,
+                )
+            }),
+    );
+    out
+}
+
+/// The kernel K(u) for u = d/r; zero beyond the radius.
+///
+/// ```
+/// use riskatlas::{config::Kernel, exposure::kernel};
+/// assert_eq!(kernel(Kernel::Quartic, 0.5), 0.5625);
+/// assert_eq!(kernel(Kernel::Quartic, 1.2), 0.0);
+/// ```
+pub fn kernel(k: Kernel, u: f64) -> f64 {
+    if !(0.0..=1.0).contains(&u) {
+        return 0.0;
+    }
+    let v = 1.0 - u * u;
+    match k {
+        Kernel::Quartic => v * v,
+        Kernel::Triweight => v * v * v,
+        Kernel::Epanechnikov => v,
+        Kernel::Triangular => 1.0 - u,
+        Kernel::Uniform => 1.0,
+    }
+}
+
+/// One source's term at distance `d` (m).
+fn term(s: &Source, d: f64, k: Kernel) -> f64 {
+    s.weight * kernel(k, d / s.radius_m)
+}
+
+/// Combines a cell's value with a term.
+fn combine(mode: Mode, acc: f64, t: f64) -> f64 {
+    match mode {
+        Mode::Sum => acc + t,
+        Mode::Max => acc.max(t),
+    }
+}
+
+/// The grid's geometry: north-up cells of `cell` metres from the west and
+/// north edges `x0`, `y0` (whole multiples of the cell size).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridSpec {
+    pub x0: f64,
+    pub y0: f64,
+    pub cell: f64,
+    pub cols: usize,
+    pub rows: usize,
+}
+
+impl GridSpec {
+    /// The smallest snapped grid covering a metric envelope.
+    pub fn covering(min: [f64; 2], max: [f64; 2], cell: f64) -> GridSpec {
+        let x0 = (min[0] / cell).floor() * cell;
+        let y0 = (max[1] / cell).ceil() * cell;
+        let cols = (((max[0] - x0) / cell).ceil() as usize).max(1);
+        let rows = (((y0 - min[1]) / cell).ceil() as usize).max(1);
+        GridSpec {
+            x0,
+            y0,
+            cell,
+            cols,
+            rows,
+        }
+    }
+
+    /// Metric centre of a cell.
+    pub fn centre(&self, row: usize, col: usize) -> [f64; 2] {
+        [
+            self.x0 + (col as f64 + 0.5) * self.cell,
+            self.y0 - (row as f64 + 0.5) * self.cell,
+        ]
+    }
+
+    /// GDAL geotransform (west edge, cell width, 0, north edge, 0, −cell height).
+    pub fn geotransform(&self) -> [f64; 6] {
+        [self.x0, self.cell, 0.0, self.y0, 0.0, -self.cell]
+    }
+
+    pub fn cells(&self) -> usize {
+        self.cols * self.rows
+    }
+}
+
+/// Sources indexed by the envelopes of their circles.
+pub struct SourceIndex<'a> {
+    sources: &'a [Source],
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl<'a> SourceIndex<'a> {
+    pub fn new(sources: &'a [Source]) -> Self {
+        let entries = sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let r = s.radius_m;
+                GeomWithData::new(
+                    Rectangle::from_corners([s.xy[0] - r, s.xy[1] - r], [s.xy[0] + r, s.xy[1] + r]),
+                    i,
+                )
+            })
+            .collect();
+        SourceIndex {
+            sources,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// Indices of the sources whose circle envelope meets `[min, max]`, in source order.
+    fn candidates(&self, min: [f64; 2], max: [f64; 2]) -> Vec<usize> {
+        let mut c: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
+            .map(|e| e.data)
+            .collect();
+        c.sort_unstable();
+        c
+    }
+
+    /// E at a metric point (exact, not from the grid), and the covering
+    /// sources (index, distance) in source order.
+    pub fn at(&self, xy: [f64; 2], k: Kernel, mode: Mode) -> (f64, Vec<(usize, f64)>) {
+        let mut e = 0.0;
+        let mut covering = Vec::new();
+        for i in self.candidates(xy, xy) {
+            let s = &self.sources[i];
+            let d = ((s.xy[0] - xy[0]).powi(2) + (s.xy[1] - xy[1]).powi(2)).sqrt();
+            if d <= s.radius_m {
+                e = combine(mode, e, term(s, d, k));
+                covering.push((i, d));
+            }
+        }
+        (e, covering)
+    }
+
+    /// Values of a block of cells (row-major), each source stamped over the
+    /// cells of its bounding box in source order.
+    pub fn block(
+        &self,
+        spec: &GridSpec,
+        row0: usize,
+        col0: usize,
+        rows: usize,
+        cols: usize,
+        k: Kernel,
+        mode: Mode,
+    ) -> Vec<f64> {
+        let mut out = vec![0.0; rows * cols];
+        let half = spec.cell / 2.0;
+        let nw = spec.centre(row0, col0);
+        let se = spec.centre(row0 + rows - 1, col0 + cols - 1);
+        for i in self.candidates([nw[0] - half, se[1] - half], [se[0] + half, nw[1] + half]) {
+            let s = &self.sources[i];
+            let r = s.radius_m;
+            // Columns and rows whose centres can lie within r of the source.
+            let c_lo = (((s.xy[0] - r - spec.x0) / spec.cell - 0.5)
+                .ceil()
+                .max(col0 as f64)) as usize;
+            let c_hi = (((s.xy[0] + r - spec.x0) / spec.cell - 0.5)
+                .floor()
+                .min((col0 + cols - 1) as f64)) as isize;
+            let r_lo = (((spec.y0 - (s.xy[1] + r)) / spec.cell - 0.5)
+                .ceil()
+                .max(row0 as f64)) as usize;
+            let r_hi = (((spec.y0 - (s.xy[1] - r)) / spec.cell - 0.5)
+                .floor()
+                .min((row0 + rows - 1) as f64)) as isize;
+            if c_hi < c_lo as isize || r_hi < r_lo as isize {
+                continue;
+            }
+            for row in r_lo..=r_hi as usize {
+                let cy = spec.y0 - (row as f64 + 0.5) * spec.cell;
+                let dy2 = (cy - s.xy[1]).powi(2);
+                let line = &mut out[(row - row0) * cols..(row - row0 + 1) * cols];
+                for col in c_lo..=c_hi as usize {
+                    let cx = spec.x0 + (col as f64 + 0.5) * spec.cell;
+                    let d2 = (cx - s.xy[0]).powi(2) + dy2;
+                    if d2 <= r * r {
+                        let cell = &mut line[col - col0];
+                        *cell = combine(mode, *cell, term(s, d2.sqrt(), k));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Computes the grid band by band (`tile` rows at a time, each band split
+    /// into `tile`-wide tiles computed in parallel) and hands each band, in
+    /// order, to `sink(first_row, rows, values)`.
+    pub fn bands<E>(
+        &self,
+        spec: &GridSpec,
+        tile: usize,
+        k: Kernel,
+        mode: Mode,
+        mut sink: impl FnMut(usize, usize, &[f64]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let tiles_x = spec.cols.div_ceil(tile);
+        for row0 in (0..spec.rows).step_by(tile) {
+            let rows = tile.min(spec.rows - row0);
+            let blocks: Vec<Vec<f64>> = (0..tiles_x)
+                .into_par_iter()
+                .map(|t| {
+                    let col0 = t * tile;
+                    self.block(spec, row0, col0, rows, tile.min(spec.cols - col0), k, mode)
+                })
+                .collect();
+            let mut band = vec![0.0; rows * spec.cols];
+            for (t, b) in blocks.iter().enumerate() {
+                let (col0, w) = (t * tile, tile.min(spec.cols - t * tile));
+                for r in 0..rows {
+                    band[r * spec.cols + col0..r * spec.cols + col0 + w]
+                        .copy_from_slice(&b[r * w..(r + 1) * w]);
+                }
+            }
+            sink(row0, rows, &band)?;
+        }
+        Ok(())
+    }
+}
+
+/// A cell's grade by the thresholds; `None` where E = 0.
+pub fn cell_grade(e: f64, cfg: &Exposure) -> Option<Grade> {
+    let t = &cfg.thresholds;
+    match e {
+        e if e >= t.red => Some(Grade::Red),
+        e if e >= t.orange => Some(Grade::Orange),
+        e if e >= t.yellow => Some(Grade::Yellow),
+        e if e > 0.0 => Some(Grade::Blue),
+        _ => None,
     }
 }
 
 /// The sources around one vulnerable target.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TargetExposure {
+    /// E at the target itself.
+    pub e: f64,
     /// (source index, distance in m) of the sources whose radius covers the
     /// target, nearest first.
     pub covering: Vec<(usize, f64)>,
@@ -44,25 +374,26 @@ pub struct TargetExposure {
     pub nearest: Option<(usize, f64)>,
 }
 
-/// For every target, the sources covering it and the nearest source.
+/// For every target: E at its location, the sources covering it and the nearest source.
 pub fn target_exposure(
     targets: &[VulnerableTarget],
-    units: &[HazardUnit],
+    sources: &[Source],
     cfg: &Exposure,
     metric: &MetricCrs,
 ) -> Vec<TargetExposure> {
-    let radii: Vec<f64> = units.iter().map(|u| influence_radius(u, cfg).0).collect();
-    let max_radius = radii.iter().copied().fold(0.0, f64::max);
-    let index = PointIndex::new(units.iter().map(|u| u.lon_lat), metric);
+    let index = SourceIndex::new(sources);
+    let points = PointIndex::new(sources.iter().map(|s| s.lon_lat), metric);
     targets
-        .iter()
-        .map(|t| TargetExposure {
-            covering: index
-                .within(t.lon_lat, max_radius)
-                .into_iter()
-                .filter(|&(i, d)| d <= radii[i])
-                .collect(),
-            nearest: index.nearest(t.lon_lat),
+        .par_iter()
+        .map(|t| {
+            let (x, y) = metric.project(t.lon_lat.x(), t.lon_lat.y());
+            let (e, mut covering) = index.at([x, y], cfg.kernel, cfg.mode);
+            covering.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            TargetExposure {
+                e,
+                covering,
+                nearest: points.nearest(t.lon_lat),
+            }
         })
         .collect()
 }
@@ -70,57 +401,220 @@ pub fn target_exposure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UnitKind;
-    use geo::Point;
+    use crate::config::Exposure;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
-    fn unit(id: &str, lon: f64, radius_m: Option<f64>) -> HazardUnit {
-        HazardUnit {
-            id: id.into(),
-            enterprise_id: "E".into(),
-            name: id.into(),
-            kind: UnitKind::Warehouse,
-            lon_lat: Point::new(lon, 31.5),
-            located_by_enterprise: false,
-            radius_m,
-            people_500m: None,
-            chemicals: Vec::new(),
-            incomplete: false,
-            admin: Default::default(),
-            assessment: None,
+    const KERNELS: [Kernel; 5] = [
+        Kernel::Quartic,
+        Kernel::Triweight,
+        Kernel::Epanechnikov,
+        Kernel::Triangular,
+        Kernel::Uniform,
+    ];
+
+    #[test]
+    fn kernel_values_at_0_half_1_and_beyond() {
+        let expect = [
+            (Kernel::Quartic, [1.0, 0.5625, 0.0]),
+            (Kernel::Triweight, [1.0, 0.421875, 0.0]),
+            (Kernel::Epanechnikov, [1.0, 0.75, 0.0]),
+            (Kernel::Triangular, [1.0, 0.5, 0.0]),
+            (Kernel::Uniform, [1.0, 1.0, 1.0]),
+        ];
+        for (k, [at0, at_half, at1]) in expect {
+            assert_eq!(kernel(k, 0.0), at0, "{k:?}");
+            assert_eq!(kernel(k, 0.5), at_half, "{k:?}");
+            assert_eq!(kernel(k, 1.0), at1, "{k:?}");
+            assert_eq!(kernel(k, 1.0001), 0.0, "{k:?}");
+        }
+    }
+
+    fn source(x: f64, y: f64, w: f64, r: f64) -> Source {
+        Source {
+            of: SourceOf::Enterprise(0),
+            id: String::new(),
+            lon_lat: Point::new(0.0, 0.0),
+            xy: [x, y],
+            grade: Grade::Blue,
+            weight: w,
+            radius_m: r,
+            radius_source: RadiusSource::Default,
+        }
+    }
+
+    /// The whole grid by a brute-force double loop over cells and sources.
+    fn brute(spec: &GridSpec, sources: &[Source], k: Kernel, mode: Mode) -> Vec<f64> {
+        let mut out = vec![0.0; spec.cells()];
+        for row in 0..spec.rows {
+            for col in 0..spec.cols {
+                let c = spec.centre(row, col);
+                for s in sources {
+                    let d = ((c[0] - s.xy[0]).powi(2) + (c[1] - s.xy[1]).powi(2)).sqrt();
+                    if d <= s.radius_m {
+                        out[row * spec.cols + col] =
+                            combine(mode, out[row * spec.cols + col], term(s, d, k));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn whole(index: &SourceIndex, spec: &GridSpec, tile: usize, k: Kernel, mode: Mode) -> Vec<f64> {
+        let mut all = Vec::new();
+        index
+            .bands::<()>(spec, tile, k, mode, |_, _, band| {
+                all.extend_from_slice(band);
+                Ok(())
+            })
+            .unwrap();
+        all
+    }
+
+    #[test]
+    fn a_single_source_equals_the_formula_cell_by_cell() {
+        let spec = GridSpec::covering([0.0, 0.0], [2000.0, 2000.0], 100.0);
+        let s = [source(1030.0, 970.0, 8.0, 450.0)];
+        let index = SourceIndex::new(&s);
+        let grid = whole(&index, &spec, 7, Kernel::Quartic, Mode::Sum);
+        for row in 0..spec.rows {
+            for col in 0..spec.cols {
+                let c = spec.centre(row, col);
+                let u = ((c[0] - 1030.0f64).powi(2) + (c[1] - 970.0f64).powi(2)).sqrt() / 450.0;
+                let want = if u <= 1.0 {
+                    8.0 * (1.0 - u * u).powi(2)
+                } else {
+                    0.0
+                };
+                assert!(
+                    (grid[row * spec.cols + col] - want).abs() < 1e-12,
+                    "cell {row},{col}"
+                );
+            }
         }
     }
 
     #[test]
-    fn covering_sources_respect_each_radius() {
-        let metric = MetricCrs::for_longitude(120.0, 31.5);
-        // 0.01° of longitude at 31.5°N ≈ 950 m.
-        let units = vec![
-            unit("near", 120.0, None),
-            unit("far_big", 120.02, Some(2500.0)),
-            unit("far_small", 120.02, Some(500.0)),
-        ];
-        let target = VulnerableTarget {
-            id: "T".into(),
-            name: "学校".into(),
-            kind: "学校".into(),
-            population: Some(800),
-            lon_lat: Point::new(120.001, 31.5),
-            admin: Default::default(),
+    fn tiles_equal_brute_force_on_seeded_data() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let sources: Vec<Source> = (0..300)
+            .map(|_| {
+                source(
+                    rng.gen_range(-500.0..5500.0),
+                    rng.gen_range(-500.0..4500.0),
+                    [1.0, 2.0, 4.0, 8.0][rng.gen_range(0..4)],
+                    rng.gen_range(120.0..900.0),
+                )
+            })
+            .collect();
+        let spec = GridSpec::covering([0.0, 0.0], [5000.0, 4000.0], 100.0);
+        let index = SourceIndex::new(&sources);
+        for k in KERNELS {
+            for mode in [Mode::Sum, Mode::Max] {
+                let fast = whole(&index, &spec, 16, k, mode);
+                let slow = brute(&spec, &sources, k, mode);
+                for (a, b) in fast.iter().zip(&slow) {
+                    assert!(
+                        (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                        "{k:?} {mode:?}: {a} vs {b}"
+                    );
+                }
+                assert!(slow.iter().any(|v| *v > 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn shifting_by_whole_cells_shifts_the_grid() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let sources: Vec<Source> = (0..50)
+            .map(|_| {
+                source(
+                    rng.gen_range(0.0..3000.0),
+                    rng.gen_range(0.0..3000.0),
+                    2.0,
+                    rng.gen_range(150.0..600.0),
+                )
+            })
+            .collect();
+        let spec = GridSpec::covering([0.0, 0.0], [3000.0, 3000.0], 100.0);
+        let a = whole(
+            &SourceIndex::new(&sources),
+            &spec,
+            8,
+            Kernel::Quartic,
+            Mode::Sum,
+        );
+        let shifted: Vec<Source> = sources
+            .iter()
+            .map(|s| source(s.xy[0] + 700.0, s.xy[1] - 300.0, s.weight, s.radius_m))
+            .collect();
+        let spec2 = GridSpec::covering([700.0, -300.0], [3700.0, 2700.0], 100.0);
+        assert_eq!((spec2.cols, spec2.rows), (spec.cols, spec.rows));
+        let b = whole(
+            &SourceIndex::new(&shifted),
+            &spec2,
+            8,
+            Kernel::Quartic,
+            Mode::Sum,
+        );
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn thread_count_does_not_change_a_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let sources: Vec<Source> = (0..400)
+            .map(|_| {
+                source(
+                    rng.gen_range(0.0..8000.0),
+                    rng.gen_range(0.0..8000.0),
+                    4.0,
+                    rng.gen_range(200.0..1200.0),
+                )
+            })
+            .collect();
+        let spec = GridSpec::covering([0.0, 0.0], [8000.0, 8000.0], 50.0);
+        let index = SourceIndex::new(&sources);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| whole(&index, &spec, 32, Kernel::Quartic, Mode::Sum))
         };
+        let one: Vec<u64> = run(1).iter().map(|v| v.to_bits()).collect();
+        let many: Vec<u64> = run(3).iter().map(|v| v.to_bits()).collect();
+        assert_eq!(one, many);
+    }
+
+    #[test]
+    fn grid_origin_is_snapped_to_whole_cells() {
+        let spec = GridSpec::covering([1234.0, 5678.0], [3456.0, 7890.0], 100.0);
+        assert_eq!((spec.x0, spec.y0), (1200.0, 7900.0));
+        assert!(
+            spec.x0 + spec.cols as f64 * 100.0 >= 3456.0
+                && spec.y0 - spec.rows as f64 * 100.0 <= 5678.0
+        );
+    }
+
+    #[test]
+    fn cell_grades_by_thresholds() {
         let cfg = Exposure::default();
         assert_eq!(
-            influence_radius(&units[0], &cfg),
-            (300.0, RadiusSource::Default)
+            [5.0, 4.0, 3.9, 2.0, 1.0, 0.5, 0.0].map(|e| cell_grade(e, &cfg)),
+            [
+                Some(Grade::Red),
+                Some(Grade::Red),
+                Some(Grade::Orange),
+                Some(Grade::Orange),
+                Some(Grade::Yellow),
+                Some(Grade::Blue),
+                None
+            ]
         );
-        let e = &target_exposure(&[target], &units, &cfg, &metric)[0];
-        let ids: Vec<&str> = e
-            .covering
-            .iter()
-            .map(|(i, _)| units[*i].id.as_str())
-            .collect();
-        assert_eq!(ids, ["near", "far_big"]);
-        let (nearest, d) = e.nearest.unwrap();
-        assert_eq!(units[nearest].id, "near");
-        assert!((80.0..110.0).contains(&d), "{d}");
     }
 }

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use geo::{MultiPolygon, Point};
 use serde::Deserialize;
 
-use crate::exposure::{RadiusSource, TargetExposure};
+use crate::exposure::{Source, TargetExposure};
 use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
 
 const CATALOGUE: [&str; 5] = [
@@ -257,11 +257,7 @@ pub fn round4(v: f64) -> f64 {
     (v * 1e4).round() / 1e4
 }
 
-pub fn hazard_source_row(
-    u: &HazardUnit,
-    enterprise_name: Option<&str>,
-    radius: (f64, RadiusSource),
-) -> Row {
+pub fn hazard_source_row(u: &HazardUnit, enterprise_name: Option<&str>, source: &Source) -> Row {
     let a = u.assessment.as_ref();
     RowBuilder::new(def("hazard_sources"))
         .set("id", u.id.as_str())
@@ -281,8 +277,10 @@ pub fn hazard_source_row(
         .set("beta_used", a.map(|a| a.betas_text()))
         .set("beta_assumed", a.map(|a| a.any_beta_assumed()))
         .set("hazard_grade", u.major_grade().map(u32::from))
-        .set("radius_m", radius.0)
-        .set("radius_source", radius.1.as_str())
+        .set("source_grade", source.grade.as_str())
+        .set("weight", source.weight)
+        .set("radius_m", source.radius_m)
+        .set("radius_source", source.radius_source.as_str())
         .set("located_by_enterprise", u.located_by_enterprise)
         .admin(&u.admin)
         .build(Shape::Point(u.lon_lat))
@@ -303,31 +301,35 @@ pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
         .build(Shape::Point(d.lon_lat))
 }
 
-/// The covering sources as one cell: "HU000012 320 m; HU000031 870 m".
-pub fn covering_text(e: &TargetExposure, units: &[HazardUnit]) -> String {
-    e.covering
+/// The covering sources as one cell, nearest first, at most ten:
+/// "HU000012 320 m; HU000031 870 m … (共 14 处)".
+pub fn covering_text(e: &TargetExposure, sources: &[Source]) -> String {
+    let mut text = e
+        .covering
         .iter()
-        .map(|(i, d)| format!("{} {:.0} m", units[*i].id, d))
+        .take(10)
+        .map(|(i, d)| format!("{} {:.0} m", sources[*i].id, d))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if e.covering.len() > 10 {
+        text.push_str(&format!(" … (共 {} 处)", e.covering.len()));
+    }
+    text
 }
 
-pub fn vulnerable_target_row(
-    t: &VulnerableTarget,
-    e: &TargetExposure,
-    units: &[HazardUnit],
-) -> Row {
+pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: &[Source]) -> Row {
     RowBuilder::new(def("vulnerable_targets"))
         .set("id", t.id.as_str())
         .set("name", t.name.as_str())
         .set("kind", t.kind.as_str())
         .set("population", t.population)
         .set("protection", t.protection().label_zh())
+        .set("exposure", round4(e.e))
         .set("n_sources", e.covering.len() as i64)
-        .set("sources", covering_text(e, units))
+        .set("sources", covering_text(e, sources))
         .set(
             "nearest_source",
-            e.nearest.map(|(i, _)| units[i].id.clone()),
+            e.nearest.map(|(i, _)| sources[i].id.clone()),
         )
         .set("nearest_m", e.nearest.map(|(_, d)| d.round()))
         .admin(&t.admin)

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::exposure::TargetExposure;
+use crate::exposure::{Source, TargetExposure};
 use crate::layers::{covering_text, inventory_text, round4, Value};
 use crate::model::{
     AdminRef, DangerLevel, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
@@ -252,21 +252,20 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &[Enterprise]) -> Table {
     }
 }
 
-/// 脆弱性目标清单: every target with its protection class and the sources
-/// covering it; most exposed first (covering sources, then class, then
-/// distance to the nearest source).
+/// 脆弱性目标清单: every target with its exposure E, protection class and the
+/// sources covering it; most exposed first (E, then class, then distance to
+/// the nearest source).
 pub fn target_list(
     targets: &[VulnerableTarget],
     exposure: &[TargetExposure],
-    units: &[HazardUnit],
+    sources: &[Source],
 ) -> Table {
     let mut order: Vec<usize> = (0..targets.len()).collect();
     let nearest = |i: usize| exposure[i].nearest.map(|(_, d)| d).unwrap_or(f64::INFINITY);
     order.sort_by(|&a, &b| {
         exposure[b]
-            .covering
-            .len()
-            .cmp(&exposure[a].covering.len())
+            .e
+            .total_cmp(&exposure[a].e)
             .then(targets[a].protection().cmp(&targets[b].protection()))
             .then(nearest(a).total_cmp(&nearest(b)))
             .then(targets[a].id.cmp(&targets[b].id))
@@ -282,9 +281,10 @@ pub fn target_list(
                 t.protection().label_zh().into(),
                 t.population.into(),
                 district(&t.admin),
+                Value::Real(round4(e.e)),
                 Value::Int(e.covering.len() as i64),
-                covering_text(e, units).into(),
-                e.nearest.map(|(j, _)| units[j].id.clone()).into(),
+                covering_text(e, sources).into(),
+                e.nearest.map(|(j, _)| sources[j].id.clone()).into(),
                 e.nearest.map(|(_, d)| d.round()).into(),
             ]
         })
@@ -298,6 +298,7 @@ pub fn target_list(
             ("保护类别", 10.0),
             ("人数", 10.0),
             ("区县", 10.0),
+            ("风险暴露值E", 12.0),
             ("影响范围内危险源数", 18.0),
             ("影响范围内危险源(编号 距离)", 40.0),
             ("最近危险源", 12.0),

@@ -402,6 +402,9 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
 
 /// What the analysis stages add to the loaded records.
 pub struct Analysis {
+    /// The exposure grid's sources: hazard units (same order), then the
+    /// enterprises without one.
+    pub sources: Vec<exposure::Source>,
     /// For each vulnerable target (same order), the sources around it.
     pub target_exposure: Vec<TargetExposure>,
 }
@@ -425,10 +428,16 @@ pub fn analyse(project: &Project, loaded: &mut Loaded) -> Analysis {
         grade::mark_overdue(hidden_dangers, project.as_of);
         grade::grade_enterprises(enterprises, hazard_units, hidden_dangers, &project.grading);
     });
-    let target_exposure = timings.stage("target_exposure", || {
-        exposure::target_exposure(targets, hazard_units, &project.exposure, &metric)
+    let sources = timings.stage("exposure_sources", || {
+        exposure::sources(hazard_units, enterprises, &project.exposure, &metric)
     });
-    Analysis { target_exposure }
+    let target_exposure = timings.stage("target_exposure", || {
+        exposure::target_exposure(targets, &sources, &project.exposure, &metric)
+    });
+    Analysis {
+        sources,
+        target_exposure,
+    }
 }
 
 /// Major-hazard counts per enterprise.
@@ -473,7 +482,7 @@ fn build_layers(project: &Project, loaded: &Loaded, analysis: &Analysis) -> Vec<
                 .targets
                 .iter()
                 .zip(&analysis.target_exposure)
-                .map(|(t, e)| layers::vulnerable_target_row(t, e, &loaded.hazard_units))
+                .map(|(t, e)| layers::vulnerable_target_row(t, e, &analysis.sources))
                 .collect(),
         ),
         layer(
@@ -491,15 +500,13 @@ fn build_layers(project: &Project, loaded: &Loaded, analysis: &Analysis) -> Vec<
         ),
         layer(
             "hazard_sources",
+            // Hazard units are the first sources, in the same order.
             loaded
                 .hazard_units
                 .iter()
-                .map(|u| {
-                    layers::hazard_source_row(
-                        u,
-                        names.get(u.enterprise_id.as_str()).copied(),
-                        exposure::influence_radius(u, &project.exposure),
-                    )
+                .zip(&analysis.sources)
+                .map(|(u, s)| {
+                    layers::hazard_source_row(u, names.get(u.enterprise_id.as_str()).copied(), s)
                 })
                 .collect(),
         ),
@@ -525,7 +532,7 @@ fn build_lists(loaded: &Loaded, analysis: &Analysis) -> Vec<Table> {
         lists::target_list(
             &loaded.targets,
             &analysis.target_exposure,
-            &loaded.hazard_units,
+            &analysis.sources,
         ),
     ]
 }
