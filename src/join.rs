@@ -97,6 +97,14 @@ impl AdminIndex {
         &self.units
     }
 
+    /// The finest units (in slot order, i.e. by code) with their unit paths.
+    pub fn finest(&self) -> impl Iterator<Item = (&AdminUnit, &AdminRef)> {
+        self.finest
+            .iter()
+            .zip(&self.paths)
+            .map(|(&i, p)| (&self.units[i], p.as_ref()))
+    }
+
     /// The level points are joined at.
     pub fn finest_level(&self) -> AdminLevel {
         self.finest_level

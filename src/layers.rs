@@ -11,10 +11,15 @@ use std::sync::OnceLock;
 use geo::{MultiPolygon, Point};
 use serde::Deserialize;
 
+use crate::aggregate::{CellStats, RecordCounts};
 use crate::exposure::{Source, TargetExposure};
-use crate::model::{AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, VulnerableTarget};
+use crate::model::{
+    AdminRef, AdminUnit, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
+};
 
-const CATALOGUE: [&str; 5] = [
+const CATALOGUE: [&str; 7] = [
+    include_str!("../layers/exposure_grid.toml"),
+    include_str!("../layers/influence_zones.toml"),
     include_str!("../layers/admin_units.toml"),
     include_str!("../layers/enterprises.toml"),
     include_str!("../layers/hazard_sources.toml"),
@@ -206,16 +211,6 @@ impl RowBuilder {
     }
 }
 
-pub fn admin_unit_row(u: &AdminUnit, area_km2: f64) -> Row {
-    RowBuilder::new(def("admin_units"))
-        .set("code", u.code.as_str())
-        .set("name", u.name.as_str())
-        .set("level", u.level.as_str())
-        .set("parent_code", u.parent.clone())
-        .set("area_km2", (area_km2 * 1000.0).round() / 1000.0)
-        .build(Shape::MultiPolygon(u.boundary.clone()))
-}
-
 /// What the hazard stage found for one enterprise.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EnterpriseHazards {
@@ -334,6 +329,76 @@ pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: 
         .set("nearest_m", e.nearest.map(|(_, d)| d.round()))
         .admin(&t.admin)
         .build(Shape::Point(t.lon_lat))
+}
+
+pub fn exposure_grid_row(
+    grade: Option<Grade>,
+    e: Option<f64>,
+    cells: i64,
+    area_km2: f64,
+    shape: Shape,
+) -> Row {
+    RowBuilder::new(def("exposure_grid"))
+        .set("grade", grade.map(|g| g.as_str()))
+        .set("e", e.map(round4))
+        .set("cells", cells)
+        .set("area_km2", (area_km2 * 1e4).round() / 1e4)
+        .build(shape)
+}
+
+pub fn influence_zone_row(s: &Source, enterprise_id: &str, shape: Shape) -> Row {
+    RowBuilder::new(def("influence_zones"))
+        .set("source_id", s.id.as_str())
+        .set("enterprise_id", enterprise_id)
+        .set("grade", s.grade.as_str())
+        .set("radius_m", s.radius_m)
+        .set("radius_source", s.radius_source.as_str())
+        .build(shape)
+}
+
+/// What the grid and the records say about one administrative unit.
+pub struct UnitFindings<'a> {
+    pub records: Option<&'a RecordCounts>,
+    pub cells: Option<&'a CellStats>,
+    pub grade: Option<(Grade, String)>,
+}
+
+pub fn admin_unit_findings_row(u: &AdminUnit, area_km2: f64, f: &UnitFindings) -> Row {
+    let mut row = RowBuilder::new(def("admin_units"))
+        .set("code", u.code.as_str())
+        .set("name", u.name.as_str())
+        .set("level", u.level.as_str())
+        .set("parent_code", u.parent.clone())
+        .set("area_km2", (area_km2 * 1000.0).round() / 1000.0);
+    let r = f.records.cloned().unwrap_or_default();
+    for (i, g) in ["red", "orange", "yellow", "blue"].iter().enumerate() {
+        row = row.set(
+            &format!("enterprises_{g}"),
+            r.enterprises_by_grade[i] as i64,
+        );
+        row = row.set(
+            &format!("major_hazards_{}", i + 1),
+            r.major_hazards[i] as i64,
+        );
+    }
+    row = row
+        .set("open_major_dangers", r.open_major_dangers as i64)
+        .set("targets_exposed", r.targets_exposed as i64);
+    if let Some(c) = f.cells {
+        let shares = c.shares();
+        row = row
+            .set("e_mean", round4(c.mean_e()))
+            .set("e_max", round4(c.max_e));
+        for (i, g) in ["red", "orange", "yellow", "blue"].iter().enumerate() {
+            row = row.set(&format!("share_{g}"), (shares[i] * 1e4).round() / 100.0);
+        }
+    }
+    if let Some((g, rule)) = &f.grade {
+        row = row
+            .set("grade", g.as_str())
+            .set("grade_rule", rule.as_str());
+    }
+    row.build(Shape::MultiPolygon(u.boundary.clone()))
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! One module per pipeline stage; [`model`] holds the domain types and only
 //! [`load`] and [`write`] touch files.
 
+pub mod aggregate;
+pub mod cells;
 pub mod config;
 pub mod crs;
 pub mod exposure;

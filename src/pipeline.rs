@@ -4,7 +4,7 @@
 //! Stages take typed inputs and return typed outputs; this module only wires
 //! them together, times them and keeps the accounting.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -15,9 +15,11 @@ use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
 
+use crate::aggregate::{self, GridStats, UnitRaster};
+use crate::cells::{self, GridCells};
 use crate::config::{InputKind, InputSpec, MetricChoice, Project};
 use crate::crs::{MetricCrs, ToWgs84};
-use crate::exposure::{self, TargetExposure};
+use crate::exposure::{self, GridSpec, SourceIndex, TargetExposure};
 use crate::join::{AdminIndex, Outside};
 use crate::layers::{self, EnterpriseHazards, LayerData};
 use crate::lists::{self, Table};
@@ -39,6 +41,8 @@ pub enum PipelineError {
     Write(#[from] WriteError),
     #[error("{0}")]
     Invalid(String),
+    #[error("GDAL: {0}")]
+    Gdal(#[from] gdal::errors::GdalError),
 }
 
 /// Wall time of each stage, in run order.
@@ -453,8 +457,117 @@ fn hazards_by_enterprise(units: &[HazardUnit]) -> HashMap<&str, EnterpriseHazard
     out
 }
 
+/// Cells per grid band and tile side (also the GeoTIFF block size).
+const TILE: usize = 256;
+
+/// What the grid stage found.
+pub struct GridOutcome {
+    pub spec: GridSpec,
+    pub stats: GridStats,
+    /// The `exposure_grid` layer's rows.
+    pub cells: Vec<layers::Row>,
+    pub merged: bool,
+}
+
+/// The metric envelope of the finest units.
+fn study_bounds(index: &AdminIndex) -> ([f64; 2], [f64; 2]) {
+    let metric = index.metric();
+    let mut min = [f64::INFINITY; 2];
+    let mut max = [f64::NEG_INFINITY; 2];
+    for (u, _) in index.finest() {
+        for c in u.boundary.iter().flat_map(|p| p.exterior().coords()) {
+            let (x, y) = metric.project(c.x, c.y);
+            min = [min[0].min(x), min[1].min(y)];
+            max = [max[0].max(x), max[1].max(y)];
+        }
+    }
+    (min, max)
+}
+
+/// The exposure grid: computed band by band into `exposure.tif`, the
+/// per-unit cell statistics and the `exposure_grid` layer.
+pub fn exposure_grid(
+    project: &Project,
+    loaded: &Loaded,
+    analysis: &Analysis,
+    tif: &Path,
+    progress: &Progress,
+) -> Result<GridOutcome, PipelineError> {
+    let cfg = &project.exposure;
+    let metric = loaded.index.metric();
+    let (min, max) = study_bounds(&loaded.index);
+    let spec = GridSpec::covering(min, max, project.cell_size_m);
+    let sources = SourceIndex::new(&analysis.sources);
+    let unit_raster = UnitRaster::new(&loaded.index, metric)?;
+    let mut tiff =
+        write::GeoTiff::create(tif, spec.cols, spec.rows, spec.geotransform(), metric.epsg)?;
+    let mut stats = GridStats::new(loaded.index.finest().count());
+    let mut cells = GridCells::new(spec, cfg)?;
+    let bar = progress.bar(spec.rows as u64, "exposure grid");
+    sources.bands(
+        &spec,
+        TILE,
+        cfg.kernel,
+        cfg.mode,
+        |row0, rows, band| -> Result<(), PipelineError> {
+            let units = unit_raster.band(&spec, row0, rows)?;
+            stats.add_band(band, &units, cfg);
+            tiff.write_band(row0, rows, band)?;
+            cells.add_band(row0, rows, band, cfg)?;
+            bar.inc(rows as u64);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    tiff.finish()?;
+    let merged = cells.merged();
+    Ok(GridOutcome {
+        spec,
+        stats,
+        cells: cells.rows(cfg, metric)?,
+        merged,
+    })
+}
+
+/// The `admin_units` rows with their statistics and area grades.
+fn admin_unit_rows(
+    project: &Project,
+    loaded: &Loaded,
+    analysis: &Analysis,
+    grid: &GridOutcome,
+) -> Vec<layers::Row> {
+    let metric = loaded.index.metric();
+    let records = aggregate::count_records(
+        &loaded.enterprises,
+        &loaded.hazard_units,
+        &loaded.hidden_dangers,
+        &loaded.targets,
+        &analysis.target_exposure,
+    );
+    let cells = aggregate::unit_cells(&loaded.index, &grid.stats);
+    loaded
+        .index
+        .units()
+        .iter()
+        .map(|u| {
+            let c = cells.get(&u.code);
+            let findings = layers::UnitFindings {
+                records: records.get(&u.code),
+                cells: c,
+                grade: c.map(|c| aggregate::unit_grade(c, &project.exposure)),
+            };
+            layers::admin_unit_findings_row(u, metric.area_m2(&u.boundary) / 1e6, &findings)
+        })
+        .collect()
+}
+
 /// The output layers, in catalogue draw order.
-fn build_layers(project: &Project, loaded: &Loaded, analysis: &Analysis) -> Vec<LayerData> {
+fn build_layers(
+    project: &Project,
+    loaded: &Loaded,
+    analysis: &Analysis,
+    grid: GridOutcome,
+) -> Vec<LayerData> {
     let metric = loaded.index.metric();
     let names: HashMap<&str, &str> = loaded
         .enterprises
@@ -469,12 +582,12 @@ fn build_layers(project: &Project, loaded: &Loaded, analysis: &Analysis) -> Vec<
     let mut out = vec![
         layer(
             "admin_units",
-            loaded
-                .index
-                .units()
-                .iter()
-                .map(|u| layers::admin_unit_row(u, metric.area_m2(&u.boundary) / 1e6))
-                .collect(),
+            admin_unit_rows(project, loaded, analysis, &grid),
+        ),
+        layer("exposure_grid", grid.cells),
+        layer(
+            "influence_zones",
+            cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric),
         ),
         layer(
             "vulnerable_targets",
@@ -535,6 +648,47 @@ fn build_lists(loaded: &Loaded, analysis: &Analysis) -> Vec<Table> {
             &analysis.sources,
         ),
     ]
+}
+
+/// The grid's size and cell counts, for `report.json`.
+fn grid_summary(grid: &GridOutcome) -> serde_json::Value {
+    let s = &grid.spec;
+    json!({
+        "cols": s.cols, "rows": s.rows, "cells": s.cells(), "cell_size_m": s.cell,
+        "origin": { "west": s.x0, "north": s.y0 },
+        "cells_by_grade": {
+            "red": grid.stats.grid_by_grade[0], "orange": grid.stats.grid_by_grade[1],
+            "yellow": grid.stats.grid_by_grade[2], "blue": grid.stats.grid_by_grade[3],
+        },
+        "exposure_grid_layer": if grid.merged { "cells merged per grade" } else { "single cells" },
+    })
+}
+
+/// Administrative units per area grade, by level.
+fn units_by_grade(layers: &[LayerData]) -> serde_json::Value {
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    if let Some(admin) = layers.iter().find(|l| l.def.name == "admin_units") {
+        let col = |name: &str| {
+            admin
+                .def
+                .fields
+                .iter()
+                .position(|f| f.name == name)
+                .expect("catalogue field")
+        };
+        let (level, grade) = (col("level"), col("grade"));
+        for row in &admin.rows {
+            if let (layers::Value::Str(l), layers::Value::Str(g)) =
+                (&row.values[level], &row.values[grade])
+            {
+                *out.entry(l.clone())
+                    .or_default()
+                    .entry(g.clone())
+                    .or_default() += 1;
+            }
+        }
+    }
+    json!(out)
 }
 
 /// Counts by grade and by kind of finding, for `report.json`.
@@ -855,7 +1009,19 @@ pub fn run(
     print_summary(&loaded);
     let analysis = analyse(project, &mut loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
-    let layers = timings.stage("build_layers", || build_layers(project, &loaded, &analysis));
+    let grid = timings.stage("exposure_grid", || {
+        exposure_grid(
+            project,
+            &loaded,
+            &analysis,
+            &out_dir.join("exposure.tif"),
+            progress,
+        )
+    })?;
+    let grid_summary = grid_summary(&grid);
+    let layers = timings.stage("build_layers", || {
+        build_layers(project, &loaded, &analysis, grid)
+    });
     let lists = timings.stage("build_lists", || build_lists(&loaded, &analysis));
     timings.stage("write_geojson", || -> Result<(), PipelineError> {
         let bar = progress.bar(layers.len() as u64, "writing GeoJSON");
@@ -896,7 +1062,9 @@ pub fn run(
         write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects)
     })?;
     loaded.timings = timings;
-    let findings = findings(&loaded, &lists);
+    let mut findings = findings(&loaded, &lists);
+    findings["grid"] = grid_summary;
+    findings["units_by_grade"] = units_by_grade(&layers);
     write::write_json(
         &out_dir.join("report.json"),
         &report(project, &loaded, Some(findings)),

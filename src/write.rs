@@ -353,3 +353,103 @@ pub fn write_lists_xlsx(path: &Path, tables: &[Table], created: Date) -> Result<
     let bytes = book.save_to_buffer().map_err(err)?;
     atomic_write(path, |w| w.write_all(&bytes))
 }
+
+/// A GeoTIFF written band by band (Float32, tiled, DEFLATE-compressed,
+/// nodata 0) to a temporary name, then given overviews and renamed.
+pub struct GeoTiff {
+    path: PathBuf,
+    tmp: PathBuf,
+    ds: gdal::Dataset,
+    rows: usize,
+    cols: usize,
+}
+
+impl GeoTiff {
+    /// Creates the file for a `rows` × `cols` grid with the given geotransform and EPSG code.
+    pub fn create(
+        path: &Path,
+        cols: usize,
+        rows: usize,
+        geotransform: [f64; 6],
+        epsg: u32,
+    ) -> Result<GeoTiff, WriteError> {
+        let gdal_err = |e: gdal::errors::GdalError| WriteError::Gdal {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let tmp = temp_path(path);
+        let driver = DriverManager::get_driver_by_name("GTiff").map_err(gdal_err)?;
+        let options = gdal::raster::RasterCreationOptions::from_iter([
+            "TILED=YES",
+            "BLOCKXSIZE=256",
+            "BLOCKYSIZE=256",
+            "COMPRESS=DEFLATE",
+            "PREDICTOR=3",
+            "BIGTIFF=IF_SAFER",
+        ]);
+        let mut ds = driver
+            .create_with_band_type_with_options::<f32, _>(&tmp, cols, rows, 1, &options)
+            .map_err(gdal_err)?;
+        ds.set_geo_transform(&geotransform).map_err(gdal_err)?;
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg).map_err(gdal_err)?)
+            .map_err(gdal_err)?;
+        ds.rasterband(1)
+            .and_then(|mut b| b.set_no_data_value(Some(0.0)))
+            .map_err(gdal_err)?;
+        Ok(GeoTiff {
+            path: path.to_path_buf(),
+            tmp,
+            ds,
+            rows,
+            cols,
+        })
+    }
+
+    fn gdal_err(&self) -> impl Fn(gdal::errors::GdalError) -> WriteError + '_ {
+        move |e| WriteError::Gdal {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Writes rows `row0 .. row0 + rows` (row-major values).
+    pub fn write_band(
+        &mut self,
+        row0: usize,
+        rows: usize,
+        values: &[f64],
+    ) -> Result<(), WriteError> {
+        let data: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        let mut buf = gdal::raster::Buffer::new((self.cols, rows), data);
+        let mut band = self.ds.rasterband(1).map_err(self.gdal_err())?;
+        band.write((0, row0 as isize), (self.cols, rows), &mut buf)
+            .map_err(self.gdal_err())
+    }
+
+    /// Builds overviews (halving until under 256 cells) for grids larger than
+    /// 1024 cells on a side, closes the file and renames it into place.
+    pub fn finish(mut self) -> Result<(), WriteError> {
+        let mut levels = Vec::new();
+        let mut f = 2;
+        while self.rows.max(self.cols) > 1024 && self.rows.max(self.cols) / f >= 256 {
+            levels.push(f as i32);
+            f *= 2;
+        }
+        if !levels.is_empty() {
+            gdal::config::set_thread_local_config_option("COMPRESS_OVERVIEW", "DEFLATE")
+                .map_err(self.gdal_err())?;
+            self.ds
+                .build_overviews("AVERAGE", &levels, &[])
+                .map_err(self.gdal_err())?;
+        }
+        let GeoTiff { path, tmp, ds, .. } = self;
+        ds.close().map_err(|e| WriteError::Gdal {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))
+    }
+}
