@@ -340,7 +340,7 @@ pub fn exposure_grid_row(
 ) -> Row {
     RowBuilder::new(def("exposure_grid"))
         .set("grade", grade.map(|g| g.as_str()))
-        .set("e", e.map(round4))
+        .set("e", e)
         .set("cells", cells)
         .set("area_km2", (area_km2 * 1e4).round() / 1e4)
         .build(shape)

@@ -10,8 +10,18 @@ use geo::{coordinate_position::CoordPos, Area, CoordinatePosition, MultiPolygon}
 use serde_json::Value;
 use util::*;
 
-const LAYERS: [&str; 5] = [
+const LAYERS: [&str; 7] = [
     "admin_units",
+    "enterprises",
+    "hazard_sources",
+    "hidden_dangers",
+    "vulnerable_targets",
+    "exposure_grid",
+    "influence_zones",
+];
+
+/// The layers of points joined to units.
+const POINT_LAYERS: [&str; 4] = [
     "enterprises",
     "hazard_sources",
     "hidden_dangers",
@@ -104,7 +114,7 @@ fn assert_points_in_their_units(out: &Path) {
             )
         })
         .collect();
-    for layer in &LAYERS[1..] {
+    for layer in POINT_LAYERS {
         let fc = read_json(&out.join(format!("geojson/{layer}.geojson")));
         for f in fc["features"].as_array().unwrap() {
             let code = f["properties"]["district_code"]
@@ -171,15 +181,21 @@ fn assert_rfc7946(path: &Path) {
             }
         }
     }
-    // Decimals are checked on the text, where the writer's formatting shows.
-    for token in text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')) {
-        if let Some((_, decimals)) = token.split_once('.') {
-            if token.parse::<f64>().is_ok() && text.contains(&format!("[{token},")) {
-                assert!(
-                    decimals.len() <= 7,
-                    "{}: {token} has more than 7 decimals",
-                    path.display()
-                );
+    // Decimals are checked on the text, where the writer's formatting shows:
+    // every innermost array is a position.
+    for piece in text.split('[').skip(1) {
+        let Some((inner, _)) = piece.split_once(']') else {
+            continue;
+        };
+        for token in inner.split(',') {
+            if let Some((_, decimals)) = token.split_once('.') {
+                if token.parse::<f64>().is_ok() {
+                    assert!(
+                        decimals.len() <= 7,
+                        "{}: {token} has more than 7 decimals",
+                        path.display()
+                    );
+                }
             }
         }
     }
@@ -704,4 +720,195 @@ print(json.dumps({ws.title: {"rows": ws.max_row - 1, "freeze": ws.freeze_panes, 
         .map(|r| r.last().unwrap() == "是")
         .collect();
     assert!(overdue.windows(2).all(|w| w[0] >= w[1]), "overdue first");
+}
+
+/// exposure.tif reads back with GDAL: the zone's CRS, a snapped geotransform,
+/// nodata 0, and cell values equal to E recomputed here from the layers, with
+/// PROJ doing the projection.
+#[test]
+fn exposure_geotiff_reads_back_with_recomputable_values() {
+    use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+    let out = example_outputs();
+    let ds = gdal::Dataset::open(out.join("exposure.tif")).unwrap();
+    assert_eq!(ds.spatial_ref().unwrap().auth_code().unwrap(), 4549);
+    let gt = ds.geo_transform().unwrap();
+    assert_eq!((gt[1], gt[5], gt[2], gt[4]), (100.0, -100.0, 0.0, 0.0));
+    assert_eq!(
+        (gt[0] % 100.0, gt[3] % 100.0),
+        (0.0, 0.0),
+        "origin snapped to whole cells"
+    );
+    let band = ds.rasterband(1).unwrap();
+    assert_eq!(band.no_data_value(), Some(0.0));
+    let (cols, rows) = ds.raster_size();
+    let values: Vec<f32> = band.read_band_as::<f32>().unwrap().data().to_vec();
+
+    // The sources: hazard units, and enterprises without any, with the
+    // weights and radii the layers report (defaults by grade for enterprises).
+    let mut wgs = SpatialRef::from_epsg(4326).unwrap();
+    wgs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let mut zone = SpatialRef::from_epsg(4549).unwrap();
+    zone.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    let to_zone = CoordTransform::new(&wgs, &zone).unwrap();
+    let project = |c: &Value| {
+        let (mut x, mut y, mut z) = ([c[0].as_f64().unwrap()], [c[1].as_f64().unwrap()], [0.0]);
+        to_zone.transform_coords(&mut x, &mut y, &mut z).unwrap();
+        (x[0], y[0])
+    };
+    let mut sources = Vec::new();
+    let mut with_units = BTreeSet::new();
+    for f in features(out, "hazard_sources") {
+        let p = &f["properties"];
+        with_units.insert(p["enterprise_id"].as_str().unwrap().to_string());
+        sources.push((
+            project(&f["geometry"]["coordinates"]),
+            p["weight"].as_f64().unwrap(),
+            p["radius_m"].as_f64().unwrap(),
+        ));
+    }
+    let weight = |g: &str| {
+        [
+            ("red", 8.0),
+            ("orange", 4.0),
+            ("yellow", 2.0),
+            ("blue", 1.0),
+        ]
+        .iter()
+        .find(|(n, _)| *n == g)
+        .unwrap()
+        .1
+    };
+    let radius = |g: &str| {
+        [
+            ("red", 1000.0),
+            ("orange", 800.0),
+            ("yellow", 500.0),
+            ("blue", 300.0),
+        ]
+        .iter()
+        .find(|(n, _)| *n == g)
+        .unwrap()
+        .1
+    };
+    for f in features(out, "enterprises") {
+        let p = &f["properties"];
+        if !with_units.contains(p["id"].as_str().unwrap()) {
+            let g = p["grade"].as_str().unwrap();
+            sources.push((project(&f["geometry"]["coordinates"]), weight(g), radius(g)));
+        }
+    }
+    let e_at = |x: f64, y: f64| -> f64 {
+        sources
+            .iter()
+            .map(|((sx, sy), w, r)| {
+                let u = ((x - sx).powi(2) + (y - sy).powi(2)).sqrt() / r;
+                if u <= 1.0 {
+                    w * (1.0 - u * u).powi(2)
+                } else {
+                    0.0
+                }
+            })
+            .sum()
+    };
+    // The cells at the sources themselves (non-zero) and a spread of others.
+    let mut checked_nonzero = 0;
+    let picks: Vec<(usize, usize)> = sources
+        .iter()
+        .step_by(97)
+        .map(|((x, y), _, _)| {
+            (
+                ((gt[3] - y) / 100.0) as usize,
+                ((x - gt[0]) / 100.0) as usize,
+            )
+        })
+        .chain((0..50).map(|k| ((k * 37) % rows, (k * 53) % cols)))
+        .collect();
+    for (row, col) in picks {
+        let (x, y) = (
+            gt[0] + (col as f64 + 0.5) * 100.0,
+            gt[3] - (row as f64 + 0.5) * 100.0,
+        );
+        let want = e_at(x, y);
+        let got = values[row * cols + col] as f64;
+        assert!(
+            (got - want).abs() <= 1e-4 * want.max(1.0),
+            "cell {row},{col}: tif {got} vs recomputed {want}"
+        );
+        checked_nonzero += usize::from(want > 0.0);
+    }
+    assert!(checked_nonzero > 10);
+}
+
+#[test]
+fn admin_units_carry_statistics_and_an_area_grade() {
+    let out = example_outputs();
+    let units = features(out, "admin_units");
+    let enterprises = features(out, "enterprises");
+    for f in &units {
+        let p = &f["properties"];
+        let code = p["code"].as_str().unwrap();
+        let in_unit = |e: &&Value| {
+            e["properties"]["district_code"] == code || e["properties"]["city_code"] == code
+        };
+        for g in ["red", "orange", "yellow", "blue"] {
+            let n = enterprises
+                .iter()
+                .filter(in_unit)
+                .filter(|e| e["properties"]["grade"] == g)
+                .count();
+            assert_eq!(
+                p[format!("enterprises_{g}")].as_u64().unwrap() as usize,
+                n,
+                "{code} {g}"
+            );
+        }
+        let shares: f64 = ["red", "orange", "yellow", "blue"]
+            .iter()
+            .map(|g| p[format!("share_{g}")].as_f64().unwrap())
+            .sum();
+        assert!(shares <= 100.0 + 1e-6, "{code}: shares {shares}");
+        let (red, orange, yellow) = (
+            p["share_red"].as_f64().unwrap(),
+            p["share_orange"].as_f64().unwrap(),
+            p["share_yellow"].as_f64().unwrap(),
+        );
+        let want = if red >= 2.0 {
+            "red"
+        } else if red + orange >= 5.0 {
+            "orange"
+        } else if red + orange + yellow >= 10.0 {
+            "yellow"
+        } else {
+            "blue"
+        };
+        // Shares are rounded to 0.01 %; stay away from the thresholds.
+        if [2.0, 5.0, 10.0].iter().all(|t| {
+            (red - t).abs() > 0.02
+                && (red + orange - t).abs() > 0.02
+                && (red + orange + yellow - t).abs() > 0.02
+        }) {
+            assert_eq!(p["grade"], want, "{code}");
+        }
+        assert!(p["grade_rule"].as_str().unwrap().contains("[area_"));
+        assert!(p["e_max"].as_f64().unwrap() >= p["e_mean"].as_f64().unwrap());
+    }
+    // Every exposure_grid cell has E > 0 and its grade by the thresholds.
+    for f in features(out, "exposure_grid").iter().step_by(101) {
+        let p = &f["properties"];
+        let e = p["e"].as_f64().unwrap();
+        let want = if e >= 4.0 {
+            "red"
+        } else if e >= 2.0 {
+            "orange"
+        } else if e >= 1.0 {
+            "yellow"
+        } else {
+            "blue"
+        };
+        assert!(e > 0.0);
+        if [1.0, 2.0, 4.0].iter().all(|t| (e - t).abs() > 1e-3) {
+            assert_eq!(p["grade"], want, "E = {e}");
+        }
+    }
+    assert!(!features(out, "influence_zones").is_empty());
 }
