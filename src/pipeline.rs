@@ -561,79 +561,74 @@ fn admin_unit_rows(
         .collect()
 }
 
-/// The output layers, in catalogue draw order.
-fn build_layers(
+/// The output layers' names, in catalogue draw order.
+fn layer_names() -> Vec<&'static str> {
+    let mut defs: Vec<&layers::LayerDef> = layers::catalogue().values().collect();
+    defs.sort_by_key(|d| d.draw_order);
+    defs.into_iter().map(|d| d.name.as_str()).collect()
+}
+
+/// Builds one output layer; rows of the large point layers are made in parallel.
+fn build_layer(
+    name: &str,
     project: &Project,
     loaded: &Loaded,
     analysis: &Analysis,
-    grid: GridOutcome,
-) -> Vec<LayerData> {
+    grid: &mut GridOutcome,
+) -> LayerData {
     let metric = loaded.index.metric();
-    let names: HashMap<&str, &str> = loaded
-        .enterprises
-        .iter()
-        .map(|e| (e.id.as_str(), e.name.as_str()))
-        .collect();
-    let hazards = hazards_by_enterprise(&loaded.hazard_units);
-    let layer = |name: &str, rows: Vec<layers::Row>| LayerData {
-        def: layers::def(name),
-        rows,
-    };
-    let mut out = vec![
-        layer(
-            "admin_units",
-            admin_unit_rows(project, loaded, analysis, &grid),
-        ),
-        layer("exposure_grid", grid.cells),
-        layer(
-            "influence_zones",
-            cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric),
-        ),
-        layer(
-            "vulnerable_targets",
-            loaded
-                .targets
-                .iter()
-                .zip(&analysis.target_exposure)
-                .map(|(t, e)| layers::vulnerable_target_row(t, e, &analysis.sources))
-                .collect(),
-        ),
-        layer(
-            "enterprises",
+    let rows = match name {
+        "admin_units" => admin_unit_rows(project, loaded, analysis, grid),
+        "exposure_grid" => std::mem::take(&mut grid.cells),
+        "influence_zones" => {
+            cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric)
+        }
+        "vulnerable_targets" => loaded
+            .targets
+            .par_iter()
+            .zip(&analysis.target_exposure)
+            .map(|(t, e)| layers::vulnerable_target_row(t, e, &analysis.sources))
+            .collect(),
+        "enterprises" => {
+            let hazards = hazards_by_enterprise(&loaded.hazard_units);
             loaded
                 .enterprises
-                .iter()
+                .par_iter()
                 .map(|e| {
                     layers::enterprise_row(
                         e,
                         hazards.get(e.id.as_str()).copied().unwrap_or_default(),
                     )
                 })
-                .collect(),
-        ),
-        layer(
-            "hazard_sources",
+                .collect()
+        }
+        "hazard_sources" => {
+            let names: HashMap<&str, &str> = loaded
+                .enterprises
+                .iter()
+                .map(|e| (e.id.as_str(), e.name.as_str()))
+                .collect();
             // Hazard units are the first sources, in the same order.
             loaded
                 .hazard_units
-                .iter()
+                .par_iter()
                 .zip(&analysis.sources)
                 .map(|(u, s)| {
                     layers::hazard_source_row(u, names.get(u.enterprise_id.as_str()).copied(), s)
                 })
-                .collect(),
-        ),
-        layer(
-            "hidden_dangers",
-            loaded
-                .hidden_dangers
-                .iter()
-                .map(layers::hidden_danger_row)
-                .collect(),
-        ),
-    ];
-    out.sort_by_key(|l| l.def.draw_order);
-    out
+                .collect()
+        }
+        "hidden_dangers" => loaded
+            .hidden_dangers
+            .par_iter()
+            .map(layers::hidden_danger_row)
+            .collect(),
+        other => unreachable!("layer {other} has no builder"),
+    };
+    LayerData {
+        def: layers::def(name),
+        rows,
+    }
 }
 
 /// The four lists.
@@ -664,28 +659,26 @@ fn grid_summary(grid: &GridOutcome) -> serde_json::Value {
     })
 }
 
-/// Administrative units per area grade, by level.
-fn units_by_grade(layers: &[LayerData]) -> serde_json::Value {
+/// Administrative units per area grade, by level, from the `admin_units` layer.
+fn units_by_grade_of(admin: &LayerData) -> serde_json::Value {
     let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    if let Some(admin) = layers.iter().find(|l| l.def.name == "admin_units") {
-        let col = |name: &str| {
-            admin
-                .def
-                .fields
-                .iter()
-                .position(|f| f.name == name)
-                .expect("catalogue field")
-        };
-        let (level, grade) = (col("level"), col("grade"));
-        for row in &admin.rows {
-            if let (layers::Value::Str(l), layers::Value::Str(g)) =
-                (&row.values[level], &row.values[grade])
-            {
-                *out.entry(l.clone())
-                    .or_default()
-                    .entry(g.clone())
-                    .or_default() += 1;
-            }
+    let col = |name: &str| {
+        admin
+            .def
+            .fields
+            .iter()
+            .position(|f| f.name == name)
+            .expect("catalogue field")
+    };
+    let (level, grade) = (col("level"), col("grade"));
+    for row in &admin.rows {
+        if let (layers::Value::Str(l), layers::Value::Str(g)) =
+            (&row.values[level], &row.values[grade])
+        {
+            *out.entry(l.clone())
+                .or_default()
+                .entry(g.clone())
+                .or_default() += 1;
         }
     }
     json!(out)
@@ -1009,7 +1002,7 @@ pub fn run(
     print_summary(&loaded);
     let analysis = analyse(project, &mut loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
-    let grid = timings.stage("exposure_grid", || {
+    let mut grid = timings.stage("exposure_grid", || {
         exposure_grid(
             project,
             &loaded,
@@ -1019,31 +1012,34 @@ pub fn run(
         )
     })?;
     let grid_summary = grid_summary(&grid);
-    let layers = timings.stage("build_layers", || {
-        build_layers(project, &loaded, &analysis, grid)
-    });
-    let lists = timings.stage("build_lists", || build_lists(&loaded, &analysis));
-    timings.stage("write_geojson", || -> Result<(), PipelineError> {
-        let bar = progress.bar(layers.len() as u64, "writing GeoJSON");
-        for layer in &layers {
-            write::write_geojson(
-                &out_dir
-                    .join("geojson")
-                    .join(format!("{}.geojson", layer.def.name)),
-                layer,
-            )?;
-            bar.inc(1);
+    // One layer at a time: built, then written as GeoJSON and into the
+    // GeoPackage side by side, then dropped, so memory holds one layer.
+    let mut gpkg =
+        write::gpkg::GpkgWriter::create(&out_dir.join("riskatlas.gpkg"), &gpkg_stamp(project))?;
+    let mut units_by_grade = serde_json::Value::Null;
+    let names = layer_names();
+    let bar = progress.bar(names.len() as u64, "writing layers");
+    for name in names {
+        let layer = timings.stage(&format!("build_{name}"), || {
+            build_layer(name, project, &loaded, &analysis, &mut grid)
+        });
+        if name == "admin_units" {
+            units_by_grade = units_by_grade_of(&layer);
         }
-        bar.finish_and_clear();
-        Ok(())
-    })?;
-    timings.stage("write_gpkg", || {
-        write::write_gpkg(
-            &out_dir.join("riskatlas.gpkg"),
-            &layers,
-            &gpkg_stamp(project),
-        )
-    })?;
+        let geojson = out_dir.join("geojson").join(format!("{name}.geojson"));
+        let (a, b) = timings.stage(&format!("write_{name}"), || {
+            rayon::join(
+                || write::write_geojson(&geojson, &layer),
+                || gpkg.add_layer(&layer),
+            )
+        });
+        a?;
+        b?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    gpkg.finish()?;
+    let lists = timings.stage("build_lists", || build_lists(&loaded, &analysis));
     timings.stage("write_lists", || -> Result<(), PipelineError> {
         for table in &lists {
             write::write_list_csv(
@@ -1064,7 +1060,7 @@ pub fn run(
     loaded.timings = timings;
     let mut findings = findings(&loaded, &lists);
     findings["grid"] = grid_summary;
-    findings["units_by_grade"] = units_by_grade(&layers);
+    findings["units_by_grade"] = units_by_grade;
     write::write_json(
         &out_dir.join("report.json"),
         &report(project, &loaded, Some(findings)),

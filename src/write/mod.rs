@@ -10,12 +10,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType, ToGdal};
 use gdal::DriverManager;
 use geo::{orient::Direction, Orient};
 use thiserror::Error;
 
-use crate::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
+pub mod gpkg;
+
+use crate::layers::{LayerData, Shape, Value};
 use crate::lists::Table;
 use crate::model::Date;
 use crate::validate::Reject;
@@ -162,85 +163,6 @@ pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
         }
         w.write_all(b"\n]}\n")
     })
-}
-
-/// Writes all layers into one GeoPackage (EPSG:4326), atomically.
-///
-/// GDAL stamps `last_change` with the current time; pinning `OGR_CURRENT_DATE`
-/// to the data date keeps the file byte-identical across runs.
-pub fn write_gpkg(path: &Path, layers: &[LayerData], stamp: &str) -> Result<(), WriteError> {
-    let gdal_err = |e: gdal::errors::GdalError| WriteError::Gdal {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    }
-    let tmp = temp_path(path);
-    let _ = std::fs::remove_file(&tmp);
-    gdal::config::set_config_option("OGR_CURRENT_DATE", stamp).map_err(gdal_err)?;
-    let result = (|| -> Result<(), WriteError> {
-        let driver = DriverManager::get_driver_by_name("GPKG").map_err(gdal_err)?;
-        let mut ds = driver.create_vector_only(&tmp).map_err(gdal_err)?;
-        let srs = gdal::spatial_ref::SpatialRef::from_epsg(4326).map_err(gdal_err)?;
-        for layer in layers {
-            let mut txn = ds.start_transaction().map_err(gdal_err)?;
-            let ty = match layer.def.geometry {
-                GeometryKind::Point => gdal::vector::OGRwkbGeometryType::wkbPoint,
-                GeometryKind::MultiPolygon => gdal::vector::OGRwkbGeometryType::wkbMultiPolygon,
-            };
-            // The Chinese title becomes the layer's identifier in gpkg_contents.
-            let identifier = format!("IDENTIFIER={}", layer.def.title);
-            let options = [identifier.as_str()];
-            let lyr = txn
-                .create_layer(LayerOptions {
-                    name: &layer.def.name,
-                    srs: Some(&srs),
-                    ty,
-                    options: Some(&options),
-                })
-                .map_err(gdal_err)?;
-            for f in &layer.def.fields {
-                let t = match f.kind {
-                    FieldType::String => OGRFieldType::OFTString,
-                    FieldType::Integer => OGRFieldType::OFTInteger64,
-                    FieldType::Real => OGRFieldType::OFTReal,
-                };
-                let defn = FieldDefn::new(&f.name, t).map_err(gdal_err)?;
-                defn.add_to_layer(&lyr).map_err(gdal_err)?;
-            }
-            let defn = lyr.defn();
-            for row in &layer.rows {
-                let mut feat = gdal::vector::Feature::new(defn).map_err(gdal_err)?;
-                let geom = match &row.shape {
-                    Shape::Point(p) => p.to_gdal(),
-                    Shape::MultiPolygon(mp) => mp.orient(Direction::Default).to_gdal(),
-                }
-                .map_err(gdal_err)?;
-                feat.set_geometry(geom).map_err(gdal_err)?;
-                for (i, v) in row.values.iter().enumerate() {
-                    match v {
-                        Value::Null => feat.set_field_null(i),
-                        Value::Str(s) => feat.set_field_string(i, s),
-                        Value::Int(n) => feat.set_field_integer64(i, *n),
-                        Value::Real(r) => feat.set_field_double(i, *r),
-                    }
-                    .map_err(gdal_err)?;
-                }
-                feat.create(&lyr).map_err(gdal_err)?;
-            }
-            txn.commit().map_err(gdal_err)?;
-        }
-        ds.close().map_err(gdal_err)?;
-        Ok(())
-    })();
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(io_err(path)),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
 }
 
 /// Writes `rejects.csv` (UTF-8 with BOM so Excel shows the Chinese correctly).
