@@ -464,8 +464,8 @@ const TILE: usize = 256;
 pub struct GridOutcome {
     pub spec: GridSpec,
     pub stats: GridStats,
-    /// The `exposure_grid` layer's rows.
-    pub cells: Vec<layers::Row>,
+    /// The `exposure_grid` layer, still to be turned into rows.
+    pub cells: Option<GridCells>,
     pub merged: bool,
 }
 
@@ -524,7 +524,7 @@ pub fn exposure_grid(
     Ok(GridOutcome {
         spec,
         stats,
-        cells: cells.rows(cfg, metric)?,
+        cells: Some(cells),
         merged,
     })
 }
@@ -568,18 +568,18 @@ fn layer_names() -> Vec<&'static str> {
     defs.into_iter().map(|d| d.name.as_str()).collect()
 }
 
-/// Builds one output layer; rows of the large point layers are made in parallel.
+/// Builds one output layer; rows of the large point layers are made in
+/// parallel. (`exposure_grid` is made from the grid on its own thread.)
 fn build_layer(
     name: &str,
     project: &Project,
     loaded: &Loaded,
     analysis: &Analysis,
-    grid: &mut GridOutcome,
+    grid: &GridOutcome,
 ) -> LayerData {
     let metric = loaded.index.metric();
     let rows = match name {
         "admin_units" => admin_unit_rows(project, loaded, analysis, grid),
-        "exposure_grid" => std::mem::take(&mut grid.cells),
         "influence_zones" => {
             cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric)
         }
@@ -1012,47 +1012,92 @@ pub fn run(
         )
     })?;
     let grid_summary = grid_summary(&grid);
-    // One layer at a time: built, then written as GeoJSON and into the
-    // GeoPackage side by side, then dropped, so memory holds one layer.
-    let mut gpkg =
-        write::gpkg::GpkgWriter::create(&out_dir.join("riskatlas.gpkg"), &gpkg_stamp(project))?;
-    let mut units_by_grade = serde_json::Value::Null;
-    let names = layer_names();
-    let bar = progress.bar(names.len() as u64, "writing layers");
-    for name in names {
-        let layer = timings.stage(&format!("build_{name}"), || {
-            build_layer(name, project, &loaded, &analysis, &mut grid)
-        });
-        if name == "admin_units" {
-            units_by_grade = units_by_grade_of(&layer);
-        }
-        let geojson = out_dir.join("geojson").join(format!("{name}.geojson"));
-        let (a, b) = timings.stage(&format!("write_{name}"), || {
-            rayon::join(
-                || write::write_geojson(&geojson, &layer),
-                || gpkg.add_layer(&layer),
-            )
-        });
-        a?;
-        b?;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    gpkg.finish()?;
-    let lists = timings.stage("build_lists", || build_lists(&loaded, &analysis));
-    timings.stage("write_lists", || -> Result<(), PipelineError> {
-        for table in &lists {
-            write::write_list_csv(
-                &out_dir.join("lists").join(format!("{}.csv", table.name)),
-                table,
+    // One layer at a time: built, written as GeoJSON, then handed to the
+    // GeoPackage writer on its own thread (SQLite's R-tree is the slowest
+    // writer), which overlaps with the next layers and the lists. At most two
+    // layers are alive at once.
+    let (tx, rx) = mpsc::sync_channel::<LayerData>(0);
+    let gpkg_path = out_dir.join("riskatlas.gpkg");
+    let stamp = gpkg_stamp(project);
+    let grid_cells = grid.cells.take().expect("grid cells are pending");
+    let metric = loaded.index.metric().clone();
+    let (loaded_ref, analysis_ref) = (&loaded, &analysis);
+    let (units_by_grade, lists) = std::thread::scope(|scope| -> Result<_, PipelineError> {
+        // The merged exposure cells and the four lists are made on their own
+        // threads while the other layers are written.
+        let mut zones = Some(scope.spawn(move || grid_cells.rows(&project.exposure, &metric)));
+        let lists = scope.spawn(move || -> Result<(Vec<Table>, f64), PipelineError> {
+            let t = Instant::now();
+            let lists = build_lists(loaded_ref, analysis_ref);
+            for table in &lists {
+                write::write_list_csv(
+                    &out_dir.join("lists").join(format!("{}.csv", table.name)),
+                    table,
+                )?;
+            }
+            write::write_lists_xlsx(
+                &out_dir.join("lists").join("清单.xlsx"),
+                &lists,
+                project.as_of,
             )?;
+            Ok((lists, t.elapsed().as_secs_f64()))
+        });
+        let gpkg_thread = scope.spawn(move || -> Result<f64, WriteError> {
+            let t = Instant::now();
+            let mut gpkg = write::gpkg::GpkgWriter::create(&gpkg_path, &stamp)?;
+            for layer in rx {
+                gpkg.add_layer(&layer)?;
+            }
+            gpkg.finish()?;
+            Ok(t.elapsed().as_secs_f64())
+        });
+        let mut units_by_grade = serde_json::Value::Null;
+        // The grid layer goes last: its rows are the last to be ready.
+        let mut names = layer_names();
+        names.retain(|n| *n != "exposure_grid");
+        names.push("exposure_grid");
+        let bar = progress.bar(names.len() as u64, "writing layers");
+        for name in names {
+            let layer = if name == "exposure_grid" {
+                let rows = zones
+                    .take()
+                    .expect("joined once")
+                    .join()
+                    .expect("the grid layer thread does not panic")?;
+                LayerData {
+                    def: layers::def(name),
+                    rows,
+                }
+            } else {
+                timings.stage(&format!("build_{name}"), || {
+                    build_layer(name, project, loaded_ref, analysis_ref, &grid)
+                })
+            };
+            if name == "admin_units" {
+                units_by_grade = units_by_grade_of(&layer);
+            }
+            let geojson = out_dir.join("geojson").join(format!("{name}.geojson"));
+            timings.stage(&format!("write_{name}"), || {
+                write::write_geojson(&geojson, &layer)
+            })?;
+            if tx.send(layer).is_err() {
+                break; // the writer stopped; its error comes from join below
+            }
+            bar.inc(1);
         }
-        write::write_lists_xlsx(
-            &out_dir.join("lists").join("清单.xlsx"),
-            &lists,
-            project.as_of,
-        )?;
-        Ok(())
+        drop(tx);
+        bar.finish_and_clear();
+        let t = Instant::now();
+        let (lists, list_secs) = lists.join().expect("the lists thread does not panic")?;
+        let gpkg_secs = gpkg_thread
+            .join()
+            .expect("the GeoPackage writer does not panic")?;
+        timings.0.push(("lists_background".into(), list_secs));
+        timings.0.push(("write_gpkg_background".into(), gpkg_secs));
+        timings
+            .0
+            .push(("wait_for_background".into(), t.elapsed().as_secs_f64()));
+        Ok((units_by_grade, lists))
     })?;
     timings.stage("write_rejects", || {
         write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects)

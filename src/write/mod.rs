@@ -126,19 +126,56 @@ fn geometry_json(shape: &Shape, out: &mut String) {
     }
 }
 
-fn value_json(v: &Value) -> serde_json::Value {
+/// Appends a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a property value as JSON (non-finite numbers become null).
+fn push_json_value(out: &mut String, v: &Value) {
+    use std::fmt::Write as _;
     match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Str(s) => serde_json::Value::String(s.clone()),
-        Value::Int(i) => (*i).into(),
-        Value::Real(r) => serde_json::Number::from_f64(*r)
-            .map(Into::into)
-            .unwrap_or(serde_json::Value::Null),
+        Value::Null => out.push_str("null"),
+        Value::Str(s) => push_json_str(out, s),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Real(r) if r.is_finite() => {
+            let _ = write!(out, "{r:?}");
+        }
+        Value::Real(_) => out.push_str("null"),
     }
 }
 
 /// Writes one layer as an RFC 7946 FeatureCollection, one feature per line.
 pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
+    // Keys are escaped once: `"name":`.
+    let keys: Vec<String> = layer
+        .def
+        .fields
+        .iter()
+        .map(|f| {
+            let mut k = String::new();
+            push_json_str(&mut k, &f.name);
+            k.push(':');
+            k
+        })
+        .collect();
     atomic_write(path, |w| {
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
         let mut buf = String::with_capacity(4096);
@@ -147,16 +184,15 @@ pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
             if i > 0 {
                 buf.push_str(",\n");
             }
-            buf.push_str(r#"{"type":"Feature","properties":"#);
-            let props: serde_json::Map<String, serde_json::Value> = layer
-                .def
-                .fields
-                .iter()
-                .zip(&row.values)
-                .map(|(f, v)| (f.name.clone(), value_json(v)))
-                .collect();
-            buf.push_str(&serde_json::to_string(&props).map_err(std::io::Error::other)?);
-            buf.push_str(r#","geometry":"#);
+            buf.push_str(r#"{"type":"Feature","properties":{"#);
+            for (k, (key, v)) in keys.iter().zip(&row.values).enumerate() {
+                if k > 0 {
+                    buf.push(',');
+                }
+                buf.push_str(key);
+                push_json_value(&mut buf, v);
+            }
+            buf.push_str(r#"},"geometry":"#);
             geometry_json(&row.shape, &mut buf);
             buf.push('}');
             w.write_all(buf.as_bytes())?;
@@ -250,7 +286,8 @@ pub fn write_lists_xlsx(path: &Path, tables: &[Table], created: Date) -> Result<
         .set_text_wrap()
         .set_background_color("D9D9D9");
     for table in tables {
-        let sheet = book.add_worksheet();
+        // Rows are written in order, so the sheet can stream to disk.
+        let sheet = book.add_worksheet_with_constant_memory();
         sheet.set_name(table.name).map_err(err)?;
         for (c, col) in table.columns.iter().enumerate() {
             sheet
