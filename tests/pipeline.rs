@@ -336,13 +336,43 @@ fn one_thread_and_two_threads_agree() {
         .output()
         .unwrap();
     assert_eq!(status.status.code(), Some(1));
-    for layer in LAYERS {
-        let f = format!("geojson/{layer}.geojson");
-        assert!(
-            std::fs::read(out.path().join(&f)).unwrap()
-                == std::fs::read(example_outputs().join(&f)).unwrap(),
-            "{f}"
-        );
+    for f in files_under(out.path()).into_iter().filter(|f| !f.ends_with("report.json")) {
+        assert!(std::fs::read(out.path().join(&f)).unwrap() == std::fs::read(example_outputs().join(&f)).unwrap(), "{}", f.display());
+    }
+}
+
+/// Over `max_grid_cells`, the grid layer holds cells merged per grade, whose
+/// areas add up to the grid's cell counts, the same for any thread count.
+#[test]
+fn large_grids_are_merged_per_grade() {
+    let dir = copy_fixture("changzhou");
+    let project = dir.path().join("project.toml");
+    let mut text = std::fs::read_to_string(&project).unwrap();
+    text.push_str("\n[exposure]\nmax_grid_cells = 1000\n");
+    std::fs::write(&project, text).unwrap();
+    let run = |threads: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_riskatlas"))
+            .args(["run", project.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "-q"])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let (one, two) = (run("1"), run("2"));
+    let report = read_json(&two.path().join("report.json"));
+    assert_eq!(report["findings"]["grid"]["exposure_grid_layer"], "cells merged per grade");
+    let zones = features(two.path(), "exposure_grid");
+    assert!(zones.len() < 20_000, "merged: {} features", zones.len());
+    for g in ["red", "orange", "yellow", "blue"] {
+        let cells: i64 = zones.iter().filter(|f| f["properties"]["grade"] == g).map(|f| f["properties"]["cells"].as_i64().unwrap()).sum();
+        let want = report["findings"]["grid"]["cells_by_grade"][g].as_i64().unwrap();
+        assert!((cells - want).abs() <= want / 1000 + 2, "{g}: {cells} merged cells vs {want} in the grid");
+        assert!(zones.iter().filter(|f| f["properties"]["grade"] == g).all(|f| f["properties"]["e"].is_null()));
+    }
+    for f in ["geojson/exposure_grid.geojson", "exposure.tif", "riskatlas.gpkg"] {
+        assert!(std::fs::read(one.path().join(f)).unwrap() == std::fs::read(two.path().join(f)).unwrap(), "{f}");
     }
 }
 
