@@ -33,19 +33,9 @@ fn example_outputs() -> &'static Path {
     use std::sync::OnceLock;
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let out = tempfile::tempdir().unwrap();
         let project = root().join("fixtures/changzhou/project.toml");
         // Exit 1: done, with the deliberately bad rows rejected.
-        riskatlas_expect(
-            &[
-                "run",
-                project.to_str().unwrap(),
-                "--out",
-                out.path().to_str().unwrap(),
-                "-q",
-            ],
-            1,
-        );
+        let out = run_project(&project, "2", 1);
         out
     })
     .path()
@@ -287,18 +277,8 @@ fn gbk_shapefile_reads_with_the_encoding_override() {
 #[test]
 fn two_runs_give_byte_identical_outputs() {
     let first = example_outputs();
-    let second = tempfile::tempdir().unwrap();
     let project = root().join("fixtures/changzhou/project.toml");
-    riskatlas_expect(
-        &[
-            "run",
-            project.to_str().unwrap(),
-            "--out",
-            second.path().to_str().unwrap(),
-            "-q",
-        ],
-        1,
-    );
+    let second = run_project(&project, "2", 1);
     let files = files_under(first);
     assert_eq!(files, files_under(second.path()));
     for f in files {
@@ -322,22 +302,17 @@ fn two_runs_give_byte_identical_outputs() {
 
 #[test]
 fn one_thread_and_two_threads_agree() {
-    let out = tempfile::tempdir().unwrap();
-    let project = root().join("fixtures/changzhou/project.toml");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_riskatlas"))
-        .args([
-            "run",
-            project.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "-q",
-        ])
-        .env("RAYON_NUM_THREADS", "1")
-        .output()
-        .unwrap();
-    assert_eq!(status.status.code(), Some(1));
-    for f in files_under(out.path()).into_iter().filter(|f| !f.ends_with("report.json")) {
-        assert!(std::fs::read(out.path().join(&f)).unwrap() == std::fs::read(example_outputs().join(&f)).unwrap(), "{}", f.display());
+    let out = run_project(&root().join("fixtures/changzhou/project.toml"), "1", 1);
+    for f in files_under(out.path())
+        .into_iter()
+        .filter(|f| !f.ends_with("report.json"))
+    {
+        assert!(
+            std::fs::read(out.path().join(&f)).unwrap()
+                == std::fs::read(example_outputs().join(&f)).unwrap(),
+            "{}",
+            f.display()
+        );
     }
 }
 
@@ -350,36 +325,48 @@ fn large_grids_are_merged_per_grade() {
     let mut text = std::fs::read_to_string(&project).unwrap();
     text.push_str("\n[exposure]\nmax_grid_cells = 1000\n");
     std::fs::write(&project, text).unwrap();
-    let run = |threads: &str| {
-        let out = tempfile::tempdir().unwrap();
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_riskatlas"))
-            .args(["run", project.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "-q"])
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-        out
-    };
-    let (one, two) = (run("1"), run("2"));
+    let (one, two) = (run_project(&project, "1", 1), run_project(&project, "2", 1));
     let report = read_json(&two.path().join("report.json"));
-    assert_eq!(report["findings"]["grid"]["exposure_grid_layer"], "cells merged per grade");
+    assert_eq!(
+        report["findings"]["grid"]["exposure_grid_layer"],
+        "cells merged per grade"
+    );
     let zones = features(two.path(), "exposure_grid");
     assert!(zones.len() < 20_000, "merged: {} features", zones.len());
     for g in ["red", "orange", "yellow", "blue"] {
-        let cells: i64 = zones.iter().filter(|f| f["properties"]["grade"] == g).map(|f| f["properties"]["cells"].as_i64().unwrap()).sum();
-        let want = report["findings"]["grid"]["cells_by_grade"][g].as_i64().unwrap();
-        assert!((cells - want).abs() <= want / 1000 + 2, "{g}: {cells} merged cells vs {want} in the grid");
-        assert!(zones.iter().filter(|f| f["properties"]["grade"] == g).all(|f| f["properties"]["e"].is_null()));
+        let cells: i64 = zones
+            .iter()
+            .filter(|f| f["properties"]["grade"] == g)
+            .map(|f| f["properties"]["cells"].as_i64().unwrap())
+            .sum();
+        let want = report["findings"]["grid"]["cells_by_grade"][g]
+            .as_i64()
+            .unwrap();
+        assert!(
+            (cells - want).abs() <= want / 1000 + 2,
+            "{g}: {cells} merged cells vs {want} in the grid"
+        );
+        assert!(zones
+            .iter()
+            .filter(|f| f["properties"]["grade"] == g)
+            .all(|f| f["properties"]["e"].is_null()));
     }
-    for f in ["geojson/exposure_grid.geojson", "exposure.tif", "riskatlas.gpkg"] {
-        assert!(std::fs::read(one.path().join(f)).unwrap() == std::fs::read(two.path().join(f)).unwrap(), "{f}");
+    for f in [
+        "geojson/exposure_grid.geojson",
+        "exposure.tif",
+        "riskatlas.gpkg",
+    ] {
+        assert!(
+            std::fs::read(one.path().join(f)).unwrap()
+                == std::fs::read(two.path().join(f)).unwrap(),
+            "{f}"
+        );
     }
 }
 
 #[test]
 fn second_city_generated_from_wuxi_runs_end_to_end() {
     let data = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
     let boundaries = root().join("fixtures/boundaries/wuxi.geojson");
     riskatlas_expect(
         &[
@@ -397,16 +384,7 @@ fn second_city_generated_from_wuxi_runs_end_to_end() {
         0,
     );
     let project = data.path().join("project.toml");
-    riskatlas_expect(
-        &[
-            "run",
-            project.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "-q",
-        ],
-        1,
-    );
+    let out = run_project(&project, "2", 1);
     let report = read_json(&out.path().join("report.json"));
     let rejects = read_csv(&out.path().join("rejects.csv"));
     assert_accounting(&report, &rejects);
@@ -644,17 +622,7 @@ fn a_switched_off_rule_changes_the_grades() {
         "\n[grading]\n[[grading.rules]]\nid = \"major_hazard_1_2\"\nwhen = \"major_hazard\"\nhazard_grades = [1, 2]\nraise_to = \"red\"\nenabled = false\n",
     );
     std::fs::write(&project, text).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    riskatlas_expect(
-        &[
-            "run",
-            project.to_str().unwrap(),
-            "--out",
-            out.path().to_str().unwrap(),
-            "-q",
-        ],
-        1,
-    );
+    let out = run_project(&project, "2", 1);
     let mut with_grade_1_2 = 0;
     for f in features(out.path(), "enterprises") {
         let p = &f["properties"];

@@ -38,6 +38,31 @@ pub fn riskatlas_expect(args: &[&str], code: i32) -> Output {
     out
 }
 
+/// Runs `riskatlas run PROJECT` into a new temporary folder on `threads`
+/// threads, asserts the exit code and returns the folder.
+pub fn run_project(project: &Path, threads: &str, code: i32) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("temp dir");
+    let o = Command::new(env!("CARGO_BIN_EXE_riskatlas"))
+        .args([
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "-q",
+        ])
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .expect("the binary runs");
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "riskatlas run {}\n--- stderr ---\n{}",
+        project.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
