@@ -211,6 +211,15 @@ impl GridSpec {
     }
 }
 
+/// A block of cells: first row and column, and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub row0: usize,
+    pub col0: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
 /// Sources indexed by the envelopes of their circles.
 pub struct SourceIndex<'a> {
     sources: &'a [Source],
@@ -265,16 +274,13 @@ impl<'a> SourceIndex<'a> {
 
     /// Values of a block of cells (row-major), each source stamped over the
     /// cells of its bounding box in source order.
-    pub fn block(
-        &self,
-        spec: &GridSpec,
-        row0: usize,
-        col0: usize,
-        rows: usize,
-        cols: usize,
-        k: Kernel,
-        mode: Mode,
-    ) -> Vec<f64> {
+    pub fn block(&self, spec: &GridSpec, w: Window, k: Kernel, mode: Mode) -> Vec<f64> {
+        let Window {
+            row0,
+            col0,
+            rows,
+            cols,
+        } = w;
         let mut out = vec![0.0; rows * cols];
         let half = spec.cell / 2.0;
         let nw = spec.centre(row0, col0);
@@ -333,7 +339,13 @@ impl<'a> SourceIndex<'a> {
                 .into_par_iter()
                 .map(|t| {
                     let col0 = t * tile;
-                    self.block(spec, row0, col0, rows, tile.min(spec.cols - col0), k, mode)
+                    let window = Window {
+                        row0,
+                        col0,
+                        rows,
+                        cols: tile.min(spec.cols - col0),
+                    };
+                    self.block(spec, window, k, mode)
                 })
                 .collect();
             let mut band = vec![0.0; rows * spec.cols];

@@ -389,9 +389,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
     } = st;
 
     // Rejects read best in file order, whichever check caught them.
-    ledger
-        .rejects
-        .sort_by(|a, b| (a.kind, a.source.row).cmp(&(b.kind, b.source.row)));
+    ledger.rejects.sort_by_key(|r| (r.kind, r.source.row));
     Ok(Loaded {
         index,
         enterprises,
