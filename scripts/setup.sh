@@ -7,4 +7,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    libgdal-dev gdal-bin pkg-config clang libclang-dev libsqlite3-dev time python3 python3-openpyxl >/dev/null
+    libgdal-dev gdal-bin pkg-config clang libclang-dev libsqlite3-dev fonts-noto-cjk time python3 python3-openpyxl >/dev/null

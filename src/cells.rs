@@ -93,6 +93,16 @@ impl GridCells {
         Ok(())
     }
 
+    /// Every cell's grade code (0 where E = 0, 1 blue … 4 red), row-major.
+    pub fn codes(&self) -> GdalResult<Vec<u8>> {
+        Ok(self
+            .grades
+            .rasterband(1)?
+            .read_band_as::<u8>()?
+            .data()
+            .to_vec())
+    }
+
     /// Whether cells were merged per grade.
     pub fn merged(&self) -> bool {
         self.overflow

@@ -173,6 +173,50 @@ struct RawProject {
     grading: Grading,
     #[serde(default)]
     exposure: Exposure,
+    #[serde(default)]
+    maps: Maps,
+}
+
+/// Rendered maps.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maps {
+    /// Whether `run` renders the PNG maps.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "a4_width")]
+    pub width_mm: f64,
+    #[serde(default = "a4_height")]
+    pub height_mm: f64,
+    #[serde(default = "default_dpi")]
+    pub dpi: f64,
+    /// A .ttf/.otf/.ttc font with Chinese glyphs (relative to the project
+    /// file); Noto Sans CJK SC from fonts-noto-cjk when not given.
+    pub font: Option<PathBuf>,
+}
+
+fn a4_width() -> f64 {
+    297.0
+}
+
+fn a4_height() -> f64 {
+    210.0
+}
+
+fn default_dpi() -> f64 {
+    150.0
+}
+
+impl Default for Maps {
+    fn default() -> Self {
+        Maps {
+            enabled: true,
+            width_mm: a4_width(),
+            height_mm: a4_height(),
+            dpi: default_dpi(),
+            font: None,
+        }
+    }
 }
 
 /// What raises an enterprise's grade.
@@ -498,6 +542,7 @@ pub struct Project {
     pub as_of: Date,
     pub grading: Grading,
     pub exposure: Exposure,
+    pub maps: Maps,
 }
 
 impl Project {
@@ -572,6 +617,15 @@ impl Project {
             },
         };
         validate_grading(&raw.grading).map_err(invalid)?;
+        let m = &raw.maps;
+        if !(m.dpi >= 30.0
+            && m.dpi <= 1200.0
+            && m.width_mm >= 50.0
+            && m.height_mm >= 50.0
+            && m.width_mm * m.dpi / 25.4 * m.height_mm * m.dpi / 25.4 <= 2.0e8)
+        {
+            return Err(invalid(format!("maps: size {} × {} mm at {} dpi is out of range (30–1200 dpi, at least 50 mm a side, at most 200 megapixels)", m.width_mm, m.height_mm, m.dpi)));
+        }
         if [
             raw.exposure.default_radius_m.red,
             raw.exposure.default_radius_m.orange,
@@ -591,6 +645,10 @@ impl Project {
             as_of,
             grading: raw.grading,
             exposure: raw.exposure,
+            maps: Maps {
+                font: raw.maps.font.as_ref().map(|f| base.join(f)),
+                ..raw.maps.clone()
+            },
             title: raw
                 .title
                 .unwrap_or_else(|| "安全风险分布电子图".to_string()),

@@ -22,6 +22,7 @@ pub mod load;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
+pub mod render;
 pub mod spatial;
 pub mod styles;
 pub mod validate;

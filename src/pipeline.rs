@@ -31,7 +31,7 @@ use crate::model::{
 use crate::progress::Progress;
 use crate::validate::{Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
 use crate::write::{self, WriteError};
-use crate::{grade, hazard};
+use crate::{grade, hazard, render};
 
 #[derive(Debug, Error)]
 pub enum PipelineError {
@@ -43,6 +43,8 @@ pub enum PipelineError {
     Invalid(String),
     #[error("GDAL: {0}")]
     Gdal(#[from] gdal::errors::GdalError),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
 }
 
 /// Wall time of each stage, in run order.
@@ -559,6 +561,79 @@ fn admin_unit_rows(
         .collect()
 }
 
+/// What the maps show, in metric coordinates.
+fn map_data(
+    project: &Project,
+    loaded: &Loaded,
+    analysis: &Analysis,
+    grid: &GridOutcome,
+    codes: Vec<u8>,
+) -> render::MapData {
+    let metric = loaded.index.metric();
+    let to_metric = |mp: &geo::MultiPolygon<f64>| -> geo::MultiPolygon<f64> {
+        use geo::MapCoords;
+        mp.map_coords(|c| {
+            let (x, y) = metric.project(c.x, c.y);
+            geo::Coord { x, y }
+        })
+    };
+    let cells = aggregate::unit_cells(&loaded.index, &grid.stats);
+    let unit = |u: &AdminUnit| render::MapUnit {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        boundary: to_metric(&u.boundary),
+        grade: cells
+            .get(&u.code)
+            .map(|c| aggregate::unit_grade(c, &project.exposure).0),
+    };
+    let finest_code = |a: &AdminRef| a.town_code.clone().or_else(|| a.district_code.clone());
+    let xy = |p: Point<f64>| {
+        let (x, y) = metric.project(p.x(), p.y());
+        [x, y]
+    };
+    render::MapData {
+        area_name: project.area_name.clone().unwrap_or_default(),
+        year: project.year,
+        data_date: project.as_of.to_string(),
+        source: project
+            .source
+            .clone()
+            .unwrap_or_else(|| "数据来源：安全生产监管数据".into()),
+        city: loaded
+            .index
+            .units()
+            .iter()
+            .find(|u| u.level == crate::model::AdminLevel::City)
+            .map(unit),
+        units: loaded.index.finest().map(|(u, _)| unit(u)).collect(),
+        enterprises: loaded
+            .enterprises
+            .iter()
+            .map(|e| render::MapPoint {
+                xy: xy(e.lon_lat),
+                grade: e.rating.as_ref().map_or(Grade::Blue, |r| r.grade),
+                name: e.name.clone(),
+                unit: finest_code(&e.admin),
+            })
+            .collect(),
+        hazards: loaded
+            .hazard_units
+            .iter()
+            .zip(&analysis.sources)
+            .filter(|(u, _)| u.major_grade().is_some())
+            .map(|(u, s)| render::MapHazard {
+                xy: s.xy,
+                radius_m: s.radius_m,
+                unit: finest_code(&u.admin),
+            })
+            .collect(),
+        grid: render::GradeGrid {
+            spec: grid.spec,
+            codes,
+        },
+    }
+}
+
 /// The output layers' names, in catalogue draw order.
 fn layer_names() -> Vec<&'static str> {
     let mut defs: Vec<&layers::LayerDef> = layers::catalogue().values().collect();
@@ -1018,6 +1093,23 @@ pub fn run(
     let gpkg_path = out_dir.join("riskatlas.gpkg");
     let stamp = gpkg_stamp(project);
     let grid_cells = grid.cells.take().expect("grid cells are pending");
+    let maps = if project.maps.enabled {
+        let codes = grid_cells.codes()?;
+        let data = timings.stage("prepare_maps", || {
+            map_data(project, &loaded, &analysis, &grid, codes)
+        });
+        let opts = render::MapOptions {
+            width_mm: project.maps.width_mm,
+            height_mm: project.maps.height_mm,
+            dpi: project.maps.dpi,
+            font: project.maps.font.clone(),
+        };
+        timings.stage("render_maps", || {
+            render::render_all(&data, &opts, &out_dir.join("maps"))
+        })?
+    } else {
+        Vec::new()
+    };
     let metric = loaded.index.metric().clone();
     let (loaded_ref, analysis_ref) = (&loaded, &analysis);
     let (units_by_grade, lists) = std::thread::scope(|scope| -> Result<_, PipelineError> {
@@ -1104,6 +1196,11 @@ pub fn run(
     let mut findings = findings(&loaded, &lists);
     findings["grid"] = grid_summary;
     findings["units_by_grade"] = units_by_grade;
+    findings["maps"] = json!(maps
+        .iter()
+        .filter_map(|p| p.strip_prefix(out_dir).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect::<Vec<_>>());
     write::write_json(
         &out_dir.join("report.json"),
         &report(project, &loaded, Some(findings)),

@@ -915,3 +915,103 @@ fn admin_units_carry_statistics_and_an_area_grade() {
     }
     assert!(!features(out, "influence_zones").is_empty());
 }
+
+/// A decoded PNG: width, height and RGBA bytes.
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgba, "{}", path.display());
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+const PALETTE: [(&str, [u8; 3]); 4] = [
+    ("red", [0xE6, 0x00, 0x12]),
+    ("orange", [0xF3, 0x98, 0x00]),
+    ("yellow", [0xFF, 0xF1, 0x00]),
+    ("blue", [0x00, 0x68, 0xB7]),
+];
+
+/// Whether any pixel in the box (fractions of the page) has exactly `rgb`.
+fn has_colour(img: &(u32, u32, Vec<u8>), rgb: [u8; 3], fx: (f64, f64), fy: (f64, f64)) -> bool {
+    let (w, h, data) = img;
+    let (x0, x1) = ((fx.0 * *w as f64) as usize, (fx.1 * *w as f64) as usize);
+    let (y0, y1) = ((fy.0 * *h as f64) as usize, (fy.1 * *h as f64) as usize);
+    (y0..y1).any(|y| (x0..x1).any(|x| data[(y * *w as usize + x) * 4..][..3] == rgb))
+}
+
+#[test]
+fn maps_show_the_grades_and_one_map_per_district() {
+    let out = example_outputs();
+    let city = decode_png(&out.join("maps/city.png"));
+    assert_eq!((city.0, city.1), (1754, 1240), "A4 landscape at 150 dpi");
+    // The legend (lower left) holds the four palette colours.
+    for (name, rgb) in PALETTE {
+        assert!(
+            has_colour(&city, rgb, (0.04, 0.25), (0.70, 0.95)),
+            "legend lacks {name}"
+        );
+    }
+    // Each grade some enterprise has appears in the map body, right of the legend.
+    let enterprises = features(out, "enterprises");
+    for (name, rgb) in PALETTE {
+        if enterprises.iter().any(|f| f["properties"]["grade"] == name) {
+            assert!(
+                has_colour(&city, rgb, (0.26, 0.95), (0.08, 0.95)),
+                "map body lacks {name}"
+            );
+        }
+    }
+    let districts: Vec<String> = features(out, "admin_units")
+        .iter()
+        .filter(|f| f["properties"]["level"] == "district")
+        .map(|f| f["properties"]["code"].as_str().unwrap().to_string())
+        .collect();
+    let mut maps: Vec<String> = std::fs::read_dir(out.join("maps/district"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    maps.sort();
+    let mut want: Vec<String> = districts.iter().map(|c| format!("{c}.png")).collect();
+    want.sort();
+    assert_eq!(maps, want);
+    for m in &maps {
+        let img = decode_png(&out.join("maps/district").join(m));
+        assert_eq!((img.0, img.1), (1754, 1240));
+        assert!(
+            has_colour(&img, PALETTE[3].1, (0.04, 0.25), (0.70, 0.95)),
+            "{m}: legend"
+        );
+    }
+}
+
+#[test]
+fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
+    let dir = copy_fixture("changzhou");
+    let project = dir.path().join("project.toml");
+    let base = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!("{base}\n[maps]\nwidth_mm = 210.0\nheight_mm = 297.0\ndpi = 100\n"),
+    )
+    .unwrap();
+    let out = run_project(&project, "2", 1);
+    let city = decode_png(&out.path().join("maps/city.png"));
+    assert_eq!((city.0, city.1), (827, 1169), "A4 portrait at 100 dpi");
+    std::fs::write(
+        &project,
+        format!("{base}\n[maps]\nfont = \"no-such-font.ttc\"\n"),
+    )
+    .unwrap();
+    let o = riskatlas(&[
+        "run",
+        project.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fonts-noto-cjk"), "{}", stderr(&o));
+}

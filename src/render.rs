@@ -1,0 +1,1317 @@
+//! PNG risk maps: the city map and one map per district (an atlas).
+//!
+//! Drawing happens in the metric CRS (no longitude stretching) with
+//! tiny-skia; text is rasterised with ab_glyph from a real CJK font (Noto
+//! Sans CJK SC from Debian's `fonts-noto-cjk` by default). Every map has a
+//! neat frame, a title, the four-colour legend with counts, a scale bar of a
+//! round length, a north arrow, and the source and data-date line. Labels go
+//! through a collision check: a label that would overlap another label, the
+//! legend or the title, or leave the frame, is moved or dropped, the lower
+//! priority first. Styling comes from `styles/` (palette and map style).
+//! Maps are rendered in parallel and byte-identically from run to run.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
+use geo::{BoundingRect, InteriorPoint, MultiPolygon};
+use rayon::prelude::*;
+use serde::Deserialize;
+use thiserror::Error;
+use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
+
+use crate::model::Grade;
+use crate::styles;
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("no CJK font at {path}: install one with `apt-get install fonts-noto-cjk`, or name a .ttf/.otf/.ttc file with maps.font in the project file")]
+    FontMissing { path: PathBuf },
+    #[error("{path}: not a usable font: {reason}")]
+    FontInvalid { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot draw a {width}×{height} px map")]
+    Size { width: u32, height: u32 },
+}
+
+/// The default font: Noto Sans CJK SC from Debian's fonts-noto-cjk.
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+#[derive(Debug, Clone, Deserialize)]
+struct PageStyle {
+    width_mm: f64,
+    height_mm: f64,
+    dpi: f64,
+    margin_mm: f64,
+    background: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct FrameStyle {
+    colour: String,
+    width_mm: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TextStyle {
+    title_pt: f64,
+    label_pt: f64,
+    small_pt: f64,
+    legend_pt: f64,
+    colour: String,
+    halo: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct UnitStyle {
+    outline: String,
+    outline_mm: f64,
+    city_outline_mm: f64,
+    fill_alpha: f64,
+    neighbour_fill: String,
+    neighbour_outline: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct GridStyle {
+    alpha: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct PointStyle {
+    enterprise_mm: f64,
+    major_hazard_mm: f64,
+    major_hazard_outline: String,
+    influence_outline: String,
+    influence_mm: f64,
+}
+
+/// `styles/map.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MapStyle {
+    page: PageStyle,
+    frame: FrameStyle,
+    text: TextStyle,
+    units: UnitStyle,
+    grid: GridStyle,
+    points: PointStyle,
+}
+
+const MAP_STYLE: &str = include_str!("../styles/map.toml");
+
+impl MapStyle {
+    /// The compiled-in style with the page size and DPI of the options.
+    pub fn new(opts: &MapOptions) -> MapStyle {
+        static BASE: OnceLock<MapStyle> = OnceLock::new();
+        let mut s = BASE
+            .get_or_init(|| {
+                toml::from_str(MAP_STYLE).expect("styles/map.toml is valid (checked by tests)")
+            })
+            .clone();
+        s.page.width_mm = opts.width_mm;
+        s.page.height_mm = opts.height_mm;
+        s.page.dpi = opts.dpi;
+        s
+    }
+}
+
+/// Map size and resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapOptions {
+    pub width_mm: f64,
+    pub height_mm: f64,
+    pub dpi: f64,
+    pub font: Option<PathBuf>,
+}
+
+impl Default for MapOptions {
+    /// A4 landscape at 150 dpi.
+    fn default() -> Self {
+        MapOptions {
+            width_mm: 297.0,
+            height_mm: 210.0,
+            dpi: 150.0,
+            font: None,
+        }
+    }
+}
+
+/// Loads the label font; in a collection, the Simplified Chinese face.
+pub fn load_font(path: Option<&Path>) -> Result<FontVec, RenderError> {
+    let path = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
+    if !path.exists() {
+        return Err(RenderError::FontMissing { path });
+    }
+    let data = std::fs::read(&path).map_err(|source| RenderError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let faces = ttf_parser::fonts_in_collection(&data).unwrap_or(1);
+    let sc = (0..faces).find(|&i| {
+        ttf_parser::Face::parse(&data, i).is_ok_and(|f| {
+            f.names().into_iter().any(|n| {
+                n.to_string()
+                    .is_some_and(|s| s.contains("CJK SC") || s.contains("SC Regular"))
+            })
+        })
+    });
+    let font = FontVec::try_from_vec_and_index(data, sc.unwrap_or(0)).map_err(|e| {
+        RenderError::FontInvalid {
+            path: path.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    if font.glyph_id('图').0 == 0 {
+        return Err(RenderError::FontInvalid {
+            path,
+            reason: "it has no Chinese glyphs".into(),
+        });
+    }
+    Ok(font)
+}
+
+fn colour(hex: &str, alpha: f64) -> Color {
+    let (r, g, b) = styles::rgb(hex).unwrap_or((0, 0, 0));
+    Color::from_rgba8(r, g, b, (alpha.clamp(0.0, 1.0) * 255.0).round() as u8)
+}
+
+fn grade_colour(g: Grade, alpha: f64) -> Color {
+    colour(&styles::grade(g).fill, alpha)
+}
+
+/// A pixel rectangle (left, top, right, bottom).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rect {
+    l: f32,
+    t: f32,
+    r: f32,
+    b: f32,
+}
+
+impl Rect {
+    fn overlaps(&self, o: &Rect) -> bool {
+        self.l < o.r && o.l < self.r && self.t < o.b && o.t < self.b
+    }
+
+    fn inside(&self, o: &Rect) -> bool {
+        self.l >= o.l && self.r <= o.r && self.t >= o.t && self.b <= o.b
+    }
+}
+
+/// Metric → pixel placement of a map's content inside its frame.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    /// Pixels per metre.
+    scale: f64,
+    /// Metric coordinates of the frame's top-left pixel.
+    x0: f64,
+    y0: f64,
+    frame: Rect,
+}
+
+impl View {
+    /// Fits a metric envelope (with a 4 % pad) into the frame, north up.
+    fn fit(min: [f64; 2], max: [f64; 2], frame: Rect) -> View {
+        let (w, h) = (
+            (max[0] - min[0]).max(1.0) * 1.08,
+            (max[1] - min[1]).max(1.0) * 1.08,
+        );
+        let (fw, fh) = ((frame.r - frame.l) as f64, (frame.b - frame.t) as f64);
+        let scale = (fw / w).min(fh / h);
+        let (cx, cy) = ((min[0] + max[0]) / 2.0, (min[1] + max[1]) / 2.0);
+        View {
+            scale,
+            x0: cx - fw / 2.0 / scale,
+            y0: cy + fh / 2.0 / scale,
+            frame,
+        }
+    }
+
+    /// Fits into `body` but draws anywhere in `frame` (the body is the part
+    /// of the frame no furniture covers).
+    fn fit_within(min: [f64; 2], max: [f64; 2], body: Rect, frame: Rect) -> View {
+        let v = View::fit(min, max, body);
+        View {
+            x0: v.x0 - (body.l - frame.l) as f64 / v.scale,
+            y0: v.y0 + (body.t - frame.t) as f64 / v.scale,
+            scale: v.scale,
+            frame,
+        }
+    }
+
+    fn px(&self, x: f64, y: f64) -> (f32, f32) {
+        (
+            self.frame.l + ((x - self.x0) * self.scale) as f32,
+            self.frame.t + ((self.y0 - y) * self.scale) as f32,
+        )
+    }
+
+    fn metric(&self, px: f32, py: f32) -> (f64, f64) {
+        (
+            self.x0 + (px - self.frame.l) as f64 / self.scale,
+            self.y0 - (py - self.frame.t) as f64 / self.scale,
+        )
+    }
+}
+
+/// One page being drawn.
+struct Page<'f> {
+    pixmap: Pixmap,
+    style: MapStyle,
+    font: &'f FontVec,
+    px_per_mm: f64,
+    frame: Rect,
+    /// Boxes labels must not cover (other labels, legend, title …).
+    taken: Vec<Rect>,
+}
+
+impl<'f> Page<'f> {
+    fn new(style: &MapStyle, font: &'f FontVec) -> Result<Page<'f>, RenderError> {
+        let px_per_mm = style.page.dpi / 25.4;
+        let (w, h) = (
+            (style.page.width_mm * px_per_mm).round() as u32,
+            (style.page.height_mm * px_per_mm).round() as u32,
+        );
+        let mut pixmap = Pixmap::new(w, h).ok_or(RenderError::Size {
+            width: w,
+            height: h,
+        })?;
+        pixmap.fill(colour(&style.page.background, 1.0));
+        let m = (style.page.margin_mm * px_per_mm) as f32;
+        let frame = Rect {
+            l: m,
+            t: m,
+            r: w as f32 - m,
+            b: h as f32 - m,
+        };
+        Ok(Page {
+            pixmap,
+            style: style.clone(),
+            font,
+            px_per_mm,
+            frame,
+            taken: Vec::new(),
+        })
+    }
+
+    fn mm(&self, v: f64) -> f32 {
+        (v * self.px_per_mm) as f32
+    }
+
+    fn pt(&self, v: f64) -> f32 {
+        (v / 72.0 * 25.4 * self.px_per_mm) as f32
+    }
+
+    fn clip(&self) -> Option<tiny_skia::Mask> {
+        let mut mask = tiny_skia::Mask::new(self.pixmap.width(), self.pixmap.height())?;
+        let r = tiny_skia::Rect::from_ltrb(self.frame.l, self.frame.t, self.frame.r, self.frame.b)?;
+        mask.fill_path(
+            &PathBuilder::from_rect(r),
+            FillRule::Winding,
+            false,
+            Transform::identity(),
+        );
+        Some(mask)
+    }
+
+    /// Fills and/or outlines a metric multipolygon, clipped to the frame.
+    fn polygon(
+        &mut self,
+        view: &View,
+        mp: &MultiPolygon<f64>,
+        fill: Option<Color>,
+        stroke: Option<(Color, f32)>,
+    ) {
+        let mut pb = PathBuilder::new();
+        for poly in &mp.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for (i, c) in ring.coords().enumerate() {
+                    let (x, y) = view.px(c.x, c.y);
+                    if i == 0 {
+                        pb.move_to(x, y);
+                    } else {
+                        pb.line_to(x, y);
+                    }
+                }
+                pb.close();
+            }
+        }
+        let Some(path) = pb.finish() else { return };
+        let mask = self.clip();
+        if let Some(c) = fill {
+            let paint = Paint {
+                anti_alias: true,
+                ..solid(c)
+            };
+            self.pixmap.fill_path(
+                &path,
+                &paint,
+                FillRule::EvenOdd,
+                Transform::identity(),
+                mask.as_ref(),
+            );
+        }
+        if let Some((c, w)) = stroke {
+            let stroke = Stroke {
+                width: w,
+                ..Default::default()
+            };
+            self.pixmap.stroke_path(
+                &path,
+                &solid(c),
+                &stroke,
+                Transform::identity(),
+                mask.as_ref(),
+            );
+        }
+    }
+
+    fn circle(
+        &mut self,
+        x: f32,
+        y: f32,
+        r: f32,
+        fill: Option<Color>,
+        stroke: Option<(Color, f32)>,
+    ) {
+        let Some(path) = PathBuilder::from_circle(x, y, r) else {
+            return;
+        };
+        if let Some(c) = fill {
+            self.pixmap.fill_path(
+                &path,
+                &solid(c),
+                FillRule::Winding,
+                Transform::identity(),
+                None,
+            );
+        }
+        if let Some((c, w)) = stroke {
+            self.pixmap.stroke_path(
+                &path,
+                &solid(c),
+                &Stroke {
+                    width: w,
+                    ..Default::default()
+                },
+                Transform::identity(),
+                None,
+            );
+        }
+    }
+
+    fn triangle(&mut self, x: f32, y: f32, size: f32, fill: Color, outline: Color) {
+        let mut pb = PathBuilder::new();
+        pb.move_to(x, y - size * 0.6);
+        pb.line_to(x + size * 0.52, y + size * 0.4);
+        pb.line_to(x - size * 0.52, y + size * 0.4);
+        pb.close();
+        if let Some(path) = pb.finish() {
+            self.pixmap.fill_path(
+                &path,
+                &solid(fill),
+                FillRule::Winding,
+                Transform::identity(),
+                None,
+            );
+            self.pixmap.stroke_path(
+                &path,
+                &solid(outline),
+                &Stroke {
+                    width: 1.0,
+                    ..Default::default()
+                },
+                Transform::identity(),
+                None,
+            );
+        }
+    }
+
+    fn rect(&mut self, r: Rect, fill: Option<Color>, stroke: Option<(Color, f32)>) {
+        let Some(rr) = tiny_skia::Rect::from_ltrb(r.l, r.t, r.r, r.b) else {
+            return;
+        };
+        if let Some(c) = fill {
+            self.pixmap
+                .fill_rect(rr, &solid(c), Transform::identity(), None);
+        }
+        if let Some((c, w)) = stroke {
+            let path = PathBuilder::from_rect(rr);
+            self.pixmap.stroke_path(
+                &path,
+                &solid(c),
+                &Stroke {
+                    width: w,
+                    ..Default::default()
+                },
+                Transform::identity(),
+                None,
+            );
+        }
+    }
+
+    /// Width and height in pixels of a line of text.
+    fn measure(&self, text: &str, size_px: f32) -> (f32, f32) {
+        let f = self.font.as_scaled(PxScale::from(size_px));
+        let mut w = 0.0;
+        let mut prev = None;
+        for c in text.chars() {
+            let id = f.glyph_id(c);
+            if let Some(p) = prev {
+                w += f.kern(p, id);
+            }
+            w += f.h_advance(id);
+            prev = Some(id);
+        }
+        (w, f.ascent() - f.descent())
+    }
+
+    /// Draws text with its top-left at (x, y), with an optional halo.
+    fn text(
+        &mut self,
+        text: &str,
+        x: f32,
+        y: f32,
+        size_px: f32,
+        fill: Color,
+        halo: Option<Color>,
+    ) -> Rect {
+        let (w, h) = self.measure(text, size_px);
+        if let Some(hc) = halo {
+            for (dx, dy) in [
+                (-1.0, 0.0),
+                (1.0, 0.0),
+                (0.0, -1.0),
+                (0.0, 1.0),
+                (-1.0, -1.0),
+                (1.0, 1.0),
+                (-1.0, 1.0),
+                (1.0, -1.0),
+            ] {
+                self.glyphs(text, x + dx, y + dy, size_px, hc);
+            }
+        }
+        self.glyphs(text, x, y, size_px, fill);
+        Rect {
+            l: x,
+            t: y,
+            r: x + w,
+            b: y + h,
+        }
+    }
+
+    fn glyphs(&mut self, text: &str, x: f32, y: f32, size_px: f32, c: Color) {
+        let f = self.font.as_scaled(PxScale::from(size_px));
+        let baseline = y + f.ascent();
+        let mut pen = x;
+        let mut prev = None;
+        let (w, h) = (self.pixmap.width() as i32, self.pixmap.height() as i32);
+        let rgba = c.to_color_u8();
+        for ch in text.chars() {
+            let id = f.glyph_id(ch);
+            if let Some(p) = prev {
+                pen += f.kern(p, id);
+            }
+            let glyph =
+                id.with_scale_and_position(PxScale::from(size_px), ab_glyph::point(pen, baseline));
+            pen += f.h_advance(id);
+            prev = Some(id);
+            let Some(outline) = self.font.outline_glyph(glyph) else {
+                continue;
+            };
+            let b = outline.px_bounds();
+            let pixels = self.pixmap.pixels_mut();
+            outline.draw(|gx, gy, cov| {
+                let (px, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
+                if px < 0 || py < 0 || px >= w || py >= h {
+                    return;
+                }
+                let a = cov.clamp(0.0, 1.0) * rgba.alpha() as f32 / 255.0;
+                let dst = pixels[(py * w + px) as usize].demultiply();
+                let mix = |s: u8, d: u8| (s as f32 * a + d as f32 * (1.0 - a)).round() as u8;
+                let out = tiny_skia::ColorU8::from_rgba(
+                    mix(rgba.red(), dst.red()),
+                    mix(rgba.green(), dst.green()),
+                    mix(rgba.blue(), dst.blue()),
+                    255,
+                );
+                pixels[(py * w + px) as usize] = out.premultiply();
+            });
+        }
+    }
+
+    /// Places a label near (x, y) — centred on it when `gap` is 0, else to
+    /// the right, left, above or below — where it overlaps nothing placed
+    /// before and stays in the frame; `false` when there is no room (the
+    /// label is dropped).
+    fn label(&mut self, text: &str, x: f32, y: f32, size_px: f32, gap: f32) -> bool {
+        let (w, h) = self.measure(text, size_px);
+        let mut candidates = vec![
+            (x + gap, y - h / 2.0),
+            (x - gap - w, y - h / 2.0),
+            (x - w / 2.0, y - gap - h),
+            (x - w / 2.0, y + gap),
+        ];
+        if gap == 0.0 {
+            candidates.insert(0, (x - w / 2.0, y - h / 2.0));
+        }
+        for (lx, ly) in candidates {
+            let r = Rect {
+                l: lx - 1.0,
+                t: ly - 1.0,
+                r: lx + w + 1.0,
+                b: ly + h + 1.0,
+            };
+            if r.inside(&self.frame) && !self.taken.iter().any(|t| t.overlaps(&r)) {
+                let fill = colour(&self.style.text.colour, 1.0);
+                let halo = colour(&self.style.text.halo, 1.0);
+                self.text(text, lx, ly, size_px, fill, Some(halo));
+                self.taken.push(r);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.pixmap
+            .encode_png()
+            .expect("PNG encoding of an in-memory pixmap")
+    }
+}
+
+fn solid(c: Color) -> Paint<'static> {
+    let mut p = Paint::default();
+    p.set_color(c);
+    p.anti_alias = true;
+    p
+}
+
+/// The exposure grid's cell grades (0 = E is 0, 1 blue … 4 red), row-major.
+pub struct GradeGrid {
+    pub spec: crate::exposure::GridSpec,
+    pub codes: Vec<u8>,
+}
+
+fn code_grade(c: u8) -> Option<Grade> {
+    match c {
+        1 => Some(Grade::Blue),
+        2 => Some(Grade::Yellow),
+        3 => Some(Grade::Orange),
+        4 => Some(Grade::Red),
+        _ => None,
+    }
+}
+
+/// A unit to draw, in metric coordinates.
+pub struct MapUnit {
+    pub code: String,
+    pub name: String,
+    pub boundary: MultiPolygon<f64>,
+    pub grade: Option<Grade>,
+}
+
+/// An enterprise to draw, in metric coordinates.
+pub struct MapPoint {
+    pub xy: [f64; 2],
+    pub grade: Grade,
+    pub name: String,
+    /// Its district code.
+    pub unit: Option<String>,
+}
+
+/// A major hazard source to draw, with its influence radius.
+pub struct MapHazard {
+    pub xy: [f64; 2],
+    pub radius_m: f64,
+    pub unit: Option<String>,
+}
+
+/// Everything the maps show.
+pub struct MapData {
+    pub area_name: String,
+    pub year: i32,
+    pub data_date: String,
+    pub source: String,
+    pub city: Option<MapUnit>,
+    /// The finest units (districts or towns).
+    pub units: Vec<MapUnit>,
+    pub enterprises: Vec<MapPoint>,
+    pub hazards: Vec<MapHazard>,
+    pub grid: GradeGrid,
+}
+
+/// Paints the grid's cells over the frame, one pixel at a time.
+fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
+    let alpha = page.style.grid.alpha as f32;
+    let colours: Vec<Option<(u8, u8, u8)>> = (0..5u8)
+        .map(|c| code_grade(c).and_then(|g| styles::rgb(&styles::grade(g).fill)))
+        .collect();
+    let (w, _) = (page.pixmap.width() as usize, page.pixmap.height());
+    let frame = page.frame;
+    let s = grid.spec;
+    let pixels = page.pixmap.pixels_mut();
+    for py in frame.t as usize..frame.b as usize {
+        for px in frame.l as usize..frame.r as usize {
+            let (x, y) = view.metric(px as f32 + 0.5, py as f32 + 0.5);
+            let col = ((x - s.x0) / s.cell).floor();
+            let row = ((s.y0 - y) / s.cell).floor();
+            if col < 0.0 || row < 0.0 || col >= s.cols as f64 || row >= s.rows as f64 {
+                continue;
+            }
+            let Some((r, g, b)) =
+                colours[grid.codes[row as usize * s.cols + col as usize] as usize]
+            else {
+                continue;
+            };
+            let dst = pixels[py * w + px].demultiply();
+            let mix = |s: u8, d: u8| (s as f32 * alpha + d as f32 * (1.0 - alpha)).round() as u8;
+            pixels[py * w + px] = tiny_skia::ColorU8::from_rgba(
+                mix(r, dst.red()),
+                mix(g, dst.green()),
+                mix(b, dst.blue()),
+                255,
+            )
+            .premultiply();
+        }
+    }
+}
+
+/// Title centred at the top of the frame, in a white box.
+/// The part of the frame the map body is fitted into: below the title band
+/// and right of the legend column, so neither hides the area mapped.
+fn body_rect(page: &Page) -> Rect {
+    let title_band = page.mm(3.0) + page.pt(page.style.text.title_pt) * 1.5 + page.mm(4.0);
+    let legend_column = page.mm(4.0) + page.pt(page.style.text.legend_pt) * 22.0;
+    Rect {
+        l: page.frame.l + legend_column,
+        t: page.frame.t + title_band,
+        r: page.frame.r - page.mm(6.0),
+        b: page.frame.b - page.mm(4.0),
+    }
+}
+
+fn draw_title(page: &mut Page, title: &str) {
+    let size = page.pt(page.style.text.title_pt);
+    let (w, h) = page.measure(title, size);
+    let x = (page.frame.l + page.frame.r) / 2.0 - w / 2.0;
+    let y = page.frame.t + page.mm(3.0);
+    let pad = page.mm(2.0);
+    let r = Rect {
+        l: x - pad,
+        t: y - pad,
+        r: x + w + pad,
+        b: y + h + pad,
+    };
+    page.rect(r, Some(colour("#FFFFFF", 0.9)), None);
+    page.text(
+        title,
+        x,
+        y,
+        size,
+        colour(&page.style.text.colour, 1.0),
+        None,
+    );
+    page.taken.push(r);
+}
+
+/// Legend in the lower-left corner: enterprises per grade, major hazard
+/// sources, and what the background colours mean.
+fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
+    let size = page.pt(page.style.text.legend_pt);
+    let line = size * 1.7;
+    let pad = page.mm(3.0);
+    let rows: Vec<(Option<Grade>, String)> = Grade::DESCENDING
+        .iter()
+        .zip(counts)
+        .map(|(g, n)| {
+            (
+                Some(*g),
+                format!("{}（{}）企业 {} 家", g.label_zh(), zh_colour(*g), n),
+            )
+        })
+        .chain(std::iter::once((None, format!("重大危险源 {hazards} 处"))))
+        .collect();
+    let note = "底色：网格风险暴露等级；区域填色：区域风险等级";
+    let small = page.pt(page.style.text.small_pt);
+    let width = rows
+        .iter()
+        .map(|(_, t)| page.measure(t, size).0)
+        .fold(page.measure(note, small).0, f32::max)
+        + size * 2.2
+        + 2.0 * pad;
+    let height = line * (rows.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
+    let r = Rect {
+        l: page.frame.l + page.mm(4.0),
+        t: page.frame.b - page.mm(4.0) - height,
+        r: page.frame.l + page.mm(4.0) + width,
+        b: page.frame.b - page.mm(4.0),
+    };
+    page.rect(
+        r,
+        Some(colour("#FFFFFF", 0.92)),
+        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
+    );
+    let ink = colour(&page.style.text.colour, 1.0);
+    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
+    for (i, (g, text)) in rows.iter().enumerate() {
+        let y = r.t + pad + line * (i as f32 + 1.0);
+        let (sx, sy) = (r.l + pad + size * 0.6, y + size * 0.6);
+        match g {
+            Some(g) => {
+                page.rect(
+                    Rect {
+                        l: sx - size * 0.55,
+                        t: sy - size * 0.45,
+                        r: sx + size * 0.55,
+                        b: sy + size * 0.45,
+                    },
+                    Some(grade_colour(*g, 1.0)),
+                    Some((colour("#555555", 1.0), 0.8)),
+                );
+            }
+            None => {
+                let outline = colour(&page.style.points.major_hazard_outline, 1.0);
+                page.triangle(sx, sy, size * 1.1, grade_colour(Grade::Red, 1.0), outline);
+            }
+        }
+        page.text(text, r.l + pad + size * 1.8, y, size, ink, None);
+    }
+    page.text(note, r.l + pad, r.b - pad - small * 1.2, small, ink, None);
+    page.taken.push(r);
+}
+
+fn zh_colour(g: Grade) -> &'static str {
+    match g {
+        Grade::Red => "红",
+        Grade::Orange => "橙",
+        Grade::Yellow => "黄",
+        Grade::Blue => "蓝",
+    }
+}
+
+/// A round length (1, 2 or 5 × 10ⁿ m) about a fifth of the frame's width.
+pub fn round_length(metres: f64) -> f64 {
+    let p = 10f64.powf(metres.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|k| k * p)
+        .filter(|l| *l <= metres)
+        .last()
+        .unwrap_or(p)
+}
+
+fn length_text(m: f64) -> String {
+    if m >= 1000.0 {
+        format!("{} km", m / 1000.0)
+    } else {
+        format!("{m} m")
+    }
+}
+
+/// Scale bar in the lower-right corner: four alternating segments.
+fn draw_scale_bar(page: &mut Page, view: &View) {
+    let frame_m = (page.frame.r - page.frame.l) as f64 / view.scale;
+    let length = round_length(frame_m / 5.0);
+    let px = (length * view.scale) as f32;
+    let h = page.mm(1.6);
+    let size = page.pt(page.style.text.small_pt);
+    let right = page.frame.r - page.mm(8.0);
+    let bottom = page.frame.b - page.mm(6.0);
+    let left = right - px;
+    let bg = Rect {
+        l: left - page.mm(3.0),
+        t: bottom - h - size * 1.6 - page.mm(2.0),
+        r: right + page.mm(6.0),
+        b: bottom + page.mm(2.0),
+    };
+    page.rect(bg, Some(colour("#FFFFFF", 0.9)), None);
+    let ink = colour(&page.style.frame.colour, 1.0);
+    for i in 0..4 {
+        let seg = Rect {
+            l: left + px * i as f32 / 4.0,
+            t: bottom - h,
+            r: left + px * (i + 1) as f32 / 4.0,
+            b: bottom,
+        };
+        page.rect(
+            seg,
+            Some(if i % 2 == 0 {
+                ink
+            } else {
+                colour("#FFFFFF", 1.0)
+            }),
+            Some((ink, 1.0)),
+        );
+    }
+    for (frac, text) in [
+        (0.0, "0".to_string()),
+        (0.5, length_text(length / 2.0)),
+        (1.0, length_text(length)),
+    ] {
+        let (w, _) = page.measure(&text, size);
+        page.text(
+            &text,
+            left + px * frac - w / 2.0,
+            bottom - h - size * 1.5,
+            size,
+            ink,
+            None,
+        );
+    }
+    page.taken.push(bg);
+}
+
+/// North arrow in the upper-right corner.
+fn draw_north_arrow(page: &mut Page) {
+    let size = page.mm(9.0);
+    let (cx, top) = (page.frame.r - page.mm(12.0), page.frame.t + page.mm(6.0));
+    let ink = colour(&page.style.frame.colour, 1.0);
+    let label = page.pt(page.style.text.label_pt) * 1.2;
+    let (w, h) = page.measure("N", label);
+    page.text("N", cx - w / 2.0, top, label, ink, None);
+    let tip = top + h + page.mm(0.5);
+    let mut left = PathBuilder::new();
+    left.move_to(cx, tip);
+    left.line_to(cx - size * 0.32, tip + size);
+    left.line_to(cx, tip + size * 0.72);
+    left.close();
+    let mut right = PathBuilder::new();
+    right.move_to(cx, tip);
+    right.line_to(cx + size * 0.32, tip + size);
+    right.line_to(cx, tip + size * 0.72);
+    right.close();
+    if let (Some(l), Some(r)) = (left.finish(), right.finish()) {
+        page.pixmap.fill_path(
+            &l,
+            &solid(ink),
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
+        page.pixmap.fill_path(
+            &r,
+            &solid(colour("#FFFFFF", 1.0)),
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
+        page.pixmap.stroke_path(
+            &r,
+            &solid(ink),
+            &Stroke {
+                width: 1.0,
+                ..Default::default()
+            },
+            Transform::identity(),
+            None,
+        );
+    }
+    page.taken.push(Rect {
+        l: cx - size * 0.5,
+        t: top,
+        r: cx + size * 0.5,
+        b: tip + size,
+    });
+}
+
+/// The neat frame (a thick inner line and a thin outer one) and the source
+/// and data-date line under it.
+fn draw_frame_and_footer(page: &mut Page, data: &MapData) {
+    let ink = colour(&page.style.frame.colour, 1.0);
+    let f = page.frame;
+    page.rect(f, None, Some((ink, page.mm(page.style.frame.width_mm))));
+    let o = page.mm(1.2);
+    page.rect(
+        Rect {
+            l: f.l - o,
+            t: f.t - o,
+            r: f.r + o,
+            b: f.b + o,
+        },
+        None,
+        Some((ink, 1.0)),
+    );
+    let size = page.pt(page.style.text.small_pt);
+    let y = f.b + page.mm(2.2);
+    page.text(&data.source, f.l, y, size, ink, None);
+    let right = format!("数据截至 {}　制图：riskatlas", data.data_date);
+    let (w, _) = page.measure(&right, size);
+    page.text(&right, f.r - w, y, size, ink, None);
+}
+
+fn bounds(mps: &[&MultiPolygon<f64>]) -> ([f64; 2], [f64; 2]) {
+    let mut min = [f64::INFINITY; 2];
+    let mut max = [f64::NEG_INFINITY; 2];
+    for r in mps.iter().filter_map(|m| m.bounding_rect()) {
+        min = [min[0].min(r.min().x), min[1].min(r.min().y)];
+        max = [max[0].max(r.max().x), max[1].max(r.max().y)];
+    }
+    (min, max)
+}
+
+fn counts(points: &[&MapPoint]) -> [usize; 4] {
+    let mut c = [0; 4];
+    for p in points {
+        c[Grade::DESCENDING
+            .iter()
+            .position(|g| *g == p.grade)
+            .expect("a grade")] += 1;
+    }
+    c
+}
+
+/// Enterprises, low grades first so red and orange are drawn on top.
+fn draw_points(page: &mut Page, view: &View, points: &[&MapPoint], hazards: &[&MapHazard]) {
+    let r = page.mm(page.style.points.enterprise_mm) / 2.0;
+    let halo = colour("#FFFFFF", 1.0);
+    for g in [Grade::Blue, Grade::Yellow, Grade::Orange, Grade::Red] {
+        for p in points.iter().filter(|p| p.grade == g) {
+            let (x, y) = view.px(p.xy[0], p.xy[1]);
+            if (Rect {
+                l: x,
+                t: y,
+                r: x,
+                b: y,
+            })
+            .inside(&page.frame)
+            {
+                page.circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
+            }
+        }
+    }
+    let size = page.mm(page.style.points.major_hazard_mm);
+    let outline = colour(&page.style.points.major_hazard_outline, 1.0);
+    for h in hazards {
+        let (x, y) = view.px(h.xy[0], h.xy[1]);
+        if (Rect {
+            l: x,
+            t: y,
+            r: x,
+            b: y,
+        })
+        .inside(&page.frame)
+        {
+            page.triangle(x, y, size, grade_colour(Grade::Red, 1.0), outline);
+        }
+    }
+}
+
+/// `<area>` `<year>`年 `<map name>`.
+fn title(data: &MapData, area: &str, map: &str) -> String {
+    format!("{area}{}年{map}", data.year)
+}
+
+/// The city map: districts filled by area grade over the exposure grid,
+/// district names, enterprises by grade, major hazard sources.
+pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Vec<u8>, RenderError> {
+    let mut page = Page::new(style, font)?;
+    let outlines: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
+    let (min, max) = bounds(&outlines);
+    let view = View::fit_within(min, max, body_rect(&page), page.frame);
+    let all: Vec<&MapPoint> = data.enterprises.iter().collect();
+    let hazards: Vec<&MapHazard> = data.hazards.iter().collect();
+    draw_grid(&mut page, &view, &data.grid);
+    let outline = colour(&style.units.outline, 1.0);
+    for u in &data.units {
+        let fill = u.grade.map(|g| grade_colour(g, style.units.fill_alpha));
+        page.polygon(
+            &view,
+            &u.boundary,
+            fill,
+            Some((outline, page.mm(style.units.outline_mm))),
+        );
+    }
+    if let Some(c) = &data.city {
+        page.polygon(
+            &view,
+            &c.boundary,
+            None,
+            Some((outline, page.mm(style.units.city_outline_mm))),
+        );
+    }
+    draw_points(&mut page, &view, &all, &hazards);
+    draw_furniture(
+        &mut page,
+        &view,
+        &all,
+        hazards.len(),
+        &title(data, &data.area_name, "安全风险分布电子图"),
+    );
+    let size = page.pt(style.text.label_pt) * 1.25;
+    for u in &data.units {
+        if let Some(p) = u.boundary.interior_point() {
+            let (x, y) = view.px(p.x(), p.y());
+            page.label(&u.name, x, y, size, 0.0);
+        }
+    }
+    draw_frame_and_footer(&mut page, data);
+    Ok(page.encode())
+}
+
+/// Draws title, north arrow, legend and scale bar over the map body; their
+/// boxes are then off limits to labels.
+fn draw_furniture(
+    page: &mut Page,
+    view: &View,
+    points: &[&MapPoint],
+    hazards: usize,
+    title_text: &str,
+) {
+    draw_title(page, title_text);
+    draw_north_arrow(page);
+    draw_legend(page, counts(points), hazards);
+    draw_scale_bar(page, view);
+}
+
+/// One district's map: the district over the grid, its neighbours greyed,
+/// influence zones, enterprises labelled by name where space allows, and an
+/// inset locating it in the city.
+pub fn district_map(
+    data: &MapData,
+    unit: &MapUnit,
+    style: &MapStyle,
+    font: &FontVec,
+) -> Result<Vec<u8>, RenderError> {
+    let mut page = Page::new(style, font)?;
+    let (min, max) = bounds(&[&unit.boundary]);
+    let view = View::fit_within(min, max, body_rect(&page), page.frame);
+    let points: Vec<&MapPoint> = data
+        .enterprises
+        .iter()
+        .filter(|p| p.unit.as_deref() == Some(&unit.code))
+        .collect();
+    let hazards: Vec<&MapHazard> = data
+        .hazards
+        .iter()
+        .filter(|h| h.unit.as_deref() == Some(&unit.code))
+        .collect();
+    let title_text = title(
+        data,
+        &format!("{}{}", data.area_name, unit.name),
+        "安全风险分布图",
+    );
+    draw_grid(&mut page, &view, &data.grid);
+    let grey = colour(&style.units.neighbour_fill, 0.85);
+    let grey_line = colour(&style.units.neighbour_outline, 1.0);
+    for n in data.units.iter().filter(|n| n.code != unit.code) {
+        page.polygon(
+            &view,
+            &n.boundary,
+            Some(grey),
+            Some((grey_line, page.mm(style.units.outline_mm))),
+        );
+    }
+    let outline = colour(&style.units.outline, 1.0);
+    page.polygon(
+        &view,
+        &unit.boundary,
+        unit.grade
+            .map(|g| grade_colour(g, style.units.fill_alpha * 0.6)),
+        Some((outline, page.mm(style.units.city_outline_mm))),
+    );
+    let zone = colour(&style.points.influence_outline, 0.8);
+    for h in &hazards {
+        let (x, y) = view.px(h.xy[0], h.xy[1]);
+        page.circle(
+            x,
+            y,
+            (h.radius_m * view.scale) as f32,
+            Some(colour(&style.points.influence_outline, 0.06)),
+            Some((zone, page.mm(style.points.influence_mm))),
+        );
+    }
+    draw_points(&mut page, &view, &points, &hazards);
+    draw_furniture(&mut page, &view, &points, hazards.len(), &title_text);
+    draw_inset(&mut page, data, unit);
+    let size = page.pt(style.text.label_pt) * 1.3;
+    if let Some(p) = unit.boundary.interior_point() {
+        let (x, y) = view.px(p.x(), p.y());
+        page.label(&unit.name, x, y, size, 0.0);
+    }
+    // Enterprise names, the highest grades first, where there is room.
+    let label = page.pt(style.text.small_pt);
+    let gap = page.mm(style.points.enterprise_mm);
+    let mut ordered = points.clone();
+    ordered.sort_by(|a, b| b.grade.cmp(&a.grade).then(a.name.cmp(&b.name)));
+    for p in ordered.into_iter().filter(|p| p.grade >= Grade::Yellow) {
+        let (x, y) = view.px(p.xy[0], p.xy[1]);
+        page.label(&p.name, x, y, label, gap);
+    }
+    draw_frame_and_footer(&mut page, data);
+    Ok(page.encode())
+}
+
+/// A small map of the whole city in the upper-left corner, the district in red.
+fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
+    let w = page.mm(55.0);
+    let r = Rect {
+        l: page.frame.l + page.mm(4.0),
+        t: page.frame.t + page.mm(4.0),
+        r: page.frame.l + page.mm(4.0) + w,
+        b: page.frame.t + page.mm(4.0) + w * 0.8,
+    };
+    page.rect(
+        r,
+        Some(colour("#FFFFFF", 1.0)),
+        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
+    );
+    let all: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
+    let (min, max) = bounds(&all);
+    let inner = Rect {
+        l: r.l + 4.0,
+        t: r.t + 4.0,
+        r: r.r - 4.0,
+        b: r.b - 4.0,
+    };
+    let view = View::fit(min, max, inner);
+    let saved = page.frame;
+    page.frame = inner;
+    for u in &data.units {
+        let fill = if u.code == unit.code {
+            grade_colour(Grade::Red, 0.8)
+        } else {
+            colour("#EEEEEE", 1.0)
+        };
+        page.polygon(
+            &view,
+            &u.boundary,
+            Some(fill),
+            Some((colour("#808080", 1.0), 0.8)),
+        );
+    }
+    page.frame = saved;
+    page.taken.push(r);
+}
+
+/// A file name from a code or id: ASCII letters, digits, `-` and `_` only,
+/// at most 64 characters; anything else is replaced and, where that changed
+/// the name, a hash of the original keeps names distinct.
+///
+/// ```
+/// use riskatlas::render::safe_file_stem;
+/// assert_eq!(safe_file_stem("320412"), "320412");
+/// assert!(!safe_file_stem("../x").contains('/'));
+/// assert_ne!(safe_file_stem("a/b"), safe_file_stem("a_b"));
+/// ```
+pub fn safe_file_stem(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if clean == id && !clean.is_empty() {
+        return clean;
+    }
+    // FNV-1a: stable across runs and platforms.
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let stem: String = clean.trim_matches('_').chars().take(47).collect();
+    format!(
+        "{}{}{:016x}",
+        stem,
+        if stem.is_empty() { "" } else { "_" },
+        hash
+    )
+}
+
+/// Renders the city map and the district atlas into `dir` (`city.png`,
+/// `district/<code>.png`), in parallel; returns the files written.
+pub fn render_all(
+    data: &MapData,
+    opts: &MapOptions,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let font = load_font(opts.font.as_deref())?;
+    let style = MapStyle::new(opts);
+    let mut jobs: Vec<(PathBuf, Option<&MapUnit>)> = vec![(dir.join("city.png"), None)];
+    jobs.extend(data.units.iter().map(|u| {
+        (
+            dir.join("district")
+                .join(format!("{}.png", safe_file_stem(&u.code))),
+            Some(u),
+        )
+    }));
+    let images: Vec<(PathBuf, Vec<u8>)> = jobs
+        .par_iter()
+        .map(|(path, unit)| {
+            let png = match unit {
+                None => city_map(data, &style, &font)?,
+                Some(u) => district_map(data, u, &style, &font)?,
+            };
+            Ok((path.clone(), png))
+        })
+        .collect::<Result<_, RenderError>>()?;
+    let mut written = Vec::new();
+    for (path, png) in images {
+        crate::write::atomic_write(&path, |w| std::io::Write::write_all(w, &png)).map_err(|e| {
+            RenderError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            }
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn style_parses_and_round_lengths_are_round() {
+        let _ = MapStyle::new(&MapOptions::default());
+        assert_eq!(round_length(7300.0), 5000.0);
+        assert_eq!(round_length(1999.0), 1000.0);
+        assert_eq!(round_length(250.0), 200.0);
+        assert_eq!(length_text(5000.0), "5 km");
+        assert_eq!(length_text(500.0), "500 m");
+    }
+
+    #[test]
+    fn hostile_ids_become_safe_distinct_names() {
+        let long = "x".repeat(300);
+        for id in [
+            "../x",
+            "a/b",
+            "a\\b",
+            "名字",
+            long.as_str(),
+            "",
+            "..",
+            "a b",
+        ] {
+            let s = safe_file_stem(id);
+            assert!(!s.is_empty() && s.len() <= 64, "{id:?} → {s:?}");
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "{s}"
+            );
+        }
+        assert_ne!(safe_file_stem("a/b"), safe_file_stem("a\\b"));
+        assert_eq!(safe_file_stem("91320412MA0000000A"), "91320412MA0000000A");
+    }
+
+    #[test]
+    fn a_missing_font_says_how_to_install_one() {
+        let e = load_font(Some(Path::new("/nonexistent/font.ttc")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("fonts-noto-cjk"), "{e}");
+    }
+}
