@@ -184,6 +184,13 @@ pub struct Maps {
     /// Whether `run` renders the PNG maps.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Whether to render a map per red and orange enterprise: `true`,
+    /// `false`, or (not given) only when there are at most
+    /// `MAX_AUTO_ENTERPRISE_MAPS` of them — a province has tens of thousands.
+    pub enterprise_maps: Option<bool>,
+    /// A map for every enterprise, not only red and orange ones.
+    #[serde(default)]
+    pub all_enterprises: bool,
     #[serde(default = "a4_width")]
     pub width_mm: f64,
     #[serde(default = "a4_height")]
@@ -194,6 +201,9 @@ pub struct Maps {
     /// file); Noto Sans CJK SC from fonts-noto-cjk when not given.
     pub font: Option<PathBuf>,
 }
+
+/// Above this many enterprise maps, they are made only when asked for.
+pub const MAX_AUTO_ENTERPRISE_MAPS: usize = 1000;
 
 fn a4_width() -> f64 {
     297.0
@@ -211,6 +221,8 @@ impl Default for Maps {
     fn default() -> Self {
         Maps {
             enabled: true,
+            enterprise_maps: None,
+            all_enterprises: false,
             width_mm: a4_width(),
             height_mm: a4_height(),
             dpi: default_dpi(),

@@ -609,22 +609,49 @@ fn map_data(
         enterprises: loaded
             .enterprises
             .iter()
-            .map(|e| render::MapPoint {
-                xy: xy(e.lon_lat),
-                grade: e.rating.as_ref().map_or(Grade::Blue, |r| r.grade),
-                name: e.name.clone(),
-                unit: finest_code(&e.admin),
+            .map(|e| {
+                let grade = e.rating.as_ref().map_or(Grade::Blue, |r| r.grade);
+                render::MapPoint {
+                    id: e.id.clone(),
+                    xy: xy(e.lon_lat),
+                    grade,
+                    name: e.name.clone(),
+                    unit: finest_code(&e.admin),
+                    // Only the enterprise maps (red and orange) show reasons.
+                    reasons: e
+                        .rating
+                        .as_ref()
+                        .filter(|_| grade >= Grade::Orange)
+                        .map(|r| r.reason_text())
+                        .unwrap_or_default(),
+                }
             })
             .collect(),
         hazards: loaded
             .hazard_units
             .iter()
             .zip(&analysis.sources)
-            .filter(|(u, _)| u.major_grade().is_some())
-            .map(|(u, s)| render::MapHazard {
-                xy: s.xy,
-                radius_m: s.radius_m,
-                unit: finest_code(&u.admin),
+            .map(|(u, s)| {
+                let a = u.assessment.as_ref();
+                render::MapHazard {
+                    id: u.id.clone(),
+                    enterprise: u.enterprise_id.clone(),
+                    xy: s.xy,
+                    radius_m: s.radius_m,
+                    unit: finest_code(&u.admin),
+                    s: a.map_or(0.0, |a| a.s),
+                    r: a.map_or(0.0, |a| a.r),
+                    grade: u.major_grade(),
+                }
+            })
+            .collect(),
+        targets: loaded
+            .targets
+            .iter()
+            .map(|t| render::MapTarget {
+                xy: xy(t.lon_lat),
+                kind: t.kind.clone(),
+                name: t.name.clone(),
             })
             .collect(),
         grid: render::GradeGrid {
@@ -1105,7 +1132,13 @@ pub fn run(
             font: project.maps.font.clone(),
         };
         timings.stage("render_maps", || {
-            render::render_all(&data, &opts, &out_dir.join("maps"))
+            render::render_all(
+                &data,
+                &opts,
+                project.maps.enterprise_maps,
+                project.maps.all_enterprises,
+                &out_dir.join("maps"),
+            )
         })?
     } else {
         Vec::new()

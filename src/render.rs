@@ -619,18 +619,34 @@ pub struct MapUnit {
 
 /// An enterprise to draw, in metric coordinates.
 pub struct MapPoint {
+    pub id: String,
     pub xy: [f64; 2],
     pub grade: Grade,
     pub name: String,
-    /// Its district code.
+    /// Its finest unit's code.
     pub unit: Option<String>,
+    /// Why it has its grade (for the enterprise map's table).
+    pub reasons: String,
 }
 
-/// A major hazard source to draw, with its influence radius.
+/// A hazard source to draw, with its influence radius.
 pub struct MapHazard {
+    pub id: String,
+    pub enterprise: String,
     pub xy: [f64; 2],
     pub radius_m: f64,
     pub unit: Option<String>,
+    pub s: f64,
+    pub r: f64,
+    /// Major-hazard grade 1–4; `None` when not a major hazard source.
+    pub grade: Option<u8>,
+}
+
+/// A vulnerable target to draw.
+pub struct MapTarget {
+    pub xy: [f64; 2],
+    pub kind: String,
+    pub name: String,
 }
 
 /// Everything the maps show.
@@ -643,7 +659,9 @@ pub struct MapData {
     /// The finest units (districts or towns).
     pub units: Vec<MapUnit>,
     pub enterprises: Vec<MapPoint>,
+    /// All hazard sources; the city and district maps show the major ones.
     pub hazards: Vec<MapHazard>,
+    pub targets: Vec<MapTarget>,
     pub grid: GradeGrid,
 }
 
@@ -1016,7 +1034,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Vec<
     let (min, max) = bounds(&outlines);
     let view = View::fit_within(min, max, body_rect(&page), page.frame);
     let all: Vec<&MapPoint> = data.enterprises.iter().collect();
-    let hazards: Vec<&MapHazard> = data.hazards.iter().collect();
+    let hazards: Vec<&MapHazard> = data.hazards.iter().filter(|h| h.grade.is_some()).collect();
     draw_grid(&mut page, &view, &data.grid);
     let outline = colour(&style.units.outline, 1.0);
     for u in &data.units {
@@ -1148,6 +1166,187 @@ pub fn district_map(
     Ok(page.encode())
 }
 
+/// Splits text into lines no wider than `width` px.
+fn wrap(page: &Page, text: &str, size: f32, width: f32) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for c in text.chars() {
+        let line = lines.last_mut().expect("non-empty");
+        line.push(c);
+        if page.measure(line, size).0 > width {
+            line.pop();
+            lines.push(c.to_string());
+        }
+    }
+    lines
+}
+
+const HAZARD_GRADE_ZH: [&str; 5] = ["", "一级", "二级", "三级", "四级"];
+
+/// One enterprise's map: its site, its hazard sources with their influence
+/// circles, the vulnerable targets around it labelled with kind and distance,
+/// and a table of its major hazard sources and grade reasons.
+pub fn enterprise_map(
+    data: &MapData,
+    e: &MapPoint,
+    style: &MapStyle,
+    font: &FontVec,
+) -> Result<Vec<u8>, RenderError> {
+    let mut page = Page::new(style, font)?;
+    let own: Vec<&MapHazard> = data
+        .hazards
+        .iter()
+        .filter(|h| h.enterprise == e.id)
+        .collect();
+    let reach = own.iter().map(|h| h.radius_m).fold(1000.0, f64::max) * 1.15;
+    let (min, max) = (
+        [e.xy[0] - reach, e.xy[1] - reach],
+        [e.xy[0] + reach, e.xy[1] + reach],
+    );
+    let view = View::fit_within(min, max, body_rect(&page), page.frame);
+    let within = |xy: [f64; 2]| {
+        (xy[0] - e.xy[0]).abs() <= reach * 2.0 && (xy[1] - e.xy[1]).abs() <= reach * 2.0
+    };
+    draw_grid(&mut page, &view, &data.grid);
+    let outline = colour(&style.units.outline, 1.0);
+    for u in &data.units {
+        page.polygon(
+            &view,
+            &u.boundary,
+            None,
+            Some((outline, page.mm(style.units.outline_mm))),
+        );
+    }
+    let zone = colour(&style.points.influence_outline, 0.9);
+    for h in &own {
+        let (x, y) = view.px(h.xy[0], h.xy[1]);
+        page.circle(
+            x,
+            y,
+            (h.radius_m * view.scale) as f32,
+            Some(colour(&style.points.influence_outline, 0.05)),
+            Some((zone, page.mm(style.points.influence_mm) * 2.0)),
+        );
+    }
+    let others: Vec<&MapPoint> = data
+        .enterprises
+        .iter()
+        .filter(|p| p.id != e.id && within(p.xy))
+        .collect();
+    let majors: Vec<&MapHazard> = own.iter().copied().filter(|h| h.grade.is_some()).collect();
+    draw_points(&mut page, &view, &others, &majors);
+    let title_text = title(data, &e.name, "企业安全风险图");
+    let shown: Vec<&MapPoint> = others.iter().copied().chain(std::iter::once(e)).collect();
+    draw_furniture(&mut page, &view, &shown, majors.len(), &title_text);
+    // The site itself, large, with its name.
+    let (x, y) = view.px(e.xy[0], e.xy[1]);
+    let r = page.mm(2.2);
+    page.circle(
+        x,
+        y,
+        r,
+        Some(grade_colour(e.grade, 1.0)),
+        Some((colour("#000000", 1.0), 1.5)),
+    );
+    page.taken.push(Rect {
+        l: x - r,
+        t: y - r,
+        r: x + r,
+        b: y + r,
+    });
+    page.label(&e.name, x, y, page.pt(style.text.label_pt) * 1.2, r + 2.0);
+    // Vulnerable targets within the widest circle, nearest first.
+    let mut near: Vec<(f64, &MapTarget)> = data
+        .targets
+        .iter()
+        .map(|t| {
+            (
+                ((t.xy[0] - e.xy[0]).powi(2) + (t.xy[1] - e.xy[1]).powi(2)).sqrt(),
+                t,
+            )
+        })
+        .filter(|(d, _)| *d <= reach)
+        .collect();
+    near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
+    let green = colour("#1B7F3B", 1.0);
+    let size = page.pt(style.text.small_pt);
+    for (_, t) in &near {
+        let (tx, ty) = view.px(t.xy[0], t.xy[1]);
+        let s = page.mm(1.6);
+        page.rect(
+            Rect {
+                l: tx - s,
+                t: ty - s,
+                r: tx + s,
+                b: ty + s,
+            },
+            Some(green),
+            Some((colour("#FFFFFF", 1.0), 0.8)),
+        );
+    }
+    for (d, t) in &near {
+        let (tx, ty) = view.px(t.xy[0], t.xy[1]);
+        page.label(
+            &format!("{}（{}）{:.0} 米", t.name, t.kind, d),
+            tx,
+            ty,
+            size,
+            page.mm(2.0),
+        );
+    }
+    draw_enterprise_table(&mut page, e, &own);
+    draw_frame_and_footer(&mut page, data);
+    Ok(page.encode())
+}
+
+/// The table in the upper-left corner: grade, reasons, major hazard sources.
+fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
+    let size = page.pt(page.style.text.legend_pt);
+    let line = size * 1.45;
+    let pad = page.mm(2.5);
+    let width = page.pt(page.style.text.legend_pt) * 20.0;
+    let mut lines: Vec<String> = vec![format!(
+        "风险等级：{}（{}）",
+        e.grade.label_zh(),
+        zh_colour(e.grade)
+    )];
+    if !e.reasons.is_empty() {
+        lines.extend(wrap(page, &format!("定级理由：{}", e.reasons), size, width));
+    }
+    let majors: Vec<&&MapHazard> = own.iter().filter(|h| h.grade.is_some()).collect();
+    lines.push(format!("重大危险源 {} 处", majors.len()));
+    for h in majors.iter().take(8) {
+        lines.push(format!(
+            "{}  S={:.2}  R={:.1}  {}",
+            h.id,
+            h.s,
+            h.r,
+            HAZARD_GRADE_ZH[h.grade.unwrap_or(0) as usize]
+        ));
+    }
+    if majors.len() > 8 {
+        lines.push(format!("… 另有 {} 处", majors.len() - 8));
+    }
+    lines.truncate(22);
+    // Below the title band, in the legend's column.
+    let top = body_rect(page).t;
+    let r = Rect {
+        l: page.frame.l + page.mm(4.0),
+        t: top,
+        r: page.frame.l + page.mm(4.0) + width + 2.0 * pad,
+        b: top + line * lines.len() as f32 + 2.0 * pad,
+    };
+    page.rect(
+        r,
+        Some(colour("#FFFFFF", 0.94)),
+        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
+    );
+    let ink = colour(&page.style.text.colour, 1.0);
+    for (i, l) in lines.iter().enumerate() {
+        page.text(l, r.l + pad, r.t + pad + line * i as f32, size, ink, None);
+    }
+    page.taken.push(r);
+}
+
 /// A small map of the whole city in the upper-left corner, the district in red.
 fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     let w = page.mm(55.0);
@@ -1228,44 +1427,78 @@ pub fn safe_file_stem(id: &str) -> String {
     )
 }
 
-/// Renders the city map and the district atlas into `dir` (`city.png`,
-/// `district/<code>.png`), in parallel; returns the files written.
+/// What a map job draws.
+enum Job<'a> {
+    City,
+    District(&'a MapUnit),
+    Enterprise(&'a MapPoint),
+}
+
+/// Renders the city map, the district atlas and the enterprise maps (red and
+/// orange enterprises, or all with `all_enterprises`; `enterprise_maps`:
+/// always, never, or when not many) into `dir`, in parallel, each written as
+/// soon as it is drawn; returns the files written, in a fixed order.
 pub fn render_all(
     data: &MapData,
     opts: &MapOptions,
+    enterprise_maps: Option<bool>,
+    all_enterprises: bool,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, RenderError> {
     let font = load_font(opts.font.as_deref())?;
     let style = MapStyle::new(opts);
-    let mut jobs: Vec<(PathBuf, Option<&MapUnit>)> = vec![(dir.join("city.png"), None)];
+    // Enterprise maps are half the page: they show one site.
+    let half = MapOptions {
+        width_mm: opts.width_mm / std::f64::consts::SQRT_2,
+        height_mm: opts.height_mm / std::f64::consts::SQRT_2,
+        ..opts.clone()
+    };
+    let small = MapStyle::new(&half);
+    let mut jobs: Vec<(PathBuf, Job)> = vec![(dir.join("city.png"), Job::City)];
     jobs.extend(data.units.iter().map(|u| {
         (
             dir.join("district")
                 .join(format!("{}.png", safe_file_stem(&u.code))),
-            Some(u),
+            Job::District(u),
         )
     }));
-    let images: Vec<(PathBuf, Vec<u8>)> = jobs
-        .par_iter()
-        .map(|(path, unit)| {
-            let png = match unit {
-                None => city_map(data, &style, &font)?,
-                Some(u) => district_map(data, u, &style, &font)?,
-            };
-            Ok((path.clone(), png))
-        })
-        .collect::<Result<_, RenderError>>()?;
-    let mut written = Vec::new();
-    for (path, png) in images {
-        crate::write::atomic_write(&path, |w| std::io::Write::write_all(w, &png)).map_err(|e| {
-            RenderError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            }
-        })?;
-        written.push(path);
+    let picked: Vec<&MapPoint> = data
+        .enterprises
+        .iter()
+        .filter(|e| all_enterprises || e.grade >= Grade::Orange)
+        .collect();
+    let wanted = enterprise_maps.unwrap_or(picked.len() <= crate::config::MAX_AUTO_ENTERPRISE_MAPS);
+    if wanted {
+        jobs.extend(picked.into_iter().map(|e| {
+            (
+                dir.join("enterprise")
+                    .join(format!("{}.png", safe_file_stem(&e.id))),
+                Job::Enterprise(e),
+            )
+        }));
+    } else if enterprise_maps.is_none() {
+        eprintln!(
+            "note: {} enterprise maps were not made (more than {}); set maps.enterprise_maps = true to make them",
+            picked.len(),
+            crate::config::MAX_AUTO_ENTERPRISE_MAPS
+        );
     }
-    Ok(written)
+    jobs.par_iter()
+        .map(|(path, job)| {
+            let png = match job {
+                Job::City => city_map(data, &style, &font)?,
+                Job::District(u) => district_map(data, u, &style, &font)?,
+                Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
+            };
+            crate::write::atomic_write(path, |w| std::io::Write::write_all(w, &png)).map_err(
+                |e| RenderError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                },
+            )?;
+            Ok(path.clone())
+        })
+        .collect()
 }
 
 #[cfg(test)]
