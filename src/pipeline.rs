@@ -586,7 +586,7 @@ fn map_data(
             .get(&u.code)
             .map(|c| aggregate::unit_grade(c, &project.exposure).0),
     };
-    let finest_code = |a: &AdminRef| a.town_code.clone().or_else(|| a.district_code.clone());
+    let finest_code = |a: &AdminRef| a.district_code.clone().or_else(|| a.town_code.clone());
     let xy = |p: Point<f64>| {
         let (x, y) = metric.project(p.x(), p.y());
         [x, y]
@@ -605,7 +605,27 @@ fn map_data(
             .iter()
             .find(|u| u.level == crate::model::AdminLevel::City)
             .map(unit),
-        units: loaded.index.finest().map(|(u, _)| unit(u)).collect(),
+        // The atlas is by district; towns, where given, are drawn inside.
+        units: {
+            let districts: Vec<&AdminUnit> = loaded
+                .index
+                .units()
+                .iter()
+                .filter(|u| u.level == crate::model::AdminLevel::District)
+                .collect();
+            if districts.is_empty() {
+                loaded.index.finest().map(|(u, _)| unit(u)).collect()
+            } else {
+                districts.into_iter().map(unit).collect()
+            }
+        },
+        towns: loaded
+            .index
+            .units()
+            .iter()
+            .filter(|u| u.level == crate::model::AdminLevel::Town)
+            .map(unit)
+            .collect(),
         enterprises: loaded
             .enterprises
             .iter()

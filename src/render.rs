@@ -623,7 +623,7 @@ pub struct MapPoint {
     pub xy: [f64; 2],
     pub grade: Grade,
     pub name: String,
-    /// Its finest unit's code.
+    /// Its district's code.
     pub unit: Option<String>,
     /// Why it has its grade (for the enterprise map's table).
     pub reasons: String,
@@ -656,8 +656,10 @@ pub struct MapData {
     pub data_date: String,
     pub source: String,
     pub city: Option<MapUnit>,
-    /// The finest units (districts or towns).
+    /// The districts (the finest units when the boundaries have none).
     pub units: Vec<MapUnit>,
+    /// Towns, where the boundaries give them.
+    pub towns: Vec<MapUnit>,
     pub enterprises: Vec<MapPoint>,
     /// All hazard sources; the city and district maps show the major ones.
     pub hazards: Vec<MapHazard>,
@@ -1134,6 +1136,21 @@ pub fn district_map(
             .map(|g| grade_colour(g, style.units.fill_alpha * 0.6)),
         Some((outline, page.mm(style.units.city_outline_mm))),
     );
+    // Its towns, where given (their codes extend the district's): thin
+    // outlines, and names placed after the enterprises'.
+    let towns: Vec<&MapUnit> = data
+        .towns
+        .iter()
+        .filter(|t| t.code.len() > unit.code.len() && t.code.starts_with(&unit.code))
+        .collect();
+    for t in &towns {
+        page.polygon(
+            &view,
+            &t.boundary,
+            None,
+            Some((outline, page.mm(style.units.outline_mm) * 0.6)),
+        );
+    }
     let zone = colour(&style.points.influence_outline, 0.8);
     for h in &hazards {
         let (x, y) = view.px(h.xy[0], h.xy[1]);
@@ -1161,6 +1178,12 @@ pub fn district_map(
     for p in ordered.into_iter().filter(|p| p.grade >= Grade::Yellow) {
         let (x, y) = view.px(p.xy[0], p.xy[1]);
         page.label(&p.name, x, y, label, gap);
+    }
+    for t in &towns {
+        if let Some(p) = t.boundary.interior_point() {
+            let (x, y) = view.px(p.x(), p.y());
+            page.label(&t.name, x, y, label * 1.1, 0.0);
+        }
     }
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())

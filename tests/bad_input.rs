@@ -206,3 +206,55 @@ fn help_is_complete_for_every_command() {
     let out = riskatlas_expect(&["--help"], 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Exit codes"));
 }
+
+/// A hostile enterprise id still gives a safe map file name, inside maps/.
+#[test]
+fn hostile_ids_give_safe_map_file_names() {
+    let dir = copy_fixture("changzhou");
+    // Give a red, assessed enterprise a hostile id.
+    let path = dir.path().join("enterprises.csv");
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.contains(",红,"))
+        .expect("a red enterprise")
+        .to_string();
+    let id = line.split(',').next().unwrap().to_string();
+    let hostile = format!("../../{}/名字/{}", "x".repeat(120), "a b");
+    std::fs::write(
+        &path,
+        text.replacen(&line, &line.replacen(&id, &hostile, 1), 1),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = riskatlas(&[
+        "run",
+        dir.path().join("project.toml").to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(matches!(o.status.code(), Some(1)), "{}", stderr(&o));
+    let files = files_under(out.path());
+    assert!(
+        files.iter().all(|f| !f.to_string_lossy().contains("..")),
+        "{files:?}"
+    );
+    let maps: Vec<String> = std::fs::read_dir(out.path().join("maps/enterprise"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        maps.iter().all(|m| m.len() <= 68
+            && m.trim_end_matches(".png")
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')),
+        "{maps:?}"
+    );
+    assert!(
+        maps.iter().any(|m| m.starts_with("x") && m.len() > 20),
+        "the hostile id's map is there: {maps:?}"
+    );
+    assert!(!out.path().join("x").exists() && !dir.path().join("x").exists());
+}
