@@ -4,6 +4,7 @@
 # join, grade, 100 m exposure grid, aggregate, GeoJSON/GeoPackage/GeoTIFF,
 # lists). Prints each stage's wall time and the peak memory.
 # Usage: scripts/bench-province.sh [ENTERPRISES] [HAZARD_SOURCES]
+#        NO_MAPS=1 scripts/bench-province.sh   (without the PNG maps)
 set -eu
 cd "$(dirname "$0")/.."
 n="${1:-1000000}"
@@ -15,8 +16,13 @@ if [ ! -f "$data/project.toml" ]; then
     ./target/release/riskatlas generate --boundaries fixtures/boundaries/jiangsu.geojson \
         --seed 1 --enterprises "$n" --hazard-sources "$h" --out "$data" -q
 fi
+project="$data/project.toml"
+if [ -n "${NO_MAPS:-}" ]; then
+    project="$data/project-no-maps.toml"
+    { cat "$data/project.toml"; printf '\n[maps]\nenabled = false\n'; } > "$project"
+fi
 /usr/bin/time -f "wall %e s, user %U s, sys %S s, peak memory %M KiB" \
-    ./target/release/riskatlas run "$data/project.toml" --out "$out" -q 2>&1 | tail -n 1
+    ./target/release/riskatlas run "$project" --out "$out" -q 2>&1 | tail -n 1
 python3 - "$out/report.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
