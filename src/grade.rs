@@ -20,8 +20,6 @@ pub fn mark_overdue(dangers: &mut [HiddenDanger], as_of: Date) {
     }
 }
 
-const GRADE_NAMES: [&str; 5] = ["", "一级", "二级", "三级", "四级"];
-
 /// What one enterprise has that the rules look at.
 #[derive(Default)]
 struct Facts<'a> {
@@ -50,7 +48,10 @@ fn fire(rule: &Rule, facts: &Facts) -> Option<String> {
                 .iter()
                 .filter(|(_, g, _)| rule.hazard_grades.contains(g))
                 .map(|(id, g, r)| {
-                    format!("{}重大危险源 {id}（R={r:.1}）", GRADE_NAMES[*g as usize])
+                    format!(
+                        "{}重大危险源 {id}（R={r:.1}）",
+                        crate::hazard::grade_label_zh(Some(*g))
+                    )
                 })
                 .collect();
             (!hits.is_empty()).then(|| format!("存在{}", some_of(hits)))

@@ -334,6 +334,17 @@ fn settle(v: f64) -> f64 {
     (v * 1e9).round() / 1e9
 }
 
+/// The Chinese name of a major-hazard grade (Table 6): 一级 … 四级; empty for none.
+pub fn grade_label_zh(grade: Option<u8>) -> &'static str {
+    match grade {
+        Some(1) => "一级",
+        Some(2) => "二级",
+        Some(3) => "三级",
+        Some(4) => "四级",
+        _ => "",
+    }
+}
+
 /// Major-hazard grade (1–4) by R, Table 6; boundaries belong to the higher grade.
 pub fn grade_for_r(r: f64) -> u8 {
     match settle(r) {

@@ -55,8 +55,6 @@ fn district(a: &AdminRef) -> Value {
         .into()
 }
 
-const HAZARD_GRADE_ZH: [&str; 5] = ["", "一级", "二级", "三级", "四级"];
-
 /// 重大安全风险清单: red and orange enterprises, red first, with their reasons.
 pub fn risk_list(enterprises: &[Enterprise], units: &[HazardUnit]) -> Table {
     let mut majors: HashMap<&str, Vec<&HazardUnit>> = HashMap::new();
@@ -85,7 +83,7 @@ pub fn risk_list(enterprises: &[Enterprise], units: &[HazardUnit]) -> Table {
                     format!(
                         "{}({})",
                         u.id,
-                        HAZARD_GRADE_ZH[u.major_grade().unwrap_or(0) as usize]
+                        crate::hazard::grade_label_zh(u.major_grade())
                     )
                 })
                 .collect::<Vec<_>>()
@@ -224,7 +222,7 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &[Enterprise]) -> Table {
                 }
                 .into(),
                 a.betas_text().into(),
-                HAZARD_GRADE_ZH[a.grade.unwrap_or(0) as usize].into(),
+                crate::hazard::grade_label_zh(a.grade).into(),
                 if u.incomplete { "是" } else { "否" }.into(),
             ]
         })

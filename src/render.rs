@@ -358,10 +358,7 @@ impl<'f> Page<'f> {
             );
         }
         if let Some((c, w)) = stroke {
-            let stroke = Stroke {
-                width: w,
-                ..Default::default()
-            };
+            let stroke = pen(w);
             self.pixmap.stroke_path(
                 &path,
                 &solid(c),
@@ -393,16 +390,8 @@ impl<'f> Page<'f> {
             );
         }
         if let Some((c, w)) = stroke {
-            self.pixmap.stroke_path(
-                &path,
-                &solid(c),
-                &Stroke {
-                    width: w,
-                    ..Default::default()
-                },
-                Transform::identity(),
-                None,
-            );
+            self.pixmap
+                .stroke_path(&path, &solid(c), &pen(w), Transform::identity(), None);
         }
     }
 
@@ -443,16 +432,8 @@ impl<'f> Page<'f> {
         }
         if let Some((c, w)) = stroke {
             let path = PathBuilder::from_rect(rr);
-            self.pixmap.stroke_path(
-                &path,
-                &solid(c),
-                &Stroke {
-                    width: w,
-                    ..Default::default()
-                },
-                Transform::identity(),
-                None,
-            );
+            self.pixmap
+                .stroke_path(&path, &solid(c), &pen(w), Transform::identity(), None);
         }
     }
 
@@ -583,6 +564,14 @@ impl<'f> Page<'f> {
         self.pixmap
             .encode_png()
             .expect("PNG encoding of an in-memory pixmap")
+    }
+}
+
+/// A stroke of `width` px.
+fn pen(width: f32) -> Stroke {
+    Stroke {
+        width,
+        ..Default::default()
     }
 }
 
@@ -816,14 +805,13 @@ fn zh_colour(g: Grade) -> &'static str {
     }
 }
 
-/// A round length (1, 2 or 5 × 10ⁿ m) about a fifth of the frame's width.
+/// The largest round length (1, 2 or 5 × 10ⁿ m) not over `metres`.
 pub fn round_length(metres: f64) -> f64 {
     let p = 10f64.powf(metres.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    [10.0, 5.0, 2.0, 1.0]
         .into_iter()
         .map(|k| k * p)
-        .filter(|l| *l <= metres)
-        .last()
+        .find(|l| *l <= metres)
         .unwrap_or(p)
 }
 
@@ -1203,8 +1191,6 @@ fn wrap(page: &Page, text: &str, size: f32, width: f32) -> Vec<String> {
     lines
 }
 
-const HAZARD_GRADE_ZH: [&str; 5] = ["", "一级", "二级", "三级", "四级"];
-
 /// One enterprise's map: its site, its hazard sources with their influence
 /// circles, the vulnerable targets around it labelled with kind and distance,
 /// and a table of its major hazard sources and grade reasons.
@@ -1343,7 +1329,7 @@ fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
             h.id,
             h.s,
             h.r,
-            HAZARD_GRADE_ZH[h.grade.unwrap_or(0) as usize]
+            crate::hazard::grade_label_zh(h.grade)
         ));
     }
     if majors.len() > 8 {
