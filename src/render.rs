@@ -1098,7 +1098,7 @@ pub fn district_map(
     let hazards: Vec<&MapHazard> = data
         .hazards
         .iter()
-        .filter(|h| h.unit.as_deref() == Some(&unit.code))
+        .filter(|h| h.grade.is_some() && h.unit.as_deref() == Some(&unit.code))
         .collect();
     let title_text = title(
         data,

@@ -1015,3 +1015,31 @@ fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("fonts-noto-cjk"), "{}", stderr(&o));
 }
+
+/// Every major hazard source counts in exactly one district (the district
+/// maps and their legends show each district's own).
+#[test]
+fn every_major_hazard_source_counts_in_one_district() {
+    let out = example_outputs();
+    let majors = features(out, "hazard_sources")
+        .into_iter()
+        .filter(|f| f["properties"]["is_major"] == 1)
+        .count();
+    let per_district: usize = features(out, "admin_units")
+        .iter()
+        .filter(|f| f["properties"]["level"] == "district")
+        .map(|f| {
+            (1..=4)
+                .map(|g| {
+                    f["properties"][format!("major_hazards_{g}")]
+                        .as_u64()
+                        .unwrap() as usize
+                })
+                .sum::<usize>()
+        })
+        .sum();
+    assert_eq!(
+        per_district, majors,
+        "every major hazard source is in exactly one district"
+    );
+}
