@@ -1112,66 +1112,81 @@ pub fn generate(
     )?)
 }
 
-/// `riskatlas run`: the whole pipeline into `out_dir`.
-pub fn run(
-    project: &Project,
+/// What the output stages read: the project, the records, the analysis and the grid.
+#[derive(Clone, Copy)]
+struct Results<'a> {
+    project: &'a Project,
+    loaded: &'a Loaded,
+    analysis: &'a Analysis,
+    grid: &'a GridOutcome,
+}
+
+/// Renders the maps when the project asks for them; returns the files.
+fn render_maps(
+    r: Results,
+    codes: Vec<u8>,
+    out_dir: &Path,
+    timings: &mut Timings,
+) -> Result<Vec<PathBuf>, PipelineError> {
+    let Results {
+        project,
+        loaded,
+        analysis,
+        grid,
+    } = r;
+    if !project.maps.enabled {
+        return Ok(Vec::new());
+    }
+    let data = timings.stage("prepare_maps", || {
+        map_data(project, loaded, analysis, grid, codes)
+    });
+    let m = &project.maps;
+    let opts = render::MapOptions {
+        width_mm: m.width_mm,
+        height_mm: m.height_mm,
+        dpi: m.dpi,
+        font: m.font.clone(),
+    };
+    Ok(timings.stage("render_maps", || {
+        render::render_all(
+            &data,
+            &opts,
+            m.enterprise_maps,
+            m.all_enterprises,
+            &out_dir.join("maps"),
+        )
+    })?)
+}
+
+/// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
+/// lists (on their own thread), with the merged grid cells made meanwhile.
+/// Returns the units per grade (from `admin_units`) and the lists.
+fn write_layers_and_lists(
+    r: Results,
+    grid_cells: GridCells,
     out_dir: &Path,
     progress: &Progress,
-) -> Result<Outcome, PipelineError> {
-    let mut loaded = load_all(project, progress)?;
-    print_summary(&loaded);
-    let analysis = analyse(project, &mut loaded);
-    let mut timings = std::mem::take(&mut loaded.timings);
-    let mut grid = timings.stage("exposure_grid", || {
-        exposure_grid(
-            project,
-            &loaded,
-            &analysis,
-            &out_dir.join("exposure.tif"),
-            progress,
-        )
-    })?;
-    let grid_summary = grid_summary(&grid);
+    timings: &mut Timings,
+) -> Result<(serde_json::Value, Vec<Table>), PipelineError> {
+    let Results {
+        project,
+        loaded,
+        analysis,
+        grid,
+    } = r;
     // One layer at a time: built, written as GeoJSON, then handed to the
-    // GeoPackage writer on its own thread (SQLite's R-tree is the slowest
-    // writer), which overlaps with the next layers and the lists. At most two
-    // layers are alive at once.
+    // GeoPackage writer (SQLite's R-tree is the slowest writer), which
+    // overlaps with the next layers and the lists. At most two layers are
+    // alive at once.
     let (tx, rx) = mpsc::sync_channel::<LayerData>(0);
     let gpkg_path = out_dir.join("riskatlas.gpkg");
     let stamp = gpkg_stamp(project);
-    let grid_cells = grid.cells.take().expect("grid cells are pending");
-    let maps = if project.maps.enabled {
-        let codes = grid_cells.codes()?;
-        let data = timings.stage("prepare_maps", || {
-            map_data(project, &loaded, &analysis, &grid, codes)
-        });
-        let opts = render::MapOptions {
-            width_mm: project.maps.width_mm,
-            height_mm: project.maps.height_mm,
-            dpi: project.maps.dpi,
-            font: project.maps.font.clone(),
-        };
-        timings.stage("render_maps", || {
-            render::render_all(
-                &data,
-                &opts,
-                project.maps.enterprise_maps,
-                project.maps.all_enterprises,
-                &out_dir.join("maps"),
-            )
-        })?
-    } else {
-        Vec::new()
-    };
     let metric = loaded.index.metric().clone();
-    let (loaded_ref, analysis_ref) = (&loaded, &analysis);
-    let (units_by_grade, lists) = std::thread::scope(|scope| -> Result<_, PipelineError> {
-        // The merged exposure cells and the four lists are made on their own
-        // threads while the other layers are written.
+    std::thread::scope(|scope| {
         let mut zones = Some(scope.spawn(move || grid_cells.rows(&project.exposure, &metric)));
         let lists = scope.spawn(move || -> Result<(Vec<Table>, f64), PipelineError> {
             let t = Instant::now();
-            let lists = build_lists(loaded_ref, analysis_ref);
+            let lists = build_lists(loaded, analysis);
             for table in &lists {
                 write::write_list_csv(
                     &out_dir.join("lists").join(format!("{}.csv", table.name)),
@@ -1201,20 +1216,21 @@ pub fn run(
         names.push("exposure_grid");
         let bar = progress.bar(names.len() as u64, "writing layers");
         for name in names {
-            let layer = if name == "exposure_grid" {
-                let rows = zones
-                    .take()
-                    .expect("joined once")
-                    .join()
-                    .expect("the grid layer thread does not panic")?;
-                LayerData {
-                    def: layers::def(name),
-                    rows,
-                }
+            let grid_thread = if name == "exposure_grid" {
+                zones.take()
             } else {
-                timings.stage(&format!("build_{name}"), || {
-                    build_layer(name, project, loaded_ref, analysis_ref, &grid)
-                })
+                None
+            };
+            let layer = match grid_thread {
+                Some(thread) => LayerData {
+                    def: layers::def(name),
+                    rows: thread
+                        .join()
+                        .expect("the grid layer thread does not panic")?,
+                },
+                None => timings.stage(&format!("build_{name}"), || {
+                    build_layer(name, project, loaded, analysis, grid)
+                }),
             };
             if name == "admin_units" {
                 units_by_grade = units_by_grade_of(&layer);
@@ -1241,7 +1257,39 @@ pub fn run(
             .0
             .push(("wait_for_background".into(), t.elapsed().as_secs_f64()));
         Ok((units_by_grade, lists))
+    })
+}
+
+/// `riskatlas run`: the whole pipeline into `out_dir`.
+pub fn run(
+    project: &Project,
+    out_dir: &Path,
+    progress: &Progress,
+) -> Result<Outcome, PipelineError> {
+    let mut loaded = load_all(project, progress)?;
+    print_summary(&loaded);
+    let analysis = analyse(project, &mut loaded);
+    let mut timings = std::mem::take(&mut loaded.timings);
+    let mut grid = timings.stage("exposure_grid", || {
+        exposure_grid(
+            project,
+            &loaded,
+            &analysis,
+            &out_dir.join("exposure.tif"),
+            progress,
+        )
     })?;
+    let grid_summary = grid_summary(&grid);
+    let grid_cells = grid.cells.take().expect("grid cells are pending");
+    let results = Results {
+        project,
+        loaded: &loaded,
+        analysis: &analysis,
+        grid: &grid,
+    };
+    let maps = render_maps(results, grid_cells.codes()?, out_dir, &mut timings)?;
+    let (units_by_grade, lists) =
+        write_layers_and_lists(results, grid_cells, out_dir, progress, &mut timings)?;
     timings.stage("write_rejects", || {
         write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects)
     })?;
