@@ -199,6 +199,10 @@ impl Rect {
         self.l < o.r && o.l < self.r && self.t < o.b && o.t < self.b
     }
 
+    fn holds(&self, x: f32, y: f32) -> bool {
+        x >= self.l && x <= self.r && y >= self.t && y <= self.b
+    }
+
     fn inside(&self, o: &Rect) -> bool {
         self.l >= o.l && self.r <= o.r && self.t >= o.t && self.b <= o.b
     }
@@ -982,14 +986,7 @@ fn draw_points(page: &mut Page, view: &View, points: &[&MapPoint], hazards: &[&M
     for g in [Grade::Blue, Grade::Yellow, Grade::Orange, Grade::Red] {
         for p in points.iter().filter(|p| p.grade == g) {
             let (x, y) = view.px(p.xy[0], p.xy[1]);
-            if (Rect {
-                l: x,
-                t: y,
-                r: x,
-                b: y,
-            })
-            .inside(&page.frame)
-            {
+            if page.frame.holds(x, y) {
                 page.circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
             }
         }
@@ -998,14 +995,7 @@ fn draw_points(page: &mut Page, view: &View, points: &[&MapPoint], hazards: &[&M
     let outline = colour(&page.style.points.major_hazard_outline, 1.0);
     for h in hazards {
         let (x, y) = view.px(h.xy[0], h.xy[1]);
-        if (Rect {
-            l: x,
-            t: y,
-            r: x,
-            b: y,
-        })
-        .inside(&page.frame)
-        {
+        if page.frame.holds(x, y) {
             page.triangle(x, y, size, grade_colour(Grade::Red, 1.0), outline);
         }
     }
