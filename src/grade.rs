@@ -260,45 +260,20 @@ mod tests {
 
     #[test]
     fn open_major_danger_makes_red_and_overdue_is_marked() {
+        let sept = Date {
+            year: 2026,
+            month: 9,
+            day: 1,
+        };
         let as_of = Date {
             year: 2026,
             month: 10,
             day: 31,
         };
         let mut ds = vec![
-            danger(
-                "Y1",
-                "A",
-                DangerLevel::Major,
-                DangerStatus::Open,
-                Date {
-                    year: 2026,
-                    month: 9,
-                    day: 1,
-                },
-            ),
-            danger(
-                "Y2",
-                "B",
-                DangerLevel::Major,
-                DangerStatus::Rectified,
-                Date {
-                    year: 2026,
-                    month: 9,
-                    day: 1,
-                },
-            ),
-            danger(
-                "Y3",
-                "C",
-                DangerLevel::General,
-                DangerStatus::Open,
-                Date {
-                    year: 2026,
-                    month: 9,
-                    day: 1,
-                },
-            ),
+            danger("Y1", "A", DangerLevel::Major, DangerStatus::Open, sept),
+            danger("Y2", "B", DangerLevel::Major, DangerStatus::Rectified, sept),
+            danger("Y3", "C", DangerLevel::General, DangerStatus::Open, sept),
             danger(
                 "Y4",
                 "D",

@@ -464,6 +464,8 @@ const TILE: usize = 256;
 pub struct GridOutcome {
     pub spec: GridSpec,
     pub stats: GridStats,
+    /// Cell statistics of every unit, by code.
+    pub unit_cells: BTreeMap<String, aggregate::CellStats>,
     /// The `exposure_grid` layer, still to be turned into rows.
     pub cells: Option<GridCells>,
     pub merged: bool,
@@ -521,9 +523,11 @@ pub fn exposure_grid(
     bar.finish_and_clear();
     tiff.finish()?;
     let merged = cells.merged();
+    let unit_cells = aggregate::unit_cells(&loaded.index, &stats);
     Ok(GridOutcome {
         spec,
         stats,
+        unit_cells,
         cells: Some(cells),
         merged,
     })
@@ -544,7 +548,7 @@ fn admin_unit_rows(
         &loaded.targets,
         &analysis.target_exposure,
     );
-    let cells = aggregate::unit_cells(&loaded.index, &grid.stats);
+    let cells = &grid.unit_cells;
     loaded
         .index
         .units()
@@ -577,7 +581,7 @@ fn map_data(
             geo::Coord { x, y }
         })
     };
-    let cells = aggregate::unit_cells(&loaded.index, &grid.stats);
+    let cells = &grid.unit_cells;
     let unit = |u: &AdminUnit| render::MapUnit {
         code: u.code.clone(),
         name: u.name.clone(),

@@ -57,10 +57,6 @@ impl<'m> PointIndex<'m> {
             .nearest_neighbor(&q)
             .map(|e| (e.data, distance(q, *e.geom())))
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.tree.size() == 0
-    }
 }
 
 fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
