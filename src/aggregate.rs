@@ -2,8 +2,9 @@
 //! unit's grade by the area rule.
 //!
 //! Cells belong to the finest unit whose polygon holds their centre (GDAL's
-//! rasterisation of the units, band by band, so memory stays bounded);
-//! coarser units add up their finest units. Records count toward every unit
+//! rasterisation of the units, coarse levels first so finer ones overwrite
+//! them, band by band, so memory stays bounded) — the same rule as the point
+//! join; every unit adds up the cells of the units inside it. Records count toward every unit
 //! of their path (town, district, city).
 
 use std::collections::{BTreeMap, HashMap};
@@ -74,8 +75,11 @@ impl CellStats {
 
 /// Assigns grid cells to the finest units, band by band.
 pub struct UnitRaster {
-    /// The finest units' boundaries in metric coordinates, as GDAL geometries.
+    /// Every unit's boundary in metric coordinates, as a GDAL geometry, in
+    /// drawing order (coarse levels first).
     geometries: Vec<gdal::vector::Geometry>,
+    /// The slot + 1 of each geometry's unit (the value burnt).
+    burn: Vec<f64>,
 }
 
 impl UnitRaster {
@@ -83,22 +87,21 @@ impl UnitRaster {
         index: &AdminIndex,
         metric: &MetricCrs,
     ) -> Result<UnitRaster, gdal::errors::GdalError> {
-        let geometries = index
-            .finest()
-            .map(|(u, _)| {
-                u.boundary
-                    .map_coords(|c| {
-                        let (x, y) = metric.project(c.x, c.y);
-                        geo::Coord { x, y }
-                    })
-                    .to_gdal()
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(UnitRaster { geometries })
+        let mut geometries = Vec::new();
+        let mut burn = Vec::new();
+        for (slot, u, _) in index.join_units() {
+            let projected = u.boundary.map_coords(|c| {
+                let (x, y) = metric.project(c.x, c.y);
+                geo::Coord { x, y }
+            });
+            geometries.push(projected.to_gdal()?);
+            burn.push((slot + 1) as f64);
+        }
+        Ok(UnitRaster { geometries, burn })
     }
 
-    /// For the cells of rows `row0 .. row0 + rows`, the finest-unit slot + 1
-    /// holding each cell centre (0 outside every unit).
+    /// For the cells of rows `row0 .. row0 + rows`, the slot + 1 of the
+    /// finest unit holding each cell centre (0 outside every unit).
     pub fn band(
         &self,
         spec: &GridSpec,
@@ -109,12 +112,11 @@ impl UnitRaster {
         let mut ds = driver.create_with_band_type::<i32, _>("", spec.cols, rows, 1)?;
         let top = spec.y0 - row0 as f64 * spec.cell;
         ds.set_geo_transform(&[spec.x0, spec.cell, 0.0, top, 0.0, -spec.cell])?;
-        let burn: Vec<f64> = (1..=self.geometries.len()).map(|i| i as f64).collect();
         rasterize(
             &mut ds,
             &[1],
             &self.geometries,
-            &burn,
+            &self.burn,
             Some(RasterizeOptions::default()),
         )?;
         let buf: Buffer<i32> = ds.rasterband(1)?.read_band_as::<i32>()?;
@@ -122,9 +124,10 @@ impl UnitRaster {
     }
 }
 
-/// Accumulates per-finest-unit cell statistics from grid bands.
+/// Accumulates each unit's own cell statistics (the cells whose finest unit
+/// it is) from grid bands, by slot.
 pub struct GridStats {
-    pub finest: Vec<CellStats>,
+    pub own: Vec<CellStats>,
     /// All cells of the grid with E > 0, per grade.
     pub grid_by_grade: [u64; 4],
 }
@@ -132,7 +135,7 @@ pub struct GridStats {
 impl GridStats {
     pub fn new(n_units: usize) -> Self {
         GridStats {
-            finest: vec![CellStats::default(); n_units],
+            own: vec![CellStats::default(); n_units],
             grid_by_grade: [0; 4],
         }
     }
@@ -141,7 +144,7 @@ impl GridStats {
     pub fn add_band(&mut self, values: &[f64], units: &[i32], cfg: &Exposure) {
         for (&e, &u) in values.iter().zip(units) {
             if u > 0 {
-                self.finest[(u - 1) as usize].add(e, cfg);
+                self.own[(u - 1) as usize].add(e, cfg);
             }
             if let Some(g) = cell_grade(e, cfg) {
                 self.grid_by_grade[slot(g)] += 1;
@@ -206,12 +209,12 @@ pub fn count_records(
     out
 }
 
-/// Cell statistics for every unit code: the finest units' own, and each
-/// coarser unit the sum of its finest units.
+/// Cell statistics for every unit code: its own cells and those of every
+/// unit inside it.
 pub fn unit_cells(index: &AdminIndex, stats: &GridStats) -> BTreeMap<String, CellStats> {
     let mut out: BTreeMap<String, CellStats> = BTreeMap::new();
-    for ((_, path), s) in index.finest().zip(&stats.finest) {
-        for c in codes(path) {
+    for (slot, s) in stats.own.iter().enumerate() {
+        for c in codes(index.path(slot)) {
             out.entry(c.to_string()).or_default().merge(s);
         }
     }

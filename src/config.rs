@@ -412,6 +412,10 @@ pub struct Exposure {
     /// cells merged per grade instead of single cells.
     #[serde(default = "default_max_cells")]
     pub max_grid_cells: usize,
+    /// Memory the grid stage may use, in MiB; a grid estimated above it is
+    /// refused before it is computed.
+    #[serde(default = "default_grid_memory_mb")]
+    pub grid_memory_mb: u64,
 }
 
 fn default_radius() -> PerGrade {
@@ -456,6 +460,10 @@ fn default_shares() -> AreaShares {
     }
 }
 
+fn default_grid_memory_mb() -> u64 {
+    2048
+}
+
 fn default_max_cells() -> usize {
     200_000
 }
@@ -470,6 +478,7 @@ impl Default for Exposure {
             thresholds: default_thresholds(),
             area_shares: default_shares(),
             max_grid_cells: default_max_cells(),
+            grid_memory_mb: default_grid_memory_mb(),
         }
     }
 }
@@ -618,6 +627,12 @@ impl Project {
                 "[inputs.hazard_units] and [inputs.chemicals] go together: name both or neither"
                     .into(),
             ));
+        }
+        if !(1900..=2200).contains(&raw.year) {
+            return Err(invalid(format!(
+                "year = {} is out of range: give the data year, e.g. year = 2026",
+                raw.year
+            )));
         }
         let as_of = match &raw.data_date {
             Some(text) => crate::validate::parse_date(text)

@@ -71,6 +71,40 @@ impl fmt::Display for InputCrs {
     }
 }
 
+impl InputCrs {
+    /// Whether coordinates in this CRS are longitude/latitude in degrees.
+    pub fn is_geographic(self) -> bool {
+        !matches!(self, InputCrs::Epsg(_))
+    }
+}
+
+/// What a pair of numbers that is not longitude/latitude most likely is, as
+/// advice for the project file: metres of a Chinese projection, mostly.
+pub fn likely_crs(x: f64, y: f64) -> String {
+    let (ax, ay) = (x.abs(), y.abs());
+    let zone = (ax / 1e6).floor() as u32;
+    if (1e5..1e6).contains(&ax) && (1e6..1e7).contains(&ay) {
+        "they look like metres of a Gauss-Krüger or UTM projection: e.g. crs = \"EPSG:4549\" \
+         (CGCS2000 / 3-degree Gauss-Kruger CM 120E; EPSG:4534-4554 for CM 75E-135E) or a UTM zone \
+         (EPSG:32650 for 114E-120E)"
+            .to_string()
+    } else if (25..=45).contains(&zone) && (1e6..1e7).contains(&ay) {
+        format!(
+            "they look like metres of CGCS2000 3-degree Gauss-Krüger zone {zone} with the zone number \
+             in front of the easting: crs = \"EPSG:{}\"",
+            4513 + zone - 25
+        )
+    } else if (13..=23).contains(&zone) && (1e6..1e7).contains(&ay) {
+        format!(
+            "they look like metres: Web Mercator (crs = \"EPSG:3857\") or CGCS2000 6-degree \
+             Gauss-Krüger zone {zone} (crs = \"EPSG:{}\")",
+            4491 + zone - 13
+        )
+    } else {
+        "they are not degrees of longitude/latitude; name the file's CRS with crs = \"EPSG:<code>\"".to_string()
+    }
+}
+
 /// Converts (x, y) in an input CRS to WGS 84 (lon, lat). Built once per input.
 pub struct ToWgs84 {
     crs: InputCrs,
@@ -86,7 +120,13 @@ impl ToWgs84 {
         Ok(ToWgs84 { crs, transform })
     }
 
-    /// Converts one coordinate; `None` if PROJ cannot transform it.
+    /// The CRS converted from.
+    pub fn crs(&self) -> InputCrs {
+        self.crs
+    }
+
+    /// Converts one coordinate; `None` if PROJ cannot transform it to a
+    /// valid longitude/latitude.
     pub fn convert(&self, x: f64, y: f64) -> Option<(f64, f64)> {
         match self.crs {
             InputCrs::Wgs84 | InputCrs::Cgcs2000 => Some((x, y)),
@@ -96,7 +136,7 @@ impl ToWgs84 {
                 let t = self.transform.as_ref()?;
                 let (mut xs, mut ys, mut zs) = ([x], [y], [0.0]);
                 t.transform_coords(&mut xs, &mut ys, &mut zs).ok()?;
-                Some((xs[0], ys[0]))
+                Some((xs[0], ys[0])).filter(|(lon, lat)| lon.abs() <= 180.0 && lat.abs() <= 90.0)
             }
         }
     }

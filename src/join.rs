@@ -1,31 +1,35 @@
 //! Joining points to the administrative hierarchy.
 //!
-//! The index is built once: an R-tree (`bulk_load`) of the envelopes of the
-//! finest units present (towns if the boundaries have them, else districts),
-//! each unit paired with geo's `IntervalTreeMultiPolygon` for the exact test.
-//! Coarser units (city, district) follow from the `parent` codes.
+//! The index is built once: an R-tree (`bulk_load`) of the envelopes of
+//! every unit, at every level, each paired with geo's
+//! `IntervalTreeMultiPolygon` for the exact test. A point joins the **finest
+//! unit that holds it**, whatever its level: a town where towns are given, the
+//! district where its towns leave a gap or it has none, the city in a sliver
+//! between districts. Coarser units follow from the `parent` codes.
 //!
-//! **Boundary rule.** A point strictly inside a unit belongs to it. A point on
-//! a boundary (shared by neighbours, or the outer edge) goes to the unit with
-//! the smallest code among those whose closed polygon contains it, so every
-//! point has exactly one unit. A point in no unit is outside the study area and
-//! is reported with the distance to the nearest unit in metres.
+//! **Boundary rule.** At the finest level with a unit whose closed polygon
+//! holds the point, a unit whose interior holds it wins; otherwise (the point
+//! is on a boundary shared by neighbours, or on the outer edge) the unit with
+//! the smallest code among those whose boundary holds it. So every point has
+//! exactly one unit. A point in no unit is outside the study area and is
+//! reported with the distance to the nearest unit in metres, from an R-tree
+//! of the boundary segments in the metric CRS (built on the first such point).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use geo::coordinate_position::CoordPos;
 use geo::indexed::IntervalTreeMultiPolygon;
-use geo::{
-    BoundingRect, Contains, CoordinatePosition, Distance, Euclidean, MapCoords, MultiPolygon, Point,
-};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use geo::kernels::{Kernel, Orientation, RobustKernel};
+use geo::{BoundingRect, Contains, Coord, LinesIter, Point};
+use rstar::primitives::{GeomWithData, Line, Rectangle};
+use rstar::{PointDistance, RTree, AABB};
 
 use crate::crs::MetricCrs;
 use crate::model::{AdminLevel, AdminRef, AdminUnit};
 
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
+/// A boundary segment and the unit (index into `units`) it bounds.
+type Segment = GeomWithData<Line<[f64; 2]>, usize>;
 
 /// Why a point could not be joined.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,15 +42,33 @@ pub struct Outside {
 
 /// The administrative units, indexed for point joins.
 pub struct AdminIndex {
+    /// Every unit, sorted by code; a unit's index here is its slot.
     units: Vec<AdminUnit>,
-    /// Indices (into `units`) of the finest-level units, sorted by code.
-    finest: Vec<usize>,
     finest_level: AdminLevel,
     tree: RTree<Envelope>,
     fast: Vec<IntervalTreeMultiPolygon<f64>>,
-    /// The joined path of each finest unit, shared by every point in it.
+    /// The joined path of each unit, shared by every point in it.
     paths: Vec<Arc<AdminRef>>,
+    /// Boundary segments in lon/lat, for the exact on-boundary test.
+    segments: OnceLock<RTree<Segment>>,
+    /// Boundary segments in the metric CRS, for distances to outside points.
+    metric_segments: OnceLock<RTree<Segment>>,
     metric: MetricCrs,
+}
+
+/// Segments of every unit's rings, their coordinates mapped by `f`.
+fn segment_tree(units: &[AdminUnit], f: impl Fn(Coord<f64>) -> [f64; 2]) -> RTree<Segment> {
+    let segments = units
+        .iter()
+        .enumerate()
+        .flat_map(|(i, u)| {
+            let f = &f;
+            u.boundary
+                .lines_iter()
+                .map(move |l| GeomWithData::new(Line::new(f(l.start), f(l.end)), i))
+        })
+        .collect();
+    RTree::bulk_load(segments)
 }
 
 impl AdminIndex {
@@ -56,38 +78,34 @@ impl AdminIndex {
         let finest_level = units
             .iter()
             .map(|u| u.level)
-            .filter(|l| *l != AdminLevel::Province)
             .max()
             .unwrap_or(AdminLevel::Province);
-        let finest: Vec<usize> = (0..units.len())
-            .filter(|&i| units[i].level == finest_level)
-            .collect();
-        let envelopes = finest
+        let envelopes = units
             .iter()
             .enumerate()
-            .filter_map(|(slot, &i)| {
-                let r = units[i].boundary.bounding_rect()?;
+            .filter_map(|(slot, u)| {
+                let r = u.boundary.bounding_rect()?;
                 Some(GeomWithData::new(
                     Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
                     slot,
                 ))
             })
             .collect();
-        let fast = finest
+        let fast = units
             .iter()
-            .map(|&i| IntervalTreeMultiPolygon::new(&units[i].boundary))
+            .map(|u| IntervalTreeMultiPolygon::new(&u.boundary))
             .collect();
-        let paths = finest
-            .iter()
-            .map(|&i| Arc::new(admin_path(&units, i)))
+        let paths = (0..units.len())
+            .map(|i| Arc::new(admin_path(&units, i)))
             .collect();
         AdminIndex {
             tree: RTree::bulk_load(envelopes),
             units,
-            finest,
             finest_level,
             fast,
             paths,
+            segments: OnceLock::new(),
+            metric_segments: OnceLock::new(),
             metric,
         }
     }
@@ -97,15 +115,23 @@ impl AdminIndex {
         &self.units
     }
 
-    /// The finest units (in slot order, i.e. by code) with their unit paths.
-    pub fn finest(&self) -> impl Iterator<Item = (&AdminUnit, &AdminRef)> {
-        self.finest
-            .iter()
-            .zip(&self.paths)
-            .map(|(&i, p)| (&self.units[i], p.as_ref()))
+    /// Every unit a point or cell can belong to, with its path, coarse levels
+    /// first (so that drawing them in this order leaves each cell with its
+    /// finest unit), by code within a level. Slots are indices into [`Self::units`].
+    pub fn join_units(&self) -> impl Iterator<Item = (usize, &AdminUnit, &AdminRef)> {
+        let mut order: Vec<usize> = (0..self.units.len()).collect();
+        order.sort_by_key(|&i| (self.units[i].level, i));
+        order
+            .into_iter()
+            .map(|i| (i, &self.units[i], self.paths[i].as_ref()))
     }
 
-    /// The level points are joined at.
+    /// The path (town, district, city) of unit `slot`.
+    pub fn path(&self, slot: usize) -> &AdminRef {
+        &self.paths[slot]
+    }
+
+    /// The finest level the boundaries have.
     pub fn finest_level(&self) -> AdminLevel {
         self.finest_level
     }
@@ -114,24 +140,40 @@ impl AdminIndex {
         &self.metric
     }
 
-    /// The finest unit (slot into the finest list) holding `p`, by the boundary rule.
+    /// Whether `p` lies on the boundary of unit `slot` (exact, robust predicates).
+    fn on_boundary(&self, p: Point<f64>, slot: usize) -> bool {
+        let tree = self
+            .segments
+            .get_or_init(|| segment_tree(&self.units, |c| [c.x, c.y]));
+        let c = p.0;
+        // Envelopes only: a Line's own point test is a rounded distance.
+        tree.locate_in_envelope_intersecting(&AABB::from_point([c.x, c.y])).any(|s| {
+            s.data == slot && {
+                let (a, b) = (s.geom().from, s.geom().to);
+                let (a, b) = (Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+                RobustKernel::orient2d(a, b, c) == Orientation::Collinear
+            }
+        })
+    }
+
+    /// The unit (slot) holding `p`, by the boundary rule.
     pub fn locate(&self, p: Point<f64>) -> Option<usize> {
         let mut candidates: Vec<usize> = self
             .tree
             .locate_all_at_point(&[p.x(), p.y()])
             .map(|e| e.data)
             .collect();
-        // Slots follow code order, so sorting them applies the smallest-code rule.
-        candidates.sort_unstable();
-        if let Some(&slot) = candidates.iter().find(|&&s| self.fast[s].contains(&p)) {
-            return Some(slot);
+        // Finest level first; slots follow code order within a level.
+        candidates.sort_unstable_by_key(|&s| (std::cmp::Reverse(self.units[s].level), s));
+        for level in candidates.chunk_by(|&a, &b| self.units[a].level == self.units[b].level) {
+            if let Some(&slot) = level.iter().find(|&&s| self.fast[s].contains(&p)) {
+                return Some(slot);
+            }
+            if let Some(&slot) = level.iter().find(|&&s| self.on_boundary(p, s)) {
+                return Some(slot);
+            }
         }
-        candidates.into_iter().find(|&s| {
-            self.units[self.finest[s]]
-                .boundary
-                .coordinate_position(&p.0)
-                == CoordPos::OnBoundary
-        })
+        None
     }
 
     /// Joins a point: its unit path, or why it is outside.
@@ -146,27 +188,34 @@ impl AdminIndex {
         })
     }
 
-    /// The nearest finest unit and its distance in metres, measured in the
-    /// metric CRS; the candidates are the few nearest envelopes.
+    /// The nearest unit and its distance in metres, measured in the metric
+    /// CRS to the nearest boundary segment; among units sharing that
+    /// segment, the finest, then the smallest code.
     pub fn nearest(&self, p: Point<f64>) -> Option<(String, String, f64)> {
-        let here = self.metric.project(p.x(), p.y());
-        let here = Point::new(here.0, here.1);
-        self.tree
-            .nearest_neighbor_iter(&[p.x(), p.y()])
-            .take(4)
-            .map(|e| {
-                let unit = &self.units[self.finest[e.data]];
-                let projected: MultiPolygon<f64> = unit.boundary.map_coords(|c| {
-                    let (x, y) = self.metric.project(c.x, c.y);
-                    geo::Coord { x, y }
-                });
-                (unit, Euclidean.distance(&here, &projected))
+        let tree = self.metric_segments.get_or_init(|| {
+            segment_tree(&self.units, |c| {
+                let (x, y) = self.metric.project(c.x, c.y);
+                [x, y]
             })
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(u, d)| (u.name.clone(), u.code.clone(), d))
+        });
+        let (x, y) = self.metric.project(p.x(), p.y());
+        let here = [x, y];
+        // Finer level first, then the smaller code.
+        let rank = |i: usize| (std::cmp::Reverse(self.units[i].level), i);
+        let mut best: Option<(f64, usize)> = None;
+        for s in tree.nearest_neighbor_iter(&here) {
+            let d = s.geom().distance_2(&here).sqrt();
+            match best {
+                None => best = Some((d, s.data)),
+                Some((bd, _)) if d > bd + 1e-6 => break,
+                Some((bd, b)) if rank(s.data) < rank(b) => best = Some((bd, s.data)),
+                Some(_) => {}
+            }
+        }
+        best.map(|(d, i)| (self.units[i].name.clone(), self.units[i].code.clone(), d))
     }
 
-    /// The envelope of the study area (all finest units), lon/lat.
+    /// The envelope of the study area (all units), lon/lat.
     pub fn bounds(&self) -> AABB<[f64; 2]> {
         self.tree.root().envelope()
     }
@@ -204,7 +253,8 @@ fn admin_path(units: &[AdminUnit], start: usize) -> AdminRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::{polygon, Coord};
+    use geo::coordinate_position::CoordPos;
+    use geo::{polygon, CoordinatePosition, Distance, Euclidean, MapCoords, MultiPolygon};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -407,5 +457,98 @@ mod tests {
             inside += usize::from(got.is_some());
         }
         assert!(inside > 2_000, "most points fall in the city: {inside}");
+    }
+
+    /// A unit as the loader makes it: read from a geometry whose rings run
+    /// either way, normalised by the checker.
+    fn checked_unit(code: &str, level: &str, parent: Option<&str>, g: geo::Polygon<f64>) -> AdminUnit {
+        let spec = crate::config::InputSpec::boundaries(std::path::Path::new("b.geojson"));
+        let checker = crate::validate::Checker::new(
+            &spec,
+            crate::crs::ToWgs84::new(crate::crs::InputCrs::Wgs84).unwrap(),
+        );
+        let raw = crate::load::RawRecord {
+            source: crate::model::SourceRef { file: "b.geojson".into(), layer: None, row: 1 },
+            values: vec![Some(code.into()), Some(format!("unit {code}")), Some(level.into()), parent.map(str::to_string)],
+            xy_text: None,
+            geometry: Some(geo::Geometry::Polygon(g)),
+            geometry_valid: Some(true),
+            geometry_error: None,
+            malformed: None,
+            undecodable: Vec::new(),
+        };
+        checker.admin_unit(&raw).unwrap().0
+    }
+
+    /// Ring orientation never changes a join: a point in a hole is outside
+    /// the unit for every combination of outer and hole winding.
+    #[test]
+    fn holes_hold_no_points_whatever_the_winding() {
+        let outer = geo::LineString::from(vec![(119.0, 31.0), (121.0, 31.0), (121.0, 33.0), (119.0, 33.0), (119.0, 31.0)]);
+        let hole = geo::LineString::from(vec![(119.5, 31.5), (120.5, 31.5), (120.5, 32.5), (119.5, 32.5), (119.5, 31.5)]);
+        let rev = |l: &geo::LineString<f64>| geo::LineString(l.0.iter().rev().copied().collect());
+        for (o, h) in [(outer.clone(), hole.clone()), (rev(&outer), hole.clone()), (outer.clone(), rev(&hole)), (rev(&outer), rev(&hole))] {
+            let unit = checked_unit("320402", "district", None, geo::Polygon::new(o, vec![h]));
+            let idx = AdminIndex::new(vec![unit], MetricCrs::for_longitude(120.0, 32.0));
+            assert!(idx.join(Point::new(120.0, 32.0)).is_err(), "a point in the hole is outside");
+            assert!(idx.join(Point::new(119.2, 32.0)).is_ok(), "a point in the ring is inside");
+            let miss = idx.join(Point::new(120.0, 32.0)).unwrap_err();
+            // The hole's edge is 0.5° away: about 47 km east-west at 32°N, 55 km north-south.
+            let d = miss.nearest.unwrap().2;
+            assert!((45_000.0..56_000.0).contains(&d), "{d}");
+        }
+    }
+
+    /// Points join the finest unit that holds them at whatever level: a town
+    /// where towns are given, the district where they leave a gap or there are none.
+    #[test]
+    fn joins_the_finest_unit_at_any_level() {
+        let units = vec![
+            unit("320400", AdminLevel::City, Some("320000"), 119.0, 31.0, 121.0, 32.0),
+            unit("320402", AdminLevel::District, Some("320400"), 119.0, 31.0, 120.0, 32.0),
+            unit("320412", AdminLevel::District, Some("320400"), 120.0, 31.0, 121.0, 32.0),
+            // Towns cover only the south half of 320402; 320412 has none.
+            unit("320402001", AdminLevel::Town, Some("320402"), 119.0, 31.0, 119.5, 31.5),
+            unit("320402002", AdminLevel::Town, Some("320402"), 119.5, 31.0, 120.0, 31.5),
+        ];
+        let idx = AdminIndex::new(units, MetricCrs::for_longitude(120.0, 31.5));
+        let at = |x, y| idx.join(Point::new(x, y)).unwrap();
+        let r = at(119.2, 31.2);
+        assert_eq!((r.town_code.as_deref(), r.district_code.as_deref()), (Some("320402001"), Some("320402")));
+        let r = at(119.2, 31.8);
+        assert_eq!((r.town_code.as_deref(), r.district_code.as_deref()), (None, Some("320402")));
+        let r = at(120.5, 31.5);
+        assert_eq!((r.town_code.as_deref(), r.district_code.as_deref(), r.city_code.as_deref()), (None, Some("320412"), Some("320400")));
+        // On the edge between the two towns: the smaller code, at town level.
+        assert_eq!(at(119.5, 31.2).town_code.as_deref(), Some("320402001"));
+        // On the edge between a town and the district without towns: the town.
+        assert_eq!(at(120.0, 31.2).town_code.as_deref(), Some("320402002"));
+    }
+
+    /// The distance of an outside point, from the segment index, equals a
+    /// brute-force distance to every projected unit.
+    #[test]
+    fn outside_distances_agree_with_brute_force() {
+        let idx = two_districts();
+        let metric = idx.metric().clone();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..500 {
+            let p = Point::new(rng.gen_range(118.0..122.0), rng.gen_range(30.0..33.0));
+            let Err(miss) = idx.join(p) else { continue };
+            let (x, y) = metric.project(p.x(), p.y());
+            let brute = idx
+                .units()
+                .iter()
+                .map(|u| {
+                    let m: MultiPolygon<f64> = u.boundary.map_coords(|c| {
+                        let (x, y) = metric.project(c.x, c.y);
+                        Coord { x, y }
+                    });
+                    Euclidean.distance(&Point::new(x, y), &m)
+                })
+                .fold(f64::INFINITY, f64::min);
+            let got = miss.nearest.unwrap().2;
+            assert!((got - brute).abs() < 1e-6 * brute.max(1.0), "{got} vs {brute}");
+        }
     }
 }

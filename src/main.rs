@@ -83,7 +83,7 @@ enum Command {
 }
 
 fn exit_for(outcome: &Outcome) -> ExitCode {
-    eprintln!(
+    riskatlas::note!(
         "done: {} records read, {} accepted, {} rejected{}",
         outcome.read,
         outcome.accepted,
@@ -142,7 +142,7 @@ fn main() -> ExitCode {
                 bad_rows,
             };
             let written = pipeline::generate(&opts, &progress)?;
-            eprintln!(
+            riskatlas::note!(
                 "wrote {} ({} deliberately bad rows)",
                 written.project.display(),
                 written.expected.len()
@@ -151,7 +151,7 @@ fn main() -> ExitCode {
         }
     })();
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
+        riskatlas::note!("error: {e}");
         ExitCode::from(2)
     })
 }

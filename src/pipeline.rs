@@ -29,7 +29,7 @@ use crate::model::{
     AdminRef, AdminUnit, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
 };
 use crate::progress::Progress;
-use crate::validate::{Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
+use crate::validate::{self, Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
 use crate::write::{self, WriteError};
 use crate::{grade, hazard, render};
 
@@ -45,6 +45,8 @@ pub enum PipelineError {
     Gdal(#[from] gdal::errors::GdalError),
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Output(#[from] write::staging::StagingError),
 }
 
 /// Wall time of each stage, in run order.
@@ -154,6 +156,20 @@ fn read_checked<T: Send>(
     });
     let (_, summary) = read?;
     bar.finish_and_clear();
+    // Every physical line of a CSV is a record, a reject, blank or the header.
+    if let Some(lines) = &summary.lines {
+        if checked.len() as u64 != lines.records + lines.malformed {
+            return Err(LoadError::Layer {
+                file: spec.display_path.clone(),
+                message: format!(
+                    "internal error: {} rows read but the file's lines hold {} records and {} malformed lines",
+                    checked.len(),
+                    lines.records,
+                    lines.malformed
+                ),
+            });
+        }
+    }
     let mut ids = IdSet::default();
     let id_column = spec.column(id_field).unwrap_or(id_field).to_string();
     let mut staged = Vec::with_capacity(checked.len());
@@ -173,17 +189,17 @@ fn read_checked<T: Send>(
         }
     }
     for w in summary.warnings.iter().take(5) {
-        eprintln!("warning: {}: {w}", spec.display_path);
+        crate::note!("warning: {}: {w}", spec.display_path);
     }
     if summary.warnings.len() > 5 {
-        eprintln!(
+        crate::note!(
             "warning: {}: … {} more GDAL messages in report.json",
             spec.display_path,
             summary.warnings.len() - 5
         );
     }
     if let Some(hint) = &summary.encoding_hint {
-        eprintln!("warning: {hint}");
+        crate::note!("warning: {hint}");
     }
     summaries.insert(kind, summary);
     Ok(staged)
@@ -307,8 +323,14 @@ impl Stages<'_> {
     }
 }
 
-/// Loads, validates and joins every input.
-pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, PipelineError> {
+/// Loads, validates and joins every input. `after_units` runs once the
+/// administrative units are indexed, before the (large) point inputs are
+/// read: the place for checks that need the study area.
+pub fn load_all(
+    project: &Project,
+    progress: &Progress,
+    after_units: impl FnOnce(&AdminIndex) -> Result<(), PipelineError>,
+) -> Result<Loaded, PipelineError> {
     let mut st = Stages {
         ledger: Ledger::default(),
         summaries: ReadSummaries::new(),
@@ -319,12 +341,39 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
 
     let admin_spec = spec(InputKind::AdminUnits).expect("required input");
     let staged = st.read(admin_spec, |c, raw| c.admin_unit(raw))?;
+    let mut repairs = Vec::new();
+    let staged: Vec<Staged<AdminUnit>> = staged
+        .into_iter()
+        .map(|s| {
+            let (unit, repair) = s.record;
+            repairs.extend(repair);
+            Staged {
+                source: s.source,
+                id: s.id,
+                record: unit,
+            }
+        })
+        .collect();
+    let parent_column = admin_spec.column("parent").unwrap_or("parent");
+    let (staged, bad) = validate::check_hierarchy(staged, parent_column);
+    for (unit, e) in bad {
+        repairs.retain(|r| !(r.row == unit.source.row && r.id == unit.id));
+        st.ledger
+            .reject(InputKind::AdminUnits, unit.source, Some(unit.id), e);
+    }
+    st.ledger.repairs.extend(repairs);
     st.ledger.set_accepted(InputKind::AdminUnits, staged.len());
-    let (units, repairs): (Vec<_>, Vec<_>) = staged.into_iter().map(|s| s.record).unzip();
-    st.ledger.repairs.extend(repairs.into_iter().flatten());
+    let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record).collect();
     if units.is_empty() {
+        let first = st
+            .ledger
+            .rejects
+            .iter()
+            .find(|r| r.kind == InputKind::AdminUnits)
+            .map(|r| format!(" (feature {}: {})", r.source.row, r.reason))
+            .unwrap_or_default();
         return Err(PipelineError::Invalid(format!(
-            "{}: no usable administrative unit; nothing can be joined (see the rejects above)",
+            "{}: no usable administrative unit, so nothing can be joined{first}",
             admin_spec.display_path
         )));
     }
@@ -332,6 +381,7 @@ pub fn load_all(project: &Project, progress: &Progress) -> Result<Loaded, Pipeli
     let index = st
         .timings
         .stage("index_admin_units", || AdminIndex::new(units, metric));
+    after_units(&index)?;
 
     let enterprises = st.read_points(
         spec(InputKind::Enterprises).expect("required input"),
@@ -471,12 +521,12 @@ pub struct GridOutcome {
     pub merged: bool,
 }
 
-/// The metric envelope of the finest units.
+/// The metric envelope of every unit.
 fn study_bounds(index: &AdminIndex) -> ([f64; 2], [f64; 2]) {
     let metric = index.metric();
     let mut min = [f64::INFINITY; 2];
     let mut max = [f64::NEG_INFINITY; 2];
-    for (u, _) in index.finest() {
+    for u in index.units() {
         for c in u.boundary.iter().flat_map(|p| p.exterior().coords()) {
             let (x, y) = metric.project(c.x, c.y);
             min = [min[0].min(x), min[1].min(y)];
@@ -503,7 +553,7 @@ pub fn exposure_grid(
     let unit_raster = UnitRaster::new(&loaded.index, metric)?;
     let mut tiff =
         write::GeoTiff::create(tif, spec.cols, spec.rows, spec.geotransform(), metric.epsg)?;
-    let mut stats = GridStats::new(loaded.index.finest().count());
+    let mut stats = GridStats::new(loaded.index.units().len());
     let mut cells = GridCells::new(spec, cfg)?;
     let bar = progress.bar(spec.rows as u64, "exposure grid");
     sources.bands(
@@ -618,7 +668,14 @@ fn map_data(
                 .filter(|u| u.level == crate::model::AdminLevel::District)
                 .collect();
             if districts.is_empty() {
-                loaded.index.finest().map(|(u, _)| unit(u)).collect()
+                let finest = loaded.index.finest_level();
+                loaded
+                    .index
+                    .units()
+                    .iter()
+                    .filter(|u| u.level == finest)
+                    .map(unit)
+                    .collect()
             } else {
                 districts.into_iter().map(unit).collect()
             }
@@ -901,6 +958,7 @@ pub fn report(
                     "rejected": c.rejected,
                     "balanced": c.balanced(),
                     "rejected_by_reason": by_code,
+                    "lines": summary.and_then(|s| s.lines),
                     "warnings": summary.map(|s| s.warnings.clone()).unwrap_or_default(),
                 }),
             )
@@ -986,12 +1044,12 @@ fn outcome(loaded: &Loaded, out_dir: Option<PathBuf>) -> Outcome {
 
 /// Prints the per-input accounting and the first rejects to stderr.
 pub fn print_summary(loaded: &Loaded) {
-    eprintln!(
+    crate::note!(
         "{:<20} {:>9} {:>9} {:>9}",
         "input", "read", "accepted", "rejected"
     );
     for (kind, c) in &loaded.ledger.counts {
-        eprintln!(
+        crate::note!(
             "{:<20} {:>9} {:>9} {:>9}",
             kind.key(),
             c.read,
@@ -1010,16 +1068,16 @@ pub fn print_summary(loaded: &Loaded) {
             r.id.as_deref()
                 .map(|i| format!(" id {i}:"))
                 .unwrap_or_default();
-        eprintln!(
+        crate::note!(
             "rejected: {}{layer}: row {}:{id} {}",
             r.source.file, r.source.row, r.reason
         );
     }
     if loaded.ledger.rejects.len() > 20 {
-        eprintln!("… and {} more rejects", loaded.ledger.rejects.len() - 20);
+        crate::note!("… and {} more rejects", loaded.ledger.rejects.len() - 20);
     }
     for r in &loaded.ledger.repairs {
-        eprintln!(
+        crate::note!(
             "repaired: {}: row {}: id {}: {}",
             r.file, r.row, r.id, r.what
         );
@@ -1032,7 +1090,7 @@ pub fn check(
     report_dir: Option<&Path>,
     progress: &Progress,
 ) -> Result<Outcome, PipelineError> {
-    let loaded = load_all(project, progress)?;
+    let loaded = load_all(project, progress, |_| Ok(()))?;
     print_summary(&loaded);
     if let Some(dir) = report_dir {
         write::write_rejects(&dir.join("rejects.csv"), &loaded.ledger.rejects)?;
@@ -1264,13 +1322,105 @@ fn write_layers_and_lists(
     })
 }
 
-/// `riskatlas run`: the whole pipeline into `out_dir`.
+/// Every file a project reads, named by its `[inputs.…]` key (and the project file).
+fn project_files(project: &Project) -> Vec<(String, PathBuf)> {
+    let mut files = vec![("the project file".to_string(), project.file.clone())];
+    for spec in project.inputs.values() {
+        files.push((format!("[inputs.{}]", spec.kind.key()), spec.path.clone()));
+    }
+    files
+}
+
+/// What can be checked before any input is read: the output folder does not
+/// overlap the inputs, and the font is there when maps are on.
+fn preflight(project: &Project, out_dir: &Path) -> Result<(), PipelineError> {
+    let files = project_files(project);
+    write::staging::refuse_overlap(
+        out_dir,
+        files.iter().map(|(what, path)| (what.as_str(), path.as_path())),
+    )?;
+    if project.maps.enabled {
+        render::load_font(project.maps.font.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Bytes the grid stage holds per cell: the one-byte grade raster of the
+/// `exposure_grid` layer and its copy for the maps.
+const GRID_BYTES_PER_CELL: f64 = 2.0;
+/// Bytes held per column of a band (TILE rows): values, unit slots, grades
+/// and the tiles' own buffers.
+const GRID_BYTES_PER_BAND_COLUMN: f64 = TILE as f64 * 29.0;
+
+/// Refuses a grid whose memory estimate is over `exposure.grid_memory_mb`,
+/// before any of it is computed: a cell size of 1 m over a city would need
+/// tens of gigabytes.
+fn check_grid_budget(project: &Project, index: &AdminIndex) -> Result<(), PipelineError> {
+    let (min, max) = study_bounds(index);
+    let cell = project.cell_size_m;
+    let cols = ((max[0] - min[0]) / cell).ceil() + 1.0;
+    let rows = ((max[1] - min[1]) / cell).ceil() + 1.0;
+    let cells = cols * rows;
+    let bytes = cells * GRID_BYTES_PER_CELL + cols * GRID_BYTES_PER_BAND_COLUMN;
+    let budget = project.exposure.grid_memory_mb as f64 * 1024.0 * 1024.0;
+    if !(cells.is_finite() && bytes <= budget && cells < u32::MAX as f64 * 16.0) {
+        return Err(PipelineError::Invalid(format!(
+            "the exposure grid would have {} cells ({} × {} at cell_size_m = {cell}) and need about {} of memory \
+             (and a GeoTIFF of up to {} uncompressed), over the budget exposure.grid_memory_mb = {}; \
+             use a larger cell_size_m or raise exposure.grid_memory_mb in the project file",
+            group_thousands(cells),
+            group_thousands(cols),
+            group_thousands(rows),
+            human_bytes(bytes),
+            human_bytes(cells * 4.0),
+            project.exposure.grid_memory_mb,
+        )));
+    }
+    Ok(())
+}
+
+/// 1234567 → "1,234,567" (a huge or non-finite value as it is).
+fn group_thousands(v: f64) -> String {
+    if !(v.is_finite() && v < 1e18) {
+        return format!("{v:e}");
+    }
+    let digits = format!("{:.0}", v);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn human_bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    if !b.is_finite() {
+        return "an unbounded amount".into();
+    }
+    let mut v = b;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
+
+/// `riskatlas run`: the whole pipeline into `out_dir`, as a transaction: the
+/// outputs are written into a staging folder beside it and swapped in at the
+/// end, so `out_dir` holds either the previous complete output or this one.
 pub fn run(
     project: &Project,
     out_dir: &Path,
     progress: &Progress,
 ) -> Result<Outcome, PipelineError> {
-    let mut loaded = load_all(project, progress)?;
+    preflight(project, out_dir)?;
+    let txn = write::staging::OutputTxn::begin(out_dir)?;
+    let stage = txn.path().to_path_buf();
+    let mut loaded = load_all(project, progress, |index| check_grid_budget(project, index))?;
     print_summary(&loaded);
     let analysis = analyse(project, &mut loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
@@ -1279,7 +1429,7 @@ pub fn run(
             project,
             &loaded,
             &analysis,
-            &out_dir.join("exposure.tif"),
+            &stage.join("exposure.tif"),
             progress,
         )
     })?;
@@ -1291,25 +1441,32 @@ pub fn run(
         analysis: &analysis,
         grid: &grid,
     };
-    let maps = render_maps(results, grid_cells.codes()?, out_dir, &mut timings)?;
+    let maps = render_maps(results, grid_cells.codes()?, &stage, &mut timings)?;
     let (units_by_grade, lists) =
-        write_layers_and_lists(results, grid_cells, out_dir, progress, &mut timings)?;
+        write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
     timings.stage("write_rejects", || {
-        write::write_rejects(&out_dir.join("rejects.csv"), &loaded.ledger.rejects)
+        write::write_rejects(&stage.join("rejects.csv"), &loaded.ledger.rejects)
     })?;
     loaded.timings = timings;
+    ensure_balanced(&loaded)?;
     let mut findings = findings(&loaded, &lists);
     findings["grid"] = grid_summary;
     findings["units_by_grade"] = units_by_grade;
     findings["maps"] = json!(maps
         .iter()
-        .filter_map(|p| p.strip_prefix(out_dir).ok())
+        .filter_map(|p| p.strip_prefix(&stage).ok())
         .map(|p| p.to_string_lossy().into_owned())
         .collect::<Vec<_>>());
-    write::write_json(
-        &out_dir.join("report.json"),
-        &report(project, &loaded, Some(findings)),
-    )?;
-    ensure_balanced(&loaded)?;
+    let mut report = report(project, &loaded, Some(findings));
+    let files = write::staging::manifest(&stage).map_err(|source| WriteError::Io {
+        path: stage.clone(),
+        source,
+    })?;
+    report["manifest"] = json!({
+        "statement": "every file of this output folder, with its size in bytes; report.json itself is the one file not listed",
+        "files": files.iter().map(|(path, bytes)| json!({ "path": path, "bytes": bytes })).collect::<Vec<_>>(),
+    });
+    write::write_json(&stage.join("report.json"), &report)?;
+    txn.commit()?;
     Ok(outcome(&loaded, Some(out_dir.to_path_buf())))
 }

@@ -54,3 +54,14 @@ impl Progress {
         self.make(Some(len), "{msg} [{bar:30}] {pos}/{len}", msg)
     }
 }
+
+/// Writes a line to stderr like `eprintln!`, but a closed stderr (as in
+/// `riskatlas … 2>&1 | head`) is ignored instead of panicking: the run goes
+/// on and ends with its own exit code.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}

@@ -1476,7 +1476,7 @@ pub fn render_all(
             )
         }));
     } else if enterprise_maps.is_none() {
-        eprintln!(
+        crate::note!(
             "note: {} enterprise maps were not made (more than {}); set maps.enterprise_maps = true to make them",
             picked.len(),
             crate::config::MAX_AUTO_ENTERPRISE_MAPS

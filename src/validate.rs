@@ -39,6 +39,8 @@ pub enum RejectCode {
     UnparsableDate,
     UndecodableText,
     UnknownChemical,
+    MalformedRow,
+    InvalidHierarchy,
 }
 
 impl RejectCode {
@@ -60,6 +62,8 @@ impl RejectCode {
             RejectCode::UnparsableDate => "unparsable_date",
             RejectCode::UndecodableText => "undecodable_text",
             RejectCode::UnknownChemical => "unknown_chemical",
+            RejectCode::MalformedRow => "malformed_row",
+            RejectCode::InvalidHierarchy => "invalid_hierarchy",
         }
     }
 }
@@ -380,8 +384,17 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Rejects a record whose text could not be decoded, naming the first field.
+/// Rejects a line that is no record (a stray quote, a wrong number of
+/// fields) and a record whose text could not be decoded, naming the first field.
 fn check_text(raw: &RawRecord) -> Result<(), FieldError> {
+    if let Some((reason, line)) = &raw.malformed {
+        return Err(FieldError::new(
+            "(row)",
+            line,
+            RejectCode::MalformedRow,
+            reason.clone(),
+        ));
+    }
     match raw.undecodable.first() {
         Some((field, lossy)) => Err(FieldError::new(
             field,
@@ -465,24 +478,14 @@ pub fn locate(
         }
     };
     let value = format!("{x}, {y}");
-    if matches!(
-        spec.crs,
-        crate::crs::InputCrs::Wgs84
-            | crate::crs::InputCrs::Cgcs2000
-            | crate::crs::InputCrs::Gcj02
-            | crate::crs::InputCrs::Bd09
-    ) && !(x.abs() <= 180.0 && y.abs() <= 90.0)
-    {
+    if to_wgs.crs().is_geographic() && !(x.abs() <= 180.0 && y.abs() <= 90.0) {
         let (code, reason) = if y.abs() <= 180.0 && x.abs() <= 90.0 {
             (
                 RejectCode::LonLatSwapped,
-                "longitude and latitude are swapped (latitude cannot exceed 90°)",
+                "longitude and latitude are swapped (latitude cannot exceed 90°)".to_string(),
             )
         } else {
-            (
-                RejectCode::CoordinateOutOfRange,
-                "coordinates are outside longitude/latitude range",
-            )
+            (RejectCode::CoordinateOutOfRange, out_of_range(x, y, to_wgs.crs()))
         };
         return Err(FieldError::new("x/y", &value, code, reason));
     }
@@ -498,6 +501,15 @@ pub fn locate(
             )
         })?;
     Ok(Some(Point::new(lon, lat)))
+}
+
+/// Why coordinates of a geographic input are not longitude/latitude, and what they may be.
+fn out_of_range(x: f64, y: f64, crs: crate::crs::InputCrs) -> String {
+    format!(
+        "coordinates ({x}, {y}) are outside longitude/latitude range although the input's CRS is {crs} \
+         (a GeoJSON without a crs member is read as WGS 84); {}",
+        crate::crs::likely_crs(x, y)
+    )
 }
 
 /// A point standing for a feature: itself, or an interior point of a site polygon.
@@ -616,6 +628,20 @@ impl<'a> Checker<'a> {
                 ))
             }
         };
+        if self.to_wgs.crs().is_geographic() {
+            use geo::CoordsIter;
+            if let Some(c) = boundary
+                .coords_iter()
+                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+            {
+                return Err(FieldError::new(
+                    "geometry",
+                    &format!("{}, {}", c.x, c.y),
+                    RejectCode::CoordinateOutOfRange,
+                    out_of_range(c.x, c.y, self.to_wgs.crs()),
+                ));
+            }
+        }
         let boundary = boundary.map_coords(|c| {
             let (x, y) = self
                 .to_wgs
@@ -626,6 +652,12 @@ impl<'a> Checker<'a> {
         let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| {
             FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason)
         })?;
+        // The join's winding-number test counts a hole only if it runs
+        // against its outer ring; rings as read may run either way.
+        let boundary = (
+            geo::Orient::orient(&boundary.0, geo::orient::Direction::Default),
+            boundary.1,
+        );
         let repair = boundary.1.map(|what| Repair {
             file: raw.source.file.clone(),
             row: raw.source.row,
@@ -871,6 +903,144 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The level a unit's parent must have: one up (a town's parent is a
+/// district, a district's a city, a city's a province).
+fn parent_level(level: AdminLevel) -> Option<AdminLevel> {
+    match level {
+        AdminLevel::Province => None,
+        AdminLevel::City => Some(AdminLevel::Province),
+        AdminLevel::District => Some(AdminLevel::City),
+        AdminLevel::Town => Some(AdminLevel::District),
+    }
+}
+
+/// Share of `child`'s area inside `parent`, estimated on a lattice of up to
+/// about 400 points spread over the child (its interior point when the
+/// lattice misses a small child).
+fn share_inside(child: &MultiPolygon<f64>, parent: &geo::indexed::IntervalTreeMultiPolygon<f64>) -> f64 {
+    use geo::{BoundingRect, Contains};
+    let Some(r) = child.bounding_rect() else {
+        return 0.0;
+    };
+    let own = geo::indexed::IntervalTreeMultiPolygon::new(child);
+    let n = 20;
+    let (mut inside_child, mut inside_both) = (0u32, 0u32);
+    for i in 0..n {
+        for j in 0..n {
+            let p = Point::new(
+                r.min().x + (i as f64 + 0.5) / n as f64 * r.width(),
+                r.min().y + (j as f64 + 0.5) / n as f64 * r.height(),
+            );
+            if own.contains(&p) {
+                inside_child += 1;
+                inside_both += u32::from(parent.contains(&p));
+            }
+        }
+    }
+    if inside_child == 0 {
+        return match child.interior_point() {
+            Some(p) if parent.contains(&p) => 1.0,
+            _ => 0.0,
+        };
+    }
+    f64::from(inside_both) / f64::from(inside_child)
+}
+
+/// Checks the hierarchy of the accepted units, coarse levels first: a unit's
+/// parent must be among them, one level up (a town may sit directly in a
+/// city that has no districts), and hold most of its area. Units of the
+/// coarsest level present may name a parent outside the file (the province of
+/// a city's boundaries). Returns the units that pass and the rejects.
+pub fn check_hierarchy(
+    mut units: Vec<Staged<AdminUnit>>,
+    parent_column: &str,
+) -> (Vec<Staged<AdminUnit>>, Vec<(Staged<AdminUnit>, FieldError)>) {
+    units.sort_by_key(|u| u.record.level);
+    let Some(top) = units.first().map(|u| u.record.level) else {
+        return (units, Vec::new());
+    };
+    let has_districts: std::collections::HashSet<&str> = units
+        .iter()
+        .filter(|u| u.record.level == AdminLevel::District)
+        .filter_map(|u| u.record.parent.as_deref())
+        .collect();
+    let has_districts: std::collections::HashSet<String> =
+        has_districts.into_iter().map(str::to_string).collect();
+    let all_codes: HashMap<String, u64> = units
+        .iter()
+        .map(|u| (u.record.code.clone(), u.source.row))
+        .collect();
+    let mut accepted: Vec<Staged<AdminUnit>> = Vec::with_capacity(units.len());
+    let mut by_code: HashMap<String, usize> = HashMap::new();
+    let mut fast: HashMap<usize, geo::indexed::IntervalTreeMultiPolygon<f64>> = HashMap::new();
+    let mut rejected = Vec::new();
+    for unit in units {
+        let u = &unit.record;
+        let reject = |reason: String| {
+            FieldError::new(
+                parent_column,
+                u.parent.as_deref().unwrap_or(""),
+                RejectCode::InvalidHierarchy,
+                reason,
+            )
+        };
+        let verdict = match (&u.parent, parent_level(u.level)) {
+            _ if u.level == top => Ok(None),
+            (None, _) | (_, None) => Err(reject(format!(
+                "parent is empty: a {} must name the unit it belongs to",
+                u.level.as_str()
+            ))),
+            (Some(code), Some(want)) => match by_code.get(code) {
+                None if all_codes.contains_key(code) => Err(reject(format!(
+                    "parent {code} was itself rejected (row {})",
+                    all_codes[code]
+                ))),
+                None => Err(reject(format!(
+                    "parent {code} is not among the administrative units"
+                ))),
+                Some(&i) => {
+                    let p = &accepted[i].record;
+                    let town_in_city = u.level == AdminLevel::Town
+                        && p.level == AdminLevel::City
+                        && !has_districts.contains(&p.code);
+                    if p.level != want && !town_in_city {
+                        Err(reject(format!(
+                            "parent {code} ({}) is a {}, but a {}'s parent must be a {}",
+                            p.name,
+                            p.level.as_str(),
+                            u.level.as_str(),
+                            want.as_str()
+                        )))
+                    } else {
+                        let index = fast.entry(i).or_insert_with(|| {
+                            geo::indexed::IntervalTreeMultiPolygon::new(&p.boundary)
+                        });
+                        let share = share_inside(&u.boundary, index);
+                        if share < 0.5 {
+                            Err(reject(format!(
+                                "only {:.0} % of its area lies inside its parent {code} ({}): \
+                                 the parent code or the boundary is wrong",
+                                share * 100.0,
+                                p.name
+                            )))
+                        } else {
+                            Ok(Some(i))
+                        }
+                    }
+                }
+            },
+        };
+        match verdict {
+            Ok(_) => {
+                by_code.insert(u.code.clone(), accepted.len());
+                accepted.push(unit);
+            }
+            Err(e) => rejected.push((unit, e)),
+        }
+    }
+    (accepted, rejected)
+}
+
 /// Makes a boundary valid where that is safe: drops repeated vertices and, for
 /// self-intersections or bad ring order, rebuilds it with geo's `MakeValid`.
 /// Returns the boundary and a note of what was changed, if anything.
@@ -906,15 +1076,15 @@ pub fn repair_boundary(
             Some(format!("removed repeated vertices ({problem})")),
         ));
     }
+    // Areas are compared unsigned: a bow-tie's lobes cancel in its signed
+    // area, so a repair that keeps both lobes changes the area a lot and is
+    // refused rather than trusted.
     let before = deduped.unsigned_area();
     let fixed = deduped
         .make_valid()
         .map_err(|e| format!("invalid geometry that cannot be repaired ({problem}): {e:?}"))?;
     let after = fixed.unsigned_area();
-    if fixed.0.is_empty()
-        || !fixed.is_valid()
-        || (before > 0.0 && (after - before).abs() / before > 0.01)
-    {
+    if fixed.0.is_empty() || !fixed.is_valid() || (after - before).abs() > 0.01 * before {
         return Err(format!(
             "invalid geometry ({problem}); repair would change its area by more than 1 %"
         ));
@@ -1017,12 +1187,84 @@ mod tests {
         // Repeated vertices are valid by OGC rules and pass unchanged.
         let (same, note) = repair_boundary(dup.clone(), None).unwrap();
         assert!(same == dup && note.is_none());
+        // A bow-tie: its lobes cancel in the signed area; repaired it would
+        // cover 50, so the 1 % rule refuses it.
         let bowtie = MultiPolygon(vec![
             polygon![(x: 0., y: 0.), (x: 0., y: 10.), (x: 10., y: 0.), (x: 10., y: 10.)],
         ]);
-        let (fixed, note) = repair_boundary(bowtie, Some(false)).unwrap();
+        let err = repair_boundary(bowtie, Some(false)).unwrap_err();
+        assert!(err.contains("more than 1 %"), "{err}");
+        // A lopsided bow-tie (lobes 100 and 1): repairing changes the area by 2 %.
+        let lopsided = MultiPolygon(vec![
+            polygon![(x: -1., y: -1.), (x: -1., y: 1.), (x: 10., y: -10.), (x: 10., y: 10.)],
+        ]);
+        assert!(repair_boundary(lopsided, Some(false)).is_err());
+        // A spike back along an edge: the repair removes it at no change of area.
+        let spike = MultiPolygon(vec![
+            polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 12., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)],
+        ]);
+        let (fixed, note) = repair_boundary(spike, Some(false)).unwrap();
         assert!(fixed.is_valid());
-        assert!((fixed.unsigned_area() - 50.0).abs() < 1e-9);
+        assert!((fixed.unsigned_area() - 100.0).abs() < 1e-9);
         assert!(note.unwrap().contains("repaired"));
+    }
+
+    fn staged_unit(code: &str, level: AdminLevel, parent: Option<&str>, x0: f64, x1: f64) -> Staged<AdminUnit> {
+        Staged {
+            source: SourceRef { file: "b.geojson".into(), layer: None, row: code.len() as u64 },
+            id: code.into(),
+            record: AdminUnit {
+                code: code.into(),
+                name: format!("unit {code}"),
+                level,
+                parent: parent.map(str::to_string),
+                boundary: MultiPolygon(vec![polygon![(x: x0, y: 0.), (x: x1, y: 0.), (x: x1, y: 1.), (x: x0, y: 1.)]]),
+            },
+        }
+    }
+
+    #[test]
+    fn hierarchy_needs_an_existing_parent_one_level_up_holding_the_unit() {
+        use AdminLevel::*;
+        let units = vec![
+            staged_unit("320400", City, Some("320000"), 0.0, 4.0),
+            staged_unit("320402", District, Some("320400"), 0.0, 1.0),
+            staged_unit("320402001", Town, Some("320402"), 0.0, 0.5),
+            // No such parent.
+            staged_unit("320499001", Town, Some("320499"), 0.5, 1.0),
+            // Mostly outside its parent 320402 (x 0 … 1).
+            staged_unit("320402002", Town, Some("320402"), 0.8, 2.0),
+            // A town whose parent is a city that has districts.
+            staged_unit("320400003", Town, Some("320400"), 3.0, 4.0),
+            // A district outside its city, and its town.
+            staged_unit("320413", District, Some("320400"), 5.0, 6.0),
+            staged_unit("320413001", Town, Some("320413"), 5.0, 5.5),
+            // A district without a parent.
+            staged_unit("320414", District, None, 1.0, 2.0),
+        ];
+        let (ok, bad) = check_hierarchy(units, "parent");
+        let mut ok: Vec<&str> = ok.iter().map(|u| u.record.code.as_str()).collect();
+        ok.sort();
+        assert_eq!(ok, ["320400", "320402", "320402001"]);
+        let reason = |code: &str| {
+            bad.iter()
+                .find(|(u, _)| u.record.code == code)
+                .map(|(_, e)| (e.code, e.reason.clone()))
+                .unwrap()
+        };
+        assert_eq!(reason("320499001").0, RejectCode::InvalidHierarchy);
+        assert!(reason("320499001").1.contains("not among"));
+        assert!(reason("320402002").1.contains("% of its area"), "{:?}", reason("320402002"));
+        assert!(reason("320400003").1.contains("must be a district"));
+        assert!(reason("320413").1.contains("% of its area"));
+        assert!(reason("320413001").1.contains("itself rejected"));
+        assert!(reason("320414").1.contains("parent is empty"));
+        // A town may sit directly in a city without districts (不设区的市).
+        let units = vec![
+            staged_unit("441900", City, Some("440000"), 0.0, 4.0),
+            staged_unit("441900001", Town, Some("441900"), 0.0, 1.0),
+        ];
+        let (ok, bad) = check_hierarchy(units, "parent");
+        assert_eq!((ok.len(), bad.len()), (2, 0));
     }
 }

@@ -153,12 +153,14 @@ fn check_writes_nothing_unless_asked() {
 }
 
 #[test]
-fn invalid_boundary_is_repaired_and_said() {
+fn invalid_boundaries_are_repaired_only_when_the_area_stays() {
     let dir = copy_fixture("changzhou");
-    // Replace the boundaries with two square districts, one drawn as a bowtie.
+    // Two square districts: 甲区 with a spike back along its south edge (a
+    // repair removes it, area unchanged), 乙区 drawn as a bow-tie (its lobes
+    // cancel in the signed area; repaired it would be a different shape).
     let fc = r#"{"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"adcode":"320400","name":"常州市","level":"city","parent":null},"geometry":{"type":"Polygon","coordinates":[[[119.0,31.0],[121.0,31.0],[121.0,32.5],[119.0,32.5],[119.0,31.0]]]}},
-{"type":"Feature","properties":{"adcode":"320401","name":"甲区","level":"district","parent":"320400"},"geometry":{"type":"Polygon","coordinates":[[[119.0,31.0],[120.0,31.0],[120.0,32.5],[119.0,32.5],[119.0,31.0]]]}},
+{"type":"Feature","properties":{"adcode":"320401","name":"甲区","level":"district","parent":"320400"},"geometry":{"type":"Polygon","coordinates":[[[119.0,31.0],[120.0,31.0],[120.4,31.0],[120.0,31.0],[120.0,32.5],[119.0,32.5],[119.0,31.0]]]}},
 {"type":"Feature","properties":{"adcode":"320402","name":"乙区","level":"district","parent":"320400"},"geometry":{"type":"Polygon","coordinates":[[[120.0,31.0],[121.0,32.5],[121.0,31.0],[120.0,32.5],[120.0,31.0]]]}}
 ]}"#;
     std::fs::write(dir.path().join("boundaries.geojson"), fc).unwrap();
@@ -174,8 +176,12 @@ fn invalid_boundary_is_repaired_and_said() {
     let report = read_json(&report_dir.path().join("report.json"));
     let repairs = report["repairs"].as_array().unwrap();
     assert_eq!(repairs.len(), 1, "{repairs:?}");
-    assert_eq!(repairs[0]["id"], "320402");
+    assert_eq!(repairs[0]["id"], "320401");
     assert!(stderr(&out).contains("repaired"));
+    let rejects = read_csv(&report_dir.path().join("rejects.csv"));
+    let bowtie = rejects.iter().find(|r| r[3] == "320402").expect("the bow-tie is rejected");
+    assert_eq!(bowtie[6], "invalid_geometry");
+    assert!(bowtie[7].contains("more than 1 %"), "{bowtie:?}");
 }
 
 #[test]

@@ -249,11 +249,12 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
 pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Synthetic {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let metric = index.metric();
+    // Slots are indices into `index.units()`, as `AdminIndex::locate` returns them.
     let finest: Vec<(usize, &AdminUnit)> = index
         .units()
         .iter()
-        .filter(|u| u.level == index.finest_level())
         .enumerate()
+        .filter(|(_, u)| u.level == index.finest_level())
         .collect();
     let mut districts: Vec<District> = finest
         .iter()

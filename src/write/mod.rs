@@ -15,6 +15,7 @@ use geo::{orient::Direction, Orient};
 use thiserror::Error;
 
 pub mod gpkg;
+pub mod staging;
 
 use crate::layers::{LayerData, Shape, Value};
 use crate::lists::Table;

@@ -1,0 +1,798 @@
+//! Reading inputs through GDAL into plain records.
+//!
+//! This is one of the two modules that touch files. It opens a dataset with the
+//! driver its extension promises (so a file that is not what its name says is
+//! an error, not garbage), resolves the mapped columns once, and hands each
+//! feature to the caller as a [`RawRecord`]: text values in logical-field order,
+//! the raw coordinate text or the feature geometry, and where it came from.
+//! Nothing here judges a value; that is [`crate::validate`]'s job. GDAL
+//! datasets are not `Sync`, so reading happens on one thread.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::path::Path;
+use std::sync::Mutex;
+
+use encoding_rs::Encoding;
+use gdal::vector::LayerAccess;
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use thiserror::Error;
+
+use crate::config::{InputKind, InputSpec};
+
+pub mod csv;
+use crate::crs::InputCrs;
+use crate::model::SourceRef;
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// The path of `[inputs.<input>]` is not a readable file of its type.
+    #[error("[inputs.{input}] {path}: {message}")]
+    Path {
+        input: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error(
+        "{file}: unsupported file type {ext:?}; use .geojson, .json, .shp, .gpkg, .csv or .xlsx"
+    )]
+    UnsupportedType { file: String, ext: String },
+    #[error("{file}: cannot be read as {driver}: {reason}")]
+    Open {
+        file: String,
+        driver: &'static str,
+        reason: String,
+    },
+    #[error("{file}: {message}")]
+    Layer { file: String, message: String },
+    #[error(
+        "{file}: no column {column:?} for field {field}; the file's columns are: {available}{hint}"
+    )]
+    MissingColumn {
+        file: String,
+        field: String,
+        column: String,
+        available: String,
+        /// Advice when the column names look mis-decoded.
+        hint: String,
+    },
+    #[error("{file}: has no attribute columns, so no field can be read ({what}); it needs a column {column:?} for field {field}")]
+    NoColumns {
+        file: String,
+        field: String,
+        column: String,
+        what: String,
+    },
+}
+
+/// One feature or row, as text, in the order of the input's logical fields.
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub source: SourceRef,
+    /// Values of the logical fields (same order as `InputSpec::columns`);
+    /// `None` for a null, missing or blank cell.
+    pub values: Vec<Option<String>>,
+    /// Text of the x and y columns, when the input names coordinate columns.
+    pub xy_text: Option<(Option<String>, Option<String>)>,
+    /// The feature's own geometry, in the input CRS, when it has one.
+    pub geometry: Option<geo::Geometry<f64>>,
+    /// Validity of a polygon geometry by GEOS (OGC rules), when checked.
+    pub geometry_valid: Option<bool>,
+    /// Set when the feature has a geometry that cannot be used: one GDAL
+    /// could not convert, an empty one (GDAL reads a NaN coordinate as an
+    /// empty point) or one with a non-finite coordinate.
+    pub geometry_error: Option<String>,
+    /// Set when the line could not be read as a record at all (CSV): the
+    /// reason and the line's text (shortened).
+    pub malformed: Option<(String, String)>,
+    /// Fields whose bytes are not valid text in the expected encoding,
+    /// with their lossy rendering for the rejects report.
+    pub undecodable: Vec<(String, String)>,
+}
+
+impl RawRecord {
+    /// Value of a logical field by its position in the input's field list.
+    pub fn value(&self, index: usize) -> Option<&str> {
+        self.values.get(index).and_then(|v| v.as_deref())
+    }
+}
+
+/// What reading one input found besides the records themselves.
+#[derive(Debug, Clone)]
+pub struct ReadSummary {
+    pub driver: &'static str,
+    pub layer: String,
+    /// The CRS used for coordinates: the project file's, or the layer's own
+    /// when the project file does not name one.
+    pub crs: InputCrs,
+    /// Warnings GDAL gave while reading (e.g. malformed CSV lines).
+    pub warnings: Vec<String>,
+    pub encoding_hint: Option<String>,
+    /// For CSV: how the file's physical lines were used (they add up).
+    pub lines: Option<csv::LineCount>,
+}
+
+/// Maps an encoding label users write (CP936, GBK, GB18030, UTF-8 …) to a decoder.
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let l = label.trim().to_lowercase();
+    let l = match l.as_str() {
+        "cp936" | "936" | "ms936" | "windows-936" => "gbk",
+        "utf8" => "utf-8",
+        other => other,
+    };
+    Encoding::for_label(l.as_bytes())
+}
+
+/// Driver promised by a file's extension.
+fn driver_for(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_lowercase();
+    Some(match ext.as_str() {
+        "geojson" | "json" => "GeoJSON",
+        "shp" | "dbf" => "ESRI Shapefile",
+        "gpkg" => "GPKG",
+        "csv" => "CSV",
+        "xlsx" => "XLSX",
+        _ => return None,
+    })
+}
+
+/// Whether rows are numbered as in a spreadsheet (header = row 1).
+fn is_tabular(driver: &str) -> bool {
+    matches!(driver, "CSV" | "XLSX")
+}
+
+static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Routes GDAL's own messages into a buffer so they reach the user with the
+/// file they belong to, instead of bare lines on stderr.
+pub fn capture_gdal_messages() {
+    gdal::config::set_error_handler(|kind, _num, message| {
+        if let Ok(mut buf) = GDAL_MESSAGES.lock() {
+            if buf.len() < 1000 {
+                buf.push(format!("{kind:?}: {message}"));
+            }
+        }
+    });
+}
+
+fn take_gdal_messages() -> Vec<String> {
+    GDAL_MESSAGES
+        .lock()
+        .map(|mut b| std::mem::take(&mut *b))
+        .unwrap_or_default()
+}
+
+/// Open options that make each driver give us what is in the file, as text.
+fn open_options(driver: &str, spec: &InputSpec) -> Vec<String> {
+    match driver {
+        "CSV" => vec![
+            "HEADERS=YES".into(),
+            "AUTODETECT_TYPE=NO".into(),
+            "EMPTY_STRING_AS_NULL=YES".into(),
+        ],
+        "ESRI Shapefile" => match &spec.encoding {
+            // GDAL recodes names and values itself, so Chinese column names match too.
+            Some(enc) => vec![format!("ENCODING={}", gdal_encoding_name(enc))],
+            None => vec![],
+        },
+        _ => vec![],
+    }
+}
+
+/// The iconv name GDAL understands for a user's label.
+fn gdal_encoding_name(label: &str) -> String {
+    match encoding_for_label(label).map(|e| e.name()) {
+        Some("GBK") => "CP936".into(),
+        Some(name) => name.to_string(),
+        None => label.to_string(),
+    }
+}
+
+/// Opens a dataset with exactly the driver its extension promises.
+pub fn open(
+    path: &Path,
+    display: &str,
+    options: &[String],
+) -> Result<(Dataset, &'static str), LoadError> {
+    let driver = driver_for(path).ok_or_else(|| LoadError::UnsupportedType {
+        file: display.into(),
+        ext: path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    })?;
+    let opts: Vec<&str> = options.iter().map(|s| s.as_str()).collect();
+    let drivers = [driver];
+    take_gdal_messages();
+    // GDAL 3.6's XLSX driver takes these as configuration, not open options:
+    // the first row is the header and every cell is read as text.
+    let xlsx = driver == "XLSX";
+    for (key, value) in [
+        ("OGR_XLSX_HEADERS", "FORCE"),
+        ("OGR_XLSX_FIELD_TYPES", "STRING"),
+    ] {
+        let _ = gdal::config::set_thread_local_config_option(key, if xlsx { value } else { "" });
+    }
+    let ds = Dataset::open_ex(
+        path,
+        DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            allowed_drivers: Some(&drivers),
+            open_options: Some(&opts),
+            sibling_files: None,
+        },
+    )
+    .map_err(|e| {
+        let mut reason = take_gdal_messages().join("; ");
+        if reason.is_empty() {
+            reason = format!("not a valid {driver} file ({e})");
+        }
+        LoadError::Open {
+            file: display.into(),
+            driver,
+            reason,
+        }
+    })?;
+    Ok((ds, driver))
+}
+
+/// Decodes field bytes: the override encoding if given, else UTF-8.
+struct TextDecoder {
+    encoding: Option<&'static Encoding>,
+}
+
+impl TextDecoder {
+    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+        match self.encoding {
+            Some(enc) => enc
+                .decode_without_bom_handling_and_without_replacement(bytes)
+                .map(|c| c.into_owned())
+                .ok_or_else(|| enc.decode(bytes).0.into_owned()),
+            None => std::str::from_utf8(bytes)
+                .map(|s| s.to_string())
+                .map_err(|_| String::from_utf8_lossy(bytes).into_owned()),
+        }
+    }
+}
+
+/// Field names of a layer, decoded like its values.
+fn layer_columns(layer: &gdal::vector::Layer, decoder: &TextDecoder) -> Vec<String> {
+    let mut names = Vec::new();
+    unsafe {
+        let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
+        for i in 0..gdal_sys::OGR_FD_GetFieldCount(defn) {
+            let fld = gdal_sys::OGR_FD_GetFieldDefn(defn, i);
+            let bytes = CStr::from_ptr(gdal_sys::OGR_Fld_GetNameRef(fld)).to_bytes();
+            names.push(decoder.decode(bytes).unwrap_or_else(|lossy| lossy));
+        }
+    }
+    names
+}
+
+/// GDAL's name for a column without a header: `Field1`, `Field2` …
+fn is_default_field_name(name: &str) -> bool {
+    name.strip_prefix("Field")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Finds a column by exact name, then ignoring case and surrounding spaces.
+fn find_column(columns: &[String], wanted: &str) -> Option<usize> {
+    columns.iter().position(|c| c == wanted).or_else(|| {
+        let w = wanted.trim().to_lowercase();
+        columns.iter().position(|c| c.trim().to_lowercase() == w)
+    })
+}
+
+/// Picks the layer the input names, or the only one.
+fn pick_layer<'a>(ds: &'a Dataset, spec: &InputSpec) -> Result<gdal::vector::Layer<'a>, LoadError> {
+    let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+    let err = |message: String| LoadError::Layer {
+        file: spec.display_path.clone(),
+        message,
+    };
+    match &spec.layer {
+        Some(name) => ds.layer_by_name(name).map_err(|_| {
+            err(format!(
+                "no layer or sheet {name:?}; it has: {}",
+                names.join(", ")
+            ))
+        }),
+        None if names.len() == 1 => ds.layer(0).map_err(|e| err(e.to_string())),
+        None if names.is_empty() => Err(err("has no layers".into())),
+        None => Err(err(format!(
+            "has {} layers ({}); name one with layer = \"…\" in the project file",
+            names.len(),
+            names.join(", ")
+        ))),
+    }
+}
+
+/// The EPSG code of a layer's own CRS, when it has one.
+fn layer_epsg(layer: &gdal::vector::Layer) -> Option<u32> {
+    let srs = layer.spatial_ref()?;
+    srs.auth_code().ok().map(|c| c as u32).or_else(|| {
+        let name = srs.name()?.to_lowercase();
+        (name.contains("wgs 84") || name.contains("wgs_1984")).then_some(4326)
+    })
+}
+
+/// What a file's first bytes show it to be, for a file that is not what its
+/// extension says.
+fn sniff(head: &[u8]) -> &'static str {
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    if head.starts_with(b"PK\x03\x04") {
+        "a ZIP archive (such as an XLSX workbook)"
+    } else if head.starts_with(b"SQLite format 3\0") {
+        "an SQLite database (such as a GeoPackage)"
+    } else if head.starts_with(&[0, 0, 0x27, 0x0a]) {
+        "a shapefile"
+    } else if head.starts_with(&[0xd0, 0xcf, 0x11, 0xe0]) {
+        "an old binary Excel .xls workbook (save it as .xlsx)"
+    } else if matches!(first, Some(b'{') | Some(b'[')) {
+        "JSON text"
+    } else if head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff") {
+        "UTF-16 text (save it as UTF-8)"
+    } else if std::str::from_utf8(head).is_ok() || !head.contains(&0) {
+        "plain text (such as CSV)"
+    } else {
+        "binary data of an unknown kind"
+    }
+}
+
+/// A driver's kind of file, for messages.
+fn kind_of(driver: &str) -> &'static str {
+    match driver {
+        "XLSX" => "an XLSX workbook",
+        "GPKG" => "a GeoPackage",
+        "GeoJSON" => "a GeoJSON file",
+        "ESRI Shapefile" => "a shapefile",
+        _ => "a CSV text file",
+    }
+}
+
+/// Whether a file's first bytes fit the driver its extension promises.
+fn content_fits(driver: &str, head: &[u8], ext: &str) -> bool {
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    match driver {
+        "XLSX" => head.starts_with(b"PK\x03\x04"),
+        "GPKG" => head.starts_with(b"SQLite format 3\0"),
+        "ESRI Shapefile" => ext == "dbf" || head.starts_with(&[0, 0, 0x27, 0x0a]),
+        "GeoJSON" => text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+        "CSV" => {
+            !(head.starts_with(b"PK\x03\x04")
+                || head.starts_with(b"SQLite format 3\0")
+                || head.starts_with(b"\xff\xfe")
+                || head.starts_with(b"\xfe\xff")
+                || head.contains(&0))
+        }
+        _ => true,
+    }
+}
+
+/// Checks an input's path before a reader touches it — it exists, is a file,
+/// is not empty, its content fits its extension, a shapefile has its `.dbf` —
+/// so the message names the `[inputs.…]` key, the full path and the cause
+/// instead of a bare GDAL failure. Returns the driver.
+fn check_path(spec: &InputSpec) -> Result<&'static str, LoadError> {
+    let path = &spec.path;
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    let err = |message: String| LoadError::Path {
+        input: spec.kind.key(),
+        path: full.display().to_string(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => err("file not found".into()),
+        _ => err(format!("cannot be read: {e}")),
+    })?;
+    if meta.is_dir() {
+        return Err(err("is a folder, not a file: name the file itself".into()));
+    }
+    let driver = driver_for(path).ok_or_else(|| LoadError::UnsupportedType {
+        file: spec.display_path.clone(),
+        ext: path
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    })?;
+    if meta.len() == 0 {
+        return Err(err(format!("the file is empty (0 bytes), not {}", kind_of(driver))));
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|e| err(format!("cannot be read: {e}")))?;
+    let head = &head[..n];
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    if !content_fits(driver, head, &ext) {
+        return Err(err(format!(
+            "is not {} as its extension .{ext} says: its content is {}",
+            kind_of(driver),
+            sniff(head)
+        )));
+    }
+    if driver == "ESRI Shapefile" && ext == "shp" {
+        let has = |e: &str| path.with_extension(e).exists();
+        if !(has("dbf") || has("DBF")) {
+            return Err(err(format!(
+                "the shapefile's attribute file {} is missing (a shapefile is .shp + .shx + .dbf)",
+                path.with_extension("dbf").display()
+            )));
+        }
+    }
+    Ok(driver)
+}
+
+/// Where the input's logical fields (and coordinate columns) are among a file's columns.
+struct ColumnMap {
+    fields: Vec<Option<usize>>,
+    xy: Option<(usize, usize)>,
+}
+
+/// Finds every mapped column, or says which is missing and what there is.
+/// A file without records may lack a schema (an empty FeatureCollection):
+/// then missing columns are not an error.
+fn map_columns(
+    spec: &InputSpec,
+    columns: &[String],
+    empty: bool,
+    driver: &str,
+) -> Result<ColumnMap, LoadError> {
+    let garbled = columns.iter().any(|c| c.contains('\u{fffd}'));
+    let missing = |field: &str, column: &str| {
+        if columns.is_empty() {
+            return LoadError::NoColumns {
+                file: spec.display_path.clone(),
+                field: field.to_string(),
+                column: column.to_string(),
+                what: match driver {
+                    "GeoJSON" => "a bare geometry, or features without \"properties\"".into(),
+                    _ => format!("a {driver} layer without fields"),
+                },
+            };
+        }
+        LoadError::MissingColumn {
+            file: spec.display_path.clone(),
+            field: field.to_string(),
+            column: column.to_string(),
+            available: columns.join(", "),
+            hint: if garbled {
+                format!(" ({})", encoding_hint(spec, driver))
+            } else {
+                String::new()
+            },
+        }
+    };
+    let mut fields = Vec::with_capacity(spec.columns.len());
+    for (field, column, required) in &spec.columns {
+        match find_column(columns, column) {
+            Some(i) => fields.push(Some(i)),
+            None if *required && !empty => return Err(missing(field, column)),
+            None => fields.push(None),
+        }
+    }
+    let xy = match &spec.xy_columns {
+        Some(_) if empty => None,
+        Some((x, y)) => Some((
+            find_column(columns, x).ok_or_else(|| missing("x", x))?,
+            find_column(columns, y).ok_or_else(|| missing("y", y))?,
+        )),
+        None => None,
+    };
+    Ok(ColumnMap { fields, xy })
+}
+
+/// The text values of one row: each mapped field decoded and trimmed (`None`
+/// when null or blank), the coordinate texts, and the fields that would not decode.
+type RowText = (
+    Vec<Option<String>>,
+    Option<(Option<String>, Option<String>)>,
+    Vec<(String, String)>,
+);
+
+fn row_text<'b>(
+    spec: &InputSpec,
+    map: &ColumnMap,
+    decoder: &TextDecoder,
+    cell: impl Fn(usize) -> Option<&'b [u8]>,
+) -> RowText {
+    let mut undecodable = Vec::new();
+    let mut text = |idx: Option<usize>, name: &str| -> Option<String> {
+        let raw = cell(idx?)?;
+        let value = match decoder.decode(raw) {
+            Ok(v) => v,
+            Err(lossy) => {
+                undecodable.push((name.to_string(), lossy.clone()));
+                lossy
+            }
+        };
+        let trimmed = value.trim();
+        (!trimmed.is_empty()).then(|| trimmed.to_string())
+    };
+    let values = spec
+        .columns
+        .iter()
+        .zip(&map.fields)
+        .map(|((_, column, _), idx)| text(*idx, column))
+        .collect();
+    let xy = map.xy.map(|(xi, yi)| {
+        let (x, y) = spec.xy_columns.as_ref().expect("xy columns");
+        (text(Some(xi), x), text(Some(yi), y))
+    });
+    (values, xy, undecodable)
+}
+
+/// The decoder for an input's text: the override encoding, else UTF-8. A
+/// shapefile's encoding is handled by GDAL itself (see `open_options`).
+fn decoder_for(spec: &InputSpec, driver: &str) -> TextDecoder {
+    TextDecoder {
+        encoding: match &spec.encoding {
+            Some(label) if driver != "ESRI Shapefile" => encoding_for_label(label),
+            _ => None,
+        },
+    }
+}
+
+/// The note for `report.json` and stderr when records held undecodable text.
+fn undecodable_note(spec: &InputSpec, driver: &str, bad: u64, total: u64) -> Option<String> {
+    (bad > 0).then(|| {
+        format!(
+            "{}: {bad} of {total} records hold undecodable text and were rejected; {}",
+            spec.display_path,
+            encoding_hint(spec, driver)
+        )
+    })
+}
+
+/// Reads one input. Once the file is open and its CRS known, `start` builds
+/// the caller's context (or refuses with a reason); then `each` is called for
+/// every record in file order — a line that is no record (CSV) comes as a
+/// record marked `malformed`, so it is counted and rejected like any other.
+pub fn read_input<C>(
+    spec: &InputSpec,
+    start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+    each: impl FnMut(&mut C, RawRecord),
+) -> Result<(C, ReadSummary), LoadError> {
+    match check_path(spec)? {
+        "CSV" => read_csv(spec, start, each),
+        driver => read_gdal(spec, driver, start, each),
+    }
+}
+
+/// A record with nothing but values (CSV rows have no geometry).
+fn plain_record(source: SourceRef, text: RowText) -> RawRecord {
+    let (values, xy_text, undecodable) = text;
+    RawRecord {
+        source,
+        values,
+        xy_text,
+        geometry: None,
+        geometry_valid: None,
+        geometry_error: None,
+        malformed: None,
+        undecodable,
+    }
+}
+
+/// Reads a CSV file with [`csv::parse`]: Excel's quoting, every line accounted for.
+fn read_csv<C>(
+    spec: &InputSpec,
+    start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+    mut each: impl FnMut(&mut C, RawRecord),
+) -> Result<(C, ReadSummary), LoadError> {
+    let layer_err = |message: String| LoadError::Layer {
+        file: spec.display_path.clone(),
+        message,
+    };
+    let bytes = std::fs::read(&spec.path).map_err(|e| layer_err(format!("cannot be read: {e}")))?;
+    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let decoder = decoder_for(spec, "CSV");
+    let source = |line: u64| SourceRef {
+        file: spec.display_path.clone(),
+        layer: spec.layer.clone(),
+        row: line,
+    };
+    let mut summary = ReadSummary {
+        driver: "CSV",
+        layer: spec
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        crs: spec.crs,
+        warnings: Vec::new(),
+        encoding_hint: None,
+        lines: None,
+    };
+    // The header is parsed first, on its own, so columns are known before any row.
+    let header = csv::header(body).map_err(layer_err)?;
+    let columns: Vec<String> = header
+        .names
+        .iter()
+        .map(|n| decoder.decode(n).unwrap_or_else(|lossy| lossy))
+        .collect();
+    let map = map_columns(spec, &columns, false, "CSV")?;
+    let mut context = start(&summary).map_err(layer_err)?;
+    let (mut bad_text, mut total) = (0u64, 0u64);
+    let (_, lines) = csv::parse(body, |row| {
+        total += 1;
+        let record = match row {
+            csv::Row::Record { line, fields } => {
+                let text = row_text(spec, &map, &decoder, |i| fields.get(i).map(|f| f.as_ref()));
+                bad_text += u64::from(!text.2.is_empty());
+                plain_record(source(line), text)
+            }
+            csv::Row::Malformed { line, reason, text } => RawRecord {
+                malformed: Some((reason, shorten(&decoder.decode(text).unwrap_or_else(|l| l), 200))),
+                ..plain_record(source(line), (vec![None; spec.columns.len()], None, Vec::new()))
+            },
+        };
+        each(&mut context, record);
+    })
+    .map_err(layer_err)?;
+    summary.encoding_hint = undecodable_note(spec, "CSV", bad_text, total);
+    summary.lines = Some(lines);
+    Ok((context, summary))
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Whether every coordinate of a geometry is finite.
+fn all_finite(g: &geo::Geometry<f64>) -> bool {
+    use geo::CoordsIter;
+    g.coords_iter().all(|c| c.x.is_finite() && c.y.is_finite())
+}
+
+/// A feature's geometry as geo's type, with GEOS's validity for polygons, or
+/// why it cannot be used. `None` geometry and no error: the feature has none.
+fn feature_geometry(
+    feature: &gdal::vector::Feature,
+) -> (Option<geo::Geometry<f64>>, Option<bool>, Option<String>) {
+    // A null geometry must not reach GDAL's geometry calls, which complain about it.
+    if unsafe { gdal_sys::OGR_F_GetGeometryRef(feature.c_feature()).is_null() } {
+        return (None, None, None);
+    }
+    let Some(g) = feature.geometry() else {
+        return (None, None, None);
+    };
+    if g.is_empty() {
+        // GeoJSON's NaN reads as an empty point: never a silent "no location".
+        return (
+            None,
+            None,
+            Some("geometry is empty (or holds a NaN coordinate)".into()),
+        );
+    }
+    match geo::Geometry::<f64>::try_from(g) {
+        Ok(geo) if !all_finite(&geo) => (
+            None,
+            None,
+            Some("geometry holds a non-finite coordinate (NaN or Infinity)".into()),
+        ),
+        Ok(geo @ (geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_))) => {
+            (Some(geo), Some(g.is_valid()), None)
+        }
+        Ok(geo) => (Some(geo), None, None),
+        Err(e) => (None, None, Some(e.to_string())),
+    }
+}
+
+/// Reads a GeoJSON, Shapefile, GeoPackage or XLSX input through GDAL.
+fn read_gdal<C>(
+    spec: &InputSpec,
+    driver: &'static str,
+    start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+    mut each: impl FnMut(&mut C, RawRecord),
+) -> Result<(C, ReadSummary), LoadError> {
+    let options = open_options(driver, spec);
+    let (ds, driver) = open(&spec.path, &spec.display_path, &options)?;
+    let mut layer = pick_layer(&ds, spec)?;
+    let decoder = decoder_for(spec, driver);
+    let mut columns = layer_columns(&layer, &decoder);
+    // GDAL reads a sheet holding only its header row as one data row under
+    // Field1…FieldN; such a sheet has those names and no records.
+    // (Counting features can mean reading the whole file, so ask only when cheap.)
+    let header_only = driver == "XLSX"
+        && columns.iter().all(|c| is_default_field_name(c))
+        && layer.try_feature_count() == Some(1);
+    if header_only {
+        if let Some(first) = layer.features().next() {
+            columns = (0..columns.len())
+                .map(|i| first.field_as_string(i).ok().flatten().unwrap_or_default())
+                .collect();
+        }
+    }
+    let empty = header_only || layer.try_feature_count() == Some(0);
+    let map = map_columns(spec, &columns, empty, driver)?;
+    let crs = match (spec.crs_given, layer_epsg(&layer)) {
+        (false, Some(code)) if map.xy.is_none() => match code {
+            4326 => InputCrs::Wgs84,
+            4490 => InputCrs::Cgcs2000,
+            c => InputCrs::Epsg(c),
+        },
+        _ => spec.crs,
+    };
+    let mut summary = ReadSummary {
+        driver,
+        layer: layer.name(),
+        crs,
+        warnings: Vec::new(),
+        encoding_hint: None,
+        lines: None,
+    };
+    let mut context = start(&summary).map_err(|message| LoadError::Layer {
+        file: spec.display_path.clone(),
+        message,
+    })?;
+    let tabular = is_tabular(driver);
+    let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
+    take_gdal_messages();
+    let records = if empty { 0 } else { usize::MAX };
+    for (k, feature) in layer.features().take(records).enumerate() {
+        let text = row_text(spec, &map, &decoder, |i| unsafe {
+            let f = feature.c_feature();
+            if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i as i32) == 0 {
+                return None;
+            }
+            Some(CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i as i32)).to_bytes())
+        });
+        let (geometry, geometry_valid, geometry_error) = if map.xy.is_some() {
+            (None, None, None)
+        } else {
+            feature_geometry(&feature)
+        };
+        undecodable_rows += u64::from(!text.2.is_empty());
+        total_rows += 1;
+        let row = k as u64 + 1;
+        let source = SourceRef {
+            file: spec.display_path.clone(),
+            layer: spec.layer.clone(),
+            row: if tabular { row + 1 } else { row },
+        };
+        each(
+            &mut context,
+            RawRecord {
+                geometry,
+                geometry_valid,
+                geometry_error,
+                ..plain_record(source, text)
+            },
+        );
+    }
+    summary.encoding_hint = undecodable_note(spec, driver, undecodable_rows, total_rows);
+    summary.warnings = take_gdal_messages();
+    Ok((context, summary))
+}
+
+/// What to tell a user whose file has text that is not in the expected encoding.
+fn encoding_hint(spec: &InputSpec, driver: &str) -> String {
+    match (&spec.encoding, driver) {
+        (None, "ESRI Shapefile") => format!(
+            "text is not UTF-8 and the shapefile has no .cpg; Chinese DBFs are usually GBK: \
+             set encoding = \"CP936\" for [inputs.{}]",
+            spec.kind.key()
+        ),
+        (None, _) => format!(
+            "text is expected in UTF-8; if the whole file is GBK, set encoding = \"GBK\" for [inputs.{}]",
+            spec.kind.key()
+        ),
+        (Some(enc), _) => format!(
+            "text is expected in {enc}; check the encoding of [inputs.{}]",
+            spec.kind.key()
+        ),
+    }
+}
+
+/// Counts per input kind, for the report.
+pub type ReadSummaries = BTreeMap<InputKind, ReadSummary>;
