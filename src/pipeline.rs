@@ -1090,6 +1090,21 @@ pub fn check(
     report_dir: Option<&Path>,
     progress: &Progress,
 ) -> Result<Outcome, PipelineError> {
+    if let Some(dir) = report_dir {
+        // The two files written must not be inputs of the project.
+        for (what, path) in project_files(project) {
+            let input = write::staging::absolute(&path);
+            for name in ["rejects.csv", "report.json"] {
+                if write::staging::absolute(&dir.join(name)) == input {
+                    return Err(PipelineError::Invalid(format!(
+                        "--report {}: writing {name} there would overwrite {what} {}",
+                        dir.display(),
+                        input.display()
+                    )));
+                }
+            }
+        }
+    }
     let loaded = load_all(project, progress, |_| Ok(()))?;
     print_summary(&loaded);
     if let Some(dir) = report_dir {

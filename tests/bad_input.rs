@@ -264,3 +264,44 @@ fn hostile_ids_give_safe_map_file_names() {
     );
     assert!(!out.path().join("x").exists() && !dir.path().join("x").exists());
 }
+
+/// `riskatlas … 2>&1 | head`: the reader of stderr goes away; the run must
+/// neither panic (exit 101) nor stop half-way.
+#[test]
+fn a_closed_stderr_pipe_is_not_a_crash() {
+    use std::process::{Command, Stdio};
+    let dir = copy_fixture("changzhou");
+    let out = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_riskatlas"))
+        .args([
+            "run",
+            dir.path().join("project.toml").to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "the run finishes with its own exit code");
+    assert!(out.path().join("report.json").exists());
+}
+
+#[test]
+fn a_report_folder_that_would_overwrite_an_input_is_refused() {
+    let dir = copy_fixture("changzhou");
+    std::fs::rename(dir.path().join("enterprises.csv"), dir.path().join("rejects.csv")).unwrap();
+    edit(&dir.path().join("project.toml"), "enterprises.csv", "rejects.csv");
+    let before = std::fs::read(dir.path().join("rejects.csv")).unwrap();
+    let out = riskatlas(&[
+        "check",
+        dir.path().join("project.toml").to_str().unwrap(),
+        "--report",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("would overwrite [inputs.enterprises]"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.path().join("rejects.csv")).unwrap(), before);
+}

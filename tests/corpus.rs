@@ -67,29 +67,6 @@ fn overlay(from: &Path, to: &Path) {
     }
 }
 
-/// `read` counted without riskatlas: a CSV's physical data lines (header
-/// and blank lines left out, lines continuing a quoted field taken off), a
-/// GeoJSON's features. `None` for other kinds of file.
-pub fn independent_count(path: &Path, continued: u64) -> Option<u64> {
-    let bytes = std::fs::read(path).ok()?;
-    match path.extension()?.to_str()? {
-        "csv" => {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.split_inclusive('\n').collect();
-            let blank = lines[1..]
-                .iter()
-                .filter(|l| l.trim_matches([' ', '\t', '\r', '\n']).is_empty())
-                .count() as u64;
-            Some(lines.len() as u64 - 1 - blank - continued)
-        }
-        "geojson" | "json" => {
-            let v: Value = serde_json::from_slice(&bytes).ok()?;
-            Some(v["features"].as_array()?.len() as u64)
-        }
-        _ => None,
-    }
-}
-
 /// Checks the accounting of every input in a report: balanced, and `read`
 /// equal to the independent count of its file.
 pub fn assert_accounted(report: &Value, dir: &Path, continued: &dyn Fn(&str) -> u64, what: &str) {
