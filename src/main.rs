@@ -103,7 +103,7 @@ fn exit_for(outcome: &Outcome) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    riskatlas::load::capture_gdal_messages();
+    riskatlas::load::configure_gdal();
     let progress = Progress::new(cli.quiet);
     let result: Result<ExitCode, Box<dyn std::error::Error>> = (|| match cli.command {
         Command::Run { project, out } => {

@@ -143,6 +143,20 @@ fn is_tabular(driver: &str) -> bool {
 
 static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// GDAL's raster block cache, in MiB, unless the environment sets
+/// `GDAL_CACHEMAX`. GDAL's own default (5 % of RAM) lets the GeoTIFF writer
+/// hold dirty blocks in proportion to the grid, so memory grew with the grid.
+const GDAL_CACHE_MB: &str = "128";
+
+/// Sets GDAL up for a run: its messages captured (see
+/// [`capture_gdal_messages`]) and its block cache bounded.
+pub fn configure_gdal() {
+    capture_gdal_messages();
+    if std::env::var_os("GDAL_CACHEMAX").is_none() {
+        let _ = gdal::config::set_config_option("GDAL_CACHEMAX", GDAL_CACHE_MB);
+    }
+}
+
 /// Routes GDAL's own messages into a buffer so they reach the user with the
 /// file they belong to, instead of bare lines on stderr.
 pub fn capture_gdal_messages() {
