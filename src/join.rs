@@ -1,8 +1,9 @@
 //! Joining points to the administrative hierarchy.
 //!
-//! The index is built once: an R-tree (`bulk_load`) of the envelopes of
-//! every unit, at every level, each paired with geo's
-//! `IntervalTreeMultiPolygon` for the exact test. A point joins the **finest
+//! The index is built once: one R-tree (`bulk_load`) of unit envelopes per
+//! level, finest first, each unit paired with geo's
+//! `IntervalTreeMultiPolygon` for the exact test; coarser levels are asked
+//! only when the finer ones leave the point out. A point joins the **finest
 //! unit that holds it**, whatever its level: a town where towns are given, the
 //! district where its towns leave a gap or it has none, the city in a sliver
 //! between districts. Coarser units follow from the `parent` codes.
@@ -22,7 +23,7 @@ use geo::indexed::IntervalTreeMultiPolygon;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{BoundingRect, Contains, Coord, LinesIter, Point};
 use rstar::primitives::{GeomWithData, Line, Rectangle};
-use rstar::{PointDistance, RTree, AABB};
+use rstar::{Envelope as _, PointDistance, RTree, AABB};
 
 use crate::crs::MetricCrs;
 use crate::model::{AdminLevel, AdminRef, AdminUnit};
@@ -30,6 +31,16 @@ use crate::model::{AdminLevel, AdminRef, AdminUnit};
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// A boundary segment and the unit (index into `units`) it bounds.
 type Segment = GeomWithData<Line<[f64; 2]>, usize>;
+
+/// Wider nodes than rstar's default: a shallower tree for nearest-segment queries.
+struct WideNodes;
+impl rstar::RTreeParams for WideNodes {
+    const MIN_SIZE: usize = 5;
+    const MAX_SIZE: usize = 12;
+    const REINSERTION_COUNT: usize = 3;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+type SegmentTree = RTree<Segment, WideNodes>;
 
 /// Why a point could not be joined.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,30 +56,57 @@ pub struct AdminIndex {
     /// Every unit, sorted by code; a unit's index here is its slot.
     units: Vec<AdminUnit>,
     finest_level: AdminLevel,
-    tree: RTree<Envelope>,
+    /// Envelopes of the units of each level present, finest level first.
+    levels: Vec<RTree<Envelope>>,
     fast: Vec<IntervalTreeMultiPolygon<f64>>,
     /// The joined path of each unit, shared by every point in it.
     paths: Vec<Arc<AdminRef>>,
     /// Boundary segments in lon/lat, for the exact on-boundary test.
-    segments: OnceLock<RTree<Segment>>,
+    segments: OnceLock<SegmentTree>,
     /// Boundary segments in the metric CRS, for distances to outside points.
-    metric_segments: OnceLock<RTree<Segment>>,
+    metric_segments: OnceLock<SegmentTree>,
     metric: MetricCrs,
 }
 
-/// Segments of every unit's rings, their coordinates mapped by `f`.
-fn segment_tree(units: &[AdminUnit], f: impl Fn(Coord<f64>) -> [f64; 2]) -> RTree<Segment> {
-    let segments = units
-        .iter()
-        .enumerate()
-        .flat_map(|(i, u)| {
-            let f = &f;
-            u.boundary
-                .lines_iter()
-                .map(move |l| GeomWithData::new(Line::new(f(l.start), f(l.end)), i))
-        })
-        .collect();
-    RTree::bulk_load(segments)
+/// Segments of every unit's rings, their coordinates mapped by `f`. A
+/// segment shared by several units (a district's edge is also its city's
+/// and province's) is kept once, for the finest of them, then the smallest
+/// code. With `outline_only`, a segment shared by two units of one level —
+/// an edge inside the study area, never the nearest for a point outside —
+/// is left out.
+fn segment_tree(
+    units: &[AdminUnit],
+    outline_only: bool,
+    f: impl Fn(Coord<f64>) -> [f64; 2],
+) -> SegmentTree {
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(units[i].level), i));
+    type Key = ((u64, u64), (u64, u64));
+    let key = |a: Coord<f64>, b: Coord<f64>| -> Key {
+        let (a, b) = ((a.x.to_bits(), a.y.to_bits()), (b.x.to_bits(), b.y.to_bits()));
+        if a <= b { (a, b) } else { (b, a) }
+    };
+    let mut inner: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    if outline_only {
+        let mut per_level: HashMap<(AdminLevel, Key), u32> = HashMap::new();
+        for u in units {
+            for l in u.boundary.lines_iter() {
+                *per_level.entry((u.level, key(l.start, l.end))).or_default() += 1;
+            }
+        }
+        inner = per_level.into_iter().filter(|(_, n)| *n > 1).map(|((_, k), _)| k).collect();
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut segments = Vec::new();
+    for i in order {
+        for l in units[i].boundary.lines_iter() {
+            let k = key(l.start, l.end);
+            if !inner.contains(&k) && seen.insert(k) {
+                segments.push(GeomWithData::new(Line::new(f(l.start), f(l.end)), i));
+            }
+        }
+    }
+    RTree::bulk_load_with_params(segments)
 }
 
 impl AdminIndex {
@@ -80,17 +118,17 @@ impl AdminIndex {
             .map(|u| u.level)
             .max()
             .unwrap_or(AdminLevel::Province);
-        let envelopes = units
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, u)| {
-                let r = u.boundary.bounding_rect()?;
-                Some(GeomWithData::new(
+        let mut by_level: std::collections::BTreeMap<std::cmp::Reverse<AdminLevel>, Vec<Envelope>> =
+            Default::default();
+        for (slot, u) in units.iter().enumerate() {
+            if let Some(r) = u.boundary.bounding_rect() {
+                by_level.entry(std::cmp::Reverse(u.level)).or_default().push(GeomWithData::new(
                     Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
                     slot,
-                ))
-            })
-            .collect();
+                ));
+            }
+        }
+        let levels = by_level.into_values().map(RTree::bulk_load).collect();
         let fast = units
             .iter()
             .map(|u| IntervalTreeMultiPolygon::new(&u.boundary))
@@ -99,7 +137,7 @@ impl AdminIndex {
             .map(|i| Arc::new(admin_path(&units, i)))
             .collect();
         AdminIndex {
-            tree: RTree::bulk_load(envelopes),
+            levels,
             units,
             finest_level,
             fast,
@@ -144,7 +182,7 @@ impl AdminIndex {
     fn on_boundary(&self, p: Point<f64>, slot: usize) -> bool {
         let tree = self
             .segments
-            .get_or_init(|| segment_tree(&self.units, |c| [c.x, c.y]));
+            .get_or_init(|| segment_tree(&self.units, false, |c| [c.x, c.y]));
         let c = p.0;
         // Envelopes only: a Line's own point test is a rounded distance.
         tree.locate_in_envelope_intersecting(&AABB::from_point([c.x, c.y])).any(|s| {
@@ -158,18 +196,17 @@ impl AdminIndex {
 
     /// The unit (slot) holding `p`, by the boundary rule.
     pub fn locate(&self, p: Point<f64>) -> Option<usize> {
-        let mut candidates: Vec<usize> = self
-            .tree
-            .locate_all_at_point(&[p.x(), p.y()])
-            .map(|e| e.data)
-            .collect();
-        // Finest level first; slots follow code order within a level.
-        candidates.sort_unstable_by_key(|&s| (std::cmp::Reverse(self.units[s].level), s));
-        for level in candidates.chunk_by(|&a, &b| self.units[a].level == self.units[b].level) {
-            if let Some(&slot) = level.iter().find(|&&s| self.fast[s].contains(&p)) {
+        for tree in &self.levels {
+            let mut candidates: Vec<usize> = tree
+                .locate_all_at_point(&[p.x(), p.y()])
+                .map(|e| e.data)
+                .collect();
+            // Slots follow code order within a level.
+            candidates.sort_unstable();
+            if let Some(&slot) = candidates.iter().find(|&&s| self.fast[s].contains(&p)) {
                 return Some(slot);
             }
-            if let Some(&slot) = level.iter().find(|&&s| self.on_boundary(p, s)) {
+            if let Some(&slot) = candidates.iter().find(|&&s| self.on_boundary(p, s)) {
                 return Some(slot);
             }
         }
@@ -193,31 +230,32 @@ impl AdminIndex {
     /// segment, the finest, then the smallest code.
     pub fn nearest(&self, p: Point<f64>) -> Option<(String, String, f64)> {
         let tree = self.metric_segments.get_or_init(|| {
-            segment_tree(&self.units, |c| {
+            segment_tree(&self.units, true, |c| {
                 let (x, y) = self.metric.project(c.x, c.y);
                 [x, y]
             })
         });
         let (x, y) = self.metric.project(p.x(), p.y());
         let here = [x, y];
-        // Finer level first, then the smaller code.
+        let nearest = tree.nearest_neighbor(&here)?;
+        let d2 = nearest.geom().distance_2(&here);
+        // Units as near (sharing the nearest vertex): the finest, then the
+        // smaller code.
         let rank = |i: usize| (std::cmp::Reverse(self.units[i].level), i);
-        let mut best: Option<(f64, usize)> = None;
-        for s in tree.nearest_neighbor_iter(&here) {
-            let d = s.geom().distance_2(&here).sqrt();
-            match best {
-                None => best = Some((d, s.data)),
-                Some((bd, _)) if d > bd + 1e-6 => break,
-                Some((bd, b)) if rank(s.data) < rank(b) => best = Some((bd, s.data)),
-                Some(_) => {}
-            }
-        }
+        let unit = tree
+            .locate_within_distance(here, d2 * (1.0 + 1e-9) + 1e-12)
+            .map(|s| s.data)
+            .min_by_key(|&i| rank(i))
+            .unwrap_or(nearest.data);
+        let best = Some((d2.sqrt(), unit));
         best.map(|(d, i)| (self.units[i].name.clone(), self.units[i].code.clone(), d))
     }
 
     /// The envelope of the study area (all units), lon/lat.
     pub fn bounds(&self) -> AABB<[f64; 2]> {
-        self.tree.root().envelope()
+        let mut boxes = self.levels.iter().map(|t| t.root().envelope());
+        let first = boxes.next().unwrap_or_else(|| AABB::from_point([0.0, 0.0]));
+        boxes.fold(first, |a, b| a.merged(&b))
     }
 }
 

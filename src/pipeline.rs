@@ -213,9 +213,14 @@ fn join_points<T: Located + Send + Sync>(
     ledger: &mut Ledger,
     kind: InputKind,
 ) -> Vec<T> {
-    let joined: Vec<Result<Arc<AdminRef>, Outside>> = staged
+    // The reasons of the points outside are written in parallel too: a
+    // national list given to a city run has many.
+    let joined: Vec<Result<Arc<AdminRef>, FieldError>> = staged
         .par_iter()
-        .map(|s| index.join(s.record.lon_lat()))
+        .map(|s| {
+            let p = s.record.lon_lat();
+            index.join(p).map_err(|outside| outside_error(p, &outside))
+        })
         .collect();
     let mut accepted = Vec::with_capacity(staged.len());
     for (mut s, result) in staged.into_iter().zip(joined) {
@@ -224,10 +229,7 @@ fn join_points<T: Located + Send + Sync>(
                 s.record.set_admin(admin);
                 accepted.push(s.record);
             }
-            Err(outside) => {
-                let p = s.record.lon_lat();
-                ledger.reject(kind, s.source, Some(s.id), outside_error(p, &outside));
-            }
+            Err(e) => ledger.reject(kind, s.source, Some(s.id), e),
         }
     }
     ledger.set_accepted(kind, accepted.len());
