@@ -26,4 +26,5 @@ pub mod render;
 pub mod spatial;
 pub mod styles;
 pub mod validate;
+pub mod values;
 pub mod write;

@@ -289,7 +289,7 @@ pub struct HazardUnit {
     pub incomplete: bool,
     pub admin: Arc<AdminRef>,
     /// Identification and grading, set by the hazard stage.
-    pub assessment: Option<crate::hazard::Assessment>,
+    pub assessment: Option<Assessment>,
 }
 
 impl HazardUnit {
@@ -458,5 +458,89 @@ impl VulnerableTarget {
         } else {
             Protection::General
         }
+    }
+}
+
+// ------------------------------------------------- GB 18218 assessment
+// The results of identification and grading (computed in `hazard`), kept
+// here with the other domain types so that every stage reads them alike.
+
+/// How a chemical's Q and β were found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resolved {
+    /// Critical quantity Q in tonnes.
+    pub critical_t: f64,
+    /// Where Q came from: `table1:<seq>` or `table2:<code>`.
+    pub q_source: String,
+    pub beta: f64,
+    /// Where β came from: `table3`, `table4:<code>`, or `assumed:<group>`.
+    pub beta_source: String,
+    /// Whether β was assumed (Table 1 chemical without a category).
+    pub beta_assumed: bool,
+}
+
+/// One chemical's share of a unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChemicalShare {
+    pub name: String,
+    pub quantity_t: f64,
+    pub resolved: Resolved,
+    /// qᵢ/Qᵢ
+    pub ratio: f64,
+}
+
+/// Where the exposed-people count behind α came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlphaSource {
+    /// Given in the input (the unit's or its enterprise's people within 500 m).
+    Input,
+    /// Estimated from vulnerable targets' populations within 500 m.
+    Estimated,
+}
+
+impl AlphaSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlphaSource::Input => "input",
+            AlphaSource::Estimated => "estimated",
+        }
+    }
+}
+
+/// The identification and grading of one hazard unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    pub s: f64,
+    pub is_major: bool,
+    pub alpha: f64,
+    pub alpha_source: AlphaSource,
+    pub people_500m: u32,
+    /// R, computed whatever S (the grade is only given when S ≥ 1).
+    pub r: f64,
+    /// Major-hazard grade 1–4, `None` when S < 1.
+    pub grade: Option<u8>,
+    pub shares: Vec<ChemicalShare>,
+    /// Whether some inventory line of the unit was rejected.
+    pub incomplete: bool,
+}
+
+impl Assessment {
+    /// β values used, as a readable cell: "氯 β=4 (table3); 甲醇 β=1.5 (assumed …)".
+    pub fn betas_text(&self) -> String {
+        self.shares
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} β={} ({})",
+                    s.name, s.resolved.beta, s.resolved.beta_source
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn any_beta_assumed(&self) -> bool {
+        self.shares.iter().any(|s| s.resolved.beta_assumed)
     }
 }

@@ -19,6 +19,7 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use thiserror::Error;
 
 use crate::config::{InputKind, InputSpec};
+use crate::values::encoding_for_label;
 
 pub mod csv;
 use crate::crs::InputCrs;
@@ -112,16 +113,6 @@ pub struct ReadSummary {
     pub lines: Option<csv::LineCount>,
 }
 
-/// Maps an encoding label users write (CP936, GBK, GB18030, UTF-8 …) to a decoder.
-pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
-    let l = label.trim().to_lowercase();
-    let l = match l.as_str() {
-        "cp936" | "936" | "ms936" | "windows-936" => "gbk",
-        "utf8" => "utf-8",
-        other => other,
-    };
-    Encoding::for_label(l.as_bytes())
-}
 
 /// Driver promised by a file's extension.
 fn driver_for(path: &Path) -> Option<&'static str> {
