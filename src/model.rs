@@ -148,8 +148,9 @@ pub struct SourceRef {
     pub file: String,
     /// Layer or sheet name, when the file has several.
     pub layer: Option<String>,
-    /// Spreadsheet row as shown by Excel for CSV/XLSX (header = row 1), or
-    /// 1-based feature number for vector files.
+    /// Spreadsheet row as shown by Excel for XLSX (header = row 1), the
+    /// physical line a record starts on for CSV (the same unless a quoted
+    /// field spans lines), or the 1-based feature number for vector files.
     pub row: u64,
 }
 
