@@ -14,7 +14,7 @@ use gdal::vector::ToGdal;
 use gdal::DriverManager;
 use geo::MapCoords;
 
-use crate::config::Exposure;
+use crate::ingest::config::Exposure;
 use crate::crs::MetricCrs;
 use crate::exposure::{cell_grade, GridSpec, TargetExposure};
 use crate::join::AdminIndex;

@@ -8,7 +8,7 @@ use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType};
 use gdal::DriverManager;
 use geo::{Coord, LineString, MapCoords, MultiPolygon, Polygon};
 
-use crate::config::Exposure;
+use crate::ingest::config::Exposure;
 use crate::crs::MetricCrs;
 use crate::exposure::{cell_grade, GridSpec, Source, SourceOf};
 use crate::layers::{self, Row, Shape, Value};

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
-use crate::config::{Exposure, Kernel, Mode};
+use crate::ingest::config::{Exposure, Kernel, Mode};
 use crate::crs::MetricCrs;
 use crate::model::{Enterprise, Grade, HazardUnit, VulnerableTarget};
 use crate::spatial::PointIndex;
@@ -135,7 +135,7 @@ pub fn sources(
 /// The kernel K(u) for u = d/r; zero beyond the radius.
 ///
 /// ```
-/// use riskatlas::{config::Kernel, exposure::kernel};
+/// use riskatlas::{exposure::kernel, ingest::config::Kernel};
 /// assert_eq!(kernel(Kernel::Quartic, 0.5), 0.5625);
 /// assert_eq!(kernel(Kernel::Quartic, 1.2), 0.0);
 /// ```
@@ -413,7 +413,7 @@ pub fn target_exposure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Exposure;
+    use crate::ingest::config::Exposure;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{Condition, Grading, Rule};
+use crate::ingest::config::{Condition, Grading, Rule};
 use crate::model::{
     DangerLevel, DangerStatus, Date, Enterprise, GradeReason, GradeSource, HazardUnit,
     HiddenDanger, Rating,
@@ -144,7 +144,7 @@ pub fn grade_enterprises(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::default_rules;
+    use crate::ingest::config::default_rules;
     use crate::hazard::{assess, resolve, AlphaSource};
     use crate::model::{Grade, UnitKind};
     use geo::Point;

@@ -500,12 +500,12 @@ mod tests {
     /// A unit as the loader makes it: read from a geometry whose rings run
     /// either way, normalised by the checker.
     fn checked_unit(code: &str, level: &str, parent: Option<&str>, g: geo::Polygon<f64>) -> AdminUnit {
-        let spec = crate::config::InputSpec::boundaries(std::path::Path::new("b.geojson"));
-        let checker = crate::validate::Checker::new(
+        let spec = crate::ingest::config::InputSpec::boundaries(std::path::Path::new("b.geojson"));
+        let checker = crate::ingest::validate::Checker::new(
             &spec,
             crate::crs::ToWgs84::new(crate::crs::InputCrs::Wgs84).unwrap(),
         );
-        let raw = crate::load::RawRecord {
+        let raw = crate::ingest::load::RawRecord {
             source: crate::model::SourceRef { file: "b.geojson".into(), layer: None, row: 1 },
             values: vec![Some(code.into()), Some(format!("unit {code}")), Some(level.into()), parent.map(str::to_string)],
             xy_text: None,

@@ -5,26 +5,23 @@
 //! RFC 7946 GeoJSON, a GeoPackage, the rejects and a report.
 //!
 //! One module per pipeline stage; [`model`] holds the domain types and only
-//! [`load`] and [`write`] touch files.
+//! [`ingest::load`] and [`write`] touch files.
 
 pub mod aggregate;
 pub mod cells;
-pub mod config;
 pub mod crs;
 pub mod exposure;
 pub mod generate;
+pub mod ingest;
 pub mod grade;
 pub mod hazard;
 pub mod join;
 pub mod layers;
 pub mod lists;
-pub mod load;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
 pub mod render;
 pub mod spatial;
 pub mod styles;
-pub mod validate;
-pub mod values;
 pub mod write;

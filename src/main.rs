@@ -10,7 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use riskatlas::config::Project;
+use riskatlas::ingest::config::Project;
 use riskatlas::generate::Sizes;
 use riskatlas::pipeline::{self, GenerateOptions, Outcome};
 use riskatlas::progress::Progress;
@@ -103,7 +103,7 @@ fn exit_for(outcome: &Outcome) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    riskatlas::load::configure_gdal();
+    riskatlas::ingest::load::configure_gdal();
     let progress = Progress::new(cli.quiet);
     let result: Result<ExitCode, Box<dyn std::error::Error>> = (|| match cli.command {
         Command::Run { project, out } => {

@@ -2,6 +2,7 @@
 //! so logs and CI output stay clean.
 
 use std::io::IsTerminal;
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -64,4 +65,18 @@ macro_rules! note {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
+}
+
+/// Wall time of each stage, in run order.
+#[derive(Debug, Default, Clone)]
+pub struct Timings(pub Vec<(String, f64)>);
+
+impl Timings {
+    /// Runs `f` as the named stage and records its wall time.
+    pub fn stage<T>(&mut self, name: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.0.push((name.to_string(), t.elapsed().as_secs_f64()));
+        out
+    }
 }

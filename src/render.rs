@@ -1466,7 +1466,7 @@ pub fn render_all(
         .iter()
         .filter(|e| all_enterprises || e.grade >= Grade::Orange)
         .collect();
-    let wanted = enterprise_maps.unwrap_or(picked.len() <= crate::config::MAX_AUTO_ENTERPRISE_MAPS);
+    let wanted = enterprise_maps.unwrap_or(picked.len() <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS);
     if wanted {
         jobs.extend(picked.into_iter().map(|e| {
             (
@@ -1479,7 +1479,7 @@ pub fn render_all(
         crate::note!(
             "note: {} enterprise maps were not made (more than {}); set maps.enterprise_maps = true to make them",
             picked.len(),
-            crate::config::MAX_AUTO_ENTERPRISE_MAPS
+            crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS
         );
     }
     jobs.par_iter()

@@ -231,7 +231,7 @@ struct District<'a> {
 /// A date in `year` as text, `day` days from 1 January (clamped to the year).
 fn date_in_year(year: i32, day: i64) -> String {
     let jan1 = days_from_civil(year, 1, 1);
-    let d = crate::values::civil_from_days(jan1 + day.clamp(0, 364));
+    let d = crate::ingest::values::civil_from_days(jan1 + day.clamp(0, 364));
     d.to_string()
 }
 

@@ -20,7 +20,7 @@ pub mod staging;
 use crate::layers::{LayerData, Shape, Value};
 use crate::lists::Table;
 use crate::model::Date;
-use crate::validate::Reject;
+use crate::ingest::validate::Reject;
 
 #[derive(Debug, Error)]
 pub enum WriteError {

@@ -13,7 +13,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rayon::prelude::*;
 use riskatlas::generate::{synthesize, Sizes};
-use riskatlas::pipeline::{index_units, load_boundaries};
+use riskatlas::ingest::{index_units, load_boundaries};
 use riskatlas::progress::Progress;
 
 fn join_million(c: &mut Criterion) {

@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use geo::{Coord, Geometry, InteriorPoint, MapCoords, MultiPolygon, Point, Validation};
 use serde::Serialize;
 
-use crate::config::{InputKind, InputSpec};
-use crate::values::{parse_coordinate, parse_count, parse_date, parse_number};
+use crate::ingest::config::{InputKind, InputSpec};
+use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::crs::ToWgs84;
-use crate::load::RawRecord;
+use crate::ingest::load::RawRecord;
 use crate::model::{
     AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Enterprise, Grade,
     HazardUnit, HiddenDanger, SourceRef, UnitKind, VulnerableTarget,

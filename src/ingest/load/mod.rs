@@ -5,7 +5,7 @@
 //! an error, not garbage), resolves the mapped columns once, and hands each
 //! feature to the caller as a [`RawRecord`]: text values in logical-field order,
 //! the raw coordinate text or the feature geometry, and where it came from.
-//! Nothing here judges a value; that is [`crate::validate`]'s job. GDAL
+//! Nothing here judges a value; that is [`crate::ingest::validate`]'s job. GDAL
 //! datasets are not `Sync`, so reading happens on one thread.
 
 use std::collections::BTreeMap;
@@ -18,8 +18,8 @@ use gdal::vector::LayerAccess;
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use thiserror::Error;
 
-use crate::config::{InputKind, InputSpec};
-use crate::values::encoding_for_label;
+use crate::ingest::config::{InputKind, InputSpec};
+use crate::ingest::values::encoding_for_label;
 
 pub mod csv;
 use crate::crs::InputCrs;

@@ -635,7 +635,7 @@ impl Project {
             )));
         }
         let as_of = match &raw.data_date {
-            Some(text) => crate::values::parse_date(text)
+            Some(text) => crate::ingest::values::parse_date(text)
                 .map_err(|e| invalid(format!("data_date {text:?} {e}")))?,
             None => Date {
                 year: raw.year,
@@ -752,7 +752,7 @@ fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputS
         return Err("this input has no location: remove x and y".into());
     }
     if let Some(enc) = &raw.encoding {
-        if crate::values::encoding_for_label(enc).is_none() {
+        if crate::ingest::values::encoding_for_label(enc).is_none() {
             return Err(format!(
                 "unknown encoding {enc:?}; use e.g. UTF-8, GBK, CP936, GB18030, BIG5"
             ));

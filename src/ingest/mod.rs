@@ -1,0 +1,482 @@
+//! The ingest stage: from the project's input files to validated records
+//! joined to the administrative units.
+//!
+//! It takes the validated [`config::Project`] and gives [`Loaded`]: the
+//! indexed units, the enterprises, hazard units (with their inventories),
+//! hidden dangers and vulnerable targets that passed every check, each joined
+//! to its unit path, and the [`validate::Ledger`] with every reject. The
+//! readers ([`load`]) are the only code here that touches files; the checks
+//! ([`validate`], [`values`]) are pure. A point in no unit is a reject like
+//! any other, so the join to the units is done here, as records are checked.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use geo::Point;
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::crs::{MetricCrs, ToWgs84};
+use crate::join::{AdminIndex, Outside};
+use crate::model::{
+    AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, SourceRef, VulnerableTarget,
+};
+use crate::progress::{Progress, Timings};
+use config::{InputKind, InputSpec, MetricChoice, Project};
+use load::{LoadError, RawRecord, ReadSummaries, ReadSummary};
+use validate::{Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
+
+pub mod config;
+pub mod load;
+pub mod validate;
+pub mod values;
+
+/// Why the inputs could not be ingested at all (a bad record is a reject, not this).
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{file}: no usable administrative unit, so nothing can be joined{first}")]
+    NoUnits { file: String, first: String },
+    #[error("{file}: feature {row}: {reason}")]
+    BadBoundary { file: String, row: u64, reason: String },
+    #[error("{file}: no administrative units")]
+    NoBoundaries { file: String },
+}
+
+/// A record that has a location to join.
+pub trait Located {
+    fn lon_lat(&self) -> Point<f64>;
+    fn set_admin(&mut self, admin: Arc<AdminRef>);
+}
+
+macro_rules! located {
+    ($($t:ty),*) => {$(
+        impl Located for $t {
+            fn lon_lat(&self) -> Point<f64> { self.lon_lat }
+            fn set_admin(&mut self, admin: Arc<AdminRef>) { self.admin = admin; }
+        }
+    )*};
+}
+located!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
+
+/// Everything the inputs held, validated and joined.
+pub struct Loaded {
+    pub index: AdminIndex,
+    pub enterprises: Vec<Enterprise>,
+    pub hazard_units: Vec<HazardUnit>,
+    pub hidden_dangers: Vec<HiddenDanger>,
+    pub targets: Vec<VulnerableTarget>,
+    pub ledger: Ledger,
+    pub summaries: ReadSummaries,
+    pub timings: Timings,
+}
+
+/// Records handed from the reading thread to the checking thread at a time.
+const CHUNK: usize = 8192;
+
+/// Reads an input and checks every record, counting each and sending each
+/// failure to the ledger in file order.
+///
+/// GDAL reads on this thread; the field checks (parsing, CRS conversion) run
+/// on a second thread, one chunk behind, so the two overlap. Duplicate ids
+/// are then caught in file order: the first accepted record with an id wins.
+fn read_checked<T: Send>(
+    spec: &InputSpec,
+    ledger: &mut Ledger,
+    summaries: &mut ReadSummaries,
+    progress: &Progress,
+    check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
+) -> Result<Vec<Staged<T>>, LoadError> {
+    let (id_field, unique_id) = (spec.kind.id_field(), spec.kind.unique_ids());
+    type Checked<T> = (SourceRef, Option<String>, Result<T, FieldError>);
+    let kind = spec.kind;
+    let bar = progress.counter(&format!("reading {}", spec.display_path));
+    let (read, checked) = std::thread::scope(|scope| {
+        let (crs_tx, crs_rx) = mpsc::channel::<crate::crs::InputCrs>();
+        let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
+        let check = &check;
+        let worker = scope.spawn(move || -> Vec<Checked<T>> {
+            let Ok(crs) = crs_rx.recv() else {
+                return Vec::new();
+            };
+            // The converter is made on the thread that uses it (PROJ objects are per thread).
+            let Ok(to_wgs) = ToWgs84::new(crs) else {
+                return Vec::new();
+            };
+            let checker = Checker::new(spec, to_wgs);
+            let mut out = Vec::new();
+            for chunk in rx {
+                for raw in chunk {
+                    let id = checker.id_of(&raw, id_field);
+                    let result = check(&checker, &raw);
+                    out.push((raw.source, id, result));
+                }
+            }
+            out
+        });
+        let start = |summary: &ReadSummary| -> Result<(), String> {
+            ToWgs84::new(summary.crs).map_err(|e| e.to_string())?;
+            crs_tx.send(summary.crs).map_err(|e| e.to_string())
+        };
+        let mut buffer = Vec::with_capacity(CHUNK);
+        let read = load::read_input(spec, start, |_, raw| {
+            buffer.push(raw);
+            if buffer.len() == CHUNK {
+                bar.inc(CHUNK as u64);
+                let _ = tx.send(std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK)));
+            }
+        });
+        let _ = tx.send(buffer);
+        drop(tx);
+        drop(crs_tx);
+        (
+            read,
+            worker.join().expect("the checking thread does not panic"),
+        )
+    });
+    let (_, summary) = read?;
+    bar.finish_and_clear();
+    // Every physical line of a CSV is a record, a reject, blank or the header.
+    if let Some(lines) = &summary.lines {
+        if checked.len() as u64 != lines.records + lines.malformed {
+            return Err(LoadError::Layer {
+                file: spec.display_path.clone(),
+                message: format!(
+                    "internal error: {} rows read but the file's lines hold {} records and {} malformed lines",
+                    checked.len(),
+                    lines.records,
+                    lines.malformed
+                ),
+            });
+        }
+    }
+    let mut ids = IdSet::default();
+    let id_column = spec.column(id_field).unwrap_or(id_field).to_string();
+    let mut staged = Vec::with_capacity(checked.len());
+    for (source, id, result) in checked {
+        ledger.count_read(kind);
+        let result = result.and_then(|record| match (&id, unique_id) {
+            (Some(i), true) => ids.check(i, source.row, &id_column).map(|_| record),
+            _ => Ok(record),
+        });
+        match result {
+            Ok(record) => staged.push(Staged {
+                source,
+                id: id.unwrap_or_default(),
+                record,
+            }),
+            Err(e) => ledger.reject(kind, source, id, e),
+        }
+    }
+    for w in summary.warnings.iter().take(5) {
+        crate::note!("warning: {}: {w}", spec.display_path);
+    }
+    if summary.warnings.len() > 5 {
+        crate::note!(
+            "warning: {}: … {} more GDAL messages in report.json",
+            spec.display_path,
+            summary.warnings.len() - 5
+        );
+    }
+    if let Some(hint) = &summary.encoding_hint {
+        crate::note!("warning: {hint}");
+    }
+    summaries.insert(kind, summary);
+    Ok(staged)
+}
+
+/// Joins staged points to their units in parallel; the ones outside every
+/// unit go to the ledger with the distance to the nearest unit.
+fn join_points<T: Located + Send + Sync>(
+    staged: Vec<Staged<T>>,
+    index: &AdminIndex,
+    ledger: &mut Ledger,
+    kind: InputKind,
+) -> Vec<T> {
+    // The reasons of the points outside are written in parallel too: a
+    // national list given to a city run has many.
+    let joined: Vec<Result<Arc<AdminRef>, FieldError>> = staged
+        .par_iter()
+        .map(|s| {
+            let p = s.record.lon_lat();
+            index.join(p).map_err(|outside| outside_error(p, &outside))
+        })
+        .collect();
+    let mut accepted = Vec::with_capacity(staged.len());
+    for (mut s, result) in staged.into_iter().zip(joined) {
+        match result {
+            Ok(admin) => {
+                s.record.set_admin(admin);
+                accepted.push(s.record);
+            }
+            Err(e) => ledger.reject(kind, s.source, Some(s.id), e),
+        }
+    }
+    ledger.set_accepted(kind, accepted.len());
+    accepted
+}
+
+fn outside_error(p: Point<f64>, outside: &Outside) -> FieldError {
+    let value = format!("{:.6}, {:.6} (WGS 84)", p.x(), p.y());
+    if outside.swapped_inside {
+        return FieldError::new(
+            "x/y",
+            &value,
+            RejectCode::LonLatSwapped,
+            "longitude and latitude are swapped (swapped, the point falls inside the study area)",
+        );
+    }
+    let reason = match &outside.nearest {
+        Some((name, code, d)) => format!(
+            "outside the study area: {:.0} m from the nearest unit, {name} ({code})",
+            d
+        ),
+        None => "outside the study area".to_string(),
+    };
+    FieldError::new("x/y", &value, RejectCode::OutsideStudyArea, reason)
+}
+
+fn metric_for(project: &Project, units: &[AdminUnit]) -> MetricCrs {
+    match project.metric_crs {
+        MetricChoice::Epsg(code) => MetricCrs::for_epsg(code).expect("config checked the zone"),
+        MetricChoice::Auto => metric_for_units(units),
+    }
+}
+
+/// The Gauss–Krüger zone of the centre of the units' envelope.
+fn metric_for_units(units: &[AdminUnit]) -> MetricCrs {
+    use geo::BoundingRect;
+    let rect = units
+        .iter()
+        .filter_map(|u| u.boundary.bounding_rect())
+        .reduce(|a, b| {
+            geo::Rect::new(
+                geo::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                geo::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        });
+    let c = rect
+        .map(|r| r.center())
+        .unwrap_or(geo::coord! { x: 120.0, y: 30.0 });
+    MetricCrs::for_longitude(c.x, c.y)
+}
+
+/// The state the loading stages share: the ledger, the read summaries and
+/// the timings.
+struct Stages<'a> {
+    ledger: Ledger,
+    summaries: ReadSummaries,
+    timings: Timings,
+    progress: &'a Progress,
+}
+
+impl Stages<'_> {
+    /// Reads and checks one input as the stage `load_<input>`.
+    fn read<T: Send>(
+        &mut self,
+        spec: &InputSpec,
+        check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
+    ) -> Result<Vec<Staged<T>>, LoadError> {
+        let Stages {
+            ledger,
+            summaries,
+            timings,
+            progress,
+        } = self;
+        timings.stage(&format!("load_{}", spec.kind.key()), || {
+            read_checked(spec, ledger, summaries, progress, check)
+        })
+    }
+
+    /// Reads, checks and joins a point input (`load_<input>`, `join_<input>`).
+    fn read_points<T: Located + Send + Sync>(
+        &mut self,
+        spec: &InputSpec,
+        index: &AdminIndex,
+        check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
+    ) -> Result<Vec<T>, LoadError> {
+        let staged = self.read(spec, check)?;
+        let ledger = &mut self.ledger;
+        Ok(self
+            .timings
+            .stage(&format!("join_{}", spec.kind.key()), || {
+                join_points(staged, index, ledger, spec.kind)
+            }))
+    }
+}
+
+/// Loads, validates and joins every input. `after_units` runs once the
+/// administrative units are indexed, before the (large) point inputs are
+/// read: the place for checks that need the study area.
+pub fn load_all<E: From<IngestError>>(
+    project: &Project,
+    progress: &Progress,
+    after_units: impl FnOnce(&AdminIndex) -> Result<(), E>,
+) -> Result<Loaded, E> {
+    let mut st = Stages {
+        ledger: Ledger::default(),
+        summaries: ReadSummaries::new(),
+        timings: Timings::default(),
+        progress,
+    };
+    let index = read_units(project, &mut st)?;
+    after_units(&index)?;
+    Ok(read_points(project, st, index)?)
+}
+
+/// Reads and checks the administrative units (with their hierarchy) and indexes them.
+fn read_units(project: &Project, st: &mut Stages) -> Result<AdminIndex, IngestError> {
+    let admin_spec = project
+        .inputs
+        .get(&InputKind::AdminUnits)
+        .expect("required input");
+    let staged = st.read(admin_spec, |c, raw| c.admin_unit(raw))?;
+    let mut repairs = Vec::new();
+    let staged: Vec<Staged<AdminUnit>> = staged
+        .into_iter()
+        .map(|s| {
+            let (unit, repair) = s.record;
+            repairs.extend(repair);
+            Staged {
+                source: s.source,
+                id: s.id,
+                record: unit,
+            }
+        })
+        .collect();
+    let parent_column = admin_spec.column("parent").unwrap_or("parent");
+    let (staged, bad) = validate::check_hierarchy(staged, parent_column);
+    for (unit, e) in bad {
+        repairs.retain(|r| !(r.row == unit.source.row && r.id == unit.id));
+        st.ledger
+            .reject(InputKind::AdminUnits, unit.source, Some(unit.id), e);
+    }
+    st.ledger.repairs.extend(repairs);
+    st.ledger.set_accepted(InputKind::AdminUnits, staged.len());
+    let units: Vec<AdminUnit> = staged.into_iter().map(|s| s.record).collect();
+    if units.is_empty() {
+        let first = st
+            .ledger
+            .rejects
+            .iter()
+            .find(|r| r.kind == InputKind::AdminUnits)
+            .map(|r| format!(" (feature {}: {})", r.source.row, r.reason))
+            .unwrap_or_default();
+        return Err(IngestError::NoUnits {
+            file: admin_spec.display_path.clone(),
+            first,
+        });
+    }
+    let metric = metric_for(project, &units);
+    Ok(st
+        .timings
+        .stage("index_admin_units", || AdminIndex::new(units, metric)))
+}
+
+/// Reads, checks and joins the point inputs, in the order their references need.
+fn read_points(project: &Project, mut st: Stages, index: AdminIndex) -> Result<Loaded, IngestError> {
+    let spec = |k: InputKind| project.inputs.get(&k);
+    let enterprises = st.read_points(
+        spec(InputKind::Enterprises).expect("required input"),
+        &index,
+        |c, raw| c.enterprise(raw),
+    )?;
+    let enterprise_at: HashMap<String, Point<f64>> = enterprises
+        .iter()
+        .map(|e| (e.id.clone(), e.lon_lat))
+        .collect();
+
+    let mut hazard_units = Vec::new();
+    if let (Some(units_spec), Some(chem_spec)) =
+        (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
+    {
+        hazard_units = st.read_points(units_spec, &index, |c, raw| {
+            c.hazard_unit(raw, &enterprise_at)
+        })?;
+        let slot: HashMap<String, usize> = hazard_units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i))
+            .collect();
+        let chemicals = st.read(chem_spec, |c, raw| c.chemical(raw, &slot))?;
+        st.ledger
+            .set_accepted(InputKind::Chemicals, chemicals.len());
+        for c in chemicals {
+            hazard_units[slot[&c.record.unit_id]]
+                .chemicals
+                .push(c.record);
+        }
+        // A unit with a rejected inventory line is computed from the rest, flagged.
+        for r in st
+            .ledger
+            .rejects
+            .iter()
+            .filter(|r| r.kind == InputKind::Chemicals)
+        {
+            if let Some(&i) = r.id.as_ref().and_then(|id| slot.get(id)) {
+                hazard_units[i].incomplete = true;
+            }
+        }
+    }
+    let hidden_dangers = match spec(InputKind::HiddenDangers) {
+        Some(s) => st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprise_at))?,
+        None => Vec::new(),
+    };
+    let targets = match spec(InputKind::VulnerableTargets) {
+        Some(s) => st.read_points(s, &index, |c, raw| c.vulnerable_target(raw))?,
+        None => Vec::new(),
+    };
+    let Stages {
+        mut ledger,
+        summaries,
+        timings,
+        ..
+    } = st;
+
+    // Rejects read best in file order, whichever check caught them.
+    ledger.rejects.sort_by_key(|r| (r.kind, r.source.row));
+    Ok(Loaded {
+        index,
+        enterprises,
+        hazard_units,
+        hidden_dangers,
+        targets,
+        ledger,
+        summaries,
+        timings,
+    })
+}
+
+/// Reads a boundary file with the bundled files' properties (`adcode`,
+/// `name`, `level`, `parent`); any bad feature is an error.
+pub fn load_boundaries(path: &Path, progress: &Progress) -> Result<Vec<AdminUnit>, IngestError> {
+    let spec = InputSpec::boundaries(path);
+    let mut ledger = Ledger::default();
+    let mut summaries = ReadSummaries::new();
+    let staged = read_checked(&spec, &mut ledger, &mut summaries, progress, |c, raw| {
+        c.admin_unit(raw)
+    })?;
+    if let Some(r) = ledger.rejects.first() {
+        return Err(IngestError::BadBoundary {
+            file: r.source.file.clone(),
+            row: r.source.row,
+            reason: r.reason.clone(),
+        });
+    }
+    if staged.is_empty() {
+        return Err(IngestError::NoBoundaries {
+            file: spec.display_path.clone(),
+        });
+    }
+    Ok(staged.into_iter().map(|s| s.record.0).collect())
+}
+
+/// The index over a set of units in the zone of their centre.
+pub fn index_units(units: Vec<AdminUnit>) -> AdminIndex {
+    let metric = metric_for_units(&units);
+    AdminIndex::new(units, metric)
+}
+
