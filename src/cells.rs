@@ -10,7 +10,7 @@ use geo::{Coord, LineString, MapCoords, MultiPolygon, Polygon};
 
 use crate::ingest::config::Exposure;
 use crate::crs::MetricCrs;
-use crate::exposure::{cell_grade, GridSpec, Source, SourceOf};
+use crate::analysis::exposure::{cell_grade, GridSpec, Source, SourceOf};
 use crate::layers::{self, Row, Shape, Value};
 use crate::model::{Grade, HazardUnit};
 

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use geo::{MultiPolygon, Point};
 use serde::Deserialize;
 
-use crate::aggregate::{CellStats, RecordCounts};
-use crate::exposure::{Source, TargetExposure};
+use crate::analysis::aggregate::{CellStats, RecordCounts};
+use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
     AdminRef, AdminUnit, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
 };

@@ -7,21 +7,16 @@
 //! One module per pipeline stage; [`model`] holds the domain types and only
 //! [`ingest::load`] and [`write`] touch files.
 
-pub mod aggregate;
+pub mod analysis;
 pub mod cells;
 pub mod crs;
-pub mod exposure;
 pub mod generate;
 pub mod ingest;
-pub mod grade;
-pub mod hazard;
-pub mod join;
 pub mod layers;
 pub mod lists;
 pub mod model;
 pub mod pipeline;
 pub mod progress;
 pub mod render;
-pub mod spatial;
 pub mod styles;
 pub mod write;

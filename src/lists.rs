@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::exposure::{Source, TargetExposure};
+use crate::analysis::exposure::{Source, TargetExposure};
 use crate::layers::{covering_text, inventory_text, round4, Value};
 use crate::model::{
     AdminRef, DangerLevel, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
@@ -83,7 +83,7 @@ pub fn risk_list(enterprises: &[Enterprise], units: &[HazardUnit]) -> Table {
                     format!(
                         "{}({})",
                         u.id,
-                        crate::hazard::grade_label_zh(u.major_grade())
+                        crate::analysis::hazard::grade_label_zh(u.major_grade())
                     )
                 })
                 .collect::<Vec<_>>()
@@ -215,14 +215,14 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &[Enterprise]) -> Table {
                 Value::Real(round4(a.r)),
                 Value::Real(a.alpha),
                 Value::Int(i64::from(a.people_500m)),
-                if a.alpha_source == crate::hazard::AlphaSource::Input {
+                if a.alpha_source == crate::analysis::hazard::AlphaSource::Input {
                     "填报"
                 } else {
                     "按脆弱性目标估算"
                 }
                 .into(),
                 a.betas_text().into(),
-                crate::hazard::grade_label_zh(a.grade).into(),
+                crate::analysis::hazard::grade_label_zh(a.grade).into(),
                 if u.incomplete { "是" } else { "否" }.into(),
             ]
         })

@@ -14,23 +14,26 @@ use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
 
-use crate::aggregate::{self, GridStats, UnitRaster};
+use crate::analysis::aggregate::{self, GridStats, UnitRaster};
 use crate::cells::{self, GridCells};
-use crate::exposure::{self, GridSpec, SourceIndex, TargetExposure};
+use crate::analysis::exposure::{GridSpec, SourceIndex};
 use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
-use crate::join::AdminIndex;
 use crate::layers::{self, EnterpriseHazards, LayerData};
 use crate::lists::{self, Table};
 use crate::model::{AdminRef, AdminUnit, Grade, HazardUnit};
 use crate::progress::{Progress, Timings};
 use crate::write::{self, WriteError};
-use crate::{grade, hazard, render};
+use crate::analysis::grid::{self, study_bounds, TILE};
+use crate::analysis::{analyse, Analysis};
+use crate::render;
 
 #[derive(Debug, Error)]
 pub enum PipelineError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    GridBudget(#[from] grid::GridBudgetError),
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("{0}")]
@@ -41,46 +44,6 @@ pub enum PipelineError {
     Render(#[from] render::RenderError),
     #[error(transparent)]
     Output(#[from] write::staging::StagingError),
-}
-
-/// What the analysis stages add to the loaded records.
-pub struct Analysis {
-    /// The exposure grid's sources: hazard units (same order), then the
-    /// enterprises without one.
-    pub sources: Vec<exposure::Source>,
-    /// For each vulnerable target (same order), the sources around it.
-    pub target_exposure: Vec<TargetExposure>,
-}
-
-/// The analysis stages: identify and grade hazard sources (GB 18218), mark
-/// overdue dangers, grade enterprises, and find the sources around each target.
-pub fn analyse(project: &Project, loaded: &mut Loaded) -> Analysis {
-    let metric = loaded.index.metric().clone();
-    let Loaded {
-        enterprises,
-        hazard_units,
-        hidden_dangers,
-        targets,
-        timings,
-        ..
-    } = loaded;
-    timings.stage("assess_hazard_sources", || {
-        hazard::assess_units(hazard_units, enterprises, targets, &metric)
-    });
-    timings.stage("grade_enterprises", || {
-        grade::mark_overdue(hidden_dangers, project.as_of);
-        grade::grade_enterprises(enterprises, hazard_units, hidden_dangers, &project.grading);
-    });
-    let sources = timings.stage("exposure_sources", || {
-        exposure::sources(hazard_units, enterprises, &project.exposure, &metric)
-    });
-    let target_exposure = timings.stage("target_exposure", || {
-        exposure::target_exposure(targets, &sources, &project.exposure, &metric)
-    });
-    Analysis {
-        sources,
-        target_exposure,
-    }
 }
 
 /// Major-hazard counts per enterprise.
@@ -96,9 +59,6 @@ fn hazards_by_enterprise(units: &[HazardUnit]) -> HashMap<&str, EnterpriseHazard
     out
 }
 
-/// Cells per grid band and tile side (also the GeoTIFF block size).
-const TILE: usize = 256;
-
 /// What the grid stage found.
 pub struct GridOutcome {
     pub spec: GridSpec,
@@ -108,21 +68,6 @@ pub struct GridOutcome {
     /// The `exposure_grid` layer, still to be turned into rows.
     pub cells: Option<GridCells>,
     pub merged: bool,
-}
-
-/// The metric envelope of every unit.
-fn study_bounds(index: &AdminIndex) -> ([f64; 2], [f64; 2]) {
-    let metric = index.metric();
-    let mut min = [f64::INFINITY; 2];
-    let mut max = [f64::NEG_INFINITY; 2];
-    for u in index.units() {
-        for c in u.boundary.iter().flat_map(|p| p.exterior().coords()) {
-            let (x, y) = metric.project(c.x, c.y);
-            min = [min[0].min(x), min[1].min(y)];
-            max = [max[0].max(x), max[1].max(y)];
-        }
-    }
-    (min, max)
 }
 
 /// The exposure grid: computed band by band into `exposure.tif`, the
@@ -506,7 +451,7 @@ fn findings(loaded: &Loaded, lists: &[Table]) -> serde_json::Value {
             "major": assessments().filter(|a| a.is_major).count(),
             "incomplete_inventory": loaded.hazard_units.iter().filter(|u| u.incomplete).count(),
             "beta_assumed": assessments().filter(|a| a.any_beta_assumed()).count(),
-            "alpha_estimated": assessments().filter(|a| a.alpha_source == hazard::AlphaSource::Estimated).count(),
+            "alpha_estimated": assessments().filter(|a| a.alpha_source == crate::model::AlphaSource::Estimated).count(),
         },
         "hidden_dangers": {
             "major": major_dangers().count(),
@@ -919,72 +864,6 @@ fn preflight(project: &Project, out_dir: &Path) -> Result<(), PipelineError> {
     Ok(())
 }
 
-/// Bytes the grid stage holds per cell: the one-byte grade raster of the
-/// `exposure_grid` layer, its copy for the maps, and the merging of cells
-/// (measured: 2.8 bytes a cell on a 101.7 M-cell grid, GDAL's block cache
-/// bounded to 128 MiB).
-const GRID_BYTES_PER_CELL: f64 = 3.0;
-/// Bytes held per column of a band (TILE rows): values, unit slots, grades
-/// and the tiles' own buffers.
-const GRID_BYTES_PER_BAND_COLUMN: f64 = TILE as f64 * 29.0;
-
-/// Refuses a grid whose memory estimate is over `exposure.grid_memory_mb`,
-/// before any of it is computed: a cell size of 1 m over a city would need
-/// tens of gigabytes.
-fn check_grid_budget(project: &Project, index: &AdminIndex) -> Result<(), PipelineError> {
-    let (min, max) = study_bounds(index);
-    let cell = project.cell_size_m;
-    let cols = ((max[0] - min[0]) / cell).ceil() + 1.0;
-    let rows = ((max[1] - min[1]) / cell).ceil() + 1.0;
-    let cells = cols * rows;
-    let bytes = cells * GRID_BYTES_PER_CELL + cols * GRID_BYTES_PER_BAND_COLUMN;
-    let budget = project.exposure.grid_memory_mb as f64 * 1024.0 * 1024.0;
-    if !(cells.is_finite() && bytes <= budget && cells < u32::MAX as f64 * 16.0) {
-        return Err(PipelineError::Invalid(format!(
-            "the exposure grid would have {} cells ({} × {} at cell_size_m = {cell}) and need about {} of memory \
-             (and a GeoTIFF of up to {} uncompressed), over the budget exposure.grid_memory_mb = {}; \
-             use a larger cell_size_m or raise exposure.grid_memory_mb in the project file",
-            group_thousands(cells),
-            group_thousands(cols),
-            group_thousands(rows),
-            human_bytes(bytes),
-            human_bytes(cells * 4.0),
-            project.exposure.grid_memory_mb,
-        )));
-    }
-    Ok(())
-}
-
-/// 1234567 → "1,234,567" (a huge or non-finite value as it is).
-fn group_thousands(v: f64) -> String {
-    if !(v.is_finite() && v < 1e18) {
-        return format!("{v:e}");
-    }
-    let digits = format!("{:.0}", v);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn human_bytes(b: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    if !b.is_finite() {
-        return "an unbounded amount".into();
-    }
-    let mut v = b;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.1} {}", UNITS[u])
-}
-
 /// `riskatlas run`: the whole pipeline into `out_dir`, as a transaction: the
 /// outputs are written into a staging folder beside it and swapped in at the
 /// end, so `out_dir` holds either the previous complete output or this one.
@@ -996,7 +875,9 @@ pub fn run(
     preflight(project, out_dir)?;
     let txn = write::staging::OutputTxn::begin(out_dir)?;
     let stage = txn.path().to_path_buf();
-    let mut loaded = load_all(project, progress, |index| check_grid_budget(project, index))?;
+    let mut loaded = load_all(project, progress, |index| {
+        grid::check_grid_budget(project, index).map_err(PipelineError::from)
+    })?;
     print_summary(&loaded);
     let analysis = analyse(project, &mut loaded);
     let mut timings = std::mem::take(&mut loaded.timings);

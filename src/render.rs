@@ -588,7 +588,7 @@ fn solid(c: Color) -> Paint<'static> {
 
 /// The exposure grid's cell grades (0 = E is 0, 1 blue … 4 red), row-major.
 pub struct GradeGrid {
-    pub spec: crate::exposure::GridSpec,
+    pub spec: crate::analysis::exposure::GridSpec,
     pub codes: Vec<u8>,
 }
 
@@ -1319,7 +1319,7 @@ fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
             h.id,
             h.s,
             h.r,
-            crate::hazard::grade_label_zh(h.grade)
+            crate::analysis::hazard::grade_label_zh(h.grade)
         ));
     }
     if majors.len() > 8 {

@@ -18,7 +18,7 @@ use geo::{BoundingRect, Point};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::join::AdminIndex;
+use crate::analysis::join::AdminIndex;
 use crate::model::{AdminUnit, Grade};
 
 /// How much to generate.
@@ -326,7 +326,7 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         })
         .collect();
 
-    let tables = crate::hazard::tables();
+    let tables = crate::analysis::hazard::tables();
     let (t1, t2) = (&tables.named, &tables.categories);
     let chemical: Vec<&GenEnterprise> = enterprises
         .iter()

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::crs::{MetricCrs, ToWgs84};
-use crate::join::{AdminIndex, Outside};
+use crate::analysis::join::{AdminIndex, Outside};
 use crate::model::{
     AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, SourceRef, VulnerableTarget,
 };

@@ -669,7 +669,7 @@ impl<'a> Checker<'a> {
             None => None,
             Some(text) => {
                 let code = text.trim().to_uppercase();
-                if !crate::hazard::is_category_code(&code) {
+                if !crate::analysis::hazard::is_category_code(&code) {
                     return Err(FieldError::new(&f.column("category"), text, RejectCode::UnknownValue, format!("category {text:?} is not a GB 18218 Table 2 code (J1 … J5, W1.1 … W11)")));
                 }
                 Some(code)
@@ -678,7 +678,7 @@ impl<'a> Checker<'a> {
         let cas = f.optional("cas").map(str::to_string);
         // A chemical that GB 18218 cannot place has no Q: the line is set
         // aside and its unit computed from the rest (flagged incomplete).
-        crate::hazard::resolve(&name, cas.as_deref(), category.as_deref()).map_err(|reason| {
+        crate::analysis::hazard::resolve(&name, cas.as_deref(), category.as_deref()).map_err(|reason| {
             FieldError::new(
                 &f.column("name"),
                 &name,

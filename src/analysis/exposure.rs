@@ -24,7 +24,7 @@ use rstar::{RTree, AABB};
 use crate::ingest::config::{Exposure, Kernel, Mode};
 use crate::crs::MetricCrs;
 use crate::model::{Enterprise, Grade, HazardUnit, VulnerableTarget};
-use crate::spatial::PointIndex;
+use crate::analysis::spatial::PointIndex;
 
 /// Where a source's influence radius came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub fn sources(
 /// The kernel K(u) for u = d/r; zero beyond the radius.
 ///
 /// ```
-/// use riskatlas::{exposure::kernel, ingest::config::Kernel};
+/// use riskatlas::{analysis::exposure::kernel, ingest::config::Kernel};
 /// assert_eq!(kernel(Kernel::Quartic, 0.5), 0.5625);
 /// assert_eq!(kernel(Kernel::Quartic, 1.2), 0.0);
 /// ```

@@ -50,7 +50,7 @@ fn fire(rule: &Rule, facts: &Facts) -> Option<String> {
                 .map(|(id, g, r)| {
                     format!(
                         "{}重大危险源 {id}（R={r:.1}）",
-                        crate::hazard::grade_label_zh(Some(*g))
+                        crate::analysis::hazard::grade_label_zh(Some(*g))
                     )
                 })
                 .collect();
@@ -145,7 +145,7 @@ pub fn grade_enterprises(
 mod tests {
     use super::*;
     use crate::ingest::config::default_rules;
-    use crate::hazard::{assess, resolve, AlphaSource};
+    use crate::analysis::hazard::{assess, resolve, AlphaSource};
     use crate::model::{Grade, UnitKind};
     use geo::Point;
 

@@ -16,8 +16,8 @@ use geo::MapCoords;
 
 use crate::ingest::config::Exposure;
 use crate::crs::MetricCrs;
-use crate::exposure::{cell_grade, GridSpec, TargetExposure};
-use crate::join::AdminIndex;
+use crate::analysis::exposure::{cell_grade, GridSpec, TargetExposure};
+use crate::analysis::join::AdminIndex;
 use crate::model::{
     AdminRef, DangerLevel, DangerStatus, Enterprise, Grade, HazardUnit, HiddenDanger,
 };

@@ -24,13 +24,13 @@ use std::sync::OnceLock;
 use crate::crs::MetricCrs;
 pub use crate::model::{AlphaSource, Assessment, ChemicalShare, Resolved};
 use crate::model::{Enterprise, HazardUnit, VulnerableTarget};
-use crate::spatial::PointIndex;
+use crate::analysis::spatial::PointIndex;
 
-const TABLE1_CSV: &str = include_str!("../data/gb18218/table1_named_chemicals.csv");
+const TABLE1_CSV: &str = include_str!("../../data/gb18218/table1_named_chemicals.csv");
 /// Table 2 joined with Table 4 (code, category, description, Q, β).
-const TABLE2_CSV: &str = include_str!("../data/gb18218/table2_categories.csv");
-const TABLE3_CSV: &str = include_str!("../data/gb18218/table3_toxic_gas_beta.csv");
-const TABLE5_CSV: &str = include_str!("../data/gb18218/table5_alpha.csv");
+const TABLE2_CSV: &str = include_str!("../../data/gb18218/table2_categories.csv");
+const TABLE3_CSV: &str = include_str!("../../data/gb18218/table3_toxic_gas_beta.csv");
+const TABLE5_CSV: &str = include_str!("../../data/gb18218/table5_alpha.csv");
 
 /// A Table 1 chemical.
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ fn list(cell: &str) -> Vec<String> {
 /// spaces, one kind of bracket, lower-case Latin letters.
 ///
 /// ```
-/// use riskatlas::hazard::normalise_name;
+/// use riskatlas::analysis::hazard::normalise_name;
 /// assert_eq!(normalise_name("甲醛（含量＞90％）"), normalise_name("甲醛(含量>90%)"));
 /// assert_eq!(normalise_name(" 液 氯 "), "液氯");
 /// ```
@@ -254,8 +254,8 @@ pub fn tables() -> &'static Tables {
 /// Whether `code` is a Table 2 category code (case-sensitive, upper case).
 ///
 /// ```
-/// assert!(riskatlas::hazard::is_category_code("W5.3"));
-/// assert!(!riskatlas::hazard::is_category_code("W12"));
+/// assert!(riskatlas::analysis::hazard::is_category_code("W5.3"));
+/// assert!(!riskatlas::analysis::hazard::is_category_code("W12"));
 /// ```
 pub fn is_category_code(code: &str) -> bool {
     static CODES: OnceLock<BTreeSet<String>> = OnceLock::new();
@@ -344,7 +344,7 @@ pub fn grade_for_r(r: f64) -> u8 {
 /// Identifies and grades a unit from its resolved inventory.
 ///
 /// ```
-/// use riskatlas::hazard::{assess, resolve, AlphaSource};
+/// use riskatlas::analysis::hazard::{assess, resolve, AlphaSource};
 /// // 氯 5 t + 氨 5 t, nobody within 500 m: S = 1.5, R = 0.5 × (4×1 + 2×0.5) = 2.5, grade 4.
 /// let inv = vec![("氯", 5.0, resolve("氯", None, None).unwrap()), ("氨", 5.0, resolve("氨", None, None).unwrap())];
 /// let a = assess(&inv, 0, AlphaSource::Input, false);

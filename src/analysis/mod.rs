@@ -1,0 +1,62 @@
+//! The analysis stage: from the loaded records to the findings.
+//!
+//! It takes [`crate::ingest::Loaded`] and gives [`Analysis`]: major hazard
+//! sources identified and graded by GB 18218-2018 ([`hazard`]), overdue
+//! dangers marked and enterprises graded on the four colours ([`grade`]), the
+//! exposure grid's sources and each vulnerable target's exposure
+//! ([`exposure`]); the per-unit statistics and area grades ([`aggregate`])
+//! follow from the grid. The join to the units ([`join`]) and the metric
+//! point index ([`spatial`]) serve the other stages too.
+
+use crate::ingest::config::Project;
+use crate::ingest::Loaded;
+use exposure::TargetExposure;
+
+pub mod aggregate;
+pub mod exposure;
+pub mod grade;
+pub mod grid;
+pub mod hazard;
+pub mod join;
+pub mod spatial;
+
+/// What the analysis stages add to the loaded records.
+pub struct Analysis {
+    /// The exposure grid's sources: hazard units (same order), then the
+    /// enterprises without one.
+    pub sources: Vec<exposure::Source>,
+    /// For each vulnerable target (same order), the sources around it.
+    pub target_exposure: Vec<TargetExposure>,
+}
+
+/// The analysis stages: identify and grade hazard sources (GB 18218), mark
+/// overdue dangers, grade enterprises, and find the sources around each target.
+pub fn analyse(project: &Project, loaded: &mut Loaded) -> Analysis {
+    let metric = loaded.index.metric().clone();
+    let Loaded {
+        enterprises,
+        hazard_units,
+        hidden_dangers,
+        targets,
+        timings,
+        ..
+    } = loaded;
+    timings.stage("assess_hazard_sources", || {
+        hazard::assess_units(hazard_units, enterprises, targets, &metric)
+    });
+    timings.stage("grade_enterprises", || {
+        grade::mark_overdue(hidden_dangers, project.as_of);
+        grade::grade_enterprises(enterprises, hazard_units, hidden_dangers, &project.grading);
+    });
+    let sources = timings.stage("exposure_sources", || {
+        exposure::sources(hazard_units, enterprises, &project.exposure, &metric)
+    });
+    let target_exposure = timings.stage("target_exposure", || {
+        exposure::target_exposure(targets, &sources, &project.exposure, &metric)
+    });
+    Analysis {
+        sources,
+        target_exposure,
+    }
+}
+
