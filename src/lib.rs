@@ -5,18 +5,15 @@
 //! RFC 7946 GeoJSON, a GeoPackage, the rejects and a report.
 //!
 //! One module per pipeline stage; [`model`] holds the domain types and only
-//! [`ingest::load`] and [`write`] touch files.
+//! [`ingest::load`] and [`output::write`] touch files.
 
 pub mod analysis;
-pub mod cells;
 pub mod crs;
 pub mod generate;
 pub mod ingest;
-pub mod layers;
-pub mod lists;
 pub mod model;
+pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod render;
 pub mod styles;
-pub mod write;

@@ -4,7 +4,7 @@
 //! Stages take typed inputs and return typed outputs; this module only wires
 //! them together, times them and keeps the accounting.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -15,16 +15,17 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::analysis::aggregate::{self, GridStats, UnitRaster};
-use crate::cells::{self, GridCells};
+use crate::output::cells::{self, GridCells};
 use crate::analysis::exposure::{GridSpec, SourceIndex};
 use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
-use crate::layers::{self, EnterpriseHazards, LayerData};
-use crate::lists::{self, Table};
+use crate::output::layers::{self, EnterpriseHazards, LayerData};
+use crate::output::lists::{self, Table};
 use crate::model::{AdminRef, AdminUnit, Grade, HazardUnit};
 use crate::progress::{Progress, Timings};
-use crate::write::{self, WriteError};
-use crate::analysis::grid::{self, study_bounds, TILE};
+use crate::output::write::{self, WriteError};
+use crate::analysis::grid::{self, study_bounds, GridOutcome, TILE};
+use crate::output::report::{findings, grid_summary, print_summary, report, units_by_grade_of};
 use crate::analysis::{analyse, Analysis};
 use crate::render;
 
@@ -57,17 +58,6 @@ fn hazards_by_enterprise(units: &[HazardUnit]) -> HashMap<&str, EnterpriseHazard
         }
     }
     out
-}
-
-/// What the grid stage found.
-pub struct GridOutcome {
-    pub spec: GridSpec,
-    pub stats: GridStats,
-    /// Cell statistics of every unit, by code.
-    pub unit_cells: BTreeMap<String, aggregate::CellStats>,
-    /// The `exposure_grid` layer, still to be turned into rows.
-    pub cells: Option<GridCells>,
-    pub merged: bool,
 }
 
 /// The exposure grid: computed band by band into `exposure.tif`, the
@@ -360,194 +350,6 @@ fn build_lists(loaded: &Loaded, analysis: &Analysis) -> Vec<Table> {
     ]
 }
 
-/// The grid's size and cell counts, for `report.json`.
-fn grid_summary(grid: &GridOutcome) -> serde_json::Value {
-    let s = &grid.spec;
-    json!({
-        "cols": s.cols, "rows": s.rows, "cells": s.cells(), "cell_size_m": s.cell,
-        "origin": { "west": s.x0, "north": s.y0 },
-        "cells_by_grade": {
-            "red": grid.stats.grid_by_grade[0], "orange": grid.stats.grid_by_grade[1],
-            "yellow": grid.stats.grid_by_grade[2], "blue": grid.stats.grid_by_grade[3],
-        },
-        "exposure_grid_layer": if grid.merged { "cells merged per grade" } else { "single cells" },
-    })
-}
-
-/// Administrative units per area grade, by level, from the `admin_units` layer.
-fn units_by_grade_of(admin: &LayerData) -> serde_json::Value {
-    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let col = |name: &str| {
-        admin
-            .def
-            .fields
-            .iter()
-            .position(|f| f.name == name)
-            .expect("catalogue field")
-    };
-    let (level, grade) = (col("level"), col("grade"));
-    for row in &admin.rows {
-        if let (layers::Value::Str(l), layers::Value::Str(g)) =
-            (&row.values[level], &row.values[grade])
-        {
-            *out.entry(l.clone())
-                .or_default()
-                .entry(g.clone())
-                .or_default() += 1;
-        }
-    }
-    json!(out)
-}
-
-/// Counts by grade and by kind of finding, for `report.json`.
-fn findings(loaded: &Loaded, lists: &[Table]) -> serde_json::Value {
-    let mut by_grade = serde_json::Map::new();
-    for g in Grade::DESCENDING {
-        let n = loaded
-            .enterprises
-            .iter()
-            .filter(|e| e.rating.as_ref().is_some_and(|r| r.grade == g))
-            .count();
-        by_grade.insert(g.as_str().to_string(), json!(n));
-    }
-    let derived = loaded
-        .enterprises
-        .iter()
-        .filter(|e| {
-            e.rating
-                .as_ref()
-                .is_some_and(|r| r.source == crate::model::GradeSource::Derived)
-        })
-        .count();
-    let mut major_by_grade = serde_json::Map::new();
-    for g in 1..=4u8 {
-        major_by_grade.insert(
-            g.to_string(),
-            json!(loaded
-                .hazard_units
-                .iter()
-                .filter(|u| u.major_grade() == Some(g))
-                .count()),
-        );
-    }
-    let assessments = || {
-        loaded
-            .hazard_units
-            .iter()
-            .filter_map(|u| u.assessment.as_ref())
-    };
-    let major_dangers = || {
-        loaded
-            .hidden_dangers
-            .iter()
-            .filter(|d| d.level == crate::model::DangerLevel::Major)
-    };
-    json!({
-        "enterprises_by_grade": by_grade,
-        "enterprise_grade_source": { "assessed": loaded.enterprises.len() - derived, "derived": derived },
-        "major_hazard_sources_by_grade": major_by_grade,
-        "hazard_units": {
-            "assessed": assessments().count(),
-            "major": assessments().filter(|a| a.is_major).count(),
-            "incomplete_inventory": loaded.hazard_units.iter().filter(|u| u.incomplete).count(),
-            "beta_assumed": assessments().filter(|a| a.any_beta_assumed()).count(),
-            "alpha_estimated": assessments().filter(|a| a.alpha_source == crate::model::AlphaSource::Estimated).count(),
-        },
-        "hidden_dangers": {
-            "major": major_dangers().count(),
-            "open_major": major_dangers().filter(|d| d.status == crate::model::DangerStatus::Open).count(),
-            "overdue_major": major_dangers().filter(|d| d.overdue).count(),
-        },
-        "lists": lists.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
-    })
-}
-
-/// The accounting and parameters of a run, as `report.json` holds them.
-pub fn report(
-    project: &Project,
-    loaded: &Loaded,
-    findings: Option<serde_json::Value>,
-) -> serde_json::Value {
-    let inputs: serde_json::Map<String, serde_json::Value> = loaded
-        .ledger
-        .counts
-        .iter()
-        .map(|(kind, c)| {
-            let spec = &project.inputs[kind];
-            let summary = loaded.summaries.get(kind);
-            let mut by_code = std::collections::BTreeMap::<&str, u64>::new();
-            for r in loaded.ledger.rejects.iter().filter(|r| r.kind == *kind) {
-                *by_code.entry(r.code.as_str()).or_default() += 1;
-            }
-            (
-                kind.key().to_string(),
-                json!({
-                    "file": spec.display_path,
-                    "layer": summary.map(|s| s.layer.clone()),
-                    "driver": summary.map(|s| s.driver),
-                    "crs": summary.map(|s| s.crs.to_string()),
-                    "encoding": spec.encoding,
-                    "read": c.read,
-                    "accepted": c.accepted,
-                    "rejected": c.rejected,
-                    "balanced": c.balanced(),
-                    "rejected_by_reason": by_code,
-                    "lines": summary.and_then(|s| s.lines),
-                    "warnings": summary.map(|s| s.warnings.clone()).unwrap_or_default(),
-                }),
-            )
-        })
-        .collect();
-    let balanced = loaded.ledger.balanced();
-    let metric = loaded.index.metric();
-    json!({
-        "tool": "riskatlas",
-        "version": env!("CARGO_PKG_VERSION"),
-        "title": project.title,
-        "year": project.year,
-        "data_date": project.data_date,
-        "accounting": {
-            "balanced": balanced,
-            "statement": if balanced {
-                "for every input, accepted + rejected == read: every record is in the outputs or in rejects.csv"
-            } else {
-                "ACCOUNTING ERROR: for some input, accepted + rejected != read"
-            },
-            "read": loaded.ledger.counts.values().map(|c| c.read).sum::<u64>(),
-            "accepted": loaded.ledger.counts.values().map(|c| c.accepted).sum::<u64>(),
-            "rejected": loaded.ledger.counts.values().map(|c| c.rejected).sum::<u64>(),
-        },
-        "inputs": inputs,
-        "repairs": loaded.ledger.repairs,
-        "crs": {
-            "output": "EPSG:4326 (WGS 84 longitude/latitude)",
-            "metric": { "epsg": metric.epsg, "name": metric.name, "central_meridian": metric.central_meridian },
-        },
-        "join": {
-            "level": loaded.index.finest_level().as_str(),
-            "boundary_rule": "a point strictly inside a unit belongs to it; a point on a boundary goes to the unit with the smallest code among those containing it",
-        },
-        "findings": findings,
-        "parameters": {
-            "cell_size_m": project.cell_size_m,
-            "as_of": project.as_of.to_string(),
-            "grading": {
-                "policy": "these rules are local policy, not national standard",
-                "unassessed": project.grading.unassessed.as_str(),
-                "rules": project.grading.rules.iter().map(|r| json!({
-                    "id": r.id, "when": format!("{:?}", r.when), "hazard_grades": r.hazard_grades,
-                    "raise_to": r.raise_to.as_str(), "enabled": r.enabled,
-                })).collect::<Vec<_>>(),
-            },
-            "default_radius_m": {
-                "red": project.exposure.default_radius_m.red, "orange": project.exposure.default_radius_m.orange,
-                "yellow": project.exposure.default_radius_m.yellow, "blue": project.exposure.default_radius_m.blue,
-            },
-        },
-        "timings_s": loaded.timings.0.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
-    })
-}
-
 /// The timestamp written into the GeoPackage: the data date, else the year's end.
 fn gpkg_stamp(project: &Project) -> String {
     let date = project
@@ -573,48 +375,6 @@ fn outcome(loaded: &Loaded, out_dir: Option<PathBuf>) -> Outcome {
         accepted: sum(|c| c.accepted),
         rejected: sum(|c| c.rejected),
         out_dir,
-    }
-}
-
-/// Prints the per-input accounting and the first rejects to stderr.
-pub fn print_summary(loaded: &Loaded) {
-    crate::note!(
-        "{:<20} {:>9} {:>9} {:>9}",
-        "input", "read", "accepted", "rejected"
-    );
-    for (kind, c) in &loaded.ledger.counts {
-        crate::note!(
-            "{:<20} {:>9} {:>9} {:>9}",
-            kind.key(),
-            c.read,
-            c.accepted,
-            c.rejected
-        );
-    }
-    for r in loaded.ledger.rejects.iter().take(20) {
-        let layer = r
-            .source
-            .layer
-            .as_deref()
-            .map(|l| format!(" [{l}]"))
-            .unwrap_or_default();
-        let id =
-            r.id.as_deref()
-                .map(|i| format!(" id {i}:"))
-                .unwrap_or_default();
-        crate::note!(
-            "rejected: {}{layer}: row {}:{id} {}",
-            r.source.file, r.source.row, r.reason
-        );
-    }
-    if loaded.ledger.rejects.len() > 20 {
-        crate::note!("… and {} more rejects", loaded.ledger.rejects.len() - 20);
-    }
-    for r in &loaded.ledger.repairs {
-        crate::note!(
-            "repaired: {}: row {}: id {}: {}",
-            r.file, r.row, r.id, r.what
-        );
     }
 }
 

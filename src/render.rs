@@ -1489,7 +1489,7 @@ pub fn render_all(
                 Job::District(u) => district_map(data, u, &style, &font)?,
                 Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
             };
-            crate::write::atomic_write(path, |w| std::io::Write::write_all(w, &png)).map_err(
+            crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, &png)).map_err(
                 |e| RenderError::Io {
                     path: path.clone(),
                     source: std::io::Error::other(e.to_string()),

@@ -1,8 +1,13 @@
 //! The grid's geometry before it is computed: the study area's metric
 //! envelope, the band and tile size, and the memory budget a grid must fit.
 
-use crate::ingest::config::Project;
+use std::collections::BTreeMap;
+
+use crate::analysis::aggregate::{CellStats, GridStats};
+use crate::analysis::exposure::GridSpec;
 use crate::analysis::join::AdminIndex;
+use crate::ingest::config::Project;
+use crate::output::cells::GridCells;
 
 /// A grid too large for `exposure.grid_memory_mb`, with the numbers and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -93,3 +98,13 @@ fn human_bytes(b: f64) -> String {
     format!("{v:.1} {}", UNITS[u])
 }
 
+/// What the grid stage found.
+pub struct GridOutcome {
+    pub spec: GridSpec,
+    pub stats: GridStats,
+    /// Cell statistics of every unit, by code.
+    pub unit_cells: BTreeMap<String, CellStats>,
+    /// The `exposure_grid` layer, still to be turned into rows.
+    pub cells: Option<GridCells>,
+    pub merged: bool,
+}

@@ -15,7 +15,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 use super::{GenDanger, GenEnterprise, GenTarget, GenUnit, Synthetic};
 use crate::crs::wgs84_to_gcj02;
 use crate::model::Grade;
-use crate::write::{atomic_write, WriteError};
+use crate::output::write::{atomic_write, WriteError};
 
 /// A deliberately bad record: where it is and the reject code it must get.
 #[derive(Debug, Clone)]

@@ -4,12 +4,12 @@
 //! hazard sources with S, R, α, β and grade) and 脆弱性目标清单 (vulnerable
 //! targets with their protection class and the sources whose radius covers them).
 //!
-//! Building a table is pure; [`crate::write`] turns tables into CSV and XLSX.
+//! Building a table is pure; [`crate::output::write`] turns tables into CSV and XLSX.
 
 use std::collections::HashMap;
 
 use crate::analysis::exposure::{Source, TargetExposure};
-use crate::layers::{covering_text, inventory_text, round4, Value};
+use crate::output::layers::{covering_text, inventory_text, round4, Value};
 use crate::model::{
     AdminRef, DangerLevel, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
 };

@@ -18,13 +18,13 @@ use crate::model::{
 };
 
 const CATALOGUE: [&str; 7] = [
-    include_str!("../layers/exposure_grid.toml"),
-    include_str!("../layers/influence_zones.toml"),
-    include_str!("../layers/admin_units.toml"),
-    include_str!("../layers/enterprises.toml"),
-    include_str!("../layers/hazard_sources.toml"),
-    include_str!("../layers/hidden_dangers.toml"),
-    include_str!("../layers/vulnerable_targets.toml"),
+    include_str!("../../layers/exposure_grid.toml"),
+    include_str!("../../layers/influence_zones.toml"),
+    include_str!("../../layers/admin_units.toml"),
+    include_str!("../../layers/enterprises.toml"),
+    include_str!("../../layers/hazard_sources.toml"),
+    include_str!("../../layers/hidden_dangers.toml"),
+    include_str!("../../layers/vulnerable_targets.toml"),
 ];
 
 /// The unit fields appended to every point layer with `admin_fields = true`.

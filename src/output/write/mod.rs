@@ -17,8 +17,8 @@ use thiserror::Error;
 pub mod gpkg;
 pub mod staging;
 
-use crate::layers::{LayerData, Shape, Value};
-use crate::lists::Table;
+use crate::output::layers::{LayerData, Shape, Value};
+use crate::output::lists::Table;
 use crate::model::Date;
 use crate::ingest::validate::Reject;
 

@@ -16,7 +16,7 @@ use geo::{orient::Direction, BoundingRect, LineString, Orient};
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::{io_err, temp_path, WriteError};
-use crate::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
+use crate::output::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
 
 const SRS_WGS84: i32 = 4326;
 

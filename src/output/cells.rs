@@ -11,7 +11,7 @@ use geo::{Coord, LineString, MapCoords, MultiPolygon, Polygon};
 use crate::ingest::config::Exposure;
 use crate::crs::MetricCrs;
 use crate::analysis::exposure::{cell_grade, GridSpec, Source, SourceOf};
-use crate::layers::{self, Row, Shape, Value};
+use crate::output::layers::{self, Row, Shape, Value};
 use crate::model::{Grade, HazardUnit};
 
 /// Grade codes in the grade raster (0 = E = 0).

@@ -1,0 +1,14 @@
+//! The output stage: the layers, the lists, the rejects and the report, and
+//! the writers that put them in the output folder.
+//!
+//! It takes the loaded records, the analysis and the grid, and gives files:
+//! the layer catalogue ([`layers`], with the grid and influence-zone polygons
+//! of [`cells`]) written as GeoJSON, GeoPackage and GeoTIFF, the four lists
+//! ([`lists`]) as CSV and XLSX, `rejects.csv` and `report.json` ([`report`]),
+//! all into the staging folder of the run's transaction ([`write::staging`]).
+
+pub mod cells;
+pub mod layers;
+pub mod lists;
+pub mod report;
+pub mod write;
