@@ -11,9 +11,10 @@ pub mod analysis;
 pub mod crs;
 pub mod generate;
 pub mod ingest;
+pub mod maps;
 pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
-pub mod render;
+
 pub mod styles;

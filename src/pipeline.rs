@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use geo::Point;
 use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
@@ -21,13 +20,14 @@ use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
 use crate::output::layers::{self, EnterpriseHazards, LayerData};
 use crate::output::lists::{self, Table};
-use crate::model::{AdminRef, AdminUnit, Grade, HazardUnit};
+use crate::model::HazardUnit;
 use crate::progress::{Progress, Timings};
 use crate::output::write::{self, WriteError};
 use crate::analysis::grid::{self, study_bounds, GridOutcome, TILE};
 use crate::output::report::{findings, grid_summary, print_summary, report, units_by_grade_of};
 use crate::analysis::{analyse, Analysis};
-use crate::render;
+use crate::maps::{self, render};
+use crate::output::Results;
 
 #[derive(Debug, Error)]
 pub enum PipelineError {
@@ -137,133 +137,6 @@ fn admin_unit_rows(
             layers::admin_unit_findings_row(u, metric.area_m2(&u.boundary) / 1e6, &findings)
         })
         .collect()
-}
-
-/// What the maps show, in metric coordinates.
-fn map_data(
-    project: &Project,
-    loaded: &Loaded,
-    analysis: &Analysis,
-    grid: &GridOutcome,
-    codes: Vec<u8>,
-) -> render::MapData {
-    let metric = loaded.index.metric();
-    let to_metric = |mp: &geo::MultiPolygon<f64>| -> geo::MultiPolygon<f64> {
-        use geo::MapCoords;
-        mp.map_coords(|c| {
-            let (x, y) = metric.project(c.x, c.y);
-            geo::Coord { x, y }
-        })
-    };
-    let cells = &grid.unit_cells;
-    let unit = |u: &AdminUnit| render::MapUnit {
-        code: u.code.clone(),
-        name: u.name.clone(),
-        boundary: to_metric(&u.boundary),
-        grade: cells
-            .get(&u.code)
-            .map(|c| aggregate::unit_grade(c, &project.exposure).0),
-    };
-    let finest_code = |a: &AdminRef| a.district_code.clone().or_else(|| a.town_code.clone());
-    let xy = |p: Point<f64>| {
-        let (x, y) = metric.project(p.x(), p.y());
-        [x, y]
-    };
-    render::MapData {
-        area_name: project.area_name.clone().unwrap_or_default(),
-        year: project.year,
-        data_date: project.as_of.to_string(),
-        source: project
-            .source
-            .clone()
-            .unwrap_or_else(|| "数据来源：安全生产监管数据".into()),
-        city: loaded
-            .index
-            .units()
-            .iter()
-            .find(|u| u.level == crate::model::AdminLevel::City)
-            .map(unit),
-        // The atlas is by district; towns, where given, are drawn inside.
-        units: {
-            let districts: Vec<&AdminUnit> = loaded
-                .index
-                .units()
-                .iter()
-                .filter(|u| u.level == crate::model::AdminLevel::District)
-                .collect();
-            if districts.is_empty() {
-                let finest = loaded.index.finest_level();
-                loaded
-                    .index
-                    .units()
-                    .iter()
-                    .filter(|u| u.level == finest)
-                    .map(unit)
-                    .collect()
-            } else {
-                districts.into_iter().map(unit).collect()
-            }
-        },
-        towns: loaded
-            .index
-            .units()
-            .iter()
-            .filter(|u| u.level == crate::model::AdminLevel::Town)
-            .map(unit)
-            .collect(),
-        enterprises: loaded
-            .enterprises
-            .iter()
-            .map(|e| {
-                let grade = e.rating.as_ref().map_or(Grade::Blue, |r| r.grade);
-                render::MapPoint {
-                    id: e.id.clone(),
-                    xy: xy(e.lon_lat),
-                    grade,
-                    name: e.name.clone(),
-                    unit: finest_code(&e.admin),
-                    // Only the enterprise maps (red and orange) show reasons.
-                    reasons: e
-                        .rating
-                        .as_ref()
-                        .filter(|_| grade >= Grade::Orange)
-                        .map(|r| r.reason_text())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect(),
-        hazards: loaded
-            .hazard_units
-            .iter()
-            .zip(&analysis.sources)
-            .map(|(u, s)| {
-                let a = u.assessment.as_ref();
-                render::MapHazard {
-                    id: u.id.clone(),
-                    enterprise: u.enterprise_id.clone(),
-                    xy: s.xy,
-                    radius_m: s.radius_m,
-                    unit: finest_code(&u.admin),
-                    s: a.map_or(0.0, |a| a.s),
-                    r: a.map_or(0.0, |a| a.r),
-                    grade: u.major_grade(),
-                }
-            })
-            .collect(),
-        targets: loaded
-            .targets
-            .iter()
-            .map(|t| render::MapTarget {
-                xy: xy(t.lon_lat),
-                kind: t.kind.clone(),
-                name: t.name.clone(),
-            })
-            .collect(),
-        grid: render::GradeGrid {
-            spec: grid.spec,
-            codes,
-        },
-    }
 }
 
 /// The output layers' names, in catalogue draw order.
@@ -453,52 +326,6 @@ pub fn generate(
     )?)
 }
 
-/// What the output stages read: the project, the records, the analysis and the grid.
-#[derive(Clone, Copy)]
-struct Results<'a> {
-    project: &'a Project,
-    loaded: &'a Loaded,
-    analysis: &'a Analysis,
-    grid: &'a GridOutcome,
-}
-
-/// Renders the maps when the project asks for them; returns the files.
-fn render_maps(
-    r: Results,
-    codes: Vec<u8>,
-    out_dir: &Path,
-    timings: &mut Timings,
-) -> Result<Vec<PathBuf>, PipelineError> {
-    let Results {
-        project,
-        loaded,
-        analysis,
-        grid,
-    } = r;
-    if !project.maps.enabled {
-        return Ok(Vec::new());
-    }
-    let data = timings.stage("prepare_maps", || {
-        map_data(project, loaded, analysis, grid, codes)
-    });
-    let m = &project.maps;
-    let opts = render::MapOptions {
-        width_mm: m.width_mm,
-        height_mm: m.height_mm,
-        dpi: m.dpi,
-        font: m.font.clone(),
-    };
-    Ok(timings.stage("render_maps", || {
-        render::render_all(
-            &data,
-            &opts,
-            m.enterprise_maps,
-            m.all_enterprises,
-            &out_dir.join("maps"),
-        )
-    })?)
-}
-
 /// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
 /// lists (on their own thread), with the merged grid cells made meanwhile.
 /// Returns the units per grade (from `admin_units`) and the lists.
@@ -658,7 +485,7 @@ pub fn run(
         analysis: &analysis,
         grid: &grid,
     };
-    let maps = render_maps(results, grid_cells.codes()?, &stage, &mut timings)?;
+    let map_files = maps::render_maps(results, grid_cells.codes()?, &stage, &mut timings)?;
     let (units_by_grade, lists) =
         write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
     timings.stage("write_rejects", || {
@@ -669,7 +496,7 @@ pub fn run(
     let mut findings = findings(&loaded, &lists);
     findings["grid"] = grid_summary;
     findings["units_by_grade"] = units_by_grade;
-    findings["maps"] = json!(maps
+    findings["maps"] = json!(map_files
         .iter()
         .filter_map(|p| p.strip_prefix(&stage).ok())
         .map(|p| p.to_string_lossy().into_owned())

@@ -12,3 +12,18 @@ pub mod layers;
 pub mod lists;
 pub mod report;
 pub mod write;
+
+use crate::analysis::grid::GridOutcome;
+use crate::analysis::Analysis;
+use crate::ingest::config::Project;
+use crate::ingest::Loaded;
+
+/// What the output stages read: the project, the records, the analysis and the grid.
+#[derive(Clone, Copy)]
+pub struct Results<'a> {
+    pub project: &'a Project,
+    pub loaded: &'a Loaded,
+    pub analysis: &'a Analysis,
+    pub grid: &'a GridOutcome,
+}
+

@@ -101,7 +101,7 @@ pub struct MapStyle {
     points: PointStyle,
 }
 
-const MAP_STYLE: &str = include_str!("../styles/map.toml");
+const MAP_STYLE: &str = include_str!("../../styles/map.toml");
 
 impl MapStyle {
     /// The compiled-in style with the page size and DPI of the options.
@@ -1393,7 +1393,7 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
 /// the name, a hash of the original keeps names distinct.
 ///
 /// ```
-/// use riskatlas::render::safe_file_stem;
+/// use riskatlas::maps::render::safe_file_stem;
 /// assert_eq!(safe_file_stem("320412"), "320412");
 /// assert!(!safe_file_stem("../x").contains('/'));
 /// assert_ne!(safe_file_stem("a/b"), safe_file_stem("a_b"));

@@ -1,0 +1,187 @@
+//! The maps stage: the PNG maps — the city map, the district atlas and the
+//! enterprise maps — from the records, the analysis and the grid.
+//!
+//! [`map_data`] turns the results into what the maps show, in metric
+//! coordinates; [`render`] draws the pages (furniture, legends, the three
+//! kinds of map) with styles from `styles/`.
+
+use std::path::{Path, PathBuf};
+
+use geo::Point;
+
+use crate::analysis::aggregate;
+use crate::analysis::grid::GridOutcome;
+use crate::analysis::Analysis;
+use crate::ingest::config::Project;
+use crate::ingest::Loaded;
+use crate::model::{AdminRef, AdminUnit, Grade};
+use crate::output::Results;
+use crate::progress::Timings;
+use render::RenderError;
+
+pub mod render;
+
+/// Renders the maps when the project asks for them; returns the files.
+pub fn render_maps(
+    r: Results,
+    codes: Vec<u8>,
+    out_dir: &Path,
+    timings: &mut Timings,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let Results {
+        project,
+        loaded,
+        analysis,
+        grid,
+    } = r;
+    if !project.maps.enabled {
+        return Ok(Vec::new());
+    }
+    let data = timings.stage("prepare_maps", || {
+        map_data(project, loaded, analysis, grid, codes)
+    });
+    let m = &project.maps;
+    let opts = render::MapOptions {
+        width_mm: m.width_mm,
+        height_mm: m.height_mm,
+        dpi: m.dpi,
+        font: m.font.clone(),
+    };
+    timings.stage("render_maps", || {
+        render::render_all(
+            &data,
+            &opts,
+            m.enterprise_maps,
+            m.all_enterprises,
+            &out_dir.join("maps"),
+        )
+    })
+}
+
+/// What the maps show, in metric coordinates.
+pub fn map_data(
+    project: &Project,
+    loaded: &Loaded,
+    analysis: &Analysis,
+    grid: &GridOutcome,
+    codes: Vec<u8>,
+) -> render::MapData {
+    let metric = loaded.index.metric();
+    let to_metric = |mp: &geo::MultiPolygon<f64>| -> geo::MultiPolygon<f64> {
+        use geo::MapCoords;
+        mp.map_coords(|c| {
+            let (x, y) = metric.project(c.x, c.y);
+            geo::Coord { x, y }
+        })
+    };
+    let cells = &grid.unit_cells;
+    let unit = |u: &AdminUnit| render::MapUnit {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        boundary: to_metric(&u.boundary),
+        grade: cells
+            .get(&u.code)
+            .map(|c| aggregate::unit_grade(c, &project.exposure).0),
+    };
+    let finest_code = |a: &AdminRef| a.district_code.clone().or_else(|| a.town_code.clone());
+    let xy = |p: Point<f64>| {
+        let (x, y) = metric.project(p.x(), p.y());
+        [x, y]
+    };
+    render::MapData {
+        area_name: project.area_name.clone().unwrap_or_default(),
+        year: project.year,
+        data_date: project.as_of.to_string(),
+        source: project
+            .source
+            .clone()
+            .unwrap_or_else(|| "数据来源：安全生产监管数据".into()),
+        city: loaded
+            .index
+            .units()
+            .iter()
+            .find(|u| u.level == crate::model::AdminLevel::City)
+            .map(unit),
+        // The atlas is by district; towns, where given, are drawn inside.
+        units: {
+            let districts: Vec<&AdminUnit> = loaded
+                .index
+                .units()
+                .iter()
+                .filter(|u| u.level == crate::model::AdminLevel::District)
+                .collect();
+            if districts.is_empty() {
+                let finest = loaded.index.finest_level();
+                loaded
+                    .index
+                    .units()
+                    .iter()
+                    .filter(|u| u.level == finest)
+                    .map(unit)
+                    .collect()
+            } else {
+                districts.into_iter().map(unit).collect()
+            }
+        },
+        towns: loaded
+            .index
+            .units()
+            .iter()
+            .filter(|u| u.level == crate::model::AdminLevel::Town)
+            .map(unit)
+            .collect(),
+        enterprises: loaded
+            .enterprises
+            .iter()
+            .map(|e| {
+                let grade = e.rating.as_ref().map_or(Grade::Blue, |r| r.grade);
+                render::MapPoint {
+                    id: e.id.clone(),
+                    xy: xy(e.lon_lat),
+                    grade,
+                    name: e.name.clone(),
+                    unit: finest_code(&e.admin),
+                    // Only the enterprise maps (red and orange) show reasons.
+                    reasons: e
+                        .rating
+                        .as_ref()
+                        .filter(|_| grade >= Grade::Orange)
+                        .map(|r| r.reason_text())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
+        hazards: loaded
+            .hazard_units
+            .iter()
+            .zip(&analysis.sources)
+            .map(|(u, s)| {
+                let a = u.assessment.as_ref();
+                render::MapHazard {
+                    id: u.id.clone(),
+                    enterprise: u.enterprise_id.clone(),
+                    xy: s.xy,
+                    radius_m: s.radius_m,
+                    unit: finest_code(&u.admin),
+                    s: a.map_or(0.0, |a| a.s),
+                    r: a.map_or(0.0, |a| a.r),
+                    grade: u.major_grade(),
+                }
+            })
+            .collect(),
+        targets: loaded
+            .targets
+            .iter()
+            .map(|t| render::MapTarget {
+                xy: xy(t.lon_lat),
+                kind: t.kind.clone(),
+                name: t.name.clone(),
+            })
+            .collect(),
+        grid: render::GradeGrid {
+            spec: grid.spec,
+            codes,
+        },
+    }
+}
+
