@@ -1,33 +1,29 @@
-//! Runs the stages in order: load and validate every input, join points to
-//! the administrative units, then write the layers, the rejects and the report.
+//! Runs the stages in order — [`crate::ingest`] (load, validate, join),
+//! [`crate::analysis`] (GB 18218, grades, exposure), the grid, [`crate::maps`]
+//! and [`crate::output`] — inside the output folder's transaction.
 //!
 //! Stages take typed inputs and return typed outputs; this module only wires
-//! them together, times them and keeps the accounting.
+//! them together (the grid's bands are streamed to the GeoTIFF, the unit
+//! statistics and the grid layer here), times them and keeps the accounting.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::Instant;
 
-use rayon::prelude::*;
 use serde_json::json;
 use thiserror::Error;
 
 use crate::analysis::aggregate::{self, GridStats, UnitRaster};
-use crate::output::cells::{self, GridCells};
 use crate::analysis::exposure::{GridSpec, SourceIndex};
+use crate::analysis::grid::{self, study_bounds, GridOutcome, TILE};
+use crate::analysis::{analyse, Analysis};
 use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
-use crate::output::layers::{self, EnterpriseHazards, LayerData};
-use crate::output::lists::{self, Table};
-use crate::model::HazardUnit;
-use crate::progress::{Progress, Timings};
-use crate::output::write::{self, WriteError};
-use crate::analysis::grid::{self, study_bounds, GridOutcome, TILE};
-use crate::output::report::{findings, grid_summary, print_summary, report, units_by_grade_of};
-use crate::analysis::{analyse, Analysis};
 use crate::maps::{self, render};
 use crate::output::Results;
+use crate::output::build::write_layers_and_lists;
+use crate::output::cells::GridCells;
+use crate::output::report::{findings, grid_summary, print_summary, report};
+use crate::output::write::{self, WriteError};
+use crate::progress::Progress;
 
 #[derive(Debug, Error)]
 pub enum PipelineError {
@@ -44,20 +40,9 @@ pub enum PipelineError {
     #[error(transparent)]
     Render(#[from] render::RenderError),
     #[error(transparent)]
-    Output(#[from] write::staging::StagingError),
-}
-
-/// Major-hazard counts per enterprise.
-fn hazards_by_enterprise(units: &[HazardUnit]) -> HashMap<&str, EnterpriseHazards> {
-    let mut out: HashMap<&str, EnterpriseHazards> = HashMap::new();
-    for u in units {
-        if let Some(g) = u.major_grade() {
-            let h = out.entry(u.enterprise_id.as_str()).or_default();
-            h.major += 1;
-            h.top_grade = Some(h.top_grade.map_or(g, |t| t.min(g)));
-        }
-    }
-    out
+    OutputFolder(#[from] write::staging::StagingError),
+    #[error(transparent)]
+    Output(#[from] crate::output::build::OutputError),
 }
 
 /// The exposure grid: computed band by band into `exposure.tif`, the
@@ -105,131 +90,6 @@ pub fn exposure_grid(
         cells: Some(cells),
         merged,
     })
-}
-
-/// The `admin_units` rows with their statistics and area grades.
-fn admin_unit_rows(
-    project: &Project,
-    loaded: &Loaded,
-    analysis: &Analysis,
-    grid: &GridOutcome,
-) -> Vec<layers::Row> {
-    let metric = loaded.index.metric();
-    let records = aggregate::count_records(
-        &loaded.enterprises,
-        &loaded.hazard_units,
-        &loaded.hidden_dangers,
-        &loaded.targets,
-        &analysis.target_exposure,
-    );
-    let cells = &grid.unit_cells;
-    loaded
-        .index
-        .units()
-        .iter()
-        .map(|u| {
-            let c = cells.get(&u.code);
-            let findings = layers::UnitFindings {
-                records: records.get(&u.code),
-                cells: c,
-                grade: c.map(|c| aggregate::unit_grade(c, &project.exposure)),
-            };
-            layers::admin_unit_findings_row(u, metric.area_m2(&u.boundary) / 1e6, &findings)
-        })
-        .collect()
-}
-
-/// The output layers' names, in catalogue draw order.
-fn layer_names() -> Vec<&'static str> {
-    let mut defs: Vec<&layers::LayerDef> = layers::catalogue().values().collect();
-    defs.sort_by_key(|d| d.draw_order);
-    defs.into_iter().map(|d| d.name.as_str()).collect()
-}
-
-/// Builds one output layer; rows of the large point layers are made in
-/// parallel. (`exposure_grid` is made from the grid on its own thread.)
-fn build_layer(
-    name: &str,
-    project: &Project,
-    loaded: &Loaded,
-    analysis: &Analysis,
-    grid: &GridOutcome,
-) -> LayerData {
-    let metric = loaded.index.metric();
-    let rows = match name {
-        "admin_units" => admin_unit_rows(project, loaded, analysis, grid),
-        "influence_zones" => {
-            cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric)
-        }
-        "vulnerable_targets" => loaded
-            .targets
-            .par_iter()
-            .zip(&analysis.target_exposure)
-            .map(|(t, e)| layers::vulnerable_target_row(t, e, &analysis.sources))
-            .collect(),
-        "enterprises" => {
-            let hazards = hazards_by_enterprise(&loaded.hazard_units);
-            loaded
-                .enterprises
-                .par_iter()
-                .map(|e| {
-                    layers::enterprise_row(
-                        e,
-                        hazards.get(e.id.as_str()).copied().unwrap_or_default(),
-                    )
-                })
-                .collect()
-        }
-        "hazard_sources" => {
-            let names: HashMap<&str, &str> = loaded
-                .enterprises
-                .iter()
-                .map(|e| (e.id.as_str(), e.name.as_str()))
-                .collect();
-            // Hazard units are the first sources, in the same order.
-            loaded
-                .hazard_units
-                .par_iter()
-                .zip(&analysis.sources)
-                .map(|(u, s)| {
-                    layers::hazard_source_row(u, names.get(u.enterprise_id.as_str()).copied(), s)
-                })
-                .collect()
-        }
-        "hidden_dangers" => loaded
-            .hidden_dangers
-            .par_iter()
-            .map(layers::hidden_danger_row)
-            .collect(),
-        other => unreachable!("layer {other} has no builder"),
-    };
-    LayerData {
-        def: layers::def(name),
-        rows,
-    }
-}
-
-/// The four lists.
-fn build_lists(loaded: &Loaded, analysis: &Analysis) -> Vec<Table> {
-    vec![
-        lists::risk_list(&loaded.enterprises, &loaded.hazard_units),
-        lists::danger_list(&loaded.hidden_dangers, &loaded.enterprises),
-        lists::hazard_list(&loaded.hazard_units, &loaded.enterprises),
-        lists::target_list(
-            &loaded.targets,
-            &analysis.target_exposure,
-            &analysis.sources,
-        ),
-    ]
-}
-
-/// The timestamp written into the GeoPackage: the data date, else the year's end.
-fn gpkg_stamp(project: &Project) -> String {
-    let date = project
-        .data_date
-        .clone()
-        .unwrap_or_else(|| format!("{}-12-31", project.year));
-    format!("{date}T00:00:00.000Z")
 }
 
 /// What a finished run tells the CLI.
@@ -324,108 +184,6 @@ pub fn generate(
         &area_name,
         opts.bad_rows,
     )?)
-}
-
-/// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
-/// lists (on their own thread), with the merged grid cells made meanwhile.
-/// Returns the units per grade (from `admin_units`) and the lists.
-fn write_layers_and_lists(
-    r: Results,
-    grid_cells: GridCells,
-    out_dir: &Path,
-    progress: &Progress,
-    timings: &mut Timings,
-) -> Result<(serde_json::Value, Vec<Table>), PipelineError> {
-    let Results {
-        project,
-        loaded,
-        analysis,
-        grid,
-    } = r;
-    // One layer at a time: built, written as GeoJSON, then handed to the
-    // GeoPackage writer (SQLite's R-tree is the slowest writer), which
-    // overlaps with the next layers and the lists. At most two layers are
-    // alive at once.
-    let (tx, rx) = mpsc::sync_channel::<LayerData>(0);
-    let gpkg_path = out_dir.join("riskatlas.gpkg");
-    let stamp = gpkg_stamp(project);
-    let metric = loaded.index.metric().clone();
-    std::thread::scope(|scope| {
-        let mut zones = Some(scope.spawn(move || grid_cells.rows(&project.exposure, &metric)));
-        let lists = scope.spawn(move || -> Result<(Vec<Table>, f64), PipelineError> {
-            let t = Instant::now();
-            let lists = build_lists(loaded, analysis);
-            for table in &lists {
-                write::write_list_csv(
-                    &out_dir.join("lists").join(format!("{}.csv", table.name)),
-                    table,
-                )?;
-            }
-            write::write_lists_xlsx(
-                &out_dir.join("lists").join("清单.xlsx"),
-                &lists,
-                project.as_of,
-            )?;
-            Ok((lists, t.elapsed().as_secs_f64()))
-        });
-        let gpkg_thread = scope.spawn(move || -> Result<f64, WriteError> {
-            let t = Instant::now();
-            let mut gpkg = write::gpkg::GpkgWriter::create(&gpkg_path, &stamp)?;
-            for layer in rx {
-                gpkg.add_layer(&layer)?;
-            }
-            gpkg.finish()?;
-            Ok(t.elapsed().as_secs_f64())
-        });
-        let mut units_by_grade = serde_json::Value::Null;
-        // The grid layer goes last: its rows are the last to be ready.
-        let mut names = layer_names();
-        names.retain(|n| *n != "exposure_grid");
-        names.push("exposure_grid");
-        let bar = progress.bar(names.len() as u64, "writing layers");
-        for name in names {
-            let grid_thread = if name == "exposure_grid" {
-                zones.take()
-            } else {
-                None
-            };
-            let layer = match grid_thread {
-                Some(thread) => LayerData {
-                    def: layers::def(name),
-                    rows: thread
-                        .join()
-                        .expect("the grid layer thread does not panic")?,
-                },
-                None => timings.stage(&format!("build_{name}"), || {
-                    build_layer(name, project, loaded, analysis, grid)
-                }),
-            };
-            if name == "admin_units" {
-                units_by_grade = units_by_grade_of(&layer);
-            }
-            let geojson = out_dir.join("geojson").join(format!("{name}.geojson"));
-            timings.stage(&format!("write_{name}"), || {
-                write::write_geojson(&geojson, &layer)
-            })?;
-            if tx.send(layer).is_err() {
-                break; // the writer stopped; its error comes from join below
-            }
-            bar.inc(1);
-        }
-        drop(tx);
-        bar.finish_and_clear();
-        let t = Instant::now();
-        let (lists, list_secs) = lists.join().expect("the lists thread does not panic")?;
-        let gpkg_secs = gpkg_thread
-            .join()
-            .expect("the GeoPackage writer does not panic")?;
-        timings.0.push(("lists_background".into(), list_secs));
-        timings.0.push(("write_gpkg_background".into(), gpkg_secs));
-        timings
-            .0
-            .push(("wait_for_background".into(), t.elapsed().as_secs_f64()));
-        Ok((units_by_grade, lists))
-    })
 }
 
 /// Every file a project reads, named by its `[inputs.…]` key (and the project file).

@@ -7,6 +7,7 @@
 //! ([`lists`]) as CSV and XLSX, `rejects.csv` and `report.json` ([`report`]),
 //! all into the staging folder of the run's transaction ([`write::staging`]).
 
+pub mod build;
 pub mod cells;
 pub mod layers;
 pub mod lists;
