@@ -145,6 +145,8 @@ impl GridCells {
         })?;
         FieldDefn::new("code", OGRFieldType::OFTInteger)?.add_to_layer(&layer)?;
         let band = self.grades.rasterband(1)?;
+        // SAFETY: the band and the layer are valid handles owned by `self`
+        // and this function for the whole call; no progress callback is given.
         let rv = unsafe {
             // The band is its own mask: cells with code 0 (E = 0) are left out.
             let b = band.c_rasterband();

@@ -263,6 +263,9 @@ impl TextDecoder {
 /// Field names of a layer, decoded like its values.
 fn layer_columns(layer: &gdal::vector::Layer, decoder: &TextDecoder) -> Vec<String> {
     let mut names = Vec::new();
+    // SAFETY: the layer handle is valid while `layer` is borrowed; the field
+    // definitions and their names belong to the layer definition, which
+    // outlives this loop, and each name is copied (decoded) before the next.
     unsafe {
         let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
         for i in 0..gdal_sys::OGR_FD_GetFieldCount(defn) {
@@ -665,6 +668,8 @@ fn feature_geometry(
     feature: &gdal::vector::Feature,
 ) -> (Option<geo::Geometry<f64>>, Option<bool>, Option<String>) {
     // A null geometry must not reach GDAL's geometry calls, which complain about it.
+    // SAFETY: the feature handle is valid while `feature` is borrowed; only
+    // the pointer is inspected, never dereferenced.
     if unsafe { gdal_sys::OGR_F_GetGeometryRef(feature.c_feature()).is_null() } {
         return (None, None, None);
     }
@@ -745,6 +750,10 @@ fn read_gdal<C>(
     take_gdal_messages();
     let records = if empty { 0 } else { usize::MAX };
     for (k, feature) in layer.features().take(records).enumerate() {
+        // SAFETY: the feature handle is valid for this iteration, and `i` is a
+        // field index of its layer (from `map_columns`). GDAL's string for a
+        // field may live in a buffer the next call overwrites; `row_text`
+        // decodes (copies) each value before it asks for the next.
         let text = row_text(spec, &map, &decoder, |i| unsafe {
             let f = feature.c_feature();
             if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i as i32) == 0 {
