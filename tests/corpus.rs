@@ -98,12 +98,18 @@ fn run_case(name: &str) {
         Some(o) => dir.path().join(o),
         None => results.path().join("out"),
     };
-    let args: Vec<String> = match expect.command.as_str() {
-        "check" => vec!["check".into(), project.display().to_string(), "--report".into(), out_dir.display().to_string(), "-q".into()],
-        "run" => vec!["run".into(), project.display().to_string(), "--out".into(), out_dir.display().to_string(), "-q".into()],
+    let flag = match expect.command.as_str() {
+        "check" => "--report",
+        "run" => "--out",
         other => panic!("{name}: unknown command {other}"),
     };
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args = [
+        expect.command.as_str(),
+        project.to_str().unwrap(),
+        flag,
+        out_dir.to_str().unwrap(),
+        "-q",
+    ];
     let out = riskatlas(&args);
     let err = stderr(&out);
     let what = format!("case {name} ({})", expect.description);

@@ -3,11 +3,26 @@
 
 mod util;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use util::*;
+
+/// A copy of the example's inputs, a folder for outputs, the project file,
+/// and the output folder the runs use.
+fn example() -> (tempfile::TempDir, tempfile::TempDir, PathBuf, PathBuf) {
+    let inputs = copy_fixture("changzhou");
+    let project = inputs.path().join("project.toml");
+    let results = tempfile::tempdir().unwrap();
+    let out = results.path().join("out");
+    (inputs, results, project, out)
+}
+
+/// `riskatlas run PROJECT --out OUT -q`, to its end.
+fn run(project: &Path, out: &Path) -> std::process::Output {
+    riskatlas(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"])
+}
 
 fn spawn_run(project: &Path, out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_riskatlas"))
@@ -64,17 +79,14 @@ fn retitle(project: &Path, title: &str) {
 
 #[test]
 fn a_second_run_into_the_same_folder_is_refused_naming_the_holder() {
-    let inputs = copy_fixture("changzhou");
-    let project = inputs.path().join("project.toml");
-    let results = tempfile::tempdir().unwrap();
-    let out = results.path().join("out");
+    let (_inputs, results, project, out) = example();
     let mut first = spawn_run(&project, &out);
     let lock = results.path().join(".out.lock");
     let start = Instant::now();
     while !lock.exists() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let second = riskatlas(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let second = run(&project, &out);
     let err = stderr(&second);
     assert_eq!(second.status.code(), Some(2), "{err}");
     assert!(err.contains("in use by another riskatlas run") && err.contains(&format!("pid {}", first.id())), "{err}");
@@ -85,11 +97,8 @@ fn a_second_run_into_the_same_folder_is_refused_naming_the_holder() {
 
 #[test]
 fn a_failed_run_leaves_the_previous_output_untouched() {
-    let inputs = copy_fixture("changzhou");
-    let project = inputs.path().join("project.toml");
-    let results = tempfile::tempdir().unwrap();
-    let out = results.path().join("out");
-    riskatlas_expect(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], 1);
+    let (_inputs, _results, project, out) = example();
+    assert_eq!(run(&project, &out).status.code(), Some(1));
     let before: Vec<_> = files_under(&out)
         .into_iter()
         .map(|p| (std::fs::read(out.join(&p)).unwrap(), p))
@@ -98,7 +107,7 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
     // before anything is written.
     let text = std::fs::read_to_string(&project).unwrap();
     std::fs::write(&project, format!("{text}\n[maps]\nfont = \"no-such-font.ttf\"\n")).unwrap();
-    let failed = riskatlas(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+    let failed = run(&project, &out);
     assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
     let after: Vec<_> = files_under(&out)
         .into_iter()
@@ -110,24 +119,19 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
 
 #[test]
 fn a_rerun_leaves_exactly_its_own_files() {
-    let inputs = copy_fixture("changzhou");
-    let project = inputs.path().join("project.toml");
-    let results = tempfile::tempdir().unwrap();
-    let out = results.path().join("out");
-    riskatlas_expect(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], 1);
+    let (_inputs, _results, project, out) = example();
+    assert_eq!(run(&project, &out).status.code(), Some(1));
     assert!(out.join("maps/city.png").exists());
     let text = std::fs::read_to_string(&project).unwrap();
     std::fs::write(&project, format!("{text}\n[maps]\nenabled = false\n")).unwrap();
-    riskatlas_expect(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], 1);
+    assert_eq!(run(&project, &out).status.code(), Some(1));
     assert!(!out.join("maps").exists(), "maps of the earlier run are gone");
     assert_complete(&out);
 }
 
 #[test]
 fn a_folder_of_other_files_is_never_replaced() {
-    let inputs = copy_fixture("changzhou");
-    let project = inputs.path().join("project.toml");
-    let results = tempfile::tempdir().unwrap();
+    let (_inputs, results, project, _) = example();
     std::fs::write(results.path().join("notes.txt"), "mine").unwrap();
     let out = riskatlas(&["run", project.to_str().unwrap(), "--out", results.path().to_str().unwrap(), "-q"]);
     assert_eq!(out.status.code(), Some(2));
@@ -140,12 +144,9 @@ fn a_folder_of_other_files_is_never_replaced() {
 /// next run clears what they left beside it.
 #[test]
 fn killed_runs_never_leave_a_mix() {
-    let inputs = copy_fixture("changzhou");
-    let project = inputs.path().join("project.toml");
-    let results = tempfile::tempdir().unwrap();
-    let out = results.path().join("out");
+    let (_inputs, _results, project, out) = example();
     retitle(&project, "旧版");
-    riskatlas_expect(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], 1);
+    assert_eq!(run(&project, &out).status.code(), Some(1));
     retitle(&project, "新版");
     let (mut seen_new, mut seen_old) = (false, false);
     for delay_ms in [20, 150, 400, 800, 1500, 2500, 4000] {
@@ -162,7 +163,7 @@ fn killed_runs_never_leave_a_mix() {
         }
     }
     assert!(seen_old, "some kill came before the swap");
-    riskatlas_expect(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], 1);
+    assert_eq!(run(&project, &out).status.code(), Some(1));
     assert_eq!(assert_complete(&out), "新版");
     assert!(beside(&out).is_empty(), "leftovers: {:?}", beside(&out));
 }

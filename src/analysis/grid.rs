@@ -52,7 +52,9 @@ pub fn check_grid_budget(project: &Project, index: &AdminIndex) -> Result<(), Gr
     let cells = cols * rows;
     let bytes = cells * GRID_BYTES_PER_CELL + cols * GRID_BYTES_PER_BAND_COLUMN;
     let budget = project.exposure.grid_memory_mb as f64 * 1024.0 * 1024.0;
-    if !(cells.is_finite() && bytes <= budget && cells < u32::MAX as f64 * 16.0) {
+    // A NaN size (boundaries without extent) fails the comparison; GDAL's
+    // raster sizes are C ints.
+    if !(bytes <= budget && cols.max(rows) <= i32::MAX as f64) {
         return Err(GridBudgetError(format!(
             "the exposure grid would have {} cells ({} × {} at cell_size_m = {cell}) and need about {} of memory \
              (and a GeoTIFF of up to {} uncompressed), over the budget exposure.grid_memory_mb = {}; \

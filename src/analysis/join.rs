@@ -247,8 +247,8 @@ impl AdminIndex {
             .map(|s| s.data)
             .min_by_key(|&i| rank(i))
             .unwrap_or(nearest.data);
-        let best = Some((d2.sqrt(), unit));
-        best.map(|(d, i)| (self.units[i].name.clone(), self.units[i].code.clone(), d))
+        let u = &self.units[unit];
+        Some((u.name.clone(), u.code.clone(), d2.sqrt()))
     }
 
     /// The envelope of the study area (all units), lon/lat.

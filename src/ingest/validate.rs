@@ -829,13 +829,12 @@ pub fn check_hierarchy(
     let Some(top) = units.first().map(|u| u.record.level) else {
         return (units, Vec::new());
     };
-    let has_districts: std::collections::HashSet<&str> = units
+    // Cities that have districts (a town may sit directly only in the others).
+    let has_districts: std::collections::HashSet<String> = units
         .iter()
         .filter(|u| u.record.level == AdminLevel::District)
-        .filter_map(|u| u.record.parent.as_deref())
+        .filter_map(|u| u.record.parent.clone())
         .collect();
-    let has_districts: std::collections::HashSet<String> =
-        has_districts.into_iter().map(str::to_string).collect();
     let all_codes: HashMap<String, u64> = units
         .iter()
         .map(|u| (u.record.code.clone(), u.source.row))
@@ -855,7 +854,7 @@ pub fn check_hierarchy(
             )
         };
         let verdict = match (&u.parent, parent_level(u.level)) {
-            _ if u.level == top => Ok(None),
+            _ if u.level == top => Ok(()),
             (None, _) | (_, None) => Err(reject(format!(
                 "parent is empty: a {} must name the unit it belongs to",
                 u.level.as_str()
@@ -894,14 +893,14 @@ pub fn check_hierarchy(
                                 p.name
                             )))
                         } else {
-                            Ok(Some(i))
+                            Ok(())
                         }
                     }
                 }
             },
         };
         match verdict {
-            Ok(_) => {
+            Ok(()) => {
                 by_code.insert(u.code.clone(), accepted.len());
                 accepted.push(unit);
             }

@@ -127,9 +127,10 @@ fn driver_for(path: &Path) -> Option<&'static str> {
     })
 }
 
-/// Whether rows are numbered as in a spreadsheet (header = row 1).
+/// Whether GDAL's rows are numbered as in a spreadsheet (header = row 1).
+/// (CSV rows come numbered by line from the CSV reader.)
 fn is_tabular(driver: &str) -> bool {
-    matches!(driver, "CSV" | "XLSX")
+    driver == "XLSX"
 }
 
 static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -150,7 +151,7 @@ pub fn configure_gdal() {
 
 /// Routes GDAL's own messages into a buffer so they reach the user with the
 /// file they belong to, instead of bare lines on stderr.
-pub fn capture_gdal_messages() {
+fn capture_gdal_messages() {
     gdal::config::set_error_handler(|kind, _num, message| {
         if let Ok(mut buf) = GDAL_MESSAGES.lock() {
             if buf.len() < 1000 {
@@ -170,11 +171,6 @@ fn take_gdal_messages() -> Vec<String> {
 /// Open options that make each driver give us what is in the file, as text.
 fn open_options(driver: &str, spec: &InputSpec) -> Vec<String> {
     match driver {
-        "CSV" => vec![
-            "HEADERS=YES".into(),
-            "AUTODETECT_TYPE=NO".into(),
-            "EMPTY_STRING_AS_NULL=YES".into(),
-        ],
         "ESRI Shapefile" => match &spec.encoding {
             // GDAL recodes names and values itself, so Chinese column names match too.
             Some(enc) => vec![format!("ENCODING={}", gdal_encoding_name(enc))],

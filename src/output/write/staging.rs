@@ -123,6 +123,9 @@ fn replaceable(dir: &Path) -> std::io::Result<bool> {
 pub struct OutputTxn {
     target: PathBuf,
     staging: PathBuf,
+    /// Where the previous output waits while the new one is moved in, where
+    /// the file system cannot exchange the two atomically.
+    previous: PathBuf,
     lock_path: PathBuf,
     _lock: File,
     done: bool,
@@ -224,6 +227,7 @@ impl OutputTxn {
         // From here on, dropping `txn` on an error unlocks and cleans up.
         let txn = OutputTxn {
             staging: parent.join(format!(".{name}.staging-{}", std::process::id())),
+            previous: parent.join(format!(".{name}.previous-{}", std::process::id())),
             target,
             lock_path,
             _lock: lock,
@@ -279,17 +283,13 @@ impl OutputTxn {
                 Err(_) => {
                     // No atomic exchange here: the folder is briefly absent,
                     // never a mix.
-                    let previous = self
-                        .staging
-                        .with_file_name(self.staging.file_name().map_or_else(
-                            || "previous".into(),
-                            |n| n.to_string_lossy().replace(".staging-", ".previous-"),
-                        ));
-                    std::fs::rename(&self.target, &previous)
+                    std::fs::rename(&self.target, &self.previous)
                         .map_err(io(&out, "cannot move the previous output aside"))?;
-                    std::fs::rename(&self.staging, &self.target)
-                        .map_err(io(&out, "cannot move the new output in"))?;
-                    self.staging = previous;
+                    if let Err(e) = std::fs::rename(&self.staging, &self.target) {
+                        let _ = std::fs::rename(&self.previous, &self.target);
+                        return Err(io(&out, "cannot move the new output in")(e));
+                    }
+                    self.staging = self.previous.clone();
                 }
             }
             // The staging path now holds the previous output.
