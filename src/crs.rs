@@ -101,7 +101,8 @@ pub fn likely_crs(x: f64, y: f64) -> String {
             4491 + zone - 13
         )
     } else {
-        "they are not degrees of longitude/latitude; name the file's CRS with crs = \"EPSG:<code>\"".to_string()
+        "they are not degrees of longitude/latitude; name the file's CRS with crs = \"EPSG:<code>\""
+            .to_string()
     }
 }
 

@@ -10,8 +10,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use riskatlas::ingest::config::Project;
 use riskatlas::generate::Sizes;
+use riskatlas::ingest::config::Project;
 use riskatlas::pipeline::{self, GenerateOptions, Outcome};
 use riskatlas::progress::Progress;
 

@@ -18,11 +18,11 @@ use crate::analysis::{analyse, Analysis};
 use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
 use crate::maps::{self, render};
-use crate::output::Results;
 use crate::output::build::write_layers_and_lists;
 use crate::output::cells::GridCells;
 use crate::output::report::{findings, grid_summary, print_summary, report};
 use crate::output::write::{self, WriteError};
+use crate::output::Results;
 use crate::progress::Progress;
 
 #[derive(Debug, Error)]
@@ -102,7 +102,8 @@ pub struct Outcome {
 }
 
 fn outcome(loaded: &Loaded, out_dir: Option<PathBuf>) -> Outcome {
-    let sum = |f: fn(&crate::ingest::validate::Counts) -> u64| loaded.ledger.counts.values().map(f).sum();
+    let sum =
+        |f: fn(&crate::ingest::validate::Counts) -> u64| loaded.ledger.counts.values().map(f).sum();
     Outcome {
         read: sum(|c| c.read),
         accepted: sum(|c| c.accepted),
@@ -201,7 +202,9 @@ fn preflight(project: &Project, out_dir: &Path) -> Result<(), PipelineError> {
     let files = project_files(project);
     write::staging::refuse_overlap(
         out_dir,
-        files.iter().map(|(what, path)| (what.as_str(), path.as_path())),
+        files
+            .iter()
+            .map(|(what, path)| (what.as_str(), path.as_path())),
     )?;
     if project.maps.enabled {
         render::load_font(project.maps.font.as_deref())?;

@@ -179,7 +179,10 @@ fn invalid_boundaries_are_repaired_only_when_the_area_stays() {
     assert_eq!(repairs[0]["id"], "320401");
     assert!(stderr(&out).contains("repaired"));
     let rejects = read_csv(&report_dir.path().join("rejects.csv"));
-    let bowtie = rejects.iter().find(|r| r[3] == "320402").expect("the bow-tie is rejected");
+    let bowtie = rejects
+        .iter()
+        .find(|r| r[3] == "320402")
+        .expect("the bow-tie is rejected");
     assert_eq!(bowtie[6], "invalid_geometry");
     assert!(bowtie[7].contains("more than 1 %"), "{bowtie:?}");
 }
@@ -285,15 +288,27 @@ fn a_closed_stderr_pipe_is_not_a_crash() {
         .unwrap();
     drop(child.stderr.take());
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "the run finishes with its own exit code");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the run finishes with its own exit code"
+    );
     assert!(out.path().join("report.json").exists());
 }
 
 #[test]
 fn a_report_folder_that_would_overwrite_an_input_is_refused() {
     let dir = copy_fixture("changzhou");
-    std::fs::rename(dir.path().join("enterprises.csv"), dir.path().join("rejects.csv")).unwrap();
-    edit(&dir.path().join("project.toml"), "enterprises.csv", "rejects.csv");
+    std::fs::rename(
+        dir.path().join("enterprises.csv"),
+        dir.path().join("rejects.csv"),
+    )
+    .unwrap();
+    edit(
+        &dir.path().join("project.toml"),
+        "enterprises.csv",
+        "rejects.csv",
+    );
     let before = std::fs::read(dir.path().join("rejects.csv")).unwrap();
     let out = riskatlas(&[
         "check",
@@ -302,6 +317,13 @@ fn a_report_folder_that_would_overwrite_an_input_is_refused() {
         dir.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("would overwrite [inputs.enterprises]"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(dir.path().join("rejects.csv")).unwrap(), before);
+    assert!(
+        stderr(&out).contains("would overwrite [inputs.enterprises]"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("rejects.csv")).unwrap(),
+        before
+    );
 }

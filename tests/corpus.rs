@@ -87,8 +87,9 @@ pub fn assert_accounted(report: &Value, dir: &Path, continued: &dyn Fn(&str) -> 
 
 fn run_case(name: &str) {
     let case = corpus().join(name);
-    let expect: Expect = toml::from_str(&std::fs::read_to_string(case.join("expect.toml")).unwrap())
-        .unwrap_or_else(|e| panic!("{name}/expect.toml: {e}"));
+    let expect: Expect =
+        toml::from_str(&std::fs::read_to_string(case.join("expect.toml")).unwrap())
+            .unwrap_or_else(|e| panic!("{name}/expect.toml: {e}"));
     let dir = tempfile::tempdir().unwrap();
     overlay(&corpus().join("_base"), dir.path());
     overlay(&case, dir.path());
@@ -115,12 +116,19 @@ fn run_case(name: &str) {
     let what = format!("case {name} ({})", expect.description);
     assert_eq!(out.status.code(), Some(expect.exit), "{what}\n{err}");
     for needle in &expect.stderr {
-        assert!(err.contains(needle.as_str()), "{what}: stderr lacks {needle:?}:\n{err}");
+        assert!(
+            err.contains(needle.as_str()),
+            "{what}: stderr lacks {needle:?}:\n{err}"
+        );
     }
     if expect.exit == 2 {
         // A failed run writes nothing where its outputs would go.
         if expect.command == "run" && expect.out.is_none() {
-            assert!(!out_dir.exists(), "{what}: a failed run left {}", out_dir.display());
+            assert!(
+                !out_dir.exists(),
+                "{what}: a failed run left {}",
+                out_dir.display()
+            );
         }
         return;
     }
@@ -140,11 +148,21 @@ fn run_case(name: &str) {
     }
     let rejects = read_csv(&out_dir.join("rejects.csv"));
     for r in &expect.reject {
-        let file = report["inputs"][&r.input]["file"].as_str().unwrap().to_string();
+        let file = report["inputs"][&r.input]["file"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let found = rejects.iter().any(|row| {
-            row[0] == file && row[2] == r.row.to_string() && row[6] == r.code && row[7].contains(r.reason.as_str())
+            row[0] == file
+                && row[2] == r.row.to_string()
+                && row[6] == r.code
+                && row[7].contains(r.reason.as_str())
         });
-        assert!(found, "{what}: no reject {} row {} {} {:?} in:\n{rejects:?}", r.input, r.row, r.code, r.reason);
+        assert!(
+            found,
+            "{what}: no reject {} row {} {} {:?} in:\n{rejects:?}",
+            r.input, r.row, r.code, r.reason
+        );
     }
 }
 
@@ -163,5 +181,10 @@ fn every_corpus_case_behaves_as_expected() {
         .iter()
         .filter(|name| std::panic::catch_unwind(|| run_case(name)).is_err())
         .collect();
-    assert!(failed.is_empty(), "{} of {} corpus cases failed: {failed:?}", failed.len(), cases.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} corpus cases failed: {failed:?}",
+        failed.len(),
+        cases.len()
+    );
 }

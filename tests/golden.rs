@@ -25,7 +25,10 @@ fn hashes(out: &Path) -> String {
         }
         let hash = Sha256::digest(&bytes);
         let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-        lines.push_str(&format!("{hex}  {}\n", f.to_string_lossy().replace('\\', "/")));
+        lines.push_str(&format!(
+            "{hex}  {}\n",
+            f.to_string_lossy().replace('\\', "/")
+        ));
     }
     lines
 }
@@ -66,8 +69,17 @@ fn a_generated_second_city_is_unchanged() {
     let boundaries = root().join("fixtures/boundaries/wuxi.geojson");
     riskatlas_expect(
         &[
-            "generate", "--boundaries", boundaries.to_str().unwrap(), "--seed", "7",
-            "--enterprises", "1500", "--bad-rows", "--out", data.path().to_str().unwrap(), "-q",
+            "generate",
+            "--boundaries",
+            boundaries.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--enterprises",
+            "1500",
+            "--bad-rows",
+            "--out",
+            data.path().to_str().unwrap(),
+            "-q",
         ],
         0,
     );

@@ -46,14 +46,24 @@ const ODD: [&[u8]; 16] = [
 /// Positions of the starts of lines.
 fn line_starts(bytes: &[u8]) -> Vec<usize> {
     std::iter::once(0)
-        .chain(bytes.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i + 1))
+        .chain(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
         .filter(|&i| i < bytes.len())
         .collect()
 }
 
 /// One mutation of `bytes`; returns its description.
 fn mutate(rng: &mut ChaCha8Rng, bytes: &mut Vec<u8>, binary: bool) -> String {
-    let pick = if binary { rng.gen_range(0..2) } else { rng.gen_range(0..7) };
+    let pick = if binary {
+        rng.gen_range(0..2)
+    } else {
+        rng.gen_range(0..7)
+    };
     let at = |rng: &mut ChaCha8Rng, bytes: &Vec<u8>| rng.gen_range(0..bytes.len());
     match pick {
         0 => {
@@ -108,7 +118,10 @@ fn project_with(dir: &Path, replaced: &str) -> PathBuf {
     let text = std::fs::read_to_string(fixture.join("project.toml")).unwrap();
     let mut out = String::new();
     for line in text.lines() {
-        match line.strip_prefix("path = \"").and_then(|p| p.strip_suffix('"')) {
+        match line
+            .strip_prefix("path = \"")
+            .and_then(|p| p.strip_suffix('"'))
+        {
             Some(p) if p != replaced => {
                 out.push_str(&format!("path = \"{}\"\n", fixture.join(p).display()))
             }
@@ -146,7 +159,11 @@ fn run_case(seed: u64, case: u64) -> Option<String> {
                 .then(|| format!("{what}: exit 2 without a clear error:\n{err}"))
         }
         Some(0) | Some(1) => {}
-        other => return Some(format!("{what}: exit {other:?} (a panic or a signal):\n{err}")),
+        other => {
+            return Some(format!(
+                "{what}: exit {other:?} (a panic or a signal):\n{err}"
+            ))
+        }
     }
     let report = read_json(&report_dir.join("report.json"));
     if report["accounting"]["balanced"] != true {
@@ -159,20 +176,43 @@ fn run_case(seed: u64, case: u64) -> Option<String> {
         return Some(format!("{what}: {input}: accepted + rejected != read"));
     }
     match independent_count(&dir.path().join(name), continued) {
-        Some(n) if n != read => Some(format!("{what}: {input}: read {read}, but the file holds {n}")),
+        Some(n) if n != read => Some(format!(
+            "{what}: {input}: read {read}, but the file holds {n}"
+        )),
         _ => None,
     }
 }
 
 #[test]
 fn mutated_inputs_never_panic_and_never_lose_a_record() {
-    let cases: u64 = std::env::var("MUTATION_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-    let seed: u64 = std::env::var("MUTATION_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(2026);
+    let cases: u64 = std::env::var("MUTATION_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let seed: u64 = std::env::var("MUTATION_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2026);
     let failures: Vec<String> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..2)
-            .map(|w| s.spawn(move || (w..cases).step_by(2).filter_map(|k| run_case(seed, k)).collect::<Vec<_>>()))
+            .map(|w| {
+                s.spawn(move || {
+                    (w..cases)
+                        .step_by(2)
+                        .filter_map(|k| run_case(seed, k))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        workers.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

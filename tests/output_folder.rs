@@ -21,12 +21,24 @@ fn example() -> (tempfile::TempDir, tempfile::TempDir, PathBuf, PathBuf) {
 
 /// `riskatlas run PROJECT --out OUT -q`, to its end.
 fn run(project: &Path, out: &Path) -> std::process::Output {
-    riskatlas(&["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"])
+    riskatlas(&[
+        "run",
+        project.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ])
 }
 
 fn spawn_run(project: &Path, out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_riskatlas"))
-        .args(["run", project.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"])
+        .args([
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -41,9 +53,17 @@ fn assert_complete(out: &Path) -> String {
         .as_array()
         .expect("a manifest")
         .iter()
-        .map(|f| (f["path"].as_str().unwrap().to_string(), f["bytes"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["bytes"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    listed.push(("report.json".into(), std::fs::metadata(out.join("report.json")).unwrap().len()));
+    listed.push((
+        "report.json".into(),
+        std::fs::metadata(out.join("report.json")).unwrap().len(),
+    ));
     listed.sort();
     let mut there: Vec<(String, u64)> = files_under(out)
         .into_iter()
@@ -53,7 +73,12 @@ fn assert_complete(out: &Path) -> String {
         })
         .collect();
     there.sort();
-    assert_eq!(there, listed, "{}: the files are the manifest's", out.display());
+    assert_eq!(
+        there,
+        listed,
+        "{}: the files are the manifest's",
+        out.display()
+    );
     report["title"].as_str().unwrap().to_string()
 }
 
@@ -71,7 +96,13 @@ fn retitle(project: &Path, title: &str) {
     let text = std::fs::read_to_string(project).unwrap();
     let text = text
         .lines()
-        .map(|l| if l.starts_with("title = ") { format!("title = \"{title}\"") } else { l.to_string() })
+        .map(|l| {
+            if l.starts_with("title = ") {
+                format!("title = \"{title}\"")
+            } else {
+                l.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(project, text).unwrap();
@@ -89,7 +120,11 @@ fn a_second_run_into_the_same_folder_is_refused_naming_the_holder() {
     let second = run(&project, &out);
     let err = stderr(&second);
     assert_eq!(second.status.code(), Some(2), "{err}");
-    assert!(err.contains("in use by another riskatlas run") && err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(
+        err.contains("in use by another riskatlas run")
+            && err.contains(&format!("pid {}", first.id())),
+        "{err}"
+    );
     assert_eq!(first.wait().unwrap().code(), Some(1));
     assert_complete(&out);
     assert!(beside(&out).is_empty(), "{:?}", beside(&out));
@@ -106,14 +141,21 @@ fn a_failed_run_leaves_the_previous_output_untouched() {
     // A font that is not there fails the run after the inputs are named but
     // before anything is written.
     let text = std::fs::read_to_string(&project).unwrap();
-    std::fs::write(&project, format!("{text}\n[maps]\nfont = \"no-such-font.ttf\"\n")).unwrap();
+    std::fs::write(
+        &project,
+        format!("{text}\n[maps]\nfont = \"no-such-font.ttf\"\n"),
+    )
+    .unwrap();
     let failed = run(&project, &out);
     assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
     let after: Vec<_> = files_under(&out)
         .into_iter()
         .map(|p| (std::fs::read(out.join(&p)).unwrap(), p))
         .collect();
-    assert!(before == after, "the previous output is byte for byte as it was");
+    assert!(
+        before == after,
+        "the previous output is byte for byte as it was"
+    );
     assert!(beside(&out).is_empty(), "{:?}", beside(&out));
 }
 
@@ -125,7 +167,10 @@ fn a_rerun_leaves_exactly_its_own_files() {
     let text = std::fs::read_to_string(&project).unwrap();
     std::fs::write(&project, format!("{text}\n[maps]\nenabled = false\n")).unwrap();
     assert_eq!(run(&project, &out).status.code(), Some(1));
-    assert!(!out.join("maps").exists(), "maps of the earlier run are gone");
+    assert!(
+        !out.join("maps").exists(),
+        "maps of the earlier run are gone"
+    );
     assert_complete(&out);
 }
 
@@ -133,10 +178,23 @@ fn a_rerun_leaves_exactly_its_own_files() {
 fn a_folder_of_other_files_is_never_replaced() {
     let (_inputs, results, project, _) = example();
     std::fs::write(results.path().join("notes.txt"), "mine").unwrap();
-    let out = riskatlas(&["run", project.to_str().unwrap(), "--out", results.path().to_str().unwrap(), "-q"]);
+    let out = riskatlas(&[
+        "run",
+        project.to_str().unwrap(),
+        "--out",
+        results.path().to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not a riskatlas output"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(results.path().join("notes.txt")).unwrap(), "mine");
+    assert!(
+        stderr(&out).contains("not a riskatlas output"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(results.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
 }
 
 /// Runs killed (SIGKILL) at several moments leave the output folder as the

@@ -14,10 +14,10 @@ use gdal::vector::ToGdal;
 use gdal::DriverManager;
 use geo::MapCoords;
 
-use crate::ingest::config::Exposure;
-use crate::crs::MetricCrs;
 use crate::analysis::exposure::{cell_grade, GridSpec, TargetExposure};
 use crate::analysis::join::AdminIndex;
+use crate::crs::MetricCrs;
+use crate::ingest::config::Exposure;
 use crate::model::{
     AdminRef, DangerLevel, DangerStatus, Enterprise, Grade, HazardUnit, HiddenDanger,
 };

@@ -21,10 +21,10 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
-use crate::ingest::config::{Exposure, Kernel, Mode};
-use crate::crs::MetricCrs;
-use crate::model::{Enterprise, Grade, HazardUnit, VulnerableTarget};
 use crate::analysis::spatial::PointIndex;
+use crate::crs::MetricCrs;
+use crate::ingest::config::{Exposure, Kernel, Mode};
+use crate::model::{Enterprise, Grade, HazardUnit, VulnerableTarget};
 
 /// Where a source's influence radius came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

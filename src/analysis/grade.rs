@@ -144,8 +144,8 @@ pub fn grade_enterprises(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::config::default_rules;
     use crate::analysis::hazard::{assess, resolve, AlphaSource};
+    use crate::ingest::config::default_rules;
     use crate::model::{Grade, UnitKind};
     use geo::Point;
 

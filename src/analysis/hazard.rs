@@ -20,11 +20,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-
+use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
 pub use crate::model::{AlphaSource, Assessment, ChemicalShare, Resolved};
 use crate::model::{Enterprise, HazardUnit, VulnerableTarget};
-use crate::analysis::spatial::PointIndex;
 
 const TABLE1_CSV: &str = include_str!("../../data/gb18218/table1_named_chemicals.csv");
 /// Table 2 joined with Table 4 (code, category, description, Q, β).

@@ -83,8 +83,15 @@ fn segment_tree(
     order.sort_by_key(|&i| (std::cmp::Reverse(units[i].level), i));
     type Key = ((u64, u64), (u64, u64));
     let key = |a: Coord<f64>, b: Coord<f64>| -> Key {
-        let (a, b) = ((a.x.to_bits(), a.y.to_bits()), (b.x.to_bits(), b.y.to_bits()));
-        if a <= b { (a, b) } else { (b, a) }
+        let (a, b) = (
+            (a.x.to_bits(), a.y.to_bits()),
+            (b.x.to_bits(), b.y.to_bits()),
+        );
+        if a <= b {
+            (a, b)
+        } else {
+            (b, a)
+        }
     };
     let mut inner: std::collections::HashSet<Key> = std::collections::HashSet::new();
     if outline_only {
@@ -94,7 +101,11 @@ fn segment_tree(
                 *per_level.entry((u.level, key(l.start, l.end))).or_default() += 1;
             }
         }
-        inner = per_level.into_iter().filter(|(_, n)| *n > 1).map(|((_, k), _)| k).collect();
+        inner = per_level
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|((_, k), _)| k)
+            .collect();
     }
     let mut seen = std::collections::HashSet::new();
     let mut segments = Vec::new();
@@ -122,10 +133,13 @@ impl AdminIndex {
             Default::default();
         for (slot, u) in units.iter().enumerate() {
             if let Some(r) = u.boundary.bounding_rect() {
-                by_level.entry(std::cmp::Reverse(u.level)).or_default().push(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    slot,
-                ));
+                by_level
+                    .entry(std::cmp::Reverse(u.level))
+                    .or_default()
+                    .push(GeomWithData::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        slot,
+                    ));
             }
         }
         let levels = by_level.into_values().map(RTree::bulk_load).collect();
@@ -185,13 +199,14 @@ impl AdminIndex {
             .get_or_init(|| segment_tree(&self.units, false, |c| [c.x, c.y]));
         let c = p.0;
         // Envelopes only: a Line's own point test is a rounded distance.
-        tree.locate_in_envelope_intersecting(&AABB::from_point([c.x, c.y])).any(|s| {
-            s.data == slot && {
-                let (a, b) = (s.geom().from, s.geom().to);
-                let (a, b) = (Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
-                RobustKernel::orient2d(a, b, c) == Orientation::Collinear
-            }
-        })
+        tree.locate_in_envelope_intersecting(&AABB::from_point([c.x, c.y]))
+            .any(|s| {
+                s.data == slot && {
+                    let (a, b) = (s.geom().from, s.geom().to);
+                    let (a, b) = (Coord { x: a[0], y: a[1] }, Coord { x: b[0], y: b[1] });
+                    RobustKernel::orient2d(a, b, c) == Orientation::Collinear
+                }
+            })
     }
 
     /// The unit (slot) holding `p`, by the boundary rule.
@@ -499,15 +514,29 @@ mod tests {
 
     /// A unit as the loader makes it: read from a geometry whose rings run
     /// either way, normalised by the checker.
-    fn checked_unit(code: &str, level: &str, parent: Option<&str>, g: geo::Polygon<f64>) -> AdminUnit {
+    fn checked_unit(
+        code: &str,
+        level: &str,
+        parent: Option<&str>,
+        g: geo::Polygon<f64>,
+    ) -> AdminUnit {
         let spec = crate::ingest::config::InputSpec::boundaries(std::path::Path::new("b.geojson"));
         let checker = crate::ingest::validate::Checker::new(
             &spec,
             crate::crs::ToWgs84::new(crate::crs::InputCrs::Wgs84).unwrap(),
         );
         let raw = crate::ingest::load::RawRecord {
-            source: crate::model::SourceRef { file: "b.geojson".into(), layer: None, row: 1 },
-            values: vec![Some(code.into()), Some(format!("unit {code}")), Some(level.into()), parent.map(str::to_string)],
+            source: crate::model::SourceRef {
+                file: "b.geojson".into(),
+                layer: None,
+                row: 1,
+            },
+            values: vec![
+                Some(code.into()),
+                Some(format!("unit {code}")),
+                Some(level.into()),
+                parent.map(str::to_string),
+            ],
             xy_text: None,
             geometry: Some(geo::Geometry::Polygon(g)),
             geometry_valid: Some(true),
@@ -522,14 +551,37 @@ mod tests {
     /// the unit for every combination of outer and hole winding.
     #[test]
     fn holes_hold_no_points_whatever_the_winding() {
-        let outer = geo::LineString::from(vec![(119.0, 31.0), (121.0, 31.0), (121.0, 33.0), (119.0, 33.0), (119.0, 31.0)]);
-        let hole = geo::LineString::from(vec![(119.5, 31.5), (120.5, 31.5), (120.5, 32.5), (119.5, 32.5), (119.5, 31.5)]);
+        let outer = geo::LineString::from(vec![
+            (119.0, 31.0),
+            (121.0, 31.0),
+            (121.0, 33.0),
+            (119.0, 33.0),
+            (119.0, 31.0),
+        ]);
+        let hole = geo::LineString::from(vec![
+            (119.5, 31.5),
+            (120.5, 31.5),
+            (120.5, 32.5),
+            (119.5, 32.5),
+            (119.5, 31.5),
+        ]);
         let rev = |l: &geo::LineString<f64>| geo::LineString(l.0.iter().rev().copied().collect());
-        for (o, h) in [(outer.clone(), hole.clone()), (rev(&outer), hole.clone()), (outer.clone(), rev(&hole)), (rev(&outer), rev(&hole))] {
+        for (o, h) in [
+            (outer.clone(), hole.clone()),
+            (rev(&outer), hole.clone()),
+            (outer.clone(), rev(&hole)),
+            (rev(&outer), rev(&hole)),
+        ] {
             let unit = checked_unit("320402", "district", None, geo::Polygon::new(o, vec![h]));
             let idx = AdminIndex::new(vec![unit], MetricCrs::for_longitude(120.0, 32.0));
-            assert!(idx.join(Point::new(120.0, 32.0)).is_err(), "a point in the hole is outside");
-            assert!(idx.join(Point::new(119.2, 32.0)).is_ok(), "a point in the ring is inside");
+            assert!(
+                idx.join(Point::new(120.0, 32.0)).is_err(),
+                "a point in the hole is outside"
+            );
+            assert!(
+                idx.join(Point::new(119.2, 32.0)).is_ok(),
+                "a point in the ring is inside"
+            );
             let miss = idx.join(Point::new(120.0, 32.0)).unwrap_err();
             // The hole's edge is 0.5° away: about 47 km east-west at 32°N, 55 km north-south.
             let d = miss.nearest.unwrap().2;
@@ -542,21 +594,74 @@ mod tests {
     #[test]
     fn joins_the_finest_unit_at_any_level() {
         let units = vec![
-            unit("320400", AdminLevel::City, Some("320000"), 119.0, 31.0, 121.0, 32.0),
-            unit("320402", AdminLevel::District, Some("320400"), 119.0, 31.0, 120.0, 32.0),
-            unit("320412", AdminLevel::District, Some("320400"), 120.0, 31.0, 121.0, 32.0),
+            unit(
+                "320400",
+                AdminLevel::City,
+                Some("320000"),
+                119.0,
+                31.0,
+                121.0,
+                32.0,
+            ),
+            unit(
+                "320402",
+                AdminLevel::District,
+                Some("320400"),
+                119.0,
+                31.0,
+                120.0,
+                32.0,
+            ),
+            unit(
+                "320412",
+                AdminLevel::District,
+                Some("320400"),
+                120.0,
+                31.0,
+                121.0,
+                32.0,
+            ),
             // Towns cover only the south half of 320402; 320412 has none.
-            unit("320402001", AdminLevel::Town, Some("320402"), 119.0, 31.0, 119.5, 31.5),
-            unit("320402002", AdminLevel::Town, Some("320402"), 119.5, 31.0, 120.0, 31.5),
+            unit(
+                "320402001",
+                AdminLevel::Town,
+                Some("320402"),
+                119.0,
+                31.0,
+                119.5,
+                31.5,
+            ),
+            unit(
+                "320402002",
+                AdminLevel::Town,
+                Some("320402"),
+                119.5,
+                31.0,
+                120.0,
+                31.5,
+            ),
         ];
         let idx = AdminIndex::new(units, MetricCrs::for_longitude(120.0, 31.5));
         let at = |x, y| idx.join(Point::new(x, y)).unwrap();
         let r = at(119.2, 31.2);
-        assert_eq!((r.town_code.as_deref(), r.district_code.as_deref()), (Some("320402001"), Some("320402")));
+        assert_eq!(
+            (r.town_code.as_deref(), r.district_code.as_deref()),
+            (Some("320402001"), Some("320402"))
+        );
         let r = at(119.2, 31.8);
-        assert_eq!((r.town_code.as_deref(), r.district_code.as_deref()), (None, Some("320402")));
+        assert_eq!(
+            (r.town_code.as_deref(), r.district_code.as_deref()),
+            (None, Some("320402"))
+        );
         let r = at(120.5, 31.5);
-        assert_eq!((r.town_code.as_deref(), r.district_code.as_deref(), r.city_code.as_deref()), (None, Some("320412"), Some("320400")));
+        assert_eq!(
+            (
+                r.town_code.as_deref(),
+                r.district_code.as_deref(),
+                r.city_code.as_deref()
+            ),
+            (None, Some("320412"), Some("320400"))
+        );
         // On the edge between the two towns: the smaller code, at town level.
         assert_eq!(at(119.5, 31.2).town_code.as_deref(), Some("320402001"));
         // On the edge between a town and the district without towns: the town.
@@ -586,7 +691,10 @@ mod tests {
                 })
                 .fold(f64::INFINITY, f64::min);
             let got = miss.nearest.unwrap().2;
-            assert!((got - brute).abs() < 1e-6 * brute.max(1.0), "{got} vs {brute}");
+            assert!(
+                (got - brute).abs() < 1e-6 * brute.max(1.0),
+                "{got} vs {brute}"
+            );
         }
     }
 }

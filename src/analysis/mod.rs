@@ -59,4 +59,3 @@ pub fn analyse(project: &Project, loaded: &mut Loaded) -> Analysis {
         target_exposure,
     }
 }
-

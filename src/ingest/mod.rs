@@ -18,8 +18,8 @@ use geo::Point;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::crs::{MetricCrs, ToWgs84};
 use crate::analysis::join::{AdminIndex, Outside};
+use crate::crs::{MetricCrs, ToWgs84};
 use crate::model::{
     AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, SourceRef, VulnerableTarget,
 };
@@ -41,7 +41,11 @@ pub enum IngestError {
     #[error("{file}: no usable administrative unit, so nothing can be joined{first}")]
     NoUnits { file: String, first: String },
     #[error("{file}: feature {row}: {reason}")]
-    BadBoundary { file: String, row: u64, reason: String },
+    BadBoundary {
+        file: String,
+        row: u64,
+        reason: String,
+    },
     #[error("{file}: no administrative units")]
     NoBoundaries { file: String },
 }
@@ -377,7 +381,11 @@ fn read_units(project: &Project, st: &mut Stages) -> Result<AdminIndex, IngestEr
 }
 
 /// Reads, checks and joins the point inputs, in the order their references need.
-fn read_points(project: &Project, mut st: Stages, index: AdminIndex) -> Result<Loaded, IngestError> {
+fn read_points(
+    project: &Project,
+    mut st: Stages,
+    index: AdminIndex,
+) -> Result<Loaded, IngestError> {
     let spec = |k: InputKind| project.inputs.get(&k);
     let enterprises = st.read_points(
         spec(InputKind::Enterprises).expect("required input"),
@@ -479,4 +487,3 @@ pub fn index_units(units: Vec<AdminUnit>) -> AdminIndex {
     let metric = metric_for_units(&units);
     AdminIndex::new(units, metric)
 }
-

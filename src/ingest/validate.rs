@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, HashMap};
 use geo::{Coord, Geometry, InteriorPoint, MapCoords, MultiPolygon, Point, Validation};
 use serde::Serialize;
 
-use crate::ingest::config::{InputKind, InputSpec};
-use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::crs::ToWgs84;
+use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::load::RawRecord;
+use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
-    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Enterprise, Grade,
-    HazardUnit, HiddenDanger, SourceRef, UnitKind, VulnerableTarget,
+    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Enterprise, Grade, HazardUnit,
+    HiddenDanger, SourceRef, UnitKind, VulnerableTarget,
 };
 
 /// Why a record was rejected: a stable machine code beside the readable text.
@@ -355,7 +355,10 @@ pub fn locate(
                 "longitude and latitude are swapped (latitude cannot exceed 90°)".to_string(),
             )
         } else {
-            (RejectCode::CoordinateOutOfRange, out_of_range(x, y, to_wgs.crs()))
+            (
+                RejectCode::CoordinateOutOfRange,
+                out_of_range(x, y, to_wgs.crs()),
+            )
         };
         return Err(FieldError::new("x/y", &value, code, reason));
     }
@@ -678,14 +681,16 @@ impl<'a> Checker<'a> {
         let cas = f.optional("cas").map(str::to_string);
         // A chemical that GB 18218 cannot place has no Q: the line is set
         // aside and its unit computed from the rest (flagged incomplete).
-        crate::analysis::hazard::resolve(&name, cas.as_deref(), category.as_deref()).map_err(|reason| {
-            FieldError::new(
-                &f.column("name"),
-                &name,
-                RejectCode::UnknownChemical,
-                reason,
-            )
-        })?;
+        crate::analysis::hazard::resolve(&name, cas.as_deref(), category.as_deref()).map_err(
+            |reason| {
+                FieldError::new(
+                    &f.column("name"),
+                    &name,
+                    RejectCode::UnknownChemical,
+                    reason,
+                )
+            },
+        )?;
         Ok(Chemical {
             unit_id,
             name,
@@ -787,7 +792,10 @@ fn parent_level(level: AdminLevel) -> Option<AdminLevel> {
 /// Share of `child`'s area inside `parent`, estimated on a lattice of up to
 /// about 400 points spread over the child (its interior point when the
 /// lattice misses a small child).
-fn share_inside(child: &MultiPolygon<f64>, parent: &geo::indexed::IntervalTreeMultiPolygon<f64>) -> f64 {
+fn share_inside(
+    child: &MultiPolygon<f64>,
+    parent: &geo::indexed::IntervalTreeMultiPolygon<f64>,
+) -> f64 {
     use geo::{BoundingRect, Contains};
     let Some(r) = child.bounding_rect() else {
         return 0.0;
@@ -1037,16 +1045,28 @@ mod tests {
         assert!(note.unwrap().contains("repaired"));
     }
 
-    fn staged_unit(code: &str, level: AdminLevel, parent: Option<&str>, x0: f64, x1: f64) -> Staged<AdminUnit> {
+    fn staged_unit(
+        code: &str,
+        level: AdminLevel,
+        parent: Option<&str>,
+        x0: f64,
+        x1: f64,
+    ) -> Staged<AdminUnit> {
         Staged {
-            source: SourceRef { file: "b.geojson".into(), layer: None, row: code.len() as u64 },
+            source: SourceRef {
+                file: "b.geojson".into(),
+                layer: None,
+                row: code.len() as u64,
+            },
             id: code.into(),
             record: AdminUnit {
                 code: code.into(),
                 name: format!("unit {code}"),
                 level,
                 parent: parent.map(str::to_string),
-                boundary: MultiPolygon(vec![polygon![(x: x0, y: 0.), (x: x1, y: 0.), (x: x1, y: 1.), (x: x0, y: 1.)]]),
+                boundary: MultiPolygon(vec![
+                    polygon![(x: x0, y: 0.), (x: x1, y: 0.), (x: x1, y: 1.), (x: x0, y: 1.)],
+                ]),
             },
         }
     }
@@ -1082,7 +1102,11 @@ mod tests {
         };
         assert_eq!(reason("320499001").0, RejectCode::InvalidHierarchy);
         assert!(reason("320499001").1.contains("not among"));
-        assert!(reason("320402002").1.contains("% of its area"), "{:?}", reason("320402002"));
+        assert!(
+            reason("320402002").1.contains("% of its area"),
+            "{:?}",
+            reason("320402002")
+        );
         assert!(reason("320400003").1.contains("must be a district"));
         assert!(reason("320413").1.contains("% of its area"));
         assert!(reason("320413001").1.contains("itself rejected"));

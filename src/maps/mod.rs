@@ -184,4 +184,3 @@ pub fn map_data(
         },
     }
 }
-

@@ -1466,7 +1466,8 @@ pub fn render_all(
         .iter()
         .filter(|e| all_enterprises || e.grade >= Grade::Orange)
         .collect();
-    let wanted = enterprise_maps.unwrap_or(picked.len() <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS);
+    let wanted =
+        enterprise_maps.unwrap_or(picked.len() <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS);
     if wanted {
         jobs.extend(picked.into_iter().map(|e| {
             (
@@ -1489,12 +1490,11 @@ pub fn render_all(
                 Job::District(u) => district_map(data, u, &style, &font)?,
                 Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
             };
-            crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, &png)).map_err(
-                |e| RenderError::Io {
+            crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, &png))
+                .map_err(|e| RenderError::Io {
                     path: path.clone(),
                     source: std::io::Error::other(e.to_string()),
-                },
-            )?;
+                })?;
             Ok(path.clone())
         })
         .collect()

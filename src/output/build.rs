@@ -272,4 +272,3 @@ pub fn write_layers_and_lists(
         Ok((units_by_grade, lists))
     })
 }
-

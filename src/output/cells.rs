@@ -8,11 +8,11 @@ use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType};
 use gdal::DriverManager;
 use geo::{Coord, LineString, MapCoords, MultiPolygon, Polygon};
 
-use crate::ingest::config::Exposure;
-use crate::crs::MetricCrs;
 use crate::analysis::exposure::{cell_grade, GridSpec, Source, SourceOf};
-use crate::output::layers::{self, Row, Shape, Value};
+use crate::crs::MetricCrs;
+use crate::ingest::config::Exposure;
 use crate::model::{Grade, HazardUnit};
+use crate::output::layers::{self, Row, Shape, Value};
 
 /// Grade codes in the grade raster (0 = E = 0).
 fn code(g: Grade) -> u8 {

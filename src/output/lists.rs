@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 
 use crate::analysis::exposure::{Source, TargetExposure};
-use crate::output::layers::{covering_text, inventory_text, round4, Value};
 use crate::model::{
     AdminRef, DangerLevel, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
 };
+use crate::output::layers::{covering_text, inventory_text, round4, Value};
 
 /// A column: Chinese header and width in characters (for XLSX).
 #[derive(Debug, Clone)]

@@ -27,4 +27,3 @@ pub struct Results<'a> {
     pub analysis: &'a Analysis,
     pub grid: &'a GridOutcome,
 }
-

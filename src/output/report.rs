@@ -205,7 +205,10 @@ pub fn report(
 pub fn print_summary(loaded: &Loaded) {
     crate::note!(
         "{:<20} {:>9} {:>9} {:>9}",
-        "input", "read", "accepted", "rejected"
+        "input",
+        "read",
+        "accepted",
+        "rejected"
     );
     for (kind, c) in &loaded.ledger.counts {
         crate::note!(
@@ -229,7 +232,9 @@ pub fn print_summary(loaded: &Loaded) {
                 .unwrap_or_default();
         crate::note!(
             "rejected: {}{layer}: row {}:{id} {}",
-            r.source.file, r.source.row, r.reason
+            r.source.file,
+            r.source.row,
+            r.reason
         );
     }
     if loaded.ledger.rejects.len() > 20 {
@@ -238,8 +243,10 @@ pub fn print_summary(loaded: &Loaded) {
     for r in &loaded.ledger.repairs {
         crate::note!(
             "repaired: {}: row {}: id {}: {}",
-            r.file, r.row, r.id, r.what
+            r.file,
+            r.row,
+            r.id,
+            r.what
         );
     }
 }
-

@@ -155,7 +155,9 @@ pub fn independent_count(path: &Path, continued: u64) -> Option<u64> {
     match path.extension()?.to_str()? {
         "csv" => {
             // Lines end at \n, \r\n or a lone \r.
-            let text = String::from_utf8_lossy(&bytes).replace("\r\n", "\n").replace('\r', "\n");
+            let text = String::from_utf8_lossy(&bytes)
+                .replace("\r\n", "\n")
+                .replace('\r', "\n");
             let lines: Vec<&str> = text.split_inclusive('\n').collect();
             let blank = lines
                 .iter()
@@ -171,4 +173,3 @@ pub fn independent_count(path: &Path, continued: u64) -> Option<u64> {
         _ => None,
     }
 }
-

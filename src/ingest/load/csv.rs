@@ -270,7 +270,9 @@ pub fn parse<'a>(
                 inner_breaks,
             } => {
                 // Trailing empty fields past the header's width are harmless.
-                while fields.len() > width && fields.last().is_some_and(|f| f.iter().all(|&b| b == b' ')) {
+                while fields.len() > width
+                    && fields.last().is_some_and(|f| f.iter().all(|&b| b == b' '))
+                {
                     fields.pop();
                 }
                 if fields.len() == width {
@@ -344,9 +346,9 @@ fn read_header(bytes: &[u8]) -> Result<(Header<'_>, u64, usize), String> {
             lines + 1,
             next,
         )),
-        _ => Err(
-            "header row has an unterminated quoted field (a stray \" in a column name?)".into(),
-        ),
+        _ => {
+            Err("header row has an unterminated quoted field (a stray \" in a column name?)".into())
+        }
     }
 }
 
@@ -374,7 +376,10 @@ mod tests {
     #[test]
     fn quotes_inside_unquoted_fields_are_literal() {
         let (r, c) = rows("id,addr,n\n1,汉江路980号3\"管廊,5\n2,机\"\"\"制造,6\n3,ok,7\n");
-        assert_eq!(r, ["2:1|汉江路980号3\"管廊|5", "3:2|机\"\"\"制造|6", "4:3|ok|7"]);
+        assert_eq!(
+            r,
+            ["2:1|汉江路980号3\"管廊|5", "3:2|机\"\"\"制造|6", "4:3|ok|7"]
+        );
         assert_eq!((c.lines, c.records, c.malformed), (4, 3, 0));
     }
 
@@ -398,13 +403,19 @@ mod tests {
     fn a_stray_quote_closed_lines_later_is_caught_by_the_field_count() {
         // Closed two lines later, the row would have the header's width.
         let (r, c) = rows("a,b,c\n1,\"x,1\n2,y,2\n3,z\",3\n4,w,4\n");
-        assert!(r[0].starts_with("2!unterminated quoted field starting at line 2"), "{r:?}");
+        assert!(
+            r[0].starts_with("2!unterminated quoted field starting at line 2"),
+            "{r:?}"
+        );
         assert_eq!(&r[1..], ["3:2|y|2", "4:3|z\"|3", "5:4|w|4"]);
         assert!(c.balanced() && c.malformed == 1);
         // Closed on the next line with a different width.
         let (r, _) = rows("a,b,c\n1,\"x\n2,y\",2,9\n");
         assert!(r[0].starts_with("2!unterminated"), "{r:?}");
-        assert_eq!(r[1], "3!row has 4 fields where the header has 3 (a delimiter inside an unquoted value?)");
+        assert_eq!(
+            r[1],
+            "3!row has 4 fields where the header has 3 (a delimiter inside an unquoted value?)"
+        );
         // A real multi-line address is kept.
         let (r, c) = rows("id,addr,n,m\n1,\"路1号\n2楼\",5,6\n");
         assert_eq!(r, ["2:1|路1号\n2楼|5|6"]);

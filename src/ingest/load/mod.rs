@@ -113,7 +113,6 @@ pub struct ReadSummary {
     pub lines: Option<csv::LineCount>,
 }
 
-
 /// Driver promised by a file's extension.
 fn driver_for(path: &Path) -> Option<&'static str> {
     let ext = path.extension()?.to_str()?.to_lowercase();
@@ -401,7 +400,10 @@ fn check_path(spec: &InputSpec) -> Result<&'static str, LoadError> {
             .unwrap_or_default(),
     })?;
     if meta.len() == 0 {
-        return Err(err(format!("the file is empty (0 bytes), not {}", kind_of(driver))));
+        return Err(err(format!(
+            "the file is empty (0 bytes), not {}",
+            kind_of(driver)
+        )));
     }
     let mut head = [0u8; 64];
     let n = std::fs::File::open(path)
@@ -632,8 +634,14 @@ fn read_csv<C>(
                 plain_record(source(line), text)
             }
             csv::Row::Malformed { line, reason, text } => RawRecord {
-                malformed: Some((reason, shorten(&decoder.decode(text).unwrap_or_else(|l| l), 200))),
-                ..plain_record(source(line), (vec![None; spec.columns.len()], None, Vec::new()))
+                malformed: Some((
+                    reason,
+                    shorten(&decoder.decode(text).unwrap_or_else(|l| l), 200),
+                )),
+                ..plain_record(
+                    source(line),
+                    (vec![None; spec.columns.len()], None, Vec::new()),
+                )
             },
         };
         each(&mut context, record);

@@ -17,10 +17,10 @@ use thiserror::Error;
 pub mod gpkg;
 pub mod staging;
 
+use crate::ingest::validate::Reject;
+use crate::model::Date;
 use crate::output::layers::{LayerData, Shape, Value};
 use crate::output::lists::Table;
-use crate::model::Date;
-use crate::ingest::validate::Reject;
 
 #[derive(Debug, Error)]
 pub enum WriteError {

@@ -160,7 +160,11 @@ fn take_lock(path: &Path, folder: &Path) -> Result<File, StagingError> {
                 let pid = pid.trim();
                 return Err(StagingError::Busy {
                     folder: folder.display().to_string(),
-                    pid: if pid.is_empty() { "unknown".into() } else { pid.into() },
+                    pid: if pid.is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid.into()
+                    },
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => {
@@ -172,8 +176,10 @@ fn take_lock(path: &Path, folder: &Path) -> Result<File, StagingError> {
             _ => false,
         };
         if same {
-            file.set_len(0).map_err(io(folder, "cannot write the lock file"))?;
-            file.rewind().map_err(io(folder, "cannot write the lock file"))?;
+            file.set_len(0)
+                .map_err(io(folder, "cannot write the lock file"))?;
+            file.rewind()
+                .map_err(io(folder, "cannot write the lock file"))?;
             write!(file, "{}", std::process::id())
                 .map_err(io(folder, "cannot write the lock file"))?;
             return Ok(file);
@@ -351,7 +357,10 @@ mod tests {
         let out = tmp.path().join("out");
         let first = OutputTxn::begin(&out).unwrap();
         let err = OutputTxn::begin(&out).err().unwrap().to_string();
-        assert!(err.contains("in use") && err.contains(&std::process::id().to_string()), "{err}");
+        assert!(
+            err.contains("in use") && err.contains(&std::process::id().to_string()),
+            "{err}"
+        );
         std::fs::write(first.path().join("report.json"), r#"{"tool":"riskatlas"}"#).unwrap();
         std::fs::write(first.path().join("a.txt"), "1").unwrap();
         first.commit().unwrap();
@@ -361,8 +370,15 @@ mod tests {
         std::fs::write(second.path().join("report.json"), r#"{"tool":"riskatlas"}"#).unwrap();
         second.commit().unwrap();
         assert!(!out.join("a.txt").exists());
-        let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("out")], "no debris beside the output");
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("out")],
+            "no debris beside the output"
+        );
     }
 
     #[test]
@@ -375,7 +391,10 @@ mod tests {
             let txn = OutputTxn::begin(&out).unwrap();
             std::fs::write(txn.path().join("half.geojson"), "{").unwrap();
         } // dropped without commit
-        assert_eq!(manifest(&out).unwrap(), vec![("report.json".to_string(), 20)]);
+        assert_eq!(
+            manifest(&out).unwrap(),
+            vec![("report.json".to_string(), 20)]
+        );
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 
@@ -391,14 +410,24 @@ mod tests {
         let input = tmp.path().join("data").join("e.csv");
         std::fs::create_dir_all(input.parent().unwrap()).unwrap();
         std::fs::write(&input, "id\n").unwrap();
-        let err = refuse_overlap(&tmp.path().join("data"), [("[inputs.enterprises]", input.as_path())])
-            .unwrap_err()
-            .to_string();
+        let err = refuse_overlap(
+            &tmp.path().join("data"),
+            [("[inputs.enterprises]", input.as_path())],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("e.csv"), "{err}");
-        let err = refuse_overlap(&tmp.path().join("data/../data/./"), [("x", input.as_path())]);
+        let err = refuse_overlap(
+            &tmp.path().join("data/../data/./"),
+            [("x", input.as_path())],
+        );
         assert!(err.is_err(), "another spelling of the same folder");
         assert!(refuse_overlap(&tmp.path().join("data/out"), [("x", input.as_path())]).is_ok());
         let folder_input = tmp.path().join("data");
-        assert!(refuse_overlap(&tmp.path().join("data/out"), [("x", folder_input.as_path())]).is_err());
+        assert!(refuse_overlap(
+            &tmp.path().join("data/out"),
+            [("x", folder_input.as_path())]
+        )
+        .is_err());
     }
 }
