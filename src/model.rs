@@ -8,6 +8,7 @@
 
 use geo::{MultiPolygon, Point};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -167,8 +168,91 @@ pub struct Enterprise {
     /// People outside the plant within 500 m, when the input gives it (used for α).
     pub people_500m: Option<u32>,
     pub admin: Arc<AdminRef>,
-    /// The four-colour grade, set by the grading stage.
-    pub rating: Option<Rating>,
+}
+
+impl AsRef<Enterprise> for Enterprise {
+    fn as_ref(&self) -> &Enterprise {
+        self
+    }
+}
+
+/// An enterprise after grading: its four-colour rating is settled. It reads
+/// as its enterprise (`graded.name`, `graded.lon_lat`).
+#[derive(Debug, Clone)]
+pub struct Graded {
+    pub enterprise: Enterprise,
+    pub rating: Rating,
+}
+
+impl Graded {
+    /// The enterprise's four-colour grade.
+    pub fn grade(&self) -> Grade {
+        self.rating.grade
+    }
+}
+
+impl std::ops::Deref for Graded {
+    type Target = Enterprise;
+    fn deref(&self) -> &Enterprise {
+        &self.enterprise
+    }
+}
+
+impl AsRef<Enterprise> for Graded {
+    fn as_ref(&self) -> &Enterprise {
+        &self.enterprise
+    }
+}
+
+/// The accepted enterprises in input order with their index by id, built
+/// once when they are loaded and kept when they are graded: every record that
+/// names an enterprise (hazard units, hidden dangers, the lists) is followed
+/// through it. `E` is [`Enterprise`] until grading, [`Graded`] after.
+#[derive(Debug, Clone)]
+pub struct Enterprises<E = Enterprise> {
+    items: Vec<E>,
+    by_id: HashMap<String, usize>,
+}
+
+impl<E: AsRef<Enterprise>> Enterprises<E> {
+    /// Indexes `items`; their ids are unique (validation keeps the first).
+    pub fn new(items: Vec<E>) -> Enterprises<E> {
+        let mut by_id = HashMap::with_capacity(items.len());
+        for (i, e) in items.iter().enumerate() {
+            by_id.entry(e.as_ref().id.clone()).or_insert(i);
+        }
+        Enterprises { items, by_id }
+    }
+
+    /// The enterprise with this id.
+    pub fn get(&self, id: &str) -> Option<&E> {
+        self.by_id.get(id).map(|&i| &self.items[i])
+    }
+
+    /// The same enterprises, each turned into `F` by `f`, in the same order
+    /// and with the same index.
+    pub fn map<F>(self, f: impl FnMut(E) -> F) -> Enterprises<F> {
+        Enterprises {
+            items: self.items.into_iter().map(f).collect(),
+            by_id: self.by_id,
+        }
+    }
+}
+
+impl<E> Default for Enterprises<E> {
+    fn default() -> Enterprises<E> {
+        Enterprises {
+            items: Vec::new(),
+            by_id: HashMap::new(),
+        }
+    }
+}
+
+impl<E> std::ops::Deref for Enterprises<E> {
+    type Target = [E];
+    fn deref(&self) -> &[E] {
+        &self.items
+    }
 }
 
 /// Whether an enterprise's grade is its own assessment or was derived.

@@ -18,6 +18,7 @@ use crate::analysis::{analyse, Analysis};
 use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
 use crate::maps::{self, render};
+use crate::model::Graded;
 use crate::output::build::write_layers_and_lists;
 use crate::output::cells::GridCells;
 use crate::output::report::{findings, grid_summary, print_summary, report};
@@ -49,7 +50,7 @@ pub enum PipelineError {
 /// per-unit cell statistics and the `exposure_grid` layer.
 pub fn exposure_grid(
     project: &Project,
-    loaded: &Loaded,
+    loaded: &Loaded<Graded>,
     analysis: &Analysis,
     tif: &Path,
     progress: &Progress,
@@ -101,7 +102,7 @@ pub struct Outcome {
     pub out_dir: Option<PathBuf>,
 }
 
-fn outcome(loaded: &Loaded, out_dir: Option<PathBuf>) -> Outcome {
+fn outcome<E>(loaded: &Loaded<E>, out_dir: Option<PathBuf>) -> Outcome {
     let sum =
         |f: fn(&crate::ingest::validate::Counts) -> u64| loaded.ledger.counts.values().map(f).sum();
     Outcome {
@@ -143,7 +144,7 @@ pub fn check(
     Ok(outcome(&loaded, report_dir.map(Path::to_path_buf)))
 }
 
-fn ensure_balanced(loaded: &Loaded) -> Result<(), PipelineError> {
+fn ensure_balanced<E>(loaded: &Loaded<E>) -> Result<(), PipelineError> {
     if loaded.ledger.balanced() {
         Ok(())
     } else {
@@ -223,11 +224,11 @@ pub fn run(
     preflight(project, out_dir)?;
     let txn = write::staging::OutputTxn::begin(out_dir)?;
     let stage = txn.path().to_path_buf();
-    let mut loaded = load_all(project, progress, |index| {
+    let loaded = load_all(project, progress, |index| {
         grid::check_grid_budget(project, index).map_err(PipelineError::from)
     })?;
     print_summary(&loaded);
-    let analysis = analyse(project, &mut loaded);
+    let (mut loaded, analysis) = analyse(project, loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
     let mut grid = timings.stage("exposure_grid", || {
         exposure_grid(

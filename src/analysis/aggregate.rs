@@ -18,9 +18,7 @@ use crate::analysis::exposure::{cell_grade, GridSpec, TargetExposure};
 use crate::analysis::join::AdminIndex;
 use crate::crs::MetricCrs;
 use crate::ingest::config::Exposure;
-use crate::model::{
-    AdminRef, DangerLevel, DangerStatus, Enterprise, Grade, HazardUnit, HiddenDanger,
-};
+use crate::model::{AdminRef, DangerLevel, DangerStatus, Grade, Graded, HazardUnit, HiddenDanger};
 
 /// Grade slots in arrays: red, orange, yellow, blue.
 fn slot(g: Grade) -> usize {
@@ -174,7 +172,7 @@ fn codes(a: &AdminRef) -> impl Iterator<Item = &str> {
 
 /// Counts records per unit code, at every level of their paths.
 pub fn count_records(
-    enterprises: &[Enterprise],
+    enterprises: &[Graded],
     units: &[HazardUnit],
     dangers: &[HiddenDanger],
     targets: &[crate::model::VulnerableTarget],
@@ -187,7 +185,7 @@ pub fn count_records(
         }
     };
     for e in enterprises {
-        let g = e.rating.as_ref().map_or(Grade::Blue, |r| r.grade);
+        let g = e.grade();
         each(&e.admin, &|c| c.enterprises_by_grade[slot(g)] += 1);
     }
     for u in units {

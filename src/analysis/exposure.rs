@@ -24,7 +24,7 @@ use rstar::{RTree, AABB};
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
 use crate::ingest::config::{Exposure, Kernel, Mode};
-use crate::model::{Enterprise, Grade, HazardUnit, VulnerableTarget};
+use crate::model::{Enterprises, Grade, Graded, HazardUnit, VulnerableTarget};
 
 /// Where a source's influence radius came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,19 +69,10 @@ pub struct Source {
 /// enterprises that have none.
 pub fn sources(
     units: &[HazardUnit],
-    enterprises: &[Enterprise],
+    enterprises: &Enterprises<Graded>,
     cfg: &Exposure,
     metric: &MetricCrs,
 ) -> Vec<Source> {
-    let enterprise_grade: std::collections::HashMap<&str, Grade> = enterprises
-        .iter()
-        .map(|e| {
-            (
-                e.id.as_str(),
-                e.rating.as_ref().map_or(Grade::Blue, |r| r.grade),
-            )
-        })
-        .collect();
     let make = |of, id: &str, p: Point<f64>, grade: Grade, radius: Option<f64>| {
         let (x, y) = metric.project(p.x(), p.y());
         let (radius_m, radius_source) = match radius {
@@ -103,12 +94,11 @@ pub fn sources(
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            let grade = u.colour().max(
-                enterprise_grade
-                    .get(u.enterprise_id.as_str())
-                    .copied()
-                    .unwrap_or(Grade::Blue),
-            );
+            // Validation accepted only units of accepted enterprises.
+            let owner = enterprises
+                .get(&u.enterprise_id)
+                .expect("a hazard unit's enterprise is loaded");
+            let grade = u.colour().max(owner.grade());
             make(SourceOf::HazardUnit(i), &u.id, u.lon_lat, grade, u.radius_m)
         })
         .collect();
@@ -119,15 +109,7 @@ pub fn sources(
             .iter()
             .enumerate()
             .filter(|(_, e)| !with_units.contains(e.id.as_str()))
-            .map(|(i, e)| {
-                make(
-                    SourceOf::Enterprise(i),
-                    &e.id,
-                    e.lon_lat,
-                    e.rating.as_ref().map_or(Grade::Blue, |r| r.grade),
-                    None,
-                )
-            }),
+            .map(|(i, e)| make(SourceOf::Enterprise(i), &e.id, e.lon_lat, e.grade(), None)),
     );
     out
 }

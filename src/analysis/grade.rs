@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use crate::ingest::config::{Condition, Grading, Rule};
 use crate::model::{
-    DangerLevel, DangerStatus, Date, Enterprise, GradeReason, GradeSource, HazardUnit,
-    HiddenDanger, Rating,
+    DangerLevel, DangerStatus, Date, Enterprise, Enterprises, GradeReason, GradeSource, Graded,
+    HazardUnit, HiddenDanger, Rating,
 };
 
 /// Marks open dangers whose due date is before `as_of` as overdue.
@@ -73,13 +73,13 @@ fn fire(rule: &Rule, facts: &Facts) -> Option<String> {
     }
 }
 
-/// Grades every enterprise in place.
+/// Grades every enterprise: from here on each has a settled rating.
 pub fn grade_enterprises(
-    enterprises: &mut [Enterprise],
+    enterprises: Enterprises,
     units: &[HazardUnit],
     dangers: &[HiddenDanger],
     grading: &Grading,
-) {
+) -> Enterprises<Graded> {
     let mut facts: HashMap<&str, Facts> = HashMap::new();
     for u in units {
         if let (Some(g), Some(a)) = (u.major_grade(), &u.assessment) {
@@ -102,43 +102,54 @@ pub fn grade_enterprises(
         }
     }
     let none = Facts::default();
-    for e in enterprises.iter_mut() {
-        let f = facts.get(e.id.as_str()).unwrap_or(&none);
-        let mut rating = match e.assessed_grade {
-            Some(g) => Rating {
-                grade: g,
-                source: GradeSource::Assessed,
-                reasons: Vec::new(),
-            },
-            None => Rating {
-                grade: grading.unassessed,
-                source: GradeSource::Derived,
-                reasons: vec![GradeReason {
-                    code: "unassessed".into(),
-                    text: format!("无自评等级，按默认{}", grading.unassessed.label_zh()),
-                }],
-            },
-        };
-        for rule in grading.rules.iter().filter(|r| r.enabled) {
-            if let Some(text) = fire(rule, f) {
-                let raised = rule.raise_to > rating.grade;
-                let effect = if raised {
-                    format!("，定为{}", rule.raise_to.label_zh())
-                } else {
-                    "，等级已不低于此".to_string()
-                };
-                rating.reasons.push(GradeReason {
-                    code: rule.id.clone(),
-                    text: format!("{text}{effect}"),
-                });
-                if raised {
-                    rating.grade = rule.raise_to;
-                    rating.source = GradeSource::Derived;
-                }
+    let ratings: Vec<Rating> = enterprises
+        .iter()
+        .map(|e| rate(e, facts.get(e.id.as_str()).unwrap_or(&none), grading))
+        .collect();
+    let mut ratings = ratings.into_iter();
+    enterprises.map(|enterprise| Graded {
+        enterprise,
+        rating: ratings.next().expect("one rating per enterprise"),
+    })
+}
+
+/// One enterprise's rating: its own assessment (or the default), raised by
+/// every enabled rule that fires.
+fn rate(e: &Enterprise, f: &Facts, grading: &Grading) -> Rating {
+    let mut rating = match e.assessed_grade {
+        Some(g) => Rating {
+            grade: g,
+            source: GradeSource::Assessed,
+            reasons: Vec::new(),
+        },
+        None => Rating {
+            grade: grading.unassessed,
+            source: GradeSource::Derived,
+            reasons: vec![GradeReason {
+                code: "unassessed".into(),
+                text: format!("无自评等级，按默认{}", grading.unassessed.label_zh()),
+            }],
+        },
+    };
+    for rule in grading.rules.iter().filter(|r| r.enabled) {
+        if let Some(text) = fire(rule, f) {
+            let raised = rule.raise_to > rating.grade;
+            let effect = if raised {
+                format!("，定为{}", rule.raise_to.label_zh())
+            } else {
+                "，等级已不低于此".to_string()
+            };
+            rating.reasons.push(GradeReason {
+                code: rule.id.clone(),
+                text: format!("{text}{effect}"),
+            });
+            if raised {
+                rating.grade = rule.raise_to;
+                rating.source = GradeSource::Derived;
             }
         }
-        e.rating = Some(rating);
     }
+    rating
 }
 
 #[cfg(test)]
@@ -159,7 +170,6 @@ mod tests {
             assessed_grade: assessed,
             people_500m: None,
             admin: Default::default(),
-            rating: None,
         }
     }
 
@@ -218,7 +228,7 @@ mod tests {
 
     #[test]
     fn rules_raise_but_never_lower() {
-        let mut es = vec![
+        let es = vec![
             enterprise("A", Some(Grade::Blue)),   // grade-1 source → red
             enterprise("B", None),                // grade-3 source → orange
             enterprise("C", Some(Grade::Red)),    // grade-4 source: stays red
@@ -232,8 +242,8 @@ mod tests {
             unit("U2", "B", 15.0, 40),
             unit("U3", "C", 5.0, 0),
         ];
-        grade_enterprises(&mut es, &units, &[], &grading());
-        let r = |i: usize| es[i].rating.clone().unwrap();
+        let es = grade_enterprises(Enterprises::new(es), &units, &[], &grading());
+        let r = |i: usize| es[i].rating.clone();
         assert_eq!(
             (r(0).grade, r(0).source),
             (Grade::Red, GradeSource::Derived)
@@ -291,22 +301,14 @@ mod tests {
             ds.iter().map(|d| d.overdue).collect::<Vec<_>>(),
             [true, false, true, false]
         );
-        let mut es: Vec<Enterprise> = ["A", "B", "C", "D"]
+        let es: Vec<Enterprise> = ["A", "B", "C", "D"]
             .iter()
             .map(|id| enterprise(id, Some(Grade::Blue)))
             .collect();
-        grade_enterprises(&mut es, &[], &ds, &grading());
-        let grades: Vec<Grade> = es
-            .iter()
-            .map(|e| e.rating.as_ref().unwrap().grade)
-            .collect();
+        let es = grade_enterprises(Enterprises::new(es), &[], &ds, &grading());
+        let grades: Vec<Grade> = es.iter().map(Graded::grade).collect();
         assert_eq!(grades, [Grade::Red, Grade::Blue, Grade::Blue, Grade::Red]);
-        assert!(es[0]
-            .rating
-            .as_ref()
-            .unwrap()
-            .reason_text()
-            .contains("Y1（已逾期）"));
+        assert!(es[0].rating.reason_text().contains("Y1（已逾期）"));
     }
 
     #[test]
@@ -315,8 +317,8 @@ mod tests {
         g.rules
             .iter_mut()
             .for_each(|r| r.enabled = r.id != "major_hazard_1_2");
-        let mut es = vec![enterprise("A", Some(Grade::Blue))];
-        grade_enterprises(&mut es, &[unit("U1", "A", 250.0, 100)], &[], &g);
-        assert_eq!(es[0].rating.as_ref().unwrap().grade, Grade::Blue);
+        let es = Enterprises::new(vec![enterprise("A", Some(Grade::Blue))]);
+        let es = grade_enterprises(es, &[unit("U1", "A", 250.0, 100)], &[], &g);
+        assert_eq!(es[0].grade(), Grade::Blue);
     }
 }

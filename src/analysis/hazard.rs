@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
 pub use crate::model::{AlphaSource, Assessment, ChemicalShare, Resolved};
-use crate::model::{Enterprise, HazardUnit, VulnerableTarget};
+use crate::model::{Enterprises, HazardUnit, VulnerableTarget};
 
 const TABLE1_CSV: &str = include_str!("../../data/gb18218/table1_named_chemicals.csv");
 /// Table 2 joined with Table 4 (code, category, description, Q, β).
@@ -396,15 +396,13 @@ pub const PEOPLE_RADIUS_M: f64 = 500.0;
 /// vulnerable targets within 500 m of the enterprise (`estimated`).
 pub fn assess_units(
     units: &mut [HazardUnit],
-    enterprises: &[Enterprise],
+    enterprises: &Enterprises,
     targets: &[VulnerableTarget],
     metric: &MetricCrs,
 ) {
-    let by_id: HashMap<&str, &Enterprise> =
-        enterprises.iter().map(|e| (e.id.as_str(), e)).collect();
     let target_index = PointIndex::new(targets.iter().map(|t| t.lon_lat), metric);
     for u in units.iter_mut() {
-        let enterprise = by_id.get(u.enterprise_id.as_str());
+        let enterprise = enterprises.get(&u.enterprise_id);
         let given = u.people_500m.or(enterprise.and_then(|e| e.people_500m));
         let (people, source) = match given {
             Some(p) => (p, AlphaSource::Input),

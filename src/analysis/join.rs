@@ -14,7 +14,9 @@
 //! the smallest code among those whose boundary holds it. So every point has
 //! exactly one unit. A point in no unit is outside the study area and is
 //! reported with the distance to the nearest unit in metres, from an R-tree
-//! of the boundary segments in the metric CRS (built on the first such point).
+//! of the study area's outline segments in the metric CRS (built on the first
+//! such point). Where the nearest point is a vertex several units share, the
+//! finest of them, then the smallest code, is named.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -32,23 +34,24 @@ type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// A boundary segment and the unit (index into `units`) it bounds.
 type Segment = GeomWithData<Line<[f64; 2]>, usize>;
 
-/// Wider nodes than rstar's default: a shallower tree for nearest-segment queries.
-struct WideNodes;
-impl rstar::RTreeParams for WideNodes {
-    const MIN_SIZE: usize = 5;
-    const MAX_SIZE: usize = 12;
-    const REINSERTION_COUNT: usize = 3;
-    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
-}
-type SegmentTree = RTree<Segment, WideNodes>;
+type SegmentTree = RTree<Segment>;
 
 /// Why a point could not be joined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outside {
-    /// Name and code of the nearest unit and the distance to it in metres.
-    pub nearest: Option<(String, String, f64)>,
+    /// The nearest unit and the distance to it.
+    pub nearest: Option<Nearest>,
     /// Whether swapping the point's lon and lat would put it inside.
     pub swapped_inside: bool,
+}
+
+/// The unit nearest an outside point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Nearest {
+    /// The unit's slot: its index in [`AdminIndex::units`].
+    pub slot: usize,
+    /// Distance to the unit's boundary in metres, in the metric CRS.
+    pub metres: f64,
 }
 
 /// The administrative units, indexed for point joins.
@@ -63,9 +66,82 @@ pub struct AdminIndex {
     paths: Vec<Arc<AdminRef>>,
     /// Boundary segments in lon/lat, for the exact on-boundary test.
     segments: OnceLock<SegmentTree>,
-    /// Boundary segments in the metric CRS, for distances to outside points.
-    metric_segments: OnceLock<SegmentTree>,
+    /// The study area's outline in the metric CRS, for distances to outside points.
+    outline: OnceLock<Outline>,
     metric: MetricCrs,
+}
+
+/// The outline segments in the metric CRS and, for each vertex where
+/// segments of several units meet, the unit a point nearest that vertex is
+/// given: the finest, then the smallest code.
+struct Outline {
+    tree: SegmentTree,
+    shared_vertices: HashMap<(u64, u64), usize>,
+}
+
+impl Outline {
+    fn new(units: &[AdminUnit], metric: &MetricCrs) -> Outline {
+        let tree = segment_tree(units, true, |c| {
+            let (x, y) = metric.project(c.x, c.y);
+            [x, y]
+        });
+        let rank = |i: usize| (std::cmp::Reverse(units[i].level), i);
+        let mut at_vertex: HashMap<(u64, u64), (usize, bool)> = HashMap::new();
+        for s in tree.iter() {
+            for v in [s.geom().from, s.geom().to] {
+                at_vertex
+                    .entry(vertex_key(v))
+                    .and_modify(|(best, shared)| {
+                        *shared |= *best != s.data;
+                        if rank(s.data) < rank(*best) {
+                            *best = s.data;
+                        }
+                    })
+                    .or_insert((s.data, false));
+            }
+        }
+        let shared_vertices = at_vertex
+            .into_iter()
+            .filter(|(_, (_, shared))| *shared)
+            .map(|(k, (best, _))| (k, best))
+            .collect();
+        Outline {
+            tree,
+            shared_vertices,
+        }
+    }
+
+    /// The nearest unit to `here` (metric coordinates). Another unit can be
+    /// as near only through a shared vertex, since each segment is kept once.
+    fn nearest(&self, here: [f64; 2]) -> Option<Nearest> {
+        let nearest = self.tree.nearest_neighbor(&here)?;
+        let line = nearest.geom();
+        let slot = nearest_vertex(line, here)
+            .and_then(|v| self.shared_vertices.get(&vertex_key(v)).copied())
+            .unwrap_or(nearest.data);
+        Some(Nearest {
+            slot,
+            metres: line.distance_2(&here).sqrt(),
+        })
+    }
+}
+
+fn vertex_key(v: [f64; 2]) -> (u64, u64) {
+    (v[0].to_bits(), v[1].to_bits())
+}
+
+/// The end of `line` that is its point nearest `p`, if one is.
+fn nearest_vertex(line: &Line<[f64; 2]>, p: [f64; 2]) -> Option<[f64; 2]> {
+    let (a, b) = (line.from, line.to);
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let t = (p[0] - a[0]) * dx + (p[1] - a[1]) * dy;
+    if t <= 0.0 {
+        Some(a)
+    } else if t >= dx * dx + dy * dy {
+        Some(b)
+    } else {
+        None
+    }
 }
 
 /// Segments of every unit's rings, their coordinates mapped by `f`. A
@@ -117,7 +193,7 @@ fn segment_tree(
             }
         }
     }
-    RTree::bulk_load_with_params(segments)
+    RTree::bulk_load(segments)
 }
 
 impl AdminIndex {
@@ -157,7 +233,7 @@ impl AdminIndex {
             fast,
             paths,
             segments: OnceLock::new(),
-            metric_segments: OnceLock::new(),
+            outline: OnceLock::new(),
             metric,
         }
     }
@@ -243,27 +319,12 @@ impl AdminIndex {
     /// The nearest unit and its distance in metres, measured in the metric
     /// CRS to the nearest boundary segment; among units sharing that
     /// segment, the finest, then the smallest code.
-    pub fn nearest(&self, p: Point<f64>) -> Option<(String, String, f64)> {
-        let tree = self.metric_segments.get_or_init(|| {
-            segment_tree(&self.units, true, |c| {
-                let (x, y) = self.metric.project(c.x, c.y);
-                [x, y]
-            })
-        });
+    pub fn nearest(&self, p: Point<f64>) -> Option<Nearest> {
+        let outline = self
+            .outline
+            .get_or_init(|| Outline::new(&self.units, &self.metric));
         let (x, y) = self.metric.project(p.x(), p.y());
-        let here = [x, y];
-        let nearest = tree.nearest_neighbor(&here)?;
-        let d2 = nearest.geom().distance_2(&here);
-        // Units as near (sharing the nearest vertex): the finest, then the
-        // smaller code.
-        let rank = |i: usize| (std::cmp::Reverse(self.units[i].level), i);
-        let unit = tree
-            .locate_within_distance(here, d2 * (1.0 + 1e-9) + 1e-12)
-            .map(|s| s.data)
-            .min_by_key(|&i| rank(i))
-            .unwrap_or(nearest.data);
-        let u = &self.units[unit];
-        Some((u.name.clone(), u.code.clone(), d2.sqrt()))
+        outline.nearest([x, y])
     }
 
     /// The envelope of the study area (all units), lon/lat.
@@ -389,11 +450,29 @@ mod tests {
     fn outside_reports_distance_in_metres() {
         let idx = two_districts();
         let miss = idx.join(Point::new(121.01, 31.5)).unwrap_err();
-        let (_, code, d) = miss.nearest.unwrap();
-        assert_eq!(code, "320412");
+        let near = miss.nearest.unwrap();
+        let d = near.metres;
+        assert_eq!(idx.units()[near.slot].code, "320412");
         // 0.01° of longitude at 31.5°N is about 950 m.
         assert!((900.0..1000.0).contains(&d), "{d}");
         assert!(!miss.swapped_inside);
+    }
+
+    #[test]
+    fn a_point_nearest_a_shared_vertex_names_the_smaller_code() {
+        let idx = two_districts();
+        // Due south of the corner the two districts share; the parallel
+        // curves up away from the central meridian, so that corner is the
+        // nearest point of both.
+        let miss = idx.join(Point::new(120.0, 30.7)).unwrap_err();
+        let near = miss.nearest.unwrap();
+        assert_eq!(idx.units()[near.slot].code, "320402");
+        // 0.3° of latitude is about 33 km.
+        assert!(
+            (32_000.0..34_000.0).contains(&near.metres),
+            "{}",
+            near.metres
+        );
     }
 
     /// The index agrees with a brute-force scan of every unit on random points,
@@ -584,7 +663,7 @@ mod tests {
             );
             let miss = idx.join(Point::new(120.0, 32.0)).unwrap_err();
             // The hole's edge is 0.5° away: about 47 km east-west at 32°N, 55 km north-south.
-            let d = miss.nearest.unwrap().2;
+            let d = miss.nearest.unwrap().metres;
             assert!((45_000.0..56_000.0).contains(&d), "{d}");
         }
     }
@@ -690,7 +769,7 @@ mod tests {
                     Euclidean.distance(&Point::new(x, y), &m)
                 })
                 .fold(f64::INFINITY, f64::min);
-            let got = miss.nearest.unwrap().2;
+            let got = miss.nearest.unwrap().metres;
             assert!(
                 (got - brute).abs() < 1e-6 * brute.max(1.0),
                 "{got} vs {brute}"

@@ -1,6 +1,7 @@
 //! The analysis stage: from the loaded records to the findings.
 //!
-//! It takes [`crate::ingest::Loaded`] and gives [`Analysis`]: major hazard
+//! It takes [`crate::ingest::Loaded`] and gives it back with its enterprises
+//! graded, with an [`Analysis`]: major hazard
 //! sources identified and graded by GB 18218-2018 ([`hazard`]), overdue
 //! dangers marked and enterprises graded on the four colours ([`grade`]), the
 //! exposure grid's sources and each vulnerable target's exposure
@@ -10,6 +11,7 @@
 
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
+use crate::model::Graded;
 use exposure::TargetExposure;
 
 pub mod aggregate;
@@ -30,32 +32,53 @@ pub struct Analysis {
 }
 
 /// The analysis stages: identify and grade hazard sources (GB 18218), mark
-/// overdue dangers, grade enterprises, and find the sources around each target.
-pub fn analyse(project: &Project, loaded: &mut Loaded) -> Analysis {
+/// overdue dangers, grade enterprises, and find the sources around each
+/// target. The loaded records come back with their enterprises graded.
+pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) {
     let metric = loaded.index.metric().clone();
     let Loaded {
+        index,
+        enterprises,
+        mut hazard_units,
+        mut hidden_dangers,
+        targets,
+        ledger,
+        summaries,
+        mut timings,
+    } = loaded;
+    timings.stage("assess_hazard_sources", || {
+        hazard::assess_units(&mut hazard_units, &enterprises, &targets, &metric)
+    });
+    let enterprises = timings.stage("grade_enterprises", || {
+        grade::mark_overdue(&mut hidden_dangers, project.as_of);
+        grade::grade_enterprises(
+            enterprises,
+            &hazard_units,
+            &hidden_dangers,
+            &project.grading,
+        )
+    });
+    let sources = timings.stage("exposure_sources", || {
+        exposure::sources(&hazard_units, &enterprises, &project.exposure, &metric)
+    });
+    let target_exposure = timings.stage("target_exposure", || {
+        exposure::target_exposure(&targets, &sources, &project.exposure, &metric)
+    });
+    let loaded = Loaded {
+        index,
         enterprises,
         hazard_units,
         hidden_dangers,
         targets,
+        ledger,
+        summaries,
         timings,
-        ..
-    } = loaded;
-    timings.stage("assess_hazard_sources", || {
-        hazard::assess_units(hazard_units, enterprises, targets, &metric)
-    });
-    timings.stage("grade_enterprises", || {
-        grade::mark_overdue(hidden_dangers, project.as_of);
-        grade::grade_enterprises(enterprises, hazard_units, hidden_dangers, &project.grading);
-    });
-    let sources = timings.stage("exposure_sources", || {
-        exposure::sources(hazard_units, enterprises, &project.exposure, &metric)
-    });
-    let target_exposure = timings.stage("target_exposure", || {
-        exposure::target_exposure(targets, &sources, &project.exposure, &metric)
-    });
-    Analysis {
-        sources,
-        target_exposure,
-    }
+    };
+    (
+        loaded,
+        Analysis {
+            sources,
+            target_exposure,
+        },
+    )
 }

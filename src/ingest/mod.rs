@@ -21,7 +21,8 @@ use thiserror::Error;
 use crate::analysis::join::{AdminIndex, Outside};
 use crate::crs::{MetricCrs, ToWgs84};
 use crate::model::{
-    AdminRef, AdminUnit, Enterprise, HazardUnit, HiddenDanger, SourceRef, VulnerableTarget,
+    AdminRef, AdminUnit, Enterprise, Enterprises, HazardUnit, HiddenDanger, SourceRef,
+    VulnerableTarget,
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
@@ -66,10 +67,12 @@ macro_rules! located {
 }
 located!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
 
-/// Everything the inputs held, validated and joined.
-pub struct Loaded {
+/// Everything the inputs held, validated and joined. The enterprises are
+/// [`Enterprise`]s as loaded and [`crate::model::Graded`] once the analysis
+/// has graded them.
+pub struct Loaded<E = Enterprise> {
     pub index: AdminIndex,
-    pub enterprises: Vec<Enterprise>,
+    pub enterprises: Enterprises<E>,
     pub hazard_units: Vec<HazardUnit>,
     pub hidden_dangers: Vec<HiddenDanger>,
     pub targets: Vec<VulnerableTarget>,
@@ -206,7 +209,9 @@ fn join_points<T: Located + Send + Sync>(
         .par_iter()
         .map(|s| {
             let p = s.record.lon_lat();
-            index.join(p).map_err(|outside| outside_error(p, &outside))
+            index
+                .join(p)
+                .map_err(|outside| outside_error(p, &outside, index))
         })
         .collect();
     let mut accepted = Vec::with_capacity(staged.len());
@@ -223,7 +228,7 @@ fn join_points<T: Located + Send + Sync>(
     accepted
 }
 
-fn outside_error(p: Point<f64>, outside: &Outside) -> FieldError {
+fn outside_error(p: Point<f64>, outside: &Outside, index: &AdminIndex) -> FieldError {
     let value = format!("{:.6}, {:.6} (WGS 84)", p.x(), p.y());
     if outside.swapped_inside {
         return FieldError::new(
@@ -233,11 +238,14 @@ fn outside_error(p: Point<f64>, outside: &Outside) -> FieldError {
             "longitude and latitude are swapped (swapped, the point falls inside the study area)",
         );
     }
-    let reason = match &outside.nearest {
-        Some((name, code, d)) => format!(
-            "outside the study area: {:.0} m from the nearest unit, {name} ({code})",
-            d
-        ),
+    let reason = match outside.nearest {
+        Some(near) => {
+            let u = &index.units()[near.slot];
+            format!(
+                "outside the study area: {:.0} m from the nearest unit, {} ({})",
+                near.metres, u.name, u.code
+            )
+        }
         None => "outside the study area".to_string(),
     };
     FieldError::new("x/y", &value, RejectCode::OutsideStudyArea, reason)
@@ -392,17 +400,14 @@ fn read_points(
         &index,
         |c, raw| c.enterprise(raw),
     )?;
-    let enterprise_at: HashMap<String, Point<f64>> = enterprises
-        .iter()
-        .map(|e| (e.id.clone(), e.lon_lat))
-        .collect();
+    let enterprises = Enterprises::new(enterprises);
 
     let mut hazard_units = Vec::new();
     if let (Some(units_spec), Some(chem_spec)) =
         (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
     {
         hazard_units = st.read_points(units_spec, &index, |c, raw| {
-            c.hazard_unit(raw, &enterprise_at)
+            c.hazard_unit(raw, &enterprises)
         })?;
         let slot: HashMap<String, usize> = hazard_units
             .iter()
@@ -430,7 +435,7 @@ fn read_points(
         }
     }
     let hidden_dangers = match spec(InputKind::HiddenDangers) {
-        Some(s) => st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprise_at))?,
+        Some(s) => st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprises))?,
         None => Vec::new(),
     };
     let targets = match spec(InputKind::VulnerableTargets) {

@@ -16,8 +16,8 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::load::RawRecord;
 use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
-    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Enterprise, Grade, HazardUnit,
-    HiddenDanger, SourceRef, UnitKind, VulnerableTarget,
+    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Enterprise, Enterprises, Grade,
+    HazardUnit, HiddenDanger, SourceRef, UnitKind, VulnerableTarget,
 };
 
 /// Why a record was rejected: a stable machine code beside the readable text.
@@ -574,28 +574,30 @@ impl<'a> Checker<'a> {
             assessed_grade,
             people_500m,
             admin: Default::default(),
-            rating: None,
         })
     }
 
-    /// A hazard unit; `enterprises` maps accepted enterprise ids to locations.
+    /// A hazard unit of one of the accepted `enterprises`.
     pub fn hazard_unit(
         &self,
         raw: &RawRecord,
-        enterprises: &HashMap<String, Point<f64>>,
+        enterprises: &Enterprises,
     ) -> Result<HazardUnit, FieldError> {
         check_text(raw)?;
         let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
         let enterprise_id = f.required("enterprise_id")?.to_string();
-        let enterprise_at = *enterprises.get(&enterprise_id).ok_or_else(|| {
-            FieldError::new(
-                &f.column("enterprise_id"),
-                &enterprise_id,
-                RejectCode::UnknownEnterprise,
-                format!("enterprise {enterprise_id:?} is not among the accepted enterprises"),
-            )
-        })?;
+        let enterprise_at = enterprises
+            .get(&enterprise_id)
+            .map(|e| e.lon_lat)
+            .ok_or_else(|| {
+                FieldError::new(
+                    &f.column("enterprise_id"),
+                    &enterprise_id,
+                    RejectCode::UnknownEnterprise,
+                    format!("enterprise {enterprise_id:?} is not among the accepted enterprises"),
+                )
+            })?;
         let name = f.required("name")?.to_string();
         let kind = f.enumerated(
             "kind",
@@ -700,17 +702,18 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// A hidden danger, of one of the accepted `enterprises` when it names one.
     pub fn hidden_danger(
         &self,
         raw: &RawRecord,
-        enterprises: &HashMap<String, Point<f64>>,
+        enterprises: &Enterprises,
     ) -> Result<HiddenDanger, FieldError> {
         check_text(raw)?;
         let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
         let enterprise_id = f.optional("enterprise_id").map(str::to_string);
         let enterprise_at = match &enterprise_id {
-            Some(e) => Some(*enterprises.get(e).ok_or_else(|| {
+            Some(e) => Some(enterprises.get(e).map(|e| e.lon_lat).ok_or_else(|| {
                 FieldError::new(
                     &f.column("enterprise_id"),
                     e,

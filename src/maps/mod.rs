@@ -14,7 +14,7 @@ use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
-use crate::model::{AdminRef, AdminUnit, Grade};
+use crate::model::{AdminRef, AdminUnit, Grade, Graded};
 use crate::output::Results;
 use crate::progress::Timings;
 use render::RenderError;
@@ -61,7 +61,7 @@ pub fn render_maps(
 /// What the maps show, in metric coordinates.
 pub fn map_data(
     project: &Project,
-    loaded: &Loaded,
+    loaded: &Loaded<Graded>,
     analysis: &Analysis,
     grid: &GridOutcome,
     codes: Vec<u8>,
@@ -134,7 +134,7 @@ pub fn map_data(
             .enterprises
             .iter()
             .map(|e| {
-                let grade = e.rating.as_ref().map_or(Grade::Blue, |r| r.grade);
+                let grade = e.grade();
                 render::MapPoint {
                     id: e.id.clone(),
                     xy: xy(e.lon_lat),
@@ -142,12 +142,11 @@ pub fn map_data(
                     name: e.name.clone(),
                     unit: finest_code(&e.admin),
                     // Only the enterprise maps (red and orange) show reasons.
-                    reasons: e
-                        .rating
-                        .as_ref()
-                        .filter(|_| grade >= Grade::Orange)
-                        .map(|r| r.reason_text())
-                        .unwrap_or_default(),
+                    reasons: if grade >= Grade::Orange {
+                        e.rating.reason_text()
+                    } else {
+                        String::new()
+                    },
                 }
             })
             .collect(),

@@ -15,7 +15,7 @@ use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
-use crate::model::HazardUnit;
+use crate::model::{Graded, HazardUnit};
 use crate::output::cells::{self, GridCells};
 use crate::output::layers::{self, EnterpriseHazards, LayerData};
 use crate::output::lists::{self, Table};
@@ -49,7 +49,7 @@ fn hazards_by_enterprise(units: &[HazardUnit]) -> HashMap<&str, EnterpriseHazard
 /// The `admin_units` rows with their statistics and area grades.
 fn admin_unit_rows(
     project: &Project,
-    loaded: &Loaded,
+    loaded: &Loaded<Graded>,
     analysis: &Analysis,
     grid: &GridOutcome,
 ) -> Vec<layers::Row> {
@@ -90,7 +90,7 @@ fn layer_names() -> Vec<&'static str> {
 fn build_layer(
     name: &str,
     project: &Project,
-    loaded: &Loaded,
+    loaded: &Loaded<Graded>,
     analysis: &Analysis,
     grid: &GridOutcome,
 ) -> LayerData {
@@ -120,18 +120,14 @@ fn build_layer(
                 .collect()
         }
         "hazard_sources" => {
-            let names: HashMap<&str, &str> = loaded
-                .enterprises
-                .iter()
-                .map(|e| (e.id.as_str(), e.name.as_str()))
-                .collect();
             // Hazard units are the first sources, in the same order.
             loaded
                 .hazard_units
                 .par_iter()
                 .zip(&analysis.sources)
                 .map(|(u, s)| {
-                    layers::hazard_source_row(u, names.get(u.enterprise_id.as_str()).copied(), s)
+                    let owner = loaded.enterprises.get(&u.enterprise_id);
+                    layers::hazard_source_row(u, owner.map(|e| e.name.as_str()), s)
                 })
                 .collect()
         }
@@ -149,7 +145,7 @@ fn build_layer(
 }
 
 /// The four lists.
-fn build_lists(loaded: &Loaded, analysis: &Analysis) -> Vec<Table> {
+fn build_lists(loaded: &Loaded<Graded>, analysis: &Analysis) -> Vec<Table> {
     vec![
         lists::risk_list(&loaded.enterprises, &loaded.hazard_units),
         lists::danger_list(&loaded.hidden_dangers, &loaded.enterprises),

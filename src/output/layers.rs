@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::analysis::aggregate::{CellStats, RecordCounts};
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
-    AdminRef, AdminUnit, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
+    AdminRef, AdminUnit, Grade, Graded, HazardUnit, HiddenDanger, VulnerableTarget,
 };
 
 const CATALOGUE: [&str; 7] = [
@@ -220,8 +220,8 @@ pub struct EnterpriseHazards {
     pub top_grade: Option<u8>,
 }
 
-pub fn enterprise_row(e: &Enterprise, hazards: EnterpriseHazards) -> Row {
-    let rating = e.rating.as_ref();
+pub fn enterprise_row(e: &Graded, hazards: EnterpriseHazards) -> Row {
+    let rating = &e.rating;
     RowBuilder::new(def("enterprises"))
         .set("id", e.id.as_str())
         .set("name", e.name.as_str())
@@ -229,9 +229,9 @@ pub fn enterprise_row(e: &Enterprise, hazards: EnterpriseHazards) -> Row {
         .set("address", e.address.clone())
         .set("assessed_grade", e.assessed_grade.map(|g| g.as_str()))
         .set("people_500m", e.people_500m)
-        .set("grade", rating.map(|r| r.grade.as_str()))
-        .set("grade_source", rating.map(|r| r.source.as_str()))
-        .set("grade_reason", rating.map(|r| r.reason_text()))
+        .set("grade", rating.grade.as_str())
+        .set("grade_source", rating.source.as_str())
+        .set("grade_reason", rating.reason_text())
         .set("major_hazards", hazards.major)
         .set("top_hazard_grade", hazards.top_grade.map(u32::from))
         .admin(&e.admin)
@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn row_functions_fill_their_layers() {
-        let e = Enterprise {
+        let enterprise = crate::model::Enterprise {
             id: "E1".into(),
             name: "常州某化工有限公司".into(),
             lon_lat: Point::new(119.9, 31.8),
@@ -436,7 +436,14 @@ mod tests {
             assessed_grade: Some(crate::model::Grade::Red),
             people_500m: Some(12),
             admin: Default::default(),
-            rating: None,
+        };
+        let e = Graded {
+            enterprise,
+            rating: crate::model::Rating {
+                grade: crate::model::Grade::Red,
+                source: crate::model::GradeSource::Assessed,
+                reasons: Vec::new(),
+            },
         };
         let row = enterprise_row(&e, EnterpriseHazards::default());
         assert_eq!(row.values.len(), def("enterprises").fields.len());

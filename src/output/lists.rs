@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
-    AdminRef, DangerLevel, Enterprise, Grade, HazardUnit, HiddenDanger, VulnerableTarget,
+    AdminRef, DangerLevel, Enterprises, Grade, Graded, HazardUnit, HiddenDanger, VulnerableTarget,
 };
 use crate::output::layers::{covering_text, inventory_text, round4, Value};
 
@@ -56,26 +56,25 @@ fn district(a: &AdminRef) -> Value {
 }
 
 /// 重大安全风险清单: red and orange enterprises, red first, with their reasons.
-pub fn risk_list(enterprises: &[Enterprise], units: &[HazardUnit]) -> Table {
+pub fn risk_list(enterprises: &[Graded], units: &[HazardUnit]) -> Table {
     let mut majors: HashMap<&str, Vec<&HazardUnit>> = HashMap::new();
     for u in units.iter().filter(|u| u.major_grade().is_some()) {
         majors.entry(u.enterprise_id.as_str()).or_default().push(u);
     }
-    let mut picked: Vec<&Enterprise> = enterprises
+    let mut picked: Vec<&Graded> = enterprises
         .iter()
-        .filter(|e| e.rating.as_ref().is_some_and(|r| r.grade >= Grade::Orange))
+        .filter(|e| e.grade() >= Grade::Orange)
         .collect();
-    let grade = |e: &Enterprise| e.rating.as_ref().map(|r| r.grade).unwrap_or(Grade::Blue);
     picked.sort_by(|a, b| {
-        grade(b)
-            .cmp(&grade(a))
+        b.grade()
+            .cmp(&a.grade())
             .then(a.admin.district_code.cmp(&b.admin.district_code))
             .then(a.id.cmp(&b.id))
     });
     let rows = picked
         .into_iter()
         .map(|e| {
-            let r = e.rating.as_ref().expect("filtered on rating");
+            let r = &e.rating;
             let mh = majors.get(e.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
             let mh_text = mh
                 .iter()
@@ -128,11 +127,7 @@ pub fn risk_list(enterprises: &[Enterprise], units: &[HazardUnit]) -> Table {
 }
 
 /// 重大隐患清单: major hidden dangers, overdue first, then open, then by due date.
-pub fn danger_list(dangers: &[HiddenDanger], enterprises: &[Enterprise]) -> Table {
-    let names: HashMap<&str, &str> = enterprises
-        .iter()
-        .map(|e| (e.id.as_str(), e.name.as_str()))
-        .collect();
+pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) -> Table {
     let mut picked: Vec<&HiddenDanger> = dangers
         .iter()
         .filter(|d| d.level == DangerLevel::Major)
@@ -152,7 +147,8 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &[Enterprise]) -> Tabl
                 d.enterprise_id.clone().into(),
                 d.enterprise_id
                     .as_deref()
-                    .and_then(|e| names.get(e).copied())
+                    .and_then(|e| enterprises.get(e))
+                    .map(|e| e.name.as_str())
                     .into(),
                 district(&d.admin),
                 d.description.as_str().into(),
@@ -186,11 +182,7 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &[Enterprise]) -> Tabl
 }
 
 /// 重大危险源清单: major hazard sources, grade 1 first, then by R.
-pub fn hazard_list(units: &[HazardUnit], enterprises: &[Enterprise]) -> Table {
-    let names: HashMap<&str, &str> = enterprises
-        .iter()
-        .map(|e| (e.id.as_str(), e.name.as_str()))
-        .collect();
+pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> Table {
     let mut picked: Vec<&HazardUnit> = units.iter().filter(|u| u.major_grade().is_some()).collect();
     let r = |u: &HazardUnit| u.assessment.as_ref().map(|a| a.r).unwrap_or(0.0);
     picked.sort_by(|a, b| {
@@ -206,7 +198,10 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &[Enterprise]) -> Table {
             vec![
                 u.id.as_str().into(),
                 u.enterprise_id.as_str().into(),
-                names.get(u.enterprise_id.as_str()).copied().into(),
+                enterprises
+                    .get(&u.enterprise_id)
+                    .map(|e| e.name.as_str())
+                    .into(),
                 district(&u.admin),
                 u.name.as_str().into(),
                 u.kind.label_zh().into(),
@@ -316,8 +311,8 @@ mod tests {
         assert_eq!(t.columns[0].header, "序号");
         for t in [
             risk_list(&[], &[]),
-            danger_list(&[], &[]),
-            hazard_list(&[], &[]),
+            danger_list(&[], &Enterprises::default()),
+            hazard_list(&[], &Enterprises::default()),
             target_list(&[], &[], &[]),
         ] {
             assert!(t.rows.is_empty());

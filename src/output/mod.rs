@@ -18,12 +18,13 @@ use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
+use crate::model::Graded;
 
 /// What the output stages read: the project, the records, the analysis and the grid.
 #[derive(Clone, Copy)]
 pub struct Results<'a> {
     pub project: &'a Project,
-    pub loaded: &'a Loaded,
+    pub loaded: &'a Loaded<Graded>,
     pub analysis: &'a Analysis,
     pub grid: &'a GridOutcome,
 }

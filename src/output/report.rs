@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::analysis::grid::GridOutcome;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
-use crate::model::Grade;
+use crate::model::{Grade, Graded};
 use crate::output::layers::{self, LayerData};
 use crate::output::lists::Table;
 
@@ -53,24 +53,16 @@ pub fn units_by_grade_of(admin: &LayerData) -> serde_json::Value {
 }
 
 /// Counts by grade and by kind of finding, for `report.json`.
-pub fn findings(loaded: &Loaded, lists: &[Table]) -> serde_json::Value {
+pub fn findings(loaded: &Loaded<Graded>, lists: &[Table]) -> serde_json::Value {
     let mut by_grade = serde_json::Map::new();
     for g in Grade::DESCENDING {
-        let n = loaded
-            .enterprises
-            .iter()
-            .filter(|e| e.rating.as_ref().is_some_and(|r| r.grade == g))
-            .count();
+        let n = loaded.enterprises.iter().filter(|e| e.grade() == g).count();
         by_grade.insert(g.as_str().to_string(), json!(n));
     }
     let derived = loaded
         .enterprises
         .iter()
-        .filter(|e| {
-            e.rating
-                .as_ref()
-                .is_some_and(|r| r.source == crate::model::GradeSource::Derived)
-        })
+        .filter(|e| e.rating.source == crate::model::GradeSource::Derived)
         .count();
     let mut major_by_grade = serde_json::Map::new();
     for g in 1..=4u8 {
@@ -116,9 +108,9 @@ pub fn findings(loaded: &Loaded, lists: &[Table]) -> serde_json::Value {
 }
 
 /// The accounting and parameters of a run, as `report.json` holds them.
-pub fn report(
+pub fn report<E>(
     project: &Project,
-    loaded: &Loaded,
+    loaded: &Loaded<E>,
     findings: Option<serde_json::Value>,
 ) -> serde_json::Value {
     let inputs: serde_json::Map<String, serde_json::Value> = loaded
@@ -202,7 +194,7 @@ pub fn report(
 }
 
 /// Prints the per-input accounting and the first rejects to stderr.
-pub fn print_summary(loaded: &Loaded) {
+pub fn print_summary<E>(loaded: &Loaded<E>) {
     crate::note!(
         "{:<20} {:>9} {:>9} {:>9}",
         "input",

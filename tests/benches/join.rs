@@ -59,7 +59,7 @@ fn join_million(c: &mut Criterion) {
             let outside: Vec<f64> = mixed
                 .par_iter()
                 .filter_map(|p| index.join(*p).err())
-                .map(|o| o.nearest.expect("a nearest unit").2)
+                .map(|o| o.nearest.expect("a nearest unit").metres)
                 .collect();
             assert_eq!(outside.len(), points.len() / 5);
             assert!(outside.iter().all(|d| *d > 0.0));
