@@ -408,14 +408,33 @@ impl MetricCrs {
         self.tm.forward(lon, lat)
     }
 
-    /// Area of a lon/lat multipolygon in square metres, measured in this projection.
-    pub fn area_m2(&self, mp: &geo::MultiPolygon<f64>) -> f64 {
-        use geo::{Area, MapCoords};
-        mp.map_coords(|c| {
+    /// A lon/lat geometry of any kind (point, ring, polygon, multipolygon …)
+    /// in this projection: the one place geometries are projected.
+    pub fn to_metric<G>(&self, g: &G) -> G
+    where
+        G: geo::MapCoords<f64, f64, Output = G>,
+    {
+        g.map_coords(|c| {
             let (x, y) = self.project(c.x, c.y);
             geo::Coord { x, y }
         })
-        .unsigned_area()
+    }
+
+    /// A geometry of this projection back in WGS 84 lon/lat.
+    pub fn to_wgs84<G>(&self, g: &G) -> G
+    where
+        G: geo::MapCoords<f64, f64, Output = G>,
+    {
+        g.map_coords(|c| {
+            let (x, y) = self.unproject(c.x, c.y);
+            geo::Coord { x, y }
+        })
+    }
+
+    /// Area of a lon/lat multipolygon in square metres, measured in this projection.
+    pub fn area_m2(&self, mp: &geo::MultiPolygon<f64>) -> f64 {
+        use geo::Area;
+        self.to_metric(mp).unsigned_area()
     }
 
     /// The zone for an explicit EPSG code 4534–4554.

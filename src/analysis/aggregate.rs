@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use gdal::raster::{rasterize, Buffer, RasterizeOptions};
 use gdal::vector::ToGdal;
 use gdal::DriverManager;
-use geo::MapCoords;
 
 use crate::analysis::exposure::{cell_grade, GridSpec, TargetExposure};
 use crate::analysis::join::AdminIndex;
@@ -88,11 +87,7 @@ impl UnitRaster {
         let mut geometries = Vec::new();
         let mut burn = Vec::new();
         for (slot, u, _) in index.join_units() {
-            let projected = u.boundary.map_coords(|c| {
-                let (x, y) = metric.project(c.x, c.y);
-                geo::Coord { x, y }
-            });
-            geometries.push(projected.to_gdal()?);
+            geometries.push(metric.to_metric(&u.boundary).to_gdal()?);
             burn.push((slot + 1) as f64);
         }
         Ok(UnitRaster { geometries, burn })

@@ -368,7 +368,7 @@ fn admin_path(units: &[AdminUnit], start: usize) -> AdminRef {
 mod tests {
     use super::*;
     use geo::coordinate_position::CoordPos;
-    use geo::{polygon, CoordinatePosition, Distance, Euclidean, MapCoords, MultiPolygon};
+    use geo::{polygon, CoordinatePosition, Distance, Euclidean, MultiPolygon};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -761,13 +761,7 @@ mod tests {
             let brute = idx
                 .units()
                 .iter()
-                .map(|u| {
-                    let m: MultiPolygon<f64> = u.boundary.map_coords(|c| {
-                        let (x, y) = metric.project(c.x, c.y);
-                        Coord { x, y }
-                    });
-                    Euclidean.distance(&Point::new(x, y), &m)
-                })
+                .map(|u| Euclidean.distance(&Point::new(x, y), &metric.to_metric(&u.boundary)))
                 .fold(f64::INFINITY, f64::min);
             let got = miss.nearest.unwrap().metres;
             assert!(

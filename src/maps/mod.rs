@@ -67,13 +67,7 @@ pub fn map_data(
     codes: Vec<u8>,
 ) -> render::MapData {
     let metric = loaded.index.metric();
-    let to_metric = |mp: &geo::MultiPolygon<f64>| -> geo::MultiPolygon<f64> {
-        use geo::MapCoords;
-        mp.map_coords(|c| {
-            let (x, y) = metric.project(c.x, c.y);
-            geo::Coord { x, y }
-        })
-    };
+    let to_metric = |mp: &geo::MultiPolygon<f64>| metric.to_metric(mp);
     let cells = &grid.unit_cells;
     let unit = |u: &AdminUnit| render::MapUnit {
         code: u.code.clone(),

@@ -6,7 +6,7 @@
 use gdal::raster::Buffer;
 use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType};
 use gdal::DriverManager;
-use geo::{Coord, LineString, MapCoords, MultiPolygon, Polygon};
+use geo::{LineString, MultiPolygon, Polygon};
 
 use crate::analysis::exposure::{cell_grade, GridSpec, Source, SourceOf};
 use crate::crs::MetricCrs;
@@ -126,7 +126,7 @@ impl GridCells {
                         Some(e),
                         1,
                         cell_km2,
-                        to_wgs84(&MultiPolygon(vec![ring]), metric),
+                        metric.to_wgs84(&MultiPolygon(vec![ring])),
                     )
                 })
                 .collect());
@@ -186,7 +186,7 @@ impl GridCells {
                 None,
                 cells,
                 area_km2,
-                to_wgs84(&mp, metric),
+                metric.to_wgs84(&mp),
             ));
         }
         // Red first, then by size: a stable order whatever GDAL's.
@@ -238,13 +238,6 @@ fn square(nw: [f64; 2], size: f64) -> Polygon<f64> {
     )
 }
 
-fn to_wgs84(mp: &MultiPolygon<f64>, metric: &MetricCrs) -> MultiPolygon<f64> {
-    mp.map_coords(|c| {
-        let (x, y) = metric.unproject(c.x, c.y);
-        Coord { x, y }
-    })
-}
-
 /// Vertices of an influence circle.
 const CIRCLE_VERTICES: usize = 48;
 
@@ -273,7 +266,7 @@ pub fn influence_zones(sources: &[Source], units: &[HazardUnit], metric: &Metric
             layers::influence_zone_row(
                 s,
                 &u.enterprise_id,
-                Shape::MultiPolygon(to_wgs84(&circle, metric)),
+                Shape::MultiPolygon(metric.to_wgs84(&circle)),
             )
         })
         .collect()
