@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-/// The four-colour risk scale, ordered from lowest to highest.
+/// The four-colour risk scale, ordered from lowest to highest. Its labels
+/// and colours are in the palette ([`crate::styles`]).
 ///
 /// ```
 /// use riskatlas::model::Grade;
@@ -40,16 +41,6 @@ impl Grade {
             Grade::Orange => "orange",
             Grade::Yellow => "yellow",
             Grade::Blue => "blue",
-        }
-    }
-
-    /// The Chinese label used on maps and lists.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            Grade::Red => "重大风险",
-            Grade::Orange => "较大风险",
-            Grade::Yellow => "一般风险",
-            Grade::Blue => "低风险",
         }
     }
 

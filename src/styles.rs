@@ -13,8 +13,10 @@ const PALETTE: &str = include_str!("../styles/palette.toml");
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GradeStyle {
-    /// Chinese legend label.
+    /// Chinese name of the grade, as legends, lists and reasons give it.
     pub label: String,
+    /// The colour's Chinese name (红, 橙, 黄, 蓝).
+    pub colour_name: String,
     /// Fill colour as `#RRGGBB`.
     pub fill: String,
 }
@@ -42,6 +44,11 @@ pub fn grade(g: Grade) -> &'static GradeStyle {
     &palette().grades[g.as_str()]
 }
 
+/// The Chinese name of a grade (重大风险 …), from the palette.
+pub fn label(g: Grade) -> &'static str {
+    &grade(g).label
+}
+
 /// `#RRGGBB` → (r, g, b).
 pub fn rgb(hex: &str) -> Option<(u8, u8, u8)> {
     let h = hex.strip_prefix('#')?;
@@ -61,7 +68,7 @@ mod tests {
         for g in Grade::DESCENDING {
             let s = grade(g);
             assert!(rgb(&s.fill).is_some(), "{g}: {}", s.fill);
-            assert_eq!(s.label, g.label_zh());
+            assert!(!s.label.is_empty() && s.colour_name.chars().count() == 1);
         }
         assert_eq!(rgb("#0068B7"), Some((0, 0x68, 0xB7)));
         assert_eq!(rgb("0068B7"), None);

@@ -12,6 +12,7 @@ use crate::model::{
     DangerLevel, DangerStatus, Date, Enterprise, Enterprises, GradeReason, GradeSource, Graded,
     HazardUnit, HiddenDanger, Rating,
 };
+use crate::styles;
 
 /// Marks open dangers whose due date is before `as_of` as overdue.
 pub fn mark_overdue(dangers: &mut [HiddenDanger], as_of: Date) {
@@ -127,7 +128,7 @@ fn rate(e: &Enterprise, f: &Facts, grading: &Grading) -> Rating {
             source: GradeSource::Derived,
             reasons: vec![GradeReason {
                 code: "unassessed".into(),
-                text: format!("无自评等级，按默认{}", grading.unassessed.label_zh()),
+                text: format!("无自评等级，按默认{}", styles::label(grading.unassessed)),
             }],
         },
     };
@@ -135,7 +136,7 @@ fn rate(e: &Enterprise, f: &Facts, grading: &Grading) -> Rating {
         if let Some(text) = fire(rule, f) {
             let raised = rule.raise_to > rating.grade;
             let effect = if raised {
-                format!("，定为{}", rule.raise_to.label_zh())
+                format!("，定为{}", styles::label(rule.raise_to))
             } else {
                 "，等级已不低于此".to_string()
             };

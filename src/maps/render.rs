@@ -88,6 +88,27 @@ struct PointStyle {
     major_hazard_outline: String,
     influence_outline: String,
     influence_mm: f64,
+    subject_outline: String,
+    target: String,
+    target_outline: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct FurnitureStyle {
+    #[serde(rename = "box")]
+    box_: String,
+    title_alpha: f64,
+    legend_alpha: f64,
+    scale_alpha: f64,
+    note_alpha: f64,
+    swatch_outline: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct InsetStyle {
+    other_fill: String,
+    outline: String,
+    highlight_alpha: f64,
 }
 
 /// `styles/map.toml`.
@@ -99,6 +120,8 @@ pub struct MapStyle {
     units: UnitStyle,
     grid: GridStyle,
     points: PointStyle,
+    furniture: FurnitureStyle,
+    inset: InsetStyle,
 }
 
 const MAP_STYLE: &str = include_str!("../../styles/map.toml");
@@ -722,7 +745,8 @@ fn draw_title(page: &mut Page, title: &str) {
         r: x + w + pad,
         b: y + h + pad,
     };
-    page.rect(r, Some(colour("#FFFFFF", 0.9)), None);
+    let paper = &page.style.furniture;
+    page.rect(r, Some(colour(&paper.box_, paper.title_alpha)), None);
     page.text(
         title,
         x,
@@ -746,7 +770,12 @@ fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
         .map(|(g, n)| {
             (
                 Some(*g),
-                format!("{}（{}）企业 {} 家", g.label_zh(), zh_colour(*g), n),
+                format!(
+                    "{}（{}）企业 {} 家",
+                    styles::label(*g),
+                    styles::grade(*g).colour_name,
+                    n
+                ),
             )
         })
         .chain(std::iter::once((None, format!("重大危险源 {hazards} 处"))))
@@ -768,7 +797,10 @@ fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
     };
     page.rect(
         r,
-        Some(colour("#FFFFFF", 0.92)),
+        Some(colour(
+            &page.style.furniture.box_,
+            page.style.furniture.legend_alpha,
+        )),
         Some((colour(&page.style.frame.colour, 1.0), 1.0)),
     );
     let ink = colour(&page.style.text.colour, 1.0);
@@ -786,7 +818,7 @@ fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
                         b: sy + size * 0.45,
                     },
                     Some(grade_colour(*g, 1.0)),
-                    Some((colour("#555555", 1.0), 0.8)),
+                    Some((colour(&page.style.furniture.swatch_outline, 1.0), 0.8)),
                 );
             }
             None => {
@@ -798,15 +830,6 @@ fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
     }
     page.text(note, r.l + pad, r.b - pad - small * 1.2, small, ink, None);
     page.taken.push(r);
-}
-
-fn zh_colour(g: Grade) -> &'static str {
-    match g {
-        Grade::Red => "红",
-        Grade::Orange => "橙",
-        Grade::Yellow => "黄",
-        Grade::Blue => "蓝",
-    }
 }
 
 /// The largest round length (1, 2 or 5 × 10ⁿ m) not over `metres`.
@@ -843,7 +866,8 @@ fn draw_scale_bar(page: &mut Page, view: &View) {
         r: right + page.mm(6.0),
         b: bottom + page.mm(2.0),
     };
-    page.rect(bg, Some(colour("#FFFFFF", 0.9)), None);
+    let paper = &page.style.furniture;
+    page.rect(bg, Some(colour(&paper.box_, paper.scale_alpha)), None);
     let ink = colour(&page.style.frame.colour, 1.0);
     for i in 0..4 {
         let seg = Rect {
@@ -857,7 +881,7 @@ fn draw_scale_bar(page: &mut Page, view: &View) {
             Some(if i % 2 == 0 {
                 ink
             } else {
-                colour("#FFFFFF", 1.0)
+                colour(&page.style.furniture.box_, 1.0)
             }),
             Some((ink, 1.0)),
         );
@@ -909,7 +933,7 @@ fn draw_north_arrow(page: &mut Page) {
         );
         page.pixmap.fill_path(
             &r,
-            &solid(colour("#FFFFFF", 1.0)),
+            &solid(colour(&page.style.furniture.box_, 1.0)),
             FillRule::Winding,
             Transform::identity(),
             None,
@@ -982,7 +1006,7 @@ fn counts(points: &[&MapPoint]) -> [usize; 4] {
 /// Enterprises, low grades first so red and orange are drawn on top.
 fn draw_points(page: &mut Page, view: &View, points: &[&MapPoint], hazards: &[&MapHazard]) {
     let r = page.mm(page.style.points.enterprise_mm) / 2.0;
-    let halo = colour("#FFFFFF", 1.0);
+    let halo = colour(&page.style.text.halo, 1.0);
     for g in [Grade::Blue, Grade::Yellow, Grade::Orange, Grade::Red] {
         for p in points.iter().filter(|p| p.grade == g) {
             let (x, y) = view.px(p.xy[0], p.xy[1]);
@@ -1244,7 +1268,7 @@ pub fn enterprise_map(
         y,
         r,
         Some(grade_colour(e.grade, 1.0)),
-        Some((colour("#000000", 1.0), 1.5)),
+        Some((colour(&page.style.points.subject_outline, 1.0), 1.5)),
     );
     page.taken.push(Rect {
         l: x - r,
@@ -1266,7 +1290,8 @@ pub fn enterprise_map(
         .filter(|(d, _)| *d <= reach)
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
-    let green = colour("#1B7F3B", 1.0);
+    let green = colour(&style.points.target, 1.0);
+    let green_outline = colour(&style.points.target_outline, 1.0);
     let size = page.pt(style.text.small_pt);
     for (_, t) in &near {
         let (tx, ty) = view.px(t.xy[0], t.xy[1]);
@@ -1279,7 +1304,7 @@ pub fn enterprise_map(
                 b: ty + s,
             },
             Some(green),
-            Some((colour("#FFFFFF", 1.0), 0.8)),
+            Some((green_outline, 0.8)),
         );
     }
     for (d, t) in &near {
@@ -1305,8 +1330,8 @@ fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
     let width = page.pt(page.style.text.legend_pt) * 20.0;
     let mut lines: Vec<String> = vec![format!(
         "风险等级：{}（{}）",
-        e.grade.label_zh(),
-        zh_colour(e.grade)
+        styles::label(e.grade),
+        styles::grade(e.grade).colour_name
     )];
     if !e.reasons.is_empty() {
         lines.extend(wrap(page, &format!("定级理由：{}", e.reasons), size, width));
@@ -1336,7 +1361,10 @@ fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
     };
     page.rect(
         r,
-        Some(colour("#FFFFFF", 0.94)),
+        Some(colour(
+            &page.style.furniture.box_,
+            page.style.furniture.note_alpha,
+        )),
         Some((colour(&page.style.frame.colour, 1.0), 1.0)),
     );
     let ink = colour(&page.style.text.colour, 1.0);
@@ -1357,7 +1385,7 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     };
     page.rect(
         r,
-        Some(colour("#FFFFFF", 1.0)),
+        Some(colour(&page.style.furniture.box_, 1.0)),
         Some((colour(&page.style.frame.colour, 1.0), 1.0)),
     );
     let all: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
@@ -1373,15 +1401,15 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     page.frame = inner;
     for u in &data.units {
         let fill = if u.code == unit.code {
-            grade_colour(Grade::Red, 0.8)
+            grade_colour(Grade::Red, page.style.inset.highlight_alpha)
         } else {
-            colour("#EEEEEE", 1.0)
+            colour(&page.style.inset.other_fill, 1.0)
         };
         page.polygon(
             &view,
             &u.boundary,
             Some(fill),
-            Some((colour("#808080", 1.0), 0.8)),
+            Some((colour(&page.style.inset.outline, 1.0), 0.8)),
         );
     }
     page.frame = saved;

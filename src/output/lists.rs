@@ -13,6 +13,7 @@ use crate::model::{
     AdminRef, DangerLevel, Enterprises, Grade, Graded, HazardUnit, HiddenDanger, VulnerableTarget,
 };
 use crate::output::layers::{covering_text, inventory_text, round4, Value};
+use crate::styles;
 
 /// A column: Chinese header and width in characters (for XLSX).
 #[derive(Debug, Clone)]
@@ -92,8 +93,8 @@ pub fn risk_list(enterprises: &[Graded], units: &[HazardUnit]) -> Table {
                 e.name.as_str().into(),
                 district(&e.admin),
                 e.industry.clone().into(),
-                r.grade.label_zh().into(),
-                e.assessed_grade.map(|g| g.label_zh()).into(),
+                styles::label(r.grade).into(),
+                e.assessed_grade.map(styles::label).into(),
                 if r.source == crate::model::GradeSource::Assessed {
                     "自评"
                 } else {
