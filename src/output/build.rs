@@ -17,7 +17,7 @@ use crate::ingest::config::Project;
 use crate::ingest::Loaded;
 use crate::model::{Graded, HazardUnit};
 use crate::output::cells::{self, GridCells};
-use crate::output::layers::{self, EnterpriseHazards, LayerData};
+use crate::output::layers::{self, EnterpriseHazards, Layer, LayerData};
 use crate::output::lists::{self, Table};
 use crate::output::report::units_by_grade_of;
 use crate::output::write::{self, WriteError};
@@ -78,35 +78,42 @@ fn admin_unit_rows(
         .collect()
 }
 
-/// The output layers' names, in catalogue draw order.
-fn layer_names() -> Vec<&'static str> {
+/// The output layers, in catalogue draw order.
+fn layers_in_draw_order() -> Vec<Layer> {
     let mut defs: Vec<&layers::LayerDef> = layers::catalogue().values().collect();
     defs.sort_by_key(|d| d.draw_order);
-    defs.into_iter().map(|d| d.name.as_str()).collect()
+    defs.into_iter().map(|d| d.name).collect()
 }
 
+/// The `exposure_grid` rows, made from the grid cells on their own thread.
+type GridRows<'s> = std::thread::ScopedJoinHandle<'s, gdal::errors::Result<Vec<layers::Row>>>;
+
 /// Builds one output layer; rows of the large point layers are made in
-/// parallel. (`exposure_grid` is made from the grid on its own thread.)
+/// parallel, and `exposure_grid`'s come from `grid_rows`.
 fn build_layer(
-    name: &str,
-    project: &Project,
-    loaded: &Loaded<Graded>,
-    analysis: &Analysis,
-    grid: &GridOutcome,
-) -> LayerData {
+    layer: Layer,
+    r: Results,
+    grid_rows: &mut Option<GridRows>,
+) -> Result<LayerData, OutputError> {
+    let Results {
+        project,
+        loaded,
+        analysis,
+        grid,
+    } = r;
     let metric = loaded.index.metric();
-    let rows = match name {
-        "admin_units" => admin_unit_rows(project, loaded, analysis, grid),
-        "influence_zones" => {
+    let rows = match layer {
+        Layer::AdminUnits => admin_unit_rows(project, loaded, analysis, grid),
+        Layer::InfluenceZones => {
             cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric)
         }
-        "vulnerable_targets" => loaded
+        Layer::VulnerableTargets => loaded
             .targets
             .par_iter()
             .zip(&analysis.target_exposure)
             .map(|(t, e)| layers::vulnerable_target_row(t, e, &analysis.sources))
             .collect(),
-        "enterprises" => {
+        Layer::Enterprises => {
             let hazards = hazards_by_enterprise(&loaded.hazard_units);
             loaded
                 .enterprises
@@ -119,7 +126,7 @@ fn build_layer(
                 })
                 .collect()
         }
-        "hazard_sources" => {
+        Layer::HazardSources => {
             // Hazard units are the first sources, in the same order.
             loaded
                 .hazard_units
@@ -131,17 +138,21 @@ fn build_layer(
                 })
                 .collect()
         }
-        "hidden_dangers" => loaded
+        Layer::HiddenDangers => loaded
             .hidden_dangers
             .par_iter()
             .map(layers::hidden_danger_row)
             .collect(),
-        other => unreachable!("layer {other} has no builder"),
+        Layer::ExposureGrid => grid_rows
+            .take()
+            .expect("the grid layer is built once")
+            .join()
+            .expect("the grid layer thread does not panic")?,
     };
-    LayerData {
-        def: layers::def(name),
+    Ok(LayerData {
+        def: layers::def(layer),
         rows,
-    }
+    })
 }
 
 /// The four lists.
@@ -181,7 +192,7 @@ pub fn write_layers_and_lists(
         project,
         loaded,
         analysis,
-        grid,
+        ..
     } = r;
     // One layer at a time: built, written as GeoJSON, then handed to the
     // GeoPackage writer (SQLite's R-tree is the slowest writer), which
@@ -192,7 +203,7 @@ pub fn write_layers_and_lists(
     let stamp = gpkg_stamp(project);
     let metric = loaded.index.metric().clone();
     std::thread::scope(|scope| {
-        let mut zones = Some(scope.spawn(move || grid_cells.rows(&project.exposure, &metric)));
+        let mut grid_rows = Some(scope.spawn(move || grid_cells.rows(&project.exposure, &metric)));
         let lists = scope.spawn(move || -> Result<(Vec<Table>, f64), OutputError> {
             let t = Instant::now();
             let lists = build_lists(loaded, analysis);
@@ -220,35 +231,22 @@ pub fn write_layers_and_lists(
         });
         let mut units_by_grade = serde_json::Value::Null;
         // The grid layer goes last: its rows are the last to be ready.
-        let mut names = layer_names();
-        names.retain(|n| *n != "exposure_grid");
-        names.push("exposure_grid");
-        let bar = progress.bar(names.len() as u64, "writing layers");
-        for name in names {
-            let grid_thread = if name == "exposure_grid" {
-                zones.take()
-            } else {
-                None
-            };
-            let layer = match grid_thread {
-                Some(thread) => LayerData {
-                    def: layers::def(name),
-                    rows: thread
-                        .join()
-                        .expect("the grid layer thread does not panic")?,
-                },
-                None => timings.stage(&format!("build_{name}"), || {
-                    build_layer(name, project, loaded, analysis, grid)
-                }),
-            };
-            if name == "admin_units" {
-                units_by_grade = units_by_grade_of(&layer);
-            }
-            let geojson = out_dir.join("geojson").join(format!("{name}.geojson"));
-            timings.stage(&format!("write_{name}"), || {
-                write::write_geojson(&geojson, &layer)
+        let mut order = layers_in_draw_order();
+        order.retain(|l| *l != Layer::ExposureGrid);
+        order.push(Layer::ExposureGrid);
+        let bar = progress.bar(order.len() as u64, "writing layers");
+        for layer in order {
+            let data = timings.stage(&format!("build_{layer}"), || {
+                build_layer(layer, r, &mut grid_rows)
             })?;
-            if tx.send(layer).is_err() {
+            if layer == Layer::AdminUnits {
+                units_by_grade = units_by_grade_of(&data);
+            }
+            let geojson = out_dir.join("geojson").join(format!("{layer}.geojson"));
+            timings.stage(&format!("write_{layer}"), || {
+                write::write_geojson(&geojson, &data)
+            })?;
+            if tx.send(data).is_err() {
                 break; // the writer stopped; its error comes from join below
             }
             bar.inc(1);

@@ -61,10 +61,55 @@ pub enum GeometryKind {
     MultiPolygon,
 }
 
+/// The output layers, by the name they have in every format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    ExposureGrid,
+    InfluenceZones,
+    AdminUnits,
+    Enterprises,
+    HazardSources,
+    HiddenDangers,
+    VulnerableTargets,
+}
+
+impl Layer {
+    /// Every layer.
+    pub const ALL: [Layer; 7] = [
+        Layer::ExposureGrid,
+        Layer::InfluenceZones,
+        Layer::AdminUnits,
+        Layer::Enterprises,
+        Layer::HazardSources,
+        Layer::HiddenDangers,
+        Layer::VulnerableTargets,
+    ];
+
+    /// The layer's name: its GeoJSON file, GeoPackage table and QGIS layer.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::ExposureGrid => "exposure_grid",
+            Layer::InfluenceZones => "influence_zones",
+            Layer::AdminUnits => "admin_units",
+            Layer::Enterprises => "enterprises",
+            Layer::HazardSources => "hazard_sources",
+            Layer::HiddenDangers => "hidden_dangers",
+            Layer::VulnerableTargets => "vulnerable_targets",
+        }
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayerDef {
-    pub name: String,
+    pub name: Layer,
     pub title: String,
     pub geometry: GeometryKind,
     pub draw_order: i32,
@@ -73,9 +118,9 @@ pub struct LayerDef {
     pub fields: Vec<FieldDef>,
 }
 
-/// The layer definitions, keyed by layer name.
-pub fn catalogue() -> &'static BTreeMap<String, LayerDef> {
-    static DEFS: OnceLock<BTreeMap<String, LayerDef>> = OnceLock::new();
+/// The layer definitions, keyed by layer.
+pub fn catalogue() -> &'static BTreeMap<Layer, LayerDef> {
+    static DEFS: OnceLock<BTreeMap<Layer, LayerDef>> = OnceLock::new();
     DEFS.get_or_init(|| {
         CATALOGUE
             .iter()
@@ -90,17 +135,15 @@ pub fn catalogue() -> &'static BTreeMap<String, LayerDef> {
                             alias: alias.to_string(),
                         }));
                 }
-                (def.name.clone(), def)
+                (def.name, def)
             })
             .collect()
     })
 }
 
-/// The definition of one layer; panics on a name not in the catalogue (a bug).
-pub fn def(name: &str) -> &'static LayerDef {
-    catalogue()
-        .get(name)
-        .unwrap_or_else(|| panic!("layer {name} is not in layers/"))
+/// The definition of one layer (every layer is in the catalogue: a test checks).
+pub fn def(layer: Layer) -> &'static LayerDef {
+    &catalogue()[&layer]
 }
 
 /// A field value.
@@ -222,7 +265,7 @@ pub struct EnterpriseHazards {
 
 pub fn enterprise_row(e: &Graded, hazards: EnterpriseHazards) -> Row {
     let rating = &e.rating;
-    RowBuilder::new(def("enterprises"))
+    RowBuilder::new(def(Layer::Enterprises))
         .set("id", e.id.as_str())
         .set("name", e.name.as_str())
         .set("industry", e.industry.clone())
@@ -254,7 +297,7 @@ pub fn round4(v: f64) -> f64 {
 
 pub fn hazard_source_row(u: &HazardUnit, enterprise_name: Option<&str>, source: &Source) -> Row {
     let a = u.assessment.as_ref();
-    RowBuilder::new(def("hazard_sources"))
+    RowBuilder::new(def(Layer::HazardSources))
         .set("id", u.id.as_str())
         .set("enterprise_id", u.enterprise_id.as_str())
         .set("enterprise_name", enterprise_name)
@@ -282,7 +325,7 @@ pub fn hazard_source_row(u: &HazardUnit, enterprise_name: Option<&str>, source: 
 }
 
 pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
-    RowBuilder::new(def("hidden_dangers"))
+    RowBuilder::new(def(Layer::HiddenDangers))
         .set("id", d.id.as_str())
         .set("enterprise_id", d.enterprise_id.clone())
         .set("description", d.description.as_str())
@@ -313,7 +356,7 @@ pub fn covering_text(e: &TargetExposure, sources: &[Source]) -> String {
 }
 
 pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: &[Source]) -> Row {
-    RowBuilder::new(def("vulnerable_targets"))
+    RowBuilder::new(def(Layer::VulnerableTargets))
         .set("id", t.id.as_str())
         .set("name", t.name.as_str())
         .set("kind", t.kind.as_str())
@@ -338,7 +381,7 @@ pub fn exposure_grid_row(
     area_km2: f64,
     shape: Shape,
 ) -> Row {
-    RowBuilder::new(def("exposure_grid"))
+    RowBuilder::new(def(Layer::ExposureGrid))
         .set("grade", grade.map(|g| g.as_str()))
         .set("e", e)
         .set("cells", cells)
@@ -347,7 +390,7 @@ pub fn exposure_grid_row(
 }
 
 pub fn influence_zone_row(s: &Source, enterprise_id: &str, shape: Shape) -> Row {
-    RowBuilder::new(def("influence_zones"))
+    RowBuilder::new(def(Layer::InfluenceZones))
         .set("source_id", s.id.as_str())
         .set("enterprise_id", enterprise_id)
         .set("grade", s.grade.as_str())
@@ -364,7 +407,7 @@ pub struct UnitFindings<'a> {
 }
 
 pub fn admin_unit_findings_row(u: &AdminUnit, area_km2: f64, f: &UnitFindings) -> Row {
-    let mut row = RowBuilder::new(def("admin_units"))
+    let mut row = RowBuilder::new(def(Layer::AdminUnits))
         .set("code", u.code.as_str())
         .set("name", u.name.as_str())
         .set("level", u.level.as_str())
@@ -409,6 +452,7 @@ mod tests {
     fn catalogue_parses_with_snake_case_unique_fields() {
         let cat = catalogue();
         assert_eq!(cat.len(), CATALOGUE.len());
+        assert!(Layer::ALL.iter().all(|l| cat.contains_key(l)));
         for def in cat.values() {
             let mut seen = std::collections::BTreeSet::new();
             for f in &def.fields {
@@ -446,7 +490,7 @@ mod tests {
             },
         };
         let row = enterprise_row(&e, EnterpriseHazards::default());
-        assert_eq!(row.values.len(), def("enterprises").fields.len());
+        assert_eq!(row.values.len(), def(Layer::Enterprises).fields.len());
         assert_eq!(row.values[0], Value::Str("E1".into()));
         assert!(row.values.contains(&Value::Str("red".into())));
     }

@@ -107,7 +107,7 @@ impl GpkgWriter {
     pub fn add_layer(&mut self, layer: &LayerData) -> Result<(), WriteError> {
         let err = sql_err(&self.path);
         let def = layer.def;
-        let name = &def.name;
+        let name = def.name.as_str();
         let columns: Vec<String> = def
             .fields
             .iter()
