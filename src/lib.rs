@@ -7,6 +7,8 @@
 //! One module per pipeline stage; [`model`] holds the domain types and only
 //! [`ingest::load`] and [`output::write`] touch files.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod crs;
 pub mod generate;

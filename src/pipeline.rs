@@ -34,8 +34,17 @@ pub enum PipelineError {
     GridBudget(#[from] grid::GridBudgetError),
     #[error(transparent)]
     Write(#[from] WriteError),
-    #[error("{0}")]
-    Invalid(String),
+    /// `check --report` would write over one of the project's files.
+    #[error("--report {}: writing {name} there would overwrite {what} {}", dir.display(), input.display())]
+    ReportOverInput {
+        dir: PathBuf,
+        name: &'static str,
+        what: String,
+        input: PathBuf,
+    },
+    /// Some input's records do not add up (a bug: the run keeps no output).
+    #[error("internal error: accepted + rejected != read for some input (see report.json)")]
+    Unbalanced,
     #[error("GDAL: {0}")]
     Gdal(#[from] gdal::errors::GdalError),
     #[error(transparent)]
@@ -125,11 +134,12 @@ pub fn check(
             let input = write::staging::absolute(&path);
             for name in ["rejects.csv", "report.json"] {
                 if write::staging::absolute(&dir.join(name)) == input {
-                    return Err(PipelineError::Invalid(format!(
-                        "--report {}: writing {name} there would overwrite {what} {}",
-                        dir.display(),
-                        input.display()
-                    )));
+                    return Err(PipelineError::ReportOverInput {
+                        dir: dir.to_path_buf(),
+                        name,
+                        what,
+                        input,
+                    });
                 }
             }
         }
@@ -148,9 +158,7 @@ fn ensure_balanced<E>(loaded: &Loaded<E>) -> Result<(), PipelineError> {
     if loaded.ledger.balanced() {
         Ok(())
     } else {
-        Err(PipelineError::Invalid(
-            "internal error: accepted + rejected != read for some input (see report.json)".into(),
-        ))
+        Err(PipelineError::Unbalanced)
     }
 }
 

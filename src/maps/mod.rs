@@ -46,15 +46,15 @@ pub fn render_maps(
         height_mm: m.height_mm,
         dpi: m.dpi,
         font: m.font.clone(),
+        enterprise_maps: match m.enterprise_maps {
+            Some(true) => render::EnterpriseMaps::Always,
+            Some(false) => render::EnterpriseMaps::Never,
+            None => render::EnterpriseMaps::Auto,
+        },
+        all_enterprises: m.all_enterprises,
     };
     timings.stage("render_maps", || {
-        render::render_all(
-            &data,
-            &opts,
-            m.enterprise_maps,
-            m.all_enterprises,
-            &out_dir.join("maps"),
-        )
+        render::render_all(&data, &opts, &out_dir.join("maps"))
     })
 }
 

@@ -142,13 +142,25 @@ impl MapStyle {
     }
 }
 
-/// Map size and resolution.
+/// Whether to make the enterprise maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnterpriseMaps {
+    Always,
+    Never,
+    /// Only when there are at most [`crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS`].
+    Auto,
+}
+
+/// What to render: map size and resolution, font, and which enterprise maps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapOptions {
     pub width_mm: f64,
     pub height_mm: f64,
     pub dpi: f64,
     pub font: Option<PathBuf>,
+    pub enterprise_maps: EnterpriseMaps,
+    /// An enterprise map for every enterprise, not only red and orange ones.
+    pub all_enterprises: bool,
 }
 
 impl Default for MapOptions {
@@ -159,6 +171,8 @@ impl Default for MapOptions {
             height_mm: 210.0,
             dpi: 150.0,
             font: None,
+            enterprise_maps: EnterpriseMaps::Auto,
+            all_enterprises: false,
         }
     }
 }
@@ -1468,8 +1482,6 @@ enum Job<'a> {
 pub fn render_all(
     data: &MapData,
     opts: &MapOptions,
-    enterprise_maps: Option<bool>,
-    all_enterprises: bool,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, RenderError> {
     let font = load_font(opts.font.as_deref())?;
@@ -1492,10 +1504,13 @@ pub fn render_all(
     let picked: Vec<&MapPoint> = data
         .enterprises
         .iter()
-        .filter(|e| all_enterprises || e.grade >= Grade::Orange)
+        .filter(|e| opts.all_enterprises || e.grade >= Grade::Orange)
         .collect();
-    let wanted =
-        enterprise_maps.unwrap_or(picked.len() <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS);
+    let wanted = match opts.enterprise_maps {
+        EnterpriseMaps::Always => true,
+        EnterpriseMaps::Never => false,
+        EnterpriseMaps::Auto => picked.len() <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS,
+    };
     if wanted {
         jobs.extend(picked.into_iter().map(|e| {
             (
@@ -1504,7 +1519,7 @@ pub fn render_all(
                 Job::Enterprise(e),
             )
         }));
-    } else if enterprise_maps.is_none() {
+    } else if opts.enterprise_maps == EnterpriseMaps::Auto {
         crate::note!(
             "note: {} enterprise maps were not made (more than {}); set maps.enterprise_maps = true to make them",
             picked.len(),

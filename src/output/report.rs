@@ -129,7 +129,7 @@ pub fn report<E>(
                 json!({
                     "file": spec.display_path,
                     "layer": summary.map(|s| s.layer.clone()),
-                    "driver": summary.map(|s| s.driver),
+                    "driver": summary.map(|s| s.driver.gdal_name()),
                     "crs": summary.map(|s| s.crs.to_string()),
                     "encoding": spec.encoding,
                     "read": c.read,

@@ -41,7 +41,7 @@ pub enum LoadError {
     #[error("{file}: cannot be read as {driver}: {reason}")]
     Open {
         file: String,
-        driver: &'static str,
+        driver: Driver,
         reason: String,
     },
     #[error("{file}: {message}")]
@@ -101,7 +101,7 @@ impl RawRecord {
 /// What reading one input found besides the records themselves.
 #[derive(Debug, Clone)]
 pub struct ReadSummary {
-    pub driver: &'static str,
+    pub driver: Driver,
     pub layer: String,
     /// The CRS used for coordinates: the project file's, or the layer's own
     /// when the project file does not name one.
@@ -113,23 +113,81 @@ pub struct ReadSummary {
     pub lines: Option<csv::LineCount>,
 }
 
-/// Driver promised by a file's extension.
-fn driver_for(path: &Path) -> Option<&'static str> {
-    let ext = path.extension()?.to_str()?.to_lowercase();
-    Some(match ext.as_str() {
-        "geojson" | "json" => "GeoJSON",
-        "shp" | "dbf" => "ESRI Shapefile",
-        "gpkg" => "GPKG",
-        "csv" => "CSV",
-        "xlsx" => "XLSX",
-        _ => return None,
-    })
+/// The kinds of file riskatlas reads, each promised by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    GeoJson,
+    Shapefile,
+    GeoPackage,
+    Csv,
+    Xlsx,
 }
 
-/// Whether GDAL's rows are numbered as in a spreadsheet (header = row 1).
-/// (CSV rows come numbered by line from the CSV reader.)
-fn is_tabular(driver: &str) -> bool {
-    driver == "XLSX"
+impl Driver {
+    /// The driver a file's extension promises.
+    fn for_path(path: &Path) -> Option<Driver> {
+        let ext = path.extension()?.to_str()?.to_lowercase();
+        Some(match ext.as_str() {
+            "geojson" | "json" => Driver::GeoJson,
+            "shp" | "dbf" => Driver::Shapefile,
+            "gpkg" => Driver::GeoPackage,
+            "csv" => Driver::Csv,
+            "xlsx" => Driver::Xlsx,
+            _ => return None,
+        })
+    }
+
+    /// GDAL's name of the driver (also what `report.json` gives).
+    pub fn gdal_name(self) -> &'static str {
+        match self {
+            Driver::GeoJson => "GeoJSON",
+            Driver::Shapefile => "ESRI Shapefile",
+            Driver::GeoPackage => "GPKG",
+            Driver::Csv => "CSV",
+            Driver::Xlsx => "XLSX",
+        }
+    }
+
+    /// The kind of file, for messages.
+    fn kind_of(self) -> &'static str {
+        match self {
+            Driver::Xlsx => "an XLSX workbook",
+            Driver::GeoPackage => "a GeoPackage",
+            Driver::GeoJson => "a GeoJSON file",
+            Driver::Shapefile => "a shapefile",
+            Driver::Csv => "a CSV text file",
+        }
+    }
+
+    /// Whether a file's first bytes fit this driver.
+    fn content_fits(self, head: &[u8], ext: &str) -> bool {
+        let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        match self {
+            Driver::Xlsx => head.starts_with(b"PK\x03\x04"),
+            Driver::GeoPackage => head.starts_with(b"SQLite format 3\0"),
+            Driver::Shapefile => ext == "dbf" || head.starts_with(&[0, 0, 0x27, 0x0a]),
+            Driver::GeoJson => text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+            Driver::Csv => {
+                !(head.starts_with(b"PK\x03\x04")
+                    || head.starts_with(b"SQLite format 3\0")
+                    || head.starts_with(b"\xff\xfe")
+                    || head.starts_with(b"\xfe\xff")
+                    || head.contains(&0))
+            }
+        }
+    }
+
+    /// Whether rows are numbered as in a spreadsheet (header = row 1).
+    /// (CSV rows come numbered by line from the CSV reader.)
+    fn is_tabular(self) -> bool {
+        self == Driver::Xlsx
+    }
+}
+
+impl std::fmt::Display for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.gdal_name())
+    }
 }
 
 static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -168,9 +226,9 @@ fn take_gdal_messages() -> Vec<String> {
 }
 
 /// Open options that make each driver give us what is in the file, as text.
-fn open_options(driver: &str, spec: &InputSpec) -> Vec<String> {
+fn open_options(driver: Driver, spec: &InputSpec) -> Vec<String> {
     match driver {
-        "ESRI Shapefile" => match &spec.encoding {
+        Driver::Shapefile => match &spec.encoding {
             // GDAL recodes names and values itself, so Chinese column names match too.
             Some(enc) => vec![format!("ENCODING={}", gdal_encoding_name(enc))],
             None => vec![],
@@ -193,8 +251,8 @@ pub fn open(
     path: &Path,
     display: &str,
     options: &[String],
-) -> Result<(Dataset, &'static str), LoadError> {
-    let driver = driver_for(path).ok_or_else(|| LoadError::UnsupportedType {
+) -> Result<(Dataset, Driver), LoadError> {
+    let driver = Driver::for_path(path).ok_or_else(|| LoadError::UnsupportedType {
         file: display.into(),
         ext: path
             .extension()
@@ -202,11 +260,11 @@ pub fn open(
             .unwrap_or_default(),
     })?;
     let opts: Vec<&str> = options.iter().map(|s| s.as_str()).collect();
-    let drivers = [driver];
+    let drivers = [driver.gdal_name()];
     take_gdal_messages();
     // GDAL 3.6's XLSX driver takes these as configuration, not open options:
     // the first row is the header and every cell is read as text.
-    let xlsx = driver == "XLSX";
+    let xlsx = driver == Driver::Xlsx;
     for (key, value) in [
         ("OGR_XLSX_HEADERS", "FORCE"),
         ("OGR_XLSX_FIELD_TYPES", "STRING"),
@@ -343,41 +401,11 @@ fn sniff(head: &[u8]) -> &'static str {
     }
 }
 
-/// A driver's kind of file, for messages.
-fn kind_of(driver: &str) -> &'static str {
-    match driver {
-        "XLSX" => "an XLSX workbook",
-        "GPKG" => "a GeoPackage",
-        "GeoJSON" => "a GeoJSON file",
-        "ESRI Shapefile" => "a shapefile",
-        _ => "a CSV text file",
-    }
-}
-
-/// Whether a file's first bytes fit the driver its extension promises.
-fn content_fits(driver: &str, head: &[u8], ext: &str) -> bool {
-    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    match driver {
-        "XLSX" => head.starts_with(b"PK\x03\x04"),
-        "GPKG" => head.starts_with(b"SQLite format 3\0"),
-        "ESRI Shapefile" => ext == "dbf" || head.starts_with(&[0, 0, 0x27, 0x0a]),
-        "GeoJSON" => text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
-        "CSV" => {
-            !(head.starts_with(b"PK\x03\x04")
-                || head.starts_with(b"SQLite format 3\0")
-                || head.starts_with(b"\xff\xfe")
-                || head.starts_with(b"\xfe\xff")
-                || head.contains(&0))
-        }
-        _ => true,
-    }
-}
-
 /// Checks an input's path before a reader touches it — it exists, is a file,
 /// is not empty, its content fits its extension, a shapefile has its `.dbf` —
 /// so the message names the `[inputs.…]` key, the full path and the cause
 /// instead of a bare GDAL failure. Returns the driver.
-fn check_path(spec: &InputSpec) -> Result<&'static str, LoadError> {
+fn check_path(spec: &InputSpec) -> Result<Driver, LoadError> {
     let path = &spec.path;
     let full = std::path::absolute(path).unwrap_or_else(|_| path.clone());
     let err = |message: String| LoadError::Path {
@@ -392,7 +420,7 @@ fn check_path(spec: &InputSpec) -> Result<&'static str, LoadError> {
     if meta.is_dir() {
         return Err(err("is a folder, not a file: name the file itself".into()));
     }
-    let driver = driver_for(path).ok_or_else(|| LoadError::UnsupportedType {
+    let driver = Driver::for_path(path).ok_or_else(|| LoadError::UnsupportedType {
         file: spec.display_path.clone(),
         ext: path
             .extension()
@@ -402,7 +430,7 @@ fn check_path(spec: &InputSpec) -> Result<&'static str, LoadError> {
     if meta.len() == 0 {
         return Err(err(format!(
             "the file is empty (0 bytes), not {}",
-            kind_of(driver)
+            driver.kind_of()
         )));
     }
     let mut head = [0u8; 64];
@@ -415,14 +443,14 @@ fn check_path(spec: &InputSpec) -> Result<&'static str, LoadError> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_lowercase();
-    if !content_fits(driver, head, &ext) {
+    if !driver.content_fits(head, &ext) {
         return Err(err(format!(
             "is not {} as its extension .{ext} says: its content is {}",
-            kind_of(driver),
+            driver.kind_of(),
             sniff(head)
         )));
     }
-    if driver == "ESRI Shapefile" && ext == "shp" {
+    if driver == Driver::Shapefile && ext == "shp" {
         let has = |e: &str| path.with_extension(e).exists();
         if !(has("dbf") || has("DBF")) {
             return Err(err(format!(
@@ -447,7 +475,7 @@ fn map_columns(
     spec: &InputSpec,
     columns: &[String],
     empty: bool,
-    driver: &str,
+    driver: Driver,
 ) -> Result<ColumnMap, LoadError> {
     let garbled = columns.iter().any(|c| c.contains('\u{fffd}'));
     let missing = |field: &str, column: &str| {
@@ -457,7 +485,7 @@ fn map_columns(
                 field: field.to_string(),
                 column: column.to_string(),
                 what: match driver {
-                    "GeoJSON" => "a bare geometry, or features without \"properties\"".into(),
+                    Driver::GeoJson => "a bare geometry, or features without \"properties\"".into(),
                     _ => format!("a {driver} layer without fields"),
                 },
             };
@@ -535,17 +563,17 @@ fn row_text<'b>(
 
 /// The decoder for an input's text: the override encoding, else UTF-8. A
 /// shapefile's encoding is handled by GDAL itself (see `open_options`).
-fn decoder_for(spec: &InputSpec, driver: &str) -> TextDecoder {
+fn decoder_for(spec: &InputSpec, driver: Driver) -> TextDecoder {
     TextDecoder {
         encoding: match &spec.encoding {
-            Some(label) if driver != "ESRI Shapefile" => encoding_for_label(label),
+            Some(label) if driver != Driver::Shapefile => encoding_for_label(label),
             _ => None,
         },
     }
 }
 
 /// The note for `report.json` and stderr when records held undecodable text.
-fn undecodable_note(spec: &InputSpec, driver: &str, bad: u64, total: u64) -> Option<String> {
+fn undecodable_note(spec: &InputSpec, driver: Driver, bad: u64, total: u64) -> Option<String> {
     (bad > 0).then(|| {
         format!(
             "{}: {bad} of {total} records hold undecodable text and were rejected; {}",
@@ -555,18 +583,37 @@ fn undecodable_note(spec: &InputSpec, driver: &str, bad: u64, total: u64) -> Opt
     })
 }
 
-/// Reads one input. Once the file is open and its CRS known, `start` builds
-/// the caller's context (or refuses with a reason); then `each` is called for
-/// every record in file order — a line that is no record (CSV) comes as a
-/// record marked `malformed`, so it is counted and rejected like any other.
+/// The seam for input formats: a reader turns one file into raw records.
+/// Once the file is open and its CRS known, `start` builds the caller's
+/// context (or refuses with a reason); then `each` is called for every
+/// record in file order — a line that is no record (CSV) comes as a record
+/// marked `malformed`, so it is counted and rejected like any other. A new
+/// format is a [`Driver`] and a `Reader`; validation and everything after
+/// it see only [`RawRecord`]s.
+pub trait Reader {
+    fn read<C>(
+        &self,
+        spec: &InputSpec,
+        start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+        each: impl FnMut(&mut C, RawRecord),
+    ) -> Result<(C, ReadSummary), LoadError>;
+}
+
+/// CSV, read by riskatlas itself ([`csv::parse`]): Excel's quoting, every line accounted for.
+pub struct CsvReader;
+
+/// GeoJSON, Shapefile, GeoPackage and XLSX, read through GDAL.
+pub struct GdalReader(pub Driver);
+
+/// Reads one input with the reader for its driver, after [`check_path`].
 pub fn read_input<C>(
     spec: &InputSpec,
     start: impl FnOnce(&ReadSummary) -> Result<C, String>,
     each: impl FnMut(&mut C, RawRecord),
 ) -> Result<(C, ReadSummary), LoadError> {
     match check_path(spec)? {
-        "CSV" => read_csv(spec, start, each),
-        driver => read_gdal(spec, driver, start, each),
+        Driver::Csv => CsvReader.read(spec, start, each),
+        driver => GdalReader(driver).read(spec, start, each),
     }
 }
 
@@ -585,7 +632,17 @@ fn plain_record(source: SourceRef, text: RowText) -> RawRecord {
     }
 }
 
-/// Reads a CSV file with [`csv::parse`]: Excel's quoting, every line accounted for.
+impl Reader for CsvReader {
+    fn read<C>(
+        &self,
+        spec: &InputSpec,
+        start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+        each: impl FnMut(&mut C, RawRecord),
+    ) -> Result<(C, ReadSummary), LoadError> {
+        read_csv(spec, start, each)
+    }
+}
+
 fn read_csv<C>(
     spec: &InputSpec,
     start: impl FnOnce(&ReadSummary) -> Result<C, String>,
@@ -597,14 +654,14 @@ fn read_csv<C>(
     };
     let bytes = std::fs::read(&spec.path).map_err(|e| layer_err(format!("cannot be read: {e}")))?;
     let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    let decoder = decoder_for(spec, "CSV");
+    let decoder = decoder_for(spec, Driver::Csv);
     let source = |line: u64| SourceRef {
         file: spec.display_path.clone(),
         layer: spec.layer.clone(),
         row: line,
     };
     let mut summary = ReadSummary {
-        driver: "CSV",
+        driver: Driver::Csv,
         layer: spec
             .path
             .file_stem()
@@ -622,7 +679,7 @@ fn read_csv<C>(
         .iter()
         .map(|n| decoder.decode(n).unwrap_or_else(|lossy| lossy))
         .collect();
-    let map = map_columns(spec, &columns, false, "CSV")?;
+    let map = map_columns(spec, &columns, false, Driver::Csv)?;
     let mut context = start(&summary).map_err(layer_err)?;
     let (mut bad_text, mut total) = (0u64, 0u64);
     let (_, lines) = csv::parse(body, |row| {
@@ -647,7 +704,7 @@ fn read_csv<C>(
         each(&mut context, record);
     })
     .map_err(layer_err)?;
-    summary.encoding_hint = undecodable_note(spec, "CSV", bad_text, total);
+    summary.encoding_hint = undecodable_note(spec, Driver::Csv, bad_text, total);
     summary.lines = Some(lines);
     Ok((context, summary))
 }
@@ -702,22 +759,57 @@ fn feature_geometry(
     }
 }
 
-/// Reads a GeoJSON, Shapefile, GeoPackage or XLSX input through GDAL.
-fn read_gdal<C>(
-    spec: &InputSpec,
-    driver: &'static str,
-    start: impl FnOnce(&ReadSummary) -> Result<C, String>,
-    mut each: impl FnMut(&mut C, RawRecord),
-) -> Result<(C, ReadSummary), LoadError> {
-    let options = open_options(driver, spec);
-    let (ds, driver) = open(&spec.path, &spec.display_path, &options)?;
-    let mut layer = pick_layer(&ds, spec)?;
-    let decoder = decoder_for(spec, driver);
-    let mut columns = layer_columns(&layer, &decoder);
-    // GDAL reads a sheet holding only its header row as one data row under
-    // Field1…FieldN; such a sheet has those names and no records.
-    // (Counting features can mean reading the whole file, so ask only when cheap.)
-    let header_only = driver == "XLSX"
+impl Reader for GdalReader {
+    fn read<C>(
+        &self,
+        spec: &InputSpec,
+        start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+        mut each: impl FnMut(&mut C, RawRecord),
+    ) -> Result<(C, ReadSummary), LoadError> {
+        let options = open_options(self.0, spec);
+        let (ds, driver) = open(&spec.path, &spec.display_path, &options)?;
+        let mut layer = pick_layer(&ds, spec)?;
+        let decoder = decoder_for(spec, driver);
+        let (columns, empty) = gdal_columns(&mut layer, &decoder, driver);
+        let map = map_columns(spec, &columns, empty, driver)?;
+        let mut summary = ReadSummary {
+            driver,
+            layer: layer.name(),
+            crs: layer_crs(spec, &layer, &map),
+            warnings: Vec::new(),
+            encoding_hint: None,
+            lines: None,
+        };
+        let mut context = start(&summary).map_err(|message| LoadError::Layer {
+            file: spec.display_path.clone(),
+            message,
+        })?;
+        let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
+        take_gdal_messages();
+        let records = if empty { 0 } else { usize::MAX };
+        for (k, feature) in layer.features().take(records).enumerate() {
+            let record = gdal_record(spec, &map, &decoder, driver, k, &feature);
+            undecodable_rows += u64::from(!record.undecodable.is_empty());
+            total_rows += 1;
+            each(&mut context, record);
+        }
+        summary.encoding_hint = undecodable_note(spec, driver, undecodable_rows, total_rows);
+        summary.warnings = take_gdal_messages();
+        Ok((context, summary))
+    }
+}
+
+/// A layer's column names, and whether it holds no records. GDAL reads a
+/// sheet holding only its header row as one data row under Field1…FieldN;
+/// such a sheet has those names and no records. (Counting features can mean
+/// reading the whole file, so ask only when cheap.)
+fn gdal_columns(
+    layer: &mut gdal::vector::Layer,
+    decoder: &TextDecoder,
+    driver: Driver,
+) -> (Vec<String>, bool) {
+    let mut columns = layer_columns(layer, decoder);
+    let header_only = driver == Driver::Xlsx
         && columns.iter().all(|c| is_default_field_name(c))
         && layer.try_feature_count() == Some(1);
     if header_only {
@@ -728,75 +820,65 @@ fn read_gdal<C>(
         }
     }
     let empty = header_only || layer.try_feature_count() == Some(0);
-    let map = map_columns(spec, &columns, empty, driver)?;
-    let crs = match (spec.crs_given, layer_epsg(&layer)) {
+    (columns, empty)
+}
+
+/// The CRS of a layer's coordinates: the project file's, or the layer's own
+/// when the project file names none and the geometry is the feature's.
+fn layer_crs(spec: &InputSpec, layer: &gdal::vector::Layer, map: &ColumnMap) -> InputCrs {
+    match (spec.crs_given, layer_epsg(layer)) {
         (false, Some(code)) if map.xy.is_none() => match code {
             4326 => InputCrs::Wgs84,
             4490 => InputCrs::Cgcs2000,
             c => InputCrs::Epsg(c),
         },
         _ => spec.crs,
-    };
-    let mut summary = ReadSummary {
-        driver,
-        layer: layer.name(),
-        crs,
-        warnings: Vec::new(),
-        encoding_hint: None,
-        lines: None,
-    };
-    let mut context = start(&summary).map_err(|message| LoadError::Layer {
-        file: spec.display_path.clone(),
-        message,
-    })?;
-    let tabular = is_tabular(driver);
-    let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
-    take_gdal_messages();
-    let records = if empty { 0 } else { usize::MAX };
-    for (k, feature) in layer.features().take(records).enumerate() {
-        // SAFETY: the feature handle is valid for this iteration, and `i` is a
-        // field index of its layer (from `map_columns`). GDAL's string for a
-        // field may live in a buffer the next call overwrites; `row_text`
-        // decodes (copies) each value before it asks for the next.
-        let text = row_text(spec, &map, &decoder, |i| unsafe {
-            let f = feature.c_feature();
-            if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i as i32) == 0 {
-                return None;
-            }
-            Some(CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i as i32)).to_bytes())
-        });
-        let (geometry, geometry_valid, geometry_error) = if map.xy.is_some() {
-            (None, None, None)
-        } else {
-            feature_geometry(&feature)
-        };
-        undecodable_rows += u64::from(!text.2.is_empty());
-        total_rows += 1;
-        let row = k as u64 + 1;
-        let source = SourceRef {
-            file: spec.display_path.clone(),
-            layer: spec.layer.clone(),
-            row: if tabular { row + 1 } else { row },
-        };
-        each(
-            &mut context,
-            RawRecord {
-                geometry,
-                geometry_valid,
-                geometry_error,
-                ..plain_record(source, text)
-            },
-        );
     }
-    summary.encoding_hint = undecodable_note(spec, driver, undecodable_rows, total_rows);
-    summary.warnings = take_gdal_messages();
-    Ok((context, summary))
+}
+
+/// Feature `k` (0-based, in file order) as a raw record.
+fn gdal_record(
+    spec: &InputSpec,
+    map: &ColumnMap,
+    decoder: &TextDecoder,
+    driver: Driver,
+    k: usize,
+    feature: &gdal::vector::Feature,
+) -> RawRecord {
+    // SAFETY: the feature handle is valid for this call, and `i` is a field
+    // index of its layer (from `map_columns`). GDAL's string for a field may
+    // live in a buffer the next call overwrites; `row_text` decodes (copies)
+    // each value before it asks for the next.
+    let text = row_text(spec, map, decoder, |i| unsafe {
+        let f = feature.c_feature();
+        if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i as i32) == 0 {
+            return None;
+        }
+        Some(CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i as i32)).to_bytes())
+    });
+    let (geometry, geometry_valid, geometry_error) = if map.xy.is_some() {
+        (None, None, None)
+    } else {
+        feature_geometry(feature)
+    };
+    let row = k as u64 + 1;
+    let source = SourceRef {
+        file: spec.display_path.clone(),
+        layer: spec.layer.clone(),
+        row: if driver.is_tabular() { row + 1 } else { row },
+    };
+    RawRecord {
+        geometry,
+        geometry_valid,
+        geometry_error,
+        ..plain_record(source, text)
+    }
 }
 
 /// What to tell a user whose file has text that is not in the expected encoding.
-fn encoding_hint(spec: &InputSpec, driver: &str) -> String {
+fn encoding_hint(spec: &InputSpec, driver: Driver) -> String {
     match (&spec.encoding, driver) {
-        (None, "ESRI Shapefile") => format!(
+        (None, Driver::Shapefile) => format!(
             "text is not UTF-8 and the shapefile has no .cpg; Chinese DBFs are usually GBK: \
              set encoding = \"CP936\" for [inputs.{}]",
             spec.kind.key()
