@@ -22,19 +22,32 @@ use thiserror::Error;
 /// A coordinate system an input may be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputCrs {
+    /// WGS 84 longitude/latitude in degrees (EPSG:4326).
     Wgs84,
+    /// CGCS2000 longitude/latitude in degrees (EPSG:4490), taken as equal to WGS 84.
     Cgcs2000,
+    /// GCJ-02 longitude/latitude, as used by Amap and Tencent maps.
     Gcj02,
+    /// BD-09 longitude/latitude, as used by Baidu maps.
     Bd09,
+    /// Any other CRS by EPSG code, transformed by GDAL/PROJ.
     Epsg(u32),
 }
 
+/// Why a CRS, named in the project file or read from a layer, cannot be used.
 #[derive(Debug, Error, PartialEq)]
 pub enum CrsError {
+    /// The text is not a known CRS name nor `EPSG:<code>`.
     #[error("unknown CRS {0:?}: use wgs84, cgcs2000, gcj02, bd09 or EPSG:<code>")]
     Unknown(String),
+    /// GDAL/PROJ cannot build a transformation from this EPSG code to WGS 84.
     #[error("EPSG:{code} is not usable: {reason}")]
-    Gdal { code: u32, reason: String },
+    Gdal {
+        /// The EPSG code that failed.
+        code: u32,
+        /// GDAL's error message.
+        reason: String,
+    },
 }
 
 impl FromStr for InputCrs {
@@ -113,6 +126,8 @@ pub struct ToWgs84 {
 }
 
 impl ToWgs84 {
+    /// Prepares the conversion from `crs`; for an EPSG code this builds the
+    /// GDAL/PROJ transformation, which fails if PROJ does not know the code.
     pub fn new(crs: InputCrs) -> Result<Self, CrsError> {
         let transform = match crs {
             InputCrs::Epsg(code) => Some(gdal_transform(code)?),
@@ -252,6 +267,7 @@ pub struct MetricCrs {
     pub epsg: u32,
     /// Human-readable name, as PROJ spells it.
     pub name: String,
+    /// Central meridian in degrees east of Greenwich.
     pub central_meridian: f64,
     #[serde(skip)]
     tm: TransverseMercator,

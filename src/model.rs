@@ -24,9 +24,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Grade {
+    /// Blue, 低风险: the lowest grade, and by default that of an unassessed enterprise.
     Blue,
+    /// Yellow, 一般风险.
     Yellow,
+    /// Orange, 较大风险.
     Orange,
+    /// Red, 重大风险: the highest grade.
     Red,
 }
 
@@ -81,13 +85,19 @@ impl fmt::Display for Grade {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdminLevel {
+    /// Province (省级).
     Province,
+    /// Prefecture-level city (地级市).
     City,
+    /// District or county (区县).
     District,
+    /// Town, township or street (乡镇、街道).
     Town,
 }
 
 impl AdminLevel {
+    /// Reads a level as written in a boundary file, in English or Chinese
+    /// (`district`, 区县, 街道 …); `None` for anything else.
     pub fn parse(text: &str) -> Option<AdminLevel> {
         let level = match text.trim().to_lowercase().as_str() {
             "province" | "省" | "省级" => AdminLevel::Province,
@@ -99,6 +109,7 @@ impl AdminLevel {
         Some(level)
     }
 
+    /// The output spelling (`province`, `city`, `district`, `town`).
     pub fn as_str(self) -> &'static str {
         match self {
             AdminLevel::Province => "province",
@@ -114,10 +125,14 @@ impl AdminLevel {
 pub struct AdminUnit {
     /// GB/T 2260 code (six digits for districts and above, nine for towns).
     pub code: String,
+    /// Name as written in the boundary file.
     pub name: String,
+    /// Level in the hierarchy; a unit's parent is one level up.
     pub level: AdminLevel,
     /// Code of the enclosing unit; `None` for a root of the file.
     pub parent: Option<String>,
+    /// Boundary in WGS 84 lon/lat degrees, repaired if needed at validation and
+    /// with holes running against their outer ring.
     pub boundary: MultiPolygon<f64>,
 }
 
@@ -125,11 +140,17 @@ pub struct AdminUnit {
 /// the codes so every output layer can be read without a lookup.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AdminRef {
+    /// GB/T 2260 code of the enclosing city, when there is one.
     pub city_code: Option<String>,
+    /// Name of the enclosing city.
     pub city_name: Option<String>,
+    /// GB/T 2260 code of the enclosing district or county.
     pub district_code: Option<String>,
+    /// Name of the enclosing district or county.
     pub district_name: Option<String>,
+    /// Nine-digit code of the enclosing town or street.
     pub town_code: Option<String>,
+    /// Name of the enclosing town or street.
     pub town_name: Option<String>,
 }
 
@@ -149,15 +170,21 @@ pub struct SourceRef {
 /// A supervised enterprise (生产经营单位).
 #[derive(Debug, Clone)]
 pub struct Enterprise {
+    /// Enterprise id from the input; unique among the accepted enterprises.
     pub id: String,
+    /// Enterprise name.
     pub name: String,
+    /// Location in WGS 84 lon/lat degrees.
     pub lon_lat: Point<f64>,
+    /// Industry as written in the input, when given.
     pub industry: Option<String>,
+    /// Address as written in the input, when given.
     pub address: Option<String>,
     /// Grade from the enterprise's own risk assessment, when given.
     pub assessed_grade: Option<Grade>,
     /// People outside the plant within 500 m, when the input gives it (used for α).
     pub people_500m: Option<u32>,
+    /// The administrative units the enterprise lies in, set by the join.
     pub admin: Arc<AdminRef>,
 }
 
@@ -171,7 +198,9 @@ impl AsRef<Enterprise> for Enterprise {
 /// as its enterprise (`graded.name`, `graded.lon_lat`).
 #[derive(Debug, Clone)]
 pub struct Graded {
+    /// The enterprise as loaded and joined.
     pub enterprise: Enterprise,
+    /// Its final grade, whether it was assessed or derived, and why.
     pub rating: Rating,
 }
 
@@ -257,6 +286,7 @@ pub enum GradeSource {
 }
 
 impl GradeSource {
+    /// The output spelling (`assessed`, `derived`).
     pub fn as_str(self) -> &'static str {
         match self {
             GradeSource::Assessed => "assessed",
@@ -268,15 +298,20 @@ impl GradeSource {
 /// One reason behind a grade: readable Chinese text and a machine code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GradeReason {
+    /// Machine code: the id of the rule that fired, or `unassessed`.
     pub code: String,
+    /// Readable reason in Chinese, including the effect on the grade.
     pub text: String,
 }
 
 /// An enterprise's four-colour grade and how it came about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rating {
+    /// The final four-colour grade.
     pub grade: Grade,
+    /// Whether the grade is the enterprise's own assessment or was derived.
     pub source: GradeSource,
+    /// The `unassessed` default when it applied, then every rule that fired, in rule order.
     pub reasons: Vec<GradeReason>,
 }
 
@@ -304,6 +339,8 @@ pub enum UnitKind {
 }
 
 impl UnitKind {
+    /// Reads a kind as written in the input, in Chinese (储罐区, 库区, 生产装置 and
+    /// common variants) or English; `None` for anything else.
     pub fn parse(text: &str) -> Option<UnitKind> {
         let kind = match text.trim().to_lowercase().as_str() {
             "储罐区" | "罐区" | "tank_farm" | "tank farm" => UnitKind::TankFarm,
@@ -316,6 +353,7 @@ impl UnitKind {
         Some(kind)
     }
 
+    /// The output spelling (`tank_farm`, `warehouse`, `production_unit`).
     pub fn as_str(self) -> &'static str {
         match self {
             UnitKind::TankFarm => "tank_farm",
@@ -324,6 +362,7 @@ impl UnitKind {
         }
     }
 
+    /// The Chinese label used on maps and in lists.
     pub fn label_zh(self) -> &'static str {
         match self {
             UnitKind::TankFarm => "储罐区",
@@ -336,8 +375,11 @@ impl UnitKind {
 /// One line of a hazard unit's inventory: a chemical and its design maximum quantity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chemical {
+    /// Id of the hazard unit this line belongs to.
     pub unit_id: String,
+    /// Chemical name as written in the input.
     pub name: String,
+    /// CAS number, when given.
     pub cas: Option<String>,
     /// GB 18218 Table 2 hazard category code (J1 … W11), when given.
     pub category: Option<String>,
@@ -348,9 +390,13 @@ pub struct Chemical {
 /// A hazard unit (危险化学品单元) of an enterprise, with its inventory.
 #[derive(Debug, Clone)]
 pub struct HazardUnit {
+    /// Hazard unit id from the input.
     pub id: String,
+    /// Id of the owning enterprise, one of the accepted enterprises.
     pub enterprise_id: String,
+    /// Unit name as written in the input.
     pub name: String,
+    /// Tank farm, warehouse or production unit.
     pub kind: UnitKind,
     /// The unit's own location, or its enterprise's when the input has none.
     pub lon_lat: Point<f64>,
@@ -360,9 +406,11 @@ pub struct HazardUnit {
     pub radius_m: Option<f64>,
     /// People outside the plant within 500 m, when the input gives it.
     pub people_500m: Option<u32>,
+    /// The accepted inventory lines, in input order.
     pub chemicals: Vec<Chemical>,
     /// Whether some inventory line of this unit was rejected.
     pub incomplete: bool,
+    /// The administrative units of `lon_lat`, set by the join.
     pub admin: Arc<AdminRef>,
     /// Identification and grading, set by the hazard stage.
     pub assessment: Option<Assessment>,
@@ -397,6 +445,8 @@ pub enum DangerLevel {
 }
 
 impl DangerLevel {
+    /// Reads a level as written in the input (重大, 一般 and variants, or
+    /// `major`, `general`); `None` for anything else.
     pub fn parse(text: &str) -> Option<DangerLevel> {
         match text.trim().to_lowercase().as_str() {
             "重大" | "重大隐患" | "重大事故隐患" | "major" => Some(DangerLevel::Major),
@@ -407,6 +457,7 @@ impl DangerLevel {
         }
     }
 
+    /// The output spelling (`major`, `general`).
     pub fn as_str(self) -> &'static str {
         match self {
             DangerLevel::Major => "major",
@@ -419,11 +470,15 @@ impl DangerLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DangerStatus {
+    /// Not yet rectified (未整改, 整改中, 待整改).
     Open,
+    /// Rectified or closed (已整改, 已销号).
     Rectified,
 }
 
 impl DangerStatus {
+    /// Reads a status as written in the input, in Chinese or English; `None`
+    /// for anything else.
     pub fn parse(text: &str) -> Option<DangerStatus> {
         match text.trim().to_lowercase().as_str() {
             "未整改" | "整改中" | "open" | "待整改" => Some(DangerStatus::Open),
@@ -434,6 +489,7 @@ impl DangerStatus {
         }
     }
 
+    /// The output spelling (`open`, `rectified`).
     pub fn as_str(self) -> &'static str {
         match self {
             DangerStatus::Open => "open",
@@ -445,8 +501,11 @@ impl DangerStatus {
 /// A calendar date, kept as year-month-day so output text is exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date {
+    /// Calendar year.
     pub year: i32,
+    /// Month, 1–12.
     pub month: u32,
+    /// Day of the month, 1–31.
     pub day: u32,
 }
 
@@ -459,16 +518,25 @@ impl fmt::Display for Date {
 /// A hidden danger (事故隐患) found by inspection.
 #[derive(Debug, Clone)]
 pub struct HiddenDanger {
+    /// Hidden danger id from the input.
     pub id: String,
     /// The enterprise it was found in; `None` for a danger in a public place.
     pub enterprise_id: Option<String>,
+    /// What was found, as written in the input.
     pub description: String,
+    /// Major (重大) or general (一般) hidden danger.
     pub level: DangerLevel,
+    /// Open or rectified.
     pub status: DangerStatus,
+    /// Date it was found, when given.
     pub found: Option<Date>,
+    /// Rectification deadline, when given.
     pub due: Option<Date>,
+    /// Location in WGS 84 lon/lat degrees: its own, else its enterprise's.
     pub lon_lat: Point<f64>,
+    /// Whether `lon_lat` was taken from the enterprise.
     pub located_by_enterprise: bool,
+    /// The administrative units of `lon_lat`, set by the join.
     pub admin: Arc<AdminRef>,
     /// Open and past its due date on the data date; set by the grading stage.
     pub overdue: bool,
@@ -477,12 +545,17 @@ pub struct HiddenDanger {
 /// A vulnerable target (脆弱性目标): a school, hospital, residential area …
 #[derive(Debug, Clone)]
 pub struct VulnerableTarget {
+    /// Target id from the input.
     pub id: String,
+    /// Target name as written in the input.
     pub name: String,
     /// Kind as written in the input (学校, 医院, 居民区 …).
     pub kind: String,
+    /// People at the target, when given; summed to estimate α.
     pub population: Option<u32>,
+    /// Location in WGS 84 lon/lat degrees.
     pub lon_lat: Point<f64>,
+    /// The administrative units of the target, set by the join.
     pub admin: Arc<AdminRef>,
 }
 
@@ -498,6 +571,7 @@ pub enum Protection {
 }
 
 impl Protection {
+    /// The Chinese label (高敏感, 重要, 一般).
     pub fn label_zh(self) -> &'static str {
         match self {
             Protection::HighlySensitive => "高敏感",
@@ -548,6 +622,7 @@ pub struct Resolved {
     pub critical_t: f64,
     /// Where Q came from: `table1:<seq>` or `table2:<code>`.
     pub q_source: String,
+    /// Correction coefficient β.
     pub beta: f64,
     /// Where β came from: `table3`, `table4:<code>`, or `assumed:<group>`.
     pub beta_source: String,
@@ -558,8 +633,11 @@ pub struct Resolved {
 /// One chemical's share of a unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChemicalShare {
+    /// Chemical name as written in the input.
     pub name: String,
+    /// Design maximum quantity q in tonnes.
     pub quantity_t: f64,
+    /// Q and β used for this line, and where they came from.
     pub resolved: Resolved,
     /// qᵢ/Qᵢ
     pub ratio: f64,
@@ -576,6 +654,7 @@ pub enum AlphaSource {
 }
 
 impl AlphaSource {
+    /// The output spelling (`input`, `estimated`).
     pub fn as_str(self) -> &'static str {
         match self {
             AlphaSource::Input => "input",
@@ -587,15 +666,21 @@ impl AlphaSource {
 /// The identification and grading of one hazard unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assessment {
+    /// S = Σ qᵢ/Qᵢ.
     pub s: f64,
+    /// Whether S ≥ 1 (compared after rounding to 1e-9): a 重大危险源.
     pub is_major: bool,
+    /// Correction factor α from Table 5 for `people_500m`.
     pub alpha: f64,
+    /// Where `people_500m` came from.
     pub alpha_source: AlphaSource,
+    /// People outside the plant within 500 m, the count behind α.
     pub people_500m: u32,
     /// R, computed whatever S (the grade is only given when S ≥ 1).
     pub r: f64,
     /// Major-hazard grade 1–4, `None` when S < 1.
     pub grade: Option<u8>,
+    /// Each inventory line's quantity, Q, β and qᵢ/Qᵢ, in input order.
     pub shares: Vec<ChemicalShare>,
     /// Whether some inventory line of the unit was rejected.
     pub incomplete: bool,
@@ -616,6 +701,7 @@ impl Assessment {
             .join("; ")
     }
 
+    /// Whether β was assumed for any line (see [`Resolved::beta_assumed`]).
     pub fn any_beta_assumed(&self) -> bool {
         self.shares.iter().any(|s| s.resolved.beta_assumed)
     }

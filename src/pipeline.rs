@@ -26,31 +26,45 @@ use crate::output::write::{self, WriteError};
 use crate::output::Results;
 use crate::progress::Progress;
 
+/// Why a `run`, `check` or `generate` stopped.
 #[derive(Debug, Error)]
 pub enum PipelineError {
+    /// An input could not be loaded, or the boundaries hold no usable unit.
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// The exposure grid would not fit `exposure.grid_memory_mb`.
     #[error(transparent)]
     GridBudget(#[from] grid::GridBudgetError),
+    /// An output file could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
     /// `check --report` would write over one of the project's files.
     #[error("--report {}: writing {name} there would overwrite {what} {}", dir.display(), input.display())]
     ReportOverInput {
+        /// The folder given to `--report`.
         dir: PathBuf,
+        /// The file that would be written (`rejects.csv` or `report.json`).
         name: &'static str,
+        /// Which of the project's files it is: the project file itself or an
+        /// `[inputs.…]` key.
         what: String,
+        /// That file, as an absolute path.
         input: PathBuf,
     },
     /// Some input's records do not add up (a bug: the run keeps no output).
     #[error("internal error: accepted + rejected != read for some input (see report.json)")]
     Unbalanced,
+    /// A GDAL call on the grid's in-memory rasters failed.
     #[error("GDAL: {0}")]
     Gdal(#[from] gdal::errors::GdalError),
+    /// A map could not be drawn or written, or the font is missing or unusable.
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    /// The output folder is in use, may not be replaced, or could not be
+    /// staged or swapped in.
     #[error(transparent)]
     OutputFolder(#[from] write::staging::StagingError),
+    /// Building the layers or lists failed.
     #[error(transparent)]
     Output(#[from] crate::output::build::OutputError),
 }
@@ -105,9 +119,13 @@ pub fn exposure_grid(
 /// What a finished run tells the CLI.
 #[derive(Debug)]
 pub struct Outcome {
+    /// Records read over all inputs.
     pub read: u64,
+    /// Records accepted over all inputs.
     pub accepted: u64,
+    /// Records rejected over all inputs; the CLI exits with 1 when there are any.
     pub rejected: u64,
+    /// The folder the outputs (or the `check --report` files) went to, if any.
     pub out_dir: Option<PathBuf>,
 }
 
@@ -165,11 +183,17 @@ fn ensure_balanced<E>(loaded: &Loaded<E>) -> Result<(), PipelineError> {
 /// Options of `riskatlas generate`.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
+    /// The boundary file to generate for (GeoJSON, as read by the loader).
     pub boundaries: PathBuf,
+    /// Folder the inputs and `project.toml` are written into.
     pub out: PathBuf,
+    /// Random seed; the same seed gives byte-identical files.
     pub seed: u64,
+    /// Data year, written into the records and the project file.
     pub year: i32,
+    /// How many records of each kind to generate.
     pub sizes: crate::generate::Sizes,
+    /// Whether to append deliberately bad rows and list them in `expected_rejects.csv`.
     pub bad_rows: bool,
 }
 

@@ -10,6 +10,7 @@ use crate::model::Grade;
 
 const PALETTE: &str = include_str!("../styles/palette.toml");
 
+/// How one grade is named and coloured, as read from `styles/palette.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GradeStyle {

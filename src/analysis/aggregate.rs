@@ -34,7 +34,9 @@ fn slot(g: Grade) -> usize {
 pub struct CellStats {
     /// Cells whose centre lies in the unit.
     pub cells: u64,
+    /// Sum of E over those cells.
     pub sum_e: f64,
+    /// Largest E of those cells (0 when there are none).
     pub max_e: f64,
     /// Cells per grade (red, orange, yellow, blue); the rest have E = 0.
     pub by_grade: [u64; 4],
@@ -65,6 +67,7 @@ impl CellStats {
         self.by_grade.map(|c| c as f64 / n)
     }
 
+    /// Mean E over the unit's cells (0 for a unit without cells).
     pub fn mean_e(&self) -> f64 {
         self.sum_e / self.cells.max(1) as f64
     }
@@ -80,6 +83,8 @@ pub struct UnitRaster {
 }
 
 impl UnitRaster {
+    /// Projects every unit's boundary to `metric` and converts it for GDAL's
+    /// rasteriser, in join order (coarse levels first).
     pub fn new(
         index: &AdminIndex,
         metric: &MetricCrs,
@@ -120,12 +125,14 @@ impl UnitRaster {
 /// Accumulates each unit's own cell statistics (the cells whose finest unit
 /// it is) from grid bands, by slot.
 pub struct GridStats {
+    /// Own cell statistics of each unit, indexed by slot.
     pub own: Vec<CellStats>,
     /// All cells of the grid with E > 0, per grade.
     pub grid_by_grade: [u64; 4],
 }
 
 impl GridStats {
+    /// Empty statistics for `n_units` units.
     pub fn new(n_units: usize) -> Self {
         GridStats {
             own: vec![CellStats::default(); n_units],
@@ -149,9 +156,11 @@ impl GridStats {
 /// Counts of records in one unit.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordCounts {
+    /// Enterprises per grade (red, orange, yellow, blue).
     pub enterprises_by_grade: [u64; 4],
     /// Major hazard sources by grade 1–4.
     pub major_hazards: [u64; 4],
+    /// Open major hidden dangers (重大事故隐患 not yet rectified).
     pub open_major_dangers: u64,
     /// Vulnerable targets with E > 0.
     pub targets_exposed: u64,

@@ -29,11 +29,14 @@ use crate::model::{Enterprises, Grade, Graded, HazardUnit, VulnerableTarget};
 /// Where a source's influence radius came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RadiusSource {
+    /// The input's `radius_m`.
     Input,
+    /// `exposure.default_radius_m` for the source's grade.
     Default,
 }
 
 impl RadiusSource {
+    /// The output spelling (`input`, `default`).
     pub fn as_str(self) -> &'static str {
         match self {
             RadiusSource::Input => "input",
@@ -54,14 +57,22 @@ pub enum SourceOf {
 /// A source of the exposure grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {
+    /// The hazard unit or enterprise the source stands for.
     pub of: SourceOf,
+    /// Id of that hazard unit or enterprise.
     pub id: String,
+    /// Location in WGS 84 lon/lat degrees.
     pub lon_lat: Point<f64>,
     /// Metric easting/northing.
     pub xy: [f64; 2],
+    /// For a hazard unit, the higher of its own colour and its enterprise's
+    /// grade; for an enterprise, its grade.
     pub grade: Grade,
+    /// Weight w from `exposure.weights` for `grade`.
     pub weight: f64,
+    /// Influence radius r in metres, in the metric CRS.
     pub radius_m: f64,
+    /// Whether `radius_m` came from the input or the defaults.
     pub radius_source: RadiusSource,
 }
 
@@ -152,10 +163,15 @@ fn combine(mode: Mode, acc: f64, t: f64) -> f64 {
 /// north edges `x0`, `y0` (whole multiples of the cell size).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GridSpec {
+    /// West edge of the grid, metres in the metric CRS.
     pub x0: f64,
+    /// North edge of the grid, metres in the metric CRS.
     pub y0: f64,
+    /// Cell side in metres.
     pub cell: f64,
+    /// Number of columns, west to east.
     pub cols: usize,
+    /// Number of rows, north to south.
     pub rows: usize,
 }
 
@@ -188,6 +204,7 @@ impl GridSpec {
         [self.x0, self.cell, 0.0, self.y0, 0.0, -self.cell]
     }
 
+    /// Number of cells, `cols × rows`.
     pub fn cells(&self) -> usize {
         self.cols * self.rows
     }
@@ -196,9 +213,13 @@ impl GridSpec {
 /// A block of cells: first row and column, and its size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
+    /// First row of the block (0 at the north edge).
     pub row0: usize,
+    /// First column of the block (0 at the west edge).
     pub col0: usize,
+    /// Number of rows in the block.
     pub rows: usize,
+    /// Number of columns in the block.
     pub cols: usize,
 }
 
@@ -209,6 +230,7 @@ pub struct SourceIndex<'a> {
 }
 
 impl<'a> SourceIndex<'a> {
+    /// Indexes `sources` by the bounding boxes of their circles, in metres in the metric CRS.
     pub fn new(sources: &'a [Source]) -> Self {
         let entries = sources
             .iter()

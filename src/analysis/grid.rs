@@ -102,11 +102,15 @@ fn human_bytes(b: f64) -> String {
 
 /// What the grid stage found.
 pub struct GridOutcome {
+    /// The grid's geometry in the metric CRS.
     pub spec: GridSpec,
+    /// Cell statistics of each unit's own cells and of the whole grid.
     pub stats: GridStats,
     /// Cell statistics of every unit, by code.
     pub unit_cells: BTreeMap<String, CellStats>,
     /// The `exposure_grid` layer, still to be turned into rows.
     pub cells: Option<GridCells>,
+    /// Whether the `exposure_grid` layer had more than `exposure.max_grid_cells`
+    /// cells with E > 0 and was merged into polygons per grade.
     pub merged: bool,
 }

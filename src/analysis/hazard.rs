@@ -34,10 +34,15 @@ const TABLE5_CSV: &str = include_str!("../../data/gb18218/table5_alpha.csv");
 /// A Table 1 chemical.
 #[derive(Debug, Clone)]
 pub struct NamedChemical {
+    /// Sequence number in Table 1.
     pub seq: u32,
+    /// Name as the standard gives it.
     pub name: String,
+    /// Other names the chemical is known by, matched like the name.
     pub aliases: Vec<String>,
+    /// CAS numbers; some rows have several, and some CAS numbers several rows.
     pub cas: Vec<String>,
+    /// Critical quantity Q in tonnes.
     pub critical_t: f64,
     /// Coarse hazard group (not part of the standard), for the conservative β.
     pub group: String,
@@ -46,15 +51,21 @@ pub struct NamedChemical {
 /// A Table 2 category with its Table 4 β.
 #[derive(Debug, Clone)]
 pub struct Category {
+    /// Category code, e.g. `J1` or `W5.3`.
     pub code: String,
+    /// Hazard category name (急性毒性 …), without the description column.
     pub name: String,
+    /// Critical quantity Q in tonnes (Table 2).
     pub critical_t: f64,
+    /// Correction coefficient β (Table 4).
     pub beta: f64,
 }
 
 /// The compiled-in tables and their lookup indexes.
 pub struct Tables {
+    /// Table 1 rows, in table order.
     pub named: Vec<NamedChemical>,
+    /// Table 2 rows, in table order.
     pub categories: Vec<Category>,
     /// Table 3: (normalised name, CAS, β).
     toxic_gases: Vec<(String, String, f64)>,

@@ -264,6 +264,8 @@ impl AdminIndex {
         self.finest_level
     }
 
+    /// The metric CRS of the study area (the project's `metric_crs`, or the
+    /// zone chosen for the centre of the units), used for every distance and area.
     pub fn metric(&self) -> &MetricCrs {
         &self.metric
     }

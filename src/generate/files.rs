@@ -20,11 +20,16 @@ use crate::output::write::{atomic_write, WriteError};
 /// A deliberately bad record: where it is and the reject code it must get.
 #[derive(Debug, Clone)]
 pub struct Expected {
+    /// The generated input file it is in, e.g. `enterprises.csv`.
     pub file: &'static str,
     /// Sheet name for the workbook, empty otherwise.
     pub layer: &'static str,
+    /// Row as [`crate::model::SourceRef::row`] counts it: the Excel row, the CSV
+    /// line, or the 1-based feature number.
     pub row: u64,
+    /// The reject code the row must get in `rejects.csv`.
     pub code: &'static str,
+    /// What is wrong with the row, in a few words.
     pub what: &'static str,
 }
 
@@ -52,7 +57,10 @@ fn gdal_err(path: &Path) -> impl Fn(gdal::errors::GdalError) -> WriteError + '_ 
 
 /// Everything written, for the CLI to report.
 pub struct Written {
+    /// Path of the `project.toml` written.
     pub project: PathBuf,
+    /// The deliberately bad rows, also listed in `expected_rejects.csv`; empty
+    /// without `bad_rows`.
     pub expected: Vec<Expected>,
 }
 

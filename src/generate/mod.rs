@@ -24,9 +24,13 @@ use crate::model::{AdminUnit, Grade};
 /// How much to generate.
 #[derive(Debug, Clone)]
 pub struct Sizes {
+    /// Number of enterprises.
     pub enterprises: usize,
+    /// Number of hazard units; they go to chemical enterprises when there are enough of those.
     pub hazard_units: usize,
+    /// Number of hidden dangers; about 15 % are in public places.
     pub hidden_dangers: usize,
+    /// Number of vulnerable targets.
     pub targets: usize,
 }
 
@@ -43,64 +47,108 @@ impl Sizes {
     }
 }
 
+/// A synthetic enterprise, as the enterprises file writes it.
 #[derive(Debug, Clone)]
 pub struct GenEnterprise {
+    /// Id shaped like a unified social credit code, from the first six digits
+    /// of its unit's code.
     pub id: String,
+    /// Company name made from the unit's name, a trade name and the industry.
     pub name: String,
+    /// Industry, one of the fixed list (化工, 机械制造 …).
     pub industry: &'static str,
+    /// Street address in the enterprise's unit.
     pub address: String,
+    /// Self-assessed grade; `None` for about 45 % of enterprises.
     pub grade: Option<Grade>,
+    /// People within 500 m, given for about 30 % of enterprises.
     pub people_500m: Option<u32>,
     /// WGS 84 lon/lat (the files write it converted to the input's CRS).
     pub lon_lat: Point<f64>,
 }
 
+/// One line of a synthetic hazard unit's inventory.
 #[derive(Debug, Clone)]
 pub struct GenChemical {
+    /// Name as written: a Table 1 name or alias, or a made-up mixture of a Table 2 category.
     pub name: String,
+    /// CAS number, given for some Table 1 chemicals.
     pub cas: Option<String>,
+    /// Table 2 category code, given for the mixtures only.
     pub category: Option<&'static str>,
+    /// Quantity in tonnes, to one decimal and at least 0.1.
     pub quantity_t: f64,
 }
 
+/// A synthetic hazard unit of a synthetic enterprise.
 #[derive(Debug, Clone)]
 pub struct GenUnit {
+    /// Unit id, `HU` and a six-digit number.
     pub id: String,
+    /// Id of the owning enterprise.
     pub enterprise_id: String,
+    /// Unit name, e.g. `2号储罐区`.
     pub name: String,
+    /// Kind as written in the input: 储罐区, 库区 or 生产装置.
     pub kind: &'static str,
+    /// Own location in WGS 84 lon/lat, the enterprise's moved by up to 120 m
+    /// on each axis; `None` for units located by their enterprise.
     pub lon_lat: Option<Point<f64>>,
+    /// Influence radius in metres, given for about 20 % of units.
     pub radius_m: Option<f64>,
+    /// People within 500 m, given for about 30 % of units.
     pub people_500m: Option<u32>,
+    /// The unit's inventory, one to four lines.
     pub chemicals: Vec<GenChemical>,
 }
 
+/// A synthetic hidden danger.
 #[derive(Debug, Clone)]
 pub struct GenDanger {
+    /// Danger id, `YH`, the year and a five-digit number.
     pub id: String,
+    /// Id of the enterprise it was found in; `None` for a public place.
     pub enterprise_id: Option<String>,
+    /// Description, one of a fixed list of common findings.
     pub description: &'static str,
+    /// Level as written in the input: 重大 or 一般.
     pub level: &'static str,
+    /// Status as written in the input: 未整改, 整改中, 已整改 or 已销号.
     pub status: &'static str,
+    /// Date found, `YYYY-MM-DD` within the data year.
     pub found: String,
+    /// Rectification deadline, `YYYY-MM-DD`, 30 to 90 days after `found` and
+    /// no later than 31 December.
     pub due: String,
+    /// Own location in WGS 84 lon/lat; `None` for some dangers in enterprises,
+    /// which then take the enterprise's location.
     pub lon_lat: Option<Point<f64>>,
 }
 
+/// A synthetic vulnerable target.
 #[derive(Debug, Clone)]
 pub struct GenTarget {
+    /// Target id, `VT` and a six-digit number.
     pub id: String,
+    /// Name made from a trade name and a suffix for the kind.
     pub name: String,
+    /// Kind as written in the input (学校, 医院, 居民区 …).
     pub kind: &'static str,
+    /// Population, a multiple of ten within the range of its kind.
     pub population: i64,
+    /// Location in WGS 84 lon/lat.
     pub lon_lat: Point<f64>,
 }
 
 /// A generated data set, clean; bad rows are added by [`files`].
 pub struct Synthetic {
+    /// The enterprises, in the order generated.
     pub enterprises: Vec<GenEnterprise>,
+    /// The hazard units with their inventories.
     pub units: Vec<GenUnit>,
+    /// The hidden dangers.
     pub dangers: Vec<GenDanger>,
+    /// The vulnerable targets.
     pub targets: Vec<GenTarget>,
 }
 

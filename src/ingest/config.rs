@@ -594,40 +594,7 @@ impl Project {
             )));
         }
         let metric_crs = parse_metric(&raw.metric_crs).map_err(invalid)?;
-        let mut inputs = BTreeMap::new();
-        for (key, input) in &raw.inputs {
-            let kind = InputKind::ALL
-                .into_iter()
-                .find(|k| k.key() == key)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "unknown input [inputs.{key}]; known inputs: {}",
-                        InputKind::ALL.map(|k| k.key()).join(", ")
-                    ))
-                })?;
-            let spec = validate_input(kind, input, base).map_err(|message| ConfigError::Input {
-                path: path.to_path_buf(),
-                input: key.clone(),
-                message,
-            })?;
-            inputs.insert(kind, spec);
-        }
-        for kind in InputKind::ALL {
-            if kind.required() && !inputs.contains_key(&kind) {
-                return Err(invalid(format!(
-                    "missing required input [inputs.{}]",
-                    kind.key()
-                )));
-            }
-        }
-        if inputs.contains_key(&InputKind::HazardUnits)
-            != inputs.contains_key(&InputKind::Chemicals)
-        {
-            return Err(invalid(
-                "[inputs.hazard_units] and [inputs.chemicals] go together: name both or neither"
-                    .into(),
-            ));
-        }
+        let inputs = parse_inputs(&raw.inputs, path)?;
         if !(1900..=2200).contains(&raw.year) {
             return Err(invalid(format!(
                 "year = {} is out of range: give the data year, e.g. year = 2026",
@@ -644,29 +611,8 @@ impl Project {
             },
         };
         validate_grading(&raw.grading).map_err(invalid)?;
-        let m = &raw.maps;
-        if !(m.dpi >= 30.0
-            && m.dpi <= 1200.0
-            && m.width_mm >= 50.0
-            && m.height_mm >= 50.0
-            && m.width_mm * m.dpi / 25.4 * m.height_mm * m.dpi / 25.4 <= 2.0e8)
-        {
-            return Err(invalid(format!("maps: size {} × {} mm at {} dpi is out of range (30–1200 dpi, at least 50 mm a side, at most 200 megapixels)", m.width_mm, m.height_mm, m.dpi)));
-        }
-        if [
-            raw.exposure.default_radius_m.red,
-            raw.exposure.default_radius_m.orange,
-            raw.exposure.default_radius_m.yellow,
-            raw.exposure.default_radius_m.blue,
-        ]
-        .iter()
-        .any(|r| !(r.is_finite() && *r > 0.0))
-        {
-            return Err(invalid(
-                "exposure.default_radius_m: every radius must be a positive number of metres"
-                    .into(),
-            ));
-        }
+        validate_maps(&raw.maps).map_err(invalid)?;
+        validate_radii(&raw.exposure).map_err(invalid)?;
         Ok(Project {
             file: path.to_path_buf(),
             as_of,
@@ -687,6 +633,78 @@ impl Project {
             cell_size_m: raw.cell_size_m,
             inputs,
         })
+    }
+}
+
+/// The `[inputs.…]` tables, each checked: known keys only, the required
+/// inputs present, hazard units and chemicals together.
+fn parse_inputs(
+    raw: &BTreeMap<String, RawInput>,
+    path: &Path,
+) -> Result<BTreeMap<InputKind, InputSpec>, ConfigError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    let invalid = |message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut inputs = BTreeMap::new();
+    for (key, input) in raw {
+        let kind = InputKind::ALL
+            .into_iter()
+            .find(|k| k.key() == key)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "unknown input [inputs.{key}]; known inputs: {}",
+                    InputKind::ALL.map(|k| k.key()).join(", ")
+                ))
+            })?;
+        let spec = validate_input(kind, input, base).map_err(|message| ConfigError::Input {
+            path: path.to_path_buf(),
+            input: key.clone(),
+            message,
+        })?;
+        inputs.insert(kind, spec);
+    }
+    for kind in InputKind::ALL {
+        if kind.required() && !inputs.contains_key(&kind) {
+            return Err(invalid(format!(
+                "missing required input [inputs.{}]",
+                kind.key()
+            )));
+        }
+    }
+    if inputs.contains_key(&InputKind::HazardUnits) != inputs.contains_key(&InputKind::Chemicals) {
+        return Err(invalid(
+            "[inputs.hazard_units] and [inputs.chemicals] go together: name both or neither".into(),
+        ));
+    }
+    Ok(inputs)
+}
+
+/// The page size and resolution are within what can be rendered.
+fn validate_maps(m: &Maps) -> Result<(), String> {
+    if m.dpi >= 30.0
+        && m.dpi <= 1200.0
+        && m.width_mm >= 50.0
+        && m.height_mm >= 50.0
+        && m.width_mm * m.dpi / 25.4 * m.height_mm * m.dpi / 25.4 <= 2.0e8
+    {
+        Ok(())
+    } else {
+        Err(format!("maps: size {} × {} mm at {} dpi is out of range (30–1200 dpi, at least 50 mm a side, at most 200 megapixels)", m.width_mm, m.height_mm, m.dpi))
+    }
+}
+
+/// Every default influence radius is a positive length.
+fn validate_radii(e: &Exposure) -> Result<(), String> {
+    let r = &e.default_radius_m;
+    if [r.red, r.orange, r.yellow, r.blue]
+        .iter()
+        .all(|r| r.is_finite() && *r > 0.0)
+    {
+        Ok(())
+    } else {
+        Err("exposure.default_radius_m: every radius must be a positive number of metres".into())
     }
 }
 

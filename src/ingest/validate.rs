@@ -283,49 +283,13 @@ pub fn locate(
     spec: &InputSpec,
     to_wgs: &ToWgs84,
 ) -> Result<Option<Point<f64>>, FieldError> {
-    let (x, y) = match (&raw.xy_text, &raw.geometry) {
+    let xy = match (&raw.xy_text, &raw.geometry) {
         (Some((xt, yt)), _) => {
-            let (xc, yc) = spec.xy_columns.as_ref().expect("xy columns");
-            let (xt, yt) = match (xt, yt) {
-                (None, None) => return Ok(None),
-                (None, Some(_)) => {
-                    return Err(FieldError::new(
-                        xc,
-                        "",
-                        RejectCode::MissingCoordinate,
-                        format!("{xc} is empty"),
-                    ))
-                }
-                (Some(_), None) => {
-                    return Err(FieldError::new(
-                        yc,
-                        "",
-                        RejectCode::MissingCoordinate,
-                        format!("{yc} is empty"),
-                    ))
-                }
-                (Some(x), Some(y)) => (x, y),
-            };
-            let x = parse_coordinate(xt).map_err(|r| {
-                FieldError::new(
-                    xc,
-                    xt,
-                    RejectCode::UnparsableNumber,
-                    format!("{xc} {xt:?} {r}"),
-                )
-            })?;
-            let y = parse_coordinate(yt).map_err(|r| {
-                FieldError::new(
-                    yc,
-                    yt,
-                    RejectCode::UnparsableNumber,
-                    format!("{yc} {yt:?} {r}"),
-                )
-            })?;
-            (x, y)
+            let columns = spec.xy_columns.as_ref().expect("xy columns");
+            column_xy(xt.as_deref(), yt.as_deref(), columns)?
         }
         (None, Some(g)) => match representative_point(g) {
-            Some(p) => (p.x(), p.y()),
+            Some(p) => Some((p.x(), p.y())),
             None => {
                 return Err(FieldError::new(
                     "geometry",
@@ -335,18 +299,65 @@ pub fn locate(
                 ))
             }
         },
-        (None, None) => {
-            if let Some(e) = &raw.geometry_error {
+        (None, None) => match &raw.geometry_error {
+            Some(e) => {
                 return Err(FieldError::new(
                     "geometry",
                     "",
                     RejectCode::InvalidGeometry,
                     format!("geometry cannot be read: {e}"),
-                ));
+                ))
             }
-            return Ok(None);
-        }
+            None => None,
+        },
     };
+    match xy {
+        Some((x, y)) => to_lon_lat(x, y, spec, to_wgs).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The coordinates in the x and y columns (`Ok(None)` when both are empty).
+fn column_xy(
+    xt: Option<&str>,
+    yt: Option<&str>,
+    (xc, yc): &(String, String),
+) -> Result<Option<(f64, f64)>, FieldError> {
+    let empty = |column: &str| {
+        FieldError::new(
+            column,
+            "",
+            RejectCode::MissingCoordinate,
+            format!("{column} is empty"),
+        )
+    };
+    let (xt, yt) = match (xt, yt) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => return Err(empty(xc)),
+        (Some(_), None) => return Err(empty(yc)),
+        (Some(x), Some(y)) => (x, y),
+    };
+    let number = |column: &str, text: &str| {
+        parse_coordinate(text).map_err(|r| {
+            FieldError::new(
+                column,
+                text,
+                RejectCode::UnparsableNumber,
+                format!("{column} {text:?} {r}"),
+            )
+        })
+    };
+    Ok(Some((number(xc, xt)?, number(yc, yt)?)))
+}
+
+/// Input coordinates (x, y) in WGS 84 lon/lat, refused when a geographic
+/// input's values cannot be degrees (swapped, or out of range).
+fn to_lon_lat(
+    x: f64,
+    y: f64,
+    spec: &InputSpec,
+    to_wgs: &ToWgs84,
+) -> Result<Point<f64>, FieldError> {
     let value = format!("{x}, {y}");
     if to_wgs.crs().is_geographic() && !(x.abs() <= 180.0 && y.abs() <= 90.0) {
         let (code, reason) = if y.abs() <= 180.0 && x.abs() <= 90.0 {
@@ -373,7 +384,7 @@ pub fn locate(
                 format!("cannot transform from {}", spec.crs),
             )
         })?;
-    Ok(Some(Point::new(lon, lat)))
+    Ok(Point::new(lon, lat))
 }
 
 /// Why coordinates of a geographic input are not longitude/latitude, and what they may be.
@@ -880,33 +891,13 @@ pub fn check_hierarchy(
                 ))),
                 Some(&i) => {
                     let p = &accepted[i].record;
-                    let town_in_city = u.level == AdminLevel::Town
-                        && p.level == AdminLevel::City
-                        && !has_districts.contains(&p.code);
-                    if p.level != want && !town_in_city {
-                        Err(reject(format!(
-                            "parent {code} ({}) is a {}, but a {}'s parent must be a {}",
-                            p.name,
-                            p.level.as_str(),
-                            u.level.as_str(),
-                            want.as_str()
-                        )))
-                    } else {
+                    let misfit = level_misfit(u, p, want, &has_districts).or_else(|| {
                         let index = fast.entry(i).or_insert_with(|| {
                             geo::indexed::IntervalTreeMultiPolygon::new(&p.boundary)
                         });
-                        let share = share_inside(&u.boundary, index);
-                        if share < 0.5 {
-                            Err(reject(format!(
-                                "only {:.0} % of its area lies inside its parent {code} ({}): \
-                                 the parent code or the boundary is wrong",
-                                share * 100.0,
-                                p.name
-                            )))
-                        } else {
-                            Ok(())
-                        }
-                    }
+                        area_misfit(u, p, index)
+                    });
+                    misfit.map_or(Ok(()), |reason| Err(reject(reason)))
                 }
             },
         };
@@ -919,6 +910,49 @@ pub fn check_hierarchy(
         }
     }
     (accepted, rejected)
+}
+
+/// Why `u` cannot sit in `p` by level, if it cannot: `p` must be of the
+/// level `want` above `u`, except that a town may sit directly in a city
+/// without districts.
+fn level_misfit(
+    u: &AdminUnit,
+    p: &AdminUnit,
+    want: AdminLevel,
+    has_districts: &std::collections::HashSet<String>,
+) -> Option<String> {
+    let town_in_city = u.level == AdminLevel::Town
+        && p.level == AdminLevel::City
+        && !has_districts.contains(&p.code);
+    (p.level != want && !town_in_city).then(|| {
+        format!(
+            "parent {} ({}) is a {}, but a {}'s parent must be a {}",
+            p.code,
+            p.name,
+            p.level.as_str(),
+            u.level.as_str(),
+            want.as_str()
+        )
+    })
+}
+
+/// Why `u` cannot sit in `p` by area, if it cannot: at least half of it must
+/// lie inside `p` (`index` is `p`'s boundary, indexed).
+fn area_misfit(
+    u: &AdminUnit,
+    p: &AdminUnit,
+    index: &geo::indexed::IntervalTreeMultiPolygon<f64>,
+) -> Option<String> {
+    let share = share_inside(&u.boundary, index);
+    (share < 0.5).then(|| {
+        format!(
+            "only {:.0} % of its area lies inside its parent {} ({}): \
+             the parent code or the boundary is wrong",
+            share * 100.0,
+            p.code,
+            p.name
+        )
+    })
 }
 
 /// Makes a boundary valid where that is safe: drops repeated vertices and, for

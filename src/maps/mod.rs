@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use geo::Point;
 
 use crate::analysis::aggregate;
+use crate::analysis::exposure::Source;
 use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
-use crate::model::{AdminRef, AdminUnit, Grade, Graded};
+use crate::model::{AdminLevel, AdminRef, Grade, Graded, HazardUnit};
 use crate::output::Results;
 use crate::progress::Timings;
 use render::RenderError;
@@ -66,18 +67,12 @@ pub fn map_data(
     grid: &GridOutcome,
     codes: Vec<u8>,
 ) -> render::MapData {
-    let metric = loaded.index.metric();
-    let to_metric = |mp: &geo::MultiPolygon<f64>| metric.to_metric(mp);
-    let cells = &grid.unit_cells;
-    let unit = |u: &AdminUnit| render::MapUnit {
-        code: u.code.clone(),
-        name: u.name.clone(),
-        boundary: to_metric(&u.boundary),
-        grade: cells
-            .get(&u.code)
-            .map(|c| aggregate::unit_grade(c, &project.exposure).0),
+    let units = MapUnits {
+        project,
+        loaded,
+        grid,
     };
-    let finest_code = |a: &AdminRef| a.district_code.clone().or_else(|| a.town_code.clone());
+    let metric = loaded.index.metric();
     let xy = |p: Point<f64>| {
         let (x, y) = metric.project(p.x(), p.y());
         [x, y]
@@ -90,77 +85,24 @@ pub fn map_data(
             .source
             .clone()
             .unwrap_or_else(|| "数据来源：安全生产监管数据".into()),
-        city: loaded
-            .index
-            .units()
-            .iter()
-            .find(|u| u.level == crate::model::AdminLevel::City)
-            .map(unit),
-        // The atlas is by district; towns, where given, are drawn inside.
-        units: {
-            let districts: Vec<&AdminUnit> = loaded
-                .index
-                .units()
-                .iter()
-                .filter(|u| u.level == crate::model::AdminLevel::District)
-                .collect();
-            if districts.is_empty() {
-                let finest = loaded.index.finest_level();
-                loaded
-                    .index
-                    .units()
-                    .iter()
-                    .filter(|u| u.level == finest)
-                    .map(unit)
-                    .collect()
-            } else {
-                districts.into_iter().map(unit).collect()
-            }
+        city: units.of_level(AdminLevel::City).into_iter().next(),
+        // The atlas is by district (else by the finest level); towns, where
+        // given, are drawn inside.
+        units: match units.of_level(AdminLevel::District) {
+            districts if districts.is_empty() => units.of_level(loaded.index.finest_level()),
+            districts => districts,
         },
-        towns: loaded
-            .index
-            .units()
-            .iter()
-            .filter(|u| u.level == crate::model::AdminLevel::Town)
-            .map(unit)
-            .collect(),
+        towns: units.of_level(AdminLevel::Town),
         enterprises: loaded
             .enterprises
             .iter()
-            .map(|e| {
-                let grade = e.grade();
-                render::MapPoint {
-                    id: e.id.clone(),
-                    xy: xy(e.lon_lat),
-                    grade,
-                    name: e.name.clone(),
-                    unit: finest_code(&e.admin),
-                    // Only the enterprise maps (red and orange) show reasons.
-                    reasons: if grade >= Grade::Orange {
-                        e.rating.reason_text()
-                    } else {
-                        String::new()
-                    },
-                }
-            })
+            .map(|e| enterprise_point(e, xy(e.lon_lat)))
             .collect(),
         hazards: loaded
             .hazard_units
             .iter()
             .zip(&analysis.sources)
-            .map(|(u, s)| {
-                let a = u.assessment.as_ref();
-                render::MapHazard {
-                    id: u.id.clone(),
-                    enterprise: u.enterprise_id.clone(),
-                    xy: s.xy,
-                    radius_m: s.radius_m,
-                    unit: finest_code(&u.admin),
-                    s: a.map_or(0.0, |a| a.s),
-                    r: a.map_or(0.0, |a| a.r),
-                    grade: u.major_grade(),
-                }
-            })
+            .map(|(u, s)| hazard_point(u, s))
             .collect(),
         targets: loaded
             .targets
@@ -175,5 +117,72 @@ pub fn map_data(
             spec: grid.spec,
             codes,
         },
+    }
+}
+
+/// The units as the maps draw them: metric outlines and area grades.
+struct MapUnits<'a> {
+    project: &'a Project,
+    loaded: &'a Loaded<Graded>,
+    grid: &'a GridOutcome,
+}
+
+impl MapUnits<'_> {
+    /// Every unit of `level`, by code.
+    fn of_level(&self, level: AdminLevel) -> Vec<render::MapUnit> {
+        let index = &self.loaded.index;
+        index
+            .units()
+            .iter()
+            .filter(|u| u.level == level)
+            .map(|u| render::MapUnit {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                boundary: index.metric().to_metric(&u.boundary),
+                grade: self
+                    .grid
+                    .unit_cells
+                    .get(&u.code)
+                    .map(|c| aggregate::unit_grade(c, &self.project.exposure).0),
+            })
+            .collect()
+    }
+}
+
+/// The code of the unit a record is drawn in: its district, else its town.
+fn finest_code(a: &AdminRef) -> Option<String> {
+    a.district_code.clone().or_else(|| a.town_code.clone())
+}
+
+/// An enterprise as a map point at `xy` (metric); only red and orange ones
+/// carry their reasons, which only the enterprise maps show.
+fn enterprise_point(e: &Graded, xy: [f64; 2]) -> render::MapPoint {
+    let grade = e.grade();
+    render::MapPoint {
+        id: e.id.clone(),
+        xy,
+        grade,
+        name: e.name.clone(),
+        unit: finest_code(&e.admin),
+        reasons: if grade >= Grade::Orange {
+            e.rating.reason_text()
+        } else {
+            String::new()
+        },
+    }
+}
+
+/// A hazard unit as a map symbol, at its grid source's place and radius.
+fn hazard_point(u: &HazardUnit, s: &Source) -> render::MapHazard {
+    let a = u.assessment.as_ref();
+    render::MapHazard {
+        id: u.id.clone(),
+        enterprise: u.enterprise_id.clone(),
+        xy: s.xy,
+        radius_m: s.radius_m,
+        unit: finest_code(&u.admin),
+        s: a.map_or(0.0, |a| a.s),
+        r: a.map_or(0.0, |a| a.r),
+        grade: u.major_grade(),
     }
 }

@@ -1134,26 +1134,43 @@ pub fn district_map(
         "安全风险分布图",
     );
     draw_grid(&mut page, &view, &data.grid);
-    let grey = colour(&style.units.neighbour_fill, 0.85);
-    let grey_line = colour(&style.units.neighbour_outline, 1.0);
+    let towns = draw_district_units(&mut page, &view, data, unit);
+    draw_influence_zones(&mut page, &view, &hazards);
+    draw_points(&mut page, &view, &points, &hazards);
+    draw_furniture(&mut page, &view, &points, hazards.len(), &title_text);
+    draw_inset(&mut page, data, unit);
+    label_district(&mut page, &view, unit, &points, &towns);
+    draw_frame_and_footer(&mut page, data);
+    Ok(page.encode())
+}
+
+/// The district's neighbours in grey, the district in its area grade, and
+/// its towns (where given; their codes extend the district's) in thin
+/// outlines. Returns the towns.
+fn draw_district_units<'d>(
+    page: &mut Page,
+    view: &View,
+    data: &'d MapData,
+    unit: &MapUnit,
+) -> Vec<&'d MapUnit> {
+    let style = page.style.units.clone();
+    let grey = colour(&style.neighbour_fill, 0.85);
+    let grey_line = colour(&style.neighbour_outline, 1.0);
     for n in data.units.iter().filter(|n| n.code != unit.code) {
         page.polygon(
-            &view,
+            view,
             &n.boundary,
             Some(grey),
-            Some((grey_line, page.mm(style.units.outline_mm))),
+            Some((grey_line, page.mm(style.outline_mm))),
         );
     }
-    let outline = colour(&style.units.outline, 1.0);
+    let outline = colour(&style.outline, 1.0);
     page.polygon(
-        &view,
+        view,
         &unit.boundary,
-        unit.grade
-            .map(|g| grade_colour(g, style.units.fill_alpha * 0.6)),
-        Some((outline, page.mm(style.units.city_outline_mm))),
+        unit.grade.map(|g| grade_colour(g, style.fill_alpha * 0.6)),
+        Some((outline, page.mm(style.city_outline_mm))),
     );
-    // Its towns, where given (their codes extend the district's): thin
-    // outlines, and names placed after the enterprises'.
     let towns: Vec<&MapUnit> = data
         .towns
         .iter()
@@ -1161,48 +1178,60 @@ pub fn district_map(
         .collect();
     for t in &towns {
         page.polygon(
-            &view,
+            view,
             &t.boundary,
             None,
-            Some((outline, page.mm(style.units.outline_mm) * 0.6)),
+            Some((outline, page.mm(style.outline_mm) * 0.6)),
         );
     }
-    let zone = colour(&style.points.influence_outline, 0.8);
-    for h in &hazards {
+    towns
+}
+
+/// The influence circle of each major hazard source, to scale.
+fn draw_influence_zones(page: &mut Page, view: &View, hazards: &[&MapHazard]) {
+    let points = page.style.points.clone();
+    let zone = colour(&points.influence_outline, 0.8);
+    for h in hazards {
         let (x, y) = view.px(h.xy[0], h.xy[1]);
         page.circle(
             x,
             y,
             (h.radius_m * view.scale) as f32,
-            Some(colour(&style.points.influence_outline, 0.06)),
-            Some((zone, page.mm(style.points.influence_mm))),
+            Some(colour(&points.influence_outline, 0.06)),
+            Some((zone, page.mm(points.influence_mm))),
         );
     }
-    draw_points(&mut page, &view, &points, &hazards);
-    draw_furniture(&mut page, &view, &points, hazards.len(), &title_text);
-    draw_inset(&mut page, data, unit);
-    let size = page.pt(style.text.label_pt) * 1.3;
+}
+
+/// The district's name, then enterprise names (the highest grades first,
+/// where there is room), then its towns' names.
+fn label_district(
+    page: &mut Page,
+    view: &View,
+    unit: &MapUnit,
+    points: &[&MapPoint],
+    towns: &[&MapUnit],
+) {
+    let text = page.style.text.clone();
+    let size = page.pt(text.label_pt) * 1.3;
     if let Some(p) = unit.boundary.interior_point() {
         let (x, y) = view.px(p.x(), p.y());
         page.label(&unit.name, x, y, size, 0.0);
     }
-    // Enterprise names, the highest grades first, where there is room.
-    let label = page.pt(style.text.small_pt);
-    let gap = page.mm(style.points.enterprise_mm);
-    let mut ordered = points.clone();
+    let label = page.pt(text.small_pt);
+    let gap = page.mm(page.style.points.enterprise_mm);
+    let mut ordered = points.to_vec();
     ordered.sort_by(|a, b| b.grade.cmp(&a.grade).then(a.name.cmp(&b.name)));
     for p in ordered.into_iter().filter(|p| p.grade >= Grade::Yellow) {
         let (x, y) = view.px(p.xy[0], p.xy[1]);
         page.label(&p.name, x, y, label, gap);
     }
-    for t in &towns {
+    for t in towns {
         if let Some(p) = t.boundary.interior_point() {
             let (x, y) = view.px(p.x(), p.y());
             page.label(&t.name, x, y, label * 1.1, 0.0);
         }
     }
-    draw_frame_and_footer(&mut page, data);
-    Ok(page.encode())
 }
 
 /// Splits text into lines no wider than `width` px.
@@ -1274,7 +1303,15 @@ pub fn enterprise_map(
     let title_text = title(data, &e.name, "企业安全风险图");
     let shown: Vec<&MapPoint> = others.iter().copied().chain(std::iter::once(e)).collect();
     draw_furniture(&mut page, &view, &shown, majors.len(), &title_text);
-    // The site itself, large, with its name.
+    draw_site(&mut page, &view, e);
+    draw_targets_near(&mut page, &view, &data.targets, e.xy, reach);
+    draw_enterprise_table(&mut page, e, &own);
+    draw_frame_and_footer(&mut page, data);
+    Ok(page.encode())
+}
+
+/// The enterprise map's own site: large, outlined, with its name.
+fn draw_site(page: &mut Page, view: &View, e: &MapPoint) {
     let (x, y) = view.px(e.xy[0], e.xy[1]);
     let r = page.mm(2.2);
     page.circle(
@@ -1290,23 +1327,33 @@ pub fn enterprise_map(
         r: x + r,
         b: y + r,
     });
-    page.label(&e.name, x, y, page.pt(style.text.label_pt) * 1.2, r + 2.0);
-    // Vulnerable targets within the widest circle, nearest first.
-    let mut near: Vec<(f64, &MapTarget)> = data
-        .targets
+    let size = page.pt(page.style.text.label_pt) * 1.2;
+    page.label(&e.name, x, y, size, r + 2.0);
+}
+
+/// The vulnerable targets within `reach` metres of `at` (metric): green
+/// squares, then their names, kinds and distances, nearest first.
+fn draw_targets_near(
+    page: &mut Page,
+    view: &View,
+    targets: &[MapTarget],
+    at: [f64; 2],
+    reach: f64,
+) {
+    let mut near: Vec<(f64, &MapTarget)> = targets
         .iter()
         .map(|t| {
             (
-                ((t.xy[0] - e.xy[0]).powi(2) + (t.xy[1] - e.xy[1]).powi(2)).sqrt(),
+                ((t.xy[0] - at[0]).powi(2) + (t.xy[1] - at[1]).powi(2)).sqrt(),
                 t,
             )
         })
         .filter(|(d, _)| *d <= reach)
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
-    let green = colour(&style.points.target, 1.0);
-    let green_outline = colour(&style.points.target_outline, 1.0);
-    let size = page.pt(style.text.small_pt);
+    let green = colour(&page.style.points.target, 1.0);
+    let green_outline = colour(&page.style.points.target_outline, 1.0);
+    let size = page.pt(page.style.text.small_pt);
     for (_, t) in &near {
         let (tx, ty) = view.px(t.xy[0], t.xy[1]);
         let s = page.mm(1.6);
@@ -1331,9 +1378,6 @@ pub fn enterprise_map(
             page.mm(2.0),
         );
     }
-    draw_enterprise_table(&mut page, e, &own);
-    draw_frame_and_footer(&mut page, data);
-    Ok(page.encode())
 }
 
 /// The table in the upper-left corner: grade, reasons, major hazard sources.

@@ -178,6 +178,42 @@ fn gpkg_stamp(project: &Project) -> String {
     format!("{date}T00:00:00.000Z")
 }
 
+/// Builds the four lists and writes them (CSV and one workbook); returns
+/// them and the seconds it took.
+fn write_lists(
+    project: &Project,
+    loaded: &Loaded<Graded>,
+    analysis: &Analysis,
+    out_dir: &Path,
+) -> Result<(Vec<Table>, f64), OutputError> {
+    let t = Instant::now();
+    let lists = build_lists(loaded, analysis);
+    for table in &lists {
+        write::write_list_csv(
+            &out_dir.join("lists").join(format!("{}.csv", table.name)),
+            table,
+        )?;
+    }
+    write::write_lists_xlsx(
+        &out_dir.join("lists").join("清单.xlsx"),
+        &lists,
+        project.as_of,
+    )?;
+    Ok((lists, t.elapsed().as_secs_f64()))
+}
+
+/// Writes the GeoPackage from the layers `rx` hands over, in order; returns
+/// the seconds it took.
+fn write_gpkg(path: &Path, stamp: &str, rx: mpsc::Receiver<LayerData>) -> Result<f64, WriteError> {
+    let t = Instant::now();
+    let mut gpkg = write::gpkg::GpkgWriter::create(path, stamp)?;
+    for layer in rx {
+        gpkg.add_layer(&layer)?;
+    }
+    gpkg.finish()?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
 /// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
 /// lists (on their own thread), with the merged grid cells made meanwhile.
 /// Returns the units per grade (from `admin_units`) and the lists.
@@ -204,31 +240,8 @@ pub fn write_layers_and_lists(
     let metric = loaded.index.metric().clone();
     std::thread::scope(|scope| {
         let mut grid_rows = Some(scope.spawn(move || grid_cells.rows(&project.exposure, &metric)));
-        let lists = scope.spawn(move || -> Result<(Vec<Table>, f64), OutputError> {
-            let t = Instant::now();
-            let lists = build_lists(loaded, analysis);
-            for table in &lists {
-                write::write_list_csv(
-                    &out_dir.join("lists").join(format!("{}.csv", table.name)),
-                    table,
-                )?;
-            }
-            write::write_lists_xlsx(
-                &out_dir.join("lists").join("清单.xlsx"),
-                &lists,
-                project.as_of,
-            )?;
-            Ok((lists, t.elapsed().as_secs_f64()))
-        });
-        let gpkg_thread = scope.spawn(move || -> Result<f64, WriteError> {
-            let t = Instant::now();
-            let mut gpkg = write::gpkg::GpkgWriter::create(&gpkg_path, &stamp)?;
-            for layer in rx {
-                gpkg.add_layer(&layer)?;
-            }
-            gpkg.finish()?;
-            Ok(t.elapsed().as_secs_f64())
-        });
+        let lists = scope.spawn(move || write_lists(project, loaded, analysis, out_dir));
+        let gpkg_thread = scope.spawn(move || write_gpkg(&gpkg_path, &stamp, rx));
         let mut units_by_grade = serde_json::Value::Null;
         // The grid layer goes last: its rows are the last to be ready.
         let mut order = layers_in_draw_order();

@@ -48,6 +48,8 @@ pub struct GridCells {
 type GdalResult<T> = Result<T, gdal::errors::GdalError>;
 
 impl GridCells {
+    /// An empty collector for a grid of `spec`, with an in-memory grade raster
+    /// and the cap `exposure.max_grid_cells`.
     pub fn new(spec: GridSpec, cfg: &Exposure) -> GdalResult<GridCells> {
         let driver = DriverManager::get_driver_by_name("MEM")?;
         let mut grades = driver.create_with_band_type::<u8, _>("", spec.cols, spec.rows, 1)?;

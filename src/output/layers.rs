@@ -37,27 +37,37 @@ const ADMIN_FIELDS: [(&str, &str); 6] = [
     ("town_name", "乡镇街道"),
 ];
 
+/// The type of a layer field, as the catalogue writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
+    /// Text.
     String,
+    /// 64-bit integer; booleans are written as 0 and 1.
     Integer,
+    /// Double-precision number.
     Real,
 }
 
+/// One field of a layer, as `layers/*.toml` defines it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
+    /// Field name (snake_case ASCII), the same in every format.
     pub name: String,
+    /// The field's type.
     #[serde(rename = "type")]
     pub kind: FieldType,
     /// Chinese alias shown by QGIS and used as list headers.
     pub alias: String,
 }
 
+/// The geometry type of a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum GeometryKind {
+    /// Points, for the record layers.
     Point,
+    /// Multipolygons, for units, grid cells and influence circles.
     MultiPolygon,
 }
 
@@ -65,12 +75,19 @@ pub enum GeometryKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
+    /// Grid cells with E > 0, or those cells merged per grade.
     ExposureGrid,
+    /// The influence circle of each hazard source.
     InfluenceZones,
+    /// Administrative units with their record counts, E statistics and grade.
     AdminUnits,
+    /// Supervised enterprises with their grades.
     Enterprises,
+    /// Hazard units with their GB 18218 assessment.
     HazardSources,
+    /// Hidden dangers.
     HiddenDangers,
+    /// Vulnerable targets with the sources around them.
     VulnerableTargets,
 }
 
@@ -106,15 +123,21 @@ impl std::fmt::Display for Layer {
     }
 }
 
+/// A layer's definition from `layers/*.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LayerDef {
+    /// Which layer this is.
     pub name: Layer,
+    /// Chinese title, e.g. 行政区划; the GeoPackage identifier.
     pub title: String,
+    /// Geometry type of every feature.
     pub geometry: GeometryKind,
+    /// Rank in drawing order: lower layers come first and are drawn underneath.
     pub draw_order: i32,
     #[serde(default)]
     admin_fields: bool,
+    /// Fields in output order, the unit fields last when the layer has them.
     pub fields: Vec<FieldDef>,
 }
 
@@ -149,9 +172,13 @@ pub fn def(layer: Layer) -> &'static LayerDef {
 /// A field value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// No value: JSON null, SQL NULL, an empty CSV or XLSX cell.
     Null,
+    /// Text.
     Str(String),
+    /// Integer; booleans are 0 and 1.
     Int(i64),
+    /// Real number.
     Real(f64),
 }
 
@@ -194,20 +221,26 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 /// A feature's geometry, WGS 84 lon/lat.
 #[derive(Debug, Clone)]
 pub enum Shape {
+    /// A point feature.
     Point(Point<f64>),
+    /// A polygon or multipolygon feature.
     MultiPolygon(MultiPolygon<f64>),
 }
 
 /// One row: geometry and values in the layer's field order.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// Geometry in WGS 84 lon/lat degrees.
     pub shape: Shape,
+    /// One value per field of the layer, in catalogue order.
     pub values: Vec<Value>,
 }
 
 /// A layer ready to write.
 pub struct LayerData {
+    /// The layer's definition.
     pub def: &'static LayerDef,
+    /// Its features, in output order.
     pub rows: Vec<Row>,
 }
 
@@ -263,6 +296,7 @@ pub struct EnterpriseHazards {
     pub top_grade: Option<u8>,
 }
 
+/// The `enterprises` row of a graded enterprise, with its major-hazard counts.
 pub fn enterprise_row(e: &Graded, hazards: EnterpriseHazards) -> Row {
     let rating = &e.rating;
     RowBuilder::new(def(Layer::Enterprises))
@@ -295,6 +329,9 @@ pub fn round4(v: f64) -> f64 {
     (v * 1e4).round() / 1e4
 }
 
+/// The `hazard_sources` row of a hazard unit: its GB 18218 assessment and, from
+/// its exposure `source`, the grade, weight and radius used for the grid.
+/// `enterprise_name` is the owner's name, when known.
 pub fn hazard_source_row(u: &HazardUnit, enterprise_name: Option<&str>, source: &Source) -> Row {
     let a = u.assessment.as_ref();
     RowBuilder::new(def(Layer::HazardSources))
@@ -324,6 +361,7 @@ pub fn hazard_source_row(u: &HazardUnit, enterprise_name: Option<&str>, source: 
         .build(Shape::Point(u.lon_lat))
 }
 
+/// The `hidden_dangers` row of a hidden danger.
 pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
     RowBuilder::new(def(Layer::HiddenDangers))
         .set("id", d.id.as_str())
@@ -355,6 +393,9 @@ pub fn covering_text(e: &TargetExposure, sources: &[Source]) -> String {
     text
 }
 
+/// The `vulnerable_targets` row of a target: its protection class, E at the
+/// target, the covering sources and the nearest one. `sources` are the
+/// exposure sources that `e` refers to by index.
 pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: &[Source]) -> Row {
     RowBuilder::new(def(Layer::VulnerableTargets))
         .set("id", t.id.as_str())
@@ -374,6 +415,8 @@ pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: 
         .build(Shape::Point(t.lon_lat))
 }
 
+/// An `exposure_grid` row: a single cell with its `e`, or a polygon merging
+/// `cells` cells of one grade with no `e`. `area_km2` is rounded to 4 decimals.
 pub fn exposure_grid_row(
     grade: Option<Grade>,
     e: Option<f64>,
@@ -389,6 +432,8 @@ pub fn exposure_grid_row(
         .build(shape)
 }
 
+/// The `influence_zones` row of source `s`: its circle `shape` (WGS 84 lon/lat)
+/// and the id of the enterprise owning it.
 pub fn influence_zone_row(s: &Source, enterprise_id: &str, shape: Shape) -> Row {
     RowBuilder::new(def(Layer::InfluenceZones))
         .set("source_id", s.id.as_str())
@@ -401,11 +446,18 @@ pub fn influence_zone_row(s: &Source, enterprise_id: &str, shape: Shape) -> Row 
 
 /// What the grid and the records say about one administrative unit.
 pub struct UnitFindings<'a> {
+    /// Record counts over the unit and the units inside it; `None` when it has no records.
     pub records: Option<&'a RecordCounts>,
+    /// Cell statistics over the unit and the units inside it; `None` for a
+    /// province, which the statistics do not cover.
     pub cells: Option<&'a CellStats>,
+    /// The unit's grade by the area rule and the rule that decided it; `None`
+    /// without cell statistics.
     pub grade: Option<(Grade, String)>,
 }
 
+/// The `admin_units` row of a unit: its area in km² (rounded to 0.001), the
+/// record counts, the E statistics and the area-rule grade from `f`.
 pub fn admin_unit_findings_row(u: &AdminUnit, area_km2: f64, f: &UnitFindings) -> Row {
     let mut row = RowBuilder::new(def(Layer::AdminUnits))
         .set("code", u.code.as_str())

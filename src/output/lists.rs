@@ -18,7 +18,9 @@ use crate::styles;
 /// A column: Chinese header and width in characters (for XLSX).
 #[derive(Debug, Clone)]
 pub struct Column {
+    /// Chinese column header.
     pub header: &'static str,
+    /// Column width in characters, for XLSX.
     pub width: f64,
 }
 
@@ -27,7 +29,9 @@ pub struct Column {
 pub struct Table {
     /// The list's Chinese name: file stem and sheet name.
     pub name: &'static str,
+    /// The columns, starting with 序号.
     pub columns: Vec<Column>,
+    /// The rows, each numbered from 1 in the first column.
     pub rows: Vec<Vec<Value>>,
 }
 

@@ -23,8 +23,12 @@ use crate::model::Graded;
 /// What the output stages read: the project, the records, the analysis and the grid.
 #[derive(Clone, Copy)]
 pub struct Results<'a> {
+    /// The project file as loaded.
     pub project: &'a Project,
+    /// The validated, joined records, with the enterprises graded.
     pub loaded: &'a Loaded<Graded>,
+    /// The exposure sources and the sources around each vulnerable target.
     pub analysis: &'a Analysis,
+    /// The grid's geometry and cell statistics.
     pub grid: &'a GridOutcome,
 }

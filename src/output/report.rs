@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::analysis::grid::GridOutcome;
-use crate::ingest::config::Project;
+use crate::ingest::config::{InputKind, Project};
+use crate::ingest::validate::Counts;
 use crate::ingest::Loaded;
 use crate::model::{Grade, Graded};
 use crate::output::layers::{self, LayerData};
@@ -118,28 +119,9 @@ pub fn report<E>(
         .counts
         .iter()
         .map(|(kind, c)| {
-            let spec = &project.inputs[kind];
-            let summary = loaded.summaries.get(kind);
-            let mut by_code = std::collections::BTreeMap::<&str, u64>::new();
-            for r in loaded.ledger.rejects.iter().filter(|r| r.kind == *kind) {
-                *by_code.entry(r.code.as_str()).or_default() += 1;
-            }
             (
                 kind.key().to_string(),
-                json!({
-                    "file": spec.display_path,
-                    "layer": summary.map(|s| s.layer.clone()),
-                    "driver": summary.map(|s| s.driver.gdal_name()),
-                    "crs": summary.map(|s| s.crs.to_string()),
-                    "encoding": spec.encoding,
-                    "read": c.read,
-                    "accepted": c.accepted,
-                    "rejected": c.rejected,
-                    "balanced": c.balanced(),
-                    "rejected_by_reason": by_code,
-                    "lines": summary.and_then(|s| s.lines),
-                    "warnings": summary.map(|s| s.warnings.clone()).unwrap_or_default(),
-                }),
+                input_report(project, loaded, *kind, c),
             )
         })
         .collect();
@@ -173,23 +155,57 @@ pub fn report<E>(
             "boundary_rule": "a point strictly inside a unit belongs to it; a point on a boundary goes to the unit with the smallest code among those containing it",
         },
         "findings": findings,
-        "parameters": {
-            "cell_size_m": project.cell_size_m,
-            "as_of": project.as_of.to_string(),
-            "grading": {
-                "policy": "these rules are local policy, not national standard",
-                "unassessed": project.grading.unassessed.as_str(),
-                "rules": project.grading.rules.iter().map(|r| json!({
-                    "id": r.id, "when": format!("{:?}", r.when), "hazard_grades": r.hazard_grades,
-                    "raise_to": r.raise_to.as_str(), "enabled": r.enabled,
-                })).collect::<Vec<_>>(),
-            },
-            "default_radius_m": {
-                "red": project.exposure.default_radius_m.red, "orange": project.exposure.default_radius_m.orange,
-                "yellow": project.exposure.default_radius_m.yellow, "blue": project.exposure.default_radius_m.blue,
-            },
-        },
+        "parameters": parameters(project),
         "timings_s": loaded.timings.0.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// One input's file, driver, CRS and accounting, for `report.json`.
+fn input_report<E>(
+    project: &Project,
+    loaded: &Loaded<E>,
+    kind: InputKind,
+    c: &Counts,
+) -> serde_json::Value {
+    let spec = &project.inputs[&kind];
+    let summary = loaded.summaries.get(&kind);
+    let mut by_code = std::collections::BTreeMap::<&str, u64>::new();
+    for r in loaded.ledger.rejects.iter().filter(|r| r.kind == kind) {
+        *by_code.entry(r.code.as_str()).or_default() += 1;
+    }
+    json!({
+        "file": spec.display_path,
+        "layer": summary.map(|s| s.layer.clone()),
+        "driver": summary.map(|s| s.driver.gdal_name()),
+        "crs": summary.map(|s| s.crs.to_string()),
+        "encoding": spec.encoding,
+        "read": c.read,
+        "accepted": c.accepted,
+        "rejected": c.rejected,
+        "balanced": c.balanced(),
+        "rejected_by_reason": by_code,
+        "lines": summary.and_then(|s| s.lines),
+        "warnings": summary.map(|s| s.warnings.clone()).unwrap_or_default(),
+    })
+}
+
+/// The run's parameters (grid, grading rules, default radii), for `report.json`.
+fn parameters(project: &Project) -> serde_json::Value {
+    json!({
+        "cell_size_m": project.cell_size_m,
+        "as_of": project.as_of.to_string(),
+        "grading": {
+            "policy": "these rules are local policy, not national standard",
+            "unassessed": project.grading.unassessed.as_str(),
+            "rules": project.grading.rules.iter().map(|r| json!({
+                "id": r.id, "when": format!("{:?}", r.when), "hazard_grades": r.hazard_grades,
+                "raise_to": r.raise_to.as_str(), "enabled": r.enabled,
+            })).collect::<Vec<_>>(),
+        },
+        "default_radius_m": {
+            "red": project.exposure.default_radius_m.red, "orange": project.exposure.default_radius_m.orange,
+            "yellow": project.exposure.default_radius_m.yellow, "blue": project.exposure.default_radius_m.blue,
+        },
     })
 }
 

@@ -231,74 +231,10 @@ pub fn parse<'a>(
             line += 1;
             continue;
         }
-        let text = &bytes[pos..field_end(bytes, pos, 0)];
-        let mut malformed = |reason: String, count: &mut LineCount| {
-            count.malformed += 1;
-            each(Row::Malformed { line, reason, text });
-        };
-        match parse_record(bytes, pos, delimiter) {
-            Parsed::Unterminated => {
-                malformed(
-                    format!("unterminated quoted field starting at line {line}"),
-                    &mut count,
-                );
-                pos = next_line(bytes, pos);
-                line += 1;
-            }
-            Parsed::Fields {
-                fields,
-                inner_breaks,
-                ..
-            } if inner_breaks > 0
-                && (fields.len() != width || line_width(bytes, pos, delimiter) == width) =>
-            {
-                malformed(
-                    format!(
-                        "unterminated quoted field starting at line {line} (closed only on line {}, \
-                         which would make a row of {} fields where the header has {width})",
-                        line + inner_breaks,
-                        fields.len()
-                    ),
-                    &mut count,
-                );
-                pos = next_line(bytes, pos);
-                line += 1;
-            }
-            Parsed::Fields {
-                mut fields,
-                next,
-                inner_breaks,
-            } => {
-                // Trailing empty fields past the header's width are harmless.
-                while fields.len() > width
-                    && fields.last().is_some_and(|f| f.iter().all(|&b| b == b' '))
-                {
-                    fields.pop();
-                }
-                if fields.len() == width {
-                    count.records += 1;
-                    count.continued += inner_breaks;
-                    each(Row::Record { line, fields });
-                } else {
-                    count.malformed += 1 + inner_breaks;
-                    let (n, more) = (fields.len(), fields.len() > width);
-                    each(Row::Malformed {
-                        line,
-                        text,
-                        reason: format!(
-                            "row has {n} fields where the header has {width}{}",
-                            if more {
-                                " (a delimiter inside an unquoted value?)"
-                            } else {
-                                " (a value or delimiter missing?)"
-                            }
-                        ),
-                    });
-                }
-                pos = next;
-                line += 1 + inner_breaks;
-            }
-        }
+        let (row, next, lines) = next_row(bytes, pos, line, delimiter, width, &mut count);
+        each(row);
+        pos = next;
+        line += lines;
     }
     if !count.balanced() {
         return Err(format!(
@@ -308,6 +244,85 @@ pub fn parse<'a>(
         ));
     }
     Ok((header, count))
+}
+
+/// The row that starts at `pos` on line `line` of a file whose header has
+/// `width` fields: a record, or a malformed line that costs only itself.
+/// Returns the row, where the next one starts and how many lines it took,
+/// and counts them in `count`.
+fn next_row<'a>(
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+    delimiter: u8,
+    width: usize,
+    count: &mut LineCount,
+) -> (Row<'a>, usize, u64) {
+    let text = &bytes[pos..field_end(bytes, pos, 0)];
+    let malformed = |reason: String, count: &mut LineCount| {
+        count.malformed += 1;
+        (
+            Row::Malformed { line, reason, text },
+            next_line(bytes, pos),
+            1,
+        )
+    };
+    match parse_record(bytes, pos, delimiter) {
+        Parsed::Unterminated => malformed(
+            format!("unterminated quoted field starting at line {line}"),
+            count,
+        ),
+        Parsed::Fields {
+            fields,
+            inner_breaks,
+            ..
+        } if inner_breaks > 0
+            && (fields.len() != width || line_width(bytes, pos, delimiter) == width) =>
+        {
+            malformed(
+                format!(
+                    "unterminated quoted field starting at line {line} (closed only on line {}, \
+                     which would make a row of {} fields where the header has {width})",
+                    line + inner_breaks,
+                    fields.len()
+                ),
+                count,
+            )
+        }
+        Parsed::Fields {
+            mut fields,
+            next,
+            inner_breaks,
+        } => {
+            // Trailing empty fields past the header's width are harmless.
+            while fields.len() > width
+                && fields.last().is_some_and(|f| f.iter().all(|&b| b == b' '))
+            {
+                fields.pop();
+            }
+            let row = if fields.len() == width {
+                count.records += 1;
+                count.continued += inner_breaks;
+                Row::Record { line, fields }
+            } else {
+                count.malformed += 1 + inner_breaks;
+                let (n, more) = (fields.len(), fields.len() > width);
+                Row::Malformed {
+                    line,
+                    text,
+                    reason: format!(
+                        "row has {n} fields where the header has {width}{}",
+                        if more {
+                            " (a delimiter inside an unquoted value?)"
+                        } else {
+                            " (a value or delimiter missing?)"
+                        }
+                    ),
+                }
+            };
+            (row, next, 1 + inner_breaks)
+        }
+    }
 }
 
 /// The header of a CSV file (BOM already removed): its column names and

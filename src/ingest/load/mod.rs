@@ -25,43 +25,73 @@ pub mod csv;
 use crate::crs::InputCrs;
 use crate::model::SourceRef;
 
+/// Why an input file could not be read.
 #[derive(Debug, Error)]
 pub enum LoadError {
     /// The path of `[inputs.<input>]` is not a readable file of its type.
     #[error("[inputs.{input}] {path}: {message}")]
     Path {
+        /// The input's key, e.g. `enterprises`.
         input: &'static str,
+        /// The file's absolute path.
         path: String,
+        /// What is wrong with it.
         message: String,
     },
+    /// The file's extension is not one riskatlas reads.
     #[error(
         "{file}: unsupported file type {ext:?}; use .geojson, .json, .shp, .gpkg, .csv or .xlsx"
     )]
-    UnsupportedType { file: String, ext: String },
+    UnsupportedType {
+        /// The file as named in the project file.
+        file: String,
+        /// Its extension without the dot (empty when it has none).
+        ext: String,
+    },
+    /// GDAL could not open the file with the driver its extension promises.
     #[error("{file}: cannot be read as {driver}: {reason}")]
     Open {
+        /// The file as named in the project file.
         file: String,
+        /// The driver tried.
         driver: Driver,
+        /// GDAL's messages, or a short reason when it gave none.
         reason: String,
     },
+    /// No layer or sheet could be picked, or the file could not be read through.
     #[error("{file}: {message}")]
-    Layer { file: String, message: String },
+    Layer {
+        /// The file as named in the project file.
+        file: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A column the project file maps a required field to is not in the file.
     #[error(
         "{file}: no column {column:?} for field {field}; the file's columns are: {available}{hint}"
     )]
     MissingColumn {
+        /// The file as named in the project file.
         file: String,
+        /// The logical field (or `x`, `y`) the column was wanted for.
         field: String,
+        /// The column name the project file gives.
         column: String,
+        /// The file's columns, comma-separated.
         available: String,
         /// Advice when the column names look mis-decoded.
         hint: String,
     },
+    /// The file has no attribute columns at all, so no mapped field can be found.
     #[error("{file}: has no attribute columns, so no field can be read ({what}); it needs a column {column:?} for field {field}")]
     NoColumns {
+        /// The file as named in the project file.
         file: String,
+        /// The logical field (or `x`, `y`) the column was wanted for.
         field: String,
+        /// The column name the project file gives for it.
         column: String,
+        /// What the file holds instead, e.g. a bare geometry.
         what: String,
     },
 }
@@ -69,6 +99,7 @@ pub enum LoadError {
 /// One feature or row, as text, in the order of the input's logical fields.
 #[derive(Debug, Clone)]
 pub struct RawRecord {
+    /// Where the record came from: file, layer or sheet, and row.
     pub source: SourceRef,
     /// Values of the logical fields (same order as `InputSpec::columns`);
     /// `None` for a null, missing or blank cell.
@@ -101,13 +132,17 @@ impl RawRecord {
 /// What reading one input found besides the records themselves.
 #[derive(Debug, Clone)]
 pub struct ReadSummary {
+    /// The driver the file was read with.
     pub driver: Driver,
+    /// Name of the layer or sheet read (the file stem for CSV).
     pub layer: String,
     /// The CRS used for coordinates: the project file's, or the layer's own
     /// when the project file does not name one.
     pub crs: InputCrs,
     /// Warnings GDAL gave while reading (e.g. malformed CSV lines).
     pub warnings: Vec<String>,
+    /// A note when records held text that is not in the expected encoding,
+    /// with the encoding setting to try.
     pub encoding_hint: Option<String>,
     /// For CSV: how the file's physical lines were used (they add up).
     pub lines: Option<csv::LineCount>,
@@ -116,10 +151,15 @@ pub struct ReadSummary {
 /// The kinds of file riskatlas reads, each promised by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
+    /// GeoJSON (`.geojson`, `.json`).
     GeoJson,
+    /// ESRI Shapefile (`.shp`, or its `.dbf` attribute table).
     Shapefile,
+    /// GeoPackage (`.gpkg`).
     GeoPackage,
+    /// CSV text (`.csv`), read by the `csv` submodule rather than GDAL.
     Csv,
+    /// Excel workbook (`.xlsx`), the first row the header and every cell read as text.
     Xlsx,
 }
 
@@ -591,6 +631,8 @@ fn undecodable_note(spec: &InputSpec, driver: Driver, bad: u64, total: u64) -> O
 /// format is a [`Driver`] and a `Reader`; validation and everything after
 /// it see only [`RawRecord`]s.
 pub trait Reader {
+    /// Reads the input `spec`: `start` builds the context from the summary, then
+    /// `each` gets every record in file order. Returns the context and the summary.
     fn read<C>(
         &self,
         spec: &InputSpec,

@@ -16,7 +16,7 @@ use geo::{orient::Direction, BoundingRect, LineString, Orient};
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::{io_err, temp_path, WriteError};
-use crate::output::layers::{FieldType, GeometryKind, LayerData, Shape, Value};
+use crate::output::layers::{FieldType, GeometryKind, LayerData, LayerDef, Shape, Value};
 
 const SRS_WGS84: i32 = 4326;
 
@@ -128,78 +128,8 @@ impl GpkgWriter {
             cols = columns.join(", "),
         ))
         .map_err(&err)?;
-        let mut extent = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        {
-            let placeholders = vec!["?"; def.fields.len() + 2].join(", ");
-            let mut insert = tx
-                .prepare(&format!("INSERT INTO \"{name}\" VALUES ({placeholders})"))
-                .map_err(&err)?;
-            let mut index = tx
-                .prepare(&format!(
-                    "INSERT INTO \"rtree_{name}_geom\" VALUES (?, ?, ?, ?, ?)"
-                ))
-                .map_err(&err)?;
-            let mut blob = Vec::with_capacity(1024);
-            let mut envelopes = Vec::with_capacity(layer.rows.len());
-            for (i, row) in layer.rows.iter().enumerate() {
-                let fid = i as i64 + 1;
-                blob.clear();
-                let env = encode(&row.shape, &mut blob);
-                extent = [
-                    extent[0].min(env[0]),
-                    extent[1].min(env[2]),
-                    extent[2].max(env[1]),
-                    extent[3].max(env[3]),
-                ];
-                let binds: Vec<Bind> = row.values.iter().map(Bind).collect();
-                let mut all: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(binds.len() + 2);
-                all.push(&fid);
-                all.push(&blob);
-                all.extend(binds.iter().map(|b| b as &dyn rusqlite::ToSql));
-                insert.execute(params_from_iter(all)).map_err(&err)?;
-                envelopes.push((fid, env));
-            }
-            // The R-tree fills several times faster in spatial order.
-            envelopes
-                .sort_by_key(|(fid, e)| (z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0), *fid));
-            for (fid, env) in &envelopes {
-                index
-                    .execute(params![fid, env[0], env[1], env[2], env[3]])
-                    .map_err(&err)?;
-            }
-        }
-        if layer.rows.is_empty() {
-            extent = [0.0; 4];
-        }
-        tx.execute(
-            "INSERT INTO gpkg_contents VALUES (?1, 'features', ?2, '', ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                name, def.title, self.stamp, extent[0], extent[1], extent[2], extent[3], SRS_WGS84
-            ],
-        )
-        .map_err(&err)?;
-        tx.execute(
-            "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
-            params![name, geometry_type_name(def.geometry), SRS_WGS84],
-        )
-        .map_err(&err)?;
-        tx.execute(
-            "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-            params![name],
-        )
-        .map_err(&err)?;
-        for f in &def.fields {
-            tx.execute(
-                "INSERT INTO gpkg_data_columns VALUES (?1, ?2, ?3, ?3, NULL, NULL, NULL)",
-                params![name, f.name, f.alias],
-            )
-            .map_err(&err)?;
-        }
+        let extent = insert_rows(&tx, layer).map_err(&err)?;
+        register_layer(&tx, def, &self.stamp, extent).map_err(&err)?;
         tx.execute_batch(&rtree_triggers(name)).map_err(&err)?;
         tx.commit().map_err(&err)
     }
@@ -212,6 +142,83 @@ impl GpkgWriter {
         conn.close().map_err(|(_, e)| sql_err(&path)(e))?;
         std::fs::rename(&tmp, &path).map_err(io_err(&path))
     }
+}
+
+/// Inserts a layer's rows and fills its R-tree; returns the layer's extent
+/// (min x, min y, max x, max y; zeros for an empty layer).
+fn insert_rows(tx: &rusqlite::Transaction, layer: &LayerData) -> rusqlite::Result<[f64; 4]> {
+    let name = layer.def.name.as_str();
+    let placeholders = vec!["?"; layer.def.fields.len() + 2].join(", ");
+    let mut insert = tx.prepare(&format!("INSERT INTO \"{name}\" VALUES ({placeholders})"))?;
+    let mut index = tx.prepare(&format!(
+        "INSERT INTO \"rtree_{name}_geom\" VALUES (?, ?, ?, ?, ?)"
+    ))?;
+    let mut extent = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    let mut blob = Vec::with_capacity(1024);
+    let mut envelopes = Vec::with_capacity(layer.rows.len());
+    for (i, row) in layer.rows.iter().enumerate() {
+        let fid = i as i64 + 1;
+        blob.clear();
+        let env = encode(&row.shape, &mut blob);
+        extent = [
+            extent[0].min(env[0]),
+            extent[1].min(env[2]),
+            extent[2].max(env[1]),
+            extent[3].max(env[3]),
+        ];
+        let binds: Vec<Bind> = row.values.iter().map(Bind).collect();
+        let mut all: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(binds.len() + 2);
+        all.push(&fid);
+        all.push(&blob);
+        all.extend(binds.iter().map(|b| b as &dyn rusqlite::ToSql));
+        insert.execute(params_from_iter(all))?;
+        envelopes.push((fid, env));
+    }
+    // The R-tree fills several times faster in spatial order.
+    envelopes.sort_by_key(|(fid, e)| (z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0), *fid));
+    for (fid, env) in &envelopes {
+        index.execute(params![fid, env[0], env[1], env[2], env[3]])?;
+    }
+    Ok(if layer.rows.is_empty() {
+        [0.0; 4]
+    } else {
+        extent
+    })
+}
+
+/// The layer's rows in the GeoPackage's tables of contents, geometry
+/// columns, extensions and data columns (the Chinese aliases QGIS shows).
+fn register_layer(
+    tx: &rusqlite::Transaction,
+    def: &LayerDef,
+    stamp: &str,
+    extent: [f64; 4],
+) -> rusqlite::Result<()> {
+    let name = def.name.as_str();
+    tx.execute(
+        "INSERT INTO gpkg_contents VALUES (?1, 'features', ?2, '', ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![name, def.title, stamp, extent[0], extent[1], extent[2], extent[3], SRS_WGS84],
+    )?;
+    tx.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
+        params![name, geometry_type_name(def.geometry), SRS_WGS84],
+    )?;
+    tx.execute(
+        "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        params![name],
+    )?;
+    for f in &def.fields {
+        tx.execute(
+            "INSERT INTO gpkg_data_columns VALUES (?1, ?2, ?3, ?3, NULL, NULL, NULL)",
+            params![name, f.name, f.alias],
+        )?;
+    }
+    Ok(())
 }
 
 fn geometry_type_name(g: GeometryKind) -> &'static str {

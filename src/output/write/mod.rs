@@ -22,15 +22,26 @@ use crate::model::Date;
 use crate::output::layers::{LayerData, Shape, Value};
 use crate::output::lists::Table;
 
+/// Why an output file could not be written.
 #[derive(Debug, Error)]
 pub enum WriteError {
+    /// A file or folder could not be read, created, written or renamed (XLSX
+    /// errors are reported here too).
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder concerned.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// GDAL could not create, write or close a dataset.
     #[error("{path}: {message}")]
-    Gdal { path: PathBuf, message: String },
+    Gdal {
+        /// The dataset's path.
+        path: PathBuf,
+        /// GDAL's error message.
+        message: String,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {

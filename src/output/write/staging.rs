@@ -17,16 +17,34 @@ use std::path::{Component, Path, PathBuf};
 
 use thiserror::Error;
 
+/// Why the output folder cannot be locked, staged or replaced.
 #[derive(Debug, Error)]
 pub enum StagingError {
+    /// Another run holds the folder's lock.
     #[error("output folder {folder} is in use by another riskatlas run (pid {pid}); wait for it to finish or choose another --out")]
-    Busy { folder: String, pid: String },
+    Busy {
+        /// The output folder as given.
+        folder: String,
+        /// Process id read from the lock file, or `unknown`.
+        pid: String,
+    },
+    /// The folder may not be used or replaced, e.g. it overlaps an input or
+    /// holds files that are not a riskatlas output.
     #[error("output folder {folder}: {reason}")]
-    Refused { folder: String, reason: String },
+    Refused {
+        /// The output folder as given.
+        folder: String,
+        /// Why, worded to follow the folder's name.
+        reason: String,
+    },
+    /// A file-system call on the folder, its lock file or its staging folder failed.
     #[error("output folder {folder}: {what}: {source}")]
     Io {
+        /// The output folder as given.
         folder: String,
+        /// What failed, e.g. `cannot lock it`.
         what: String,
+        /// The error from the system.
         source: std::io::Error,
     },
 }
