@@ -14,33 +14,59 @@ use thiserror::Error;
 use crate::crs::{CrsError, InputCrs};
 use crate::model::{Date, Grade};
 
+/// Why a project file could not be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// The project file could not be read.
     #[error("{path}: cannot read the project file: {source}")]
     Read {
+        /// The project file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The text is not valid TOML, or has an unknown or missing key or a value of the wrong type.
     #[error("{path}: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("{path}: [inputs.{input}] {message}")]
-    Input {
+    Syntax {
+        /// The project file.
         path: PathBuf,
-        input: String,
+        /// The TOML parser's message, on one line.
         message: String,
     },
+    /// One `[inputs.…]` table is invalid.
+    #[error("{path}: [inputs.{input}] {message}")]
+    Input {
+        /// The project file.
+        path: PathBuf,
+        /// The input's key under `[inputs]`.
+        input: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A value is out of range, or the inputs do not fit together.
     #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    Invalid {
+        /// The project file.
+        path: PathBuf,
+        /// What is wrong, naming the key.
+        message: String,
+    },
 }
 
 /// The kinds of input a project can name, each with its logical fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InputKind {
+    /// `admin_units`: administrative units with their boundaries and hierarchy.
     AdminUnits,
+    /// `enterprises`: the supervised enterprises (生产经营单位).
     Enterprises,
+    /// `hazard_units`: hazard units (危险化学品单元) of the enterprises.
     HazardUnits,
+    /// `chemicals`: the hazard units' inventory lines; no location of their own.
     Chemicals,
+    /// `hidden_dangers`: hidden dangers (事故隐患) found by inspection.
     HiddenDangers,
+    /// `vulnerable_targets`: schools, hospitals, residential areas and the like (脆弱性目标).
     VulnerableTargets,
 }
 
@@ -191,10 +217,13 @@ pub struct Maps {
     /// A map for every enterprise, not only red and orange ones.
     #[serde(default)]
     pub all_enterprises: bool,
+    /// Page width in millimetres (297, A4 landscape, when not given).
     #[serde(default = "a4_width")]
     pub width_mm: f64,
+    /// Page height in millimetres (210, A4 landscape, when not given).
     #[serde(default = "a4_height")]
     pub height_mm: f64,
+    /// Resolution of the PNG maps in dots per inch (150 when not given).
     #[serde(default = "default_dpi")]
     pub dpi: f64,
     /// A .ttf/.otf/.ttc font with Chinese glyphs (relative to the project
@@ -248,11 +277,14 @@ pub enum Condition {
 pub struct Rule {
     /// Machine code recorded in `grade_reason`.
     pub id: String,
+    /// The condition that fires the rule.
     pub when: Condition,
     /// Major-hazard grades (1–4) that fire a `major_hazard` rule.
     #[serde(default)]
     pub hazard_grades: Vec<u8>,
+    /// The lowest grade an enterprise has once the rule fires.
     pub raise_to: Grade,
+    /// Whether the rule is applied (`true` when not given).
     #[serde(default = "yes")]
     pub enabled: bool,
 }
@@ -328,13 +360,18 @@ pub fn default_rules() -> Vec<Rule> {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PerGrade {
+    /// Value for red.
     pub red: f64,
+    /// Value for orange.
     pub orange: f64,
+    /// Value for yellow.
     pub yellow: f64,
+    /// Value for blue.
     pub blue: f64,
 }
 
 impl PerGrade {
+    /// The value for grade `g`.
     pub fn get(&self, g: Grade) -> f64 {
         match g {
             Grade::Red => self.red,
@@ -366,7 +403,9 @@ pub enum Kernel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// E is the sum of the terms.
     Sum,
+    /// E is the largest single term.
     Max,
 }
 
@@ -374,8 +413,11 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
+    /// Lowest E of a red cell.
     pub red: f64,
+    /// Lowest E of an orange cell.
     pub orange: f64,
+    /// Lowest E of a yellow cell.
     pub yellow: f64,
 }
 
@@ -384,8 +426,11 @@ pub struct Thresholds {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AreaShares {
+    /// Red when at least this share (0–1) of the unit's area is red cells.
     pub red: f64,
+    /// Orange when at least this share (0–1) is red or orange cells.
     pub orange: f64,
+    /// Yellow when at least this share (0–1) is red, orange or yellow cells.
     pub yellow: f64,
 }
 
@@ -400,12 +445,16 @@ pub struct Exposure {
     /// Weight w of a source by its grade.
     #[serde(default = "default_weights")]
     pub weights: PerGrade,
+    /// How a source's term falls off with distance (quartic when not given).
     #[serde(default = "default_kernel")]
     pub kernel: Kernel,
+    /// How the terms reaching a cell combine into its E (sum when not given).
     #[serde(default = "default_mode")]
     pub mode: Mode,
+    /// E values that set each cell's grade.
     #[serde(default = "default_thresholds")]
     pub thresholds: Thresholds,
+    /// Area shares that set each administrative unit's grade from its cells.
     #[serde(default = "default_shares")]
     pub area_shares: AreaShares,
     /// Above this many cells with E > 0, the `exposure_grid` layer holds
@@ -494,12 +543,15 @@ fn default_cell_size() -> f64 {
 /// One validated input: absolute path, parsed CRS, full column mapping.
 #[derive(Debug, Clone)]
 pub struct InputSpec {
+    /// Which input this is.
     pub kind: InputKind,
     /// Path as written in the project file, for messages and reports.
     pub display_path: String,
+    /// Path to open: the one written, resolved against the project file's folder.
     pub path: PathBuf,
     /// Layer (GeoPackage) or sheet (XLSX) name.
     pub layer: Option<String>,
+    /// CRS of the coordinates as the project file names it; WGS 84 when it names none.
     pub crs: InputCrs,
     /// Whether the project file names the CRS (else a layer's own CRS wins).
     pub crs_given: bool,
@@ -550,19 +602,31 @@ pub enum MetricChoice {
 /// The validated project: every stage borrows what it needs from here.
 #[derive(Debug, Clone)]
 pub struct Project {
+    /// The project file, as given.
     pub file: PathBuf,
+    /// Title written into the run report; 安全风险分布电子图 when not given.
     pub title: String,
+    /// Name of the study area shown on the maps, when given.
     pub area_name: Option<String>,
+    /// The data year (1900–2200).
     pub year: i32,
+    /// The data date as written (e.g. `2026-10-31`), when given; parsed into `as_of`.
     pub data_date: Option<String>,
+    /// Data-source line printed on the maps, when given.
     pub source: Option<String>,
+    /// The metric CRS used for distances, areas and the exposure grid.
     pub metric_crs: MetricChoice,
+    /// Side of an exposure grid cell in metres, in the metric CRS (100 when not given).
     pub cell_size_m: f64,
+    /// The validated inputs by kind; the required ones are always present.
     pub inputs: BTreeMap<InputKind, InputSpec>,
     /// The date the data describes; dangers due before it are overdue.
     pub as_of: Date,
+    /// Enterprise grading policy.
     pub grading: Grading,
+    /// Influence of hazard sources and the exposure grid.
     pub exposure: Exposure,
+    /// Rendered maps.
     pub maps: Maps,
 }
 

@@ -37,23 +37,40 @@ pub mod values;
 /// Why the inputs could not be ingested at all (a bad record is a reject, not this).
 #[derive(Debug, Error)]
 pub enum IngestError {
+    /// An input file could not be opened or read.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// Every administrative unit was rejected, so no point can be joined.
     #[error("{file}: no usable administrative unit, so nothing can be joined{first}")]
-    NoUnits { file: String, first: String },
+    NoUnits {
+        /// The units' file, as written in the project file.
+        file: String,
+        /// The first reject as ` (feature N: reason)`, or empty when there is none.
+        first: String,
+    },
+    /// A feature of a boundary file failed its checks.
     #[error("{file}: feature {row}: {reason}")]
     BadBoundary {
+        /// The boundary file.
         file: String,
+        /// The 1-based feature number.
         row: u64,
+        /// Why the feature was refused.
         reason: String,
     },
+    /// A boundary file holds no feature at all.
     #[error("{file}: no administrative units")]
-    NoBoundaries { file: String },
+    NoBoundaries {
+        /// The boundary file.
+        file: String,
+    },
 }
 
 /// A record that has a location to join.
 pub trait Located {
+    /// The record's location in WGS 84 lon/lat degrees.
     fn lon_lat(&self) -> Point<f64>;
+    /// Stores the administrative units the location was joined to.
     fn set_admin(&mut self, admin: Arc<AdminRef>);
 }
 
@@ -71,13 +88,21 @@ located!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
 /// [`Enterprise`]s as loaded and [`crate::model::Graded`] once the analysis
 /// has graded them.
 pub struct Loaded<E = Enterprise> {
+    /// The accepted administrative units, indexed for point joins.
     pub index: AdminIndex,
+    /// The accepted enterprises, in input order.
     pub enterprises: Enterprises<E>,
+    /// The accepted hazard units, each with its accepted inventory lines.
     pub hazard_units: Vec<HazardUnit>,
+    /// The accepted hidden dangers (事故隐患).
     pub hidden_dangers: Vec<HiddenDanger>,
+    /// The accepted vulnerable targets (脆弱性目标).
     pub targets: Vec<VulnerableTarget>,
+    /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
+    /// How each input was read: driver, layer, CRS and warnings.
     pub summaries: ReadSummaries,
+    /// Wall time of each load, join and index stage.
     pub timings: Timings,
 }
 

@@ -29,19 +29,13 @@ pub fn render_maps(
     out_dir: &Path,
     timings: &mut Timings,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let Results {
-        project,
-        loaded,
-        analysis,
-        grid,
-    } = r;
-    if !project.maps.enabled {
+    let m = &r.project.maps;
+    if !m.enabled {
         return Ok(Vec::new());
     }
     let data = timings.stage("prepare_maps", || {
-        map_data(project, loaded, analysis, grid, codes)
+        map_data(r.project, r.loaded, r.analysis, r.grid, codes)
     });
-    let m = &project.maps;
     let opts = render::MapOptions {
         width_mm: m.width_mm,
         height_mm: m.height_mm,

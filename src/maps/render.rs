@@ -23,19 +23,39 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 use crate::model::Grade;
 use crate::styles;
 
+/// Why the maps could not be rendered.
 #[derive(Debug, Error)]
 pub enum RenderError {
+    /// The font file does not exist.
     #[error("no CJK font at {path}: install one with `apt-get install fonts-noto-cjk`, or name a .ttf/.otf/.ttc file with maps.font in the project file")]
-    FontMissing { path: PathBuf },
+    FontMissing {
+        /// The font path looked for.
+        path: PathBuf,
+    },
+    /// The font file cannot be parsed or has no Chinese glyphs.
     #[error("{path}: not a usable font: {reason}")]
-    FontInvalid { path: PathBuf, reason: String },
+    FontInvalid {
+        /// The font file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The font could not be read or a map file could not be written.
     #[error("{path}: {source}")]
     Io {
+        /// The file concerned.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The page size in pixels cannot be allocated as an image.
     #[error("cannot draw a {width}×{height} px map")]
-    Size { width: u32, height: u32 },
+    Size {
+        /// Page width in pixels.
+        width: u32,
+        /// Page height in pixels.
+        height: u32,
+    },
 }
 
 /// The default font: Noto Sans CJK SC from Debian's fonts-noto-cjk.
@@ -145,7 +165,9 @@ impl MapStyle {
 /// Whether to make the enterprise maps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnterpriseMaps {
+    /// Always, however many there are.
     Always,
+    /// Never.
     Never,
     /// Only when there are at most [`crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS`].
     Auto,
@@ -154,10 +176,15 @@ pub enum EnterpriseMaps {
 /// What to render: map size and resolution, font, and which enterprise maps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapOptions {
+    /// Page width in millimetres.
     pub width_mm: f64,
+    /// Page height in millimetres.
     pub height_mm: f64,
+    /// Resolution in dots per inch.
     pub dpi: f64,
+    /// Font file with Chinese glyphs; [`DEFAULT_FONT`] when `None`.
     pub font: Option<PathBuf>,
+    /// Whether to make the enterprise maps.
     pub enterprise_maps: EnterpriseMaps,
     /// An enterprise map for every enterprise, not only red and orange ones.
     pub all_enterprises: bool,
@@ -625,7 +652,9 @@ fn solid(c: Color) -> Paint<'static> {
 
 /// The exposure grid's cell grades (0 = E is 0, 1 blue … 4 red), row-major.
 pub struct GradeGrid {
+    /// The grid's geometry in the metric CRS.
     pub spec: crate::analysis::exposure::GridSpec,
+    /// One grade code per cell, `spec.rows` × `spec.cols`, north row first.
     pub codes: Vec<u8>,
 }
 
@@ -641,17 +670,25 @@ fn code_grade(c: u8) -> Option<Grade> {
 
 /// A unit to draw, in metric coordinates.
 pub struct MapUnit {
+    /// Administrative code.
     pub code: String,
+    /// Unit name, used as its label.
     pub name: String,
+    /// Boundary in metres, in the metric CRS.
     pub boundary: MultiPolygon<f64>,
+    /// Area grade by the area rule (`exposure.area_shares`); `None` when the grid has no statistics for it.
     pub grade: Option<Grade>,
 }
 
 /// An enterprise to draw, in metric coordinates.
 pub struct MapPoint {
+    /// Enterprise id.
     pub id: String,
+    /// Location as easting/northing in metres, in the metric CRS.
     pub xy: [f64; 2],
+    /// Its four-colour grade.
     pub grade: Grade,
+    /// Enterprise name, used as its label.
     pub name: String,
     /// Its district's code.
     pub unit: Option<String>,
@@ -661,12 +698,19 @@ pub struct MapPoint {
 
 /// A hazard source to draw, with its influence radius.
 pub struct MapHazard {
+    /// Hazard unit id.
     pub id: String,
+    /// Id of the owning enterprise.
     pub enterprise: String,
+    /// Location as easting/northing in metres, in the metric CRS.
     pub xy: [f64; 2],
+    /// Influence radius in metres, in the metric CRS.
     pub radius_m: f64,
+    /// Its district's code (else its town's).
     pub unit: Option<String>,
+    /// S = Σ qᵢ/Qᵢ; 0 when not assessed.
     pub s: f64,
+    /// R = α Σ βᵢ qᵢ/Qᵢ; 0 when not assessed.
     pub r: f64,
     /// Major-hazard grade 1–4; `None` when not a major hazard source.
     pub grade: Option<u8>,
@@ -674,26 +718,37 @@ pub struct MapHazard {
 
 /// A vulnerable target to draw.
 pub struct MapTarget {
+    /// Location as easting/northing in metres, in the metric CRS.
     pub xy: [f64; 2],
+    /// Kind as written in the input (学校, 医院, 居民区 …).
     pub kind: String,
+    /// Target name.
     pub name: String,
 }
 
 /// Everything the maps show.
 pub struct MapData {
+    /// Study area name at the start of the titles; empty when the project gives none.
     pub area_name: String,
+    /// The data year, in the titles.
     pub year: i32,
+    /// The date the data describes, printed as 数据截至 ….
     pub data_date: String,
+    /// The data-source line printed at the foot of each map.
     pub source: String,
+    /// The city unit, outlined on the city map, when the boundaries include one.
     pub city: Option<MapUnit>,
     /// The districts (the finest units when the boundaries have none).
     pub units: Vec<MapUnit>,
     /// Towns, where the boundaries give them.
     pub towns: Vec<MapUnit>,
+    /// Every accepted enterprise.
     pub enterprises: Vec<MapPoint>,
     /// All hazard sources; the city and district maps show the major ones.
     pub hazards: Vec<MapHazard>,
+    /// Every accepted vulnerable target.
     pub targets: Vec<MapTarget>,
+    /// The exposure grid's cell grades.
     pub grid: GradeGrid,
 }
 

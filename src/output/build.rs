@@ -27,8 +27,10 @@ use crate::progress::{Progress, Timings};
 /// Why the layers or lists could not be written.
 #[derive(Debug, Error)]
 pub enum OutputError {
+    /// An output file could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// GDAL failed while building the `exposure_grid` rows (merging cells per grade).
     #[error("GDAL: {0}")]
     Gdal(#[from] gdal::errors::GdalError),
 }

@@ -22,13 +22,18 @@ use std::borrow::Cow;
 pub enum Row<'a> {
     /// A record: the physical line it starts on (the header is line 1) and its fields.
     Record {
+        /// Physical line the record starts on (1-based; the header is line 1).
         line: u64,
+        /// The field values, unquoted but not yet decoded; as many as the header has.
         fields: Vec<Cow<'a, [u8]>>,
     },
     /// A line that does not become a record, with the reason and the line's text.
     Malformed {
+        /// Physical line the bad row starts on (1-based).
         line: u64,
+        /// Why the line is not a record.
         reason: String,
+        /// The raw bytes of that first line, without its line break.
         text: &'a [u8],
     },
 }
@@ -61,7 +66,9 @@ impl LineCount {
 /// The header row and the delimiter of a CSV file.
 #[derive(Debug)]
 pub struct Header<'a> {
+    /// The column names, unquoted but not yet decoded, in file order.
     pub names: Vec<Cow<'a, [u8]>>,
+    /// The field delimiter: from an Excel `sep=` line, else comma, semicolon or tab.
     pub delimiter: u8,
 }
 

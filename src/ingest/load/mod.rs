@@ -237,8 +237,8 @@ static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// hold dirty blocks in proportion to the grid, so memory grew with the grid.
 const GDAL_CACHE_MB: &str = "128";
 
-/// Sets GDAL up for a run: its messages captured (see
-/// [`capture_gdal_messages`]) and its block cache bounded.
+/// Sets GDAL up for a run: its messages captured into a buffer, so they are
+/// reported with the file they belong to, and its block cache bounded.
 pub fn configure_gdal() {
     capture_gdal_messages();
     if std::env::var_os("GDAL_CACHEMAX").is_none() {
@@ -647,7 +647,8 @@ pub struct CsvReader;
 /// GeoJSON, Shapefile, GeoPackage and XLSX, read through GDAL.
 pub struct GdalReader(pub Driver);
 
-/// Reads one input with the reader for its driver, after [`check_path`].
+/// Reads one input with the reader for its driver, after checking its path
+/// (exists, is a non-empty file whose content fits its extension).
 pub fn read_input<C>(
     spec: &InputSpec,
     start: impl FnOnce(&ReadSummary) -> Result<C, String>,
