@@ -316,7 +316,7 @@ pub struct Rating {
 }
 
 impl Rating {
-    /// The reasons as one cell: "text [code]；text [code]".
+    /// The reasons as one cell: `"text [code]；text [code]"`.
     pub fn reason_text(&self) -> String {
         self.reasons
             .iter()
@@ -615,19 +615,76 @@ impl VulnerableTarget {
 // The results of identification and grading (computed in `hazard`), kept
 // here with the other domain types so that every stage reads them alike.
 
+/// How an inventory line was matched to its GB 18218 row (see
+/// [`crate::analysis::chemicals`] for the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// Its CAS number is in the Table 1 row.
+    Cas,
+    /// Its name is the row's name.
+    Name,
+    /// Its name is one of the row's aliases in the standard.
+    Alias,
+    /// Its name is in the synonym table.
+    Synonym,
+    /// Its name with a concentration or grade qualifier removed matched.
+    Qualified,
+    /// Not in Table 1: its Table 2 category was given.
+    Category,
+    /// In no Table 1 row and no Table 2 category (the synonym table says so).
+    NotCovered,
+}
+
+impl MatchedBy {
+    /// The snake_case name used in the outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedBy::Cas => "cas",
+            MatchedBy::Name => "name",
+            MatchedBy::Alias => "alias",
+            MatchedBy::Synonym => "synonym",
+            MatchedBy::Qualified => "qualified",
+            MatchedBy::Category => "category",
+            MatchedBy::NotCovered => "not_covered",
+        }
+    }
+
+    /// The Chinese name shown in lists and traces.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            MatchedBy::Cas => "CAS号",
+            MatchedBy::Name => "名称",
+            MatchedBy::Alias => "别名",
+            MatchedBy::Synonym => "同义名",
+            MatchedBy::Qualified => "去除浓度/规格后名称",
+            MatchedBy::Category => "危险性类别",
+            MatchedBy::NotCovered => "不在辨识范围",
+        }
+    }
+}
+
 /// How a chemical's Q and β were found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resolved {
-    /// Critical quantity Q in tonnes.
-    pub critical_t: f64,
-    /// Where Q came from: `table1:<seq>` or `table2:<code>`.
+    /// Critical quantity Q in tonnes; `None` for a substance GB 18218 does
+    /// not cover (it adds nothing to S or R).
+    pub critical_t: Option<f64>,
+    /// The row used: `table1:<seq>`, `table2:<code>`, or `none`.
     pub q_source: String,
+    /// The row's name in the standard (Table 1 name or Table 2 category).
+    pub row_name: String,
     /// Correction coefficient β.
     pub beta: f64,
     /// Where β came from: `table3`, `table4:<code>`, or `assumed:<group>`.
     pub beta_source: String,
     /// Whether β was assumed (Table 1 chemical without a category).
     pub beta_assumed: bool,
+    /// How the line was matched to its row.
+    pub matched_by: MatchedBy,
+    /// Set when a choice was made between rows (the conservative one taken):
+    /// what was chosen and why.
+    pub choice: Option<String>,
 }
 
 /// One chemical's share of a unit.
@@ -699,6 +756,12 @@ impl Assessment {
             })
             .collect::<Vec<_>>()
             .join("; ")
+    }
+
+    /// Whether a choice between rows was made for any line (see
+    /// [`Resolved::choice`]).
+    pub fn ambiguous_match(&self) -> bool {
+        self.shares.iter().any(|s| s.resolved.choice.is_some())
     }
 
     /// Whether β was assumed for any line (see [`Resolved::beta_assumed`]).

@@ -1043,3 +1043,113 @@ fn every_major_hazard_source_counts_in_one_district() {
         "every major hazard source is in exactly one district"
     );
 }
+
+/// Every hazard unit's S can be rebuilt from its trace (row, Q, q/Q per
+/// line), R is given only for major hazard sources, no value is negative
+/// zero, and the workbook's 重大危险源清单 carries the rows and matches.
+#[test]
+fn every_hazard_grade_traces_to_its_rows() {
+    let out = example_outputs();
+    let units = features(out, "hazard_sources");
+    let mut ambiguous = 0;
+    for f in &units {
+        let p = &f["properties"];
+        let lines: Vec<Value> =
+            serde_json::from_str(p["chemical_trace_json"].as_str().unwrap()).unwrap();
+        // Every accepted inventory line is traced.
+        assert_eq!(
+            lines.len() as u64,
+            p["n_chemicals"].as_u64().unwrap(),
+            "{}",
+            p["id"]
+        );
+        let mut s = 0.0;
+        for l in &lines {
+            let q = l["quantity_t"].as_f64().unwrap();
+            match l["critical_t"].as_f64() {
+                Some(critical) => {
+                    assert!(
+                        (l["ratio"].as_f64().unwrap() - q / critical).abs() < 1e-4,
+                        "{l}"
+                    );
+                    assert!(l["row"].as_str().unwrap().starts_with("table"), "{l}");
+                    s += q / critical;
+                }
+                None => assert_eq!(l["matched_by"], "not_covered", "{l}"),
+            }
+        }
+        assert!(
+            (p["s_value"].as_f64().unwrap() - s).abs() < 1e-3,
+            "{}: S {} vs {s}",
+            p["id"],
+            p["s_value"]
+        );
+        assert_eq!(p["r_value"].is_null(), p["is_major"] == 0, "{}", p["id"]);
+        ambiguous += p["ambiguous_match"].as_u64().unwrap();
+    }
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["findings"]["ambiguous_match"]["units"]
+            .as_u64()
+            .unwrap(),
+        ambiguous
+    );
+    for layer in [
+        "hazard_sources",
+        "admin_units",
+        "enterprises",
+        "vulnerable_targets",
+    ] {
+        let text = std::fs::read_to_string(out.join(format!("geojson/{layer}.geojson"))).unwrap();
+        assert!(
+            !text.contains(":-0,") && !text.contains(":-0.0,") && !text.contains(":-0}"),
+            "{layer} holds a negative zero"
+        );
+    }
+    let script = r#"
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1])["重大危险源清单"]
+rows = [[c.value for c in r] for r in ws.iter_rows()]
+print(json.dumps(rows, ensure_ascii=False, default=str))
+"#;
+    let py = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script, out.join("lists/清单.xlsx").to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let rows: Vec<Vec<Value>> = serde_json::from_slice(&py.stdout).unwrap();
+    let col = |name: &str| {
+        rows[0]
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (id, row, by, q) = (
+        col("危险源编号"),
+        col("匹配行"),
+        col("匹配方式"),
+        col("临界量Q(吨)"),
+    );
+    let by_id: std::collections::HashMap<&str, &Value> = units
+        .iter()
+        .map(|f| (f["properties"]["id"].as_str().unwrap(), &f["properties"]))
+        .collect();
+    for r in &rows[1..] {
+        let p = by_id[r[id].as_str().unwrap()];
+        let lines: Vec<Value> =
+            serde_json::from_str(p["chemical_trace_json"].as_str().unwrap()).unwrap();
+        let cells = |i: usize| r[i].as_str().unwrap().split('；').count();
+        assert_eq!(
+            (cells(row), cells(by), cells(q)),
+            (lines.len(), lines.len(), lines.len()),
+            "{r:?}"
+        );
+        assert!(r[row].as_str().unwrap().starts_with('表'), "{r:?}");
+    }
+    assert!(rows.len() > 1);
+}

@@ -156,7 +156,8 @@ fn rate(e: &Enterprise, f: &Facts, grading: &Grading) -> Rating {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::hazard::{assess, resolve, AlphaSource};
+    use crate::analysis::chemicals::resolve;
+    use crate::analysis::hazard::{assess, AlphaSource};
     use crate::ingest::config::default_rules;
     use crate::model::{Grade, UnitKind};
     use geo::Point;

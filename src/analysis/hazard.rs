@@ -4,8 +4,8 @@
 //! and are compiled in. For each hazard unit:
 //!
 //! * **identification** (clause 4.2.1): S = Σ qᵢ/Qᵢ; the unit is a major
-//!   hazard source when S ≥ 1. Q comes from Table 1 by CAS number, then by
-//!   name or alias, else from Table 2 by the hazard category code;
+//!   hazard source when S ≥ 1. Q comes from Table 1 or Table 2 as
+//!   [`crate::analysis::chemicals`] identifies each inventory line;
 //! * **grading** (clause 4.3.2): R = α Σ βᵢ qᵢ/Qᵢ; grade 1 (R ≥ 100),
 //!   2 (50 ≤ R < 100), 3 (10 ≤ R < 50), 4 (R < 10); no grade when S < 1.
 //!   β from Table 3 for the named toxic gases, else Table 4 by category;
@@ -20,6 +20,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+use crate::analysis::chemicals::{normalise_name, resolve};
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
 pub use crate::model::{AlphaSource, Assessment, ChemicalShare, Resolved};
@@ -71,8 +72,11 @@ pub struct Tables {
     toxic_gases: Vec<(String, String, f64)>,
     /// Table 5 rows: (min people, max people or None, α).
     alpha_rows: Vec<(u32, Option<u32>, f64)>,
-    by_cas: HashMap<String, Vec<usize>>,
-    by_name: HashMap<String, usize>,
+    /// Table 1 rows by CAS number.
+    pub(crate) by_cas: HashMap<String, Vec<usize>>,
+    /// Table 1 row by normalised name or alias (a name in several rows:
+    /// the smallest Q).
+    pub(crate) by_name: HashMap<String, usize>,
 }
 
 /// Splits one RFC 4180 line (names in the tables contain quoted commas).
@@ -89,7 +93,8 @@ pub fn split_csv_line(line: &str) -> Vec<String> {
     out
 }
 
-fn rows(csv: &str) -> impl Iterator<Item = Vec<String>> + '_ {
+/// The data rows of one of the compiled-in tables (after its header).
+pub(crate) fn csv_rows(csv: &str) -> impl Iterator<Item = Vec<String>> + '_ {
     csv.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
@@ -104,38 +109,9 @@ fn list(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// Normalises a chemical name for lookup: full-width to half-width, no
-/// spaces, one kind of bracket, lower-case Latin letters.
-///
-/// ```
-/// use riskatlas::analysis::hazard::normalise_name;
-/// assert_eq!(normalise_name("甲醛（含量＞90％）"), normalise_name("甲醛(含量>90%)"));
-/// assert_eq!(normalise_name(" 液 氯 "), "液氯");
-/// ```
-pub fn normalise_name(name: &str) -> String {
-    name.chars()
-        .filter_map(|c| {
-            let c = match c {
-                // Full-width ASCII block → ASCII.
-                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-                '\u{3000}' => ' ',
-                '【' | '〔' => '[',
-                '】' | '〕' => ']',
-                other => other,
-            };
-            let c = match c {
-                '[' | '{' => '(',
-                ']' | '}' => ')',
-                other => other,
-            };
-            (!c.is_whitespace()).then(|| c.to_ascii_lowercase())
-        })
-        .collect()
-}
-
 impl Tables {
     fn parse() -> Tables {
-        let named: Vec<NamedChemical> = rows(TABLE1_CSV)
+        let named: Vec<NamedChemical> = csv_rows(TABLE1_CSV)
             .map(|r| NamedChemical {
                 seq: r[0].parse().expect("table 1 seq"),
                 name: r[1].clone(),
@@ -145,7 +121,7 @@ impl Tables {
                 group: r[5].clone(),
             })
             .collect();
-        let categories = rows(TABLE2_CSV)
+        let categories = csv_rows(TABLE2_CSV)
             .map(|r| Category {
                 code: r[0].clone(),
                 name: r[1].clone(),
@@ -153,7 +129,7 @@ impl Tables {
                 beta: r[4].parse().expect("table 4 β"),
             })
             .collect();
-        let toxic_gases = rows(TABLE3_CSV)
+        let toxic_gases = csv_rows(TABLE3_CSV)
             .map(|r| {
                 (
                     normalise_name(&r[0]),
@@ -162,7 +138,7 @@ impl Tables {
                 )
             })
             .collect();
-        let alpha_rows = rows(TABLE5_CSV)
+        let alpha_rows = csv_rows(TABLE5_CSV)
             .map(|r| {
                 (
                     r[0].parse().expect("table 5 min"),
@@ -201,30 +177,8 @@ impl Tables {
         self.categories.iter().find(|c| c.code == code)
     }
 
-    /// The Table 1 row for a chemical: by CAS first (a CAS shared by several
-    /// rows is settled by the name, else the smallest Q, the conservative
-    /// choice), then by name or alias.
-    pub fn named(&self, name: &str, cas: Option<&str>) -> Option<&NamedChemical> {
-        let key = normalise_name(name);
-        if let Some(rows) = cas.and_then(|c| self.by_cas.get(c.trim())) {
-            let by_name = rows.iter().find(|&&i| {
-                let c = &self.named[i];
-                normalise_name(&c.name) == key || c.aliases.iter().any(|a| normalise_name(a) == key)
-            });
-            let pick = by_name.or_else(|| {
-                rows.iter().min_by(|&&a, &&b| {
-                    self.named[a]
-                        .critical_t
-                        .total_cmp(&self.named[b].critical_t)
-                })
-            });
-            return pick.map(|&i| &self.named[i]);
-        }
-        self.by_name.get(&key).map(|&i| &self.named[i])
-    }
-
     /// Table 3 β of a named toxic gas, by name (or its Table 1 row) or CAS.
-    fn toxic_gas_beta(
+    pub(crate) fn toxic_gas_beta(
         &self,
         name: &str,
         cas: Option<&str>,
@@ -287,44 +241,6 @@ pub fn conservative_beta(group: &str) -> (f64, &'static str) {
     }
 }
 
-/// Finds Q and β for a chemical, or says why it cannot be.
-pub fn resolve(name: &str, cas: Option<&str>, category: Option<&str>) -> Result<Resolved, String> {
-    let t = tables();
-    let row = t.named(name, cas);
-    let cat = category.and_then(|c| t.category(c));
-    if category.is_some() && cat.is_none() {
-        return Err(format!(
-            "category {:?} is not a GB 18218 Table 2 code",
-            category.unwrap_or("")
-        ));
-    }
-    let (critical_t, q_source) = match (row, cat) {
-        (Some(r), _) => (r.critical_t, format!("table1:{}", r.seq)),
-        (None, Some(c)) => (c.critical_t, format!("table2:{}", c.code)),
-        (None, None) => {
-            return Err(format!(
-                "{name:?} is not in GB 18218 Table 1 and has no hazard category (Table 2 code)"
-            ))
-        }
-    };
-    let (beta, beta_source, beta_assumed) = match (t.toxic_gas_beta(name, cas, row), cat, row) {
-        (Some(b), _, _) => (b, "table3".to_string(), false),
-        (None, Some(c), _) => (c.beta, format!("table4:{}", c.code), false),
-        (None, None, Some(r)) => {
-            let (b, codes) = conservative_beta(&r.group);
-            (b, format!("assumed:{} ({codes})", r.group), true)
-        }
-        (None, None, None) => unreachable!("handled above"),
-    };
-    Ok(Resolved {
-        critical_t,
-        q_source,
-        beta,
-        beta_source,
-        beta_assumed,
-    })
-}
-
 /// Rounds for threshold comparisons (see the module note).
 fn settle(v: f64) -> f64 {
     (v * 1e9).round() / 1e9
@@ -354,7 +270,8 @@ pub fn grade_for_r(r: f64) -> u8 {
 /// Identifies and grades a unit from its resolved inventory.
 ///
 /// ```
-/// use riskatlas::analysis::hazard::{assess, resolve, AlphaSource};
+/// use riskatlas::analysis::chemicals::resolve;
+/// use riskatlas::analysis::hazard::{assess, AlphaSource};
 /// // 氯 5 t + 氨 5 t, nobody within 500 m: S = 1.5, R = 0.5 × (4×1 + 2×0.5) = 2.5, grade 4.
 /// let inv = vec![("氯", 5.0, resolve("氯", None, None).unwrap()), ("氨", 5.0, resolve("氨", None, None).unwrap())];
 /// let a = assess(&inv, 0, AlphaSource::Input, false);
@@ -373,16 +290,17 @@ pub fn assess(
             name: name.to_string(),
             quantity_t: *q,
             resolved: res.clone(),
-            ratio: q / res.critical_t,
+            ratio: res.critical_t.map_or(0.0, |critical| q / critical),
         })
         .collect();
-    let s: f64 = shares.iter().map(|c| c.ratio).sum();
+    // Folded from +0.0: an empty sum is then 0, not -0.
+    let s: f64 = shares.iter().map(|c| c.ratio).fold(0.0, |a, b| a + b);
     let alpha = tables().alpha(people_500m);
     let r = alpha
         * shares
             .iter()
             .map(|c| c.resolved.beta * c.ratio)
-            .sum::<f64>();
+            .fold(0.0, |a, b| a + b);
     let is_major = settle(s) >= 1.0;
     Assessment {
         s,
@@ -525,7 +443,7 @@ mod tests {
     fn table2_category_chemical() {
         // Not in Table 1: Q and β from its category (W5.3: Q = 1000 t, β = 1).
         let r = resolve("某溶剂混合物", None, Some("W5.3")).unwrap();
-        assert_eq!((r.critical_t, r.beta), (1000.0, 1.0));
+        assert_eq!((r.critical_t, r.beta), (Some(1000.0), 1.0));
         assert_eq!(r.q_source, "table2:W5.3");
         assert!(!r.beta_assumed);
         let a = assess(
@@ -540,16 +458,16 @@ mod tests {
     #[test]
     fn toxic_gas_beta_from_table3() {
         let r = resolve("液氯", None, None).unwrap();
-        assert_eq!((r.critical_t, r.beta), (5.0, 4.0));
+        assert_eq!((r.critical_t, r.beta), (Some(5.0), 4.0));
         assert_eq!(r.beta_source, "table3");
         let r = resolve("光气", Some("75-44-5"), None).unwrap();
-        assert_eq!((r.critical_t, r.beta), (0.3, 20.0));
+        assert_eq!((r.critical_t, r.beta), (Some(0.3), 20.0));
     }
 
     #[test]
     fn table1_without_category_takes_the_conservative_group_beta() {
         let r = resolve("甲苯", None, None).unwrap();
-        assert_eq!(r.critical_t, 500.0);
+        assert_eq!(r.critical_t, Some(500.0));
         assert!(
             r.beta_assumed
                 && r.beta == 1.5
@@ -567,25 +485,6 @@ mod tests {
         // Without: an error that says why.
         let e = resolve("不明液体", None, None).unwrap_err();
         assert!(e.contains("Table 1") && e.contains("category"), "{e}");
-    }
-
-    #[test]
-    fn lookup_by_cas_alias_and_normalised_name() {
-        let t = tables();
-        assert_eq!(t.named("whatever", Some("7782-50-5")).unwrap().name, "氯");
-        assert_eq!(t.named("氧化乙烯", None).unwrap().name, "环氧乙烷");
-        assert_eq!(t.named("甲醛（含量＞90％）", None).unwrap().seq, 8);
-        // A CAS shared by several rows: the name decides, else the smallest Q.
-        assert_eq!(
-            t.named("硝化纤维素(含乙醇≥25%)", Some("9004-70-0"))
-                .unwrap()
-                .seq,
-            39
-        );
-        assert_eq!(
-            t.named("硝化棉", Some("9004-70-0")).unwrap().critical_t,
-            1.0
-        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::model::Graded;
 use exposure::TargetExposure;
 
 pub mod aggregate;
+pub mod chemicals;
 pub mod exposure;
 pub mod grade;
 pub mod grid;

@@ -24,27 +24,46 @@ use crate::model::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {
+    /// A required field is empty.
     MissingValue,
+    /// The record has no location: an empty x or y column, or no geometry.
     MissingCoordinate,
+    /// A number (or coordinate) cannot be parsed.
     UnparsableNumber,
+    /// Coordinates are not lon/lat degrees although the CRS is geographic, or cannot be transformed.
     CoordinateOutOfRange,
+    /// Longitude and latitude are given the wrong way round.
     LonLatSwapped,
+    /// The point lies in no administrative unit.
     OutsideStudyArea,
+    /// An earlier record of the same input has the same id.
     DuplicateId,
+    /// The named enterprise is not among the accepted enterprises.
     UnknownEnterprise,
+    /// The named hazard unit is not among the accepted hazard units.
     UnknownUnit,
+    /// A quantity or radius is negative (a radius also when zero).
     NegativeQuantity,
+    /// The geometry is missing, unreadable, of the wrong type or cannot be repaired.
     InvalidGeometry,
+    /// The enterprise's grade is not one of 红/橙/黄/蓝 (red/orange/yellow/blue).
     UnknownGrade,
+    /// A field is not one of its allowed values (level, kind, status, category).
     UnknownValue,
+    /// A date cannot be parsed.
     UnparsableDate,
+    /// A field holds bytes that are not valid text in the expected encoding.
     UndecodableText,
+    /// GB 18218 cannot place the chemical, so it has no critical quantity (临界量) Q.
     UnknownChemical,
+    /// A CSV line that is no record: a stray quote or a wrong number of fields.
     MalformedRow,
+    /// An administrative unit's parent is empty, unknown, rejected, of the wrong level or does not hold most of its area.
     InvalidHierarchy,
 }
 
 impl RejectCode {
+    /// The stable snake_case code written to the rejects list.
     pub fn as_str(self) -> &'static str {
         match self {
             RejectCode::MissingValue => "missing_value",
@@ -72,25 +91,37 @@ impl RejectCode {
 /// One rejected record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
+    /// The input the record came from.
     pub kind: InputKind,
+    /// File, layer and row of the record.
     pub source: SourceRef,
+    /// The record's id, when it has one.
     pub id: Option<String>,
+    /// The source column at fault, or `x/y`, `geometry` or `(row)`.
     pub field: String,
+    /// The offending value as read; empty when the value is missing.
     pub value: String,
+    /// Machine code of the cause.
     pub code: RejectCode,
+    /// Readable reason.
     pub reason: String,
 }
 
 /// A problem with one field, before the record's location is attached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
+    /// The source column at fault, or `x/y`, `geometry` or `(row)`.
     pub field: String,
+    /// The offending value as read; empty when the value is missing.
     pub value: String,
+    /// Machine code of the cause.
     pub code: RejectCode,
+    /// Readable reason.
     pub reason: String,
 }
 
 impl FieldError {
+    /// A field error from its parts.
     pub fn new(field: &str, value: &str, code: RejectCode, reason: impl Into<String>) -> Self {
         FieldError {
             field: field.to_string(),
@@ -104,21 +135,29 @@ impl FieldError {
 /// A repair made to a record that was then accepted (said, never silent).
 #[derive(Debug, Clone, Serialize)]
 pub struct Repair {
+    /// File name as written in the project file.
     pub file: String,
+    /// Row or feature number of the record (see [`SourceRef::row`]).
     pub row: u64,
+    /// The record's id (an administrative unit's code).
     pub id: String,
+    /// What was changed, e.g. removed repeated vertices.
     pub what: String,
 }
 
 /// Read/accepted/rejected for one input.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Counts {
+    /// Records read from the input.
     pub read: u64,
+    /// Records that passed every check and reached the outputs.
     pub accepted: u64,
+    /// Records rejected, each with a [`Reject`].
     pub rejected: u64,
 }
 
 impl Counts {
+    /// Whether accepted + rejected equals read.
     pub fn balanced(&self) -> bool {
         self.accepted + self.rejected == self.read
     }
@@ -127,16 +166,21 @@ impl Counts {
 /// All rejects and repairs of a run, with per-input accounting.
 #[derive(Debug, Default)]
 pub struct Ledger {
+    /// Every rejected record.
     pub rejects: Vec<Reject>,
+    /// Every repair made to an accepted record.
     pub repairs: Vec<Repair>,
+    /// Read, accepted and rejected counts per input.
     pub counts: BTreeMap<InputKind, Counts>,
 }
 
 impl Ledger {
+    /// Counts one record read from an input.
     pub fn count_read(&mut self, kind: InputKind) {
         self.counts.entry(kind).or_default().read += 1;
     }
 
+    /// Records a rejected record of an input and counts it.
     pub fn reject(
         &mut self,
         kind: InputKind,
@@ -161,6 +205,7 @@ impl Ledger {
         self.counts.entry(kind).or_default().accepted = n as u64;
     }
 
+    /// Whether every input's counts balance.
     pub fn balanced(&self) -> bool {
         self.counts.values().all(Counts::balanced)
     }
@@ -169,8 +214,11 @@ impl Ledger {
 /// A record that passed its field checks, waiting for its spatial join.
 #[derive(Debug, Clone)]
 pub struct Staged<T> {
+    /// File, layer and row of the record.
     pub source: SourceRef,
+    /// The record's id (empty when it has none).
     pub id: String,
+    /// The checked record.
     pub record: T,
 }
 
@@ -413,6 +461,8 @@ pub struct IdSet {
 }
 
 impl IdSet {
+    /// Notes `id` as seen at `row`, or fails if an earlier record had it;
+    /// `field` is the id's source column, for the error.
     pub fn check(&mut self, id: &str, row: u64, field: &str) -> Result<(), FieldError> {
         match self.first_row.get(id) {
             Some(first) => Err(FieldError::new(
@@ -433,11 +483,14 @@ impl IdSet {
 /// (no state across records), so records can be checked on any thread;
 /// duplicate ids are caught afterwards, in file order, with an [`IdSet`].
 pub struct Checker<'a> {
+    /// The input being checked.
     pub spec: &'a InputSpec,
+    /// Converts the input's coordinates to WGS 84 lon/lat degrees.
     pub to_wgs: ToWgs84,
 }
 
 impl<'a> Checker<'a> {
+    /// A checker for one input and its CRS converter.
     pub fn new(spec: &'a InputSpec, to_wgs: ToWgs84) -> Self {
         Checker { spec, to_wgs }
     }
@@ -558,6 +611,7 @@ impl<'a> Checker<'a> {
         Ok((unit, repair))
     }
 
+    /// An enterprise; it must have a location.
     pub fn enterprise(&self, raw: &RawRecord) -> Result<Enterprise, FieldError> {
         check_text(raw)?;
         let id = self.required_id(raw, "id")?;
@@ -694,7 +748,7 @@ impl<'a> Checker<'a> {
         let cas = f.optional("cas").map(str::to_string);
         // A chemical that GB 18218 cannot place has no Q: the line is set
         // aside and its unit computed from the rest (flagged incomplete).
-        crate::analysis::hazard::resolve(&name, cas.as_deref(), category.as_deref()).map_err(
+        crate::analysis::chemicals::resolve(&name, cas.as_deref(), category.as_deref()).map_err(
             |reason| {
                 FieldError::new(
                     &f.column("name"),
@@ -773,6 +827,7 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// A vulnerable target; it must have a location.
     pub fn vulnerable_target(&self, raw: &RawRecord) -> Result<VulnerableTarget, FieldError> {
         check_text(raw)?;
         let id = self.required_id(raw, "id")?;

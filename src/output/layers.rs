@@ -14,7 +14,8 @@ use serde::Deserialize;
 use crate::analysis::aggregate::{CellStats, RecordCounts};
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
-    AdminRef, AdminUnit, Grade, Graded, HazardUnit, HiddenDanger, VulnerableTarget,
+    AdminRef, AdminUnit, Assessment, Grade, Graded, HazardUnit, HiddenDanger, Resolved,
+    VulnerableTarget,
 };
 
 const CATALOGUE: [&str; 7] = [
@@ -193,8 +194,9 @@ impl From<String> for Value {
     }
 }
 impl From<f64> for Value {
+    /// Never negative zero.
     fn from(v: f64) -> Self {
-        Value::Real(v)
+        Value::Real(v + 0.0)
     }
 }
 impl From<i64> for Value {
@@ -324,9 +326,83 @@ pub fn inventory_text(u: &HazardUnit) -> String {
         .join("; ")
 }
 
-/// Rounds a derived value for output (S, R to 4 decimals are plenty).
+/// Rounds a derived value for output (S, R to 4 decimals are plenty);
+/// never negative zero.
 pub fn round4(v: f64) -> f64 {
-    (v * 1e4).round() / 1e4
+    (v * 1e4).round() / 1e4 + 0.0
+}
+
+/// The GB 18218 row a chemical line used, as the lists and traces name it:
+/// `表1第52项`, `表2 W5.4`, or `—` for a substance GB 18218 does not cover.
+pub fn row_label(r: &Resolved) -> String {
+    if let Some(seq) = r.q_source.strip_prefix("table1:") {
+        format!("表1第{seq}项")
+    } else if let Some(code) = r.q_source.strip_prefix("table2:") {
+        format!("表2 {code}")
+    } else {
+        "—".to_string()
+    }
+}
+
+/// How each inventory line was identified, one readable clause per line:
+/// `液化石油气 400 t → 表1第52项 液化石油气(…)（同义名）Q=50 β=1.5 (assumed:…) q/Q=8`,
+/// with the choice made between rows where one was.
+pub fn chemical_trace(a: &Assessment) -> String {
+    a.shares
+        .iter()
+        .map(|c| {
+            let r = &c.resolved;
+            let mut text = match r.critical_t {
+                Some(q) => format!(
+                    "{} {} t → {} {}（{}）Q={q} β={} ({}) q/Q={}",
+                    c.name,
+                    c.quantity_t,
+                    row_label(r),
+                    r.row_name,
+                    r.matched_by.label_zh(),
+                    r.beta,
+                    r.beta_source,
+                    round4(c.ratio)
+                ),
+                None => format!(
+                    "{} {} t → {}",
+                    c.name,
+                    c.quantity_t,
+                    r.matched_by.label_zh()
+                ),
+            };
+            if let Some(choice) = &r.choice {
+                text.push_str(&format!(" [{choice}]"));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// The same, as a JSON array of each line's name, quantity, row, match,
+/// Q, β and q/Q: for programs.
+pub fn chemical_trace_json(a: &Assessment) -> String {
+    let lines: Vec<serde_json::Value> = a
+        .shares
+        .iter()
+        .map(|c| {
+            let r = &c.resolved;
+            serde_json::json!({
+                "name": c.name,
+                "quantity_t": c.quantity_t,
+                "row": r.q_source,
+                "row_name": r.row_name,
+                "matched_by": r.matched_by.as_str(),
+                "critical_t": r.critical_t,
+                "beta": r.beta,
+                "beta_source": r.beta_source,
+                "ratio": round4(c.ratio),
+                "choice": r.choice,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(lines).to_string()
 }
 
 /// The `hazard_sources` row of a hazard unit: its GB 18218 assessment and, from
@@ -343,9 +419,13 @@ pub fn hazard_source_row(u: &HazardUnit, enterprise_name: Option<&str>, source: 
         .set("chemicals", inventory_text(u))
         .set("n_chemicals", u.chemicals.len() as i64)
         .set("incomplete", u.incomplete)
+        .set("chemical_trace", a.map(chemical_trace))
+        .set("chemical_trace_json", a.map(chemical_trace_json))
+        .set("ambiguous_match", a.map(|a| a.ambiguous_match()))
         .set("s_value", a.map(|a| round4(a.s)))
         .set("is_major", a.map(|a| a.is_major))
-        .set("r_value", a.map(|a| round4(a.r)))
+        // GB 18218 defines R only for major hazard sources.
+        .set("r_value", a.filter(|a| a.is_major).map(|a| round4(a.r)))
         .set("alpha", a.map(|a| a.alpha))
         .set("alpha_source", a.map(|a| a.alpha_source.as_str()))
         .set("people_500m", a.map(|a| a.people_500m))

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
-    AdminRef, DangerLevel, Enterprises, Grade, Graded, HazardUnit, HiddenDanger, VulnerableTarget,
+    AdminRef, Assessment, ChemicalShare, DangerLevel, Enterprises, Grade, Graded, HazardUnit,
+    HiddenDanger, VulnerableTarget,
 };
-use crate::output::layers::{covering_text, inventory_text, round4, Value};
+use crate::output::layers::{covering_text, inventory_text, round4, row_label, Value};
 use crate::styles;
 
 /// A column: Chinese header and width in characters (for XLSX).
@@ -186,6 +187,11 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) 
     }
 }
 
+/// One cell for a unit's inventory lines, in input order, joined by "；".
+fn each_line(a: &Assessment, f: impl Fn(&ChemicalShare) -> String) -> String {
+    a.shares.iter().map(f).collect::<Vec<_>>().join("；")
+}
+
 /// 重大危险源清单: major hazard sources, grade 1 first, then by R.
 pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> Table {
     let mut picked: Vec<&HazardUnit> = units.iter().filter(|u| u.major_grade().is_some()).collect();
@@ -211,9 +217,23 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> T
                 u.name.as_str().into(),
                 u.kind.label_zh().into(),
                 inventory_text(u).into(),
-                Value::Real(round4(a.s)),
-                Value::Real(round4(a.r)),
-                Value::Real(a.alpha),
+                each_line(a, |c| row_label(&c.resolved)).into(),
+                each_line(a, |c| c.resolved.matched_by.label_zh().to_string()).into(),
+                each_line(a, |c| {
+                    c.resolved.critical_t.map_or("—".into(), |q| q.to_string())
+                })
+                .into(),
+                each_line(a, |c| c.resolved.beta.to_string()).into(),
+                each_line(a, |c| round4(c.ratio).to_string()).into(),
+                a.shares
+                    .iter()
+                    .filter_map(|c| c.resolved.choice.clone())
+                    .collect::<Vec<_>>()
+                    .join("；")
+                    .into(),
+                round4(a.s).into(),
+                round4(a.r).into(),
+                a.alpha.into(),
                 Value::Int(i64::from(a.people_500m)),
                 if a.alpha_source == crate::analysis::hazard::AlphaSource::Input {
                     "填报"
@@ -237,6 +257,12 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> T
             ("单元名称", 14.0),
             ("单元类型", 10.0),
             ("危险化学品", 40.0),
+            ("匹配行", 24.0),
+            ("匹配方式", 20.0),
+            ("临界量Q(吨)", 16.0),
+            ("校正系数β", 14.0),
+            ("q/Q", 16.0),
+            ("匹配选择", 40.0),
             ("S", 10.0),
             ("R", 10.0),
             ("α", 6.0),
@@ -279,7 +305,7 @@ pub fn target_list(
                 t.protection().label_zh().into(),
                 t.population.into(),
                 district(&t.admin),
-                Value::Real(round4(e.e)),
+                round4(e.e).into(),
                 Value::Int(e.covering.len() as i64),
                 covering_text(e, sources).into(),
                 e.nearest.map(|(j, _)| sources[j].id.clone()).into(),

@@ -104,7 +104,35 @@ pub fn findings(loaded: &Loaded<Graded>, lists: &[Table]) -> serde_json::Value {
             "open_major": major_dangers().filter(|d| d.status == crate::model::DangerStatus::Open).count(),
             "overdue_major": major_dangers().filter(|d| d.overdue).count(),
         },
+        "ambiguous_match": ambiguous_matches(loaded),
         "lists": lists.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Every inventory line for which a choice between GB 18218 rows was made
+/// (the conservative row taken), with its unit, row and reason.
+fn ambiguous_matches(loaded: &Loaded<Graded>) -> serde_json::Value {
+    let lines: Vec<serde_json::Value> = loaded
+        .hazard_units
+        .iter()
+        .filter_map(|u| Some((u, u.assessment.as_ref()?)))
+        .flat_map(|(u, a)| {
+            a.shares.iter().filter_map(move |c| {
+                let choice = c.resolved.choice.as_ref()?;
+                Some(json!({
+                    "unit": u.id,
+                    "chemical": c.name,
+                    "row": c.resolved.q_source,
+                    "row_name": c.resolved.row_name,
+                    "choice": choice,
+                }))
+            })
+        })
+        .collect();
+    json!({
+        "statement": "inventory lines whose GB 18218 row was a choice (the conservative row was taken); give the qualifier (content, concentration) or the category to settle them",
+        "units": loaded.hazard_units.iter().filter(|u| u.assessment.as_ref().is_some_and(|a| a.ambiguous_match())).count(),
+        "lines": lines,
     })
 }
 
