@@ -5,7 +5,7 @@
 //! 1. **CAS** in Table 1; a CAS in several rows (硝酸铵, 硝化纤维素) is
 //!    settled by the name, else the row with the smallest Q is taken and the
 //!    choice recorded;
-//! 2. the **name or an alias** of a Table 1 row (after [`normalise_name`]);
+//! 2. the **name or an alias** of a Table 1 row (after [`crate::analysis::gb18218::normalise_name`]);
 //! 3. the **synonym table** `data/gb18218/synonyms.csv`: common, trade and
 //!    English names (液化石油气, LPG, 天然气, 液碱 …);
 //! 4. 2 and 3 again with **concentration and grade qualifiers removed**
@@ -24,39 +24,12 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::analysis::hazard::{conservative_beta, tables, NamedChemical, Tables};
+use crate::analysis::gb18218::{
+    conservative_beta, csv_rows, normalise_name, tables, Category, NamedChemical, Tables,
+};
 use crate::model::{MatchedBy, Resolved};
 
 const SYNONYMS_CSV: &str = include_str!("../../data/gb18218/synonyms.csv");
-
-/// Normalises a chemical name for lookup: full-width to half-width, no
-/// spaces, one kind of bracket, lower-case Latin letters.
-///
-/// ```
-/// use riskatlas::analysis::chemicals::normalise_name;
-/// assert_eq!(normalise_name("甲醛（含量＞90％）"), normalise_name("甲醛(含量>90%)"));
-/// assert_eq!(normalise_name(" 液 氯 "), "液氯");
-/// ```
-pub fn normalise_name(name: &str) -> String {
-    name.chars()
-        .filter_map(|c| {
-            let c = match c {
-                // Full-width ASCII block → ASCII.
-                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-                '\u{3000}' => ' ',
-                '【' | '〔' => '[',
-                '】' | '〕' => ']',
-                other => other,
-            };
-            let c = match c {
-                '[' | '{' => '(',
-                ']' | '}' => ')',
-                other => other,
-            };
-            (!c.is_whitespace()).then(|| c.to_ascii_lowercase())
-        })
-        .collect()
-}
 
 /// Where a synonym leads.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +60,7 @@ fn synonyms() -> &'static HashMap<String, Synonym> {
             .enumerate()
             .map(|(i, c)| (c.seq, i))
             .collect();
-        crate::analysis::hazard::csv_rows(SYNONYMS_CSV)
+        csv_rows(SYNONYMS_CSV)
             .map(|r| {
                 let target = match r[1].as_str() {
                     "none" => Target::NotCovered,
@@ -416,13 +389,7 @@ const HOW_TO_CATEGORISE: &str = "if it is not a Table 1 chemical, give its hazar
 
 /// Q and β of a Table 1 hit: β from Table 3 for the named toxic gases, else
 /// from the line's category, else the conservative β of the row's group.
-fn from_row(
-    t: &Tables,
-    h: Hit,
-    name: &str,
-    cas: Option<&str>,
-    cat: Option<&crate::analysis::hazard::Category>,
-) -> Resolved {
+fn from_row(t: &Tables, h: Hit, name: &str, cas: Option<&str>, cat: Option<&Category>) -> Resolved {
     let Target::Row(i) = h.target else {
         unreachable!("from_row takes a row")
     };

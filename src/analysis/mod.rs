@@ -17,6 +17,7 @@ use exposure::TargetExposure;
 pub mod aggregate;
 pub mod chemicals;
 pub mod exposure;
+pub mod gb18218;
 pub mod grade;
 pub mod grid;
 pub mod hazard;

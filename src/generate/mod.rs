@@ -374,7 +374,7 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         })
         .collect();
 
-    let tables = crate::analysis::hazard::tables();
+    let tables = crate::analysis::gb18218::tables();
     let (t1, t2) = (&tables.named, &tables.categories);
     let chemical: Vec<&GenEnterprise> = enterprises
         .iter()

@@ -739,7 +739,7 @@ impl<'a> Checker<'a> {
             None => None,
             Some(text) => {
                 let code = text.trim().to_uppercase();
-                if !crate::analysis::hazard::is_category_code(&code) {
+                if !crate::analysis::gb18218::is_category_code(&code) {
                     return Err(FieldError::new(&f.column("category"), text, RejectCode::UnknownValue, format!("category {text:?} is not a GB 18218 Table 2 code (J1 … J5, W1.1 … W11)")));
                 }
                 Some(code)
