@@ -645,6 +645,20 @@ fn a_switched_off_rule_changes_the_grades() {
     assert!(with_grade_1_2 > 0);
 }
 
+/// What a Python `script` using openpyxl prints as JSON about the workbook at `path`.
+fn openpyxl(script: &str, path: &Path) -> Value {
+    let py = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script, path.to_str().unwrap()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    serde_json::from_slice(&py.stdout).unwrap()
+}
+
 /// The lists open in a real XLSX reader (openpyxl), with their header row
 /// frozen, and hold as many rows as the layers say they should.
 #[test]
@@ -678,16 +692,7 @@ import json, sys, openpyxl
 wb = openpyxl.load_workbook(sys.argv[1], read_only=False)
 print(json.dumps({ws.title: {"rows": ws.max_row - 1, "freeze": ws.freeze_panes, "header": [c.value for c in ws[1]]} for ws in wb.worksheets}, ensure_ascii=False))
 "#;
-    let py = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", script, out.join("lists/清单.xlsx").to_str().unwrap()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let sheets: Value = serde_json::from_slice(&py.stdout).unwrap();
+    let sheets = openpyxl(script, &out.join("lists/清单.xlsx"));
     for (name, n) in expected {
         let sheet = &sheets[name];
         assert_eq!(
@@ -1113,16 +1118,8 @@ ws = openpyxl.load_workbook(sys.argv[1])["重大危险源清单"]
 rows = [[c.value for c in r] for r in ws.iter_rows()]
 print(json.dumps(rows, ensure_ascii=False, default=str))
 "#;
-    let py = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", script, out.join("lists/清单.xlsx").to_str().unwrap()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        py.status.success(),
-        "{}",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let rows: Vec<Vec<Value>> = serde_json::from_slice(&py.stdout).unwrap();
+    let rows: Vec<Vec<Value>> =
+        serde_json::from_value(openpyxl(script, &out.join("lists/清单.xlsx"))).unwrap();
     let col = |name: &str| {
         rows[0]
             .iter()
