@@ -192,6 +192,50 @@ fn each_line(a: &Assessment, f: impl Fn(&ChemicalShare) -> String) -> String {
     a.shares.iter().map(f).collect::<Vec<_>>().join("；")
 }
 
+/// One row of 重大危险源清单: the unit, its inventory traced line by line, S, R, α, β and grade.
+fn hazard_list_row(u: &HazardUnit, enterprises: &Enterprises<Graded>) -> Vec<Value> {
+    let a = u.assessment.as_ref().expect("major units are assessed");
+    vec![
+        u.id.as_str().into(),
+        u.enterprise_id.as_str().into(),
+        enterprises
+            .get(&u.enterprise_id)
+            .map(|e| e.name.as_str())
+            .into(),
+        district(&u.admin),
+        u.name.as_str().into(),
+        u.kind.label_zh().into(),
+        inventory_text(u).into(),
+        each_line(a, |c| row_label(&c.resolved)).into(),
+        each_line(a, |c| c.resolved.matched_by.label_zh().to_string()).into(),
+        each_line(a, |c| {
+            c.resolved.critical_t.map_or("—".into(), |q| q.to_string())
+        })
+        .into(),
+        each_line(a, |c| c.resolved.beta.to_string()).into(),
+        each_line(a, |c| round4(c.ratio).to_string()).into(),
+        a.shares
+            .iter()
+            .filter_map(|c| c.resolved.choice.clone())
+            .collect::<Vec<_>>()
+            .join("；")
+            .into(),
+        round4(a.s).into(),
+        round4(a.r).into(),
+        a.alpha.into(),
+        Value::Int(i64::from(a.people_500m)),
+        if a.alpha_source == crate::analysis::hazard::AlphaSource::Input {
+            "填报"
+        } else {
+            "按脆弱性目标估算"
+        }
+        .into(),
+        a.betas_text().into(),
+        crate::analysis::hazard::grade_label_zh(a.grade).into(),
+        if u.incomplete { "是" } else { "否" }.into(),
+    ]
+}
+
 /// 重大危险源清单: major hazard sources, grade 1 first, then by R.
 pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> Table {
     let mut picked: Vec<&HazardUnit> = units.iter().filter(|u| u.major_grade().is_some()).collect();
@@ -204,48 +248,7 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> T
     });
     let rows = picked
         .into_iter()
-        .map(|u| {
-            let a = u.assessment.as_ref().expect("major units are assessed");
-            vec![
-                u.id.as_str().into(),
-                u.enterprise_id.as_str().into(),
-                enterprises
-                    .get(&u.enterprise_id)
-                    .map(|e| e.name.as_str())
-                    .into(),
-                district(&u.admin),
-                u.name.as_str().into(),
-                u.kind.label_zh().into(),
-                inventory_text(u).into(),
-                each_line(a, |c| row_label(&c.resolved)).into(),
-                each_line(a, |c| c.resolved.matched_by.label_zh().to_string()).into(),
-                each_line(a, |c| {
-                    c.resolved.critical_t.map_or("—".into(), |q| q.to_string())
-                })
-                .into(),
-                each_line(a, |c| c.resolved.beta.to_string()).into(),
-                each_line(a, |c| round4(c.ratio).to_string()).into(),
-                a.shares
-                    .iter()
-                    .filter_map(|c| c.resolved.choice.clone())
-                    .collect::<Vec<_>>()
-                    .join("；")
-                    .into(),
-                round4(a.s).into(),
-                round4(a.r).into(),
-                a.alpha.into(),
-                Value::Int(i64::from(a.people_500m)),
-                if a.alpha_source == crate::analysis::hazard::AlphaSource::Input {
-                    "填报"
-                } else {
-                    "按脆弱性目标估算"
-                }
-                .into(),
-                a.betas_text().into(),
-                crate::analysis::hazard::grade_label_zh(a.grade).into(),
-                if u.incomplete { "是" } else { "否" }.into(),
-            ]
-        })
+        .map(|u| hazard_list_row(u, enterprises))
         .collect();
     Table {
         name: "重大危险源清单",
