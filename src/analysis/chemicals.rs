@@ -7,7 +7,8 @@
 //!    choice recorded;
 //! 2. the **name or an alias** of a Table 1 row (after [`crate::analysis::gb18218::normalise_name`]);
 //! 3. the **synonym table** `data/gb18218/synonyms.csv`: common, trade and
-//!    English names (液化石油气, LPG, 天然气, 液碱 …);
+//!    English names of Table 1 chemicals (液化石油气, LPG, 天然气 …), and of
+//!    common Table 2 chemicals with their category (柴油 W5.4, 丙烯 W2 …);
 //! 4. 2 and 3 again with **concentration and grade qualifiers removed**
 //!    (`盐酸(31%)`, `氨水 20%`, `甲醇(工业级)`);
 //! 5. the **Table 2 category** the line gives.
@@ -36,6 +37,8 @@ const SYNONYMS_CSV: &str = include_str!("../../data/gb18218/synonyms.csv");
 enum Target {
     /// A Table 1 row, by its index in [`Tables::named`].
     Row(usize),
+    /// A substance not in Table 1, in a Table 2 category (by code).
+    Category(String),
     /// A substance in no Table 1 row and no Table 2 category.
     NotCovered,
 }
@@ -64,11 +67,19 @@ fn synonyms() -> &'static HashMap<String, Synonym> {
             .map(|r| {
                 let target = match r[1].as_str() {
                     "none" => Target::NotCovered,
+                    row if row.starts_with("table2:") => {
+                        let code = &row["table2:".len()..];
+                        assert!(
+                            t.category(code).is_some(),
+                            "synonyms.csv: no category {code}"
+                        );
+                        Target::Category(code.to_string())
+                    }
                     row => {
                         let seq: u32 = row
                             .strip_prefix("table1:")
                             .and_then(|s| s.parse().ok())
-                            .expect("synonyms.csv targets are table1:<seq> or none");
+                            .expect("synonyms.csv targets are table1:<seq>, table2:<code> or none");
                         Target::Row(seq_index[&seq])
                     }
                 };
@@ -360,27 +371,44 @@ pub fn resolve(name: &str, cas: Option<&str>, category: Option<&str>) -> Result<
             ),
             _,
         ) => Ok(from_row(t, h, name, cas, cat)),
-        (_, Some(c)) => Ok(Resolved {
-            critical_t: Some(c.critical_t),
-            q_source: format!("table2:{}", c.code),
-            row_name: c.name.clone(),
-            beta: c.beta,
-            beta_source: format!("table4:{}", c.code),
-            beta_assumed: false,
-            matched_by: MatchedBy::Category,
-            choice: None,
-        }),
+        (_, Some(c)) => Ok(from_category(c, MatchedBy::Category, None)),
+        (
+            Some(Hit {
+                target: Target::Category(code),
+                choice,
+                ..
+            }),
+            None,
+        ) => {
+            let c = t.category(&code).expect("checked when the synonyms load");
+            Ok(from_category(c, MatchedBy::Synonym, choice))
+        }
+        // The synonym's note says why GB 18218 does not cover it: no choice.
         (Some(h), None) => Ok(Resolved {
             critical_t: None,
             q_source: "none".into(),
-            row_name: String::new(),
+            row_name: h.choice.unwrap_or_default(),
             beta: 0.0,
             beta_source: "none".into(),
             beta_assumed: false,
             matched_by: MatchedBy::NotCovered,
-            choice: h.choice,
+            choice: None,
         }),
         (None, None) => Err(unmatched(name)),
+    }
+}
+
+/// Q and β of a Table 2 category (β from Table 4).
+fn from_category(c: &Category, by: MatchedBy, choice: Option<String>) -> Resolved {
+    Resolved {
+        critical_t: Some(c.critical_t),
+        q_source: format!("table2:{}", c.code),
+        row_name: c.name.clone(),
+        beta: c.beta,
+        beta_source: format!("table4:{}", c.code),
+        beta_assumed: false,
+        matched_by: by,
+        choice,
     }
 }
 
@@ -647,9 +675,30 @@ mod tests {
     }
 
     #[test]
+    fn common_table2_chemicals_take_their_category_and_say_it_was_chosen() {
+        let r = resolve("柴油", None, None).unwrap();
+        assert_eq!(
+            (r.critical_t, r.q_source.as_str(), r.beta),
+            (Some(5000.0), "table2:W5.4", 1.0)
+        );
+        assert!(r.choice.unwrap().contains("W5.1"));
+        // The line's own category wins.
+        let r = resolve("柴油", None, Some("W5.1")).unwrap();
+        assert_eq!((r.q_source.as_str(), r.choice), ("table2:W5.1", None));
+        // 丙烯 is a flammable gas (W2: Q 10 t, β 1.5): 30 t and 60 people (α 1.5)
+        // give S = 3, R = 1.5 × 1.5 × 3 = 6.75, grade 4.
+        let (s, r, g) = grade(&[("丙烯", 30.0, None)], 60);
+        assert!(
+            close(s, 3.0) && close(r, 6.75) && g == Some(4),
+            "S {s} R {r}"
+        );
+    }
+
+    #[test]
     fn a_not_covered_line_adds_nothing_and_a_category_overrides_it() {
         let r = resolve("硫酸(98%)", None, None).unwrap();
         assert_eq!((r.critical_t, r.q_source.as_str()), (None, "none"));
+        assert!(r.choice.is_none() && r.row_name.contains("corrosive"));
         let r = resolve("硫酸(98%)", None, Some("W9.2")).unwrap();
         assert_eq!(r.critical_t, Some(200.0));
         let (s, r, g) = grade(&[("硫酸(98%)", 1000.0, None)], 0);

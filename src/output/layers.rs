@@ -365,10 +365,11 @@ pub fn chemical_trace(a: &Assessment) -> String {
                     round4(c.ratio)
                 ),
                 None => format!(
-                    "{} {} t → {}",
+                    "{} {} t → {}（{}）",
                     c.name,
                     c.quantity_t,
-                    r.matched_by.label_zh()
+                    r.matched_by.label_zh(),
+                    r.row_name
                 ),
             };
             if let Some(choice) = &r.choice {
