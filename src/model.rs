@@ -385,6 +385,9 @@ pub struct Chemical {
     pub category: Option<String>,
     /// Design maximum quantity in tonnes.
     pub quantity_t: f64,
+    /// Its GB 18218 row, Q and β, identified once when the line is checked
+    /// (a line that cannot be identified is rejected).
+    pub resolved: Resolved,
 }
 
 /// A hazard unit (危险化学品单元) of an enterprise, with its inventory.

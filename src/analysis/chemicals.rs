@@ -241,24 +241,27 @@ fn by_cas(t: &Tables, cas: &str, names: &[&str]) -> Option<Hit> {
 /// The choice made when `norm` names several Table 1 rows (硝化棉 is an
 /// alias of rows 37–41): row `taken`, the smallest Q.
 fn shared_name_choice(t: &Tables, norm: &str, taken: usize) -> Option<String> {
-    let rows: Vec<String> = t
-        .named
-        .iter()
-        .filter(|c| {
-            std::iter::once(&c.name)
-                .chain(&c.aliases)
-                .any(|n| normalise_name(n) == norm)
-        })
-        .map(|c| c.seq.to_string())
-        .collect();
-    (rows.len() > 1).then(|| {
-        format!(
-            "{norm} names Table 1 rows {}; row {} ({}, the smallest Q) is taken",
-            rows.join(", "),
-            t.named[taken].seq,
-            t.named[taken].name
-        )
-    })
+    static SHARED: OnceLock<HashMap<String, Vec<u32>>> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
+        let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
+        for c in &tables().named {
+            for n in std::iter::once(&c.name).chain(&c.aliases) {
+                let seqs = by_name.entry(normalise_name(n)).or_default();
+                if !seqs.contains(&c.seq) {
+                    seqs.push(c.seq);
+                }
+            }
+        }
+        by_name.retain(|_, seqs| seqs.len() > 1);
+        by_name
+    });
+    let rows: Vec<String> = shared.get(norm)?.iter().map(u32::to_string).collect();
+    Some(format!(
+        "{norm} names Table 1 rows {}; row {} ({}, the smallest Q) is taken",
+        rows.join(", "),
+        t.named[taken].seq,
+        t.named[taken].name
+    ))
 }
 
 /// Table 1 by name, alias or synonym of `norm`.

@@ -17,7 +17,6 @@
 //! value that is exactly on a boundary in decimal (R = 10) is not pushed
 //! below it by binary floating point.
 
-use crate::analysis::chemicals::resolve;
 use crate::analysis::gb18218::tables;
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
@@ -128,15 +127,11 @@ pub fn assess_units(
                 (sum.min(u64::from(u32::MAX)) as u32, AlphaSource::Estimated)
             }
         };
-        // Every accepted line resolves (validation rejected the others).
+        // Every accepted line was identified when it was checked.
         let inventory: Vec<(&str, f64, Resolved)> = u
             .chemicals
             .iter()
-            .filter_map(|c| {
-                resolve(&c.name, c.cas.as_deref(), c.category.as_deref())
-                    .ok()
-                    .map(|r| (c.name.as_str(), c.quantity_t, r))
-            })
+            .map(|c| (c.name.as_str(), c.quantity_t, c.resolved.clone()))
             .collect();
         u.assessment = Some(assess(&inventory, people, source, u.incomplete));
     }
@@ -145,6 +140,7 @@ pub fn assess_units(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::chemicals::resolve;
 
     fn inv(items: &[(&'static str, f64)]) -> Vec<(&'static str, f64, Resolved)> {
         items

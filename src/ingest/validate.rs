@@ -748,22 +748,23 @@ impl<'a> Checker<'a> {
         let cas = f.optional("cas").map(str::to_string);
         // A chemical that GB 18218 cannot place has no Q: the line is set
         // aside and its unit computed from the rest (flagged incomplete).
-        crate::analysis::chemicals::resolve(&name, cas.as_deref(), category.as_deref()).map_err(
-            |reason| {
-                FieldError::new(
-                    &f.column("name"),
-                    &name,
-                    RejectCode::UnknownChemical,
-                    reason,
-                )
-            },
-        )?;
+        let resolved =
+            crate::analysis::chemicals::resolve(&name, cas.as_deref(), category.as_deref())
+                .map_err(|reason| {
+                    FieldError::new(
+                        &f.column("name"),
+                        &name,
+                        RejectCode::UnknownChemical,
+                        reason,
+                    )
+                })?;
         Ok(Chemical {
             unit_id,
             name,
             cas,
             category,
             quantity_t,
+            resolved,
         })
     }
 
