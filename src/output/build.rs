@@ -181,27 +181,33 @@ fn gpkg_stamp(project: &Project) -> String {
 }
 
 /// Builds the four lists and writes them (CSV and one workbook); returns
-/// them and the seconds it took.
+/// them, the seconds it took, and the time of each step.
 fn write_lists(
     project: &Project,
     loaded: &Loaded<Graded>,
     analysis: &Analysis,
     out_dir: &Path,
-) -> Result<(Vec<Table>, f64), OutputError> {
+) -> Result<(Vec<Table>, f64, Timings), OutputError> {
     let t = Instant::now();
-    let lists = build_lists(loaded, analysis);
-    for table in &lists {
-        write::write_list_csv(
-            &out_dir.join("lists").join(format!("{}.csv", table.name)),
-            table,
-        )?;
-    }
-    write::write_lists_xlsx(
-        &out_dir.join("lists").join("清单.xlsx"),
-        &lists,
-        project.as_of,
-    )?;
-    Ok((lists, t.elapsed().as_secs_f64()))
+    let mut steps = Timings::default();
+    let lists = steps.stage("lists_build", || build_lists(loaded, analysis));
+    steps.stage("lists_write_csv", || -> Result<(), OutputError> {
+        for table in &lists {
+            write::write_list_csv(
+                &out_dir.join("lists").join(format!("{}.csv", table.name)),
+                table,
+            )?;
+        }
+        Ok(())
+    })?;
+    steps.stage("lists_write_xlsx", || {
+        write::write_lists_xlsx(
+            &out_dir.join("lists").join("清单.xlsx"),
+            &lists,
+            project.as_of,
+        )
+    })?;
+    Ok((lists, t.elapsed().as_secs_f64(), steps))
 }
 
 /// Writes the GeoPackage from the layers `rx` hands over, in order; returns
@@ -269,11 +275,13 @@ pub fn write_layers_and_lists(
         drop(tx);
         bar.finish_and_clear();
         let t = Instant::now();
-        let (lists, list_secs) = lists.join().expect("the lists thread does not panic")?;
+        let (lists, list_secs, list_steps) =
+            lists.join().expect("the lists thread does not panic")?;
         let gpkg_secs = gpkg_thread
             .join()
             .expect("the GeoPackage writer does not panic")?;
         timings.0.push(("lists_background".into(), list_secs));
+        timings.0.extend(list_steps.0);
         timings.0.push(("write_gpkg_background".into(), gpkg_secs));
         timings
             .0
