@@ -39,8 +39,8 @@ enum Target {
     Row(usize),
     /// A substance not in Table 1, in a Table 2 category (by code).
     Category(String),
-    /// A substance in no Table 1 row and no Table 2 category.
-    NotCovered,
+    /// A substance in no Table 1 row and no Table 2 category, and why.
+    NotCovered(String),
 }
 
 /// One line of the synonym table.
@@ -65,8 +65,10 @@ fn synonyms() -> &'static HashMap<String, Synonym> {
             .collect();
         csv_rows(SYNONYMS_CSV)
             .map(|r| {
+                let mut note = r.get(2).filter(|n| !n.is_empty()).cloned();
                 let target = match r[1].as_str() {
-                    "none" => Target::NotCovered,
+                    // For these the note is the reason, not a choice.
+                    "none" => Target::NotCovered(note.take().unwrap_or_default()),
                     row if row.starts_with("table2:") => {
                         let code = &row["table2:".len()..];
                         assert!(
@@ -83,7 +85,6 @@ fn synonyms() -> &'static HashMap<String, Synonym> {
                         Target::Row(seq_index[&seq])
                     }
                 };
-                let note = r.get(2).filter(|n| !n.is_empty()).cloned();
                 (normalise_name(&r[0]), Synonym { target, note })
             })
             .collect()
@@ -276,7 +277,7 @@ fn by_any_name(t: &Tables, norm: &str) -> Option<Hit> {
     let s = synonyms().get(norm)?;
     Some(Hit {
         target: s.target.clone(),
-        by: if s.target == Target::NotCovered {
+        by: if matches!(s.target, Target::NotCovered(_)) {
             MatchedBy::NotCovered
         } else {
             MatchedBy::Synonym
@@ -364,33 +365,19 @@ pub fn resolve(name: &str, cas: Option<&str>, category: Option<&str>) -> Result<
         Err(_) if cat.is_some() => None,
         Err(why) => return Err(format!("{name:?}: {why}; {}", HOW_TO_CATEGORISE)),
     };
-    match (hit, cat) {
-        (
-            Some(
-                h @ Hit {
-                    target: Target::Row(_),
-                    ..
-                },
-            ),
-            _,
-        ) => Ok(from_row(t, h, name, cas, cat)),
+    match (hit.map(|h| (h.target, h.by, h.choice)), cat) {
+        (Some((Target::Row(i), by, choice)), _) => {
+            Ok(from_row(t, &t.named[i], by, choice, name, cas, cat))
+        }
         (_, Some(c)) => Ok(from_category(c, MatchedBy::Category, None)),
-        (
-            Some(Hit {
-                target: Target::Category(code),
-                choice,
-                ..
-            }),
-            None,
-        ) => {
+        (Some((Target::Category(code), _, choice)), None) => {
             let c = t.category(&code).expect("checked when the synonyms load");
             Ok(from_category(c, MatchedBy::Synonym, choice))
         }
-        // The synonym's note says why GB 18218 does not cover it: no choice.
-        (Some(h), None) => Ok(Resolved {
+        (Some((Target::NotCovered(reason), ..)), None) => Ok(Resolved {
             critical_t: None,
             q_source: "none".into(),
-            row_name: h.choice.unwrap_or_default(),
+            row_name: reason,
             beta: 0.0,
             beta_source: "none".into(),
             beta_assumed: false,
@@ -420,11 +407,15 @@ const HOW_TO_CATEGORISE: &str = "if it is not a Table 1 chemical, give its hazar
 
 /// Q and β of a Table 1 hit: β from Table 3 for the named toxic gases, else
 /// from the line's category, else the conservative β of the row's group.
-fn from_row(t: &Tables, h: Hit, name: &str, cas: Option<&str>, cat: Option<&Category>) -> Resolved {
-    let Target::Row(i) = h.target else {
-        unreachable!("from_row takes a row")
-    };
-    let row: &NamedChemical = &t.named[i];
+fn from_row(
+    t: &Tables,
+    row: &NamedChemical,
+    by: MatchedBy,
+    choice: Option<String>,
+    name: &str,
+    cas: Option<&str>,
+    cat: Option<&Category>,
+) -> Resolved {
     let (beta, beta_source, beta_assumed) = match (t.toxic_gas_beta(name, cas, Some(row)), cat) {
         (Some(b), _) => (b, "table3".to_string(), false),
         (None, Some(c)) => (c.beta, format!("table4:{}", c.code), false),
@@ -440,8 +431,8 @@ fn from_row(t: &Tables, h: Hit, name: &str, cas: Option<&str>, cat: Option<&Cate
         beta,
         beta_source,
         beta_assumed,
-        matched_by: h.by,
-        choice: h.choice,
+        matched_by: by,
+        choice,
     }
 }
 
