@@ -13,45 +13,31 @@
 //! is on a boundary shared by neighbours, or on the outer edge) the unit with
 //! the smallest code among those whose boundary holds it. So every point has
 //! exactly one unit. A point in no unit is outside the study area and is
-//! reported with the distance to the nearest unit in metres, from an R-tree
-//! of the study area's outline segments in the metric CRS (built on the first
-//! such point). Where the nearest point is a vertex several units share, the
-//! finest of them, then the smallest code, is named.
+//! reported with its distance to the study area ([`super::outline`]): in
+//! metres, with the nearest unit, within 10 km; "more than 10 km" beyond.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use geo::indexed::IntervalTreeMultiPolygon;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
-use geo::{BoundingRect, Contains, Coord, LinesIter, Point};
-use rstar::primitives::{GeomWithData, Line, Rectangle};
-use rstar::{Envelope as _, PointDistance, RTree, AABB};
+use geo::{BoundingRect, Contains, Coord, Point};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{Envelope as _, RTree, AABB};
 
+use super::outline::{segment_tree, Distance, Nearest, Outline, SegmentTree};
 use crate::crs::MetricCrs;
 use crate::model::{AdminLevel, AdminRef, AdminUnit};
 
 type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
-/// A boundary segment and the unit (index into `units`) it bounds.
-type Segment = GeomWithData<Line<[f64; 2]>, usize>;
-
-type SegmentTree = RTree<Segment>;
 
 /// Why a point could not be joined.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outside {
-    /// The nearest unit and the distance to it.
-    pub nearest: Option<Nearest>,
+    /// How far it is from the study area (none when there is no outline).
+    pub distance: Option<Distance>,
     /// Whether swapping the point's lon and lat would put it inside.
     pub swapped_inside: bool,
-}
-
-/// The unit nearest an outside point.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Nearest {
-    /// The unit's slot: its index in [`AdminIndex::units`].
-    pub slot: usize,
-    /// Distance to the unit's boundary in metres, in the metric CRS.
-    pub metres: f64,
 }
 
 /// The administrative units, indexed for point joins.
@@ -69,131 +55,6 @@ pub struct AdminIndex {
     /// The study area's outline in the metric CRS, for distances to outside points.
     outline: OnceLock<Outline>,
     metric: MetricCrs,
-}
-
-/// The outline segments in the metric CRS and, for each vertex where
-/// segments of several units meet, the unit a point nearest that vertex is
-/// given: the finest, then the smallest code.
-struct Outline {
-    tree: SegmentTree,
-    shared_vertices: HashMap<(u64, u64), usize>,
-}
-
-impl Outline {
-    fn new(units: &[AdminUnit], metric: &MetricCrs) -> Outline {
-        let tree = segment_tree(units, true, |c| {
-            let (x, y) = metric.project(c.x, c.y);
-            [x, y]
-        });
-        let rank = |i: usize| (std::cmp::Reverse(units[i].level), i);
-        let mut at_vertex: HashMap<(u64, u64), (usize, bool)> = HashMap::new();
-        for s in tree.iter() {
-            for v in [s.geom().from, s.geom().to] {
-                at_vertex
-                    .entry(vertex_key(v))
-                    .and_modify(|(best, shared)| {
-                        *shared |= *best != s.data;
-                        if rank(s.data) < rank(*best) {
-                            *best = s.data;
-                        }
-                    })
-                    .or_insert((s.data, false));
-            }
-        }
-        let shared_vertices = at_vertex
-            .into_iter()
-            .filter(|(_, (_, shared))| *shared)
-            .map(|(k, (best, _))| (k, best))
-            .collect();
-        Outline {
-            tree,
-            shared_vertices,
-        }
-    }
-
-    /// The nearest unit to `here` (metric coordinates). Another unit can be
-    /// as near only through a shared vertex, since each segment is kept once.
-    fn nearest(&self, here: [f64; 2]) -> Option<Nearest> {
-        let nearest = self.tree.nearest_neighbor(&here)?;
-        let line = nearest.geom();
-        let slot = nearest_vertex(line, here)
-            .and_then(|v| self.shared_vertices.get(&vertex_key(v)).copied())
-            .unwrap_or(nearest.data);
-        Some(Nearest {
-            slot,
-            metres: line.distance_2(&here).sqrt(),
-        })
-    }
-}
-
-fn vertex_key(v: [f64; 2]) -> (u64, u64) {
-    (v[0].to_bits(), v[1].to_bits())
-}
-
-/// The end of `line` that is its point nearest `p`, if one is.
-fn nearest_vertex(line: &Line<[f64; 2]>, p: [f64; 2]) -> Option<[f64; 2]> {
-    let (a, b) = (line.from, line.to);
-    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-    let t = (p[0] - a[0]) * dx + (p[1] - a[1]) * dy;
-    if t <= 0.0 {
-        Some(a)
-    } else if t >= dx * dx + dy * dy {
-        Some(b)
-    } else {
-        None
-    }
-}
-
-/// Segments of every unit's rings, their coordinates mapped by `f`. A
-/// segment shared by several units (a district's edge is also its city's
-/// and province's) is kept once, for the finest of them, then the smallest
-/// code. With `outline_only`, a segment shared by two units of one level —
-/// an edge inside the study area, never the nearest for a point outside —
-/// is left out.
-fn segment_tree(
-    units: &[AdminUnit],
-    outline_only: bool,
-    f: impl Fn(Coord<f64>) -> [f64; 2],
-) -> SegmentTree {
-    let mut order: Vec<usize> = (0..units.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(units[i].level), i));
-    type Key = ((u64, u64), (u64, u64));
-    let key = |a: Coord<f64>, b: Coord<f64>| -> Key {
-        let (a, b) = (
-            (a.x.to_bits(), a.y.to_bits()),
-            (b.x.to_bits(), b.y.to_bits()),
-        );
-        if a <= b {
-            (a, b)
-        } else {
-            (b, a)
-        }
-    };
-    let mut inner: std::collections::HashSet<Key> = std::collections::HashSet::new();
-    if outline_only {
-        let mut per_level: HashMap<(AdminLevel, Key), u32> = HashMap::new();
-        for u in units {
-            for l in u.boundary.lines_iter() {
-                *per_level.entry((u.level, key(l.start, l.end))).or_default() += 1;
-            }
-        }
-        inner = per_level
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|((_, k), _)| k)
-            .collect();
-    }
-    let mut seen = std::collections::HashSet::new();
-    let mut segments = Vec::new();
-    for i in order {
-        for l in units[i].boundary.lines_iter() {
-            let k = key(l.start, l.end);
-            if !inner.contains(&k) && seen.insert(k) {
-                segments.push(GeomWithData::new(Line::new(f(l.start), f(l.end)), i));
-            }
-        }
-    }
-    RTree::bulk_load(segments)
 }
 
 impl AdminIndex {
@@ -313,20 +174,22 @@ impl AdminIndex {
         }
         let swapped_inside = self.locate(Point::new(p.y(), p.x())).is_some();
         Err(Outside {
-            nearest: self.nearest(p),
+            distance: self.outline().distance(p),
             swapped_inside,
         })
     }
 
-    /// The nearest unit and its distance in metres, measured in the metric
-    /// CRS to the nearest boundary segment; among units sharing that
+    /// The nearest unit and its exact distance in metres, measured in the
+    /// metric CRS to the nearest boundary segment; among units sharing that
     /// segment, the finest, then the smallest code.
     pub fn nearest(&self, p: Point<f64>) -> Option<Nearest> {
-        let outline = self
-            .outline
-            .get_or_init(|| Outline::new(&self.units, &self.metric));
-        let (x, y) = self.metric.project(p.x(), p.y());
-        outline.nearest([x, y])
+        self.outline().nearest(p)
+    }
+
+    /// The outline, built on the first point outside.
+    fn outline(&self) -> &Outline {
+        self.outline
+            .get_or_init(|| Outline::new(&self.units, self.bounds(), &self.metric))
     }
 
     /// The envelope of the study area (all units), lon/lat.
@@ -369,8 +232,9 @@ fn admin_path(units: &[AdminUnit], start: usize) -> AdminRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::outline::NEAR_M;
     use geo::coordinate_position::CoordPos;
-    use geo::{polygon, CoordinatePosition, Distance, Euclidean, MultiPolygon};
+    use geo::{polygon, CoordinatePosition, Distance as _, Euclidean, MultiPolygon};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -452,7 +316,9 @@ mod tests {
     fn outside_reports_distance_in_metres() {
         let idx = two_districts();
         let miss = idx.join(Point::new(121.01, 31.5)).unwrap_err();
-        let near = miss.nearest.unwrap();
+        let Some(Distance::Near(near)) = miss.distance else {
+            panic!("{miss:?}")
+        };
         let d = near.metres;
         assert_eq!(idx.units()[near.slot].code, "320412");
         // 0.01° of longitude at 31.5°N is about 950 m.
@@ -466,8 +332,7 @@ mod tests {
         // Due south of the corner the two districts share; the parallel
         // curves up away from the central meridian, so that corner is the
         // nearest point of both.
-        let miss = idx.join(Point::new(120.0, 30.7)).unwrap_err();
-        let near = miss.nearest.unwrap();
+        let near = idx.nearest(Point::new(120.0, 30.7)).unwrap();
         assert_eq!(idx.units()[near.slot].code, "320402");
         // 0.3° of latitude is about 33 km.
         assert!(
@@ -535,16 +400,15 @@ mod tests {
 
     /// Real boundaries (常州市's six districts, read without GDAL): the index
     /// agrees with a brute-force scan on seeded random points over the city.
-    #[test]
-    fn agrees_with_brute_force_on_real_boundaries() {
+    /// The bundled Changzhou boundaries: city, districts.
+    fn changzhou_units() -> Vec<AdminUnit> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/fixtures/boundaries/changzhou.geojson"
         );
         let fc: geojson::FeatureCollection =
             std::fs::read_to_string(path).unwrap().parse().unwrap();
-        let units: Vec<AdminUnit> = fc
-            .features
+        fc.features
             .iter()
             .map(|f| {
                 let prop = |k: &str| f.property(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -562,7 +426,45 @@ mod tests {
                     boundary,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Around real boundaries, an outside point is reported "beyond" exactly
+    /// when its exact distance exceeds 10 km, however the screen judged its cell.
+    #[test]
+    fn the_far_screen_never_hides_a_near_point() {
+        let idx = AdminIndex::new(changzhou_units(), MetricCrs::for_longitude(119.8, 31.6));
+        let (lo, hi) = (idx.bounds().lower(), idx.bounds().upper());
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (mut near, mut beyond) = (0, 0);
+        for _ in 0..20_000 {
+            let p = Point::new(
+                rng.gen_range(lo[0] - 0.4..hi[0] + 0.4),
+                rng.gen_range(lo[1] - 0.4..hi[1] + 0.4),
+            );
+            let Err(miss) = idx.join(p) else { continue };
+            let exact = idx.nearest(p).unwrap();
+            match miss.distance.unwrap() {
+                Distance::Near(n) => {
+                    near += 1;
+                    assert_eq!(n, exact);
+                    assert!(exact.metres <= NEAR_M);
+                }
+                Distance::Beyond(_) => {
+                    beyond += 1;
+                    assert!(exact.metres > NEAR_M, "{p:?}: {exact:?}");
+                }
+            }
+        }
+        assert!(
+            near > 1_000 && beyond > 1_000,
+            "{near} near, {beyond} beyond"
+        );
+    }
+
+    #[test]
+    fn agrees_with_brute_force_on_real_boundaries() {
+        let units = changzhou_units();
         let idx = AdminIndex::new(units.clone(), MetricCrs::for_longitude(119.8, 31.6));
         let districts: Vec<&AdminUnit> = units
             .iter()
@@ -663,9 +565,8 @@ mod tests {
                 idx.join(Point::new(119.2, 32.0)).is_ok(),
                 "a point in the ring is inside"
             );
-            let miss = idx.join(Point::new(120.0, 32.0)).unwrap_err();
             // The hole's edge is 0.5° away: about 47 km east-west at 32°N, 55 km north-south.
-            let d = miss.nearest.unwrap().metres;
+            let d = idx.nearest(Point::new(120.0, 32.0)).unwrap().metres;
             assert!((45_000.0..56_000.0).contains(&d), "{d}");
         }
     }
@@ -750,14 +651,17 @@ mod tests {
     }
 
     /// The distance of an outside point, from the segment index, equals a
-    /// brute-force distance to every projected unit.
+    /// brute-force distance to every projected unit; the reported distance
+    /// is that figure within 10 km and "more than 10 km" beyond, whichever
+    /// way the screen judged the point's cell.
     #[test]
     fn outside_distances_agree_with_brute_force() {
         let idx = two_districts();
         let metric = idx.metric().clone();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for _ in 0..500 {
-            let p = Point::new(rng.gen_range(118.0..122.0), rng.gen_range(30.0..33.0));
+        let (mut near, mut beyond) = (0, 0);
+        for _ in 0..5000 {
+            let p = Point::new(rng.gen_range(118.5..121.5), rng.gen_range(30.6..32.4));
             let Err(miss) = idx.join(p) else { continue };
             let (x, y) = metric.project(p.x(), p.y());
             let brute = idx
@@ -765,11 +669,29 @@ mod tests {
                 .iter()
                 .map(|u| Euclidean.distance(&Point::new(x, y), &metric.to_metric(&u.boundary)))
                 .fold(f64::INFINITY, f64::min);
-            let got = miss.nearest.unwrap().metres;
+            if brute == 0.0 {
+                // Outside the lon/lat ring but inside its projection, whose
+                // edges are chords of the curved images of the parallels.
+                continue;
+            }
+            let exact = idx.nearest(p).unwrap().metres;
             assert!(
-                (got - brute).abs() < 1e-6 * brute.max(1.0),
-                "{got} vs {brute}"
+                (exact - brute).abs() < 1e-6 * brute.max(1.0),
+                "{exact} vs {brute}"
             );
+            match miss.distance.unwrap() {
+                Distance::Near(n) => {
+                    near += 1;
+                    assert!(brute <= NEAR_M, "{p:?} is {brute} m away");
+                    assert!((n.metres - brute).abs() < 1e-6 * brute.max(1.0));
+                }
+                Distance::Beyond(m) => {
+                    beyond += 1;
+                    assert_eq!(m, NEAR_M);
+                    assert!(brute > NEAR_M, "{p:?} is only {brute} m away");
+                }
+            }
         }
+        assert!(near > 100 && beyond > 100, "{near} near, {beyond} beyond");
     }
 }

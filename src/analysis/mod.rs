@@ -22,6 +22,7 @@ pub mod grade;
 pub mod grid;
 pub mod hazard;
 pub mod join;
+pub mod outline;
 pub mod spatial;
 
 /// What the analysis stages add to the loaded records.

@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::analysis::join::{AdminIndex, Outside};
+use crate::analysis::outline::Distance;
 use crate::crs::{MetricCrs, ToWgs84};
 use crate::model::{
     AdminRef, AdminUnit, Enterprise, Enterprises, HazardUnit, HiddenDanger, SourceRef,
@@ -263,12 +264,18 @@ fn outside_error(p: Point<f64>, outside: &Outside, index: &AdminIndex) -> FieldE
             "longitude and latitude are swapped (swapped, the point falls inside the study area)",
         );
     }
-    let reason = match outside.nearest {
-        Some(near) => {
+    let reason = match outside.distance {
+        Some(Distance::Near(near)) => {
             let u = &index.units()[near.slot];
             format!(
                 "outside the study area: {:.0} m from the nearest unit, {} ({})",
                 near.metres, u.name, u.code
+            )
+        }
+        Some(Distance::Beyond(metres)) => {
+            format!(
+                "outside the study area: more than {:.0} km from every unit",
+                metres / 1000.0
             )
         }
         None => "outside the study area".to_string(),
