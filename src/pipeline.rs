@@ -87,7 +87,7 @@ pub fn exposure_grid(
     let mut tiff =
         write::GeoTiff::create(tif, spec.cols, spec.rows, spec.geotransform(), metric.epsg)?;
     let mut stats = GridStats::new(loaded.index.units().len());
-    let mut cells = GridCells::new(spec, cfg)?;
+    let mut cells = GridCells::new(spec, cfg);
     let bar = progress.bar(spec.rows as u64, "exposure grid");
     sources.bands(
         &spec,
@@ -98,7 +98,7 @@ pub fn exposure_grid(
             let units = unit_raster.band(&spec, row0, rows)?;
             stats.add_band(band, &units, cfg);
             tiff.write_band(row0, rows, band)?;
-            cells.add_band(row0, rows, band, cfg)?;
+            cells.add_band(row0, rows, band, cfg);
             bar.inc(rows as u64);
             Ok(())
         },
@@ -279,7 +279,7 @@ pub fn run(
         analysis: &analysis,
         grid: &grid,
     };
-    let map_files = maps::render_maps(results, grid_cells.codes()?, &stage, &mut timings)?;
+    let map_files = maps::render_maps(results, grid_cells.codes().to_vec(), &stage, &mut timings)?;
     let (units_by_grade, lists) =
         write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
     timings.stage("write_rejects", || {

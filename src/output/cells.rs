@@ -3,9 +3,6 @@
 //! `influence_zones` (the circle of each hazard source). Geometry is built in
 //! the metric CRS and returned in WGS 84 lon/lat.
 
-use gdal::raster::Buffer;
-use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType};
-use gdal::DriverManager;
 use geo::{LineString, MultiPolygon, Polygon};
 
 use crate::analysis::exposure::{cell_grade, GridSpec, Source, SourceOf};
@@ -13,6 +10,7 @@ use crate::crs::MetricCrs;
 use crate::ingest::config::Exposure;
 use crate::model::{Grade, HazardUnit};
 use crate::output::layers::{self, Row, Shape, Value};
+use crate::output::polygonize::regions;
 
 /// Grade codes in the grade raster (0 = E = 0).
 fn code(g: Grade) -> u8 {
@@ -24,7 +22,7 @@ fn code(g: Grade) -> u8 {
     }
 }
 
-fn grade_of(code: i64) -> Option<Grade> {
+fn grade_of(code: u8) -> Option<Grade> {
     match code {
         1 => Some(Grade::Blue),
         2 => Some(Grade::Yellow),
@@ -42,43 +40,30 @@ pub struct GridCells {
     cap: usize,
     cells: Vec<(u32, u32, f64)>,
     overflow: bool,
-    grades: gdal::Dataset,
+    /// Every cell's grade code, row-major.
+    grades: Vec<u8>,
 }
 
-type GdalResult<T> = Result<T, gdal::errors::GdalError>;
-
 impl GridCells {
-    /// An empty collector for a grid of `spec`, with an in-memory grade raster
-    /// and the cap `exposure.max_grid_cells`.
-    pub fn new(spec: GridSpec, cfg: &Exposure) -> GdalResult<GridCells> {
-        let driver = DriverManager::get_driver_by_name("MEM")?;
-        let mut grades = driver.create_with_band_type::<u8, _>("", spec.cols, spec.rows, 1)?;
-        grades.set_geo_transform(&spec.geotransform())?;
-        Ok(GridCells {
+    /// An empty collector for a grid of `spec`, with a grade raster and the
+    /// cap `exposure.max_grid_cells`.
+    pub fn new(spec: GridSpec, cfg: &Exposure) -> GridCells {
+        GridCells {
             spec,
             cap: cfg.max_grid_cells,
             cells: Vec::new(),
             overflow: false,
-            grades,
-        })
+            grades: vec![0; spec.cols * spec.rows],
+        }
     }
 
     /// Takes one band of the grid.
-    pub fn add_band(
-        &mut self,
-        row0: usize,
-        rows: usize,
-        values: &[f64],
-        cfg: &Exposure,
-    ) -> GdalResult<()> {
-        let codes: Vec<u8> = values
-            .iter()
-            .map(|&e| cell_grade(e, cfg).map_or(0, code))
-            .collect();
-        let mut buf = Buffer::new((self.spec.cols, rows), codes);
-        self.grades
-            .rasterband(1)?
-            .write((0, row0 as isize), (self.spec.cols, rows), &mut buf)?;
+    pub fn add_band(&mut self, row0: usize, rows: usize, values: &[f64], cfg: &Exposure) {
+        let at = row0 * self.spec.cols;
+        let band = &mut self.grades[at..at + rows * self.spec.cols];
+        for (g, &e) in band.iter_mut().zip(values) {
+            *g = cell_grade(e, cfg).map_or(0, code);
+        }
         if !self.overflow {
             for (i, &e) in values.iter().enumerate().filter(|(_, e)| **e > 0.0) {
                 self.cells.push((
@@ -92,17 +77,11 @@ impl GridCells {
                 self.cells = Vec::new();
             }
         }
-        Ok(())
     }
 
     /// Every cell's grade code (0 where E = 0, 1 blue … 4 red), row-major.
-    pub fn codes(&self) -> GdalResult<Vec<u8>> {
-        Ok(self
-            .grades
-            .rasterband(1)?
-            .read_band_as::<u8>()?
-            .data()
-            .to_vec())
+    pub fn codes(&self) -> &[u8] {
+        &self.grades
     }
 
     /// Whether cells were merged per grade.
@@ -111,10 +90,10 @@ impl GridCells {
     }
 
     /// The layer's rows: one per cell, or one per merged polygon.
-    pub fn rows(&self, cfg: &Exposure, metric: &MetricCrs) -> GdalResult<Vec<Row>> {
+    pub fn rows(&self, cfg: &Exposure, metric: &MetricCrs) -> Vec<Row> {
         let cell_km2 = self.spec.cell * self.spec.cell / 1e6;
         if !self.overflow {
-            return Ok(self
+            return self
                 .cells
                 .iter()
                 .map(|&(r, c, e)| {
@@ -131,73 +110,49 @@ impl GridCells {
                         metric.to_wgs84(&MultiPolygon(vec![ring])),
                     )
                 })
-                .collect());
+                .collect();
         }
-        self.polygonize(metric, cell_km2)
+        self.merged_rows(metric, cell_km2)
     }
 
-    /// Merges cells of equal grade into polygons with GDAL's polygonizer.
-    fn polygonize(&self, metric: &MetricCrs, cell_km2: f64) -> GdalResult<Vec<Row>> {
-        let driver = DriverManager::get_driver_by_name("Memory")?;
-        let mut out = driver.create_vector_only("")?;
-        let layer = out.create_layer(LayerOptions {
-            name: "zones",
-            ty: gdal::vector::OGRwkbGeometryType::wkbPolygon,
-            ..Default::default()
-        })?;
-        FieldDefn::new("code", OGRFieldType::OFTInteger)?.add_to_layer(&layer)?;
-        let band = self.grades.rasterband(1)?;
-        // SAFETY: the band and the layer are valid handles owned by `self`
-        // and this function for the whole call; no progress callback is given.
-        let rv = unsafe {
-            // The band is its own mask: cells with code 0 (E = 0) are left out.
-            let b = band.c_rasterband();
-            gdal_sys::GDALPolygonize(
-                b,
-                b,
-                layer.c_layer(),
-                0,
-                std::ptr::null_mut(),
-                None,
-                std::ptr::null_mut(),
-            )
+    /// Cells of equal grade merged into polygons, one row per region.
+    fn merged_rows(&self, metric: &MetricCrs, cell_km2: f64) -> Vec<Row> {
+        let spec = &self.spec;
+        let ring = |r: Vec<[u32; 2]>| -> LineString<f64> {
+            r.into_iter()
+                .map(|[c, row]| {
+                    (
+                        spec.x0 + c as f64 * spec.cell,
+                        spec.y0 - row as f64 * spec.cell,
+                    )
+                })
+                .collect()
         };
-        if rv != gdal_sys::CPLErr::CE_None {
-            return Err(gdal::errors::GdalError::CplError {
-                class: rv,
-                number: 0,
-                msg: "polygonize failed".into(),
-            });
-        }
-        let mut layer = out.layer(0)?;
-        let mut rows = Vec::new();
-        for f in layer.features() {
-            let Some(grade) = f.field_as_integer(0)?.and_then(|c| grade_of(c.into())) else {
-                continue;
-            };
-            let Some(g) = f.geometry() else { continue };
-            let mp = match geo::Geometry::<f64>::try_from(g)? {
-                geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
-                geo::Geometry::MultiPolygon(mp) => mp,
-                _ => continue,
-            };
-            let area_km2 = geo::Area::unsigned_area(&mp) / 1e6;
-            let cells = (area_km2 / cell_km2).round() as i64;
-            rows.push(grid_row(
-                Some(grade),
-                None,
-                cells,
-                area_km2,
-                metric.to_wgs84(&mp),
-            ));
-        }
-        // Red first, then by size: a stable order whatever GDAL's.
+        let mut rows: Vec<Row> = regions(&self.grades, spec.cols)
+            .into_iter()
+            .filter_map(|r| {
+                let grade = grade_of(r.code)?;
+                let holes = r.holes.into_iter().map(ring).collect();
+                let mp = MultiPolygon(vec![Polygon::new(ring(r.exterior), holes)]);
+                let area_km2 = geo::Area::unsigned_area(&mp) / 1e6;
+                let cells = (area_km2 / cell_km2).round() as i64;
+                Some(grid_row(
+                    Some(grade),
+                    None,
+                    cells,
+                    area_km2,
+                    metric.to_wgs84(&mp),
+                ))
+            })
+            .collect();
+        // Red first, then by size; regions of one grade and size stay in the
+        // order of their top-left cells.
         rows.sort_by(|a, b| {
             grade_key(b)
                 .cmp(&grade_key(a))
                 .then(area(b).total_cmp(&area(a)))
         });
-        Ok(rows)
+        rows
     }
 }
 

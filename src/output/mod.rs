@@ -11,6 +11,7 @@ pub mod build;
 pub mod cells;
 pub mod layers;
 pub mod lists;
+pub mod polygonize;
 pub mod report;
 pub mod write;
 
