@@ -267,9 +267,11 @@ fn outside_error(p: Point<f64>, outside: &Outside, index: &AdminIndex) -> FieldE
     let reason = match outside.distance {
         Some(Distance::Near(near)) => {
             let u = &index.units()[near.slot];
+            // Below a metre, whole metres would read "0 m".
+            let decimals = usize::from(near.metres < 1.0);
             format!(
-                "outside the study area: {:.0} m from the nearest unit, {} ({})",
-                near.metres, u.name, u.code
+                "outside the study area: {:.*} m from the nearest unit, {} ({})",
+                decimals, near.metres, u.name, u.code
             )
         }
         Some(Distance::Beyond(metres)) => {
@@ -360,6 +362,7 @@ pub fn load_all<E: From<IngestError>>(
     progress: &Progress,
     after_units: impl FnOnce(&AdminIndex) -> Result<(), E>,
 ) -> Result<Loaded, E> {
+    load::check_paths(project.inputs.values()).map_err(IngestError::from)?;
     let mut st = Stages {
         ledger: Ledger::default(),
         summaries: ReadSummaries::new(),

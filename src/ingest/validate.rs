@@ -439,7 +439,7 @@ fn to_lon_lat(
 fn out_of_range(x: f64, y: f64, crs: crate::crs::InputCrs) -> String {
     format!(
         "coordinates ({x}, {y}) are outside longitude/latitude range although the input's CRS is {crs} \
-         (a GeoJSON without a crs member is read as WGS 84); {}",
+         (the project file's crs; without one, a GeoJSON without a crs member is read as WGS 84); {}",
         crate::crs::likely_crs(x, y)
     )
 }

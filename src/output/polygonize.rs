@@ -6,10 +6,11 @@
 //! non-zero code (cells touching only at a corner are separate regions, as
 //! in GDAL's default). Its rings are traced cell edge by cell edge with the
 //! region on the right, keeping only the corners; a ring that meets itself
-//! at a corner stays one ring through it, twice. The rings found are the
-//! region's exterior and its holes: the exterior is the one that winds the
-//! other way, and the region a ring belongs to comes from a labelling of
-//! the raster's runs, so no point-in-polygon test is needed.
+//! at a corner is split there into simple loops (a hole touching the
+//! exterior at a point, as in GDAL's output and OGC validity). The loops are
+//! the region's exterior and its holes, told apart by their winding; the
+//! region a ring belongs to comes from a labelling of the raster's runs, so
+//! no point-in-polygon test is needed.
 
 /// One region: its code and its rings as grid vertices `[col, row]` (row 0
 /// at the top), each ring closed (first vertex = last). In a y-up world the
@@ -39,6 +40,7 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
     let mut visited = vec![0u64; codes.len().div_ceil(64)];
     let mut regions: Vec<Region> = Vec::new();
     let mut by_label: std::collections::HashMap<u32, usize> = Default::default();
+    let mut pending: Vec<Vec<[u32; 2]>> = Vec::new();
     for r in 0..grid.rows {
         for c in 0..cols {
             let i = r * cols + c;
@@ -46,24 +48,29 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
             if k == 0 || (r > 0 && codes[i - cols] == k) || visited[i / 64] >> (i % 64) & 1 == 1 {
                 continue;
             }
-            let mut ring = grid.trace(r, c, &mut visited);
             let label = labels.label(r, c);
-            // Traced with the region on the right in row-down coordinates:
-            // an exterior has positive area there, a hole negative. Reversed,
-            // they wind the y-up way.
-            let exterior = twice_area(&ring) > 0;
-            ring.reverse();
-            if exterior {
-                by_label.insert(label, regions.len());
-                regions.push(Region {
-                    code: k,
-                    exterior: ring,
-                    holes: Vec::new(),
-                });
-            } else {
-                // The exterior comes first: its top-left cell is above any hole.
-                let at = by_label[&label];
-                regions[at].holes.push(ring);
+            for mut ring in simple_loops(&grid.trace(r, c, &mut visited)) {
+                // Traced with the region on the right in row-down coordinates:
+                // an exterior has positive area there, a hole negative.
+                // Reversed, they wind the y-up way.
+                let exterior = twice_area(&ring) > 0;
+                ring.reverse();
+                if exterior {
+                    by_label.insert(label, regions.len());
+                    regions.push(Region {
+                        code: k,
+                        exterior: ring,
+                        holes: Vec::new(),
+                    });
+                } else {
+                    // The exterior comes first: its top-left cell is above any
+                    // hole. A loop pinched off the exterior comes before it,
+                    // and waits for it.
+                    pending.push(ring);
+                }
+            }
+            if let Some(&at) = by_label.get(&label) {
+                regions[at].holes.append(&mut pending);
             }
         }
     }
@@ -124,6 +131,45 @@ impl Grid<'_> {
             }
         }
     }
+}
+
+/// A traced ring split where it meets itself (a corner where the region
+/// touches itself diagonally): each loop closed and with corners only, the
+/// pinched-off loops first. An exterior so becomes an exterior and holes
+/// that touch it at a point, as OGC validity (and GDAL) has it.
+fn simple_loops(ring: &[[u32; 2]]) -> Vec<Vec<[u32; 2]>> {
+    let mut loops = Vec::new();
+    let mut path: Vec<[u32; 2]> = Vec::with_capacity(ring.len());
+    let mut at: std::collections::HashMap<[u32; 2], usize> = Default::default();
+    for &v in &ring[..ring.len() - 1] {
+        if let Some(&p) = at.get(&v) {
+            let mut pinched: Vec<[u32; 2]> = path.drain(p + 1..).collect();
+            for u in &pinched {
+                at.remove(u);
+            }
+            pinched.insert(0, v);
+            loops.push(close_without_straights(pinched));
+        } else {
+            at.insert(v, path.len());
+            path.push(v);
+        }
+    }
+    loops.push(close_without_straights(path));
+    loops
+}
+
+/// An open loop of vertices, closed, without vertices where it runs straight on.
+fn close_without_straights(open: Vec<[u32; 2]>) -> Vec<[u32; 2]> {
+    let n = open.len();
+    let turns = |i: usize| {
+        let (p, v, q) = (open[(i + n - 1) % n], open[i], open[(i + 1) % n]);
+        let d = |a: [u32; 2], b: [u32; 2]| [b[0] as i64 - a[0] as i64, b[1] as i64 - a[1] as i64];
+        let (a, b) = (d(p, v), d(v, q));
+        a[0] * b[1] != a[1] * b[0]
+    };
+    let mut ring: Vec<[u32; 2]> = (0..n).filter(|&i| turns(i)).map(|i| open[i]).collect();
+    ring.push(ring[0]);
+    ring
 }
 
 /// Twice the signed area of a closed ring (shoelace), exact in integers.
@@ -232,10 +278,9 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    /// A region as a comparable value: its code, twice its area and the
-    /// multiset of its corners (a ring through a corner twice and a hole
-    /// touching the exterior there have the same corners).
-    type Key = (u8, i64, Vec<[i64; 2]>);
+    /// A region as a comparable value: its code, twice its area, and the
+    /// corners of each ring (sorted), the exterior first, then the holes sorted.
+    type Key = (u8, i64, Vec<Vec<[i64; 2]>>);
 
     /// Corners of a closed ring: vertices where the direction changes.
     fn corners(ring: &[[i64; 2]]) -> Vec<[i64; 2]> {
@@ -261,9 +306,16 @@ mod tests {
             .enumerate()
             .map(|(i, a)| if i == 0 { a } else { -a })
             .sum();
-        let mut all: Vec<[i64; 2]> = rings.iter().flat_map(|r| corners(r)).collect();
-        all.sort();
-        (code, area, all)
+        let mut sets: Vec<Vec<[i64; 2]>> = rings
+            .iter()
+            .map(|r| {
+                let mut c = corners(r);
+                c.sort();
+                c
+            })
+            .collect();
+        sets[1..].sort();
+        (code, area, sets)
     }
 
     fn ours(codes: &[u8], cols: usize) -> Vec<Key> {

@@ -83,10 +83,12 @@ pub enum LoadError {
         hint: String,
     },
     /// The file has no attribute columns at all, so no mapped field can be found.
-    #[error("{file}: has no attribute columns, so no field can be read ({what}); it needs a column {column:?} for field {field}")]
+    #[error("[inputs.{input}] {path}: has no attribute columns, so no field can be read ({what}); it needs a column {column:?} for field {field}")]
     NoColumns {
-        /// The file as named in the project file.
-        file: String,
+        /// The input's key, e.g. `hidden_dangers`.
+        input: &'static str,
+        /// The file's absolute path.
+        path: String,
         /// The logical field (or `x`, `y`) the column was wanted for.
         field: String,
         /// The column name the project file gives for it.
@@ -441,13 +443,27 @@ fn sniff(head: &[u8]) -> &'static str {
     }
 }
 
+/// The full path of an input, for messages (as given when it cannot be made absolute).
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Checks every input's path (see [`check_path`]) before any is read, so a
+/// missing or mistyped file is reported at once, not after minutes of
+/// reading the inputs before it.
+pub fn check_paths<'a>(specs: impl IntoIterator<Item = &'a InputSpec>) -> Result<(), LoadError> {
+    specs
+        .into_iter()
+        .try_for_each(|spec| check_path(spec).map(|_| ()))
+}
+
 /// Checks an input's path before a reader touches it — it exists, is a file,
 /// is not empty, its content fits its extension, a shapefile has its `.dbf` —
 /// so the message names the `[inputs.…]` key, the full path and the cause
 /// instead of a bare GDAL failure. Returns the driver.
 fn check_path(spec: &InputSpec) -> Result<Driver, LoadError> {
     let path = &spec.path;
-    let full = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    let full = absolute(path);
     let err = |message: String| LoadError::Path {
         input: spec.kind.key(),
         path: full.display().to_string(),
@@ -495,7 +511,7 @@ fn check_path(spec: &InputSpec) -> Result<Driver, LoadError> {
         if !(has("dbf") || has("DBF")) {
             return Err(err(format!(
                 "the shapefile's attribute file {} is missing (a shapefile is .shp + .shx + .dbf)",
-                path.with_extension("dbf").display()
+                full.with_extension("dbf").display()
             )));
         }
     }
@@ -521,7 +537,8 @@ fn map_columns(
     let missing = |field: &str, column: &str| {
         if columns.is_empty() {
             return LoadError::NoColumns {
-                file: spec.display_path.clone(),
+                input: spec.kind.key(),
+                path: absolute(&spec.path).display().to_string(),
                 field: field.to_string(),
                 column: column.to_string(),
                 what: match driver {
