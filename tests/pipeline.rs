@@ -497,6 +497,26 @@ fn geopackage_matches_geojson_and_reads_back_as_input() {
             "{name}"
         );
     }
+    // Each spatial index passes SQLite's own check and holds every feature.
+    let db = rusqlite::Connection::open(out.join("riskatlas.gpkg")).unwrap();
+    for name in LAYERS {
+        let check: String = db
+            .query_row(
+                &format!("SELECT rtreecheck('rtree_{name}_geom')"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(check, "ok", "{name}");
+        let (indexed, features): (i64, i64) = db
+            .query_row(
+                &format!("SELECT (SELECT count(*) FROM \"rtree_{name}_geom\"), (SELECT count(*) FROM \"{name}\")"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(indexed, features, "{name}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project.toml");
     let gpkg_path = out.join("riskatlas.gpkg");

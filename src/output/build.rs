@@ -88,14 +88,17 @@ fn layers_in_draw_order() -> Vec<Layer> {
 }
 
 /// The `exposure_grid` rows, made from the grid cells on their own thread.
-type GridRows<'s> = std::thread::ScopedJoinHandle<'s, Vec<layers::Row>>;
+/// With the seconds they took.
+type GridRows<'s> = std::thread::ScopedJoinHandle<'s, (Vec<layers::Row>, f64)>;
 
 /// Builds one output layer; rows of the large point layers are made in
-/// parallel, and `exposure_grid`'s come from `grid_rows`.
+/// parallel, and `exposure_grid`'s come from `grid_rows` (the seconds they
+/// took go to `grid_secs`).
 fn build_layer(
     layer: Layer,
     r: Results,
     grid_rows: &mut Option<GridRows>,
+    grid_secs: &mut Option<f64>,
 ) -> Result<LayerData, OutputError> {
     let Results {
         project,
@@ -145,11 +148,15 @@ fn build_layer(
             .par_iter()
             .map(layers::hidden_danger_row)
             .collect(),
-        Layer::ExposureGrid => grid_rows
-            .take()
-            .expect("the grid layer is built once")
-            .join()
-            .expect("the grid layer thread does not panic"),
+        Layer::ExposureGrid => {
+            let (rows, secs) = grid_rows
+                .take()
+                .expect("the grid layer is built once")
+                .join()
+                .expect("the grid layer thread does not panic");
+            *grid_secs = Some(secs);
+            rows
+        }
     };
     Ok(LayerData {
         def: layers::def(layer),
@@ -212,14 +219,23 @@ fn write_lists(
 
 /// Writes the GeoPackage from the layers `rx` hands over, in order; returns
 /// the seconds it took.
-fn write_gpkg(path: &Path, stamp: &str, rx: mpsc::Receiver<LayerData>) -> Result<f64, WriteError> {
+/// Writes the GeoPackage from the layers as they come; returns its total
+/// time and each layer's (`gpkg_<layer>`: its table, R-tree and metadata).
+fn write_gpkg(
+    path: &Path,
+    stamp: &str,
+    rx: mpsc::Receiver<LayerData>,
+) -> Result<(f64, Timings), WriteError> {
     let t = Instant::now();
+    let mut per_layer = Timings::default();
     let mut gpkg = write::gpkg::GpkgWriter::create(path, stamp)?;
     for layer in rx {
-        gpkg.add_layer(&layer)?;
+        per_layer.stage(&format!("gpkg_{}", layer.def.name), || {
+            gpkg.add_layer(&layer)
+        })?;
     }
     gpkg.finish()?;
-    Ok(t.elapsed().as_secs_f64())
+    Ok((t.elapsed().as_secs_f64(), per_layer))
 }
 
 /// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
@@ -252,7 +268,13 @@ pub fn write_layers_and_lists(
         let spawn_failed = "the system can start a thread";
         let mut grid_rows = Some(
             named("grid-cells")
-                .spawn_scoped(scope, move || grid_cells.rows(&project.exposure, &metric))
+                .spawn_scoped(scope, move || {
+                    let t = Instant::now();
+                    (
+                        grid_cells.rows(&project.exposure, &metric),
+                        t.elapsed().as_secs_f64(),
+                    )
+                })
                 .expect(spawn_failed),
         );
         let lists = named("lists")
@@ -269,9 +291,10 @@ pub fn write_layers_and_lists(
         order.retain(|l| *l != Layer::ExposureGrid);
         order.push(Layer::ExposureGrid);
         let bar = progress.bar(order.len() as u64, "writing layers");
+        let mut grid_secs = None;
         for layer in order {
             let data = timings.stage(&format!("build_{layer}"), || {
-                build_layer(layer, r, &mut grid_rows)
+                build_layer(layer, r, &mut grid_rows, &mut grid_secs)
             })?;
             if layer == Layer::AdminUnits {
                 units_by_grade = units_by_grade_of(&data);
@@ -287,15 +310,19 @@ pub fn write_layers_and_lists(
         }
         drop(tx);
         bar.finish_and_clear();
+        timings
+            .0
+            .extend(grid_secs.map(|s| ("grid_cells_rows".to_string(), s)));
         let t = Instant::now();
         let (lists, list_secs, list_steps) =
             lists.join().expect("the lists thread does not panic")?;
-        let gpkg_secs = gpkg_thread
+        let (gpkg_secs, gpkg_steps) = gpkg_thread
             .join()
             .expect("the GeoPackage writer does not panic")?;
         timings.0.push(("lists_background".into(), list_secs));
         timings.0.extend(list_steps.0);
         timings.0.push(("write_gpkg_background".into(), gpkg_secs));
+        timings.0.extend(gpkg_steps.0);
         timings
             .0
             .push(("wait_for_background".into(), t.elapsed().as_secs_f64()));

@@ -5,9 +5,10 @@
 //! statement in one transaction per layer costs about one. The file holds what
 //! GDAL and QGIS read: the required metadata tables, one feature table per
 //! layer with `fid` and `geom` (standard GeoPackage binary: header, envelope,
-//! little-endian WKB), an R-tree spatial index with the standard triggers
-//! (created after the bulk insert, since they call functions only GDAL/QGIS
-//! register), and the Chinese field aliases in `gpkg_data_columns`.
+//! little-endian WKB), an R-tree spatial index written whole ([`super::rtree`])
+//! with the standard triggers (created after the bulk insert, since they
+//! call functions only GDAL/QGIS register), and the Chinese field aliases in
+//! `gpkg_data_columns`.
 //! Timestamps are pinned so the same inputs give the same bytes.
 
 use std::path::{Path, PathBuf};
@@ -144,15 +145,12 @@ impl GpkgWriter {
     }
 }
 
-/// Inserts a layer's rows and fills its R-tree; returns the layer's extent
+/// Inserts a layer's rows and writes its R-tree; returns the layer's extent
 /// (min x, min y, max x, max y; zeros for an empty layer).
 fn insert_rows(tx: &rusqlite::Transaction, layer: &LayerData) -> rusqlite::Result<[f64; 4]> {
     let name = layer.def.name.as_str();
     let placeholders = vec!["?"; layer.def.fields.len() + 2].join(", ");
     let mut insert = tx.prepare(&format!("INSERT INTO \"{name}\" VALUES ({placeholders})"))?;
-    let mut index = tx.prepare(&format!(
-        "INSERT INTO \"rtree_{name}_geom\" VALUES (?, ?, ?, ?, ?)"
-    ))?;
     let mut extent = [
         f64::INFINITY,
         f64::INFINITY,
@@ -179,11 +177,9 @@ fn insert_rows(tx: &rusqlite::Transaction, layer: &LayerData) -> rusqlite::Resul
         insert.execute(params_from_iter(all))?;
         envelopes.push((fid, env));
     }
-    // The R-tree fills several times faster in spatial order.
+    // Packed in spatial order, neighbours share the R-tree's nodes.
     envelopes.sort_by_key(|(fid, e)| (z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0), *fid));
-    for (fid, env) in &envelopes {
-        index.execute(params![fid, env[0], env[1], env[2], env[3]])?;
-    }
+    super::rtree::write(tx, &format!("rtree_{name}_geom"), &envelopes)?;
     Ok(if layer.rows.is_empty() {
         [0.0; 4]
     } else {

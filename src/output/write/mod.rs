@@ -15,6 +15,7 @@ use geo::{orient::Direction, Orient};
 use thiserror::Error;
 
 pub mod gpkg;
+pub mod rtree;
 pub mod staging;
 
 use crate::ingest::validate::Reject;
