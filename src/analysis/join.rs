@@ -508,25 +508,18 @@ mod tests {
             &spec,
             crate::crs::ToWgs84::new(crate::crs::InputCrs::Wgs84).unwrap(),
         );
-        let raw = crate::ingest::load::RawRecord {
-            source: crate::model::SourceRef {
-                file: "b.geojson".into(),
-                layer: None,
-                row: 1,
-            },
-            values: vec![
-                Some(code.into()),
-                Some(format!("unit {code}")),
-                Some(level.into()),
-                parent.map(str::to_string),
-            ],
-            xy_text: None,
-            geometry: Some(geo::Geometry::Polygon(g)),
-            geometry_valid: Some(true),
-            geometry_error: None,
-            malformed: None,
-            undecodable: Vec::new(),
+        let source = crate::model::SourceRef {
+            file: "b.geojson".into(),
+            layer: None,
+            row: 1,
         };
+        let name = format!("unit {code}");
+        let raw = crate::ingest::load::RawRecord::new(
+            source,
+            &[Some(code), Some(&name), Some(level), parent],
+            None,
+        )
+        .with_geometry(geo::Geometry::Polygon(g), Some(true));
         checker.admin_unit(&raw).unwrap().0
     }
 

@@ -11,27 +11,26 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 use geo::Point;
-use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::analysis::join::{AdminIndex, Outside};
 use crate::analysis::outline::Distance;
-use crate::crs::{MetricCrs, ToWgs84};
+use crate::crs::MetricCrs;
 use crate::model::{
-    AdminRef, AdminUnit, Enterprise, Enterprises, HazardUnit, HiddenDanger, SourceRef,
-    VulnerableTarget,
+    AdminRef, AdminUnit, Enterprise, Enterprises, HazardUnit, HiddenDanger, VulnerableTarget,
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
-use load::{LoadError, RawRecord, ReadSummaries, ReadSummary};
-use validate::{Checker, FieldError, IdSet, Ledger, RejectCode, Staged};
+use load::{LoadError, RawRecord, ReadSummaries};
+use stream::{Admitted, Keyed};
+use validate::{Checker, FieldError, Ledger, RejectCode, Staged};
 
 pub mod config;
 pub mod load;
+pub mod stream;
 pub mod validate;
 pub mod values;
 
@@ -85,6 +84,21 @@ macro_rules! located {
 }
 located!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
 
+macro_rules! keyed {
+    ($($t:ty),*) => {$(
+        impl Keyed for $t {
+            fn key(&self) -> &str { &self.id }
+        }
+    )*};
+}
+keyed!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
+
+impl<T> Keyed for Staged<T> {
+    fn key(&self) -> &str {
+        &self.id
+    }
+}
+
 /// Everything the inputs held, validated and joined. The enterprises are
 /// [`Enterprise`]s as loaded and [`crate::model::Graded`] once the analysis
 /// has graded them.
@@ -107,101 +121,30 @@ pub struct Loaded<E = Enterprise> {
     pub timings: Timings,
 }
 
-/// Records handed from the reading thread to the checking thread at a time.
-const CHUNK: usize = 8192;
-
-/// Reads an input and checks every record, counting each and sending each
-/// failure to the ledger in file order.
-///
-/// GDAL reads on this thread; the field checks (parsing, CRS conversion) run
-/// on a second thread, one chunk behind, so the two overlap. Duplicate ids
-/// are then caught in file order: the first accepted record with an id wins.
-fn read_checked<T: Send>(
+/// Reads an input and checks every record (see [`stream`]), then reports
+/// what GDAL and the decoder noticed.
+fn read_checked<U: Keyed + Send>(
     spec: &InputSpec,
     ledger: &mut Ledger,
     summaries: &mut ReadSummaries,
     progress: &Progress,
-    check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
-) -> Result<Vec<Staged<T>>, LoadError> {
-    let (id_field, unique_id) = (spec.kind.id_field(), spec.kind.unique_ids());
-    type Checked<T> = (SourceRef, Option<String>, Result<T, FieldError>);
+    check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
+) -> Result<Admitted<U>, LoadError> {
     let kind = spec.kind;
-    let bar = progress.counter(&format!("reading {}", spec.display_path));
-    let (read, checked) = std::thread::scope(|scope| {
-        let (crs_tx, crs_rx) = mpsc::channel::<crate::crs::InputCrs>();
-        let (tx, rx) = mpsc::sync_channel::<Vec<RawRecord>>(4);
-        let check = &check;
-        let worker = scope.spawn(move || -> Vec<Checked<T>> {
-            let Ok(crs) = crs_rx.recv() else {
-                return Vec::new();
-            };
-            // The converter is made on the thread that uses it (PROJ objects are per thread).
-            let Ok(to_wgs) = ToWgs84::new(crs) else {
-                return Vec::new();
-            };
-            let checker = Checker::new(spec, to_wgs);
-            let mut out = Vec::new();
-            for chunk in rx {
-                for raw in chunk {
-                    let id = checker.id_of(&raw, id_field);
-                    let result = check(&checker, &raw);
-                    out.push((raw.source, id, result));
-                }
-            }
-            out
-        });
-        let start = |summary: &ReadSummary| -> Result<(), String> {
-            ToWgs84::new(summary.crs).map_err(|e| e.to_string())?;
-            crs_tx.send(summary.crs).map_err(|e| e.to_string())
-        };
-        let mut buffer = Vec::with_capacity(CHUNK);
-        let read = load::read_input(spec, start, |_, raw| {
-            buffer.push(raw);
-            if buffer.len() == CHUNK {
-                bar.inc(CHUNK as u64);
-                let _ = tx.send(std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK)));
-            }
-        });
-        let _ = tx.send(buffer);
-        drop(tx);
-        drop(crs_tx);
-        (
-            read,
-            worker.join().expect("the checking thread does not panic"),
-        )
-    });
-    let (_, summary) = read?;
-    bar.finish_and_clear();
+    let read_before = ledger.read(kind);
+    let (admitted, summary) = stream::check_input(spec, ledger, progress, check)?;
     // Every physical line of a CSV is a record, a reject, blank or the header.
     if let Some(lines) = &summary.lines {
-        if checked.len() as u64 != lines.records + lines.malformed {
+        let read = ledger.read(kind) - read_before;
+        if read != lines.records + lines.malformed {
             return Err(LoadError::Layer {
                 file: spec.display_path.clone(),
                 message: format!(
-                    "internal error: {} rows read but the file's lines hold {} records and {} malformed lines",
-                    checked.len(),
+                    "internal error: {read} rows read but the file's lines hold {} records and {} malformed lines",
                     lines.records,
                     lines.malformed
                 ),
             });
-        }
-    }
-    let mut ids = IdSet::default();
-    let id_column = spec.column(id_field).unwrap_or(id_field).to_string();
-    let mut staged = Vec::with_capacity(checked.len());
-    for (source, id, result) in checked {
-        ledger.count_read(kind);
-        let result = result.and_then(|record| match (&id, unique_id) {
-            (Some(i), true) => ids.check(i, source.row, &id_column).map(|_| record),
-            _ => Ok(record),
-        });
-        match result {
-            Ok(record) => staged.push(Staged {
-                source,
-                id: id.unwrap_or_default(),
-                record,
-            }),
-            Err(e) => ledger.reject(kind, source, id, e),
         }
     }
     for w in summary.warnings.iter().take(5) {
@@ -218,40 +161,29 @@ fn read_checked<T: Send>(
         crate::note!("warning: {hint}");
     }
     summaries.insert(kind, summary);
-    Ok(staged)
+    Ok(admitted)
 }
 
-/// Joins staged points to their units in parallel; the ones outside every
-/// unit go to the ledger with the distance to the nearest unit.
-fn join_points<T: Located + Send + Sync>(
-    staged: Vec<Staged<T>>,
-    index: &AdminIndex,
-    ledger: &mut Ledger,
-    kind: InputKind,
-) -> Vec<T> {
-    // The reasons of the points outside are written in parallel too: a
-    // national list given to a city run has many.
-    let joined: Vec<Result<Arc<AdminRef>, FieldError>> = staged
-        .par_iter()
-        .map(|s| {
-            let p = s.record.lon_lat();
-            index
-                .join(p)
-                .map_err(|outside| outside_error(p, &outside, index))
-        })
-        .collect();
-    let mut accepted = Vec::with_capacity(staged.len());
-    for (mut s, result) in staged.into_iter().zip(joined) {
-        match result {
-            Ok(admin) => {
-                s.record.set_admin(admin);
-                accepted.push(s.record);
-            }
-            Err(e) => ledger.reject(kind, s.source, Some(s.id), e),
-        }
+/// Joins a checked point to its unit; a point outside every unit fails
+/// with the distance to the nearest unit.
+fn joined<T: Located>(mut record: T, index: &AdminIndex) -> Result<T, FieldError> {
+    let p = record.lon_lat();
+    let admin = index
+        .join(p)
+        .map_err(|outside| outside_error(p, &outside, index))?;
+    record.set_admin(admin);
+    Ok(record)
+}
+
+/// A record with its source and id, for inputs checked further once all are read.
+fn staged<T>(checker: &Checker, raw: &RawRecord, record: T) -> Staged<T> {
+    Staged {
+        source: raw.source.clone(),
+        id: checker
+            .id_of(raw, checker.spec.kind.id_field())
+            .unwrap_or_default(),
+        record,
     }
-    ledger.set_accepted(kind, accepted.len());
-    accepted
 }
 
 fn outside_error(p: Point<f64>, outside: &Outside, index: &AdminIndex) -> FieldError {
@@ -321,11 +253,11 @@ struct Stages<'a> {
 
 impl Stages<'_> {
     /// Reads and checks one input as the stage `load_<input>`.
-    fn read<T: Send>(
+    fn read<U: Keyed + Send>(
         &mut self,
         spec: &InputSpec,
-        check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
-    ) -> Result<Vec<Staged<T>>, LoadError> {
+        check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
+    ) -> Result<Admitted<U>, LoadError> {
         let Stages {
             ledger,
             summaries,
@@ -337,20 +269,17 @@ impl Stages<'_> {
         })
     }
 
-    /// Reads, checks and joins a point input (`load_<input>`, `join_<input>`).
-    fn read_points<T: Located + Send + Sync>(
+    /// Reads, checks and joins a point input (`load_<input>`): a record is
+    /// accepted once it lies in a unit.
+    fn read_points<T: Located + Keyed + Send>(
         &mut self,
         spec: &InputSpec,
         index: &AdminIndex,
         check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
-    ) -> Result<Vec<T>, LoadError> {
-        let staged = self.read(spec, check)?;
-        let ledger = &mut self.ledger;
-        Ok(self
-            .timings
-            .stage(&format!("join_{}", spec.kind.key()), || {
-                join_points(staged, index, ledger, spec.kind)
-            }))
+    ) -> Result<Admitted<T>, LoadError> {
+        let admitted = self.read(spec, |c, raw| check(c, raw).and_then(|r| joined(r, index)))?;
+        self.ledger.set_accepted(spec.kind, admitted.records.len());
+        Ok(admitted)
     }
 }
 
@@ -380,9 +309,12 @@ fn read_units(project: &Project, st: &mut Stages) -> Result<AdminIndex, IngestEr
         .inputs
         .get(&InputKind::AdminUnits)
         .expect("required input");
-    let staged = st.read(admin_spec, |c, raw| c.admin_unit(raw))?;
+    let staged = st.read(admin_spec, |c, raw| {
+        c.admin_unit(raw).map(|u| staged(c, raw, u))
+    })?;
     let mut repairs = Vec::new();
     let staged: Vec<Staged<AdminUnit>> = staged
+        .records
         .into_iter()
         .map(|s| {
             let (unit, repair) = s.record;
@@ -435,21 +367,27 @@ fn read_points(
         &index,
         |c, raw| c.enterprise(raw),
     )?;
-    let enterprises = Enterprises::new(enterprises);
+    let enterprises = Enterprises::indexed(enterprises.records, enterprises.index);
 
     let mut hazard_units = Vec::new();
     if let (Some(units_spec), Some(chem_spec)) =
         (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
     {
-        hazard_units = st.read_points(units_spec, &index, |c, raw| {
-            c.hazard_unit(raw, &enterprises)
-        })?;
+        hazard_units = st
+            .read_points(units_spec, &index, |c, raw| {
+                c.hazard_unit(raw, &enterprises)
+            })?
+            .records;
         let slot: HashMap<String, usize> = hazard_units
             .iter()
             .enumerate()
             .map(|(i, u)| (u.id.clone(), i))
             .collect();
-        let chemicals = st.read(chem_spec, |c, raw| c.chemical(raw, &slot))?;
+        let chemicals = st
+            .read(chem_spec, |c, raw| {
+                c.chemical(raw, &slot).map(|line| staged(c, raw, line))
+            })?
+            .records;
         st.ledger
             .set_accepted(InputKind::Chemicals, chemicals.len());
         for c in chemicals {
@@ -470,11 +408,17 @@ fn read_points(
         }
     }
     let hidden_dangers = match spec(InputKind::HiddenDangers) {
-        Some(s) => st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprises))?,
+        Some(s) => {
+            st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprises))?
+                .records
+        }
         None => Vec::new(),
     };
     let targets = match spec(InputKind::VulnerableTargets) {
-        Some(s) => st.read_points(s, &index, |c, raw| c.vulnerable_target(raw))?,
+        Some(s) => {
+            st.read_points(s, &index, |c, raw| c.vulnerable_target(raw))?
+                .records
+        }
         None => Vec::new(),
     };
     let Stages {
@@ -505,11 +449,12 @@ pub fn load_boundaries(path: &Path, progress: &Progress) -> Result<Vec<AdminUnit
     let mut ledger = Ledger::default();
     let mut summaries = ReadSummaries::new();
     let staged = read_checked(&spec, &mut ledger, &mut summaries, progress, |c, raw| {
-        c.admin_unit(raw)
-    })?;
+        c.admin_unit(raw).map(|u| staged(c, raw, u))
+    })?
+    .records;
     if let Some(r) = ledger.rejects.first() {
         return Err(IngestError::BadBoundary {
-            file: r.source.file.clone(),
+            file: r.source.file.to_string(),
             row: r.source.row,
             reason: r.reason.clone(),
         });

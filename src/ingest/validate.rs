@@ -180,6 +180,11 @@ impl Ledger {
         self.counts.entry(kind).or_default().read += 1;
     }
 
+    /// How many records of an input have been read so far.
+    pub fn read(&self, kind: InputKind) -> u64 {
+        self.counts.get(&kind).map_or(0, |c| c.read)
+    }
+
     /// Records a rejected record of an input and counts it.
     pub fn reject(
         &mut self,
@@ -331,10 +336,10 @@ pub fn locate(
     spec: &InputSpec,
     to_wgs: &ToWgs84,
 ) -> Result<Option<Point<f64>>, FieldError> {
-    let xy = match (&raw.xy_text, &raw.geometry) {
+    let xy = match (raw.xy_text(), &raw.geometry) {
         (Some((xt, yt)), _) => {
             let columns = spec.xy_columns.as_ref().expect("xy columns");
-            column_xy(xt.as_deref(), yt.as_deref(), columns)?
+            column_xy(xt, yt, columns)?
         }
         (None, Some(g)) => match representative_point(g) {
             Some(p) => Some((p.x(), p.y())),
@@ -454,34 +459,20 @@ fn representative_point(g: &Geometry<f64>) -> Option<Point<f64>> {
     .filter(|p| p.x().is_finite() && p.y().is_finite())
 }
 
-/// Rejects a second record with the same id, naming the first one's row.
-#[derive(Default)]
-pub struct IdSet {
-    first_row: HashMap<String, u64>,
-}
-
-impl IdSet {
-    /// Notes `id` as seen at `row`, or fails if an earlier record had it;
-    /// `field` is the id's source column, for the error.
-    pub fn check(&mut self, id: &str, row: u64, field: &str) -> Result<(), FieldError> {
-        match self.first_row.get(id) {
-            Some(first) => Err(FieldError::new(
-                field,
-                id,
-                RejectCode::DuplicateId,
-                format!("duplicate id {id:?} (first at row {first})"),
-            )),
-            None => {
-                self.first_row.insert(id.to_string(), row);
-                Ok(())
-            }
-        }
-    }
+/// The reject of a second record with the same id, naming the first one's
+/// row; `field` is the id's source column.
+pub fn duplicate_id(field: &str, id: &str, first_row: u64) -> FieldError {
+    FieldError::new(
+        field,
+        id,
+        RejectCode::DuplicateId,
+        format!("duplicate id {id:?} (first at row {first_row})"),
+    )
 }
 
 /// Field checks for one input: its spec and CRS converter. Checks are pure
 /// (no state across records), so records can be checked on any thread;
-/// duplicate ids are caught afterwards, in file order, with an [`IdSet`].
+/// duplicate ids are caught afterwards, in file order (see [`crate::ingest::stream`]).
 pub struct Checker<'a> {
     /// The input being checked.
     pub spec: &'a InputSpec,
@@ -596,7 +587,7 @@ impl<'a> Checker<'a> {
             boundary.1,
         );
         let repair = boundary.1.map(|what| Repair {
-            file: raw.source.file.clone(),
+            file: raw.source.file.to_string(),
             row: raw.source.row,
             id: code.clone(),
             what,
@@ -1072,9 +1063,7 @@ mod tests {
 
     #[test]
     fn duplicate_ids_name_the_first_row() {
-        let mut ids = IdSet::default();
-        assert!(ids.check("E1", 2, "id").is_ok());
-        let e = ids.check("E1", 9, "id").unwrap_err();
+        let e = duplicate_id("id", "E1", 2);
         assert_eq!(e.code, RejectCode::DuplicateId);
         assert!(e.reason.contains("row 2"));
     }

@@ -8,10 +8,11 @@
 //! Nothing here judges a value; that is [`crate::ingest::validate`]'s job. GDAL
 //! datasets are not `Sync`, so reading happens on one thread.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use encoding_rs::Encoding;
 use gdal::vector::LayerAccess;
@@ -99,15 +100,22 @@ pub enum LoadError {
 }
 
 /// One feature or row, as text, in the order of the input's logical fields.
+///
+/// The values live in one string, so a record costs two allocations however
+/// many fields it has (a province's million rows are read in well under a
+/// second only this way).
 #[derive(Debug, Clone)]
 pub struct RawRecord {
     /// Where the record came from: file, layer or sheet, and row.
     pub source: SourceRef,
-    /// Values of the logical fields (same order as `InputSpec::columns`);
-    /// `None` for a null, missing or blank cell.
-    pub values: Vec<Option<String>>,
-    /// Text of the x and y columns, when the input names coordinate columns.
-    pub xy_text: Option<(Option<String>, Option<String>)>,
+    /// The decoded, trimmed values one after another.
+    text: String,
+    /// Where each value lies in `text`: the logical fields (same order as
+    /// `InputSpec::columns`), then the x and y columns when the input names
+    /// them; `None` for a null, missing or blank cell.
+    spans: Vec<Option<(u32, u32)>>,
+    /// Whether the input names coordinate columns (the last two spans).
+    has_xy: bool,
     /// The feature's own geometry, in the input CRS, when it has one.
     pub geometry: Option<geo::Geometry<f64>>,
     /// Validity of a polygon geometry by GEOS (OGC rules), when checked.
@@ -125,9 +133,80 @@ pub struct RawRecord {
 }
 
 impl RawRecord {
+    /// A record of text values only (no geometry): the logical fields, then
+    /// the x and y texts when the input names coordinate columns.
+    pub fn new(
+        source: SourceRef,
+        values: &[Option<&str>],
+        xy_text: Option<(Option<&str>, Option<&str>)>,
+    ) -> RawRecord {
+        let mut text = TextRow::default();
+        for v in values {
+            text.push(*v);
+        }
+        if let Some((x, y)) = xy_text {
+            text.push(x);
+            text.push(y);
+        }
+        text.into_record(source, xy_text.is_some())
+    }
+
+    /// The record with a feature geometry and its validity.
+    pub fn with_geometry(mut self, geometry: geo::Geometry<f64>, valid: Option<bool>) -> RawRecord {
+        self.geometry = Some(geometry);
+        self.geometry_valid = valid;
+        self
+    }
+
     /// Value of a logical field by its position in the input's field list.
     pub fn value(&self, index: usize) -> Option<&str> {
-        self.values.get(index).and_then(|v| v.as_deref())
+        let fields = self.spans.len() - if self.has_xy { 2 } else { 0 };
+        (index < fields).then(|| self.span(index)).flatten()
+    }
+
+    /// Text of the x and y columns, when the input names coordinate columns.
+    pub fn xy_text(&self) -> Option<(Option<&str>, Option<&str>)> {
+        let n = self.spans.len();
+        self.has_xy.then(|| (self.span(n - 2), self.span(n - 1)))
+    }
+
+    fn span(&self, i: usize) -> Option<&str> {
+        let (a, b) = self.spans[i]?;
+        Some(&self.text[a as usize..b as usize])
+    }
+}
+
+/// A record's values as they are decoded, one after another in one string.
+#[derive(Default)]
+struct TextRow {
+    text: String,
+    spans: Vec<Option<(u32, u32)>>,
+    undecodable: Vec<(String, String)>,
+}
+
+impl TextRow {
+    /// Appends a value, trimmed; blank is `None`.
+    fn push(&mut self, value: Option<&str>) {
+        let span = value.map(str::trim).filter(|v| !v.is_empty()).map(|v| {
+            let start = self.text.len() as u32;
+            self.text.push_str(v);
+            (start, self.text.len() as u32)
+        });
+        self.spans.push(span);
+    }
+
+    fn into_record(self, source: SourceRef, has_xy: bool) -> RawRecord {
+        RawRecord {
+            source,
+            text: self.text,
+            spans: self.spans,
+            has_xy,
+            geometry: None,
+            geometry_valid: None,
+            geometry_error: None,
+            malformed: None,
+            undecodable: self.undecodable,
+        }
     }
 }
 
@@ -148,6 +227,9 @@ pub struct ReadSummary {
     pub encoding_hint: Option<String>,
     /// For CSV: how the file's physical lines were used (they add up).
     pub lines: Option<csv::LineCount>,
+    /// How many records the file holds at most, when that is cheap to know
+    /// before reading (to size the lists once).
+    pub expected: Option<usize>,
 }
 
 /// The kinds of file riskatlas reads, each promised by its extension.
@@ -342,16 +424,21 @@ struct TextDecoder {
 }
 
 impl TextDecoder {
-    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+    /// The text of `bytes` (borrowed when they are already UTF-8), or its
+    /// lossy rendering when they are not valid in the encoding.
+    fn decode_cow<'b>(&self, bytes: &'b [u8]) -> Result<Cow<'b, str>, String> {
         match self.encoding {
             Some(enc) => enc
                 .decode_without_bom_handling_and_without_replacement(bytes)
-                .map(|c| c.into_owned())
                 .ok_or_else(|| enc.decode(bytes).0.into_owned()),
             None => std::str::from_utf8(bytes)
-                .map(|s| s.to_string())
+                .map(Cow::Borrowed)
                 .map_err(|_| String::from_utf8_lossy(bytes).into_owned()),
         }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+        self.decode_cow(bytes).map(Cow::into_owned)
     }
 }
 
@@ -579,43 +666,37 @@ fn map_columns(
 }
 
 /// The text values of one row: each mapped field decoded and trimmed (`None`
-/// when null or blank), the coordinate texts, and the fields that would not decode.
-type RowText = (
-    Vec<Option<String>>,
-    Option<(Option<String>, Option<String>)>,
-    Vec<(String, String)>,
-);
-
+/// when null or blank), then the coordinate texts; the fields that would
+/// not decode are noted.
 fn row_text<'b>(
     spec: &InputSpec,
     map: &ColumnMap,
     decoder: &TextDecoder,
     cell: impl Fn(usize) -> Option<&'b [u8]>,
-) -> RowText {
-    let mut undecodable = Vec::new();
-    let mut text = |idx: Option<usize>, name: &str| -> Option<String> {
-        let raw = cell(idx?)?;
-        let value = match decoder.decode(raw) {
-            Ok(v) => v,
-            Err(lossy) => {
-                undecodable.push((name.to_string(), lossy.clone()));
-                lossy
-            }
-        };
-        let trimmed = value.trim();
-        (!trimmed.is_empty()).then(|| trimmed.to_string())
+) -> TextRow {
+    let mut row = TextRow {
+        text: String::new(),
+        spans: Vec::with_capacity(spec.columns.len() + 2),
+        undecodable: Vec::new(),
     };
-    let values = spec
-        .columns
-        .iter()
-        .zip(&map.fields)
-        .map(|((_, column, _), idx)| text(*idx, column))
-        .collect();
-    let xy = map.xy.map(|(xi, yi)| {
+    let text = |row: &mut TextRow, idx: Option<usize>, name: &str| {
+        let value = idx.and_then(&cell).map(|raw| {
+            decoder.decode_cow(raw).unwrap_or_else(|lossy| {
+                row.undecodable.push((name.to_string(), lossy.clone()));
+                Cow::Owned(lossy)
+            })
+        });
+        row.push(value.as_deref());
+    };
+    for ((_, column, _), idx) in spec.columns.iter().zip(&map.fields) {
+        text(&mut row, *idx, column);
+    }
+    if let Some((xi, yi)) = map.xy {
         let (x, y) = spec.xy_columns.as_ref().expect("xy columns");
-        (text(Some(xi), x), text(Some(yi), y))
-    });
-    (values, xy, undecodable)
+        text(&mut row, Some(xi), x);
+        text(&mut row, Some(yi), y);
+    }
+    row
 }
 
 /// The decoder for an input's text: the override encoding, else UTF-8. A
@@ -677,21 +758,6 @@ pub fn read_input<C>(
     }
 }
 
-/// A record with nothing but values (CSV rows have no geometry).
-fn plain_record(source: SourceRef, text: RowText) -> RawRecord {
-    let (values, xy_text, undecodable) = text;
-    RawRecord {
-        source,
-        values,
-        xy_text,
-        geometry: None,
-        geometry_valid: None,
-        geometry_error: None,
-        malformed: None,
-        undecodable,
-    }
-}
-
 impl Reader for CsvReader {
     fn read<C>(
         &self,
@@ -715,9 +781,10 @@ fn read_csv<C>(
     let bytes = std::fs::read(&spec.path).map_err(|e| layer_err(format!("cannot be read: {e}")))?;
     let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     let decoder = decoder_for(spec, Driver::Csv);
+    let (file, layer) = source_names(spec);
     let source = |line: u64| SourceRef {
-        file: spec.display_path.clone(),
-        layer: spec.layer.clone(),
+        file: file.clone(),
+        layer: layer.clone(),
         row: line,
     };
     let mut summary = ReadSummary {
@@ -731,6 +798,7 @@ fn read_csv<C>(
         warnings: Vec::new(),
         encoding_hint: None,
         lines: None,
+        expected: Some(csv::physical_lines(body) as usize),
     };
     // The header is parsed first, on its own, so columns are known before any row.
     let header = csv::header(body).map_err(layer_err)?;
@@ -747,18 +815,15 @@ fn read_csv<C>(
         let record = match row {
             csv::Row::Record { line, fields } => {
                 let text = row_text(spec, &map, &decoder, |i| fields.get(i).map(|f| f.as_ref()));
-                bad_text += u64::from(!text.2.is_empty());
-                plain_record(source(line), text)
+                bad_text += u64::from(!text.undecodable.is_empty());
+                text.into_record(source(line), map.xy.is_some())
             }
             csv::Row::Malformed { line, reason, text } => RawRecord {
                 malformed: Some((
                     reason,
                     shorten(&decoder.decode(text).unwrap_or_else(|l| l), 200),
                 )),
-                ..plain_record(
-                    source(line),
-                    (vec![None; spec.columns.len()], None, Vec::new()),
-                )
+                ..RawRecord::new(source(line), &vec![None; spec.columns.len()], None)
             },
         };
         each(&mut context, record);
@@ -839,6 +904,7 @@ impl Reader for GdalReader {
             warnings: Vec::new(),
             encoding_hint: None,
             lines: None,
+            expected: layer.try_feature_count().map(|n| n as usize),
         };
         let mut context = start(&summary).map_err(|message| LoadError::Layer {
             file: spec.display_path.clone(),
@@ -847,8 +913,9 @@ impl Reader for GdalReader {
         let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
         take_gdal_messages();
         let records = if empty { 0 } else { usize::MAX };
+        let names = source_names(spec);
         for (k, feature) in layer.features().take(records).enumerate() {
-            let record = gdal_record(spec, &map, &decoder, driver, k, &feature);
+            let record = gdal_record(spec, &names, &map, &decoder, driver, k, &feature);
             undecodable_rows += u64::from(!record.undecodable.is_empty());
             total_rows += 1;
             each(&mut context, record);
@@ -899,6 +966,7 @@ fn layer_crs(spec: &InputSpec, layer: &gdal::vector::Layer, map: &ColumnMap) -> 
 /// Feature `k` (0-based, in file order) as a raw record.
 fn gdal_record(
     spec: &InputSpec,
+    names: &(Arc<str>, Option<Arc<str>>),
     map: &ColumnMap,
     decoder: &TextDecoder,
     driver: Driver,
@@ -923,16 +991,24 @@ fn gdal_record(
     };
     let row = k as u64 + 1;
     let source = SourceRef {
-        file: spec.display_path.clone(),
-        layer: spec.layer.clone(),
+        file: names.0.clone(),
+        layer: names.1.clone(),
         row: if driver.is_tabular() { row + 1 } else { row },
     };
     RawRecord {
         geometry,
         geometry_valid,
         geometry_error,
-        ..plain_record(source, text)
+        ..text.into_record(source, map.xy.is_some())
     }
+}
+
+/// The file and layer names every record of an input shares.
+fn source_names(spec: &InputSpec) -> (Arc<str>, Option<Arc<str>>) {
+    (
+        spec.display_path.as_str().into(),
+        spec.layer.as_deref().map(Arc::from),
+    )
 }
 
 /// What to tell a user whose file has text that is not in the expected encoding.

@@ -231,7 +231,7 @@ pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<(), WriteError> 
         ])?;
         for r in rejects {
             csv.write_record([
-                r.source.file.as_str(),
+                &*r.source.file,
                 r.source.layer.as_deref().unwrap_or(""),
                 &r.source.row.to_string(),
                 r.id.as_deref().unwrap_or(""),
