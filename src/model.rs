@@ -280,11 +280,12 @@ impl<E> Default for Enterprises<E> {
 /// Positions of records by id, for records that keep their ids themselves:
 /// the table holds only positions (4 bytes each and its slack), not a copy
 /// of every id, so a province's million enterprises index in about 10 MB.
-/// Every call says how to read the id at a position.
+/// Every call says how to read the id at a position. Ids hash the same in
+/// every index ([`IdIndex::hash`]), so a hash can be taken where the id was
+/// just made, on another thread.
 #[derive(Clone, Default)]
 pub struct IdIndex {
     table: hashbrown::HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl fmt::Debug for IdIndex {
@@ -298,8 +299,12 @@ impl IdIndex {
     pub fn with_capacity(n: usize) -> IdIndex {
         IdIndex {
             table: hashbrown::HashTable::with_capacity(n),
-            hasher: Default::default(),
         }
+    }
+
+    /// The hash of an id, the same in every index and every run.
+    pub fn hash(id: &str) -> u64 {
+        foldhash::fast::FixedState::with_seed(0x5249_534b_4154_4c53).hash_one(id)
     }
 
     /// How many ids it holds.
@@ -314,22 +319,29 @@ impl IdIndex {
 
     /// The position holding `id`, reading ids with `id_at`.
     pub fn find<'a>(&self, id: &str, id_at: impl Fn(usize) -> &'a str) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
         self.table
-            .find(hash, |&j| id_at(j as usize) == id)
+            .find(Self::hash(id), |&j| id_at(j as usize) == id)
             .map(|&j| j as usize)
     }
 
     /// Adds position `i`, whose id `id_at(i)` gives, unless an earlier
     /// position holds the same id: then that position is the error.
     pub fn insert<'a>(&mut self, i: usize, id_at: impl Fn(usize) -> &'a str) -> Result<(), usize> {
+        self.insert_hashed(i, Self::hash(id_at(i)), id_at)
+    }
+
+    /// [`IdIndex::insert`] with the id's [`IdIndex::hash`] already taken.
+    pub fn insert_hashed<'a>(
+        &mut self,
+        i: usize,
+        hash: u64,
+        id_at: impl Fn(usize) -> &'a str,
+    ) -> Result<(), usize> {
         let id = id_at(i);
-        let hash = self.hasher.hash_one(id);
-        let hasher = &self.hasher;
         match self.table.entry(
             hash,
             |&j| id_at(j as usize) == id,
-            |&j| hasher.hash_one(id_at(j as usize)),
+            |&j| Self::hash(id_at(j as usize)),
         ) {
             hashbrown::hash_table::Entry::Occupied(e) => Err(*e.get() as usize),
             hashbrown::hash_table::Entry::Vacant(e) => {

@@ -45,7 +45,8 @@ pub struct Admitted<U> {
 
 /// One record after its checks.
 enum Item<U> {
-    Accepted(SourceRef, U),
+    /// With its id's hash, taken while the id is fresh in this thread's cache.
+    Accepted(SourceRef, u64, U),
     Rejected(SourceRef, Option<String>, FieldError),
 }
 
@@ -155,7 +156,7 @@ impl Feed {
     }
 }
 
-fn check_chunk<U>(
+fn check_chunk<U: Keyed>(
     checker: &Checker,
     chunk: Vec<RawRecord>,
     check: &(impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync),
@@ -164,7 +165,7 @@ fn check_chunk<U>(
     chunk
         .into_iter()
         .map(|raw| match check(checker, &raw) {
-            Ok(u) => Item::Accepted(raw.source, u),
+            Ok(u) => Item::Accepted(raw.source, IdIndex::hash(u.key()), u),
             Err(e) => {
                 let id = checker.id_of(&raw, id_field);
                 Item::Rejected(raw.source, id, e)
@@ -234,12 +235,12 @@ impl<U: Keyed> Keeper<'_, U> {
         self.ledger.count_read(kind);
         match item {
             Item::Rejected(source, id, e) => self.ledger.reject(kind, source, id, e),
-            Item::Accepted(_, u) if !self.unique() => self.records.push(u),
-            Item::Accepted(source, u) => {
+            Item::Accepted(_, _, u) if !self.unique() => self.records.push(u),
+            Item::Accepted(source, hash, u) => {
                 let i = self.records.len();
                 self.records.push(u);
                 let records = &self.records;
-                match self.index.insert(i, |j| records[j].key()) {
+                match self.index.insert_hashed(i, hash, |j| records[j].key()) {
                     Ok(()) => self.rows.push(source.row),
                     Err(first) => {
                         let u = self.records.pop().expect("just pushed");

@@ -222,8 +222,19 @@ pub fn parse<'a>(
     bytes: &'a [u8],
     mut each: impl FnMut(Row<'a>),
 ) -> Result<(Header<'a>, LineCount), String> {
+    parse_counted(bytes, physical_lines(bytes), |row, _| each(row))
+}
+
+/// [`parse`] for a file whose physical lines were counted beforehand
+/// (`lines`, as [`physical_lines`] counts them); `each` also gets the byte
+/// offset where the row starts, so the caller knows what it is done with.
+pub fn parse_counted<'a>(
+    bytes: &'a [u8],
+    lines: u64,
+    mut each: impl FnMut(Row<'a>, usize),
+) -> Result<(Header<'a>, LineCount), String> {
     let mut count = LineCount {
-        lines: physical_lines(bytes),
+        lines,
         ..LineCount::default()
     };
     let (header, header_lines, mut pos) = read_header(bytes)?;
@@ -239,7 +250,7 @@ pub fn parse<'a>(
             continue;
         }
         let (row, next, lines) = next_row(bytes, pos, line, delimiter, width, &mut count);
-        each(row);
+        each(row, pos);
         pos = next;
         line += lines;
     }

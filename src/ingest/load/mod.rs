@@ -23,6 +23,7 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::values::encoding_for_label;
 
 pub mod csv;
+mod mapped;
 use crate::crs::InputCrs;
 use crate::model::SourceRef;
 
@@ -778,12 +779,20 @@ fn read_csv<C>(
         file: spec.display_path.clone(),
         message,
     };
-    let bytes = std::fs::read(&spec.path).map_err(|e| layer_err(format!("cannot be read: {e}")))?;
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let file =
+        mapped::Mapped::open(&spec.path).map_err(|e| layer_err(format!("cannot be read: {e}")))?;
+    let bytes = file.bytes();
+    let bom = if bytes.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let body = &bytes[bom..];
+    let physical = mapped::count_lines(&file, bom);
     let decoder = decoder_for(spec, Driver::Csv);
-    let (file, layer) = source_names(spec);
+    let (name, layer) = source_names(spec);
     let source = |line: u64| SourceRef {
-        file: file.clone(),
+        file: name.clone(),
         layer: layer.clone(),
         row: line,
     };
@@ -798,7 +807,7 @@ fn read_csv<C>(
         warnings: Vec::new(),
         encoding_hint: None,
         lines: None,
-        expected: Some(csv::physical_lines(body) as usize),
+        expected: Some(physical as usize),
     };
     // The header is parsed first, on its own, so columns are known before any row.
     let header = csv::header(body).map_err(layer_err)?;
@@ -810,7 +819,8 @@ fn read_csv<C>(
     let map = map_columns(spec, &columns, false, Driver::Csv)?;
     let mut context = start(&summary).map_err(layer_err)?;
     let (mut bad_text, mut total) = (0u64, 0u64);
-    let (_, lines) = csv::parse(body, |row| {
+    let (_, lines) = csv::parse_counted(body, physical, |row, offset| {
+        file.release_before(bom + offset);
         total += 1;
         let record = match row {
             csv::Row::Record { line, fields } => {
