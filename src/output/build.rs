@@ -17,7 +17,7 @@ use crate::ingest::config::Project;
 use crate::ingest::Loaded;
 use crate::model::{Graded, HazardUnit};
 use crate::output::cells::{self, GridCells};
-use crate::output::layers::{self, EnterpriseHazards, Layer, LayerData};
+use crate::output::layers::{self, EnterpriseHazards, Layer};
 use crate::output::lists::{self, Table};
 use crate::output::report::units_by_grade_of;
 use crate::output::write::{self, WriteError};
@@ -91,15 +91,39 @@ fn layers_in_draw_order() -> Vec<Layer> {
 /// With the seconds they took.
 type GridRows<'s> = std::thread::ScopedJoinHandle<'s, (Vec<layers::Row>, f64)>;
 
-/// Builds one output layer; rows of the large point layers are made in
-/// parallel, and `exposure_grid`'s come from `grid_rows` (the seconds they
-/// took go to `grid_secs`).
+/// Rows a large layer is built, written and handed on in at a time: a
+/// province's layers then never exist whole, and the GeoPackage writer
+/// works on one part while the next is built.
+const PART_ROWS: usize = 65_536;
+
+/// Rows of `items`, made in parallel a part at a time and handed to `each`.
+fn in_parts<T: Sync>(
+    items: &[T],
+    row: impl Fn(usize, &T) -> Option<layers::Row> + Sync,
+    each: &mut dyn FnMut(Vec<layers::Row>) -> Result<(), OutputError>,
+) -> Result<(), OutputError> {
+    for (p, part) in items.chunks(PART_ROWS).enumerate() {
+        let base = p * PART_ROWS;
+        let rows = part
+            .par_iter()
+            .enumerate()
+            .filter_map(|(k, t)| row(base + k, t))
+            .collect();
+        each(rows)?;
+    }
+    Ok(())
+}
+
+/// Builds one output layer and hands its rows to `each`, a part at a time
+/// for the large layers (rows made in parallel); `exposure_grid`'s come whole
+/// from `grid_rows` (the seconds they took go to `grid_secs`).
 fn build_layer(
     layer: Layer,
     r: Results,
     grid_rows: &mut Option<GridRows>,
     grid_secs: &mut Option<f64>,
-) -> Result<LayerData, OutputError> {
+    each: &mut dyn FnMut(Vec<layers::Row>) -> Result<(), OutputError>,
+) -> Result<(), OutputError> {
     let Results {
         project,
         loaded,
@@ -107,47 +131,51 @@ fn build_layer(
         grid,
     } = r;
     let metric = loaded.index.metric();
-    let rows = match layer {
-        Layer::AdminUnits => admin_unit_rows(project, loaded, analysis, grid),
-        Layer::InfluenceZones => {
-            cells::influence_zones(&analysis.sources, &loaded.hazard_units, metric)
-        }
-        Layer::VulnerableTargets => loaded
-            .targets
-            .par_iter()
-            .zip(&analysis.target_exposure)
-            .map(|(t, e)| layers::vulnerable_target_row(t, e, &analysis.sources))
-            .collect(),
+    match layer {
+        Layer::AdminUnits => each(admin_unit_rows(project, loaded, analysis, grid)),
+        Layer::InfluenceZones => in_parts(
+            &analysis.sources,
+            |_, s| cells::influence_zone(s, &loaded.hazard_units, metric),
+            each,
+        ),
+        Layer::VulnerableTargets => in_parts(
+            &loaded.targets,
+            |i, t| {
+                let e = &analysis.target_exposure[i];
+                Some(layers::vulnerable_target_row(t, e, &analysis.sources))
+            },
+            each,
+        ),
         Layer::Enterprises => {
             let hazards = hazards_by_enterprise(&loaded.hazard_units);
-            loaded
-                .enterprises
-                .par_iter()
-                .map(|e| {
-                    layers::enterprise_row(
-                        e,
-                        hazards.get(e.id.as_str()).copied().unwrap_or_default(),
-                    )
-                })
-                .collect()
+            in_parts(
+                &loaded.enterprises,
+                |_, e| {
+                    let h = hazards.get(e.id.as_str()).copied().unwrap_or_default();
+                    Some(layers::enterprise_row(e, h))
+                },
+                each,
+            )
         }
-        Layer::HazardSources => {
-            // Hazard units are the first sources, in the same order.
-            loaded
-                .hazard_units
-                .par_iter()
-                .zip(&analysis.sources)
-                .map(|(u, s)| {
-                    let owner = loaded.enterprises.get(&u.enterprise_id);
-                    layers::hazard_source_row(u, owner.map(|e| e.name.as_str()), s)
-                })
-                .collect()
-        }
-        Layer::HiddenDangers => loaded
-            .hidden_dangers
-            .par_iter()
-            .map(layers::hidden_danger_row)
-            .collect(),
+        // Hazard units are the first sources, in the same order.
+        Layer::HazardSources => in_parts(
+            &loaded.hazard_units,
+            |i, u| {
+                let owner = loaded.enterprises.get(&u.enterprise_id);
+                let s = &analysis.sources[i];
+                Some(layers::hazard_source_row(
+                    u,
+                    owner.map(|e| e.name.as_str()),
+                    s,
+                ))
+            },
+            each,
+        ),
+        Layer::HiddenDangers => in_parts(
+            &loaded.hidden_dangers,
+            |_, d| Some(layers::hidden_danger_row(d)),
+            each,
+        ),
         Layer::ExposureGrid => {
             let (rows, secs) = grid_rows
                 .take()
@@ -155,13 +183,9 @@ fn build_layer(
                 .join()
                 .expect("the grid layer thread does not panic");
             *grid_secs = Some(secs);
-            rows
+            each(rows)
         }
-    };
-    Ok(LayerData {
-        def: layers::def(layer),
-        rows,
-    })
+    }
 }
 
 /// The four lists.
@@ -217,22 +241,45 @@ fn write_lists(
     Ok((lists, t.elapsed().as_secs_f64(), steps))
 }
 
-/// Writes the GeoPackage from the layers `rx` hands over, in order; returns
-/// the seconds it took.
+/// What the GeoPackage writer is handed, in order: a layer's start, its
+/// rows a part at a time, its end.
+enum ToGpkg {
+    Begin(&'static layers::LayerDef),
+    Rows(Vec<layers::Row>),
+    End,
+}
+
 /// Writes the GeoPackage from the layers as they come; returns its total
-/// time and each layer's (`gpkg_<layer>`: its table, R-tree and metadata).
+/// time and each layer's (`gpkg_<layer>`: its table, R-tree and metadata,
+/// not the time waiting for its rows).
 fn write_gpkg(
     path: &Path,
     stamp: &str,
-    rx: mpsc::Receiver<LayerData>,
+    rx: mpsc::Receiver<ToGpkg>,
 ) -> Result<(f64, Timings), WriteError> {
     let t = Instant::now();
     let mut per_layer = Timings::default();
     let mut gpkg = write::gpkg::GpkgWriter::create(path, stamp)?;
-    for layer in rx {
-        per_layer.stage(&format!("gpkg_{}", layer.def.name), || {
-            gpkg.add_layer(&layer)
-        })?;
+    let mut open = None;
+    let mut busy = 0.0;
+    for msg in rx {
+        let started = Instant::now();
+        match msg {
+            ToGpkg::Begin(def) => open = Some(gpkg.begin_layer(def)?),
+            ToGpkg::Rows(rows) => {
+                let layer = open.as_mut().expect("rows come between begin and end");
+                gpkg.add_rows(layer, &rows)?;
+            }
+            ToGpkg::End => {
+                let layer = open.take().expect("a layer ends after it begins");
+                let name = format!("gpkg_{}", layer.name());
+                gpkg.end_layer(layer)?;
+                busy += started.elapsed().as_secs_f64();
+                per_layer.0.push((name, std::mem::take(&mut busy)));
+                continue;
+            }
+        }
+        busy += started.elapsed().as_secs_f64();
     }
     gpkg.finish()?;
     Ok((t.elapsed().as_secs_f64(), per_layer))
@@ -254,11 +301,11 @@ pub fn write_layers_and_lists(
         analysis,
         ..
     } = r;
-    // One layer at a time: built, written as GeoJSON, then handed to the
-    // GeoPackage writer (SQLite's R-tree is the slowest writer), which
-    // overlaps with the next layers and the lists. At most two layers are
-    // alive at once.
-    let (tx, rx) = mpsc::sync_channel::<LayerData>(0);
+    // One layer at a time, a part at a time: built, written as GeoJSON,
+    // then handed to the GeoPackage writer (SQLite is the slowest writer),
+    // which overlaps with the next parts and the lists. A few parts are
+    // alive at once, never a whole large layer.
+    let (tx, rx) = mpsc::sync_channel::<ToGpkg>(2);
     let gpkg_path = out_dir.join("riskatlas.gpkg");
     let stamp = gpkg_stamp(project);
     let metric = loaded.index.metric().clone();
@@ -293,18 +340,33 @@ pub fn write_layers_and_lists(
         let bar = progress.bar(order.len() as u64, "writing layers");
         let mut grid_secs = None;
         for layer in order {
-            let data = timings.stage(&format!("build_{layer}"), || {
-                build_layer(layer, r, &mut grid_rows, &mut grid_secs)
-            })?;
-            if layer == Layer::AdminUnits {
-                units_by_grade = units_by_grade_of(&data);
-            }
+            let def = layers::def(layer);
             let geojson = out_dir.join("geojson").join(format!("{layer}.geojson"));
-            timings.stage(&format!("write_{layer}"), || {
-                write::write_geojson(&geojson, &data)
+            let mut geojson = write::GeoJsonWriter::create(&geojson, def)?;
+            let (mut build_secs, mut write_secs) = (0.0, 0.0);
+            let mut gpkg_open = tx.send(ToGpkg::Begin(def)).is_ok();
+            let mut built = Instant::now();
+            build_layer(layer, r, &mut grid_rows, &mut grid_secs, &mut |rows| {
+                build_secs += built.elapsed().as_secs_f64();
+                let t = Instant::now();
+                if layer == Layer::AdminUnits {
+                    units_by_grade = units_by_grade_of(def, &rows);
+                }
+                geojson.write_rows(&rows)?;
+                write_secs += t.elapsed().as_secs_f64();
+                // A stopped writer's error comes from its join below.
+                gpkg_open = gpkg_open && tx.send(ToGpkg::Rows(rows)).is_ok();
+                built = Instant::now();
+                Ok(())
             })?;
-            if tx.send(data).is_err() {
-                break; // the writer stopped; its error comes from join below
+            build_secs += built.elapsed().as_secs_f64();
+            let t = Instant::now();
+            geojson.finish()?;
+            write_secs += t.elapsed().as_secs_f64();
+            timings.0.push((format!("build_{layer}"), build_secs));
+            timings.0.push((format!("write_{layer}"), write_secs));
+            if !(gpkg_open && tx.send(ToGpkg::End).is_ok()) {
+                break;
             }
             bar.inc(1);
         }

@@ -198,33 +198,27 @@ fn square(nw: [f64; 2], size: f64) -> Polygon<f64> {
 /// Vertices of an influence circle.
 const CIRCLE_VERTICES: usize = 48;
 
-/// The `influence_zones` rows: a circle for every hazard source (enterprises
-/// without hazard units are grid sources too, but are left out of this layer
-/// to keep it readable).
-pub fn influence_zones(sources: &[Source], units: &[HazardUnit], metric: &MetricCrs) -> Vec<Row> {
-    sources
-        .iter()
-        .filter_map(|s| match s.of {
-            SourceOf::HazardUnit(i) => Some((s, &units[i])),
-            SourceOf::Enterprise(_) => None,
-        })
-        .map(|(s, u)| {
-            let ring: Vec<(f64, f64)> = (0..=CIRCLE_VERTICES)
-                .map(|k| {
-                    let a = 2.0 * std::f64::consts::PI * (k % CIRCLE_VERTICES) as f64
-                        / CIRCLE_VERTICES as f64;
-                    (
-                        s.xy[0] + s.radius_m * a.cos(),
-                        s.xy[1] + s.radius_m * a.sin(),
-                    )
-                })
-                .collect();
-            let circle = MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]);
-            layers::influence_zone_row(
-                s,
-                &u.enterprise_id,
-                Shape::MultiPolygon(metric.to_wgs84(&circle)),
+/// The `influence_zones` row of a source: a circle for every hazard source
+/// (enterprises without hazard units are grid sources too, but are left out
+/// of this layer to keep it readable).
+pub fn influence_zone(s: &Source, units: &[HazardUnit], metric: &MetricCrs) -> Option<Row> {
+    let SourceOf::HazardUnit(i) = s.of else {
+        return None;
+    };
+    let ring: Vec<(f64, f64)> = (0..=CIRCLE_VERTICES)
+        .map(|k| {
+            let a =
+                2.0 * std::f64::consts::PI * (k % CIRCLE_VERTICES) as f64 / CIRCLE_VERTICES as f64;
+            (
+                s.xy[0] + s.radius_m * a.cos(),
+                s.xy[1] + s.radius_m * a.sin(),
             )
         })
-        .collect()
+        .collect();
+    let circle = MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]);
+    Some(layers::influence_zone_row(
+        s,
+        &units[i].enterprise_id,
+        Shape::MultiPolygon(metric.to_wgs84(&circle)),
+    ))
 }

@@ -170,6 +170,29 @@ pub fn def(layer: Layer) -> &'static LayerDef {
     &catalogue()[&layer]
 }
 
+/// `n` made-up point rows for `def`, for the writers' tests.
+#[cfg(test)]
+pub fn sample_rows(def: &LayerDef, n: usize) -> Vec<Row> {
+    (0..n)
+        .map(|i| Row {
+            shape: Shape::Point(geo::Point::new(
+                119.0 + i as f64 * 1e-4,
+                31.0 + i as f64 * 7e-5,
+            )),
+            values: def
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(k, f)| match f.kind {
+                    FieldType::String => Value::Str(format!("值{i}-{k}")),
+                    FieldType::Integer => Value::Int(i as i64),
+                    FieldType::Real => Value::Real(i as f64 * 0.25),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// A field value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

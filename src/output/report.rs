@@ -11,7 +11,7 @@ use crate::ingest::config::{InputKind, Project};
 use crate::ingest::validate::Counts;
 use crate::ingest::Loaded;
 use crate::model::{Grade, Graded};
-use crate::output::layers::{self, LayerData};
+use crate::output::layers::{self, LayerDef};
 use crate::output::lists::Table;
 
 /// The grid's size and cell counts, for `report.json`.
@@ -29,18 +29,16 @@ pub fn grid_summary(grid: &GridOutcome) -> serde_json::Value {
 }
 
 /// Administrative units per area grade, by level, from the `admin_units` layer.
-pub fn units_by_grade_of(admin: &LayerData) -> serde_json::Value {
+pub fn units_by_grade_of(def: &LayerDef, rows: &[layers::Row]) -> serde_json::Value {
     let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let col = |name: &str| {
-        admin
-            .def
-            .fields
+        def.fields
             .iter()
             .position(|f| f.name == name)
             .expect("catalogue field")
     };
     let (level, grade) = (col("level"), col("grade"));
-    for row in &admin.rows {
+    for row in rows {
         if let (layers::Value::Str(l), layers::Value::Str(g)) =
             (&row.values[level], &row.values[grade])
         {

@@ -17,7 +17,7 @@ use geo::{orient::Direction, BoundingRect, LineString, Orient};
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::{io_err, temp_path, WriteError};
-use crate::output::layers::{FieldType, GeometryKind, LayerData, LayerDef, Shape, Value};
+use crate::output::layers::{FieldType, GeometryKind, LayerData, LayerDef, Row, Shape, Value};
 
 const SRS_WGS84: i32 = 4326;
 
@@ -106,9 +106,14 @@ impl GpkgWriter {
 
     /// Adds one layer: its table, rows, spatial index and metadata.
     pub fn add_layer(&mut self, layer: &LayerData) -> Result<(), WriteError> {
+        let mut open = self.begin_layer(layer.def)?;
+        self.add_rows(&mut open, &layer.rows)?;
+        self.end_layer(open)
+    }
+
+    /// Starts a layer: one transaction holds its table, rows, index and metadata.
+    pub fn begin_layer(&mut self, def: &'static LayerDef) -> Result<OpenLayer, WriteError> {
         let err = sql_err(&self.path);
-        let def = layer.def;
-        let name = def.name.as_str();
         let columns: Vec<String> = def
             .fields
             .iter()
@@ -121,18 +126,54 @@ impl GpkgWriter {
                 format!("\"{}\" {ty}", f.name)
             })
             .collect();
-        let tx = self.conn.transaction().map_err(&err)?;
-        tx.execute_batch(&format!(
-            "CREATE TABLE \"{name}\" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geom}, {cols});
-             CREATE VIRTUAL TABLE \"rtree_{name}_geom\" USING rtree(id, minx, maxx, miny, maxy);",
-            geom = geometry_type_name(def.geometry),
-            cols = columns.join(", "),
-        ))
-        .map_err(&err)?;
-        let extent = insert_rows(&tx, layer).map_err(&err)?;
-        register_layer(&tx, def, &self.stamp, extent).map_err(&err)?;
-        tx.execute_batch(&rtree_triggers(name)).map_err(&err)?;
-        tx.commit().map_err(&err)
+        self.conn
+            .execute_batch(&format!(
+                "BEGIN;
+                 CREATE TABLE \"{name}\" (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geom}, {cols});
+                 CREATE VIRTUAL TABLE \"rtree_{name}_geom\" USING rtree(id, minx, maxx, miny, maxy);",
+                name = def.name,
+                geom = geometry_type_name(def.geometry),
+                cols = columns.join(", "),
+            ))
+            .map_err(&err)?;
+        Ok(OpenLayer {
+            def,
+            extent: [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ],
+            envelopes: Vec::new(),
+        })
+    }
+
+    /// Inserts the next rows of an open layer.
+    pub fn add_rows(&mut self, layer: &mut OpenLayer, rows: &[Row]) -> Result<(), WriteError> {
+        insert_rows(&self.conn, layer, rows).map_err(sql_err(&self.path))
+    }
+
+    /// Ends a layer: its R-tree, metadata and triggers, and the commit.
+    pub fn end_layer(&mut self, layer: OpenLayer) -> Result<(), WriteError> {
+        let err = sql_err(&self.path);
+        let OpenLayer {
+            def,
+            extent,
+            mut envelopes,
+        } = layer;
+        let name = def.name.as_str();
+        // Packed in spatial order, neighbours share the R-tree's nodes.
+        envelopes.sort_by_key(|(fid, e)| (z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0), *fid));
+        super::rtree::write(&self.conn, &format!("rtree_{name}_geom"), &envelopes).map_err(&err)?;
+        let extent = if envelopes.is_empty() {
+            [0.0; 4]
+        } else {
+            extent
+        };
+        register_layer(&self.conn, def, &self.stamp, extent).map_err(&err)?;
+        self.conn
+            .execute_batch(&format!("{} COMMIT;", rtree_triggers(name)))
+            .map_err(&err)
     }
 
     /// Closes the file and renames it into place.
@@ -145,25 +186,35 @@ impl GpkgWriter {
     }
 }
 
-/// Inserts a layer's rows and writes its R-tree; returns the layer's extent
-/// (min x, min y, max x, max y; zeros for an empty layer).
-fn insert_rows(tx: &rusqlite::Transaction, layer: &LayerData) -> rusqlite::Result<[f64; 4]> {
+/// A layer being written: its extent (min x, min y, max x, max y) and the
+/// envelopes of its rows so far, for the R-tree written at its end.
+pub struct OpenLayer {
+    def: &'static LayerDef,
+    extent: [f64; 4],
+    envelopes: Vec<(i64, [f64; 4])>,
+}
+
+impl OpenLayer {
+    /// The layer's name.
+    pub fn name(&self) -> &str {
+        self.def.name.as_str()
+    }
+}
+
+/// Inserts rows of an open layer, numbering them on from the rows before.
+fn insert_rows(conn: &Connection, layer: &mut OpenLayer, rows: &[Row]) -> rusqlite::Result<()> {
     let name = layer.def.name.as_str();
     let placeholders = vec!["?"; layer.def.fields.len() + 2].join(", ");
-    let mut insert = tx.prepare(&format!("INSERT INTO \"{name}\" VALUES ({placeholders})"))?;
-    let mut extent = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
+    let mut insert =
+        conn.prepare_cached(&format!("INSERT INTO \"{name}\" VALUES ({placeholders})"))?;
     let mut blob = Vec::with_capacity(1024);
-    let mut envelopes = Vec::with_capacity(layer.rows.len());
-    for (i, row) in layer.rows.iter().enumerate() {
-        let fid = i as i64 + 1;
+    layer.envelopes.reserve(rows.len());
+    for row in rows {
+        let fid = layer.envelopes.len() as i64 + 1;
         blob.clear();
         let env = encode(&row.shape, &mut blob);
-        extent = [
+        let extent = &mut layer.extent;
+        *extent = [
             extent[0].min(env[0]),
             extent[1].min(env[2]),
             extent[2].max(env[1]),
@@ -175,22 +226,15 @@ fn insert_rows(tx: &rusqlite::Transaction, layer: &LayerData) -> rusqlite::Resul
         all.push(&blob);
         all.extend(binds.iter().map(|b| b as &dyn rusqlite::ToSql));
         insert.execute(params_from_iter(all))?;
-        envelopes.push((fid, env));
+        layer.envelopes.push((fid, env));
     }
-    // Packed in spatial order, neighbours share the R-tree's nodes.
-    envelopes.sort_by_key(|(fid, e)| (z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0), *fid));
-    super::rtree::write(tx, &format!("rtree_{name}_geom"), &envelopes)?;
-    Ok(if layer.rows.is_empty() {
-        [0.0; 4]
-    } else {
-        extent
-    })
+    Ok(())
 }
 
 /// The layer's rows in the GeoPackage's tables of contents, geometry
 /// columns, extensions and data columns (the Chinese aliases QGIS shows).
 fn register_layer(
-    tx: &rusqlite::Transaction,
+    tx: &Connection,
     def: &LayerDef,
     stamp: &str,
     extent: [f64; 4],
@@ -334,6 +378,46 @@ fn encode(shape: &Shape, out: &mut Vec<u8>) -> [f64; 4] {
 mod tests {
     use super::*;
     use geo::{polygon, MultiPolygon, Point};
+
+    /// A layer added in parts gives the same file, byte for byte, as the
+    /// layer added whole: rows numbered on, one extent, one R-tree.
+    #[test]
+    fn a_layer_in_parts_is_the_layer_whole() {
+        use crate::output::layers::{def, sample_rows, Layer};
+        let dir = tempfile::tempdir().unwrap();
+        let d = def(Layer::HiddenDangers);
+        let rows = sample_rows(d, 3000);
+        let stamp = "2026-10-31T00:00:00.000Z";
+        let whole = dir.path().join("whole.gpkg");
+        let mut w = GpkgWriter::create(&whole, stamp).unwrap();
+        w.add_layer(&LayerData {
+            def: d,
+            rows: rows.clone(),
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let parts = dir.path().join("parts.gpkg");
+        let mut w = GpkgWriter::create(&parts, stamp).unwrap();
+        let mut open = w.begin_layer(d).unwrap();
+        for part in rows.chunks(700) {
+            w.add_rows(&mut open, part).unwrap();
+        }
+        w.end_layer(open).unwrap();
+        w.finish().unwrap();
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&parts).unwrap()
+        );
+        let conn = Connection::open(&parts).unwrap();
+        let n: i64 = conn
+            .query_row(
+                &format!("SELECT max(fid) FROM \"{}\"", d.name.as_str()),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 3000);
+    }
 
     #[test]
     fn point_blob_is_header_then_wkb() {

@@ -20,7 +20,7 @@ pub mod staging;
 
 use crate::ingest::validate::Reject;
 use crate::model::Date;
-use crate::output::layers::{LayerData, Shape, Value};
+use crate::output::layers::{LayerData, LayerDef, Row, Shape, Value};
 use crate::output::lists::Table;
 
 /// Why an output file could not be written.
@@ -177,41 +177,115 @@ fn push_json_value(out: &mut String, v: &Value) {
 
 /// Writes one layer as an RFC 7946 FeatureCollection, one feature per line.
 pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
-    // Keys are escaped once: `"name":`.
-    let keys: Vec<String> = layer
-        .def
-        .fields
-        .iter()
-        .map(|f| {
-            let mut k = String::new();
-            push_json_str(&mut k, &f.name);
-            k.push(':');
-            k
-        })
-        .collect();
-    atomic_write(path, |w| {
-        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-        let mut buf = String::with_capacity(4096);
-        for (i, row) in layer.rows.iter().enumerate() {
-            buf.clear();
-            if i > 0 {
-                buf.push_str(",\n");
-            }
-            buf.push_str(r#"{"type":"Feature","properties":{"#);
-            for (k, (key, v)) in keys.iter().zip(&row.values).enumerate() {
-                if k > 0 {
-                    buf.push(',');
-                }
-                buf.push_str(key);
-                push_json_value(&mut buf, v);
-            }
-            buf.push_str(r#"},"geometry":"#);
-            geometry_json(&row.shape, &mut buf);
-            buf.push('}');
-            w.write_all(buf.as_bytes())?;
+    let mut w = GeoJsonWriter::create(path, layer.def)?;
+    w.write_rows(&layer.rows)?;
+    w.finish()
+}
+
+/// A GeoJSON layer written a part at a time (so a province's layers never
+/// have to be in memory whole) into a temporary sibling, renamed into place
+/// by [`GeoJsonWriter::finish`]; dropped unfinished, it leaves nothing.
+pub struct GeoJsonWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+    /// The field names, escaped once: `"name":`.
+    keys: Vec<String>,
+    features: usize,
+}
+
+impl GeoJsonWriter {
+    /// Starts the layer `def` at `path`.
+    pub fn create(path: &Path, def: &LayerDef) -> Result<GeoJsonWriter, WriteError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
-        w.write_all(b"\n]}\n")
-    })
+        let tmp = temp_path(path);
+        let keys = def
+            .fields
+            .iter()
+            .map(|f| {
+                let mut k = String::new();
+                push_json_str(&mut k, &f.name);
+                k.push(':');
+                k
+            })
+            .collect();
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err(path))?);
+        let mut w = GeoJsonWriter {
+            path: path.to_path_buf(),
+            tmp,
+            out: None,
+            keys,
+            features: 0,
+        };
+        out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+            .map_err(io_err(path))?;
+        w.out = Some(out);
+        Ok(w)
+    }
+
+    /// Appends `rows`; their text is made in parallel, then written in order.
+    pub fn write_rows(&mut self, rows: &[Row]) -> Result<(), WriteError> {
+        use rayon::prelude::*;
+        let first = self.features;
+        let keys = &self.keys;
+        let texts: Vec<String> = rows
+            .par_chunks(1024)
+            .enumerate()
+            .map(|(c, part)| {
+                let mut buf = String::with_capacity(part.len() * 256);
+                for (k, row) in part.iter().enumerate() {
+                    if first + c * 1024 + k > 0 {
+                        buf.push_str(",\n");
+                    }
+                    push_feature(&mut buf, keys, row);
+                }
+                buf
+            })
+            .collect();
+        let out = self.out.as_mut().expect("open until finished");
+        for t in &texts {
+            out.write_all(t.as_bytes()).map_err(io_err(&self.path))?;
+        }
+        self.features += rows.len();
+        Ok(())
+    }
+
+    /// Ends the collection, syncs the file and renames it into place.
+    pub fn finish(mut self) -> Result<(), WriteError> {
+        let out = self.out.take().expect("open until finished");
+        let result = (|| {
+            let mut out = out;
+            out.write_all(b"\n]}\n")?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })();
+        result.map_err(io_err(&self.path))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io_err(&self.path))
+    }
+}
+
+impl Drop for GeoJsonWriter {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// One feature: its properties in the layer's field order, then its geometry.
+fn push_feature(buf: &mut String, keys: &[String], row: &Row) {
+    buf.push_str(r#"{"type":"Feature","properties":{"#);
+    for (k, (key, v)) in keys.iter().zip(&row.values).enumerate() {
+        if k > 0 {
+            buf.push(',');
+        }
+        buf.push_str(key);
+        push_json_value(buf, v);
+    }
+    buf.push_str(r#"},"geometry":"#);
+    geometry_json(&row.shape, buf);
+    buf.push('}');
 }
 
 /// Writes `rejects.csv` (UTF-8 with BOM so Excel shows the Chinese correctly).
@@ -423,5 +497,48 @@ impl GeoTiff {
             message: e.to_string(),
         })?;
         std::fs::rename(&tmp, &path).map_err(io_err(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::layers::{def, sample_rows, Layer};
+
+    /// A layer written in parts is byte for byte the layer written whole,
+    /// and an unfinished one leaves no file behind.
+    #[test]
+    fn geojson_in_parts_is_the_layer_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = def(Layer::HiddenDangers);
+        let rows = sample_rows(d, 2500);
+        let whole = dir.path().join("whole.geojson");
+        write_geojson(
+            &whole,
+            &LayerData {
+                def: d,
+                rows: rows.clone(),
+            },
+        )
+        .unwrap();
+        let parts = dir.path().join("parts.geojson");
+        let mut w = GeoJsonWriter::create(&parts, d).unwrap();
+        for part in [&rows[..1], &rows[1..1], &rows[1..1100], &rows[1100..]] {
+            w.write_rows(part).unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(
+            std::fs::read(&whole).unwrap(),
+            std::fs::read(&parts).unwrap()
+        );
+        let text = std::fs::read_to_string(&parts).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["features"].as_array().unwrap().len(), 2500);
+
+        let left = dir.path().join("left.geojson");
+        let mut w = GeoJsonWriter::create(&left, d).unwrap();
+        w.write_rows(&rows[..10]).unwrap();
+        drop(w);
+        assert!(!left.exists() && !temp_path(&left).exists());
     }
 }

@@ -13,7 +13,7 @@
 //! the way SQLite rounds them, so a query finds every feature it would have.
 //! `rtreecheck()` verifies the result in the tests.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection};
 
 /// Bytes of a 2-D cell: id and four 32-bit coordinates.
 const CELL_BYTES: usize = 8 + 4 * 4;
@@ -68,7 +68,7 @@ fn union(cells: &[Cell]) -> [f32; 4] {
 /// Replaces the (empty) R-tree `table` with one holding `entries` — feature
 /// ids and boxes `[min x, max x, min y, max y]` — packed in their order
 /// (spatially sorted by the caller, so that neighbours share nodes).
-pub fn write(tx: &Transaction, table: &str, entries: &[(i64, [f64; 4])]) -> rusqlite::Result<()> {
+pub fn write(tx: &Connection, table: &str, entries: &[(i64, [f64; 4])]) -> rusqlite::Result<()> {
     let node_bytes: usize = tx.query_row(
         &format!("SELECT length(data) FROM \"{table}_node\" WHERE nodeno = 1"),
         [],
