@@ -10,6 +10,7 @@
 //! priority first. Styling comes from `styles/` (palette and map style).
 //! Maps are rendered in parallel and byte-identically from run to run.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -337,6 +338,9 @@ struct Page<'f> {
     frame: Rect,
     /// Boxes labels must not cover (other labels, legend, title …).
     taken: Vec<Rect>,
+    /// The mask of the frame it was made for, kept between drawings: a
+    /// page-sized mask made per polygon was a good part of a map's time.
+    clip_cache: Option<(Rect, tiny_skia::Mask)>,
 }
 
 impl<'f> Page<'f> {
@@ -365,6 +369,7 @@ impl<'f> Page<'f> {
             px_per_mm,
             frame,
             taken: Vec::new(),
+            clip_cache: None,
         })
     }
 
@@ -376,7 +381,12 @@ impl<'f> Page<'f> {
         (v / 72.0 * 25.4 * self.px_per_mm) as f32
     }
 
-    fn clip(&self) -> Option<tiny_skia::Mask> {
+    /// The mask of the current frame (made once per frame, see `keep_clip`).
+    fn clip(&mut self) -> Option<tiny_skia::Mask> {
+        match self.clip_cache.take() {
+            Some((frame, mask)) if frame == self.frame => return Some(mask),
+            _ => {}
+        }
         let mut mask = tiny_skia::Mask::new(self.pixmap.width(), self.pixmap.height())?;
         let r = tiny_skia::Rect::from_ltrb(self.frame.l, self.frame.t, self.frame.r, self.frame.b)?;
         mask.fill_path(
@@ -386,6 +396,11 @@ impl<'f> Page<'f> {
             Transform::identity(),
         );
         Some(mask)
+    }
+
+    /// Keeps the frame's mask for the next drawing.
+    fn keep_clip(&mut self, mask: Option<tiny_skia::Mask>) {
+        self.clip_cache = mask.map(|m| (self.frame, m));
     }
 
     /// Fills and/or outlines a metric multipolygon, clipped to the frame.
@@ -411,6 +426,18 @@ impl<'f> Page<'f> {
             }
         }
         let Some(path) = pb.finish() else { return };
+        // A polygon wholly outside the frame (its outline and anti-aliasing
+        // included) would change no pixel: skip it.
+        let reach = stroke.map_or(0.0, |(_, w)| w) + 2.0;
+        let b = path.bounds();
+        let f = self.frame;
+        if b.right() + reach < f.l
+            || b.left() - reach > f.r
+            || b.bottom() + reach < f.t
+            || b.top() - reach > f.b
+        {
+            return;
+        }
         let mask = self.clip();
         if let Some(c) = fill {
             let paint = Paint {
@@ -435,6 +462,7 @@ impl<'f> Page<'f> {
                 mask.as_ref(),
             );
         }
+        self.keep_clip(mask);
     }
 
     fn circle(
@@ -1164,25 +1192,18 @@ fn draw_furniture(
 /// One district's map: the district over the grid, its neighbours greyed,
 /// influence zones, enterprises labelled by name where space allows, and an
 /// inset locating it in the city.
-pub fn district_map(
+fn district_map(
     data: &MapData,
     unit: &MapUnit,
+    within: &InUnit,
     style: &MapStyle,
     font: &FontVec,
 ) -> Result<Vec<u8>, RenderError> {
     let mut page = Page::new(style, font)?;
     let (min, max) = bounds(&[&unit.boundary]);
     let view = View::fit_within(min, max, body_rect(&page), page.frame);
-    let points: Vec<&MapPoint> = data
-        .enterprises
-        .iter()
-        .filter(|p| p.unit.as_deref() == Some(&unit.code))
-        .collect();
-    let hazards: Vec<&MapHazard> = data
-        .hazards
-        .iter()
-        .filter(|h| h.grade.is_some() && h.unit.as_deref() == Some(&unit.code))
-        .collect();
+    let points = &within.points;
+    let hazards = &within.hazards;
     let title_text = title(
         data,
         &format!("{}{}", data.area_name, unit.name),
@@ -1570,8 +1591,33 @@ pub fn safe_file_stem(id: &str) -> String {
 /// What a map job draws.
 enum Job<'a> {
     City,
-    District(&'a MapUnit),
+    District(&'a MapUnit, InUnit<'a>),
     Enterprise(&'a MapPoint),
+}
+
+/// A district's enterprises and its graded (major) hazard sources, in
+/// their order in the map data.
+#[derive(Default)]
+struct InUnit<'a> {
+    points: Vec<&'a MapPoint>,
+    hazards: Vec<&'a MapHazard>,
+}
+
+/// Every district's enterprises and major hazard sources, sorted out in one
+/// pass over the data rather than one pass per district map.
+fn by_unit(data: &MapData) -> HashMap<&str, InUnit<'_>> {
+    let mut out: HashMap<&str, InUnit> = HashMap::new();
+    for p in &data.enterprises {
+        if let Some(u) = p.unit.as_deref() {
+            out.entry(u).or_default().points.push(p);
+        }
+    }
+    for h in data.hazards.iter().filter(|h| h.grade.is_some()) {
+        if let Some(u) = h.unit.as_deref() {
+            out.entry(u).or_default().hazards.push(h);
+        }
+    }
+    out
 }
 
 /// Renders the city map, the district atlas and the enterprise maps (red and
@@ -1593,11 +1639,12 @@ pub fn render_all(
     };
     let small = MapStyle::new(&half);
     let mut jobs: Vec<(PathBuf, Job)> = vec![(dir.join("city.png"), Job::City)];
+    let mut within = by_unit(data);
     jobs.extend(data.units.iter().map(|u| {
         (
             dir.join("district")
                 .join(format!("{}.png", safe_file_stem(&u.code))),
-            Job::District(u),
+            Job::District(u, within.remove(u.code.as_str()).unwrap_or_default()),
         )
     }));
     let picked: Vec<&MapPoint> = data
@@ -1629,7 +1676,7 @@ pub fn render_all(
         .map(|(path, job)| {
             let png = match job {
                 Job::City => city_map(data, &style, &font)?,
-                Job::District(u) => district_map(data, u, &style, &font)?,
+                Job::District(u, within) => district_map(data, u, within, &style, &font)?,
                 Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
             };
             crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, &png))
