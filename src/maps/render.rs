@@ -789,18 +789,24 @@ fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
     let (w, _) = (page.pixmap.width() as usize, page.pixmap.height());
     let frame = page.frame;
     let s = grid.spec;
+    // The view is axis-aligned: a pixel's grid column depends on its x
+    // alone and its row on its y alone, so each is worked out once.
+    let cell_of = |v: f64, origin: f64, sign: f64, n: usize| {
+        let k = ((v - origin) * sign / s.cell).floor();
+        (k >= 0.0 && k < n as f64).then_some(k as usize)
+    };
+    let cols: Vec<Option<usize>> = (frame.l as usize..frame.r as usize)
+        .map(|px| cell_of(view.metric(px as f32 + 0.5, 0.5).0, s.x0, 1.0, s.cols))
+        .collect();
     let pixels = page.pixmap.pixels_mut();
     for py in frame.t as usize..frame.b as usize {
-        for px in frame.l as usize..frame.r as usize {
-            let (x, y) = view.metric(px as f32 + 0.5, py as f32 + 0.5);
-            let col = ((x - s.x0) / s.cell).floor();
-            let row = ((s.y0 - y) / s.cell).floor();
-            if col < 0.0 || row < 0.0 || col >= s.cols as f64 || row >= s.rows as f64 {
-                continue;
-            }
-            let Some((r, g, b)) =
-                colours[grid.codes[row as usize * s.cols + col as usize] as usize]
-            else {
+        let y = view.metric(0.5, py as f32 + 0.5).1;
+        let Some(row) = cell_of(y, s.y0, -1.0, s.rows) else {
+            continue;
+        };
+        for (px, col) in (frame.l as usize..).zip(&cols) {
+            let Some(col) = col else { continue };
+            let Some((r, g, b)) = colours[grid.codes[row * s.cols + col] as usize] else {
                 continue;
             };
             let dst = pixels[py * w + px].demultiply();
