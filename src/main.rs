@@ -3,6 +3,13 @@
 //! (0 done, 1 done but some records were rejected, 2 failed).
 
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use riskatlas::generate::Sizes;
+use riskatlas::ingest::config::Project;
+use riskatlas::pipeline::{self, GenerateOptions, Outcome};
+use riskatlas::progress::Progress;
 
 /// mimalloc: many small strings cross from the reading thread to the checking thread, which glibc malloc handles slowly.
 #[global_allocator]
@@ -23,13 +30,6 @@ static LAZY_COMMIT: extern "C" fn() = {
     }
     lazy_commit
 };
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-use riskatlas::generate::Sizes;
-use riskatlas::ingest::config::Project;
-use riskatlas::pipeline::{self, GenerateOptions, Outcome};
-use riskatlas::progress::Progress;
 
 #[derive(Parser)]
 #[command(

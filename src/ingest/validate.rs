@@ -216,7 +216,9 @@ impl Ledger {
     }
 }
 
-/// A record that passed its field checks, waiting for its spatial join.
+/// A record that passed its field checks, with its source and id, for the
+/// inputs checked further once all are read (the units' hierarchy, the
+/// inventory lines' units).
 #[derive(Debug, Clone)]
 pub struct Staged<T> {
     /// File, layer and row of the record.

@@ -1208,8 +1208,7 @@ fn district_map(
     let mut page = Page::new(style, font)?;
     let (min, max) = bounds(&[&unit.boundary]);
     let view = View::fit_within(min, max, body_rect(&page), page.frame);
-    let points = &within.points;
-    let hazards = &within.hazards;
+    let (points, hazards) = (within.points.as_slice(), within.hazards.as_slice());
     let title_text = title(
         data,
         &format!("{}{}", data.area_name, unit.name),
@@ -1217,11 +1216,11 @@ fn district_map(
     );
     draw_grid(&mut page, &view, &data.grid);
     let towns = draw_district_units(&mut page, &view, data, unit);
-    draw_influence_zones(&mut page, &view, &hazards);
-    draw_points(&mut page, &view, &points, &hazards);
-    draw_furniture(&mut page, &view, &points, hazards.len(), &title_text);
+    draw_influence_zones(&mut page, &view, hazards);
+    draw_points(&mut page, &view, points, hazards);
+    draw_furniture(&mut page, &view, points, hazards.len(), &title_text);
     draw_inset(&mut page, data, unit);
-    label_district(&mut page, &view, unit, &points, &towns);
+    label_district(&mut page, &view, unit, points, &towns);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }

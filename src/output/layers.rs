@@ -261,14 +261,6 @@ pub struct Row {
     pub values: Vec<Value>,
 }
 
-/// A layer ready to write.
-pub struct LayerData {
-    /// The layer's definition.
-    pub def: &'static LayerDef,
-    /// Its features, in output order.
-    pub rows: Vec<Row>,
-}
-
 /// Builds rows in catalogue order from named values, so a row function lists
 /// its fields by name and a misspelt or missing one fails the layer tests.
 struct RowBuilder {

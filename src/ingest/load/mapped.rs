@@ -107,7 +107,7 @@ impl Drop for Mapped {
     }
 }
 
-/// Physical lines of `bytes` (line breaks, plus a last line without one),
+/// Physical lines of the file from byte `from` (line breaks, plus a last line without one),
 /// counted a step at a time with the pages counted handed back.
 pub fn count_lines(file: &Mapped, from: usize) -> u64 {
     let bytes = &file.bytes()[from..];

@@ -17,7 +17,7 @@ use geo::{orient::Direction, BoundingRect, LineString, Orient};
 use rusqlite::{params, params_from_iter, Connection};
 
 use super::{io_err, temp_path, WriteError};
-use crate::output::layers::{FieldType, GeometryKind, LayerData, LayerDef, Row, Shape, Value};
+use crate::output::layers::{FieldType, GeometryKind, LayerDef, Row, Shape, Value};
 
 const SRS_WGS84: i32 = 4326;
 
@@ -102,13 +102,6 @@ impl GpkgWriter {
             tmp,
             stamp: stamp.to_string(),
         })
-    }
-
-    /// Adds one layer: its table, rows, spatial index and metadata.
-    pub fn add_layer(&mut self, layer: &LayerData) -> Result<(), WriteError> {
-        let mut open = self.begin_layer(layer.def)?;
-        self.add_rows(&mut open, &layer.rows)?;
-        self.end_layer(open)
     }
 
     /// Starts a layer: one transaction holds its table, rows, index and metadata.
@@ -388,22 +381,18 @@ mod tests {
         let d = def(Layer::HiddenDangers);
         let rows = sample_rows(d, 3000);
         let stamp = "2026-10-31T00:00:00.000Z";
-        let whole = dir.path().join("whole.gpkg");
-        let mut w = GpkgWriter::create(&whole, stamp).unwrap();
-        w.add_layer(&LayerData {
-            def: d,
-            rows: rows.clone(),
-        })
-        .unwrap();
-        w.finish().unwrap();
-        let parts = dir.path().join("parts.gpkg");
-        let mut w = GpkgWriter::create(&parts, stamp).unwrap();
-        let mut open = w.begin_layer(d).unwrap();
-        for part in rows.chunks(700) {
-            w.add_rows(&mut open, part).unwrap();
-        }
-        w.end_layer(open).unwrap();
-        w.finish().unwrap();
+        let write = |name: &str, part: usize| {
+            let path = dir.path().join(name);
+            let mut w = GpkgWriter::create(&path, stamp).unwrap();
+            let mut open = w.begin_layer(d).unwrap();
+            for rows in rows.chunks(part) {
+                w.add_rows(&mut open, rows).unwrap();
+            }
+            w.end_layer(open).unwrap();
+            w.finish().unwrap();
+            path
+        };
+        let (whole, parts) = (write("whole.gpkg", rows.len()), write("parts.gpkg", 700));
         assert_eq!(
             std::fs::read(&whole).unwrap(),
             std::fs::read(&parts).unwrap()

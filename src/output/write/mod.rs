@@ -20,7 +20,7 @@ pub mod staging;
 
 use crate::ingest::validate::Reject;
 use crate::model::Date;
-use crate::output::layers::{LayerData, LayerDef, Row, Shape, Value};
+use crate::output::layers::{LayerDef, Row, Shape, Value};
 use crate::output::lists::Table;
 
 /// Why an output file could not be written.
@@ -175,14 +175,8 @@ fn push_json_value(out: &mut String, v: &Value) {
     }
 }
 
-/// Writes one layer as an RFC 7946 FeatureCollection, one feature per line.
-pub fn write_geojson(path: &Path, layer: &LayerData) -> Result<(), WriteError> {
-    let mut w = GeoJsonWriter::create(path, layer.def)?;
-    w.write_rows(&layer.rows)?;
-    w.finish()
-}
-
-/// A GeoJSON layer written a part at a time (so a province's layers never
+/// A layer as an RFC 7946 FeatureCollection, one feature per line, written
+/// a part at a time (so a province's layers never
 /// have to be in memory whole) into a temporary sibling, renamed into place
 /// by [`GeoJsonWriter::finish`]; dropped unfinished, it leaves nothing.
 pub struct GeoJsonWriter {
@@ -211,17 +205,20 @@ impl GeoJsonWriter {
                 k
             })
             .collect();
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err(path))?);
+        let out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err(path))?);
+        // From here on, a failure drops the writer, which removes the file.
         let mut w = GeoJsonWriter {
             path: path.to_path_buf(),
             tmp,
-            out: None,
+            out: Some(out),
             keys,
             features: 0,
         };
-        out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+        w.out
+            .as_mut()
+            .expect("just opened")
+            .write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
             .map_err(io_err(path))?;
-        w.out = Some(out);
         Ok(w)
     }
 
@@ -513,14 +510,9 @@ mod tests {
         let d = def(Layer::HiddenDangers);
         let rows = sample_rows(d, 2500);
         let whole = dir.path().join("whole.geojson");
-        write_geojson(
-            &whole,
-            &LayerData {
-                def: d,
-                rows: rows.clone(),
-            },
-        )
-        .unwrap();
+        let mut w = GeoJsonWriter::create(&whole, d).unwrap();
+        w.write_rows(&rows).unwrap();
+        w.finish().unwrap();
         let parts = dir.path().join("parts.geojson");
         let mut w = GeoJsonWriter::create(&parts, d).unwrap();
         for part in [&rows[..1], &rows[1..1], &rows[1..1100], &rows[1100..]] {
