@@ -79,4 +79,17 @@ impl Timings {
         self.0.push((name.to_string(), t.elapsed().as_secs_f64()));
         out
     }
+
+    /// Runs `f` and adds its wall time to the named stage, which is
+    /// recorded at its first run: for a stage done in several turns.
+    pub fn add_to<T>(&mut self, name: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        let secs = t.elapsed().as_secs_f64();
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some((_, total)) => *total += secs,
+            None => self.0.push((name.to_string(), secs)),
+        }
+        out
+    }
 }

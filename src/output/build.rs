@@ -188,19 +188,14 @@ fn build_layer(
     }
 }
 
-/// The four lists.
-fn build_lists(loaded: &Loaded<Graded>, analysis: &Analysis) -> Vec<Table> {
-    vec![
-        lists::risk_list(&loaded.enterprises, &loaded.hazard_units),
-        lists::danger_list(&loaded.hidden_dangers, &loaded.enterprises),
-        lists::hazard_list(&loaded.hazard_units, &loaded.enterprises),
-        lists::target_list(
-            &loaded.targets,
-            &analysis.target_exposure,
-            &analysis.sources,
-        ),
-    ]
-}
+/// How each of the four lists is made, in workbook order.
+type ListBuilder = fn(&Loaded<Graded>, &Analysis) -> Table;
+const LISTS: [ListBuilder; 4] = [
+    |l, _| lists::risk_list(&l.enterprises, &l.hazard_units),
+    |l, _| lists::danger_list(&l.hidden_dangers, &l.enterprises),
+    |l, _| lists::hazard_list(&l.hazard_units, &l.enterprises),
+    |l, a| lists::target_list(&l.targets, &a.target_exposure, &a.sources),
+];
 
 /// The timestamp written into the GeoPackage: the data date, else the year's end.
 fn gpkg_stamp(project: &Project) -> String {
@@ -211,34 +206,33 @@ fn gpkg_stamp(project: &Project) -> String {
     format!("{date}T00:00:00.000Z")
 }
 
-/// Builds the four lists and writes them (CSV and one workbook); returns
-/// them, the seconds it took, and the time of each step.
+/// A list's name and its number of rows.
+pub type ListCount = (&'static str, usize);
+
+/// Builds the four lists and writes them (CSV and one workbook), one list
+/// at a time so that only one is held at once; returns their row counts,
+/// the seconds it took, and the time of each step.
 fn write_lists(
     project: &Project,
     loaded: &Loaded<Graded>,
     analysis: &Analysis,
     out_dir: &Path,
-) -> Result<(Vec<Table>, f64, Timings), OutputError> {
+) -> Result<(Vec<ListCount>, f64, Timings), OutputError> {
     let t = Instant::now();
     let mut steps = Timings::default();
-    let lists = steps.stage("lists_build", || build_lists(loaded, analysis));
-    steps.stage("lists_write_csv", || -> Result<(), OutputError> {
-        for table in &lists {
-            write::write_list_csv(
-                &out_dir.join("lists").join(format!("{}.csv", table.name)),
-                table,
-            )?;
-        }
-        Ok(())
-    })?;
-    steps.stage("lists_write_xlsx", || {
-        write::write_lists_xlsx(
-            &out_dir.join("lists").join("清单.xlsx"),
-            &lists,
-            project.as_of,
-        )
-    })?;
-    Ok((lists, t.elapsed().as_secs_f64(), steps))
+    let dir = out_dir.join("lists");
+    let mut book = write::ListsWorkbook::new(&dir.join("清单.xlsx"), project.as_of)?;
+    let mut counts = Vec::with_capacity(LISTS.len());
+    for build in LISTS {
+        let table = steps.add_to("lists_build", || build(loaded, analysis));
+        steps.add_to("lists_write_csv", || {
+            write::write_list_csv(&dir.join(format!("{}.csv", table.name)), &table)
+        })?;
+        steps.add_to("lists_write_xlsx", || book.add(&table))?;
+        counts.push((table.name, table.rows.len()));
+    }
+    steps.add_to("lists_write_xlsx", || book.save())?;
+    Ok((counts, t.elapsed().as_secs_f64(), steps))
 }
 
 /// What the GeoPackage writer is handed, in order: a layer's start, its
@@ -294,7 +288,7 @@ pub fn write_layers_and_lists(
     out_dir: &Path,
     progress: &Progress,
     timings: &mut Timings,
-) -> Result<(serde_json::Value, Vec<Table>), OutputError> {
+) -> Result<(serde_json::Value, Vec<ListCount>), OutputError> {
     let Results {
         project,
         loaded,

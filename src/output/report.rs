@@ -11,8 +11,8 @@ use crate::ingest::config::{InputKind, Project};
 use crate::ingest::validate::Counts;
 use crate::ingest::Loaded;
 use crate::model::{Grade, Graded};
+use crate::output::build::ListCount;
 use crate::output::layers::{self, LayerDef};
-use crate::output::lists::Table;
 
 /// The grid's size and cell counts, for `report.json`.
 pub fn grid_summary(grid: &GridOutcome) -> serde_json::Value {
@@ -52,7 +52,7 @@ pub fn units_by_grade_of(def: &LayerDef, rows: &[layers::Row]) -> serde_json::Va
 }
 
 /// Counts by grade and by kind of finding, for `report.json`.
-pub fn findings(loaded: &Loaded<Graded>, lists: &[Table]) -> serde_json::Value {
+pub fn findings(loaded: &Loaded<Graded>, lists: &[ListCount]) -> serde_json::Value {
     let mut by_grade = serde_json::Map::new();
     for g in Grade::DESCENDING {
         let n = loaded.enterprises.iter().filter(|e| e.grade() == g).count();
@@ -103,7 +103,7 @@ pub fn findings(loaded: &Loaded<Graded>, lists: &[Table]) -> serde_json::Value {
             "overdue_major": major_dangers().filter(|d| d.overdue).count(),
         },
         "ambiguous_match": ambiguous_matches(loaded),
-        "lists": lists.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
+        "lists": lists.iter().map(|(name, rows)| (name.to_string(), json!(rows))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

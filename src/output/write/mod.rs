@@ -348,34 +348,52 @@ fn cell_text(v: &Value) -> String {
     }
 }
 
-/// Writes the lists into one workbook, a sheet per list: bold header row,
-/// frozen, column widths set; the document date pinned for determinism.
-pub fn write_lists_xlsx(path: &Path, tables: &[Table], created: Date) -> Result<(), WriteError> {
-    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| WriteError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let mut book = Workbook::new();
-    let stamp =
-        ExcelDateTime::from_ymd(created.year as u16, created.month as u8, created.day as u8)
-            .map_err(err)?;
-    book.set_properties(
-        &DocProperties::new()
-            .set_creation_datetime(&stamp)
-            .set_author("riskatlas"),
-    );
-    let header = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_background_color("D9D9D9");
-    for table in tables {
+/// The lists' workbook, a sheet per list added as each list is made: the
+/// sheets stream to temporary files, so a list need not outlive its sheet.
+/// Bold header row, frozen, column widths set; the document date pinned for
+/// determinism.
+pub struct ListsWorkbook {
+    path: PathBuf,
+    book: rust_xlsxwriter::Workbook,
+    header: rust_xlsxwriter::Format,
+}
+
+impl ListsWorkbook {
+    /// A workbook to be saved at `path`, dated `created`.
+    pub fn new(path: &Path, created: Date) -> Result<ListsWorkbook, WriteError> {
+        use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+        let mut book = Workbook::new();
+        let stamp =
+            ExcelDateTime::from_ymd(created.year as u16, created.month as u8, created.day as u8)
+                .map_err(xlsx_err(path))?;
+        book.set_properties(
+            &DocProperties::new()
+                .set_creation_datetime(&stamp)
+                .set_author("riskatlas"),
+        );
+        let header = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_background_color("D9D9D9");
+        Ok(ListsWorkbook {
+            path: path.to_path_buf(),
+            book,
+            header,
+        })
+    }
+
+    /// Adds `table` as the next sheet.
+    pub fn add(&mut self, table: &Table) -> Result<(), WriteError> {
+        let err = xlsx_err(&self.path);
         // Rows are written in order, so the sheet can stream to disk.
-        let sheet = book.add_worksheet_with_constant_memory();
+        let sheet = self
+            .book
+            .add_worksheet_with_constant_memory()
+            .map_err(err)?;
         sheet.set_name(table.name).map_err(err)?;
         for (c, col) in table.columns.iter().enumerate() {
             sheet
-                .write_string_with_format(0, c as u16, col.header, &header)
+                .write_string_with_format(0, c as u16, col.header, &self.header)
                 .map_err(err)?;
             sheet.set_column_width(c as u16, col.width).map_err(err)?;
         }
@@ -392,9 +410,26 @@ pub fn write_lists_xlsx(path: &Path, tables: &[Table], created: Date) -> Result<
                 };
             }
         }
+        Ok(())
     }
-    let bytes = book.save_to_buffer().map_err(err)?;
-    atomic_write(path, |w| w.write_all(&bytes))
+
+    /// Saves the workbook, streamed into its file (atomically).
+    pub fn save(mut self) -> Result<(), WriteError> {
+        let path = self.path.clone();
+        atomic_write(&path, |w| {
+            self.book
+                .save_to_writer(w)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+    }
+}
+
+/// A workbook error as a write error on `path`.
+fn xlsx_err(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> WriteError + Copy + '_ {
+    move |e| WriteError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
 /// A GeoTIFF written band by band (Float32, tiled, DEFLATE-compressed,
