@@ -15,7 +15,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 use super::{GenDanger, GenEnterprise, GenTarget, GenUnit, Synthetic};
 use crate::crs::wgs84_to_gcj02;
 use crate::model::Grade;
-use crate::output::write::{atomic_write, WriteError};
+use crate::output::write::{atomic_write, xlsx_err, WriteError};
 
 /// A deliberately bad record: where it is and the reject code it must get.
 #[derive(Debug, Clone)]
@@ -241,13 +241,6 @@ fn write_enterprises(
         }
         Ok(())
     })
-}
-
-fn xlsx_err(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> WriteError + '_ {
-    move |e| WriteError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    }
 }
 
 fn write_hazards(

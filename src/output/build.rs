@@ -18,7 +18,7 @@ use crate::ingest::Loaded;
 use crate::model::{Graded, HazardUnit};
 use crate::output::cells::{self, GridCells};
 use crate::output::layers::{self, EnterpriseHazards, Layer};
-use crate::output::lists::{self, Table};
+use crate::output::lists::{self, ListCount, Table};
 use crate::output::report::units_by_grade_of;
 use crate::output::write::{self, WriteError};
 use crate::output::Results;
@@ -205,9 +205,6 @@ fn gpkg_stamp(project: &Project) -> String {
         .unwrap_or_else(|| format!("{}-12-31", project.year));
     format!("{date}T00:00:00.000Z")
 }
-
-/// A list's name and its number of rows.
-pub type ListCount = (&'static str, usize);
 
 /// Builds the four lists and writes them (CSV and one workbook), one list
 /// at a time so that only one is held at once; returns their row counts,

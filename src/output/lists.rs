@@ -36,6 +36,9 @@ pub struct Table {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// A list's name and its number of rows, for the report once the list is written.
+pub type ListCount = (&'static str, usize);
+
 fn columns(spec: &[(&'static str, f64)]) -> Vec<Column> {
     std::iter::once(("序号", 6.0))
         .chain(spec.iter().copied())

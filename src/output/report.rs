@@ -11,8 +11,8 @@ use crate::ingest::config::{InputKind, Project};
 use crate::ingest::validate::Counts;
 use crate::ingest::Loaded;
 use crate::model::{Grade, Graded};
-use crate::output::build::ListCount;
 use crate::output::layers::{self, LayerDef};
+use crate::output::lists::ListCount;
 
 /// The grid's size and cell counts, for `report.json`.
 pub fn grid_summary(grid: &GridOutcome) -> serde_json::Value {

@@ -414,18 +414,17 @@ impl ListsWorkbook {
     }
 
     /// Saves the workbook, streamed into its file (atomically).
-    pub fn save(mut self) -> Result<(), WriteError> {
-        let path = self.path.clone();
+    pub fn save(self) -> Result<(), WriteError> {
+        let ListsWorkbook { path, mut book, .. } = self;
         atomic_write(&path, |w| {
-            self.book
-                .save_to_writer(w)
+            book.save_to_writer(w)
                 .map_err(|e| std::io::Error::other(e.to_string()))
         })
     }
 }
 
 /// A workbook error as a write error on `path`.
-fn xlsx_err(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> WriteError + Copy + '_ {
+pub fn xlsx_err(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> WriteError + Copy + '_ {
     move |e| WriteError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
