@@ -19,8 +19,9 @@ use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
 use crate::maps::{self, render};
 use crate::model::Graded;
-use crate::output::build::write_layers_and_lists;
+use crate::output::build::{write_layers_and_lists, write_qgis_project};
 use crate::output::cells::GridCells;
+use crate::output::qgis;
 use crate::output::report::{findings, grid_summary, print_summary, report};
 use crate::output::write::{self, WriteError};
 use crate::output::Results;
@@ -105,6 +106,11 @@ pub fn exposure_grid(
     )?;
     bar.finish_and_clear();
     tiff.finish()?;
+    // The ramp beside the raster, which QGIS loads with it.
+    write::write_text(
+        &tif.with_extension("qml"),
+        &qgis::raster_qml(&cfg.thresholds),
+    )?;
     let merged = cells.merged();
     let unit_cells = aggregate::unit_cells(&loaded.index, &stats);
     Ok(GridOutcome {
@@ -282,6 +288,7 @@ pub fn run(
     let map_files = maps::render_maps(results, grid_cells.codes().to_vec(), &stage, &mut timings)?;
     let (units_by_grade, lists) =
         write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
+    timings.stage("write_qgis_project", || write_qgis_project(results, &stage))?;
     timings.stage("write_rejects", || {
         write::write_rejects(&stage.join("rejects.csv"), &loaded.ledger.rejects)
     })?;

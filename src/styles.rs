@@ -1,5 +1,6 @@
 //! The canonical styles (`styles/*.toml`, compiled in): the four-colour
-//! palette from which every renderer takes its colours.
+//! palette and the map symbols, from which every renderer (PNG maps, QGIS
+//! styles) takes its colours and sizes.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use crate::model::Grade;
 
 const PALETTE: &str = include_str!("../styles/palette.toml");
+const MAP_STYLE: &str = include_str!("../styles/map.toml");
 
 /// How one grade is named and coloured, as read from `styles/palette.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +50,199 @@ pub fn grade(g: Grade) -> &'static GradeStyle {
 /// The Chinese name of a grade (重大风险 …), from the palette.
 pub fn label(g: Grade) -> &'static str {
     &grade(g).label
+}
+
+/// The page of a rendered map.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageStyle {
+    /// Page width.
+    pub width_mm: f64,
+    /// Page height.
+    pub height_mm: f64,
+    /// Resolution of the PNG.
+    pub dpi: f64,
+    /// Blank margin around the map frame.
+    pub margin_mm: f64,
+    /// Page colour.
+    pub background: String,
+}
+
+/// The line around the map.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameStyle {
+    /// Line colour.
+    pub colour: String,
+    /// Line width.
+    pub width_mm: f64,
+}
+
+/// Text sizes (points) and colours.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextStyle {
+    /// The map title.
+    pub title_pt: f64,
+    /// Unit and enterprise labels.
+    pub label_pt: f64,
+    /// Source, date and scale-bar text.
+    pub small_pt: f64,
+    /// Legend entries.
+    pub legend_pt: f64,
+    /// Text colour.
+    pub colour: String,
+    /// The halo drawn around labels.
+    pub halo: String,
+}
+
+/// Administrative units.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitStyle {
+    /// Boundary colour.
+    pub outline: String,
+    /// Boundary width of districts and towns.
+    pub outline_mm: f64,
+    /// Boundary width of the city.
+    pub city_outline_mm: f64,
+    /// Opacity of the grade fill.
+    pub fill_alpha: f64,
+    /// Fill of units outside the mapped one.
+    pub neighbour_fill: String,
+    /// Boundary of units outside the mapped one.
+    pub neighbour_outline: String,
+}
+
+/// The exposure grid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridStyle {
+    /// Opacity of the cell fill.
+    pub alpha: f64,
+}
+
+/// Point symbols and influence circles.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointStyle {
+    /// Diameter of an enterprise point.
+    pub enterprise_mm: f64,
+    /// Size of a major-hazard triangle.
+    pub major_hazard_mm: f64,
+    /// Outline of a major-hazard triangle.
+    pub major_hazard_outline: String,
+    /// Colour of an influence circle.
+    pub influence_outline: String,
+    /// Width of an influence circle.
+    pub influence_mm: f64,
+    /// Outline of the enterprise an enterprise map is about.
+    pub subject_outline: String,
+    /// Vulnerable targets on the enterprise maps.
+    pub target: String,
+    /// Their outline.
+    pub target_outline: String,
+}
+
+/// Hidden dangers: major ones larger, open ones coloured, overdue ones
+/// outlined, rectified ones grey.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DangerStyle {
+    /// Size of a major hidden danger.
+    pub major_mm: f64,
+    /// Size of a general one.
+    pub general_mm: f64,
+    /// An open major hidden danger.
+    pub open_major: String,
+    /// An open general one.
+    pub open_general: String,
+    /// A rectified one.
+    pub rectified: String,
+    /// The outline that marks an overdue one.
+    pub overdue_outline: String,
+    /// Its width.
+    pub overdue_outline_mm: f64,
+}
+
+/// Vulnerable targets by protection class.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetStyle {
+    /// Symbol size.
+    pub size_mm: f64,
+    /// 高敏感 (schools, hospitals …).
+    pub highly_sensitive: String,
+    /// 重要 (residential areas, malls …).
+    pub important: String,
+    /// 一般.
+    pub general: String,
+}
+
+/// Boxes under the title, legend, scale bar and notes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FurnitureStyle {
+    /// Box colour.
+    #[serde(rename = "box")]
+    pub box_: String,
+    /// Opacity of the title box.
+    pub title_alpha: f64,
+    /// Opacity of the legend box.
+    pub legend_alpha: f64,
+    /// Opacity of the scale-bar box.
+    pub scale_alpha: f64,
+    /// Opacity of the notes box.
+    pub note_alpha: f64,
+    /// Outline of legend swatches.
+    pub swatch_outline: String,
+}
+
+/// The locator inset.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsetStyle {
+    /// Fill of the other units.
+    pub other_fill: String,
+    /// Their outline.
+    pub outline: String,
+    /// Opacity of the mapped unit's highlight.
+    pub highlight_alpha: f64,
+}
+
+/// `styles/map.toml`: page, furniture and symbols shared by every rendered
+/// map and by the QGIS styles.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapStyle {
+    /// The page.
+    pub page: PageStyle,
+    /// The map frame.
+    pub frame: FrameStyle,
+    /// Text.
+    pub text: TextStyle,
+    /// Administrative units.
+    pub units: UnitStyle,
+    /// The exposure grid.
+    pub grid: GridStyle,
+    /// Points and influence circles.
+    pub points: PointStyle,
+    /// Hidden dangers.
+    pub dangers: DangerStyle,
+    /// Vulnerable targets.
+    pub targets: TargetStyle,
+    /// Title, legend and notes boxes.
+    pub furniture: FurnitureStyle,
+    /// The locator inset.
+    pub inset: InsetStyle,
+}
+
+/// The compiled-in `styles/map.toml`.
+pub fn map() -> &'static MapStyle {
+    static S: OnceLock<MapStyle> = OnceLock::new();
+    S.get_or_init(|| {
+        toml::from_str(MAP_STYLE).expect("styles/map.toml is valid (checked by tests)")
+    })
 }
 
 /// `#RRGGBB` → (r, g, b).

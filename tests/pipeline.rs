@@ -567,7 +567,7 @@ fn major_hazard_grades_agree_with_r_by_table6() {
     for f in &units {
         let p = &f["properties"];
         let s = p["s_value"].as_f64().unwrap();
-        let is_major = p["is_major"].as_i64().unwrap() == 1;
+        let is_major = p["is_major"].as_bool().unwrap();
         assert_eq!(is_major, s >= 1.0, "{}: S = {s}", p["id"]);
         if is_major {
             majors += 1;
@@ -596,7 +596,7 @@ fn major_hazard_grades_agree_with_r_by_table6() {
     );
     let incomplete: Vec<&Value> = units
         .iter()
-        .filter(|f| f["properties"]["incomplete"] == 1)
+        .filter(|f| f["properties"]["incomplete"] == true)
         .collect();
     assert_eq!(
         incomplete.len(),
@@ -698,7 +698,7 @@ fn lists_match_the_layers_and_open_in_openpyxl() {
         ),
         (
             "重大危险源清单",
-            count("hazard_sources", &|p| p["is_major"] == 1),
+            count("hazard_sources", &|p| p["is_major"] == true),
         ),
         ("脆弱性目标清单", count("vulnerable_targets", &|_| true)),
     ];
@@ -1043,7 +1043,7 @@ fn every_major_hazard_source_counts_in_one_district() {
     let out = example_outputs();
     let majors = features(out, "hazard_sources")
         .into_iter()
-        .filter(|f| f["properties"]["is_major"] == 1)
+        .filter(|f| f["properties"]["is_major"] == true)
         .count();
     let per_district: usize = features(out, "admin_units")
         .iter()
@@ -1104,8 +1104,13 @@ fn every_hazard_grade_traces_to_its_rows() {
             p["id"],
             p["s_value"]
         );
-        assert_eq!(p["r_value"].is_null(), p["is_major"] == 0, "{}", p["id"]);
-        ambiguous += p["ambiguous_match"].as_u64().unwrap();
+        assert_eq!(
+            p["r_value"].is_null(),
+            p["is_major"] == false,
+            "{}",
+            p["id"]
+        );
+        ambiguous += u64::from(p["ambiguous_match"].as_bool().unwrap());
     }
     let report: Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();

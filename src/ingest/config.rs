@@ -631,6 +631,13 @@ pub struct Project {
 }
 
 impl Project {
+    /// The source line of the maps: the project's, or a generic one.
+    pub fn source_line(&self) -> String {
+        self.source
+            .clone()
+            .unwrap_or_else(|| "数据来源：安全生产监管数据".into())
+    }
+
     /// Reads and validates a project file.
     pub fn load(path: &Path) -> Result<Project, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

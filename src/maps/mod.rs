@@ -75,10 +75,7 @@ pub fn map_data(
         area_name: project.area_name.clone().unwrap_or_default(),
         year: project.year,
         data_date: project.as_of.to_string(),
-        source: project
-            .source
-            .clone()
-            .unwrap_or_else(|| "数据来源：安全生产监管数据".into()),
+        source: project.source_line(),
         city: units.of_level(AdminLevel::City).into_iter().next(),
         // The atlas is by district (else by the finest level); towns, where
         // given, are drawn inside.

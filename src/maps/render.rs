@@ -12,17 +12,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 use rayon::prelude::*;
-use serde::Deserialize;
 use thiserror::Error;
 use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use crate::model::Grade;
-use crate::styles;
+use crate::styles::{self, MapStyle};
 
 /// Why the maps could not be rendered.
 #[derive(Debug, Error)]
@@ -62,100 +60,10 @@ pub enum RenderError {
 /// The default font: Noto Sans CJK SC from Debian's fonts-noto-cjk.
 pub const DEFAULT_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 
-#[derive(Debug, Clone, Deserialize)]
-struct PageStyle {
-    width_mm: f64,
-    height_mm: f64,
-    dpi: f64,
-    margin_mm: f64,
-    background: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct FrameStyle {
-    colour: String,
-    width_mm: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct TextStyle {
-    title_pt: f64,
-    label_pt: f64,
-    small_pt: f64,
-    legend_pt: f64,
-    colour: String,
-    halo: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct UnitStyle {
-    outline: String,
-    outline_mm: f64,
-    city_outline_mm: f64,
-    fill_alpha: f64,
-    neighbour_fill: String,
-    neighbour_outline: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct GridStyle {
-    alpha: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct PointStyle {
-    enterprise_mm: f64,
-    major_hazard_mm: f64,
-    major_hazard_outline: String,
-    influence_outline: String,
-    influence_mm: f64,
-    subject_outline: String,
-    target: String,
-    target_outline: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct FurnitureStyle {
-    #[serde(rename = "box")]
-    box_: String,
-    title_alpha: f64,
-    legend_alpha: f64,
-    scale_alpha: f64,
-    note_alpha: f64,
-    swatch_outline: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct InsetStyle {
-    other_fill: String,
-    outline: String,
-    highlight_alpha: f64,
-}
-
-/// `styles/map.toml`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct MapStyle {
-    page: PageStyle,
-    frame: FrameStyle,
-    text: TextStyle,
-    units: UnitStyle,
-    grid: GridStyle,
-    points: PointStyle,
-    furniture: FurnitureStyle,
-    inset: InsetStyle,
-}
-
-const MAP_STYLE: &str = include_str!("../../styles/map.toml");
-
 impl MapStyle {
     /// The compiled-in style with the page size and DPI of the options.
     pub fn new(opts: &MapOptions) -> MapStyle {
-        static BASE: OnceLock<MapStyle> = OnceLock::new();
-        let mut s = BASE
-            .get_or_init(|| {
-                toml::from_str(MAP_STYLE).expect("styles/map.toml is valid (checked by tests)")
-            })
-            .clone();
+        let mut s = crate::styles::map().clone();
         s.page.width_mm = opts.width_mm;
         s.page.height_mm = opts.height_mm;
         s.page.dpi = opts.dpi;

@@ -19,6 +19,7 @@ use crate::model::{Graded, HazardUnit};
 use crate::output::cells::{self, GridCells};
 use crate::output::layers::{self, EnterpriseHazards, Layer};
 use crate::output::lists::{self, ListCount, Table};
+use crate::output::qgis;
 use crate::output::report::units_by_grade_of;
 use crate::output::write::{self, WriteError};
 use crate::output::Results;
@@ -276,6 +277,43 @@ fn write_gpkg(
     Ok((t.elapsed().as_secs_f64(), per_layer))
 }
 
+/// Writes the QGIS project over the output folder's layers.
+pub fn write_qgis_project(r: Results, out_dir: &Path) -> Result<(), WriteError> {
+    let spec = &r.grid.spec;
+    let extent = [
+        spec.x0,
+        spec.y0 - spec.rows as f64 * spec.cell,
+        spec.x0 + spec.cols as f64 * spec.cell,
+        spec.y0,
+    ];
+    let (date, source) = (r.project.as_of.to_string(), r.project.source_line());
+    let epsg = r.loaded.index.metric().epsg;
+    let wkt = |code: u32| {
+        gdal::spatial_ref::SpatialRef::from_epsg(code)
+            .and_then(|s| s.to_wkt())
+            .map_err(|e| WriteError::Gdal {
+                path: out_dir.join(qgis::project::FILE),
+                message: format!("EPSG:{code}: {e}"),
+            })
+    };
+    let (metric_wkt, wgs84_wkt) = (wkt(epsg)?, wkt(4326)?);
+    let info = qgis::project::ProjectInfo {
+        area_name: r.project.area_name.as_deref().unwrap_or(""),
+        year: r.project.year,
+        data_date: &date,
+        source: &source,
+        epsg,
+        metric_wkt: &metric_wkt,
+        wgs84_wkt: &wgs84_wkt,
+        extent,
+        thresholds: &r.project.exposure.thresholds,
+    };
+    write::write_text(
+        &out_dir.join(qgis::project::FILE),
+        &qgis::project::project(&info),
+    )
+}
+
 /// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
 /// lists (on their own thread), with the merged grid cells made meanwhile.
 /// Returns the units per grade (from `admin_units`) and the lists.
@@ -333,7 +371,13 @@ pub fn write_layers_and_lists(
         let mut grid_secs = None;
         for layer in order {
             let def = layers::def(layer);
-            let geojson = out_dir.join("geojson").join(format!("{layer}.geojson"));
+            let geojson_dir = out_dir.join("geojson");
+            // The style beside the layer, which QGIS loads with it.
+            write::write_text(
+                &geojson_dir.join(format!("{layer}.qml")),
+                &qgis::layer_qml(layer),
+            )?;
+            let geojson = geojson_dir.join(format!("{layer}.geojson"));
             let mut geojson = write::GeoJsonWriter::create(&geojson, def)?;
             let (mut build_secs, mut write_secs) = (0.0, 0.0);
             let mut gpkg_open = tx.send(ToGpkg::Begin(def)).is_ok();

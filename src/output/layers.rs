@@ -44,10 +44,14 @@ const ADMIN_FIELDS: [(&str, &str); 6] = [
 pub enum FieldType {
     /// Text.
     String,
-    /// 64-bit integer; booleans are written as 0 and 1.
+    /// 64-bit integer.
     Integer,
     /// Double-precision number.
     Real,
+    /// A calendar date, `YYYY-MM-DD` (GeoPackage DATE; a string in GeoJSON).
+    Date,
+    /// Yes or no (GeoPackage BOOLEAN; `true`/`false` in GeoJSON).
+    Boolean,
 }
 
 /// One field of a layer, as `layers/*.toml` defines it.
@@ -61,6 +65,11 @@ pub struct FieldDef {
     pub kind: FieldType,
     /// Chinese alias shown by QGIS and used as list headers.
     pub alias: String,
+    /// The longest text the field can hold, in characters, for fields whose
+    /// values come from a closed set (grades, kinds); declared in the
+    /// GeoPackage as `TEXT(width)`. Free text has none.
+    #[serde(default)]
+    pub width: Option<usize>,
 }
 
 /// The geometry type of a layer.
@@ -136,6 +145,8 @@ pub struct LayerDef {
     pub geometry: GeometryKind,
     /// Rank in drawing order: lower layers come first and are drawn underneath.
     pub draw_order: i32,
+    /// The group (行政区划, 企业 …) the layer sits in in the QGIS project.
+    pub group: String,
     #[serde(default)]
     admin_fields: bool,
     /// Fields in output order, the unit fields last when the layer has them.
@@ -157,6 +168,7 @@ pub fn catalogue() -> &'static BTreeMap<Layer, LayerDef> {
                             name: name.to_string(),
                             kind: FieldType::String,
                             alias: alias.to_string(),
+                            width: None,
                         }));
                 }
                 (def.name, def)
@@ -187,6 +199,8 @@ pub fn sample_rows(def: &LayerDef, n: usize) -> Vec<Row> {
                     FieldType::String => Value::Str(format!("值{i}-{k}")),
                     FieldType::Integer => Value::Int(i as i64),
                     FieldType::Real => Value::Real(i as f64 * 0.25),
+                    FieldType::Date => Value::Str(format!("2026-01-{:02}", i % 28 + 1)),
+                    FieldType::Boolean => Value::Bool(i % 2 == 0),
                 })
                 .collect(),
         })
@@ -200,10 +214,26 @@ pub enum Value {
     Null,
     /// Text.
     Str(String),
-    /// Integer; booleans are 0 and 1.
+    /// Integer.
     Int(i64),
     /// Real number.
     Real(f64),
+    /// Yes or no.
+    Bool(bool),
+}
+
+impl Value {
+    /// Whether the value can be written into a field of type `kind`.
+    fn fits(&self, kind: FieldType) -> bool {
+        matches!(
+            (self, kind),
+            (Value::Null, _)
+                | (Value::Str(_), FieldType::String | FieldType::Date)
+                | (Value::Int(_), FieldType::Integer)
+                | (Value::Real(_), FieldType::Real)
+                | (Value::Bool(_), FieldType::Boolean)
+        )
+    }
 }
 
 impl From<&str> for Value {
@@ -234,12 +264,21 @@ impl From<u32> for Value {
 }
 impl From<bool> for Value {
     fn from(v: bool) -> Self {
-        Value::Int(v as i64)
+        Value::Bool(v)
     }
 }
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map(Into::into).unwrap_or(Value::Null)
+    }
+}
+
+/// 是 or 否, as the lists write yes and no.
+pub fn yes_no(b: bool) -> &'static str {
+    if b {
+        "是"
+    } else {
+        "否"
     }
 }
 
@@ -283,7 +322,22 @@ impl RowBuilder {
             .iter()
             .position(|f| f.name == name)
             .unwrap_or_else(|| panic!("layer {} has no field {name}", self.def.name));
-        self.values[i] = value.into();
+        let value = value.into();
+        let field = &self.def.fields[i];
+        assert!(
+            value.fits(field.kind),
+            "{}.{name} is {:?}, given {value:?}",
+            self.def.name,
+            field.kind
+        );
+        if let (Some(width), Value::Str(s)) = (field.width, &value) {
+            assert!(
+                s.chars().count() <= width,
+                "{}.{name}: {s:?} is longer than its declared width {width}",
+                self.def.name
+            );
+        }
+        self.values[i] = value;
         self
     }
 

@@ -13,7 +13,7 @@ use crate::model::{
     AdminRef, Assessment, ChemicalShare, DangerLevel, Enterprises, Grade, Graded, HazardUnit,
     HiddenDanger, VulnerableTarget,
 };
-use crate::output::layers::{covering_text, inventory_text, round4, row_label, Value};
+use crate::output::layers::{covering_text, inventory_text, round4, row_label, yes_no, Value};
 use crate::styles;
 
 /// A column: Chinese header and width in characters (for XLSX).
@@ -173,7 +173,7 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) 
                 .into(),
                 d.found.map(|x| x.to_string()).into(),
                 d.due.map(|x| x.to_string()).into(),
-                if d.overdue { "是" } else { "否" }.into(),
+                yes_no(d.overdue).into(),
             ]
         })
         .collect();

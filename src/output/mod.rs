@@ -12,6 +12,7 @@ pub mod cells;
 pub mod layers;
 pub mod lists;
 pub mod polygonize;
+pub mod qgis;
 pub mod report;
 pub mod write;
 

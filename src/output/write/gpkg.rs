@@ -8,7 +8,8 @@
 //! little-endian WKB), an R-tree spatial index written whole ([`super::rtree`])
 //! with the standard triggers (created after the bulk insert, since they
 //! call functions only GDAL/QGIS register), and the Chinese field aliases in
-//! `gpkg_data_columns`.
+//! `gpkg_data_columns`, and each layer's default QGIS style (QML and SLD) in
+//! `layer_styles`, the table QGIS reads and writes.
 //! Timestamps are pinned so the same inputs give the same bytes.
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use rusqlite::{params, params_from_iter, Connection};
 
 use super::{io_err, temp_path, WriteError};
 use crate::output::layers::{FieldType, GeometryKind, LayerDef, Row, Shape, Value};
+use crate::output::qgis;
 
 const SRS_WGS84: i32 = 4326;
 
@@ -82,6 +84,10 @@ impl GpkgWriter {
              CREATE TABLE gpkg_data_column_constraints (constraint_name TEXT NOT NULL, constraint_type TEXT NOT NULL, value TEXT,
                  min NUMERIC, min_is_inclusive BOOLEAN, max NUMERIC, max_is_inclusive BOOLEAN, description TEXT,
                  CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value));
+             CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, f_table_catalog TEXT(256),
+                 f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30),
+                 styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+                 update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
              INSERT INTO gpkg_extensions VALUES ('gpkg_data_columns', NULL, 'gpkg_schema',
                  'http://www.geopackage.org/spec121/#extension_schema', 'read-write');
              INSERT INTO gpkg_extensions VALUES ('gpkg_data_column_constraints', NULL, 'gpkg_schema',
@@ -94,6 +100,14 @@ impl GpkgWriter {
                ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),
                ('WGS 84 geodetic', ?1, 'EPSG', 4326, ?2, 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')",
             params![SRS_WGS84, WGS84_WKT],
+        )
+        .map_err(&err)?;
+        // QGIS reads its styles table through GDAL, which lists only
+        // registered tables.
+        conn.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, last_change, srs_id)
+             VALUES ('layer_styles', 'attributes', 'layer_styles', ?1, 0)",
+            params![stamp],
         )
         .map_err(&err)?;
         Ok(GpkgWriter {
@@ -111,10 +125,13 @@ impl GpkgWriter {
             .fields
             .iter()
             .map(|f| {
-                let ty = match f.kind {
-                    FieldType::String => "TEXT",
-                    FieldType::Integer => "INTEGER",
-                    FieldType::Real => "REAL",
+                let ty = match (f.kind, f.width) {
+                    (FieldType::String, None) => "TEXT".to_string(),
+                    (FieldType::String, Some(w)) => format!("TEXT({w})"),
+                    (FieldType::Integer, _) => "INTEGER".to_string(),
+                    (FieldType::Real, _) => "REAL".to_string(),
+                    (FieldType::Date, _) => "DATE".to_string(),
+                    (FieldType::Boolean, _) => "BOOLEAN".to_string(),
                 };
                 format!("\"{}\" {ty}", f.name)
             })
@@ -251,6 +268,19 @@ fn register_layer(
             params![name, f.name, f.alias],
         )?;
     }
+    tx.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,
+             styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)
+         VALUES ('', '', ?1, 'geom', ?2, ?3, ?4, 1, ?5, '', NULL, ?6)",
+        params![
+            name,
+            def.title,
+            qgis::layer_qml(def.name),
+            qgis::layer_sld(def.name),
+            format!("riskatlas {}", env!("CARGO_PKG_VERSION")),
+            stamp
+        ],
+    )?;
     Ok(())
 }
 
@@ -272,6 +302,7 @@ impl rusqlite::ToSql for Bind<'_> {
             Value::Str(s) => ValueRef::Text(s.as_bytes()),
             Value::Int(i) => ValueRef::Integer(*i),
             Value::Real(r) => ValueRef::Real(*r),
+            Value::Bool(b) => ValueRef::Integer(i64::from(*b)),
         }))
     }
 }

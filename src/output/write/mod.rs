@@ -20,7 +20,7 @@ pub mod staging;
 
 use crate::ingest::validate::Reject;
 use crate::model::Date;
-use crate::output::layers::{LayerDef, Row, Shape, Value};
+use crate::output::layers::{yes_no, LayerDef, Row, Shape, Value};
 use crate::output::lists::Table;
 
 /// Why an output file could not be written.
@@ -81,6 +81,11 @@ pub fn atomic_write(
             Err(io_err(path)(e))
         }
     }
+}
+
+/// Writes a text file atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<(), WriteError> {
+    atomic_write(path, |w| w.write_all(text.as_bytes()))
 }
 
 /// Writes a coordinate with at most 7 decimals (about 1 cm), as RFC 7946 advises.
@@ -172,6 +177,7 @@ fn push_json_value(out: &mut String, v: &Value) {
             let _ = write!(out, "{r:?}");
         }
         Value::Real(_) => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
     }
 }
 
@@ -345,6 +351,7 @@ fn cell_text(v: &Value) -> String {
         Value::Str(s) => s.clone(),
         Value::Int(i) => i.to_string(),
         Value::Real(r) => r.to_string(),
+        Value::Bool(b) => yes_no(*b).to_string(),
     }
 }
 
@@ -407,6 +414,7 @@ impl ListsWorkbook {
                     Value::Str(s) => sheet.write_string(r, c, s).map_err(err)?,
                     Value::Int(i) => sheet.write_number(r, c, *i as f64).map_err(err)?,
                     Value::Real(x) => sheet.write_number(r, c, *x).map_err(err)?,
+                    Value::Bool(b) => sheet.write_string(r, c, yes_no(*b)).map_err(err)?,
                 };
             }
         }
@@ -431,14 +439,23 @@ pub fn xlsx_err(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> WriteErro
     }
 }
 
-/// A GeoTIFF written band by band (Float32, tiled, DEFLATE-compressed,
-/// nodata 0) to a temporary name, then given overviews and renamed.
+/// A Cloud-Optimized GeoTIFF (Float32, DEFLATE, 256 × 256 tiles, nodata 0,
+/// overviews inside). The COG layout can only be made by copying a whole
+/// raster, so the grid is first written band by band into a plain tiled
+/// GeoTIFF beside it (uncompressed: it is read once), which `finish` copies
+/// through GDAL's COG driver and removes.
 pub struct GeoTiff {
     path: PathBuf,
-    tmp: PathBuf,
+    raw: PathBuf,
     ds: gdal::Dataset,
-    rows: usize,
     cols: usize,
+}
+
+/// The sibling the grid is first written to, before its copy as a COG.
+fn raw_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".raw.partial");
+    path.with_file_name(name)
 }
 
 impl GeoTiff {
@@ -457,18 +474,16 @@ impl GeoTiff {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         }
-        let tmp = temp_path(path);
+        let raw = raw_path(path);
         let driver = DriverManager::get_driver_by_name("GTiff").map_err(gdal_err)?;
         let options = gdal::raster::RasterCreationOptions::from_iter([
             "TILED=YES",
             "BLOCKXSIZE=256",
             "BLOCKYSIZE=256",
-            "COMPRESS=DEFLATE",
-            "PREDICTOR=3",
             "BIGTIFF=IF_SAFER",
         ]);
         let mut ds = driver
-            .create_with_band_type_with_options::<f32, _>(&tmp, cols, rows, 1, &options)
+            .create_with_band_type_with_options::<f32, _>(&raw, cols, rows, 1, &options)
             .map_err(gdal_err)?;
         ds.set_geo_transform(&geotransform).map_err(gdal_err)?;
         ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg).map_err(gdal_err)?)
@@ -478,9 +493,8 @@ impl GeoTiff {
             .map_err(gdal_err)?;
         Ok(GeoTiff {
             path: path.to_path_buf(),
-            tmp,
+            raw,
             ds,
-            rows,
             cols,
         })
     }
@@ -506,28 +520,36 @@ impl GeoTiff {
             .map_err(self.gdal_err())
     }
 
-    /// Builds overviews (halving until under 256 cells) for grids larger than
-    /// 1024 cells on a side, closes the file and renames it into place.
-    pub fn finish(mut self) -> Result<(), WriteError> {
-        let mut levels = Vec::new();
-        let mut f = 2;
-        while self.rows.max(self.cols) > 1024 && self.rows.max(self.cols) / f >= 256 {
-            levels.push(f as i32);
-            f *= 2;
+    /// Copies the grid into a COG (overviews by averaging, halving while
+    /// larger than a tile), renames it into place and removes the plain copy.
+    pub fn finish(self) -> Result<(), WriteError> {
+        let result = self.copy_as_cog();
+        let _ = std::fs::remove_file(&self.raw);
+        result
+    }
+
+    fn copy_as_cog(&self) -> Result<(), WriteError> {
+        let err = self.gdal_err();
+        let tmp = temp_path(&self.path);
+        let driver = DriverManager::get_driver_by_name("COG").map_err(&err)?;
+        let options = gdal::raster::RasterCreationOptions::from_iter([
+            "COMPRESS=DEFLATE",
+            "PREDICTOR=YES",
+            "BLOCKSIZE=256",
+            "OVERVIEWS=IGNORE_EXISTING",
+            "RESAMPLING=AVERAGE",
+            "BIGTIFF=IF_SAFER",
+            "NUM_THREADS=ALL_CPUS",
+        ]);
+        let copied = self
+            .ds
+            .create_copy(&driver, &tmp, &options)
+            .and_then(|cog| cog.close());
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e));
         }
-        if !levels.is_empty() {
-            gdal::config::set_thread_local_config_option("COMPRESS_OVERVIEW", "DEFLATE")
-                .map_err(self.gdal_err())?;
-            self.ds
-                .build_overviews("AVERAGE", &levels, &[])
-                .map_err(self.gdal_err())?;
-        }
-        let GeoTiff { path, tmp, ds, .. } = self;
-        ds.close().map_err(|e| WriteError::Gdal {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))
+        std::fs::rename(&tmp, &self.path).map_err(io_err(&self.path))
     }
 }
 
