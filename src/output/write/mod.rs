@@ -451,6 +451,18 @@ pub struct GeoTiff {
     cols: usize,
 }
 
+/// Hands the memory GDAL has freed (block caches of the two GeoTIFFs, the
+/// COG driver's buffers) back to the system: glibc keeps freed pages of the
+/// C heap, which would otherwise stay in the process through the rest of
+/// the run.
+fn release_freed_c_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of glibc's heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The sibling the grid is first written to, before its copy as a COG.
 fn raw_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -524,7 +536,10 @@ impl GeoTiff {
     /// larger than a tile), renames it into place and removes the plain copy.
     pub fn finish(self) -> Result<(), WriteError> {
         let result = self.copy_as_cog();
-        let _ = std::fs::remove_file(&self.raw);
+        let raw = self.raw.clone();
+        drop(self);
+        let _ = std::fs::remove_file(&raw);
+        release_freed_c_heap();
         result
     }
 
