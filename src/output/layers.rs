@@ -70,6 +70,9 @@ pub struct FieldDef {
     /// GeoPackage as `TEXT(width)`. Free text has none.
     #[serde(default)]
     pub width: Option<usize>,
+    /// For real fields: the decimals they are rounded to, which QGIS shows.
+    #[serde(default)]
+    pub decimals: Option<u32>,
 }
 
 /// The geometry type of a layer.
@@ -169,6 +172,7 @@ pub fn catalogue() -> &'static BTreeMap<Layer, LayerDef> {
                             kind: FieldType::String,
                             alias: alias.to_string(),
                             width: None,
+                            decimals: None,
                         }));
                 }
                 (def.name, def)
@@ -666,6 +670,13 @@ mod tests {
                     f.name
                 );
                 assert!(seen.insert(&f.name), "{}.{} twice", def.name, f.name);
+                assert_eq!(
+                    f.decimals.is_some(),
+                    f.kind == FieldType::Real,
+                    "{}.{}: decimals are given for real fields, only",
+                    def.name,
+                    f.name
+                );
                 assert!(!f.alias.is_empty());
             }
         }

@@ -43,9 +43,9 @@ def catalogue():
     for name in os.listdir(os.path.join(REPO, "layers")):
         with open(os.path.join(REPO, "layers", name), "rb") as f:
             d = tomllib.load(f)
-        fields = [(x["name"], x["type"], x["alias"]) for x in d["fields"]]
+        fields = [(x["name"], x["type"], x["alias"], x.get("decimals")) for x in d["fields"]]
         if d.get("admin_fields"):
-            fields += [(n, "string", a) for n, a in admin]
+            fields += [(n, "string", a, None) for n, a in admin]
         layers[d["name"]] = fields
     return layers
 
@@ -89,7 +89,7 @@ def check_vector(layer, name, fields):
     r = layer.renderer()
     check(r.type() == "RuleRenderer", f"{where}: default style not loaded (renderer {r.type()})")
     qfields = layer.fields()
-    for fname, ftype, alias in fields:
+    for fname, ftype, alias, decimals in fields:
         i = qfields.indexOf(fname)
         if not check(i >= 0, f"{where}: no field {fname}"):
             continue
@@ -100,6 +100,11 @@ def check_vector(layer, name, fields):
             check(qtype == QVariant.Date, f"{where}.{fname}: type {qtype}, expected QDate")
         if ftype == "boolean":
             check(qtype == QVariant.Bool, f"{where}.{fname}: type {qtype}, expected bool")
+        if ftype == "real":
+            w = layer.editorWidgetSetup(i)
+            shown = w.config().get("Precision")
+            check(w.type() == "Range" and shown == decimals,
+                  f"{where}.{fname}: shown by {w.type()!r} with {shown} decimals, expected {decimals}")
     # Every feature matches exactly one rule (the else rule takes the rest).
     if r.type() != "RuleRenderer":
         return
@@ -116,7 +121,7 @@ def check_vector(layer, name, fields):
         hits = sum(1 for _, e in exprs if e is not None and bool(e.evaluate(ctx)))
         if hits > 1 or (hits == 0 and not has_else):
             bad += 1
-        for fname, ftype, _ in fields:
+        for fname, ftype, _, _ in fields:
             v = feat[fname]
             if v is None or (hasattr(v, "isNull") and v.isNull()):
                 continue

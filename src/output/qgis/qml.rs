@@ -205,13 +205,15 @@ fn labeling(x: &mut Xml, l: &Labels, geometry: GeometryKind) {
     x.close().close();
 }
 
-/// The editor widgets QGIS would not guess: dates with their format, yes/no as check boxes.
+/// The editor widgets QGIS would not guess: dates with their format, yes/no
+/// as check boxes, reals with their decimals.
 fn field_configuration(x: &mut Xml, def: &LayerDef) {
     x.open("fieldConfiguration", &[]);
     for f in &def.fields {
         let widget = match f.kind {
             FieldType::Date => "DateTime",
             FieldType::Boolean => "CheckBox",
+            FieldType::Real => "Range",
             _ => continue,
         };
         x.open(
@@ -230,6 +232,22 @@ fn field_configuration(x: &mut Xml, def: &LayerDef) {
             option(x, "display_format", "yyyy-MM-dd");
             option(x, "field_format", "yyyy-MM-dd");
             b(x, "field_iso_format", "false");
+        } else if f.kind == FieldType::Real {
+            // Shown with the decimals the value is rounded to.
+            let decimals = f.decimals.unwrap_or(4).to_string();
+            x.empty(
+                "Option",
+                &[("type", "bool"), ("name", "AllowNull"), ("value", "true")],
+            );
+            x.empty(
+                "Option",
+                &[("type", "int"), ("name", "Precision"), ("value", &decimals)],
+            );
+            x.empty(
+                "Option",
+                &[("type", "double"), ("name", "Step"), ("value", "1")],
+            );
+            option(x, "Style", "SpinBox");
         } else {
             option(x, "CheckedState", "");
             option(x, "UncheckedState", "");
