@@ -132,6 +132,45 @@ def check_vector(layer, name, fields):
     check(bad == 0, f"{where}: {bad} features match no rule or several")
 
 
+def check_sld(gpkg, name, rules):
+    """The layer's SLD from `layer_styles` reads back into QGIS with one rule
+    per legend entry."""
+    import sqlite3
+    import tempfile
+    with sqlite3.connect(gpkg) as db:
+        row = db.execute("SELECT styleSLD FROM layer_styles WHERE f_table_name = ? AND useAsDefault",
+                         (name,)).fetchone()
+    if not check(row is not None and row[0], f"{name}: no SLD in layer_styles"):
+        return
+    path = os.path.join(tempfile.mkdtemp(), f"{name}.sld")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(row[0])
+    lyr = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
+    lyr.loadSldStyle(path)
+    r = lyr.renderer()
+    got = len(r.rootRule().children()) if r.type() == "RuleRenderer" else 0
+    check(got == rules, f"{name}: the SLD reads back as {r.type()} with {got} rules, expected {rules}")
+
+
+def check_grid_colours(gpkg, colours):
+    """A cell of each grade renders in its colour at the grid's opacity."""
+    lyr = QgsVectorLayer(f"{gpkg}|layername=exposure_grid", "g", "ogr")
+    with open(os.path.join(REPO, "styles", "map.toml"), "rb") as f:
+        alpha = tomllib.load(f)["grid"]["alpha"]
+    crs = QgsCoordinateReferenceSystem("EPSG:4326")
+    for grade, want in colours.items():
+        cell = next((f for f in lyr.getFeatures() if f["grade"] == grade), None)
+        if not check(cell is not None, f"exposure_grid: no {grade} cell to test"):
+            continue
+        p = cell.geometry().pointOnSurface().asPoint()
+        d = 0.0002  # a fraction of a 100 m cell around a point inside it
+        img, _ = render([lyr], QgsRectangle(p.x() - d, p.y() - d, p.x() + d, p.y() + d), (101, 101),
+                        crs, os.path.join(RENDERS, f"exposure_grid-{grade}.png"))
+        c = QColor(img.pixel(50, 50))
+        blended = QColor(*(round(v * alpha + 255 * (1 - alpha)) for v in (want.red(), want.green(), want.blue())))
+        check(close(c, blended, 3), f"exposure_grid: a {grade} cell renders as {c.name()}, expected {blended.name()}")
+
+
 def isolated(layer, grade):
     """An enterprise of `grade` with no other enterprise within ~200 m."""
     pts = [(f["grade"], f.geometry().asPoint()) for f in layer.getFeatures()]
@@ -281,8 +320,11 @@ def main():
         check_vector(lyr, name, fields)
         if name == "enterprises" and lyr.isValid():
             check_enterprise_colours(lyr, colours)
+        if lyr.isValid() and lyr.renderer().type() == "RuleRenderer":
+            check_sld(gpkg, name, len(lyr.renderer().rootRule().children()))
         gj = QgsVectorLayer(os.path.join(OUT, "geojson", f"{name}.geojson"), name, "ogr")
         check_vector(gj, name, fields)
+    check_grid_colours(gpkg, colours)
     check_raster(colours)
     check_project()
     for f in failures:
