@@ -16,6 +16,10 @@ pub mod qgis;
 pub mod report;
 pub mod write;
 
+/// The exposure raster's title: the description of its band and its layer's
+/// name in the QGIS project.
+pub const EXPOSURE_TITLE: &str = "风险暴露值E";
+
 use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
 use crate::ingest::config::Project;

@@ -8,6 +8,7 @@ use super::symbology::symbology;
 use super::xml::Xml;
 use crate::ingest::config::Thresholds;
 use crate::output::layers::{def, GeometryKind, Layer};
+use crate::output::EXPOSURE_TITLE;
 use crate::styles;
 
 /// The project's file name in the output folder.
@@ -15,7 +16,6 @@ pub const FILE: &str = "riskatlas.qgs";
 /// The print layout's name.
 pub const LAYOUT: &str = "区县图集";
 const RASTER_ID: &str = "exposure_tif";
-const RASTER_TITLE: &str = "风险暴露值E";
 const RASTER_GROUP: &str = "风险网格";
 
 /// What the project says about the run.
@@ -57,7 +57,7 @@ impl Entry {
     fn title(self) -> &'static str {
         match self {
             Entry::Vector(l) => &def(l).title,
-            Entry::Raster => RASTER_TITLE,
+            Entry::Raster => EXPOSURE_TITLE,
         }
     }
     fn group(self) -> &'static str {

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use gdal::DriverManager;
+use gdal::{DriverManager, Metadata};
 use geo::{orient::Direction, Orient};
 use thiserror::Error;
 
@@ -501,7 +501,11 @@ impl GeoTiff {
         ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg).map_err(gdal_err)?)
             .map_err(gdal_err)?;
         ds.rasterband(1)
-            .and_then(|mut b| b.set_no_data_value(Some(0.0)))
+            .and_then(|mut b| {
+                b.set_no_data_value(Some(0.0))?;
+                // What QGIS names the band in its legend.
+                b.set_description(crate::output::EXPOSURE_TITLE)
+            })
             .map_err(gdal_err)?;
         Ok(GeoTiff {
             path: path.to_path_buf(),
