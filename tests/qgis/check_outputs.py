@@ -68,6 +68,7 @@ def render(layers, extent, size, crs, path):
     job.waitForFinished()
     img = job.renderedImage()
     img.save(path)
+    render.labels = [l.labelText for l in job.takeLabelingResults().allLabels()]
     return img, s
 
 
@@ -288,7 +289,10 @@ def check_project():
         render(shown, p.viewSettings().defaultViewExtent(), (1400, 1000), p.crs(),
                os.path.join(RENDERS, "project.png"))
         units = QgsVectorLayer(f"{moved}/riskatlas.gpkg|layername=admin_units", "u", "ogr")
-        districts = sum(1 for f in units.getFeatures() if f["level"] == "district")
+        names = {f["name"] for f in units.getFeatures() if f["level"] == "district"}
+        districts = len(names)
+        check(names <= set(render.labels),
+              f"riskatlas.qgs: district names not placed on the opening view: {names - set(render.labels)}")
         layout = p.layoutManager().layoutByName("区县图集")
         if not check(layout is not None, "riskatlas.qgs: no layout 区县图集"):
             return

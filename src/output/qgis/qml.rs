@@ -178,11 +178,13 @@ fn labeling(x: &mut Xml, l: &Labels, geometry: GeometryKind) {
     );
     x.close();
     // Points: around the point, 1 mm off; polygons: over their inside.
-    let placement: &[(&str, &str)] = match geometry {
-        GeometryKind::Point => &[("placement", "0"), ("dist", "1"), ("distUnits", "MM")],
-        GeometryKind::MultiPolygon => &[("placement", "1"), ("centroidInside", "1")],
-    };
-    x.empty("placement", placement);
+    let priority = l.priority.to_string();
+    let mut placement = vec![("priority", priority.as_str())];
+    placement.extend_from_slice(match geometry {
+        GeometryKind::Point => &[("placement", "0"), ("dist", "1"), ("distUnits", "MM")][..],
+        GeometryKind::MultiPolygon => &[("placement", "1"), ("centroidInside", "1")][..],
+    });
+    x.empty("placement", &placement);
     let scale = num(l.max_scale_denominator);
     let limited = if l.max_scale_denominator > 0.0 {
         "1"

@@ -180,6 +180,9 @@ pub struct Labels {
     pub size_pt: f64,
     /// Labels show only when zoomed in beyond 1 : this (0 for always).
     pub max_scale_denominator: f64,
+    /// Placement priority 0–10: a label of higher priority may cover the
+    /// points of other layers, so unit names are not pushed out by dense points.
+    pub priority: u8,
 }
 
 /// A layer's style: rules in legend order (the first is drawn on top) and labels.
@@ -246,6 +249,7 @@ pub fn symbology(layer: Layer) -> Symbology {
                 )),
                 size_pt: text_pt,
                 max_scale_denominator: 100_000.0,
+                priority: 5,
             }),
         },
         Layer::HazardSources => hazard_sources(),
@@ -299,6 +303,7 @@ fn admin_units() -> Symbology {
             only: Some(district),
             size_pt: styles::map().text.label_pt + 1.0,
             max_scale_denominator: 0.0,
+            priority: 10,
         }),
     }
 }
