@@ -491,6 +491,29 @@ fn geopackage_matches_geojson_and_reads_back_as_input() {
             4326,
             "{name}"
         );
+        // A feature has one number in both formats: its GeoJSON `id` is its
+        // GeoPackage `fid`, 1, 2, 3 … in layer order.
+        let ids: Vec<u64> = fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_u64().expect("an integer id"))
+            .collect();
+        assert!(ids.iter().copied().eq(1..=ids.len() as u64), "{name}");
+        let mut layer = gpkg.layer_by_name(name).unwrap();
+        for (f, feature) in layer.features().zip(fc["features"].as_array().unwrap()) {
+            assert_eq!(f.fid(), feature["id"].as_u64(), "{name}");
+            let (key, value) = feature["properties"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .next()
+                .unwrap();
+            if let Some(text) = value.as_str() {
+                let stored = f.field_as_string(f.field_index(key).unwrap()).unwrap();
+                assert_eq!(stored.as_deref(), Some(text), "{name} fid {:?}", f.fid());
+            }
+        }
     }
     // Each spatial index passes SQLite's own check and holds every feature.
     let db = rusqlite::Connection::open(out.join("riskatlas.gpkg")).unwrap();

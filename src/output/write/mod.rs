@@ -239,10 +239,11 @@ impl GeoJsonWriter {
             .map(|(c, part)| {
                 let mut buf = String::with_capacity(part.len() * 256);
                 for (k, row) in part.iter().enumerate() {
-                    if first + c * 1024 + k > 0 {
+                    let index = first + c * 1024 + k;
+                    if index > 0 {
                         buf.push_str(",\n");
                     }
-                    push_feature(&mut buf, keys, row);
+                    push_feature(&mut buf, index as u64 + 1, keys, row);
                 }
                 buf
             })
@@ -277,8 +278,12 @@ impl Drop for GeoJsonWriter {
 }
 
 /// One feature: its properties in the layer's field order, then its geometry.
-fn push_feature(buf: &mut String, keys: &[String], row: &Row) {
-    buf.push_str(r#"{"type":"Feature","properties":{"#);
+/// One feature; `id` is its number in the layer from 1, the same as its
+/// `fid` in the GeoPackage (GDAL reads it as the feature id), so a feature
+/// has one number in every format and web maps can key hover and selection on it.
+fn push_feature(buf: &mut String, id: u64, keys: &[String], row: &Row) {
+    use std::fmt::Write as _;
+    let _ = write!(buf, r#"{{"type":"Feature","id":{id},"properties":{{"#);
     for (k, (key, v)) in keys.iter().zip(&row.values).enumerate() {
         if k > 0 {
             buf.push(',');
