@@ -204,6 +204,16 @@ impl GridSpec {
         [self.x0, self.cell, 0.0, self.y0, 0.0, -self.cell]
     }
 
+    /// The grid's edges: west, south, east, north.
+    pub fn extent(&self) -> [f64; 4] {
+        [
+            self.x0,
+            self.y0 - self.rows as f64 * self.cell,
+            self.x0 + self.cols as f64 * self.cell,
+            self.y0,
+        ]
+    }
+
     /// Number of cells, `cols × rows`.
     pub fn cells(&self) -> usize {
         self.cols * self.rows

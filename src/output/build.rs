@@ -279,13 +279,6 @@ fn write_gpkg(
 
 /// Writes the QGIS project over the output folder's layers.
 pub fn write_qgis_project(r: Results, out_dir: &Path) -> Result<(), WriteError> {
-    let spec = &r.grid.spec;
-    let extent = [
-        spec.x0,
-        spec.y0 - spec.rows as f64 * spec.cell,
-        spec.x0 + spec.cols as f64 * spec.cell,
-        spec.y0,
-    ];
     let (date, source) = (r.project.as_of.to_string(), r.project.source_line());
     let epsg = r.loaded.index.metric().epsg;
     let wkt = |code: u32| {
@@ -305,7 +298,7 @@ pub fn write_qgis_project(r: Results, out_dir: &Path) -> Result<(), WriteError> 
         epsg,
         metric_wkt: &metric_wkt,
         wgs84_wkt: &wgs84_wkt,
-        extent,
+        extent: r.grid.spec.extent(),
         thresholds: &r.project.exposure.thresholds,
     };
     write::write_text(

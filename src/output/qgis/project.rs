@@ -179,14 +179,13 @@ fn map_layer(x: &mut Xml, e: Entry, info: &ProjectInfo) {
                 GeometryKind::MultiPolygon => ("Polygon", "MultiPolygon"),
             };
             let s = symbology(l);
-            let labels = if s.labels.is_some() { "1" } else { "0" };
             x.open(
                 "maplayer",
                 &[
                     ("type", "vector"),
                     ("geometry", geometry),
                     ("wkbType", wkb),
-                    ("labelsEnabled", labels),
+                    ("labelsEnabled", s.labels_flag()),
                     ("styleCategories", "AllStyleCategories"),
                 ],
             );

@@ -76,7 +76,7 @@ fn symbol(x: &mut Xml, name: &str, s: &Symbol, pass: usize) {
             option(x, "angle", "0");
             option(x, "color", &fill.unwrap_or(clear).to_qgis());
             option(x, "joinstyle", "bevel");
-            option(x, "name", shape.qgis());
+            option(x, "name", shape.name());
             option(x, "outline_color", &outline.colour.to_qgis());
             option(x, "outline_style", line_style(Some(outline)));
             option(x, "outline_width", &num(outline.width_mm));
@@ -143,10 +143,7 @@ fn label_expression(l: &Labels) -> String {
 
 fn labeling(x: &mut Xml, l: &Labels, geometry: GeometryKind) {
     let t = &styles::map().text;
-    let colour = |hex: &str| {
-        let (r, g, b) = styles::rgb(hex).expect("styles/ colours are #RRGGBB");
-        Rgba(r, g, b, 255).to_qgis()
-    };
+    let colour = |hex: &str| Rgba::hex(hex, 1.0).to_qgis();
     let (size, expression) = (num(l.size_pt), label_expression(l));
     x.open("labeling", &[("type", "simple")]);
     x.open("settings", &[("calloutType", "simple")]);
@@ -274,18 +271,20 @@ fn field_configuration(x: &mut Xml, def: &LayerDef) {
 
 /// The QML of a vector layer.
 pub fn vector(def: &LayerDef, s: &Symbology) -> String {
+    document(Some(s.labels_flag()), |x| vector_style(x, def, s))
+}
+
+/// A QML document around `body`; `labels` is the vector layers' labels flag.
+fn document(labels: Option<&str>, body: impl FnOnce(&mut Xml)) -> String {
     let mut x = Xml::new(DOCTYPE);
-    let labels = if s.labels.is_some() { "1" } else { "0" };
-    x.open(
-        "qgis",
-        &[
-            ("version", QGIS_VERSION),
-            ("styleCategories", "AllStyleCategories"),
-            ("labelsEnabled", labels),
-            ("hasScaleBasedVisibilityFlag", "0"),
-        ],
-    );
-    vector_style(&mut x, def, s);
+    let mut attrs = vec![
+        ("version", QGIS_VERSION),
+        ("styleCategories", "AllStyleCategories"),
+    ];
+    attrs.extend(labels.map(|l| ("labelsEnabled", l)));
+    attrs.push(("hasScaleBasedVisibilityFlag", "0"));
+    x.open("qgis", &attrs);
+    body(&mut x);
     x.close();
     x.finish()
 }
@@ -321,18 +320,7 @@ fn preview_field(def: &LayerDef) -> &str {
 /// The QML of the exposure GeoTIFF: a discrete ramp at the grade thresholds
 /// (nodata, E = 0, stays transparent), at the grid's opacity.
 pub fn raster(yellow: f64, orange: f64, red: f64) -> String {
-    let mut x = Xml::new(DOCTYPE);
-    x.open(
-        "qgis",
-        &[
-            ("version", QGIS_VERSION),
-            ("styleCategories", "AllStyleCategories"),
-            ("hasScaleBasedVisibilityFlag", "0"),
-        ],
-    );
-    raster_style(&mut x, yellow, orange, red);
-    x.close();
-    x.finish()
+    document(None, |x| raster_style(x, yellow, orange, red))
 }
 
 /// The raster's style elements, as they sit in a QML or a project's `maplayer`.

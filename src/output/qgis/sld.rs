@@ -93,7 +93,7 @@ fn symbolizer(x: &mut Xml, s: &Symbol) {
             x.open("se:PointSymbolizer", &[]);
             x.open("se:Graphic", &[]);
             x.open("se:Mark", &[]);
-            x.text("se:WellKnownName", &[], shape.sld());
+            x.text("se:WellKnownName", &[], shape.name());
             if let Some(c) = f {
                 fill(x, *c);
             }

@@ -12,7 +12,7 @@ pub struct Rgba(pub u8, pub u8, pub u8, pub u8);
 
 impl Rgba {
     /// `#RRGGBB` from `styles/` at opacity `alpha` (0–1).
-    fn hex(hex: &str, alpha: f64) -> Rgba {
+    pub fn hex(hex: &str, alpha: f64) -> Rgba {
         let (r, g, b) = styles::rgb(hex).expect("styles/ colours are #RRGGBB (checked by tests)");
         Rgba(r, g, b, (alpha.clamp(0.0, 1.0) * 255.0).round() as u8)
     }
@@ -53,21 +53,14 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// QGIS's name of the shape.
-    pub fn qgis(self) -> &'static str {
+    /// QGIS's name of the shape, also its SLD well-known name (SLD has no
+    /// diamond: QGIS reads `diamond` back as one).
+    pub fn name(self) -> &'static str {
         match self {
             Shape::Circle => "circle",
             Shape::Triangle => "triangle",
             Shape::Square => "square",
             Shape::Diamond => "diamond",
-        }
-    }
-
-    /// SLD's well-known name (SLD has no diamond: QGIS reads it back as `diamond`).
-    pub fn sld(self) -> &'static str {
-        match self {
-            Shape::Diamond => "diamond",
-            s => s.qgis(),
         }
     }
 }
@@ -192,6 +185,17 @@ pub struct Symbology {
     pub rules: Vec<Rule>,
     /// The labels, if the layer has any.
     pub labels: Option<Labels>,
+}
+
+impl Symbology {
+    /// QGIS's flag for a layer with labels: `1` or `0`.
+    pub fn labels_flag(&self) -> &'static str {
+        if self.labels.is_some() {
+            "1"
+        } else {
+            "0"
+        }
+    }
 }
 
 /// One rule per grade, most severe first, drawn by `symbol`.
@@ -445,26 +449,25 @@ fn vulnerable_targets() -> Symbology {
 /// colour and legend text, lowest first.
 pub fn raster_classes(yellow: f64, orange: f64, red: f64) -> Vec<(f64, Rgba, String)> {
     let below = |t: f64| f64::from(f32_below(t as f32));
-    let class = |g: Grade| grade_colour(g);
     vec![
         (
             below(yellow),
-            class(Grade::Blue),
+            grade_colour(Grade::Blue),
             format!("{} (0 < E < {yellow})", styles::label(Grade::Blue)),
         ),
         (
             below(orange),
-            class(Grade::Yellow),
+            grade_colour(Grade::Yellow),
             format!("{} ({yellow} ≤ E < {orange})", styles::label(Grade::Yellow)),
         ),
         (
             below(red),
-            class(Grade::Orange),
+            grade_colour(Grade::Orange),
             format!("{} ({orange} ≤ E < {red})", styles::label(Grade::Orange)),
         ),
         (
             f64::INFINITY,
-            class(Grade::Red),
+            grade_colour(Grade::Red),
             format!("{} (E ≥ {red})", styles::label(Grade::Red)),
         ),
     ]
