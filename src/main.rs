@@ -50,6 +50,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve an output folder on this machine and print the web map's address.
+    Serve {
+        /// The output folder of `riskatlas run`.
+        out: PathBuf,
+        /// The port (0: any free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on; 127.0.0.1 keeps it to this machine.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
     /// Run the whole pipeline: load, validate, join, write the layers, rejects and report.
     Run {
         /// The project file (TOML); input paths in it are relative to it.
@@ -122,6 +133,16 @@ fn main() -> ExitCode {
     riskatlas::ingest::load::configure_gdal();
     let progress = Progress::new(cli.quiet);
     let result: Result<ExitCode, Box<dyn std::error::Error>> = (|| match cli.command {
+        Command::Serve { out, port, host } => {
+            riskatlas::serve::serve(&out, (host, port).into(), |addr| {
+                riskatlas::note!(
+                    "serving {} at http://{addr}/{}/ (Ctrl-C to stop)",
+                    out.display(),
+                    riskatlas::output::web::DIR
+                );
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { project, out } => {
             let project = Project::load(&project)?;
             Ok(exit_for(&pipeline::run(&project, &out, &progress)?))

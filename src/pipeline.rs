@@ -286,17 +286,23 @@ pub fn run(
         grid: &grid,
     };
     let map_files = maps::render_maps(results, grid_cells.codes().to_vec(), &stage, &mut timings)?;
-    let (units_by_grade, lists) =
-        write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
+    let written = write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
     timings.stage("write_qgis_project", || write_qgis_project(results, &stage))?;
     timings.stage("write_rejects", || {
         write::write_rejects(&stage.join("rejects.csv"), &loaded.ledger.rejects)
     })?;
     loaded.timings = timings;
     ensure_balanced(&loaded)?;
-    let mut findings = findings(&loaded, &lists);
+    let mut findings = findings(&loaded, &written.lists);
     findings["grid"] = grid_summary;
-    findings["units_by_grade"] = units_by_grade;
+    findings["units_by_grade"] = written.units_by_grade;
+    if let Some(w) = &written.web {
+        findings["web"] = json!({
+            "tiles": w.tiles,
+            "bytes": w.bytes,
+            "features": w.features.iter().map(|(l, n)| (l.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        });
+    }
     findings["maps"] = json!(map_files
         .iter()
         .filter_map(|p| p.strip_prefix(&stage).ok())

@@ -210,6 +210,43 @@ pub struct InsetStyle {
     pub highlight_alpha: f64,
 }
 
+/// The web map: zooms at which each class of feature appears, and the
+/// screen size of the map symbols.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebStyle {
+    /// The tiles' highest zoom.
+    pub max_zoom: u8,
+    /// Red and orange enterprises.
+    pub enterprises_red_orange: u8,
+    /// Yellow enterprises.
+    pub enterprises_yellow: u8,
+    /// Blue enterprises.
+    pub enterprises_blue: u8,
+    /// Names of red and orange enterprises.
+    pub enterprise_labels: u8,
+    /// Major hazard sources.
+    pub major_hazards: u8,
+    /// The other hazard units.
+    pub other_hazard_units: u8,
+    /// Major hidden dangers.
+    pub major_dangers: u8,
+    /// General hidden dangers.
+    pub general_dangers: u8,
+    /// Vulnerable targets.
+    pub targets: u8,
+    /// Influence circles.
+    pub influence_zones: u8,
+    /// Town boundaries and names.
+    pub towns: u8,
+    /// The exposure grid.
+    pub grid: u8,
+    /// CSS pixels per millimetre of symbol size.
+    pub px_per_mm: f64,
+    /// The label font family.
+    pub font: String,
+}
+
 /// `styles/map.toml`: page, furniture and symbols shared by every rendered
 /// map and by the QGIS styles.
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +272,8 @@ pub struct MapStyle {
     pub furniture: FurnitureStyle,
     /// The locator inset.
     pub inset: InsetStyle,
+    /// The web map.
+    pub web: WebStyle,
 }
 
 /// The compiled-in `styles/map.toml`.

@@ -201,6 +201,8 @@ struct RawProject {
     exposure: Exposure,
     #[serde(default)]
     maps: Maps,
+    #[serde(default)]
+    web: Web,
 }
 
 /// Rendered maps.
@@ -229,6 +231,82 @@ pub struct Maps {
     /// A .ttf/.otf/.ttc font with Chinese glyphs (relative to the project
     /// file); Noto Sans CJK SC from fonts-noto-cjk when not given.
     pub font: Option<PathBuf>,
+}
+
+/// The coordinates of the web map: WGS 84, or the offset systems of the
+/// Chinese basemaps (AMap and Tencent: GCJ-02; Baidu: BD-09).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebCrs {
+    /// WGS 84 (天地图, OpenStreetMap, no basemap).
+    #[default]
+    Wgs84,
+    /// GCJ-02, for AMap (高德) and Tencent basemaps.
+    Gcj02,
+    /// BD-09, for Baidu basemaps.
+    Bd09,
+}
+
+impl WebCrs {
+    /// The name as the project file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebCrs::Wgs84 => "wgs84",
+            WebCrs::Gcj02 => "gcj02",
+            WebCrs::Bd09 => "bd09",
+        }
+    }
+}
+
+/// A raster basemap under the web map: an XYZ tile template.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Basemap {
+    /// The tile URL with `{z}`, `{x}` and `{y}` (and the user's token, e.g.
+    /// 天地图's `tk=`).
+    pub tiles: String,
+    /// The credit line shown on the map.
+    #[serde(default)]
+    pub attribution: String,
+    /// Tile size in pixels (256 when not given).
+    #[serde(default = "default_tile_size")]
+    pub tile_size: u32,
+    /// The basemap's highest zoom (18 when not given).
+    #[serde(default = "default_basemap_zoom")]
+    pub max_zoom: u8,
+}
+
+fn default_tile_size() -> u32 {
+    256
+}
+
+fn default_basemap_zoom() -> u8 {
+    18
+}
+
+/// The web deliverable: vector tiles, a MapLibre style and an offline viewer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// Whether `run` writes the `web/` folder.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The coordinates of the tiles, to line up with the basemap.
+    #[serde(default)]
+    pub crs: WebCrs,
+    /// A raster basemap; none when not given (the viewer then works offline).
+    #[serde(default)]
+    pub basemap: Option<Basemap>,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            enabled: true,
+            crs: WebCrs::Wgs84,
+            basemap: None,
+        }
+    }
 }
 
 /// Above this many enterprise maps, they are made only when asked for.
@@ -628,6 +706,8 @@ pub struct Project {
     pub exposure: Exposure,
     /// Rendered maps.
     pub maps: Maps,
+    /// The web map.
+    pub web: Web,
 }
 
 impl Project {
@@ -683,6 +763,7 @@ impl Project {
         };
         validate_grading(&raw.grading).map_err(invalid)?;
         validate_maps(&raw.maps).map_err(invalid)?;
+        validate_web(&raw.web).map_err(invalid)?;
         validate_radii(&raw.exposure).map_err(invalid)?;
         Ok(Project {
             file: path.to_path_buf(),
@@ -693,6 +774,7 @@ impl Project {
                 font: raw.maps.font.as_ref().map(|f| base.join(f)),
                 ..raw.maps.clone()
             },
+            web: raw.web.clone(),
             title: raw
                 .title
                 .unwrap_or_else(|| "安全风险分布电子图".to_string()),
@@ -764,6 +846,37 @@ fn validate_maps(m: &Maps) -> Result<(), String> {
     } else {
         Err(format!("maps: size {} × {} mm at {} dpi is out of range (30–1200 dpi, at least 50 mm a side, at most 200 megapixels)", m.width_mm, m.height_mm, m.dpi))
     }
+}
+
+/// A basemap template names the tile it asks for.
+fn validate_web(w: &Web) -> Result<(), String> {
+    let Some(b) = &w.basemap else {
+        return Ok(());
+    };
+    let missing: Vec<&str> = ["{z}", "{x}", "{y}"]
+        .into_iter()
+        .filter(|t| !b.tiles.contains(t))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "web.basemap.tiles must hold {{z}}, {{x}} and {{y}}; {:?} lacks {}",
+            b.tiles,
+            missing.join(", ")
+        ));
+    }
+    if !(b.tiles.starts_with("http://") || b.tiles.starts_with("https://")) {
+        return Err(format!(
+            "web.basemap.tiles must be an http:// or https:// URL, got {:?}",
+            b.tiles
+        ));
+    }
+    if !matches!(b.tile_size, 256 | 512) || b.max_zoom > 24 {
+        return Err(format!(
+            "web.basemap: tile_size must be 256 or 512 and max_zoom at most 24, got {} and {}",
+            b.tile_size, b.max_zoom
+        ));
+    }
+    Ok(())
 }
 
 /// Every default influence radius is a positive length.
@@ -900,6 +1013,28 @@ y = "lat"
         );
         assert_eq!(p.cell_size_m, 100.0);
         assert_eq!(p.metric_crs, MetricChoice::Auto);
+    }
+
+    #[test]
+    fn web_options_are_read_and_a_basemap_template_checked() {
+        let p = Project::parse(MINIMAL, Path::new("p.toml")).unwrap();
+        assert_eq!(p.web, Web::default());
+        let text = format!(
+            "{MINIMAL}\n[web]\ncrs = \"gcj02\"\n[web.basemap]\ntiles = \"https://t/{{z}}/{{x}}/{{y}}\"\n"
+        );
+        let p = Project::parse(&text, Path::new("p.toml")).unwrap();
+        assert_eq!(p.web.crs, WebCrs::Gcj02);
+        assert_eq!(p.web.basemap.unwrap().tile_size, 256);
+        let text = format!("{MINIMAL}\n[web.basemap]\ntiles = \"https://t/{{z}}/{{x}}\"\n");
+        let err = Project::parse(&text, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("web.basemap.tiles") && err.contains("{y}"),
+            "{err}"
+        );
+        let text = format!("{MINIMAL}\n[web]\ncrs = \"utm\"\n");
+        assert!(Project::parse(&text, Path::new("p.toml")).is_err());
     }
 
     #[test]

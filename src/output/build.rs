@@ -21,6 +21,7 @@ use crate::output::layers::{self, EnterpriseHazards, Layer};
 use crate::output::lists::{self, ListCount, Table};
 use crate::output::qgis;
 use crate::output::report::units_by_grade_of;
+use crate::output::web;
 use crate::output::write::{self, WriteError};
 use crate::output::Results;
 use crate::progress::{Progress, Timings};
@@ -79,13 +80,6 @@ fn admin_unit_rows(
             layers::admin_unit_findings_row(u, metric.area_m2(&u.boundary) / 1e6, &findings)
         })
         .collect()
-}
-
-/// The output layers, in catalogue draw order.
-fn layers_in_draw_order() -> Vec<Layer> {
-    let mut defs: Vec<&layers::LayerDef> = layers::catalogue().values().collect();
-    defs.sort_by_key(|d| d.draw_order);
-    defs.into_iter().map(|d| d.name).collect()
 }
 
 /// The `exposure_grid` rows, made from the grid cells on their own thread.
@@ -218,8 +212,8 @@ fn write_lists(
 ) -> Result<(Vec<ListCount>, f64, Timings), OutputError> {
     let t = Instant::now();
     let mut steps = Timings::default();
-    let dir = out_dir.join("lists");
-    let mut book = write::ListsWorkbook::new(&dir.join("清单.xlsx"), project.as_of)?;
+    let dir = out_dir.join(lists::DIR);
+    let mut book = write::ListsWorkbook::new(&dir.join(lists::WORKBOOK), project.as_of)?;
     let mut counts = Vec::with_capacity(LISTS.len());
     for build in LISTS {
         let table = steps.add_to("lists_build", || build(loaded, analysis));
@@ -307,16 +301,27 @@ pub fn write_qgis_project(r: Results, out_dir: &Path) -> Result<(), WriteError> 
     )
 }
 
+/// What [`write_layers_and_lists`] reports: the units per grade (from
+/// `admin_units`), the lists' row counts, and the web map's tiles.
+pub struct Written {
+    /// Units per grade and level.
+    pub units_by_grade: serde_json::Value,
+    /// (list, rows).
+    pub lists: Vec<ListCount>,
+    /// The web map, when written.
+    pub web: Option<web::WebSummary>,
+}
+
 /// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
-/// lists (on their own thread), with the merged grid cells made meanwhile.
-/// Returns the units per grade (from `admin_units`) and the lists.
+/// lists (on their own thread), with the merged grid cells made meanwhile;
+/// then the web map's tiles from the same rows while the other two finish.
 pub fn write_layers_and_lists(
     r: Results,
     grid_cells: GridCells,
     out_dir: &Path,
     progress: &Progress,
     timings: &mut Timings,
-) -> Result<(serde_json::Value, Vec<ListCount>), OutputError> {
+) -> Result<Written, OutputError> {
     let Results {
         project,
         loaded,
@@ -332,6 +337,9 @@ pub fn write_layers_and_lists(
     let gpkg_path = out_dir.join("riskatlas.gpkg");
     let stamp = gpkg_stamp(project);
     let metric = loaded.index.metric().clone();
+    let web_cfg = &project.web;
+    let mut web = web_cfg.enabled.then(|| web::WebLayers::new(web_cfg));
+    let grid_codes = web.as_ref().map(|_| grid_cells.codes().to_vec());
     std::thread::scope(|scope| {
         // Named, so that profilers and debuggers tell them apart.
         let named = |name: &str| std::thread::Builder::new().name(name.to_string());
@@ -357,7 +365,7 @@ pub fn write_layers_and_lists(
             .expect(spawn_failed);
         let mut units_by_grade = serde_json::Value::Null;
         // The grid layer goes last: its rows are the last to be ready.
-        let mut order = layers_in_draw_order();
+        let mut order = layers::in_draw_order();
         order.retain(|l| *l != Layer::ExposureGrid);
         order.push(Layer::ExposureGrid);
         let bar = progress.bar(order.len() as u64, "writing layers");
@@ -374,6 +382,9 @@ pub fn write_layers_and_lists(
             let mut geojson = write::GeoJsonWriter::create(&geojson, def)?;
             let (mut build_secs, mut write_secs) = (0.0, 0.0);
             let mut gpkg_open = tx.send(ToGpkg::Begin(def)).is_ok();
+            if let Some(w) = web.as_mut() {
+                w.begin(layer);
+            }
             let mut built = Instant::now();
             build_layer(layer, r, &mut grid_rows, &mut grid_secs, &mut |rows| {
                 build_secs += built.elapsed().as_secs_f64();
@@ -382,6 +393,9 @@ pub fn write_layers_and_lists(
                     units_by_grade = units_by_grade_of(def, &rows);
                 }
                 geojson.write_rows(&rows)?;
+                if let Some(w) = web.as_mut() {
+                    w.add(&rows);
+                }
                 write_secs += t.elapsed().as_secs_f64();
                 // A stopped writer's error comes from its join below.
                 gpkg_open = gpkg_open && tx.send(ToGpkg::Rows(rows)).is_ok();
@@ -404,6 +418,15 @@ pub fn write_layers_and_lists(
         timings
             .0
             .extend(grid_secs.map(|s| ("grid_cells_rows".to_string(), s)));
+        let web = match (web, grid_codes) {
+            (Some(w), Some(codes)) => {
+                let t = Instant::now();
+                let summary = web::write(r, web_cfg, w, codes, out_dir, timings)?;
+                timings.0.push(("web".into(), t.elapsed().as_secs_f64()));
+                Some(summary)
+            }
+            _ => None,
+        };
         let t = Instant::now();
         let (lists, list_secs, list_steps) =
             lists.join().expect("the lists thread does not panic")?;
@@ -417,6 +440,10 @@ pub fn write_layers_and_lists(
         timings
             .0
             .push(("wait_for_background".into(), t.elapsed().as_secs_f64()));
-        Ok((units_by_grade, lists))
+        Ok(Written {
+            units_by_grade,
+            lists,
+            web,
+        })
     })
 }

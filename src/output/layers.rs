@@ -73,6 +73,10 @@ pub struct FieldDef {
     /// For real fields: the decimals they are rounded to, which QGIS shows.
     #[serde(default)]
     pub decimals: Option<u32>,
+    /// Whether the field is in the vector tiles: what the web map filters,
+    /// labels and shows in its popups (the rest stays in the layers).
+    #[serde(default)]
+    pub web: bool,
 }
 
 /// The geometry type of a layer.
@@ -173,6 +177,8 @@ pub fn catalogue() -> &'static BTreeMap<Layer, LayerDef> {
                             alias: alias.to_string(),
                             width: None,
                             decimals: None,
+                            // The district, which popups show.
+                            web: *name == "district_name",
                         }));
                 }
                 (def.name, def)
@@ -184,6 +190,13 @@ pub fn catalogue() -> &'static BTreeMap<Layer, LayerDef> {
 /// The definition of one layer (every layer is in the catalogue: a test checks).
 pub fn def(layer: Layer) -> &'static LayerDef {
     &catalogue()[&layer]
+}
+
+/// The layers from the bottom of the drawing order to the top.
+pub fn in_draw_order() -> Vec<Layer> {
+    let mut defs: Vec<&LayerDef> = catalogue().values().collect();
+    defs.sort_by_key(|d| d.draw_order);
+    defs.into_iter().map(|d| d.name).collect()
 }
 
 /// `n` made-up point rows for `def`, for the writers' tests.

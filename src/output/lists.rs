@@ -16,6 +16,21 @@ use crate::model::{
 use crate::output::layers::{covering_text, inventory_text, round4, row_label, yes_no, Value};
 use crate::styles;
 
+/// The lists' folder in the output.
+pub const DIR: &str = "lists";
+/// The workbook with one sheet per list.
+pub const WORKBOOK: &str = "清单.xlsx";
+/// 重大安全风险清单: red and orange enterprises.
+pub const RISK_LIST: &str = "重大安全风险清单";
+/// 重大隐患清单: major hidden dangers.
+pub const DANGER_LIST: &str = "重大隐患清单";
+/// 重大危险源清单: major hazard sources.
+pub const HAZARD_LIST: &str = "重大危险源清单";
+/// 脆弱性目标清单: vulnerable targets.
+pub const TARGET_LIST: &str = "脆弱性目标清单";
+/// The four lists in the order they are written.
+pub const NAMES: [&str; 4] = [RISK_LIST, DANGER_LIST, HAZARD_LIST, TARGET_LIST];
+
 /// A column: Chinese header and width in characters (for XLSX).
 #[derive(Debug, Clone)]
 pub struct Column {
@@ -121,7 +136,7 @@ pub fn risk_list(enterprises: &[Graded], units: &[HazardUnit]) -> Table {
         })
         .collect();
     Table {
-        name: "重大安全风险清单",
+        name: RISK_LIST,
         columns: columns(&[
             ("企业编号", 22.0),
             ("企业名称", 30.0),
@@ -178,7 +193,7 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) 
         })
         .collect();
     Table {
-        name: "重大隐患清单",
+        name: DANGER_LIST,
         columns: columns(&[
             ("隐患编号", 16.0),
             ("企业编号", 22.0),
@@ -258,7 +273,7 @@ pub fn hazard_list(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> T
         .map(|u| hazard_list_row(u, enterprises))
         .collect();
     Table {
-        name: "重大危险源清单",
+        name: HAZARD_LIST,
         columns: columns(&[
             ("危险源编号", 12.0),
             ("企业编号", 22.0),
@@ -324,7 +339,7 @@ pub fn target_list(
         })
         .collect();
     Table {
-        name: "脆弱性目标清单",
+        name: TARGET_LIST,
         columns: columns(&[
             ("目标编号", 12.0),
             ("目标名称", 24.0),

@@ -5,7 +5,8 @@
 //! the layer catalogue ([`layers`], with the grid and influence-zone polygons
 //! of [`cells`]) written as GeoJSON, GeoPackage and GeoTIFF, the four lists
 //! ([`lists`]) as CSV and XLSX, `rejects.csv` and `report.json` ([`report`]),
-//! all into the staging folder of the run's transaction ([`write::staging`]).
+//! the QGIS styles and project ([`qgis`]) and the web map ([`web`]), all
+//! into the staging folder of the run's transaction ([`write::staging`]).
 
 pub mod build;
 pub mod cells;
@@ -14,6 +15,7 @@ pub mod lists;
 pub mod polygonize;
 pub mod qgis;
 pub mod report;
+pub mod web;
 pub mod write;
 
 /// The exposure raster's title: the description of its band and its layer's

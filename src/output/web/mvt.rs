@@ -1,0 +1,345 @@
+//! Mapbox Vector Tile 2.1 encoding: a tile's layers, their features, keys
+//! and values, written as the protocol buffer the specification defines.
+//!
+//! Only what the tiles need is here: points and polygons with integer ids
+//! and text, integer, real and boolean properties. Keys and values are
+//! stored once per layer, in the order first met, so a tile's bytes depend
+//! only on the features given, in their order.
+
+use std::collections::HashMap;
+
+use crate::output::layers::Value;
+
+/// Tile coordinates (0..extent across the tile, y down; may run past the
+/// edges into the buffer).
+pub type Xy = [i32; 2];
+
+/// One polygon: its exterior ring and holes, each without the closing
+/// vertex. The encoder winds them as the specification asks.
+pub type TilePolygon = (Vec<Xy>, Vec<Vec<Xy>>);
+
+/// A feature's geometry in tile coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TileGeometry {
+    /// One point.
+    Point(Xy),
+    /// One or more polygons.
+    Polygons(Vec<TilePolygon>),
+}
+
+/// A property value as the tile stores it (a real by its bits, so values
+/// can be compared and reused).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum TileValue {
+    Str(String),
+    Int(i64),
+    Real(u64),
+    Bool(bool),
+}
+
+/// One layer of a tile being built.
+pub struct LayerBuilder {
+    name: String,
+    extent: u32,
+    features: Vec<u8>,
+    keys: Vec<String>,
+    key_index: HashMap<String, u32>,
+    values: Vec<TileValue>,
+    value_index: HashMap<TileValue, u32>,
+    count: usize,
+}
+
+impl LayerBuilder {
+    /// An empty layer `name` of `extent` units across.
+    pub fn new(name: &str, extent: u32) -> LayerBuilder {
+        LayerBuilder {
+            name: name.to_string(),
+            extent,
+            features: Vec::new(),
+            keys: Vec::new(),
+            key_index: HashMap::new(),
+            values: Vec::new(),
+            value_index: HashMap::new(),
+            count: 0,
+        }
+    }
+
+    /// Whether no feature was added.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds a feature; null properties are left out, as MVT has no null.
+    /// A polygon that winds to nothing (all rings degenerate) is skipped.
+    pub fn add(&mut self, id: u64, props: &[(&str, &Value)], geometry: &TileGeometry) {
+        let Some((kind, commands)) = encode_geometry(geometry) else {
+            return;
+        };
+        let mut tags = Vec::with_capacity(props.len() * 2);
+        for (key, value) in props {
+            let Some(v) = tile_value(value) else { continue };
+            tags.push(self.key(key));
+            tags.push(self.value(v));
+        }
+        let mut f = Vec::with_capacity(16 + commands.len() * 2);
+        varint_field(&mut f, 1, id);
+        packed_field(&mut f, 2, &tags);
+        varint_field(&mut f, 3, kind);
+        packed_field(&mut f, 4, &commands);
+        bytes_field(&mut self.features, 2, &f);
+        self.count += 1;
+    }
+
+    fn key(&mut self, key: &str) -> u32 {
+        if let Some(&i) = self.key_index.get(key) {
+            return i;
+        }
+        let i = self.keys.len() as u32;
+        self.keys.push(key.to_string());
+        self.key_index.insert(key.to_string(), i);
+        i
+    }
+
+    fn value(&mut self, v: TileValue) -> u32 {
+        if let Some(&i) = self.value_index.get(&v) {
+            return i;
+        }
+        let i = self.values.len() as u32;
+        self.values.push(v.clone());
+        self.value_index.insert(v, i);
+        i
+    }
+
+    /// The layer message.
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut l = Vec::with_capacity(self.features.len() + 64 * self.values.len());
+        varint_field(&mut l, 15, 2);
+        bytes_field(&mut l, 1, self.name.as_bytes());
+        l.extend_from_slice(&self.features);
+        for k in &self.keys {
+            bytes_field(&mut l, 3, k.as_bytes());
+        }
+        for v in &self.values {
+            let mut m = Vec::new();
+            match v {
+                TileValue::Str(s) => bytes_field(&mut m, 1, s.as_bytes()),
+                TileValue::Real(bits) => {
+                    m.push((3 << 3) | 1);
+                    m.extend_from_slice(&bits.to_le_bytes());
+                }
+                TileValue::Int(i) => varint_field(&mut m, 6, zigzag64(*i)),
+                TileValue::Bool(b) => varint_field(&mut m, 7, u64::from(*b)),
+            }
+            bytes_field(&mut l, 4, &m);
+        }
+        varint_field(&mut l, 5, u64::from(self.extent));
+        bytes_field(out, 3, &l);
+    }
+}
+
+/// The tile of `layers` (empty layers left out); empty if all are.
+pub fn encode_tile(layers: &[LayerBuilder]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in layers.iter().filter(|l| !l.is_empty()) {
+        l.encode(&mut out);
+    }
+    out
+}
+
+fn tile_value(v: &Value) -> Option<TileValue> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Str(s) => TileValue::Str(s.clone()),
+        Value::Int(i) => TileValue::Int(*i),
+        Value::Real(r) => TileValue::Real(r.to_bits()),
+        Value::Bool(b) => TileValue::Bool(*b),
+    })
+}
+
+const MOVE_TO: u32 = 1;
+const LINE_TO: u32 = 2;
+const CLOSE_PATH: u32 = 7;
+
+fn command(id: u32, count: usize) -> u32 {
+    id | ((count as u32) << 3)
+}
+
+fn zigzag(v: i32) -> u32 {
+    ((v << 1) ^ (v >> 31)) as u32
+}
+
+fn zigzag64(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+/// The geometry type and command integers; `None` for nothing to draw.
+fn encode_geometry(g: &TileGeometry) -> Option<(u64, Vec<u32>)> {
+    match g {
+        TileGeometry::Point([x, y]) => Some((1, vec![command(MOVE_TO, 1), zigzag(*x), zigzag(*y)])),
+        TileGeometry::Polygons(polygons) => {
+            let mut cmds = Vec::new();
+            let mut cursor = [0i32, 0];
+            for (exterior, holes) in polygons {
+                let ext = clean_ring(exterior);
+                if ext.len() < 3 || ring_area2(&ext) == 0 {
+                    continue;
+                }
+                // Exteriors positive (clockwise on screen), holes negative.
+                ring_commands(&ext, true, &mut cursor, &mut cmds);
+                for h in holes {
+                    let h = clean_ring(h);
+                    if h.len() >= 3 && ring_area2(&h) != 0 {
+                        ring_commands(&h, false, &mut cursor, &mut cmds);
+                    }
+                }
+            }
+            (!cmds.is_empty()).then_some((3, cmds))
+        }
+    }
+}
+
+/// The ring without repeated vertices or a closing vertex.
+fn clean_ring(ring: &[Xy]) -> Vec<Xy> {
+    let mut out: Vec<Xy> = Vec::with_capacity(ring.len());
+    for &p in ring {
+        if out.last() != Some(&p) {
+            out.push(p);
+        }
+    }
+    while out.len() > 1 && out.first() == out.last() {
+        out.pop();
+    }
+    out
+}
+
+/// Twice the ring's area by the surveyor's formula in tile coordinates
+/// (positive for a ring clockwise on screen).
+fn ring_area2(ring: &[Xy]) -> i64 {
+    let n = ring.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            i64::from(a[0]) * i64::from(b[1]) - i64::from(b[0]) * i64::from(a[1])
+        })
+        .sum()
+}
+
+fn ring_commands(ring: &[Xy], exterior: bool, cursor: &mut Xy, cmds: &mut Vec<u32>) {
+    let forward = (ring_area2(ring) > 0) == exterior;
+    let ordered: Vec<Xy> = if forward {
+        ring.to_vec()
+    } else {
+        ring.iter().rev().copied().collect()
+    };
+    let mut push = |p: Xy, cmds: &mut Vec<u32>| {
+        cmds.push(zigzag(p[0] - cursor[0]));
+        cmds.push(zigzag(p[1] - cursor[1]));
+        *cursor = p;
+    };
+    cmds.push(command(MOVE_TO, 1));
+    push(ordered[0], cmds);
+    cmds.push(command(LINE_TO, ordered.len() - 1));
+    for &p in &ordered[1..] {
+        push(p, cmds);
+    }
+    cmds.push(command(CLOSE_PATH, 1));
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn varint_field(out: &mut Vec<u8>, field: u32, v: u64) {
+    varint(out, u64::from(field << 3));
+    varint(out, v);
+}
+
+fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    varint(out, u64::from((field << 3) | 2));
+    varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+fn packed_field(out: &mut Vec<u8>, field: u32, values: &[u32]) {
+    let mut body = Vec::with_capacity(values.len() * 2);
+    for &v in values {
+        varint(&mut body, u64::from(v));
+    }
+    bytes_field(out, field, &body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_point_feature_is_encoded_as_the_specification_example() {
+        // The specification's example: a point at (25, 17) is [9, 50, 34].
+        let (kind, cmds) = encode_geometry(&TileGeometry::Point([25, 17])).unwrap();
+        assert_eq!((kind, cmds), (1, vec![9, 50, 34]));
+    }
+
+    #[test]
+    fn polygons_are_wound_exterior_clockwise_on_screen_and_holes_the_other_way() {
+        // Counter-clockwise on screen (y down) as given: reversed.
+        let ccw = vec![[0, 0], [0, 10], [10, 10], [10, 0]];
+        let hole_ccw = vec![[2, 2], [2, 4], [4, 4], [4, 2]];
+        let (_, cmds) =
+            encode_geometry(&TileGeometry::Polygons(vec![(ccw, vec![hole_ccw])])).unwrap();
+        // MoveTo(1), x, y, LineTo(3), 3 pairs, ClosePath: 11 per ring.
+        assert_eq!(cmds.len(), 22);
+        assert_eq!(cmds[0], 9);
+        assert_eq!(cmds[3], command(LINE_TO, 3));
+        assert_eq!(cmds[10], 15);
+        let decode = |c: &[u32], start: Xy| {
+            let un = |v: u32| ((v >> 1) as i32) ^ -((v & 1) as i32);
+            let mut p = start;
+            let mut ring = Vec::new();
+            for pair in [&c[1..3], &c[4..6], &c[6..8], &c[8..10]] {
+                p = [p[0] + un(pair[0]), p[1] + un(pair[1])];
+                ring.push(p);
+            }
+            ring
+        };
+        let ext = decode(&cmds[..11], [0, 0]);
+        assert!(ring_area2(&ext) > 0, "{ext:?}");
+        let hole = decode(&cmds[11..], *ext.last().unwrap());
+        assert!(ring_area2(&hole) < 0, "{hole:?}");
+    }
+
+    #[test]
+    fn degenerate_polygons_are_left_out() {
+        let flat = vec![[0, 0], [5, 0], [10, 0]];
+        assert_eq!(
+            encode_geometry(&TileGeometry::Polygons(vec![(flat, vec![])])),
+            None
+        );
+        let mut l = LayerBuilder::new("x", 4096);
+        l.add(
+            1,
+            &[],
+            &TileGeometry::Polygons(vec![(vec![[1, 1], [1, 1]], vec![])]),
+        );
+        assert!(l.is_empty());
+        assert!(encode_tile(&[l]).is_empty());
+    }
+
+    #[test]
+    fn keys_and_values_are_stored_once_per_layer() {
+        let mut l = LayerBuilder::new("enterprises", 4096);
+        let red = Value::Str("red".into());
+        for i in 0..3 {
+            l.add(
+                i,
+                &[("grade", &red), ("n", &Value::Int(7))],
+                &TileGeometry::Point([1, 2]),
+            );
+        }
+        assert_eq!((l.keys.len(), l.values.len(), l.count), (2, 2, 3));
+        assert!(!encode_tile(&[l]).is_empty());
+    }
+}
