@@ -27,13 +27,18 @@ fn example() -> &'static Path {
 
 const ZOOM: u8 = 14;
 
-/// Every tile of zoom `z` in the file: (x, y, decoded tile).
-fn tiles_at(path: &Path, z: u8) -> Vec<(u32, u32, mvt_reader::Reader)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Runs a future of the async PMTiles reader to its end.
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
+        .unwrap()
+        .block_on(f)
+}
+
+/// Every tile of zoom `z` in the file: (x, y, decoded tile).
+fn tiles_at(path: &Path, z: u8) -> Vec<(u32, u32, mvt_reader::Reader)> {
+    block_on(async {
         let reader = pmtiles::AsyncPmTilesReader::new_with_path(path)
             .await
             .unwrap();
@@ -254,11 +259,7 @@ fn the_style_draws_every_rule_of_every_layer_from_the_tiles() {
 }
 
 fn tiles_metadata_layers(path: &Path) -> BTreeSet<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    block_on(async {
         let reader = pmtiles::AsyncPmTilesReader::new_with_path(path)
             .await
             .unwrap();
