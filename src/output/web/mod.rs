@@ -86,6 +86,8 @@ impl WebLayers {
     /// Starts `layer` (the grid is tiled from its raster instead).
     pub fn begin(&mut self, layer: Layer) {
         self.ids = 0;
+        // The layer before is complete: its columns' spare room goes back.
+        self.collected.shrink();
         if layer == Layer::ExposureGrid {
             self.current = None;
             return;
@@ -230,6 +232,8 @@ pub fn write(
         path: dir.clone(),
         source,
     })?;
+    let mut web = web;
+    web.collected.shrink();
     let w = &styles::map().web;
     let pyramid = GridPyramid::new(
         r.grid.spec,
@@ -279,14 +283,18 @@ fn pretty(v: &serde_json::Value) -> String {
     s
 }
 
+/// Tiles encoded together, in parallel, before they are written.
+const TILES_AT_ONCE: usize = 256;
+
 /// The PMTiles id of a tile (its place on the Hilbert curve of its zoom).
 fn tile_id(k: TileKey) -> u64 {
     pmtiles::TileId::from(pmtiles::TileCoord::new(k.z, k.x, k.y).expect("a tile within its zoom"))
         .value()
 }
 
-/// Cuts and writes the tiles zoom by zoom (each zoom's tiles encoded and
-/// compressed in parallel); returns the tiles written and the file's size.
+/// Cuts and writes the tiles zoom by zoom (a zoom's tiles encoded and
+/// compressed in parallel, a few hundred at a time); returns the tiles
+/// written and the file's size.
 fn write_pmtiles(
     path: &Path,
     c: &Collected,
@@ -318,16 +326,21 @@ fn write_pmtiles(
     let mut count = 0;
     for z in 0..=max_zoom {
         let zoom = tiles::tiles_at_zoom(c, Some(grid), z, tile_id);
-        let gz: Vec<(TileKey, Vec<u8>)> = zoom
-            .tiles
-            .into_par_iter()
-            .map(|(k, b)| (k, gzip(&b)))
-            .collect();
-        for (k, b) in gz {
-            writer
-                .add_tile(pmtiles::TileCoord::new(k.z, k.x, k.y).map_err(pm)?, &b)
-                .map_err(pm)?;
-            count += 1;
+        // A few hundred tiles at a time, so memory holds those tiles'
+        // bytes and grid polygons, never a whole zoom's.
+        for jobs in zoom.jobs.chunks(TILES_AT_ONCE) {
+            let gz: Vec<(TileKey, Vec<u8>)> = jobs
+                .par_iter()
+                .map(|j| (j.key, zoom.encode(j)))
+                .filter(|(_, b)| !b.is_empty())
+                .map(|(k, b)| (k, gzip(&b)))
+                .collect();
+            for (k, b) in gz {
+                writer
+                    .add_tile(pmtiles::TileCoord::new(k.z, k.x, k.y).map_err(pm)?, &b)
+                    .map_err(pm)?;
+                count += 1;
+            }
         }
     }
     writer.finalize().map_err(pm)?;

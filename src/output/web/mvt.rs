@@ -6,10 +6,6 @@
 //! stored once per layer, in the order first met, so a tile's bytes depend
 //! only on the features given, in their order.
 
-use std::collections::HashMap;
-
-use crate::output::layers::Value;
-
 /// Tile coordinates (0..extent across the tile, y down; may run past the
 /// edges into the buffer).
 pub type Xy = [i32; 2];
@@ -27,13 +23,16 @@ pub enum TileGeometry {
     Polygons(Vec<TilePolygon>),
 }
 
-/// A property value as the tile stores it (a real by its bits, so values
-/// can be compared and reused).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum TileValue {
-    Str(String),
+/// A property value, borrowed (null properties are given as `None`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Prop<'a> {
+    /// Text.
+    Str(&'a str),
+    /// An integer.
     Int(i64),
-    Real(u64),
+    /// A real.
+    Real(f64),
+    /// A boolean.
     Bool(bool),
 }
 
@@ -43,10 +42,29 @@ pub struct LayerBuilder {
     extent: u32,
     features: Vec<u8>,
     keys: Vec<String>,
-    key_index: HashMap<String, u32>,
-    values: Vec<TileValue>,
-    value_index: HashMap<TileValue, u32>,
+    /// The value messages, end to end; `value_ends[i]` ends the i-th.
+    values: Vec<u8>,
+    value_ends: Vec<u32>,
+    /// Value indices by their message's bytes.
+    value_index: hashbrown::HashTable<u32>,
     count: usize,
+    /// Scratch buffers, reused from feature to feature.
+    tags: Vec<u32>,
+    commands: Vec<u32>,
+    message: Vec<u8>,
+}
+
+/// The i-th of the messages stored end to end in `bytes`, `ends[i]` ending each.
+fn nth<'a>(bytes: &'a [u8], ends: &[u32], i: u32) -> &'a [u8] {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &bytes[start..ends[i] as usize]
+}
+
+/// The hash of a value message.
+fn hash(bytes: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x4d56_5432).hash_one(bytes)
 }
 
 impl LayerBuilder {
@@ -57,10 +75,13 @@ impl LayerBuilder {
             extent,
             features: Vec::new(),
             keys: Vec::new(),
-            key_index: HashMap::new(),
             values: Vec::new(),
-            value_index: HashMap::new(),
+            value_ends: Vec::new(),
+            value_index: hashbrown::HashTable::new(),
             count: 0,
+            tags: Vec::new(),
+            commands: Vec::new(),
+            message: Vec::new(),
         }
     }
 
@@ -71,66 +92,83 @@ impl LayerBuilder {
 
     /// Adds a feature; null properties are left out, as MVT has no null.
     /// A polygon that winds to nothing (all rings degenerate) is skipped.
-    pub fn add(&mut self, id: u64, props: &[(&str, &Value)], geometry: &TileGeometry) {
-        let Some((kind, commands)) = encode_geometry(geometry) else {
+    pub fn add(&mut self, id: u64, props: &[(&str, Option<Prop>)], geometry: &TileGeometry) {
+        let mut commands = std::mem::take(&mut self.commands);
+        let Some(kind) = encode_geometry(geometry, &mut commands) else {
+            self.commands = commands;
             return;
         };
-        let mut tags = Vec::with_capacity(props.len() * 2);
+        let mut tags = std::mem::take(&mut self.tags);
+        tags.clear();
         for (key, value) in props {
-            let Some(v) = tile_value(value) else { continue };
+            let Some(v) = value else { continue };
             tags.push(self.key(key));
-            tags.push(self.value(v));
+            tags.push(self.value(*v));
         }
-        let mut f = Vec::with_capacity(16 + commands.len() * 2);
+        let mut f = std::mem::take(&mut self.message);
+        f.clear();
         varint_field(&mut f, 1, id);
         packed_field(&mut f, 2, &tags);
         varint_field(&mut f, 3, kind);
         packed_field(&mut f, 4, &commands);
         bytes_field(&mut self.features, 2, &f);
         self.count += 1;
+        (self.tags, self.commands, self.message) = (tags, commands, f);
     }
 
+    /// The key's index (a layer has a few keys: a scan is quickest).
     fn key(&mut self, key: &str) -> u32 {
-        if let Some(&i) = self.key_index.get(key) {
-            return i;
+        if let Some(i) = self.keys.iter().position(|k| k == key) {
+            return i as u32;
         }
-        let i = self.keys.len() as u32;
         self.keys.push(key.to_string());
-        self.key_index.insert(key.to_string(), i);
-        i
+        (self.keys.len() - 1) as u32
     }
 
-    fn value(&mut self, v: TileValue) -> u32 {
-        if let Some(&i) = self.value_index.get(&v) {
+    /// The value's index, its message stored the first time it is met
+    /// (a real by its bits, so equal values are one).
+    fn value(&mut self, v: Prop) -> u32 {
+        let start = self.values.len();
+        match v {
+            Prop::Str(s) => bytes_field(&mut self.values, 1, s.as_bytes()),
+            Prop::Real(r) => {
+                self.values.push((3 << 3) | 1);
+                self.values.extend_from_slice(&r.to_bits().to_le_bytes());
+            }
+            Prop::Int(i) => varint_field(&mut self.values, 6, zigzag64(i)),
+            Prop::Bool(b) => varint_field(&mut self.values, 7, u64::from(b)),
+        }
+        let h = hash(&self.values[start..]);
+        let found = {
+            let (values, ends) = (&self.values, &self.value_ends);
+            let new = &values[start..];
+            self.value_index
+                .find(h, |&i| nth(values, ends, i) == new)
+                .copied()
+        };
+        if let Some(i) = found {
+            self.values.truncate(start);
             return i;
         }
-        let i = self.values.len() as u32;
-        self.values.push(v.clone());
-        self.value_index.insert(v, i);
+        let i = self.value_ends.len() as u32;
+        self.value_ends.push(self.values.len() as u32);
+        let (values, ends) = (&self.values, &self.value_ends);
+        self.value_index
+            .insert_unique(h, i, |&j| hash(nth(values, ends, j)));
         i
     }
 
     /// The layer message.
     fn encode(&self, out: &mut Vec<u8>) {
-        let mut l = Vec::with_capacity(self.features.len() + 64 * self.values.len());
+        let mut l = Vec::with_capacity(self.features.len() + self.values.len() + 64);
         varint_field(&mut l, 15, 2);
         bytes_field(&mut l, 1, self.name.as_bytes());
         l.extend_from_slice(&self.features);
         for k in &self.keys {
             bytes_field(&mut l, 3, k.as_bytes());
         }
-        for v in &self.values {
-            let mut m = Vec::new();
-            match v {
-                TileValue::Str(s) => bytes_field(&mut m, 1, s.as_bytes()),
-                TileValue::Real(bits) => {
-                    m.push((3 << 3) | 1);
-                    m.extend_from_slice(&bits.to_le_bytes());
-                }
-                TileValue::Int(i) => varint_field(&mut m, 6, zigzag64(*i)),
-                TileValue::Bool(b) => varint_field(&mut m, 7, u64::from(*b)),
-            }
-            bytes_field(&mut l, 4, &m);
+        for i in 0..self.value_ends.len() {
+            bytes_field(&mut l, 4, nth(&self.values, &self.value_ends, i as u32));
         }
         varint_field(&mut l, 5, u64::from(self.extent));
         bytes_field(out, 3, &l);
@@ -144,16 +182,6 @@ pub fn encode_tile(layers: &[LayerBuilder]) -> Vec<u8> {
         l.encode(&mut out);
     }
     out
-}
-
-fn tile_value(v: &Value) -> Option<TileValue> {
-    Some(match v {
-        Value::Null => return None,
-        Value::Str(s) => TileValue::Str(s.clone()),
-        Value::Int(i) => TileValue::Int(*i),
-        Value::Real(r) => TileValue::Real(r.to_bits()),
-        Value::Bool(b) => TileValue::Bool(*b),
-    })
 }
 
 const MOVE_TO: u32 = 1;
@@ -172,12 +200,16 @@ fn zigzag64(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-/// The geometry type and command integers; `None` for nothing to draw.
-fn encode_geometry(g: &TileGeometry) -> Option<(u64, Vec<u32>)> {
+/// The geometry type, its command integers written to `cmds`; `None`
+/// for nothing to draw.
+fn encode_geometry(g: &TileGeometry, cmds: &mut Vec<u32>) -> Option<u64> {
+    cmds.clear();
     match g {
-        TileGeometry::Point([x, y]) => Some((1, vec![command(MOVE_TO, 1), zigzag(*x), zigzag(*y)])),
+        TileGeometry::Point([x, y]) => {
+            cmds.extend([command(MOVE_TO, 1), zigzag(*x), zigzag(*y)]);
+            Some(1)
+        }
         TileGeometry::Polygons(polygons) => {
-            let mut cmds = Vec::new();
             let mut cursor = [0i32, 0];
             for (exterior, holes) in polygons {
                 let ext = clean_ring(exterior);
@@ -185,15 +217,15 @@ fn encode_geometry(g: &TileGeometry) -> Option<(u64, Vec<u32>)> {
                     continue;
                 }
                 // Exteriors positive (clockwise on screen), holes negative.
-                ring_commands(&ext, true, &mut cursor, &mut cmds);
+                ring_commands(&ext, true, &mut cursor, cmds);
                 for h in holes {
                     let h = clean_ring(h);
                     if h.len() >= 3 && ring_area2(&h) != 0 {
-                        ring_commands(&h, false, &mut cursor, &mut cmds);
+                        ring_commands(&h, false, &mut cursor, cmds);
                     }
                 }
             }
-            (!cmds.is_empty()).then_some((3, cmds))
+            (!cmds.is_empty()).then_some(3)
         }
     }
 }
@@ -279,8 +311,9 @@ mod tests {
     #[test]
     fn a_point_feature_is_encoded_as_the_specification_example() {
         // The specification's example: a point at (25, 17) is [9, 50, 34].
-        let (kind, cmds) = encode_geometry(&TileGeometry::Point([25, 17])).unwrap();
-        assert_eq!((kind, cmds), (1, vec![9, 50, 34]));
+        let mut cmds = Vec::new();
+        let kind = encode_geometry(&TileGeometry::Point([25, 17]), &mut cmds);
+        assert_eq!((kind, cmds), (Some(1), vec![9, 50, 34]));
     }
 
     #[test]
@@ -288,8 +321,9 @@ mod tests {
         // Counter-clockwise on screen (y down) as given: reversed.
         let ccw = vec![[0, 0], [0, 10], [10, 10], [10, 0]];
         let hole_ccw = vec![[2, 2], [2, 4], [4, 4], [4, 2]];
-        let (_, cmds) =
-            encode_geometry(&TileGeometry::Polygons(vec![(ccw, vec![hole_ccw])])).unwrap();
+        let mut cmds = Vec::new();
+        let polygons = TileGeometry::Polygons(vec![(ccw, vec![hole_ccw])]);
+        assert_eq!(encode_geometry(&polygons, &mut cmds), Some(3));
         // MoveTo(1), x, y, LineTo(3), 3 pairs, ClosePath: 11 per ring.
         assert_eq!(cmds.len(), 22);
         assert_eq!(cmds[0], 9);
@@ -315,7 +349,10 @@ mod tests {
     fn degenerate_polygons_are_left_out() {
         let flat = vec![[0, 0], [5, 0], [10, 0]];
         assert_eq!(
-            encode_geometry(&TileGeometry::Polygons(vec![(flat, vec![])])),
+            encode_geometry(
+                &TileGeometry::Polygons(vec![(flat, vec![])]),
+                &mut Vec::new()
+            ),
             None
         );
         let mut l = LayerBuilder::new("x", 4096);
@@ -331,15 +368,18 @@ mod tests {
     #[test]
     fn keys_and_values_are_stored_once_per_layer() {
         let mut l = LayerBuilder::new("enterprises", 4096);
-        let red = Value::Str("red".into());
         for i in 0..3 {
             l.add(
                 i,
-                &[("grade", &red), ("n", &Value::Int(7))],
+                &[
+                    ("grade", Some(Prop::Str("red"))),
+                    ("n", Some(Prop::Int(7))),
+                    ("none", None),
+                ],
                 &TileGeometry::Point([1, 2]),
             );
         }
-        assert_eq!((l.keys.len(), l.values.len(), l.count), (2, 2, 3));
+        assert_eq!((l.keys.len(), l.value_ends.len(), l.count), (2, 2, 3));
         assert!(!encode_tile(&[l]).is_empty());
     }
 }

@@ -57,7 +57,7 @@ impl GpkgWriter {
              PRAGMA journal_mode = OFF;
              PRAGMA synchronous = OFF;
              PRAGMA page_size = 4096;
-             PRAGMA cache_size = -262144;
+             PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;
              CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
                  organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
