@@ -25,6 +25,10 @@ pub struct Region {
     pub holes: Vec<Vec<[u32; 2]>>,
 }
 
+/// A map for lookups only (never iterated, so its order cannot reach the
+/// output), with a fast hash: tracing asks it once per vertex.
+type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// The regions of `codes` (row-major, `cols` wide; 0 = no region), in the
 /// order of their top-left cells.
 pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
@@ -39,7 +43,7 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
     let labels = RunLabels::new(&grid);
     let mut visited = vec![0u64; codes.len().div_ceil(64)];
     let mut regions: Vec<Region> = Vec::new();
-    let mut by_label: std::collections::HashMap<u32, usize> = Default::default();
+    let mut by_label: FastMap<u32, usize> = Default::default();
     let mut pending: Vec<Vec<[u32; 2]>> = Vec::new();
     for r in 0..grid.rows {
         for c in 0..cols {
@@ -140,7 +144,7 @@ impl Grid<'_> {
 fn simple_loops(ring: &[[u32; 2]]) -> Vec<Vec<[u32; 2]>> {
     let mut loops = Vec::new();
     let mut path: Vec<[u32; 2]> = Vec::with_capacity(ring.len());
-    let mut at: std::collections::HashMap<[u32; 2], usize> = Default::default();
+    let mut at: FastMap<[u32; 2], usize> = Default::default();
     for &v in &ring[..ring.len() - 1] {
         if let Some(&p) = at.get(&v) {
             let mut pinched: Vec<[u32; 2]> = path.drain(p + 1..).collect();

@@ -338,6 +338,17 @@ fn halve(codes: &[u8], cols: usize, rows: usize) -> (Vec<u8>, usize, usize) {
     let mut out = vec![0u8; nc * nr];
     for r in 0..nr {
         for c in 0..nc {
+            let (rr, cc) = (2 * r, 2 * c);
+            if rr + 1 < rows && cc + 1 < cols {
+                let k = codes[rr * cols + cc];
+                let same = codes[rr * cols + cc + 1] == k
+                    && codes[(rr + 1) * cols + cc] == k
+                    && codes[(rr + 1) * cols + cc + 1] == k;
+                if same {
+                    out[r * nc + c] = k & 7;
+                    continue;
+                }
+            }
             let mut count = [0u8; 8];
             for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
                 let (rr, cc) = (2 * r + dr, 2 * c + dc);
@@ -642,6 +653,8 @@ struct GridZoom {
     level: usize,
     /// The level's cell size in metres.
     block: f64,
+    /// The [`Lattice`]'s step, in the level's cells.
+    step: usize,
     /// Tile units per world at this zoom.
     scale: f64,
     tiles: [u32; 4],
@@ -674,9 +687,14 @@ impl GridZoom {
         while level + 1 < g.levels.len() && s.cell * f64::from(1u32 << level) < 8.0 * unit_m {
             level += 1;
         }
+        let block = s.cell * f64::from(1u32 << level);
+        // The interpolation's error grows with the square of the step and
+        // a tile unit doubles each zoom down: the step grows by √2 a zoom.
+        let lattice_m = LATTICE_M * 2f64.powf((14.0 - f64::from(z)) / 2.0);
         GridZoom {
             level,
-            block: s.cell * f64::from(1u32 << level),
+            block,
+            step: ((lattice_m / block).floor() as usize).max(1),
             scale,
             tiles: [
                 tile_of(wx0 * scale, n),
@@ -741,8 +759,7 @@ fn grid_pieces(
     let s = &g.spec;
     let (codes, cols, _) = &g.levels[gz.level];
     let (lo, hi) = gz.buffered(key.x, key.y);
-    let step = ((LATTICE_M / gz.block).floor() as usize).max(1);
-    let lattice = Lattice::new(window, step, |c, r| {
+    let lattice = Lattice::new(window, gz.step, |c, r| {
         let p = g.world(
             s.x0 + c as f64 * gz.block,
             s.y0 - r as f64 * gz.block,
@@ -808,8 +825,8 @@ fn unworld(x: f64, y: f64) -> (f64, f64) {
     (lon, lat)
 }
 
-/// Cell corners this far apart (metres) are projected exactly, those
-/// between interpolated (see [`Lattice`]).
+/// Cell corners this far apart (metres) at zoom 14 are projected exactly,
+/// those between interpolated (see [`Lattice`]).
 const LATTICE_M: f64 = 500.0;
 
 /// The positions of a window's cell corners, projected exactly every
