@@ -417,26 +417,41 @@ pub fn tiles_at_zoom<'a>(
     z: u8,
     order: impl Fn(TileKey) -> u64 + Sync,
 ) -> Zoom<'a> {
-    let mut buckets: BTreeMap<(u32, u32), Vec<Piece>> = BTreeMap::new();
+    // Every layer's parts, in layer and feature order, then sorted (stably)
+    // by tile, so each tile's parts keep that order.
+    let mut pieces: Vec<((u32, u32), Piece)> = Vec::new();
     for (li, layer) in c.layers.iter().enumerate() {
-        let pieces: Vec<((u32, u32), Piece)> = (0..layer.len())
+        let at = (0..layer.len())
             .into_par_iter()
-            .filter(|&i| layer.min_zooms[i] <= z)
-            .flat_map_iter(|i| {
-                cut(layer.geometry(i), z).into_iter().map(move |(k, g)| {
-                    (
-                        k,
-                        Piece {
-                            layer: li,
-                            index: i,
-                            geometry: g,
-                        },
-                    )
-                })
-            })
-            .collect();
-        for (k, p) in pieces {
-            buckets.entry(k).or_default().push(p);
+            .filter(|&i| layer.min_zooms[i] <= z);
+        let piece = move |i: usize, geometry: TileGeometry| Piece {
+            layer: li,
+            index: i,
+            geometry,
+        };
+        if layer.polygons.is_empty() {
+            pieces.par_extend(at.map(|i| {
+                let (k, g) = cut_point(layer.points[i], z);
+                (k, piece(i, g))
+            }));
+        } else {
+            pieces.par_extend(at.flat_map_iter(|i| {
+                cut(layer.geometry(i), z)
+                    .into_iter()
+                    .map(move |(k, g)| (k, piece(i, g)))
+            }));
+        }
+    }
+    pieces.par_sort_by_key(|(k, _)| *k);
+    let mut jobs: Vec<TileJob> = Vec::new();
+    for ((x, y), p) in pieces {
+        match jobs.last_mut() {
+            Some(j) if (j.key.x, j.key.y) == (x, y) => j.pieces.push(p),
+            _ => jobs.push(TileJob {
+                key: TileKey { z, x, y },
+                pieces: vec![p],
+                grid: None,
+            }),
         }
     }
     let grid = grid
@@ -446,17 +461,14 @@ pub fn tiles_at_zoom<'a>(
         Some((g, gz)) => grid_windows(g, gz, c.from_web).into_iter().collect(),
         None => BTreeMap::new(),
     };
-    for k in windows.keys() {
-        buckets.entry(*k).or_default();
+    for j in &mut jobs {
+        j.grid = windows.remove(&(j.key.x, j.key.y));
     }
-    let mut jobs: Vec<TileJob> = buckets
-        .into_iter()
-        .map(|((x, y), pieces)| TileJob {
-            key: TileKey { z, x, y },
-            pieces,
-            grid: windows.remove(&(x, y)),
-        })
-        .collect();
+    jobs.extend(windows.into_iter().map(|((x, y), w)| TileJob {
+        key: TileKey { z, x, y },
+        pieces: Vec::new(),
+        grid: Some(w),
+    }));
     jobs.sort_by_key(|j| order(j.key));
     Zoom { c, grid, jobs }
 }
@@ -508,20 +520,25 @@ fn cut(g: Geometry, z: u8) -> Vec<((u32, u32), TileGeometry)> {
     let scale = f64::from(EXTENT) * f64::from(1u32 << z);
     let n = 1u32 << z;
     match g {
-        Geometry::Point([x, y]) => {
-            let (px, py) = (x * scale, y * scale);
-            let (tx, ty) = (tile_of(px, n), tile_of(py, n));
-            let origin = |t: u32| f64::from(t) * f64::from(EXTENT);
-            vec![(
-                (tx, ty),
-                TileGeometry::Point([
-                    (px - origin(tx)).round() as i32,
-                    (py - origin(ty)).round() as i32,
-                ]),
-            )]
-        }
+        Geometry::Point(p) => vec![cut_point(p, z)],
         Geometry::Polygons(polys) => cut_polygons(polys, scale, n),
     }
+}
+
+/// The tile a point falls in at zoom `z`, and its place there.
+fn cut_point([x, y]: World, z: u8) -> ((u32, u32), TileGeometry) {
+    let scale = f64::from(EXTENT) * f64::from(1u32 << z);
+    let (px, py) = (x * scale, y * scale);
+    let n = 1u32 << z;
+    let (tx, ty) = (tile_of(px, n), tile_of(py, n));
+    let origin = |t: u32| f64::from(t) * f64::from(EXTENT);
+    (
+        (tx, ty),
+        TileGeometry::Point([
+            (px - origin(tx)).round() as i32,
+            (py - origin(ty)).round() as i32,
+        ]),
+    )
 }
 
 fn tile_of(p: f64, n: u32) -> u32 {
