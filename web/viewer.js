@@ -132,6 +132,49 @@ function popupHtml(info, feature) {
   return box;
 }
 
+/**
+ * The tile file's byte ranges for the PMTiles reader, fetched past the
+ * browser's HTTP cache: Chromium's cache of partial (206) responses can
+ * hand a repeated range back truncated, and the tile then fails to
+ * decompress. Each body is checked against its Content-Range.
+ */
+class RangeSource {
+  constructor(url) {
+    this.url = url;
+  }
+
+  getKey() {
+    return this.url;
+  }
+
+  async getBytes(offset, length, signal) {
+    const range = `bytes=${offset}-${offset + length - 1}`;
+    let response = await fetch(this.url, { signal, cache: 'no-store', headers: { range } });
+    if (response.status === 416 && offset === 0) {
+      // A file shorter than the reader's first request: ask for all of it.
+      const total = Number(response.headers.get('Content-Range')?.split('/')[1]);
+      if (!(total > 0)) throw new Error(`${this.url}: HTTP 416 without the file's length`);
+      const whole = `bytes=0-${total - 1}`;
+      response = await fetch(this.url, { signal, cache: 'no-store', headers: { range: whole } });
+    }
+    if (response.status !== 206) {
+      throw new Error(`${this.url}: HTTP ${response.status} to a range request (the server must answer ranges)`);
+    }
+    const data = await response.arrayBuffer();
+    const [, first, last] = /bytes (\d+)-(\d+)/.exec(response.headers.get('Content-Range') ?? '') ?? [];
+    if (first === undefined || data.byteLength !== Number(last) - Number(first) + 1) {
+      throw new Error(`${this.url}: ${range} came back with ${data.byteLength} bytes`);
+    }
+    const etag = response.headers.get('ETag');
+    return {
+      data,
+      etag: etag && !etag.startsWith('W/') ? etag : undefined,
+      cacheControl: response.headers.get('Cache-Control') ?? undefined,
+      expires: response.headers.get('Expires') ?? undefined,
+    };
+  }
+}
+
 async function main() {
   const [info, style, sprite] = await Promise.all([
     fetchJson('map.json'),
@@ -147,7 +190,9 @@ async function main() {
   const protocol = new window.pmtiles.Protocol();
   maplibregl.addProtocol('pmtiles', protocol.tile);
   // The style names its files relative to itself; the map needs them absolute.
-  style.sources[SOURCE].url = `pmtiles://${new URL(info.tiles, here)}`;
+  const tiles = new URL(info.tiles, here).href;
+  protocol.add(new window.pmtiles.PMTiles(new RangeSource(tiles)));
+  style.sources[SOURCE].url = `pmtiles://${tiles}`;
   style.sprite = new URL('sprite', here).href;
 
   const map = new maplibregl.Map({
@@ -157,6 +202,13 @@ async function main() {
     fitBoundsOptions: { padding: 20 },
     localIdeographFontFamily: "'Noto Sans CJK SC', 'Noto Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif",
     attributionControl: { compact: false },
+  });
+  // MapLibre's own report of a failed load is the bare error; this one says
+  // which source and tile it was.
+  map.on('error', (e) => {
+    const id = e.tile?.tileID?.canonical;
+    const where = [e.sourceId, id && `${id.z}/${id.x}/${id.y}`].filter(Boolean).join(' ');
+    console.error(`map error${where ? ` (${where})` : ''}: ${e.error?.message ?? e.error}`);
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');

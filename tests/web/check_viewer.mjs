@@ -31,11 +31,22 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 const problems = [];
-page.on('console', (m) => {
-  if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+page.on('console', async (m) => {
+  if (m.type() !== 'error') return;
+  // An Error object logs as its class name alone; its message and stack say what failed.
+  const details = await Promise.all(
+    m.args().map((a) => a.evaluate((v) => (v instanceof Error ? `${v.name}: ${v.message} ${v.stack ?? ''}` : String(v))).catch(() => '')),
+  );
+  problems.push(`console: ${m.text()} ${details.join(' ')} at ${m.location().url}:${m.location().lineNumber}`);
 });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+// The network layer's own account of failed loads (net:: error, cancelled or not), whether or not
+// the page saw them as a failed request.
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Network.enable');
+const netLog = [];
+cdp.on('Network.loadingFailed', (e) => netLog.push(`${e.type} ${e.errorText}${e.canceled ? ' (cancelled)' : ''} ${e.blockedReason ?? ''}`));
 page.on('response', (r) => {
   if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
 });
@@ -52,29 +63,59 @@ async function idle() {
   );
 }
 
-/** The map's pixels (RGBA) from a screenshot of its element, decoded in the page. */
+/**
+ * Screenshots the map's element and keeps its pixels (RGBA) in the page under `name`, decoded
+ * there: counting in the page spares shipping millions of numbers to this process.
+ */
 async function mapPixels(name) {
   const shot = await page.locator('#map').screenshot({ path: join(shots, `${name}.png`) });
-  return page.evaluate(async (b64) => {
-    const img = new Image();
-    img.src = `data:image/png;base64,${b64}`;
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = img.width;
-    c.height = img.height;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(img, 0, 0);
-    return Array.from(ctx.getImageData(0, 0, c.width, c.height).data);
-  }, shot.toString('base64'));
+  await page.evaluate(
+    async ([name, b64]) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width;
+      c.height = img.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      window.shots = window.shots ?? {};
+      window.shots[name] = ctx.getImageData(0, 0, c.width, c.height).data;
+    },
+    [name, shot.toString('base64')],
+  );
+  return name;
 }
 
-function countNear(pixels, hex, tolerance = 10) {
+/** How many pixels of the screenshot `name` are within `tolerance` of the colour `hex` in each channel. */
+function countNear(name, hex, tolerance = 10) {
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  let n = 0;
-  for (let i = 0; i < pixels.length; i += 4) {
-    if (Math.abs(pixels[i] - r) <= tolerance && Math.abs(pixels[i + 1] - g) <= tolerance && Math.abs(pixels[i + 2] - b) <= tolerance) n++;
-  }
-  return n;
+  return page.evaluate(
+    ([name, r, g, b, t]) => {
+      const p = window.shots[name];
+      let n = 0;
+      for (let i = 0; i < p.length; i += 4) {
+        if (Math.abs(p[i] - r) <= t && Math.abs(p[i + 1] - g) <= t && Math.abs(p[i + 2] - b) <= t) n++;
+      }
+      return n;
+    },
+    [name, r, g, b, tolerance],
+  );
+}
+
+/** How many pixels differ between two screenshots by more than 30 in the sum of their channels. */
+function changedPixels(a, b) {
+  return page.evaluate(
+    ([a, b]) => {
+      const [p, q] = [window.shots[a], window.shots[b]];
+      let n = 0;
+      for (let i = 0; i < p.length; i += 4) {
+        if (Math.abs(p[i] - q[i]) + Math.abs(p[i + 1] - q[i + 1]) + Math.abs(p[i + 2] - q[i + 2]) > 30) n++;
+      }
+      return n;
+    },
+    [a, b],
+  );
 }
 
 await page.goto(url);
@@ -85,7 +126,8 @@ const info = await page.evaluate(() => window.riskatlas.info);
 // 1. The palette's four colours, at the opening view and at a district's.
 await page.screenshot({ path: join(shots, 'page.png') });
 const opening = await mapPixels('opening');
-const counts = Object.fromEntries(info.grades.map((g) => [g.label, countNear(opening, g.colour)]));
+const counts = {};
+for (const g of info.grades) counts[g.label] = await countNear(opening, g.colour);
 console.log(`     palette pixels at the opening view: ${JSON.stringify(counts)}`);
 for (const g of info.grades) check(counts[g.label] >= 20, `the opening view shows ${g.label} ${g.colour} (${counts[g.label]} pixels)`);
 
@@ -126,10 +168,7 @@ const withGrid = await mapPixels('district');
 await page.locator('input[data-layer="exposure_grid"]').click();
 await idle();
 const withoutGrid = await mapPixels('district-no-grid');
-let changed = 0;
-for (let i = 0; i < withGrid.length; i += 4) {
-  if (Math.abs(withGrid[i] - withoutGrid[i]) + Math.abs(withGrid[i + 1] - withoutGrid[i + 1]) + Math.abs(withGrid[i + 2] - withoutGrid[i + 2]) > 30) changed++;
-}
+const changed = await changedPixels(withGrid, withoutGrid);
 check(changed > 1000, `switching the grid off changes ${changed} pixels of ${district.name}`);
 await page.locator('input[data-layer="exposure_grid"]').click();
 await idle();
@@ -142,5 +181,7 @@ const b = info.districts.at(-1).bounds;
 check(centre[0] > b[0] && centre[0] < b[2] && centre[1] > b[1] && centre[1] < b[3], `the district list zooms to ${info.districts.at(-1).name}`);
 
 check(problems.length === 0, `no console error or failed request${problems.length ? `: ${problems.join('; ')}` : ''}`);
+const fetchFailures = await page.evaluate(() => window.fetchFailures);
+if (netLog.length) console.log(`     loads the network layer saw fail: ${netLog.join('; ')}`);
 await browser.close();
 process.exit(failures.length ? 1 : 0);

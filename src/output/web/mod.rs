@@ -222,7 +222,7 @@ pub struct WebSummary {
 pub fn write(
     r: Results,
     cfg: &Web,
-    web: WebLayers,
+    mut web: WebLayers,
     grid_codes: Vec<u8>,
     out_dir: &Path,
     timings: &mut Timings,
@@ -232,7 +232,6 @@ pub fn write(
         path: dir.clone(),
         source,
     })?;
-    let mut web = web;
     web.collected.shrink();
     let w = &styles::map().web;
     let pyramid = GridPyramid::new(
