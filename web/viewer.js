@@ -148,14 +148,14 @@ class RangeSource {
   }
 
   async getBytes(offset, length, signal) {
+    const get = (range) => fetch(this.url, { signal, cache: 'no-store', headers: { range } });
     const range = `bytes=${offset}-${offset + length - 1}`;
-    let response = await fetch(this.url, { signal, cache: 'no-store', headers: { range } });
+    let response = await get(range);
     if (response.status === 416 && offset === 0) {
       // A file shorter than the reader's first request: ask for all of it.
       const total = Number(response.headers.get('Content-Range')?.split('/')[1]);
       if (!(total > 0)) throw new Error(`${this.url}: HTTP 416 without the file's length`);
-      const whole = `bytes=0-${total - 1}`;
-      response = await fetch(this.url, { signal, cache: 'no-store', headers: { range: whole } });
+      response = await get(`bytes=0-${total - 1}`);
     }
     if (response.status !== 206) {
       throw new Error(`${this.url}: HTTP ${response.status} to a range request (the server must answer ranges)`);

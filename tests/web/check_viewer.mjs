@@ -33,11 +33,11 @@ const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 const problems = [];
 page.on('console', async (m) => {
   if (m.type() !== 'error') return;
-  // An Error object logs as its class name alone; its message and stack say what failed.
-  const details = await Promise.all(
+  // An Error object's text is its class name alone: its message and stack say what failed.
+  const args = await Promise.all(
     m.args().map((a) => a.evaluate((v) => (v instanceof Error ? `${v.name}: ${v.message} ${v.stack ?? ''}` : String(v))).catch(() => '')),
   );
-  problems.push(`console: ${m.text()} ${details.join(' ')} at ${m.location().url}:${m.location().lineNumber}`);
+  problems.push(`console: ${args.join(' ') || m.text()} at ${m.location().url}:${m.location().lineNumber}`);
 });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
@@ -181,7 +181,6 @@ const b = info.districts.at(-1).bounds;
 check(centre[0] > b[0] && centre[0] < b[2] && centre[1] > b[1] && centre[1] < b[3], `the district list zooms to ${info.districts.at(-1).name}`);
 
 check(problems.length === 0, `no console error or failed request${problems.length ? `: ${problems.join('; ')}` : ''}`);
-const fetchFailures = await page.evaluate(() => window.fetchFailures);
 if (netLog.length) console.log(`     loads the network layer saw fail: ${netLog.join('; ')}`);
 await browser.close();
 process.exit(failures.length ? 1 : 0);
