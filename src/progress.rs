@@ -4,7 +4,9 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::OnceLock;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// Hands out progress bars that are hidden when not wanted.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +35,9 @@ impl Progress {
             Some(n) => ProgressBar::new(n),
             None => ProgressBar::new_spinner(),
         };
-        bar.set_draw_target(ProgressDrawTarget::stderr());
+        // Inputs read at the same time each have a line, one under the other.
+        static LINES: OnceLock<MultiProgress> = OnceLock::new();
+        let bar = LINES.get_or_init(MultiProgress::new).add(bar);
         if let Ok(s) = ProgressStyle::with_template(style) {
             bar.set_style(s);
         }

@@ -121,12 +121,13 @@ pub struct Loaded<E = Enterprise> {
     pub timings: Timings,
 }
 
-/// Reads an input and checks every record (see [`stream`]), then reports
-/// what GDAL and the decoder noticed.
+/// Reads an input and checks every record (see [`stream`]); what GDAL and
+/// the decoder noticed goes to `notes`, one line each.
 fn read_checked<U: Keyed + Send>(
     spec: &InputSpec,
     ledger: &mut Ledger,
     summaries: &mut ReadSummaries,
+    notes: &mut Vec<String>,
     progress: &Progress,
     check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
 ) -> Result<Admitted<U>, LoadError> {
@@ -148,17 +149,17 @@ fn read_checked<U: Keyed + Send>(
         }
     }
     for w in summary.warnings.iter().take(5) {
-        crate::note!("warning: {}: {w}", spec.display_path);
+        notes.push(format!("warning: {}: {w}", spec.display_path));
     }
     if summary.warnings.len() > 5 {
-        crate::note!(
+        notes.push(format!(
             "warning: {}: … {} more GDAL messages in report.json",
             spec.display_path,
             summary.warnings.len() - 5
-        );
+        ));
     }
     if let Some(hint) = &summary.encoding_hint {
-        crate::note!("warning: {hint}");
+        notes.push(format!("warning: {hint}"));
     }
     summaries.insert(kind, summary);
     Ok(admitted)
@@ -249,9 +250,61 @@ struct Stages<'a> {
     summaries: ReadSummaries,
     timings: Timings,
     progress: &'a Progress,
+    /// The readers' warnings not yet shown: a fork's wait for its
+    /// [`Stages::merge`], so stderr keeps the inputs' order.
+    notes: Vec<String>,
+    forked: bool,
 }
 
-impl Stages<'_> {
+impl<'a> Stages<'a> {
+    fn new(progress: &'a Progress) -> Stages<'a> {
+        Stages {
+            ledger: Ledger::default(),
+            summaries: ReadSummaries::new(),
+            timings: Timings::default(),
+            progress,
+            notes: Vec::new(),
+            forked: false,
+        }
+    }
+
+    /// Empty stages for inputs read on another thread, to be merged back.
+    fn fork(&self) -> Stages<'a> {
+        Stages {
+            forked: true,
+            ..Stages::new(self.progress)
+        }
+    }
+
+    /// Takes back a fork's rejects, counts, summaries, timings and notes
+    /// (its inputs are read after this one's: the order stays the files').
+    fn merge(&mut self, fork: Stages) {
+        let Ledger {
+            rejects,
+            repairs,
+            counts,
+        } = fork.ledger;
+        self.ledger.rejects.extend(rejects);
+        self.ledger.repairs.extend(repairs);
+        for (kind, c) in counts {
+            debug_assert!(!self.ledger.counts.contains_key(&kind));
+            self.ledger.counts.insert(kind, c);
+        }
+        self.summaries.extend(fork.summaries);
+        self.timings.0.extend(fork.timings.0);
+        self.notes.extend(fork.notes);
+        self.show_notes();
+    }
+
+    /// Shows the notes so far, unless this is a fork.
+    fn show_notes(&mut self) {
+        if !self.forked {
+            for n in self.notes.drain(..) {
+                crate::note!("{n}");
+            }
+        }
+    }
+
     /// Reads and checks one input as the stage `load_<input>`.
     fn read<U: Keyed + Send>(
         &mut self,
@@ -263,10 +316,14 @@ impl Stages<'_> {
             summaries,
             timings,
             progress,
+            notes,
+            ..
         } = self;
-        timings.stage(&format!("load_{}", spec.kind.key()), || {
-            read_checked(spec, ledger, summaries, progress, check)
-        })
+        let admitted = timings.stage(&format!("load_{}", spec.kind.key()), || {
+            read_checked(spec, ledger, summaries, notes, progress, check)
+        });
+        self.show_notes();
+        admitted
     }
 
     /// Reads, checks and joins a point input (`load_<input>`): a record is
@@ -292,12 +349,7 @@ pub fn load_all<E: From<IngestError>>(
     after_units: impl FnOnce(&AdminIndex) -> Result<(), E>,
 ) -> Result<Loaded, E> {
     load::check_paths(project.inputs.values()).map_err(IngestError::from)?;
-    let mut st = Stages {
-        ledger: Ledger::default(),
-        summaries: ReadSummaries::new(),
-        timings: Timings::default(),
-        progress,
-    };
+    let mut st = Stages::new(progress);
     let index = read_units(project, &mut st)?;
     after_units(&index)?;
     Ok(read_points(project, st, index)?)
@@ -368,59 +420,25 @@ fn read_points(
         |c, raw| c.enterprise(raw),
     )?;
     let enterprises = Enterprises::indexed(enterprises.records, enterprises.index);
-
-    let mut hazard_units = Vec::new();
-    if let (Some(units_spec), Some(chem_spec)) =
-        (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
-    {
-        hazard_units = st
-            .read_points(units_spec, &index, |c, raw| {
-                c.hazard_unit(raw, &enterprises)
-            })?
-            .records;
-        let slot: HashMap<String, usize> = hazard_units
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id.clone(), i))
-            .collect();
-        let chemicals = st
-            .read(chem_spec, |c, raw| {
-                c.chemical(raw, &slot).map(|line| staged(c, raw, line))
-            })?
-            .records;
-        st.ledger
-            .set_accepted(InputKind::Chemicals, chemicals.len());
-        for c in chemicals {
-            hazard_units[slot[&c.record.unit_id]]
-                .chemicals
-                .push(c.record);
-        }
-        // A unit with a rejected inventory line is computed from the rest, flagged.
-        for r in st
-            .ledger
-            .rejects
-            .iter()
-            .filter(|r| r.kind == InputKind::Chemicals)
-        {
-            if let Some(&i) = r.id.as_ref().and_then(|id| slot.get(id)) {
-                hazard_units[i].incomplete = true;
-            }
-        }
-    }
-    let hidden_dangers = match spec(InputKind::HiddenDangers) {
-        Some(s) => {
-            st.read_points(s, &index, |c, raw| c.hidden_danger(raw, &enterprises))?
-                .records
-        }
-        None => Vec::new(),
-    };
-    let targets = match spec(InputKind::VulnerableTargets) {
-        Some(s) => {
-            st.read_points(s, &index, |c, raw| c.vulnerable_target(raw))?
-                .records
-        }
-        None => Vec::new(),
-    };
+    // The hidden dangers and targets are read on a thread of their own
+    // while the hazard units and their inventory are read here: each file
+    // is read by one GDAL dataset on one thread, so two files at once use
+    // the second core, which one file's checks leave mostly idle.
+    let (hazard_units, (fork, hidden_dangers, targets)) = std::thread::scope(|scope| {
+        let mut fork = st.fork();
+        let (enterprises, index) = (&enterprises, &index);
+        let others = std::thread::Builder::new()
+            .name("read".into())
+            .spawn_scoped(scope, move || {
+                let dangers = read_dangers_and_targets(project, &mut fork, index, enterprises);
+                dangers.map(|(d, t)| (fork, d, t))
+            })
+            .expect("the system can start a thread");
+        let units = read_hazard_units(project, &mut st, index, enterprises);
+        let others = others.join().expect("the reading thread does not panic");
+        Ok::<_, LoadError>((units?, others?))
+    })?;
+    st.merge(fork);
     let Stages {
         mut ledger,
         summaries,
@@ -442,16 +460,87 @@ fn read_points(
     })
 }
 
+/// The hazard units with their inventory lines (none unless both inputs are given).
+fn read_hazard_units(
+    project: &Project,
+    st: &mut Stages,
+    index: &AdminIndex,
+    enterprises: &Enterprises,
+) -> Result<Vec<HazardUnit>, LoadError> {
+    let spec = |k: InputKind| project.inputs.get(&k);
+    let (Some(units_spec), Some(chem_spec)) =
+        (spec(InputKind::HazardUnits), spec(InputKind::Chemicals))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut hazard_units = st
+        .read_points(units_spec, index, |c, raw| c.hazard_unit(raw, enterprises))?
+        .records;
+    let slot: HashMap<String, usize> = hazard_units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.id.clone(), i))
+        .collect();
+    let chemicals = st
+        .read(chem_spec, |c, raw| {
+            c.chemical(raw, &slot).map(|line| staged(c, raw, line))
+        })?
+        .records;
+    st.ledger
+        .set_accepted(InputKind::Chemicals, chemicals.len());
+    for c in chemicals {
+        hazard_units[slot[&c.record.unit_id]]
+            .chemicals
+            .push(c.record);
+    }
+    // A unit with a rejected inventory line is computed from the rest, flagged.
+    for r in st
+        .ledger
+        .rejects
+        .iter()
+        .filter(|r| r.kind == InputKind::Chemicals)
+    {
+        if let Some(&i) = r.id.as_ref().and_then(|id| slot.get(id)) {
+            hazard_units[i].incomplete = true;
+        }
+    }
+    Ok(hazard_units)
+}
+
+/// The hidden dangers and the vulnerable targets (each empty when not given).
+fn read_dangers_and_targets(
+    project: &Project,
+    st: &mut Stages,
+    index: &AdminIndex,
+    enterprises: &Enterprises,
+) -> Result<(Vec<HiddenDanger>, Vec<VulnerableTarget>), LoadError> {
+    let spec = |k: InputKind| project.inputs.get(&k);
+    let hidden_dangers = match spec(InputKind::HiddenDangers) {
+        Some(s) => {
+            st.read_points(s, index, |c, raw| c.hidden_danger(raw, enterprises))?
+                .records
+        }
+        None => Vec::new(),
+    };
+    let targets = match spec(InputKind::VulnerableTargets) {
+        Some(s) => {
+            st.read_points(s, index, |c, raw| c.vulnerable_target(raw))?
+                .records
+        }
+        None => Vec::new(),
+    };
+    Ok((hidden_dangers, targets))
+}
+
 /// Reads a boundary file with the bundled files' properties (`adcode`,
 /// `name`, `level`, `parent`); any bad feature is an error.
 pub fn load_boundaries(path: &Path, progress: &Progress) -> Result<Vec<AdminUnit>, IngestError> {
     let spec = InputSpec::boundaries(path);
-    let mut ledger = Ledger::default();
-    let mut summaries = ReadSummaries::new();
-    let staged = read_checked(&spec, &mut ledger, &mut summaries, progress, |c, raw| {
-        c.admin_unit(raw).map(|u| staged(c, raw, u))
-    })?
-    .records;
+    let mut st = Stages::new(progress);
+    let staged = st
+        .read(&spec, |c, raw| c.admin_unit(raw).map(|u| staged(c, raw, u)))?
+        .records;
+    let ledger = st.ledger;
     if let Some(r) = ledger.rejects.first() {
         return Err(IngestError::BadBoundary {
             file: r.source.file.to_string(),

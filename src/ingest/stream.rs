@@ -15,7 +15,7 @@ use std::sync::mpsc;
 
 use crate::crs::ToWgs84;
 use crate::ingest::config::InputSpec;
-use crate::ingest::load::{self, LoadError, RawRecord, ReadSummary};
+use crate::ingest::load::{self, LoadError, MessageScope, RawRecord, ReadSummary};
 use crate::ingest::validate::{duplicate_id, Checker, FieldError, Ledger};
 use crate::model::{IdIndex, SourceRef};
 use crate::progress::Progress;
@@ -72,6 +72,9 @@ pub fn check_input<U: Keyed + Send>(
     let bar = progress.counter(&format!("reading {}", spec.display_path));
     let check = &check;
     let (results_tx, results_rx) = mpsc::channel::<Out<U>>();
+    // This input's GDAL messages, whichever of its threads raises them.
+    let messages = MessageScope::new();
+    let _in_scope = messages.enter();
     std::thread::scope(|scope| {
         let collector = std::thread::Builder::new()
             .name("collect".into())
@@ -89,6 +92,7 @@ pub fn check_input<U: Keyed + Send>(
                     std::thread::Builder::new()
                         .name(format!("check-{k}"))
                         .spawn_scoped(scope, move || {
+                            let _in_scope = messages.enter();
                             // PROJ objects are per thread: each makes its own converter.
                             let to_wgs = ToWgs84::new(crs).expect("the CRS was checked");
                             let checker = Checker::new(spec, to_wgs);

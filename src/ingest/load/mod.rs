@@ -315,7 +315,52 @@ impl std::fmt::Display for Driver {
     }
 }
 
-static GDAL_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// GDAL's messages, each with the reading scope of the thread that raised
+/// it (see [`MessageScope`]).
+static GDAL_MESSAGES: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+
+/// Messages kept per scope; beyond them a file's messages are dropped.
+const MESSAGES_PER_SCOPE: usize = 1000;
+
+thread_local! {
+    /// The reading scope of this thread: 0 outside any.
+    static SCOPE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The threads reading and checking one input share a scope, so GDAL's
+/// messages reach the file they belong to even while another input is
+/// read at the same time on other threads (GDAL calls the handler on the
+/// thread that raised the message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageScope(u64);
+
+impl MessageScope {
+    /// A scope no other reading uses.
+    pub fn new() -> MessageScope {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        MessageScope(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Puts this thread in the scope until the guard is dropped.
+    pub fn enter(self) -> ScopeGuard {
+        ScopeGuard(SCOPE.with(|s| s.replace(self.0)))
+    }
+}
+
+impl Default for MessageScope {
+    fn default() -> MessageScope {
+        MessageScope::new()
+    }
+}
+
+/// Gives a thread back the scope it had before [`MessageScope::enter`].
+pub struct ScopeGuard(u64);
+
+impl Drop for ScopeGuard {
+    fn drop(&mut self) {
+        SCOPE.with(|s| s.set(self.0));
+    }
+}
 
 /// GDAL's raster block cache, in MiB, unless the environment sets
 /// `GDAL_CACHEMAX`. GDAL's own default (5 % of RAM) lets the GeoTIFF writer
@@ -335,19 +380,24 @@ pub fn configure_gdal() {
 /// file they belong to, instead of bare lines on stderr.
 fn capture_gdal_messages() {
     gdal::config::set_error_handler(|kind, _num, message| {
+        let scope = SCOPE.with(|s| s.get());
         if let Ok(mut buf) = GDAL_MESSAGES.lock() {
-            if buf.len() < 1000 {
-                buf.push(format!("{kind:?}: {message}"));
+            if buf.iter().filter(|(s, _)| *s == scope).count() < MESSAGES_PER_SCOPE {
+                buf.push((scope, format!("{kind:?}: {message}")));
             }
         }
     });
 }
 
+/// Takes the messages raised in this thread's scope, in the order raised.
 fn take_gdal_messages() -> Vec<String> {
-    GDAL_MESSAGES
-        .lock()
-        .map(|mut b| std::mem::take(&mut *b))
-        .unwrap_or_default()
+    let scope = SCOPE.with(|s| s.get());
+    let Ok(mut buf) = GDAL_MESSAGES.lock() else {
+        return Vec::new();
+    };
+    let (mine, others): (Vec<_>, Vec<_>) = buf.drain(..).partition(|(s, _)| *s == scope);
+    *buf = others;
+    mine.into_iter().map(|(_, m)| m).collect()
 }
 
 /// Open options that make each driver give us what is in the file, as text.
