@@ -102,7 +102,7 @@ pub fn sources(
         }
     };
     let mut out: Vec<Source> = units
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, u)| {
             // Validation accepted only units of accepted enterprises.
@@ -115,9 +115,9 @@ pub fn sources(
         .collect();
     let with_units: std::collections::HashSet<&str> =
         units.iter().map(|u| u.enterprise_id.as_str()).collect();
-    out.extend(
+    out.par_extend(
         enterprises
-            .iter()
+            .par_iter()
             .enumerate()
             .filter(|(_, e)| !with_units.contains(e.id.as_str()))
             .map(|(i, e)| make(SourceOf::Enterprise(i), &e.id, e.lon_lat, e.grade(), None)),
@@ -407,8 +407,11 @@ pub fn target_exposure(
     cfg: &Exposure,
     metric: &MetricCrs,
 ) -> Vec<TargetExposure> {
-    let index = SourceIndex::new(sources);
-    let points = PointIndex::new(sources.iter().map(|s| s.lon_lat), metric);
+    // Two trees of a province's million sources: built side by side.
+    let (index, points) = rayon::join(
+        || SourceIndex::new(sources),
+        || PointIndex::new(sources.par_iter().map(|s| s.lon_lat), metric),
+    );
     targets
         .par_iter()
         .map(|t| {

@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::ingest::config::{Condition, Grading, Rule};
 use crate::model::{
     DangerLevel, DangerStatus, Date, Enterprise, Enterprises, GradeReason, GradeSource, Graded,
@@ -104,7 +106,7 @@ pub fn grade_enterprises(
     }
     let none = Facts::default();
     let ratings: Vec<Rating> = enterprises
-        .iter()
+        .par_iter()
         .map(|e| rate(e, facts.get(e.id.as_str()).unwrap_or(&none), grading))
         .collect();
     let mut ratings = ratings.into_iter();

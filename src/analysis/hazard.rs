@@ -17,6 +17,8 @@
 //! value that is exactly on a boundary in decimal (R = 10) is not pushed
 //! below it by binary floating point.
 
+use rayon::prelude::*;
+
 use crate::analysis::gb18218::tables;
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
@@ -111,8 +113,8 @@ pub fn assess_units(
     targets: &[VulnerableTarget],
     metric: &MetricCrs,
 ) {
-    let target_index = PointIndex::new(targets.iter().map(|t| t.lon_lat), metric);
-    for u in units.iter_mut() {
+    let target_index = PointIndex::new(targets.par_iter().map(|t| t.lon_lat), metric);
+    units.par_iter_mut().for_each(|u| {
         let enterprise = enterprises.get(&u.enterprise_id);
         let given = u.people_500m.or(enterprise.and_then(|e| e.people_500m));
         let (people, source) = match given {
@@ -134,7 +136,7 @@ pub fn assess_units(
             .map(|c| (c.name.as_str(), c.quantity_t, c.resolved.clone()))
             .collect();
         u.assessment = Some(assess(&inventory, people, source, u.incomplete));
-    }
+    });
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! study area's metric CRS, built once with `bulk_load`, queried by radius.
 
 use geo::Point;
+use rayon::prelude::*;
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
@@ -16,8 +17,12 @@ pub struct PointIndex<'m> {
 }
 
 impl<'m> PointIndex<'m> {
-    /// Indexes WGS 84 lon/lat points; entry `i` is the `i`-th point.
-    pub fn new(points: impl Iterator<Item = Point<f64>>, metric: &'m MetricCrs) -> Self {
+    /// Indexes WGS 84 lon/lat points; entry `i` is the `i`-th point (the
+    /// projection, a province's million points, runs in parallel).
+    pub fn new(
+        points: impl IndexedParallelIterator<Item = Point<f64>>,
+        metric: &'m MetricCrs,
+    ) -> Self {
         let entries = points
             .enumerate()
             .map(|(i, p)| {
@@ -78,7 +83,7 @@ mod tests {
                 )
             })
             .collect();
-        let idx = PointIndex::new(pts.iter().copied(), &metric);
+        let idx = PointIndex::new(pts.par_iter().copied(), &metric);
         let centre = Point::new(119.92, 31.52);
         let got: Vec<usize> = idx
             .within(centre, 500.0)

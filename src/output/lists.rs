@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
     AdminRef, Assessment, ChemicalShare, DangerLevel, Enterprises, Grade, Graded, HazardUnit,
-    HiddenDanger, VulnerableTarget,
+    HiddenDanger, Protection, VulnerableTarget,
 };
 use crate::output::layers::{covering_text, inventory_text, round4, row_label, yes_no, Value};
 use crate::styles;
@@ -309,25 +311,28 @@ pub fn target_list(
     exposure: &[TargetExposure],
     sources: &[Source],
 ) -> Table {
+    // The class once per target, not at every comparison (a province
+    // sorts a third of a million targets).
+    let protection: Vec<Protection> = targets.par_iter().map(|t| t.protection()).collect();
     let mut order: Vec<usize> = (0..targets.len()).collect();
     let nearest = |i: usize| exposure[i].nearest.map(|(_, d)| d).unwrap_or(f64::INFINITY);
-    order.sort_by(|&a, &b| {
+    order.par_sort_by(|&a, &b| {
         exposure[b]
             .e
             .total_cmp(&exposure[a].e)
-            .then(targets[a].protection().cmp(&targets[b].protection()))
+            .then(protection[a].cmp(&protection[b]))
             .then(nearest(a).total_cmp(&nearest(b)))
             .then(targets[a].id.cmp(&targets[b].id))
     });
     let rows = order
-        .into_iter()
+        .into_par_iter()
         .map(|i| {
             let (t, e) = (&targets[i], &exposure[i]);
             vec![
                 t.id.as_str().into(),
                 t.name.as_str().into(),
                 t.kind.as_str().into(),
-                t.protection().label_zh().into(),
+                protection[i].label_zh().into(),
                 t.population.into(),
                 district(&t.admin),
                 round4(e.e).into(),
