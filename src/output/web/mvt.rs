@@ -100,11 +100,45 @@ impl LayerBuilder {
         };
         let mut tags = std::mem::take(&mut self.tags);
         tags.clear();
+        let mut message = Vec::new();
         for (key, value) in props {
             let Some(v) = value else { continue };
             tags.push(self.key(key));
-            tags.push(self.value(*v));
+            message.clear();
+            value_message(*v, &mut message);
+            tags.push(self.value(&message));
         }
+        self.push_feature(id, kind, tags, commands);
+    }
+
+    /// [`LayerBuilder::add`] with the values already encoded as value
+    /// messages ([`value_message`]), `None` for null: `keys[i]` names the
+    /// i-th. The tiles' features are added so, as their properties are kept
+    /// (a tile then neither decodes nor re-encodes them).
+    pub fn add_encoded<'v>(
+        &mut self,
+        id: u64,
+        keys: &[String],
+        values: impl Iterator<Item = Option<&'v [u8]>>,
+        geometry: &TileGeometry,
+    ) {
+        let mut commands = std::mem::take(&mut self.commands);
+        let Some(kind) = encode_geometry(geometry, &mut commands) else {
+            self.commands = commands;
+            return;
+        };
+        let mut tags = std::mem::take(&mut self.tags);
+        tags.clear();
+        for (key, value) in keys.iter().zip(values) {
+            let Some(v) = value else { continue };
+            tags.push(self.key(key));
+            tags.push(self.value(v));
+        }
+        self.push_feature(id, kind, tags, commands);
+    }
+
+    /// Writes the feature message of `id` with its tags and geometry.
+    fn push_feature(&mut self, id: u64, kind: u64, tags: Vec<u32>, commands: Vec<u32>) {
         let mut f = std::mem::take(&mut self.message);
         f.clear();
         varint_field(&mut f, 1, id);
@@ -125,32 +159,21 @@ impl LayerBuilder {
         (self.keys.len() - 1) as u32
     }
 
-    /// The value's index, its message stored the first time it is met
-    /// (a real by its bits, so equal values are one).
-    fn value(&mut self, v: Prop) -> u32 {
-        let start = self.values.len();
-        match v {
-            Prop::Str(s) => bytes_field(&mut self.values, 1, s.as_bytes()),
-            Prop::Real(r) => {
-                self.values.push((3 << 3) | 1);
-                self.values.extend_from_slice(&r.to_bits().to_le_bytes());
-            }
-            Prop::Int(i) => varint_field(&mut self.values, 6, zigzag64(i)),
-            Prop::Bool(b) => varint_field(&mut self.values, 7, u64::from(b)),
-        }
-        let h = hash(&self.values[start..]);
+    /// The index of the value whose message is `message`, stored the first
+    /// time it is met (a real by its bits, so equal values are one).
+    fn value(&mut self, message: &[u8]) -> u32 {
+        let h = hash(message);
         let found = {
             let (values, ends) = (&self.values, &self.value_ends);
-            let new = &values[start..];
             self.value_index
-                .find(h, |&i| nth(values, ends, i) == new)
+                .find(h, |&i| nth(values, ends, i) == message)
                 .copied()
         };
         if let Some(i) = found {
-            self.values.truncate(start);
             return i;
         }
         let i = self.value_ends.len() as u32;
+        self.values.extend_from_slice(message);
         self.value_ends.push(self.values.len() as u32);
         let (values, ends) = (&self.values, &self.value_ends);
         self.value_index
@@ -182,6 +205,39 @@ pub fn encode_tile(layers: &[LayerBuilder]) -> Vec<u8> {
         l.encode(&mut out);
     }
     out
+}
+
+/// Appends the value message of `v` (the specification's `Value`: text,
+/// double, sint64 or bool).
+pub fn value_message(v: Prop, out: &mut Vec<u8>) {
+    match v {
+        Prop::Str(s) => bytes_field(out, 1, s.as_bytes()),
+        Prop::Real(r) => {
+            out.push((3 << 3) | 1);
+            out.extend_from_slice(&r.to_bits().to_le_bytes());
+        }
+        Prop::Int(i) => varint_field(out, 6, zigzag64(i)),
+        Prop::Bool(b) => varint_field(out, 7, u64::from(b)),
+    }
+}
+
+/// The length of the value message at the start of `bytes`, as
+/// [`value_message`] writes them.
+pub fn value_message_len(bytes: &[u8]) -> usize {
+    let varint_len = |b: &[u8]| b.iter().position(|&x| x < 0x80).expect("a whole varint") + 1;
+    match bytes[0] {
+        0x0A => {
+            let n = varint_len(&bytes[1..]);
+            let mut len = 0usize;
+            for (i, &b) in bytes[1..=n].iter().enumerate() {
+                len |= usize::from(b & 0x7f) << (7 * i);
+            }
+            1 + n + len
+        }
+        0x19 => 9,
+        0x30 | 0x38 => 1 + varint_len(&bytes[1..]),
+        tag => panic!("not a value message written here: tag {tag:#x}"),
+    }
 }
 
 const MOVE_TO: u32 = 1;
@@ -296,12 +352,18 @@ fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// Bytes of `v` as a varint.
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
 fn packed_field(out: &mut Vec<u8>, field: u32, values: &[u32]) {
-    let mut body = Vec::with_capacity(values.len() * 2);
+    let len: usize = values.iter().map(|&v| varint_len(u64::from(v))).sum();
+    varint(out, u64::from((field << 3) | 2));
+    varint(out, len as u64);
     for &v in values {
-        varint(&mut body, u64::from(v));
+        varint(out, u64::from(v));
     }
-    bytes_field(out, field, &body);
 }
 
 #[cfg(test)]
@@ -363,6 +425,35 @@ mod tests {
         );
         assert!(l.is_empty());
         assert!(encode_tile(&[l]).is_empty());
+    }
+
+    #[test]
+    fn varint_lengths_match_the_bytes_written() {
+        for v in [0u64, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            varint(&mut out, v);
+            assert_eq!(varint_len(v), out.len(), "{v}");
+        }
+    }
+
+    #[test]
+    fn value_messages_are_measured_whole() {
+        let long = "长".repeat(60);
+        for v in [
+            Prop::Str("常州"),
+            Prop::Str(&long),
+            Prop::Str(""),
+            Prop::Real(2.5),
+            Prop::Int(-3),
+            Prop::Int(i64::MIN),
+            Prop::Bool(true),
+        ] {
+            let mut m = Vec::new();
+            value_message(v, &mut m);
+            let n = m.len();
+            m.extend_from_slice(&[0x0A, 0x00]);
+            assert_eq!(value_message_len(&m), n, "{v:?}");
+        }
     }
 
     #[test]

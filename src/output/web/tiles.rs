@@ -208,83 +208,37 @@ impl Collected {
     }
 }
 
-/// LEB128, as protocol buffers write integers.
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// The varint at the start of `bytes`, and the bytes after it.
-fn take_varint(bytes: &[u8]) -> (u64, &[u8]) {
-    let mut v = 0u64;
-    for (i, &b) in bytes.iter().enumerate() {
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b < 0x80 {
-            return (v, &bytes[i + 1..]);
-        }
-    }
-    panic!("a varint packed whole")
-}
-
-/// Packs values onto `out`: a tag (0 null, 1 text, 2 integer, 3 real,
-/// 4 true, 5 false) and the value (text by its varint length, an integer
-/// zigzagged as a varint), so a province's million features cost a few
-/// dozen bytes each rather than a `Value` per field.
+/// Packs values onto `out` as MVT value messages ([`mvt::value_message`]),
+/// a null as one zero byte (no message starts so): a province's million
+/// features cost a few dozen bytes each rather than a `Value` per field,
+/// and a tile copies their messages as they are.
 fn pack(values: &[&Value], out: &mut Vec<u8>) {
     for v in values {
-        match v {
-            Value::Null => out.push(0),
-            Value::Str(s) => {
-                out.push(1);
-                put_varint(out, s.len() as u64);
-                out.extend_from_slice(s.as_bytes());
+        let prop = match v {
+            Value::Null => {
+                out.push(0);
+                continue;
             }
-            Value::Int(i) => {
-                out.push(2);
-                put_varint(out, ((i << 1) ^ (i >> 63)) as u64);
-            }
-            Value::Real(r) => {
-                out.push(3);
-                out.extend_from_slice(&r.to_le_bytes());
-            }
-            Value::Bool(b) => out.push(if *b { 4 } else { 5 }),
-        }
+            Value::Str(s) => Prop::Str(s),
+            Value::Int(i) => Prop::Int(*i),
+            Value::Real(r) => Prop::Real(*r),
+            Value::Bool(b) => Prop::Bool(*b),
+        };
+        mvt::value_message(prop, out);
     }
 }
 
-/// The values [`pack`] packed, borrowed from the bytes (`None` for null).
-fn unpack(mut bytes: &[u8]) -> impl Iterator<Item = Option<Prop<'_>>> {
+/// The messages [`pack`] packed, borrowed from the bytes (`None` for null).
+fn unpack(mut bytes: &[u8]) -> impl Iterator<Item = Option<&[u8]>> {
     std::iter::from_fn(move || {
-        let (&tag, rest) = bytes.split_first()?;
+        let first = *bytes.first()?;
+        if first == 0 {
+            bytes = &bytes[1..];
+            return Some(None);
+        }
+        let (message, rest) = bytes.split_at(mvt::value_message_len(bytes));
         bytes = rest;
-        Some(match tag {
-            0 => None,
-            1 => {
-                let (n, rest) = take_varint(bytes);
-                let (text, rest) = rest.split_at(n as usize);
-                bytes = rest;
-                Some(Prop::Str(
-                    std::str::from_utf8(text).expect("packed from a String"),
-                ))
-            }
-            2 => {
-                let (z, rest) = take_varint(bytes);
-                bytes = rest;
-                Some(Prop::Int(((z >> 1) as i64) ^ -((z & 1) as i64)))
-            }
-            3 => {
-                let (v, rest) = bytes.split_at(8);
-                bytes = rest;
-                Some(Prop::Real(f64::from_le_bytes(
-                    v.try_into().expect("8 bytes"),
-                )))
-            }
-            4 => Some(Prop::Bool(true)),
-            _ => Some(Prop::Bool(false)),
-        })
+        Some(Some(message))
     })
 }
 
@@ -495,19 +449,14 @@ impl Zoom<'_> {
             }
             builders.push(b);
         }
-        let mut props: Vec<(&str, Option<Prop>)> = Vec::new();
-        for (li, layer) in c.layers.iter().enumerate() {
+        // A tile's parts come in layer order (see `tiles_at_zoom`).
+        debug_assert!(job.pieces.is_sorted_by_key(|p| p.layer));
+        for pieces in job.pieces.chunk_by(|a, b| a.layer == b.layer) {
+            let layer = &c.layers[pieces[0].layer];
             let mut b = LayerBuilder::new(&layer.name, EXTENT);
-            for p in job.pieces.iter().filter(|p| p.layer == li) {
-                props.clear();
-                props.extend(
-                    layer
-                        .fields
-                        .iter()
-                        .map(String::as_str)
-                        .zip(unpack(layer.props(p.index))),
-                );
-                b.add(layer.ids[p.index], &props, &p.geometry);
+            for p in pieces {
+                let values = unpack(layer.props(p.index));
+                b.add_encoded(layer.ids[p.index], &layer.fields, values, &p.geometry);
             }
             builders.push(b);
         }
@@ -965,8 +914,8 @@ mod tests {
         let refs: Vec<&Value> = v.iter().collect();
         let mut packed = Vec::new();
         pack(&refs, &mut packed);
-        let back: Vec<Option<Prop>> = unpack(&packed).collect();
-        let expected = [
+        let back: Vec<Option<&[u8]>> = unpack(&packed).collect();
+        let expected: Vec<Option<Prop>> = vec![
             Some(Prop::Str("常州")),
             None,
             Some(Prop::Int(-3)),
@@ -975,7 +924,17 @@ mod tests {
             Some(Prop::Bool(true)),
             Some(Prop::Bool(false)),
         ];
-        assert_eq!(back, expected);
+        let messages: Vec<Option<Vec<u8>>> = expected
+            .into_iter()
+            .map(|p| {
+                p.map(|p| {
+                    let mut m = Vec::new();
+                    mvt::value_message(p, &mut m);
+                    m
+                })
+            })
+            .collect();
+        assert_eq!(back, messages.iter().map(|m| m.as_deref()).collect::<Vec<_>>());
     }
 
     #[test]
