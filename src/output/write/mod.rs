@@ -90,10 +90,70 @@ pub fn write_text(path: &Path, text: &str) -> Result<(), WriteError> {
 
 /// Writes a coordinate with at most 7 decimals (about 1 cm), as RFC 7946 advises.
 fn push_coord(out: &mut String, v: f64) {
-    use std::fmt::Write as _;
-    let r = (v * 1e7).round() / 1e7;
-    let r = if r == 0.0 { 0.0 } else { r };
-    let _ = write!(out, "{r}");
+    let k = (v * 1e7).round();
+    // Below 10^8 (doubles there lie closer together than 10^-8) the nearest
+    // double to k / 10^7 has no shorter decimal than k / 10^7 itself, so
+    // the digits of k are what `{}` of the rounded value prints, without
+    // its general shortest-digits search.
+    if k.abs() < 1.0e15 {
+        push_ten_millionths(out, k as i64);
+    } else {
+        use std::fmt::Write as _;
+        let r = k / 1e7;
+        let _ = write!(out, "{r}");
+    }
+}
+
+/// Writes k / 10^7 as `{}` writes an f64: no exponent, no trailing zeros,
+/// no decimal point for a whole number, 0 for zero.
+fn push_ten_millionths(out: &mut String, k: i64) {
+    if k < 0 {
+        out.push('-');
+    }
+    let k = k.unsigned_abs();
+    let (whole, mut frac) = (k / 10_000_000, k % 10_000_000);
+    let mut digits = itoa_u64(whole);
+    out.push_str(digits.as_str());
+    if frac != 0 {
+        let mut width = 7;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        digits = itoa_u64(frac);
+        for _ in digits.len..width {
+            out.push('0');
+        }
+        out.push_str(digits.as_str());
+    }
+}
+
+/// The decimal digits of `v`, on the stack.
+struct Digits {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl Digits {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[20 - self.len..]).expect("ASCII digits")
+    }
+}
+
+fn itoa_u64(mut v: u64) -> Digits {
+    let mut d = Digits {
+        buf: [0; 20],
+        len: 0,
+    };
+    loop {
+        d.len += 1;
+        d.buf[20 - d.len] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return d;
+        }
+    }
 }
 
 fn push_position(out: &mut String, x: f64, y: f64) {
@@ -580,6 +640,38 @@ impl GeoTiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a coordinate was written as before the fast path: the rounded value's `{}`.
+    fn coord_by_display(v: f64) -> String {
+        let r = (v * 1e7).round() / 1e7;
+        let r = if r == 0.0 { 0.0 } else { r };
+        format!("{r}")
+    }
+
+    #[test]
+    fn coordinates_are_written_as_the_rounded_values_display() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut fixed = vec![
+            0.0, -0.0, 1e-8, -4e-8, 5e-8, -5e-8, 0.5, -0.5, 1.0, 120.0, -180.0, 31.000_000_1,
+            119.999_999_95, 0.100_000_05, 99_999_999.999_999_9, 1e8, 3e8, 1e9, 1e15, f64::MAX,
+        ];
+        for scale in [1.0, 10.0, 180.0, 1e4, 1e6, 1e8, 2e8] {
+            for _ in 0..200_000 {
+                let v: f64 = rng.gen_range(-scale..scale);
+                fixed.push(v);
+                // Values on and next to the seventh decimal.
+                let k = (v * 1e7).round();
+                fixed.push(k / 1e7);
+                fixed.push((k + 0.5) / 1e7);
+            }
+        }
+        for v in fixed {
+            let mut s = String::new();
+            push_coord(&mut s, v);
+            assert_eq!(s, coord_by_display(v), "{v:e}");
+        }
+    }
     use crate::output::layers::{def, sample_rows, Layer};
 
     /// A layer written in parts is byte for byte the layer written whole,
