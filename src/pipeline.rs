@@ -19,7 +19,7 @@ use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
 use crate::maps::{self, render};
 use crate::model::Graded;
-use crate::output::build::{write_layers_and_lists, write_qgis_project};
+use crate::output::build::{spawn_lists, write_layers_and_lists, write_qgis_project};
 use crate::output::cells::GridCells;
 use crate::output::qgis;
 use crate::output::report::{findings, grid_summary, print_summary, report};
@@ -268,29 +268,37 @@ pub fn run(
     print_summary(&loaded);
     let (mut loaded, analysis) = analyse(project, loaded);
     let mut timings = std::mem::take(&mut loaded.timings);
-    let mut grid = timings.stage("exposure_grid", || {
-        exposure_grid(
+    let (grid, map_files, written) = std::thread::scope(|scope| {
+        // The lists need only the records and the analysis: written from
+        // here on, beside the grid, the maps and the layers.
+        let lists = spawn_lists(scope, project, &loaded, &analysis, &stage);
+        let mut grid = timings.stage("exposure_grid", || {
+            exposure_grid(
+                project,
+                &loaded,
+                &analysis,
+                &stage.join("exposure.tif"),
+                progress,
+            )
+        })?;
+        let grid_cells = grid.cells.take().expect("grid cells are pending");
+        let results = Results {
             project,
-            &loaded,
-            &analysis,
-            &stage.join("exposure.tif"),
-            progress,
-        )
+            loaded: &loaded,
+            analysis: &analysis,
+            grid: &grid,
+        };
+        let map_files =
+            maps::render_maps(results, grid_cells.codes().to_vec(), &stage, &mut timings)?;
+        let written =
+            write_layers_and_lists(results, grid_cells, lists, &stage, progress, &mut timings)?;
+        timings.stage("write_qgis_project", || write_qgis_project(results, &stage))?;
+        timings.stage("write_rejects", || {
+            write::write_rejects(&stage.join("rejects.csv"), &loaded.ledger.rejects)
+        })?;
+        Ok::<_, PipelineError>((grid, map_files, written))
     })?;
     let grid_summary = grid_summary(&grid);
-    let grid_cells = grid.cells.take().expect("grid cells are pending");
-    let results = Results {
-        project,
-        loaded: &loaded,
-        analysis: &analysis,
-        grid: &grid,
-    };
-    let map_files = maps::render_maps(results, grid_cells.codes().to_vec(), &stage, &mut timings)?;
-    let written = write_layers_and_lists(results, grid_cells, &stage, progress, &mut timings)?;
-    timings.stage("write_qgis_project", || write_qgis_project(results, &stage))?;
-    timings.stage("write_rejects", || {
-        write::write_rejects(&stage.join("rejects.csv"), &loaded.ledger.rejects)
-    })?;
     loaded.timings = timings;
     ensure_balanced(&loaded)?;
     let mut findings = findings(&loaded, &written.lists);

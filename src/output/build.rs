@@ -201,6 +201,28 @@ fn gpkg_stamp(project: &Project) -> String {
     format!("{date}T00:00:00.000Z")
 }
 
+/// What the lists' thread gives back: each list's rows, the seconds it
+/// took, and the time of each step.
+pub type ListsDone = Result<(Vec<ListCount>, f64, Timings), OutputError>;
+
+/// Starts writing the four lists on a thread of `scope`: they need only
+/// the records and the analysis, so they are written beside the grid, the
+/// maps and the layers. [`write_layers_and_lists`] waits for them.
+pub fn spawn_lists<'s, 'e: 's>(
+    scope: &'s std::thread::Scope<'s, 'e>,
+    project: &'e Project,
+    loaded: &'e Loaded<Graded>,
+    analysis: &'e Analysis,
+    out_dir: &'e Path,
+) -> std::thread::ScopedJoinHandle<'s, ListsDone> {
+    std::thread::Builder::new()
+        .name("lists".into())
+        .spawn_scoped(scope, move || {
+            write_lists(project, loaded, analysis, out_dir)
+        })
+        .expect("the system can start a thread")
+}
+
 /// Builds the four lists and writes them (CSV and one workbook), one list
 /// at a time so that only one is held at once; returns their row counts,
 /// the seconds it took, and the time of each step.
@@ -312,21 +334,19 @@ pub struct Written {
     pub web: Option<web::WebSummary>,
 }
 
-/// Writes the layers (GeoJSON here, the GeoPackage on its own thread) and the
-/// lists (on their own thread), with the merged grid cells made meanwhile;
-/// then the web map's tiles from the same rows while the other two finish.
+/// Writes the layers (GeoJSON here, the GeoPackage on its own thread), with
+/// the merged grid cells made meanwhile; then the web map's tiles from the
+/// same rows while the GeoPackage and the `lists` (see [`spawn_lists`]) finish.
 pub fn write_layers_and_lists(
     r: Results,
     grid_cells: GridCells,
+    lists: std::thread::ScopedJoinHandle<'_, ListsDone>,
     out_dir: &Path,
     progress: &Progress,
     timings: &mut Timings,
 ) -> Result<Written, OutputError> {
     let Results {
-        project,
-        loaded,
-        analysis,
-        ..
+        project, loaded, ..
     } = r;
     // One layer at a time, a part at a time: built, written as GeoJSON,
     // then handed to the GeoPackage writer (SQLite is the slowest writer),
@@ -355,11 +375,6 @@ pub fn write_layers_and_lists(
                 })
                 .expect(spawn_failed),
         );
-        let lists = named("lists")
-            .spawn_scoped(scope, move || {
-                write_lists(project, loaded, analysis, out_dir)
-            })
-            .expect(spawn_failed);
         let gpkg_thread = named("gpkg")
             .spawn_scoped(scope, move || write_gpkg(&gpkg_path, &stamp, rx))
             .expect(spawn_failed);

@@ -323,24 +323,34 @@ fn write_pmtiles(
         .create(BufWriter::with_capacity(1 << 20, file))
         .map_err(pm)?;
     let mut count = 0;
+    let mut write = |tiles: Vec<(TileKey, Vec<u8>)>| -> Result<(), WriteError> {
+        for (k, b) in tiles {
+            writer
+                .add_tile(pmtiles::TileCoord::new(k.z, k.x, k.y).map_err(pm)?, &b)
+                .map_err(pm)?;
+            count += 1;
+        }
+        Ok(())
+    };
     for z in 0..=max_zoom {
         let zoom = tiles::tiles_at_zoom(c, Some(grid), z, tile_id);
-        // A few hundred tiles at a time, so memory holds those tiles'
-        // bytes and grid polygons, never a whole zoom's.
-        for jobs in zoom.jobs.chunks(TILES_AT_ONCE) {
-            let gz: Vec<(TileKey, Vec<u8>)> = jobs
-                .par_iter()
+        let encode = |jobs: &[tiles::TileJob]| -> Vec<(TileKey, Vec<u8>)> {
+            jobs.par_iter()
                 .map(|j| (j.key, zoom.encode(j)))
                 .filter(|(_, b)| !b.is_empty())
                 .map(|(k, b)| (k, gzip(&b)))
-                .collect();
-            for (k, b) in gz {
-                writer
-                    .add_tile(pmtiles::TileCoord::new(k.z, k.x, k.y).map_err(pm)?, &b)
-                    .map_err(pm)?;
-                count += 1;
-            }
+                .collect()
+        };
+        // A few hundred tiles at a time, so memory holds those tiles'
+        // bytes and grid polygons, never a whole zoom's; each batch is
+        // written while the next is encoded.
+        let mut done: Vec<(TileKey, Vec<u8>)> = Vec::new();
+        for jobs in zoom.jobs.chunks(TILES_AT_ONCE) {
+            let (written, next) = rayon::join(|| write(std::mem::take(&mut done)), || encode(jobs));
+            written?;
+            done = next;
         }
+        write(done)?;
     }
     writer.finalize().map_err(pm)?;
     let bytes = std::fs::metadata(path).map_err(io)?.len();

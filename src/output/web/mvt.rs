@@ -47,6 +47,9 @@ pub struct LayerBuilder {
     value_ends: Vec<u32>,
     /// Value indices by their message's bytes.
     value_index: hashbrown::HashTable<u32>,
+    /// For [`LayerBuilder::add_encoded`]: the key index of each field, once
+    /// the field has been met (`u32::MAX` before).
+    field_keys: Vec<u32>,
     count: usize,
     /// Scratch buffers, reused from feature to feature.
     tags: Vec<u32>,
@@ -78,6 +81,7 @@ impl LayerBuilder {
             values: Vec::new(),
             value_ends: Vec::new(),
             value_index: hashbrown::HashTable::new(),
+            field_keys: Vec::new(),
             count: 0,
             tags: Vec::new(),
             commands: Vec::new(),
@@ -113,8 +117,9 @@ impl LayerBuilder {
 
     /// [`LayerBuilder::add`] with the values already encoded as value
     /// messages ([`value_message`]), `None` for null: `keys[i]` names the
-    /// i-th. The tiles' features are added so, as their properties are kept
-    /// (a tile then neither decodes nor re-encodes them).
+    /// i-th, and every feature of a layer comes with the same `keys`. The
+    /// tiles' features are added so, as their properties are kept (a tile
+    /// then neither decodes nor re-encodes them).
     pub fn add_encoded<'v>(
         &mut self,
         id: u64,
@@ -129,9 +134,17 @@ impl LayerBuilder {
         };
         let mut tags = std::mem::take(&mut self.tags);
         tags.clear();
-        for (key, value) in keys.iter().zip(values) {
+        if self.field_keys.len() != keys.len() {
+            debug_assert!(self.field_keys.is_empty(), "one set of keys per layer");
+            self.field_keys = vec![u32::MAX; keys.len()];
+        }
+        for (i, value) in values.enumerate() {
             let Some(v) = value else { continue };
-            tags.push(self.key(key));
+            // Keys are indexed in the order first met, as `key` does.
+            if self.field_keys[i] == u32::MAX {
+                self.field_keys[i] = self.key(&keys[i]);
+            }
+            tags.push(self.field_keys[i]);
             tags.push(self.value(v));
         }
         self.push_feature(id, kind, tags, commands);
