@@ -337,7 +337,8 @@ impl<'a> SourceIndex<'a> {
 
     /// Computes the grid band by band (`tile` rows at a time, each band split
     /// into `tile`-wide tiles computed in parallel) and hands each band, in
-    /// order, to `sink(first_row, rows, values)`.
+    /// order, to `sink(first_row, rows, values)`; the next band is computed
+    /// while `sink` takes the last.
     pub fn bands<E>(
         &self,
         spec: &GridSpec,
@@ -347,8 +348,7 @@ impl<'a> SourceIndex<'a> {
         mut sink: impl FnMut(usize, usize, &[f64]) -> Result<(), E>,
     ) -> Result<(), E> {
         let tiles_x = spec.cols.div_ceil(tile);
-        for row0 in (0..spec.rows).step_by(tile) {
-            let rows = tile.min(spec.rows - row0);
+        let band_of = |row0: usize, rows: usize| -> Vec<f64> {
             let blocks: Vec<Vec<f64>> = (0..tiles_x)
                 .into_par_iter()
                 .map(|t| {
@@ -370,9 +370,29 @@ impl<'a> SourceIndex<'a> {
                         .copy_from_slice(&b[r * w..(r + 1) * w]);
                 }
             }
-            sink(row0, rows, &band)?;
+            band
+        };
+        let mut pending: Option<(usize, usize, Vec<f64>)> = None;
+        for row0 in (0..spec.rows).step_by(tile) {
+            let rows = tile.min(spec.rows - row0);
+            let (sunk, band) = std::thread::scope(|s| {
+                let next = std::thread::Builder::new()
+                    .name("grid-band".into())
+                    .spawn_scoped(s, || band_of(row0, rows))
+                    .expect("the system can start a thread");
+                let sunk = match pending.take() {
+                    Some((r0, n, b)) => sink(r0, n, &b),
+                    None => Ok(()),
+                };
+                (sunk, next.join().expect("the band's thread does not panic"))
+            });
+            sunk?;
+            pending = Some((row0, rows, band));
         }
-        Ok(())
+        match pending {
+            Some((r0, n, b)) => sink(r0, n, &b),
+            None => Ok(()),
+        }
     }
 }
 
