@@ -560,12 +560,27 @@ pub fn covering_text(e: &TargetExposure, sources: &[Source]) -> String {
         if k > 0 {
             text.push_str("; ");
         }
-        let _ = write!(text, "{} {d:.0} m", sources[*i].id);
+        text.push_str(&sources[*i].id);
+        text.push(' ');
+        push_whole_metres(&mut text, *d);
+        text.push_str(" m");
     }
     if e.covering.len() > 10 {
         let _ = write!(text, " … (共 {} 处)", e.covering.len());
     }
     text
+}
+
+/// Writes a distance as `{:.0}` does: to the nearest whole number, a tie
+/// to the even one (`{:.0}`'s own, slower, path for ties, negative and huge
+/// values).
+fn push_whole_metres(text: &mut String, d: f64) {
+    use std::fmt::Write as _;
+    if d.is_sign_positive() && d < 1e15 && d - d.trunc() != 0.5 {
+        let _ = write!(text, "{}", d.round() as i64);
+    } else {
+        let _ = write!(text, "{d:.0}");
+    }
 }
 
 /// The `vulnerable_targets` row of a target: its protection class, E at the
@@ -674,6 +689,22 @@ pub fn admin_unit_findings_row(u: &AdminUnit, area_km2: f64, f: &UnitFindings) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_metres_are_written_as_display_with_no_decimals() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut values = vec![0.0, -0.0, 0.5, 1.5, 2.5, 0.49999999999999994, 7.0, 1e15, 3e15, -2.5];
+        for _ in 0..300_000 {
+            let d: f64 = rng.gen_range(0.0..50_000.0);
+            values.extend([d, d.trunc() + 0.5, d.trunc()]);
+        }
+        for d in values {
+            let mut s = String::new();
+            push_whole_metres(&mut s, d);
+            assert_eq!(s, format!("{d:.0}"), "{d:e}");
+        }
+    }
 
     #[test]
     fn catalogue_parses_with_snake_case_unique_fields() {
