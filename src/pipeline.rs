@@ -175,7 +175,9 @@ pub fn check(
         write::write_json(&dir.join("report.json"), &report(project, &loaded, None))?;
     }
     ensure_balanced(&loaded)?;
-    Ok(outcome(&loaded, report_dir.map(Path::to_path_buf)))
+    let outcome = outcome(&loaded, report_dir.map(Path::to_path_buf));
+    drop_aside(loaded);
+    Ok(outcome)
 }
 
 fn ensure_balanced<E>(loaded: &Loaded<E>) -> Result<(), PipelineError> {
