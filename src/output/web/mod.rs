@@ -233,6 +233,7 @@ pub fn write(
         source,
     })?;
     web.collected.shrink();
+    web.collected.order_spatially();
     let w = &styles::map().web;
     let pyramid = GridPyramid::new(
         r.grid.spec,

@@ -78,6 +78,30 @@ impl TileLayer {
         }
     }
 
+    /// Puts feature `order[k]` at `k`, column by column.
+    fn permute(&mut self, order: &[usize]) {
+        self.ids = order.iter().map(|&i| self.ids[i]).collect();
+        self.min_zooms = order.iter().map(|&i| self.min_zooms[i]).collect();
+        if !self.points.is_empty() {
+            self.points = order.iter().map(|&i| self.points[i]).collect();
+        }
+        if !self.polygons.is_empty() {
+            let mut old: Vec<Option<Vec<Polygon>>> =
+                std::mem::take(&mut self.polygons).into_iter().map(Some).collect();
+            self.polygons = order
+                .iter()
+                .map(|&i| old[i].take().expect("each feature once"))
+                .collect();
+        }
+        let mut props = Vec::with_capacity(self.props.len());
+        let mut ends = Vec::with_capacity(self.prop_ends.len());
+        for &i in order {
+            props.extend_from_slice(self.props(i));
+            ends.push(props.len() as u64);
+        }
+        (self.props, self.prop_ends) = (props, ends);
+    }
+
     fn props(&self, i: usize) -> &[u8] {
         let start = if i == 0 {
             0
@@ -163,6 +187,33 @@ impl Collected {
         l.prop_ends.push(l.props.len() as u64);
     }
 
+    /// Stores each layer's features in the order of their places on a
+    /// Z-order curve, so a tile's features lie near one another in memory
+    /// (in input order, a tile's million-point layer is read all over its
+    /// columns, a cache miss per property). Tiles are unchanged: a tile
+    /// lists its features by id, which follows the input order.
+    pub fn order_spatially(&mut self) {
+        for l in &mut self.layers {
+            let place = |i: usize| -> World {
+                if l.polygons.is_empty() {
+                    l.points[i]
+                } else {
+                    l.polygons[i]
+                        .first()
+                        .and_then(|p| p.first())
+                        .and_then(|r| r.first())
+                        .copied()
+                        .unwrap_or([0.0, 0.0])
+                }
+            };
+            let keys: Vec<u64> = (0..l.len()).into_par_iter().map(|i| z_order(place(i))).collect();
+            let mut order: Vec<usize> = (0..l.len()).collect();
+            order.par_sort_by_key(|&i| (keys[i], i));
+            drop(keys);
+            l.permute(&order);
+        }
+    }
+
     /// Gives back what the layers' columns hold beyond their length.
     pub fn shrink(&mut self) {
         for l in &mut self.layers {
@@ -206,6 +257,20 @@ impl Collected {
             .map(|l| (l.name.clone(), l.len()))
             .collect()
     }
+}
+
+/// The place of a world position on a Z-order curve of 2^20 steps a side.
+fn z_order([x, y]: World) -> u64 {
+    let q = |v: f64| (v.clamp(0.0, 1.0) * f64::from((1u32 << 20) - 1)) as u64;
+    let spread = |mut v: u64| {
+        v &= 0xF_FFFF;
+        v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF_00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        (v | (v << 1)) & 0x5555_5555_5555_5555
+    };
+    spread(q(x)) | (spread(q(y)) << 1)
 }
 
 /// Packs values onto `out` as MVT value messages ([`mvt::value_message`]),
@@ -337,10 +402,12 @@ pub struct TileKey {
     pub y: u32,
 }
 
-/// One feature's part in one tile.
+/// One feature's part in one tile: its layer, its place in the layer's
+/// columns, its id (which orders a tile's features) and its geometry.
 struct Piece {
     layer: usize,
     index: usize,
+    id: u64,
     geometry: TileGeometry,
 }
 
@@ -371,8 +438,8 @@ pub fn tiles_at_zoom<'a>(
     z: u8,
     order: impl Fn(TileKey) -> u64 + Sync,
 ) -> Zoom<'a> {
-    // Every layer's parts, in layer and feature order, then sorted (stably)
-    // by tile, so each tile's parts keep that order.
+    // Every layer's parts, sorted by tile, then layer, then feature id (the
+    // input order, whatever order the columns are stored in).
     let mut pieces: Vec<((u32, u32), Piece)> = Vec::new();
     for (li, layer) in c.layers.iter().enumerate() {
         let at = (0..layer.len())
@@ -381,6 +448,7 @@ pub fn tiles_at_zoom<'a>(
         let piece = move |i: usize, geometry: TileGeometry| Piece {
             layer: li,
             index: i,
+            id: layer.ids[i],
             geometry,
         };
         if layer.polygons.is_empty() {
@@ -396,7 +464,7 @@ pub fn tiles_at_zoom<'a>(
             }));
         }
     }
-    pieces.par_sort_by_key(|(k, _)| *k);
+    pieces.par_sort_by_key(|(k, p)| (*k, p.layer, p.id));
     let mut jobs: Vec<TileJob> = Vec::new();
     for ((x, y), p) in pieces {
         match jobs.last_mut() {
@@ -456,7 +524,7 @@ impl Zoom<'_> {
             let mut b = LayerBuilder::new(&layer.name, EXTENT);
             for p in pieces {
                 let values = unpack(layer.props(p.index));
-                b.add_encoded(layer.ids[p.index], &layer.fields, values, &p.geometry);
+                b.add_encoded(p.id, &layer.fields, values, &p.geometry);
             }
             builders.push(b);
         }
