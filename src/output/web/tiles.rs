@@ -416,7 +416,8 @@ struct Piece {
 pub struct TileJob {
     /// The tile.
     pub key: TileKey,
-    pieces: Vec<Piece>,
+    /// Its parts: a range of the zoom's [`Zoom::pieces`].
+    pieces: std::ops::Range<usize>,
     grid: Option<[usize; 4]>,
 }
 
@@ -427,6 +428,8 @@ pub struct TileJob {
 pub struct Zoom<'a> {
     c: &'a Collected,
     grid: Option<(&'a GridPyramid, GridZoom)>,
+    /// Every tile's parts, tile after tile, each with its tile's column and row.
+    pieces: Vec<((u32, u32), Piece)>,
     /// The tiles, ascending by PMTiles tile id.
     pub jobs: Vec<TileJob>,
 }
@@ -466,12 +469,12 @@ pub fn tiles_at_zoom<'a>(
     }
     pieces.par_sort_by_key(|(k, p)| (*k, p.layer, p.id));
     let mut jobs: Vec<TileJob> = Vec::new();
-    for ((x, y), p) in pieces {
+    for (k, &((x, y), _)) in pieces.iter().enumerate() {
         match jobs.last_mut() {
-            Some(j) if (j.key.x, j.key.y) == (x, y) => j.pieces.push(p),
+            Some(j) if (j.key.x, j.key.y) == (x, y) => j.pieces.end = k + 1,
             _ => jobs.push(TileJob {
                 key: TileKey { z, x, y },
-                pieces: vec![p],
+                pieces: k..k + 1,
                 grid: None,
             }),
         }
@@ -488,11 +491,16 @@ pub fn tiles_at_zoom<'a>(
     }
     jobs.extend(windows.into_iter().map(|((x, y), w)| TileJob {
         key: TileKey { z, x, y },
-        pieces: Vec::new(),
+        pieces: 0..0,
         grid: Some(w),
     }));
     jobs.sort_by_key(|j| order(j.key));
-    Zoom { c, grid, jobs }
+    Zoom {
+        c,
+        grid,
+        pieces,
+        jobs,
+    }
 }
 
 impl Zoom<'_> {
@@ -518,11 +526,12 @@ impl Zoom<'_> {
             builders.push(b);
         }
         // A tile's parts come in layer order (see `tiles_at_zoom`).
-        debug_assert!(job.pieces.is_sorted_by_key(|p| p.layer));
-        for pieces in job.pieces.chunk_by(|a, b| a.layer == b.layer) {
-            let layer = &c.layers[pieces[0].layer];
+        let parts = &self.pieces[job.pieces.clone()];
+        debug_assert!(parts.is_sorted_by_key(|(_, p)| p.layer));
+        for pieces in parts.chunk_by(|(_, a), (_, b)| a.layer == b.layer) {
+            let layer = &c.layers[pieces[0].1.layer];
             let mut b = LayerBuilder::new(&layer.name, EXTENT);
-            for p in pieces {
+            for (_, p) in pieces {
                 let values = unpack(layer.props(p.index));
                 b.add_encoded(p.id, &layer.fields, values, &p.geometry);
             }
