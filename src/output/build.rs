@@ -89,7 +89,7 @@ type GridRows<'s> = std::thread::ScopedJoinHandle<'s, (Vec<layers::Row>, f64)>;
 /// Rows a large layer is built, written and handed on in at a time: a
 /// province's layers then never exist whole, and the GeoPackage writer
 /// works on one part while the next is built.
-const PART_ROWS: usize = 65_536;
+const PART_ROWS: usize = 32_768;
 
 /// Rows of `items`, made in parallel a part at a time and handed to `each`.
 fn in_parts<T: Sync>(
