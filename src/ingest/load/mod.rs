@@ -1092,3 +1092,50 @@ fn encoding_hint(spec: &InputSpec, driver: Driver) -> String {
 
 /// Counts per input kind, for the report.
 pub type ReadSummaries = BTreeMap<InputKind, ReadSummary>;
+
+#[cfg(test)]
+mod message_tests {
+    use super::*;
+
+    /// Two inputs read at once on their own threads each get only the
+    /// messages GDAL raised while reading them.
+    #[test]
+    fn gdal_messages_stay_with_the_scope_that_raised_them() {
+        configure_gdal();
+        // A warning raised through GDAL's own error function, as its drivers do.
+        let raise = |text: &str| {
+            let format = std::ffi::CString::new("%s").unwrap();
+            let text = std::ffi::CString::new(text).unwrap();
+            unsafe {
+                gdal_sys::CPLError(
+                    gdal_sys::CPLErr::CE_Warning,
+                    1,
+                    format.as_ptr(),
+                    text.as_ptr(),
+                )
+            };
+        };
+        // Both raise all theirs before either takes its own.
+        let both_raised = std::sync::Barrier::new(2);
+        let read = |name: &'static str| {
+            let both_raised = &both_raised;
+            move || {
+                let _in_scope = MessageScope::new().enter();
+                for k in 0..200 {
+                    raise(&format!("{name}: row {k}"));
+                }
+                both_raised.wait();
+                take_gdal_messages()
+            }
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(read("first-input.geojson"));
+            let b = s.spawn(read("second-input.geojson"));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert_eq!(a.len(), 200, "{a:?}");
+        assert_eq!(b.len(), 200, "{b:?}");
+        assert!(a.iter().all(|m| m.contains("first-input")), "{a:?}");
+        assert!(b.iter().all(|m| m.contains("second-input")), "{b:?}");
+    }
+}
