@@ -97,22 +97,16 @@ impl LayerBuilder {
     /// Adds a feature; null properties are left out, as MVT has no null.
     /// A polygon that winds to nothing (all rings degenerate) is skipped.
     pub fn add(&mut self, id: u64, props: &[(&str, Option<Prop>)], geometry: &TileGeometry) {
-        let mut commands = std::mem::take(&mut self.commands);
-        let Some(kind) = encode_geometry(geometry, &mut commands) else {
-            self.commands = commands;
-            return;
-        };
-        let mut tags = std::mem::take(&mut self.tags);
-        tags.clear();
         let mut message = Vec::new();
-        for (key, value) in props {
-            let Some(v) = value else { continue };
-            tags.push(self.key(key));
-            message.clear();
-            value_message(*v, &mut message);
-            tags.push(self.value(&message));
-        }
-        self.push_feature(id, kind, tags, commands);
+        self.add_tagged(id, geometry, |b, tags| {
+            for (key, value) in props {
+                let Some(v) = value else { continue };
+                tags.push(b.key(key));
+                message.clear();
+                value_message(*v, &mut message);
+                tags.push(b.value(&message));
+            }
+        });
     }
 
     /// [`LayerBuilder::add`] with the values already encoded as value
@@ -127,6 +121,31 @@ impl LayerBuilder {
         values: impl Iterator<Item = Option<&'v [u8]>>,
         geometry: &TileGeometry,
     ) {
+        self.add_tagged(id, geometry, |b, tags| {
+            if b.field_keys.len() != keys.len() {
+                debug_assert!(b.field_keys.is_empty(), "one set of keys per layer");
+                b.field_keys = vec![u32::MAX; keys.len()];
+            }
+            for (i, value) in values.enumerate() {
+                let Some(v) = value else { continue };
+                // Keys are indexed in the order first met, as `key` does.
+                if b.field_keys[i] == u32::MAX {
+                    b.field_keys[i] = b.key(&keys[i]);
+                }
+                tags.push(b.field_keys[i]);
+                tags.push(b.value(v));
+            }
+        });
+    }
+
+    /// Adds a feature whose tags `tag` pushes, unless its geometry is
+    /// nothing to draw (then no key or value is stored either).
+    fn add_tagged(
+        &mut self,
+        id: u64,
+        geometry: &TileGeometry,
+        tag: impl FnOnce(&mut LayerBuilder, &mut Vec<u32>),
+    ) {
         let mut commands = std::mem::take(&mut self.commands);
         let Some(kind) = encode_geometry(geometry, &mut commands) else {
             self.commands = commands;
@@ -134,19 +153,7 @@ impl LayerBuilder {
         };
         let mut tags = std::mem::take(&mut self.tags);
         tags.clear();
-        if self.field_keys.len() != keys.len() {
-            debug_assert!(self.field_keys.is_empty(), "one set of keys per layer");
-            self.field_keys = vec![u32::MAX; keys.len()];
-        }
-        for (i, value) in values.enumerate() {
-            let Some(v) = value else { continue };
-            // Keys are indexed in the order first met, as `key` does.
-            if self.field_keys[i] == u32::MAX {
-                self.field_keys[i] = self.key(&keys[i]);
-            }
-            tags.push(self.field_keys[i]);
-            tags.push(self.value(v));
-        }
+        tag(self, &mut tags);
         self.push_feature(id, kind, tags, commands);
     }
 
