@@ -172,8 +172,11 @@ impl GpkgWriter {
             mut envelopes,
         } = layer;
         let name = def.name.as_str();
-        // Packed in spatial order, neighbours share the R-tree's nodes.
-        envelopes.sort_by_key(|(fid, e)| (z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0), *fid));
+        // Packed in spatial order, neighbours share the R-tree's nodes. Each
+        // key is made once, not at every comparison; the sort is stable and
+        // the envelopes come in fid order, so ties stay in fid order.
+        debug_assert!(envelopes.is_sorted_by_key(|(fid, _)| *fid));
+        envelopes.sort_by_cached_key(|(_, e)| z_order((e[0] + e[1]) / 2.0, (e[2] + e[3]) / 2.0));
         super::rtree::write(&self.conn, &format!("rtree_{name}_geom"), &envelopes).map_err(&err)?;
         let extent = if envelopes.is_empty() {
             [0.0; 4]
