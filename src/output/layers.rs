@@ -694,7 +694,18 @@ mod tests {
     fn whole_metres_are_written_as_display_with_no_decimals() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let mut values = vec![0.0, -0.0, 0.5, 1.5, 2.5, 0.49999999999999994, 7.0, 1e15, 3e15, -2.5];
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            7.0,
+            1e15,
+            3e15,
+            -2.5,
+        ];
         for _ in 0..300_000 {
             let d: f64 = rng.gen_range(0.0..50_000.0);
             values.extend([d, d.trunc() + 0.5, d.trunc()]);

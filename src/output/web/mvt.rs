@@ -244,20 +244,27 @@ pub fn value_message(v: Prop, out: &mut Vec<u8>) {
 /// The length of the value message at the start of `bytes`, as
 /// [`value_message`] writes them.
 pub fn value_message_len(bytes: &[u8]) -> usize {
-    let varint_len = |b: &[u8]| b.iter().position(|&x| x < 0x80).expect("a whole varint") + 1;
     match bytes[0] {
         0x0A => {
-            let n = varint_len(&bytes[1..]);
-            let mut len = 0usize;
-            for (i, &b) in bytes[1..=n].iter().enumerate() {
-                len |= usize::from(b & 0x7f) << (7 * i);
-            }
-            1 + n + len
+            let (len, n) = read_varint(&bytes[1..]);
+            1 + n + len as usize
         }
         0x19 => 9,
-        0x30 | 0x38 => 1 + varint_len(&bytes[1..]),
+        0x30 | 0x38 => 1 + read_varint(&bytes[1..]).1,
         tag => panic!("not a value message written here: tag {tag:#x}"),
     }
+}
+
+/// The varint at the start of `bytes`, and how many bytes it takes.
+fn read_varint(bytes: &[u8]) -> (u64, usize) {
+    let mut v = 0u64;
+    for (i, &b) in bytes.iter().enumerate() {
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return (v, i + 1);
+        }
+    }
+    panic!("a whole varint")
 }
 
 const MOVE_TO: u32 = 1;
@@ -449,7 +456,16 @@ mod tests {
 
     #[test]
     fn varint_lengths_match_the_bytes_written() {
-        for v in [0u64, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             varint(&mut out, v);
             assert_eq!(varint_len(v), out.len(), "{v}");

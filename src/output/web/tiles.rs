@@ -86,8 +86,10 @@ impl TileLayer {
             self.points = order.iter().map(|&i| self.points[i]).collect();
         }
         if !self.polygons.is_empty() {
-            let mut old: Vec<Option<Vec<Polygon>>> =
-                std::mem::take(&mut self.polygons).into_iter().map(Some).collect();
+            let mut old: Vec<Option<Vec<Polygon>>> = std::mem::take(&mut self.polygons)
+                .into_iter()
+                .map(Some)
+                .collect();
             self.polygons = order
                 .iter()
                 .map(|&i| old[i].take().expect("each feature once"))
@@ -206,7 +208,10 @@ impl Collected {
                         .unwrap_or([0.0, 0.0])
                 }
             };
-            let keys: Vec<u64> = (0..l.len()).into_par_iter().map(|i| z_order(place(i))).collect();
+            let keys: Vec<u64> = (0..l.len())
+                .into_par_iter()
+                .map(|i| z_order(place(i)))
+                .collect();
             let mut order: Vec<usize> = (0..l.len()).collect();
             order.par_sort_by_key(|&i| (keys[i], i));
             drop(keys);
@@ -1011,7 +1016,10 @@ mod tests {
                 })
             })
             .collect();
-        assert_eq!(back, messages.iter().map(|m| m.as_deref()).collect::<Vec<_>>());
+        assert_eq!(
+            back,
+            messages.iter().map(|m| m.as_deref()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -107,52 +107,18 @@ fn push_coord(out: &mut String, v: f64) {
 /// Writes k / 10^7 as `{}` writes an f64: no exponent, no trailing zeros,
 /// no decimal point for a whole number, 0 for zero.
 fn push_ten_millionths(out: &mut String, k: i64) {
-    if k < 0 {
-        out.push('-');
-    }
+    use std::fmt::Write as _;
+    let sign = if k < 0 { "-" } else { "" };
     let k = k.unsigned_abs();
     let (whole, mut frac) = (k / 10_000_000, k % 10_000_000);
-    let mut digits = itoa_u64(whole);
-    out.push_str(digits.as_str());
+    let _ = write!(out, "{sign}{whole}");
     if frac != 0 {
         let mut width = 7;
         while frac % 10 == 0 {
             frac /= 10;
             width -= 1;
         }
-        out.push('.');
-        digits = itoa_u64(frac);
-        for _ in digits.len..width {
-            out.push('0');
-        }
-        out.push_str(digits.as_str());
-    }
-}
-
-/// The decimal digits of `v`, on the stack.
-struct Digits {
-    buf: [u8; 20],
-    len: usize,
-}
-
-impl Digits {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[20 - self.len..]).expect("ASCII digits")
-    }
-}
-
-fn itoa_u64(mut v: u64) -> Digits {
-    let mut d = Digits {
-        buf: [0; 20],
-        len: 0,
-    };
-    loop {
-        d.len += 1;
-        d.buf[20 - d.len] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return d;
-        }
+        let _ = write!(out, ".{frac:0width$}");
     }
 }
 
@@ -640,6 +606,7 @@ impl GeoTiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::layers::{def, sample_rows, Layer};
 
     /// What a coordinate was written as before the fast path: the rounded value's `{}`.
     fn coord_by_display(v: f64) -> String {
@@ -653,8 +620,26 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut fixed = vec![
-            0.0, -0.0, 1e-8, -4e-8, 5e-8, -5e-8, 0.5, -0.5, 1.0, 120.0, -180.0, 31.000_000_1,
-            119.999_999_95, 0.100_000_05, 99_999_999.999_999_9, 1e8, 3e8, 1e9, 1e15, f64::MAX,
+            0.0,
+            -0.0,
+            1e-8,
+            -4e-8,
+            5e-8,
+            -5e-8,
+            0.5,
+            -0.5,
+            1.0,
+            120.0,
+            -180.0,
+            31.000_000_1,
+            119.999_999_95,
+            0.100_000_05,
+            99_999_999.999_999_9,
+            1e8,
+            3e8,
+            1e9,
+            1e15,
+            f64::MAX,
         ];
         for scale in [1.0, 10.0, 180.0, 1e4, 1e6, 1e8, 2e8] {
             for _ in 0..200_000 {
@@ -672,7 +657,6 @@ mod tests {
             assert_eq!(s, coord_by_display(v), "{v:e}");
         }
     }
-    use crate::output::layers::{def, sample_rows, Layer};
 
     /// A layer written in parts is byte for byte the layer written whole,
     /// and an unfinished one leaves no file behind.
