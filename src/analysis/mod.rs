@@ -16,6 +16,7 @@ use exposure::TargetExposure;
 
 pub mod aggregate;
 pub mod chemicals;
+pub mod clear_cells;
 pub mod exposure;
 pub mod gb18218;
 pub mod grade;
