@@ -24,8 +24,8 @@ use crate::model::{
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
-use load::{LoadError, RawRecord, ReadSummaries};
-use stream::{Admitted, Keyed};
+use load::{LoadError, RawRecord, ReadSummaries, ReadSummary};
+use stream::{Admitted, Gate, Keyed};
 use validate::{Checker, FieldError, Ledger, RejectCode, Staged};
 
 pub mod config;
@@ -121,19 +121,18 @@ pub struct Loaded<E = Enterprise> {
     pub timings: Timings,
 }
 
-/// Reads an input and checks every record (see [`stream`]); what GDAL and
-/// the decoder noticed goes to `notes`, one line each.
+/// Reads an input and checks every record (`checked`: see [`stream`]);
+/// what GDAL and the decoder noticed goes to `notes`, one line each.
 fn read_checked<U: Keyed + Send>(
     spec: &InputSpec,
     ledger: &mut Ledger,
     summaries: &mut ReadSummaries,
     notes: &mut Vec<String>,
-    progress: &Progress,
-    check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
+    checked: impl FnOnce(&mut Ledger) -> Result<(Admitted<U>, ReadSummary), LoadError>,
 ) -> Result<Admitted<U>, LoadError> {
     let kind = spec.kind;
     let read_before = ledger.read(kind);
-    let (admitted, summary) = stream::check_input(spec, ledger, progress, check)?;
+    let (admitted, summary) = checked(ledger)?;
     // Every physical line of a CSV is a record, a reject, blank or the header.
     if let Some(lines) = &summary.lines {
         let read = ledger.read(kind) - read_before;
@@ -167,13 +166,13 @@ fn read_checked<U: Keyed + Send>(
 
 /// Joins a checked point to its unit; a point outside every unit fails
 /// with the distance to the nearest unit.
-fn joined<T: Located>(mut record: T, index: &AdminIndex) -> Result<T, FieldError> {
+fn join_to_unit<T: Located>(record: &mut T, index: &AdminIndex) -> Result<(), FieldError> {
     let p = record.lon_lat();
     let admin = index
         .join(p)
         .map_err(|outside| outside_error(p, &outside, index))?;
     record.set_admin(admin);
-    Ok(record)
+    Ok(())
 }
 
 /// A record with its source and id, for inputs checked further once all are read.
@@ -311,16 +310,27 @@ impl<'a> Stages<'a> {
         spec: &InputSpec,
         check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
     ) -> Result<Admitted<U>, LoadError> {
+        let progress = self.progress;
+        self.read_with(spec, |ledger| {
+            stream::check_input(spec, ledger, progress, check)
+        })
+    }
+
+    /// Reads an input as the stage `load_<input>`, checked by `checked`.
+    fn read_with<U: Keyed + Send>(
+        &mut self,
+        spec: &InputSpec,
+        checked: impl FnOnce(&mut Ledger) -> Result<(Admitted<U>, ReadSummary), LoadError>,
+    ) -> Result<Admitted<U>, LoadError> {
         let Stages {
             ledger,
             summaries,
             timings,
-            progress,
             notes,
             ..
         } = self;
         let admitted = timings.stage(&format!("load_{}", spec.kind.key()), || {
-            read_checked(spec, ledger, summaries, notes, progress, check)
+            read_checked(spec, ledger, summaries, notes, checked)
         });
         self.show_notes();
         admitted
@@ -334,7 +344,28 @@ impl<'a> Stages<'a> {
         index: &AdminIndex,
         check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
     ) -> Result<Admitted<T>, LoadError> {
-        let admitted = self.read(spec, |c, raw| check(c, raw).and_then(|r| joined(r, index)))?;
+        let admitted = self.read(spec, |c, raw| {
+            let mut record = check(c, raw)?;
+            join_to_unit(&mut record, index).map(|()| record)
+        })?;
+        self.ledger.set_accepted(spec.kind, admitted.records.len());
+        Ok(admitted)
+    }
+
+    /// [`Self::read_points`] while the units are still being indexed: the
+    /// records are checked as they are read and joined once `units` opens.
+    fn read_points_before_units<T: Located + Keyed + Send>(
+        &mut self,
+        spec: &InputSpec,
+        units: &Gate<AdminIndex>,
+        check: impl Fn(&Checker, &RawRecord) -> Result<T, FieldError> + Sync,
+    ) -> Result<Admitted<T>, LoadError> {
+        let progress = self.progress;
+        let admitted = self.read_with(spec, |ledger| {
+            stream::check_input_then(spec, ledger, progress, check, units, |index, record| {
+                join_to_unit(record, index)
+            })
+        })?;
         self.ledger.set_accepted(spec.kind, admitted.records.len());
         Ok(admitted)
     }
@@ -343,6 +374,10 @@ impl<'a> Stages<'a> {
 /// Loads, validates and joins every input. `after_units` runs once the
 /// administrative units are indexed, before the (large) point inputs are
 /// read: the place for checks that need the study area.
+///
+/// The enterprises, the largest input, are read and checked on a thread of
+/// their own while the units are read and indexed (one GDAL dataset on one
+/// core leaves the other idle), and joined once the index is built.
 pub fn load_all<E: From<IngestError>>(
     project: &Project,
     progress: &Progress,
@@ -350,9 +385,36 @@ pub fn load_all<E: From<IngestError>>(
 ) -> Result<Loaded, E> {
     load::check_paths(project.inputs.values()).map_err(IngestError::from)?;
     let mut st = Stages::new(progress);
-    let index = read_units(project, &mut st)?;
-    after_units(&index)?;
-    Ok(read_points(project, st, index)?)
+    let spec = project
+        .inputs
+        .get(&InputKind::Enterprises)
+        .expect("required input");
+    let units = Gate::shut();
+    let (index, fork, enterprises) = std::thread::scope(|scope| {
+        let mut fork = st.fork();
+        let units = &units;
+        let reading = std::thread::Builder::new()
+            .name("read".into())
+            .spawn_scoped(scope, move || {
+                let read = fork.read_points_before_units(spec, units, |c, raw| c.enterprise(raw));
+                (fork, read)
+            })
+            .expect("the system can start a thread");
+        let index = read_units(project, &mut st)
+            .map_err(E::from)
+            .and_then(|index| after_units(&index).map(|()| Arc::new(index)));
+        match &index {
+            Ok(index) => units.open(index.clone()),
+            Err(_) => units.abandon(),
+        }
+        let (fork, enterprises) = reading.join().expect("the reading thread does not panic");
+        (index, fork, enterprises)
+    });
+    drop(units);
+    let index = Arc::into_inner(index?).expect("the gate and the reading thread are gone");
+    st.merge(fork);
+    let enterprises = enterprises.map_err(IngestError::from)?;
+    Ok(read_points(project, st, index, enterprises)?)
 }
 
 /// Reads and checks the administrative units (with their hierarchy) and indexes them.
@@ -407,18 +469,14 @@ fn read_units(project: &Project, st: &mut Stages) -> Result<AdminIndex, IngestEr
         .stage("index_admin_units", || AdminIndex::new(units, metric)))
 }
 
-/// Reads, checks and joins the point inputs, in the order their references need.
+/// Reads, checks and joins the point inputs after the enterprises, in the
+/// order their references need.
 fn read_points(
     project: &Project,
     mut st: Stages,
     index: AdminIndex,
+    enterprises: Admitted<Enterprise>,
 ) -> Result<Loaded, IngestError> {
-    let spec = |k: InputKind| project.inputs.get(&k);
-    let enterprises = st.read_points(
-        spec(InputKind::Enterprises).expect("required input"),
-        &index,
-        |c, raw| c.enterprise(raw),
-    )?;
     let enterprises = Enterprises::indexed(enterprises.records, enterprises.index);
     // The hidden dangers and targets are read on a thread of their own
     // while the hazard units and their inventory are read here: each file

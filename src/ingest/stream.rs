@@ -11,7 +11,7 @@
 //! a province's million enterprises within a few hundred bytes each.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 
 use crate::crs::ToWgs84;
 use crate::ingest::config::InputSpec;
@@ -68,6 +68,24 @@ pub fn check_input<U: Keyed + Send>(
     progress: &Progress,
     check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
 ) -> Result<(Admitted<U>, ReadSummary), LoadError> {
+    let nothing_to_wait_for = Gate::opened(());
+    check_input_then(spec, ledger, progress, check, &nothing_to_wait_for, |_, _| Ok(()))
+}
+
+/// [`check_input`] with a last check, `then`, that needs what `gate` lets
+/// through: records checked before the gate opens wait for it on their
+/// checking thread, which goes on with the next chunk meanwhile. When the
+/// gate is abandoned, the records are dropped unchecked and the counts say so
+/// (the caller then has an error of its own to give).
+pub fn check_input_then<U: Keyed + Send, T: Send + Sync>(
+    spec: &InputSpec,
+    ledger: &mut Ledger,
+    progress: &Progress,
+    check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
+    gate: &Gate<T>,
+    then: impl Fn(&T, &mut U) -> Result<(), FieldError> + Sync,
+) -> Result<(Admitted<U>, ReadSummary), LoadError> {
+    let then = &then;
     let threads = rayon::current_num_threads().max(1);
     let bar = progress.counter(&format!("reading {}", spec.display_path));
     let check = &check;
@@ -96,10 +114,21 @@ pub fn check_input<U: Keyed + Send>(
                             // PROJ objects are per thread: each makes its own converter.
                             let to_wgs = ToWgs84::new(crs).expect("the CRS was checked");
                             let checker = Checker::new(spec, to_wgs);
+                            let mut waiting = Vec::new();
                             for (seq, chunk) in rx {
-                                let items = check_chunk(&checker, chunk, check);
-                                if results.send(Out::Chunk(seq, items)).is_err() {
-                                    break;
+                                waiting.push((seq, check_chunk(&checker, chunk, check)));
+                                let through = match gate.peek() {
+                                    Passage::Shut => continue,
+                                    Passage::Open(t) => t,
+                                    Passage::Abandoned => return,
+                                };
+                                if !finish_chunks(&mut waiting, &*through, then, &results) {
+                                    return;
+                                }
+                            }
+                            if !waiting.is_empty() {
+                                if let Some(through) = gate.wait() {
+                                    finish_chunks(&mut waiting, &*through, then, &results);
                                 }
                             }
                         })
@@ -156,6 +185,106 @@ impl Feed {
     fn finish(mut self, bar: &Counter) {
         if !self.buffer.is_empty() {
             self.send(bar);
+        }
+    }
+}
+
+/// Runs the last check on the chunks that waited for it and sends them to
+/// the collector; false once the collector is gone.
+fn finish_chunks<U: Keyed, T>(
+    waiting: &mut Vec<(usize, Vec<Item<U>>)>,
+    through: &T,
+    then: &impl Fn(&T, &mut U) -> Result<(), FieldError>,
+    results: &mpsc::Sender<Out<U>>,
+) -> bool {
+    waiting.drain(..).all(|(seq, items)| {
+        let items = items
+            .into_iter()
+            .map(|item| match item {
+                Item::Accepted(source, hash, mut u) => match then(through, &mut u) {
+                    Ok(()) => Item::Accepted(source, hash, u),
+                    // The record's key is its id as the file gives it.
+                    Err(e) => Item::Rejected(source, Some(u.key().to_string()), e),
+                },
+                rejected => rejected,
+            })
+            .collect();
+        results.send(Out::Chunk(seq, items)).is_ok()
+    })
+}
+
+/// What a last check needs, which may still be in the making when the
+/// records are read (the units' index, built while the enterprises are read).
+pub struct Gate<T> {
+    state: Mutex<Passage<T>>,
+    changed: Condvar,
+}
+
+/// Where a [`Gate`] stands.
+enum Passage<T> {
+    Shut,
+    Open(Arc<T>),
+    Abandoned,
+}
+
+impl<T> Passage<T> {
+    fn copy(&self) -> Passage<T> {
+        match self {
+            Passage::Shut => Passage::Shut,
+            Passage::Open(t) => Passage::Open(t.clone()),
+            Passage::Abandoned => Passage::Abandoned,
+        }
+    }
+}
+
+impl<T> Gate<T> {
+    /// A gate to be opened (or abandoned) later.
+    pub fn shut() -> Gate<T> {
+        Gate {
+            state: Mutex::new(Passage::Shut),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// A gate open from the start.
+    pub fn opened(t: T) -> Gate<T> {
+        let gate = Gate::shut();
+        gate.open(Arc::new(t));
+        gate
+    }
+
+    /// Lets `t` through to every waiting and later record.
+    pub fn open(&self, t: Arc<T>) {
+        self.set(Passage::Open(t));
+    }
+
+    /// Nothing will come through: the waiting records are dropped.
+    pub fn abandon(&self) {
+        self.set(Passage::Abandoned);
+    }
+
+    fn set(&self, passage: Passage<T>) {
+        *self.state.lock().expect("no thread panics holding the gate") = passage;
+        self.changed.notify_all();
+    }
+
+    fn peek(&self) -> Passage<T> {
+        self.state
+            .lock()
+            .expect("no thread panics holding the gate")
+            .copy()
+    }
+
+    /// Waits until the gate is opened (`Some`) or abandoned (`None`).
+    fn wait(&self) -> Option<Arc<T>> {
+        let state = self.state.lock().expect("no thread panics holding the gate");
+        let state = self
+            .changed
+            .wait_while(state, |s| matches!(s, Passage::Shut))
+            .expect("no thread panics holding the gate");
+        match &*state {
+            Passage::Open(t) => Some(t.clone()),
+            _ => None,
         }
     }
 }
