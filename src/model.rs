@@ -8,6 +8,7 @@
 
 use geo::{MultiPolygon, Point};
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -159,13 +160,52 @@ pub struct AdminRef {
 pub struct SourceRef {
     /// File name as written in the project file (relative to it); shared
     /// by every record of the file.
-    pub file: Arc<str>,
+    pub file: SourceName,
     /// Layer or sheet name, when the file has several.
-    pub layer: Option<Arc<str>>,
+    pub layer: Option<SourceName>,
     /// Spreadsheet row as shown by Excel for XLSX (header = row 1), the
     /// physical line a record starts on for CSV (the same unless a quoted
     /// field spans lines), or the 1-based feature number for vector files.
     pub row: u64,
+}
+
+/// A file or layer name shared by every record read from it: interned once
+/// per name for the whole process, so a record copies a pointer instead of
+/// touching a reference count that every reading and checking thread shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceName(&'static str);
+
+impl SourceName {
+    /// The name's one shared copy (made on its first use).
+    pub fn intern(name: &str) -> SourceName {
+        static NAMES: std::sync::Mutex<BTreeSet<&'static str>> =
+            std::sync::Mutex::new(BTreeSet::new());
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&known) = names.get(name) {
+            return SourceName(known);
+        }
+        let leaked: &'static str = Box::leak(name.into());
+        names.insert(leaked);
+        SourceName(leaked)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::ops::Deref for SourceName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+impl fmt::Display for SourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 /// A supervised enterprise (生产经营单位).

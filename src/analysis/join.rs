@@ -584,7 +584,7 @@ mod tests {
             crate::crs::ToWgs84::new(crate::crs::InputCrs::Wgs84).unwrap(),
         );
         let source = crate::model::SourceRef {
-            file: "b.geojson".into(),
+            file: crate::model::SourceName::intern("b.geojson"),
             layer: None,
             row: 1,
         };

@@ -1078,7 +1078,7 @@ mod tests {
             l.count_read(InputKind::Enterprises);
         }
         let src = SourceRef {
-            file: "e.csv".into(),
+            file: crate::model::SourceName::intern("e.csv"),
             layer: None,
             row: 2,
         };
@@ -1139,7 +1139,7 @@ mod tests {
     ) -> Staged<AdminUnit> {
         Staged {
             source: SourceRef {
-                file: "b.geojson".into(),
+                file: crate::model::SourceName::intern("b.geojson"),
                 layer: None,
                 row: code.len() as u64,
             },

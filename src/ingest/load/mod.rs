@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use encoding_rs::Encoding;
 use gdal::vector::LayerAccess;
@@ -25,7 +25,7 @@ use crate::ingest::values::encoding_for_label;
 pub mod csv;
 mod mapped;
 use crate::crs::InputCrs;
-use crate::model::SourceRef;
+use crate::model::{SourceName, SourceRef};
 
 /// Why an input file could not be read.
 #[derive(Debug, Error)]
@@ -842,8 +842,8 @@ fn read_csv<C>(
     let decoder = decoder_for(spec, Driver::Csv);
     let (name, layer) = source_names(spec);
     let source = |line: u64| SourceRef {
-        file: name.clone(),
-        layer: layer.clone(),
+        file: name,
+        layer,
         row: line,
     };
     let mut summary = ReadSummary {
@@ -1026,7 +1026,7 @@ fn layer_crs(spec: &InputSpec, layer: &gdal::vector::Layer, map: &ColumnMap) -> 
 /// Feature `k` (0-based, in file order) as a raw record.
 fn gdal_record(
     spec: &InputSpec,
-    names: &(Arc<str>, Option<Arc<str>>),
+    names: &(SourceName, Option<SourceName>),
     map: &ColumnMap,
     decoder: &TextDecoder,
     driver: Driver,
@@ -1051,8 +1051,8 @@ fn gdal_record(
     };
     let row = k as u64 + 1;
     let source = SourceRef {
-        file: names.0.clone(),
-        layer: names.1.clone(),
+        file: names.0,
+        layer: names.1,
         row: if driver.is_tabular() { row + 1 } else { row },
     };
     RawRecord {
@@ -1064,10 +1064,10 @@ fn gdal_record(
 }
 
 /// The file and layer names every record of an input shares.
-fn source_names(spec: &InputSpec) -> (Arc<str>, Option<Arc<str>>) {
+fn source_names(spec: &InputSpec) -> (SourceName, Option<SourceName>) {
     (
-        spec.display_path.as_str().into(),
-        spec.layer.as_deref().map(Arc::from),
+        SourceName::intern(&spec.display_path),
+        spec.layer.as_deref().map(SourceName::intern),
     )
 }
 
