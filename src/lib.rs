@@ -5,11 +5,13 @@
 //! RFC 7946 GeoJSON, a GeoPackage, the rejects and a report.
 //!
 //! One module per pipeline stage; [`model`] holds the domain types and only
-//! [`ingest::load`] and [`output::write`] touch files.
+//! [`ingest::load`], [`compare::read`] and [`output::write`] touch files.
+//! [`compare`] sets two years' outputs side by side.
 
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod compare;
 pub mod crs;
 pub mod generate;
 pub mod ingest;

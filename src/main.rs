@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use riskatlas::generate::Sizes;
+use riskatlas::generate::{Recipe, Sizes};
 use riskatlas::ingest::config::Project;
 use riskatlas::pipeline::{self, GenerateOptions, Outcome};
 use riskatlas::progress::Progress;
@@ -77,11 +77,26 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Compare two runs' outputs (last year's and this year's): the change
+    /// lists and a summary of what changed.
+    Compare {
+        /// The older output folder (e.g. last year's `out`).
+        old: PathBuf,
+        /// The newer output folder.
+        new: PathBuf,
+        /// Folder for the change lists and report.json (replaced atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write realistic synthetic inputs and a project file for a boundary file.
     Generate {
         /// GeoJSON boundaries with properties adcode, name, level (city/district/town), parent.
-        #[arg(long)]
-        boundaries: PathBuf,
+        #[arg(long, required_unless_present = "evolve_from")]
+        boundaries: Option<PathBuf>,
+        /// Make the next year of a data set written by `generate` (with --year):
+        /// its records a year on, the changes listed in evolution.csv.
+        #[arg(long, conflicts_with_all = ["boundaries", "seed", "enterprises", "hazard_sources", "hidden_dangers", "targets", "bad_rows"], requires = "year")]
+        evolve_from: Option<PathBuf>,
         /// Random seed: the same seed gives byte-identical files.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -97,9 +112,9 @@ enum Command {
         /// Number of vulnerable targets [default: enterprises / 3].
         #[arg(long)]
         targets: Option<usize>,
-        /// Data year written into the records and the project file.
-        #[arg(long, default_value_t = 2026)]
-        year: i32,
+        /// Data year written into the records and the project file [default: 2026].
+        #[arg(long)]
+        year: Option<i32>,
         /// Append deliberately bad rows to every input and list them in expected_rejects.csv.
         #[arg(long)]
         bad_rows: bool,
@@ -147,6 +162,13 @@ fn main() -> ExitCode {
             let project = Project::load(&project)?;
             Ok(exit_for(&pipeline::run(&project, &out, &progress)?))
         }
+        Command::Compare { old, new, out } => {
+            for line in pipeline::compare(&old, &new, &out)? {
+                riskatlas::note!("{line}");
+            }
+            riskatlas::note!("changes in {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { project, report } => {
             let project = Project::load(&project)?;
             Ok(exit_for(&pipeline::check(
@@ -157,6 +179,7 @@ fn main() -> ExitCode {
         }
         Command::Generate {
             boundaries,
+            evolve_from,
             seed,
             enterprises,
             hazard_sources,
@@ -166,17 +189,21 @@ fn main() -> ExitCode {
             bad_rows,
             out,
         } => {
-            let mut sizes = Sizes::for_enterprises(enterprises);
-            sizes.hazard_units = hazard_sources.unwrap_or(sizes.hazard_units);
-            sizes.hidden_dangers = hidden_dangers.unwrap_or(sizes.hidden_dangers);
-            sizes.targets = targets.unwrap_or(sizes.targets);
-            let opts = GenerateOptions {
-                boundaries,
-                out,
-                seed,
-                year,
-                sizes,
-                bad_rows,
+            let opts = match (evolve_from, boundaries) {
+                (Some(from), _) => {
+                    GenerateOptions::evolve_from(&from, year.expect("clap requires it"), out)?
+                }
+                (None, boundaries) => {
+                    let mut sizes = Sizes::for_enterprises(enterprises);
+                    sizes.hazard_units = hazard_sources.unwrap_or(sizes.hazard_units);
+                    sizes.hidden_dangers = hidden_dangers.unwrap_or(sizes.hidden_dangers);
+                    sizes.targets = targets.unwrap_or(sizes.targets);
+                    GenerateOptions {
+                        boundaries: boundaries.expect("clap requires it"),
+                        out,
+                        recipe: Recipe::new(seed, year.unwrap_or(2026), &sizes, bad_rows),
+                    }
+                }
             };
             let written = pipeline::generate(&opts, &progress)?;
             riskatlas::note!(

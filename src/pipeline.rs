@@ -39,6 +39,20 @@ pub enum PipelineError {
     /// An output file could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// A folder given to `compare` is not a readable riskatlas output.
+    #[error(transparent)]
+    CompareRead(#[from] crate::compare::read::ReadError),
+    /// The two runs cannot be compared.
+    #[error(transparent)]
+    Refused(#[from] crate::compare::Refused),
+    /// `generate --evolve-from` was given a folder it cannot go on from.
+    #[error("{}: {reason}", path.display())]
+    Evolve {
+        /// The recipe it looked for.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// `check --report` would write over one of the project's files.
     #[error("--report {}: writing {name} there would overwrite {what} {}", dir.display(), input.display())]
     ReportOverInput {
@@ -195,14 +209,44 @@ pub struct GenerateOptions {
     pub boundaries: PathBuf,
     /// Folder the inputs and `project.toml` are written into.
     pub out: PathBuf,
-    /// Random seed; the same seed gives byte-identical files.
-    pub seed: u64,
-    /// Data year, written into the records and the project file.
-    pub year: i32,
-    /// How many records of each kind to generate.
-    pub sizes: crate::generate::Sizes,
-    /// Whether to append deliberately bad rows and list them in `expected_rejects.csv`.
-    pub bad_rows: bool,
+    /// How to make the data set (seed, year, sizes, bad rows).
+    pub recipe: crate::generate::Recipe,
+}
+
+impl GenerateOptions {
+    /// The next year, `year`, of the data set generated into `from`: its
+    /// recipe and boundaries, one step further.
+    pub fn evolve_from(
+        from: &Path,
+        year: i32,
+        out: PathBuf,
+    ) -> Result<GenerateOptions, PipelineError> {
+        use crate::generate::files::{BOUNDARIES, RECIPE};
+        let path = from.join(RECIPE);
+        let bad = |reason: String| PipelineError::Evolve {
+            path: path.clone(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            bad(format!(
+                "cannot be read ({e}); --evolve-from takes a folder written by `riskatlas generate`"
+            ))
+        })?;
+        let mut recipe: crate::generate::Recipe =
+            toml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        if year <= recipe.year() {
+            return Err(bad(format!(
+                "the data set is of {}: --year must be later (got {year})",
+                recipe.year()
+            )));
+        }
+        recipe.years.push(year);
+        Ok(GenerateOptions {
+            boundaries: from.join(BOUNDARIES),
+            out,
+            recipe,
+        })
+    }
 }
 
 /// `riskatlas generate`: synthetic inputs for a boundary file, and their project file.
@@ -217,14 +261,13 @@ pub fn generate(
         .map(|u| u.name.clone())
         .unwrap_or_else(|| units[0].name.clone());
     let index = index_units(units);
-    let data = crate::generate::synthesize(&index, &opts.sizes, opts.seed, opts.year);
+    let (data, changes) = opts.recipe.make(&index);
     Ok(crate::generate::files::write_all(
         &opts.out,
         &opts.boundaries,
-        &data,
-        opts.year,
+        &opts.recipe,
+        (&data, &changes),
         &area_name,
-        opts.bad_rows,
     )?)
 }
 
@@ -318,7 +361,20 @@ pub fn run(
         .filter_map(|p| p.strip_prefix(&stage).ok())
         .map(|p| p.to_string_lossy().into_owned())
         .collect::<Vec<_>>());
-    let mut report = report(project, &loaded, Some(findings));
+    let report = report(project, &loaded, Some(findings));
+    commit_with_report(txn, report)?;
+    let outcome = outcome(&loaded, Some(out_dir.to_path_buf()));
+    drop_aside((loaded, analysis, grid));
+    Ok(outcome)
+}
+
+/// Writes `report.json`, with the manifest of every other file, into the
+/// staging folder and swaps the folder into place.
+fn commit_with_report(
+    txn: write::staging::OutputTxn,
+    mut report: serde_json::Value,
+) -> Result<(), PipelineError> {
+    let stage = txn.path().to_path_buf();
     let files = write::staging::manifest(&stage).map_err(|source| WriteError::Io {
         path: stage.clone(),
         source,
@@ -329,9 +385,60 @@ pub fn run(
     });
     write::write_json(&stage.join("report.json"), &report)?;
     txn.commit()?;
-    let outcome = outcome(&loaded, Some(out_dir.to_path_buf()));
-    drop_aside((loaded, analysis, grid));
-    Ok(outcome)
+    Ok(())
+}
+
+/// `riskatlas compare`: what changed from the run in `old` to the run in
+/// `new`, written into `out_dir` as a transaction (the change lists and
+/// `report.json`); the summary lines are returned for stderr.
+pub fn compare(old: &Path, new: &Path, out_dir: &Path) -> Result<Vec<String>, PipelineError> {
+    use crate::compare::{self as cmp, tables};
+    write::staging::refuse_overlap(
+        out_dir,
+        [("the older output", old), ("the newer output", new)],
+    )?;
+    let (old_run, new_run) = (cmp::read::read_run(old)?, cmp::read::read_run(new)?);
+    cmp::comparable(&old_run, &new_run)?;
+    let mut changes = cmp::compare(&old_run, &new_run);
+    let txn = write::staging::OutputTxn::begin(out_dir)?;
+    let lists = txn.path().join("lists");
+    std::fs::create_dir_all(&lists).map_err(|source| WriteError::Io {
+        path: lists.clone(),
+        source,
+    })?;
+    let summary = tables::summary(&changes);
+    let tables = tables::tables(&mut changes);
+    let date = crate::model::Date {
+        year: new_run.year as i32,
+        month: 12,
+        day: 31,
+    };
+    let mut book = write::ListsWorkbook::new(&lists.join(tables::WORKBOOK), date)?;
+    for table in &tables {
+        write::write_list_csv(&lists.join(format!("{}.csv", table.name)), table)?;
+        book.add(table)?;
+    }
+    book.save()?;
+    let lines = summary["lines"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let side =
+        |run: &cmp::Run| json!({ "folder": run.dir.display().to_string(), "year": run.year });
+    let report = json!({
+        "tool": "riskatlas",
+        "version": env!("CARGO_PKG_VERSION"),
+        "comparison": { "old": side(&old_run), "new": side(&new_run) },
+        "matched_by": "enterprises by id (统一社会信用代码), hazard units, hidden dangers and vulnerable targets by id, units by code",
+        "summary": summary,
+        "lists": tables.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
+    });
+    commit_with_report(txn, report)?;
+    Ok(lines)
 }
 
 /// Drops the run's records on a thread of their own: freeing a province's

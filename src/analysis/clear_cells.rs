@@ -128,7 +128,8 @@ impl ClearCells {
         let row = |y: f64| ((y - self.y0) * self.per_y).floor();
         let first = row(a.y.min(b.y) - MARGIN).max(0.0);
         let last = row(a.y.max(b.y) + MARGIN).min(self.ny as f64 - 1.0);
-        if !(first <= last) {
+        // Also false for NaN coordinates.
+        if first.partial_cmp(&last).is_none_or(|o| o.is_gt()) {
             return;
         }
         for j in first as usize..=last as usize {
@@ -209,16 +210,29 @@ mod tests {
         assert_eq!(grid.lookup(Coord { x: 0.5, y: 0.5 }), Lookup::Unit(3));
         assert_eq!(grid.lookup(Coord { x: 1.5, y: 0.5 }), Lookup::NoUnit);
         assert_eq!(grid.lookup(Coord { x: 1.0, y: 0.5 }), Lookup::Exact);
-        assert_eq!(grid.lookup(Coord { x: 1.0 - 1e-12, y: 0.5 }), Lookup::Exact);
+        assert_eq!(
+            grid.lookup(Coord {
+                x: 1.0 - 1e-12,
+                y: 0.5
+            }),
+            Lookup::Exact
+        );
         assert_eq!(grid.lookup(Coord { x: 0.5, y: 1e-12 }), Lookup::Exact);
         assert_eq!(grid.lookup(Coord { x: -0.1, y: 0.5 }), Lookup::Exact);
-        assert_eq!(grid.lookup(Coord { x: f64::NAN, y: 0.5 }), Lookup::Exact);
+        assert_eq!(
+            grid.lookup(Coord {
+                x: f64::NAN,
+                y: 0.5
+            }),
+            Lookup::Exact
+        );
         assert!(grid.clear_share() > 0.9, "{}", grid.clear_share());
     }
 
     #[test]
     fn a_diagonal_edge_marks_every_cell_it_crosses() {
-        let ring = line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 0.7), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)];
+        let ring =
+            line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 0.7), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)];
         let grid = ClearCells::new([0.0, 0.0, 1.0, 1.0], std::iter::once(&ring), |_| None);
         for k in 0..=10_000 {
             let t = k as f64 / 10_000.0;

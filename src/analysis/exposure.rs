@@ -398,14 +398,7 @@ impl<'a> SourceIndex<'a> {
 
 /// A cell's grade by the thresholds; `None` where E = 0.
 pub fn cell_grade(e: f64, cfg: &Exposure) -> Option<Grade> {
-    let t = &cfg.thresholds;
-    match e {
-        e if e >= t.red => Some(Grade::Red),
-        e if e >= t.orange => Some(Grade::Orange),
-        e if e >= t.yellow => Some(Grade::Yellow),
-        e if e > 0.0 => Some(Grade::Blue),
-        _ => None,
-    }
+    cfg.thresholds.grade(e)
 }
 
 /// The sources around one vulnerable target.

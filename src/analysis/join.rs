@@ -567,7 +567,11 @@ mod tests {
             assert_eq!(idx.locate(p), idx.locate_exactly(p), "point {c:?}");
             shortcut += usize::from(idx.clear.lookup(*c) != Lookup::Exact);
         }
-        assert!(shortcut > 40_000, "{shortcut} of {} by the shortcut", points.len());
+        assert!(
+            shortcut > 40_000,
+            "{shortcut} of {} by the shortcut",
+            points.len()
+        );
     }
 
     /// A unit as the loader makes it: read from a geometry whose rings run

@@ -12,7 +12,8 @@ use gdal::DriverManager;
 use geo::Point;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
-use super::{GenDanger, GenEnterprise, GenTarget, GenUnit, Synthetic};
+use super::evolve::Change;
+use super::{GenDanger, GenEnterprise, GenTarget, GenUnit, Recipe, Synthetic};
 use crate::crs::wgs84_to_gcj02;
 use crate::model::Grade;
 use crate::output::write::{atomic_write, xlsx_err, WriteError};
@@ -37,7 +38,12 @@ const ENTERPRISES: &str = "enterprises.csv";
 const HAZARDS: &str = "hazard_inventory.xlsx";
 const DANGERS: &str = "hidden_dangers.geojson";
 const TARGETS: &str = "vulnerable_targets.shp";
-const BOUNDARIES: &str = "boundaries.geojson";
+/// The boundaries, copied beside the data.
+pub const BOUNDARIES: &str = "boundaries.geojson";
+/// How the data set was made.
+pub const RECIPE: &str = "generator.toml";
+/// What changed since the year before, for an evolved year.
+pub const EVOLUTION: &str = "evolution.csv";
 const UNITS_SHEET: &str = "危险源单元";
 const CHEMICALS_SHEET: &str = "化学品";
 
@@ -64,15 +70,17 @@ pub struct Written {
     pub expected: Vec<Expected>,
 }
 
-/// Writes the data set into `out`, with bad rows when `bad_rows`.
+/// Writes the data set made by `recipe` into `out` (with bad rows when the
+/// recipe says so), the recipe as `generator.toml` and, for a year evolved
+/// from another, its changes as `evolution.csv`.
 pub fn write_all(
     out: &Path,
     boundaries: &Path,
-    data: &Synthetic,
-    year: i32,
+    recipe: &Recipe,
+    (data, changes): (&Synthetic, &[Change]),
     area_name: &str,
-    bad_rows: bool,
 ) -> Result<Written, WriteError> {
+    let (year, bad_rows) = (recipe.year(), recipe.bad_rows);
     std::fs::create_dir_all(out).map_err(io(out))?;
     let bytes = std::fs::read(boundaries).map_err(io(boundaries))?;
     atomic_write(&out.join(BOUNDARIES), |w| w.write_all(&bytes))?;
@@ -102,6 +110,18 @@ pub fn write_all(
     atomic_write(&project, |w| {
         w.write_all(project_toml(year, area_name).as_bytes())
     })?;
+    let recipe_text = format!(
+        "# How this data set was made: `riskatlas generate --evolve-from` reads it to\n\
+         # make the data set again and go on a year.\n{}",
+        toml::to_string(recipe).expect("a recipe is plain TOML")
+    );
+    atomic_write(&out.join(RECIPE), |w| w.write_all(recipe_text.as_bytes()))?;
+    let log = out.join(EVOLUTION);
+    if recipe.years.is_empty() {
+        let _ = std::fs::remove_file(&log);
+    } else {
+        write_changes(&log, changes)?;
+    }
     if bad_rows {
         atomic_write(&out.join("expected_rejects.csv"), |w| {
             writeln!(w, "file,layer,row,code,what")?;
@@ -112,6 +132,18 @@ pub fn write_all(
         })?;
     }
     Ok(Written { project, expected })
+}
+
+/// The changes of an evolved year, one a line (UTF-8, comma-separated).
+fn write_changes(path: &Path, changes: &[Change]) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        csv.write_record(["kind", "id", "change", "old", "new"])?;
+        for c in changes {
+            csv.write_record([c.kind, &c.id, c.change, &c.old, &c.new])?;
+        }
+        csv.flush()
+    })
 }
 
 fn grade_zh(g: Grade) -> &'static str {

@@ -10,6 +10,7 @@
 //!
 //! Sampling is pure; [`files`] writes the inputs in the formats users have.
 
+pub mod evolve;
 pub mod files;
 
 use std::f64::consts::PI;
@@ -138,6 +139,71 @@ pub struct GenTarget {
     pub population: i64,
     /// Location in WGS 84 lon/lat.
     pub lon_lat: Point<f64>,
+}
+
+/// How a data set was made, written beside it as `generator.toml`: enough
+/// for `generate --evolve-from` to make it again, byte for byte, and go on a
+/// year.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Recipe {
+    /// The random seed of the first year and of every step.
+    pub seed: u64,
+    /// The first year's data year.
+    pub base_year: i32,
+    /// The years evolved since, in order.
+    #[serde(default)]
+    pub years: Vec<i32>,
+    /// How many records the first year has.
+    pub enterprises: usize,
+    /// Hazard units in the first year.
+    pub hazard_units: usize,
+    /// Hidden dangers in the first year.
+    pub hidden_dangers: usize,
+    /// Vulnerable targets in the first year.
+    pub targets: usize,
+    /// Whether deliberately bad rows are appended.
+    pub bad_rows: bool,
+}
+
+impl Recipe {
+    /// The recipe of a first year.
+    pub fn new(seed: u64, year: i32, sizes: &Sizes, bad_rows: bool) -> Recipe {
+        Recipe {
+            seed,
+            base_year: year,
+            years: Vec::new(),
+            enterprises: sizes.enterprises,
+            hazard_units: sizes.hazard_units,
+            hidden_dangers: sizes.hidden_dangers,
+            targets: sizes.targets,
+            bad_rows,
+        }
+    }
+
+    /// The data year of the data set.
+    pub fn year(&self) -> i32 {
+        self.years.last().copied().unwrap_or(self.base_year)
+    }
+
+    fn sizes(&self) -> Sizes {
+        Sizes {
+            enterprises: self.enterprises,
+            hazard_units: self.hazard_units,
+            hidden_dangers: self.hidden_dangers,
+            targets: self.targets,
+        }
+    }
+
+    /// The data set, made again from its first year step by step, with the
+    /// changes of its last step (none for a first year).
+    pub fn make(&self, index: &AdminIndex) -> (Synthetic, Vec<evolve::Change>) {
+        let mut data = synthesize(index, &self.sizes(), self.seed, self.base_year);
+        let mut log = Vec::new();
+        for &year in &self.years {
+            (data, log) = evolve::evolve(&data, index, self.seed, year);
+        }
+        (data, log)
+    }
 }
 
 /// A generated data set, clean; bad rows are added by [`files`].

@@ -488,7 +488,7 @@ pub enum Mode {
 }
 
 /// Cell grades by exposure: red E ≥ red, orange E ≥ orange, yellow E ≥ yellow, blue E > 0.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Lowest E of a red cell.
@@ -497,6 +497,20 @@ pub struct Thresholds {
     pub orange: f64,
     /// Lowest E of a yellow cell.
     pub yellow: f64,
+}
+
+impl Thresholds {
+    /// The grade of exposure `e`; `None` where E = 0.
+    pub fn grade(&self, e: f64) -> Option<crate::model::Grade> {
+        use crate::model::Grade;
+        match e {
+            e if e >= self.red => Some(Grade::Red),
+            e if e >= self.orange => Some(Grade::Orange),
+            e if e >= self.yellow => Some(Grade::Yellow),
+            e if e > 0.0 => Some(Grade::Blue),
+            _ => None,
+        }
+    }
 }
 
 /// Area grade rule: red if red cells cover at least `red` of a unit's area,

@@ -69,7 +69,14 @@ pub fn check_input<U: Keyed + Send>(
     check: impl Fn(&Checker, &RawRecord) -> Result<U, FieldError> + Sync,
 ) -> Result<(Admitted<U>, ReadSummary), LoadError> {
     let nothing_to_wait_for = Gate::opened(());
-    check_input_then(spec, ledger, progress, check, &nothing_to_wait_for, |_, _| Ok(()))
+    check_input_then(
+        spec,
+        ledger,
+        progress,
+        check,
+        &nothing_to_wait_for,
+        |_, _| Ok(()),
+    )
 }
 
 /// [`check_input`] with a last check, `then`, that needs what `gate` lets
@@ -264,7 +271,10 @@ impl<T> Gate<T> {
     }
 
     fn set(&self, passage: Passage<T>) {
-        *self.state.lock().expect("no thread panics holding the gate") = passage;
+        *self
+            .state
+            .lock()
+            .expect("no thread panics holding the gate") = passage;
         self.changed.notify_all();
     }
 
@@ -277,7 +287,10 @@ impl<T> Gate<T> {
 
     /// Waits until the gate is opened (`Some`) or abandoned (`None`).
     fn wait(&self) -> Option<Arc<T>> {
-        let state = self.state.lock().expect("no thread panics holding the gate");
+        let state = self
+            .state
+            .lock()
+            .expect("no thread panics holding the gate");
         let state = self
             .changed
             .wait_while(state, |s| matches!(s, Passage::Shut))

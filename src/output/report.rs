@@ -232,6 +232,7 @@ fn parameters(project: &Project) -> serde_json::Value {
             "red": project.exposure.default_radius_m.red, "orange": project.exposure.default_radius_m.orange,
             "yellow": project.exposure.default_radius_m.yellow, "blue": project.exposure.default_radius_m.blue,
         },
+        "exposure_thresholds": project.exposure.thresholds,
     })
 }
 

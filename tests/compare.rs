@@ -1,0 +1,581 @@
+//! The annual comparison on a generated pair of years whose changes are
+//! known by construction: `generate --evolve-from` records every change it
+//! makes in `evolution.csv`, and `compare` must find exactly those.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use util::{read_csv, read_json, riskatlas_expect, root, stderr};
+
+/// Two years of a generated city, run without maps, and their comparison.
+struct Pair {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Pair {
+    fn path(&self, p: &str) -> PathBuf {
+        self.root.join(p)
+    }
+
+    fn s(&self, p: &str) -> String {
+        self.path(p).to_str().unwrap().to_string()
+    }
+}
+
+/// Writes `project.toml` again with maps off (they are not compared here).
+fn without_maps(project: &Path) {
+    let text = std::fs::read_to_string(project).unwrap();
+    std::fs::write(project, format!("{text}\n[maps]\nenabled = false\n")).unwrap();
+}
+
+fn pair() -> &'static Pair {
+    static PAIR: OnceLock<Pair> = OnceLock::new();
+    PAIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Pair {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        };
+        let boundaries = root().join("fixtures/boundaries/changzhou.geojson");
+        riskatlas_expect(
+            &[
+                "generate",
+                "--boundaries",
+                boundaries.to_str().unwrap(),
+                "--enterprises",
+                "2000",
+                "--year",
+                "2025",
+                "--out",
+                &p.s("2025"),
+                "-q",
+            ],
+            0,
+        );
+        riskatlas_expect(
+            &[
+                "generate",
+                "--evolve-from",
+                &p.s("2025"),
+                "--year",
+                "2026",
+                "--out",
+                &p.s("2026"),
+                "-q",
+            ],
+            0,
+        );
+        for y in ["2025", "2026"] {
+            without_maps(&p.path(&format!("{y}/project.toml")));
+            riskatlas_expect(
+                &[
+                    "run",
+                    &p.s(&format!("{y}/project.toml")),
+                    "--out",
+                    &p.s(&format!("out{y}")),
+                    "-q",
+                ],
+                0,
+            );
+        }
+        riskatlas_expect(
+            &[
+                "compare",
+                &p.s("out2025"),
+                &p.s("out2026"),
+                "--out",
+                &p.s("cmp"),
+                "-q",
+            ],
+            0,
+        );
+        p
+    })
+}
+
+/// The ids of each (kind, change) of `evolution.csv`.
+type ChangeIds = BTreeMap<(String, String), BTreeSet<String>>;
+/// The old and new values of each (id, change).
+type ChangeValues = HashMap<(String, String), (String, String)>;
+
+/// `evolution.csv`: the ids of each (kind, change), and each change's old/new values.
+fn evolution(p: &Pair) -> (ChangeIds, ChangeValues) {
+    let rows = read_csv(&p.path("2026/evolution.csv"));
+    let mut ids = ChangeIds::new();
+    let mut values = HashMap::new();
+    for r in &rows[1..] {
+        ids.entry((r[0].clone(), r[2].clone()))
+            .or_default()
+            .insert(r[1].clone());
+        values.insert((r[1].clone(), r[2].clone()), (r[3].clone(), r[4].clone()));
+    }
+    (ids, values)
+}
+
+/// A change list as (change, id) → the row by header.
+fn changes(dir: &Path, list: &str) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+    let rows = read_csv(&dir.join(format!("lists/{list}.csv")));
+    let header = &rows[0];
+    rows[1..]
+        .iter()
+        .map(|r| {
+            let row: BTreeMap<String, String> =
+                header.iter().cloned().zip(r.iter().cloned()).collect();
+            ((row["变化"].clone(), r[2].clone()), row)
+        })
+        .collect()
+}
+
+fn ids_of(
+    list: &BTreeMap<(String, String), BTreeMap<String, String>>,
+    change: &str,
+) -> BTreeSet<String> {
+    list.keys()
+        .filter(|(c, _)| c == change)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+fn logged(log: &ChangeIds, kind: &str, changes: &[&str]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .flat_map(|c| {
+            log.get(&(kind.to_string(), c.to_string()))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn enterprises_opened_and_closed_are_exactly_those_generated() {
+    let p = pair();
+    let (log, _) = evolution(p);
+    let list = changes(&p.path("cmp"), "企业变化");
+    assert_eq!(
+        ids_of(&list, "新增"),
+        logged(&log, "enterprise", &["opened"])
+    );
+    assert_eq!(
+        ids_of(&list, "减少"),
+        logged(&log, "enterprise", &["closed"])
+    );
+    assert!(!ids_of(&list, "新增").is_empty() && !ids_of(&list, "减少").is_empty());
+}
+
+/// An enterprise without hazard units or hidden dangers in either year is
+/// graded by its self-assessment alone: its grade changes exactly when the
+/// generator moved that, from and to the values it recorded.
+#[test]
+fn a_self_assessed_change_is_found_with_its_old_and_new_grade() {
+    let p = pair();
+    let (log, values) = evolution(p);
+    let list = changes(&p.path("cmp"), "企业变化");
+    let mut with_records = BTreeSet::new();
+    for y in ["2025", "2026"] {
+        for layer in ["hazard_sources", "hidden_dangers"] {
+            let fc = read_json(&p.path(&format!("out{y}/geojson/{layer}.geojson")));
+            for f in fc["features"].as_array().unwrap() {
+                if let Some(e) = f["properties"]["enterprise_id"].as_str() {
+                    with_records.insert(e.to_string());
+                }
+            }
+        }
+    }
+    let zh = |g: &str| match g {
+        "red" => "红",
+        "orange" => "橙",
+        "yellow" => "黄",
+        // Unassessed enterprises are blue by default.
+        _ => "蓝",
+    };
+    let moved = logged(&log, "enterprise", &["assessed_grade"]);
+    let mut checked = 0;
+    for id in moved.iter().filter(|id| !with_records.contains(*id)) {
+        let (old, new) = &values[&(id.clone(), "assessed_grade".to_string())];
+        let found = list
+            .iter()
+            .find(|((_, i), _)| i == id)
+            .map(|((c, _), row)| (c.clone(), row["原等级"].clone(), row["现等级"].clone()));
+        if zh(old) == zh(new) {
+            assert_eq!(found, None, "{id}: {old} → {new} is no change of grade");
+            continue;
+        }
+        let (c, o, n) = found.unwrap_or_else(|| panic!("{id}: {old} → {new} not in the list"));
+        assert_eq!((o.as_str(), n.as_str()), (zh(old), zh(new)), "{id}");
+        let rank = |g: &str| {
+            ["蓝", "黄", "橙", "红"]
+                .iter()
+                .position(|x| *x == g)
+                .unwrap()
+        };
+        let expected = if rank(zh(new)) > rank(zh(old)) {
+            "升级"
+        } else {
+            "降级"
+        };
+        assert_eq!(c, expected, "{id}");
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} enterprises checked");
+    // And no such enterprise changes grade without a recorded cause.
+    for (c, id) in list.keys() {
+        if (c == "升级" || c == "降级") && !with_records.contains(id) {
+            assert!(moved.contains(id), "{id} changed grade without a cause");
+        }
+    }
+}
+
+#[test]
+fn hidden_dangers_rectified_found_and_overdue_are_exactly_those_generated() {
+    let p = pair();
+    let (log, _) = evolution(p);
+    let list = changes(&p.path("cmp"), "隐患变化");
+    assert_eq!(
+        ids_of(&list, "已整改"),
+        logged(&log, "hidden_danger", &["rectified"])
+    );
+    assert_eq!(
+        ids_of(&list, "新增"),
+        logged(&log, "hidden_danger", &["found"])
+    );
+    // Last year's deadlines have all passed: every danger left open is overdue.
+    assert_eq!(
+        ids_of(&list, "逾期未整改"),
+        logged(&log, "hidden_danger", &["still_open"])
+    );
+    assert_eq!(
+        ids_of(&list, "未再列出"),
+        logged(&log, "hidden_danger", &["archived", "gone_with_enterprise"])
+    );
+    assert!(ids_of(&list, "重新打开").is_empty());
+}
+
+#[test]
+fn targets_added_and_removed_are_exactly_those_generated() {
+    let p = pair();
+    let (log, _) = evolution(p);
+    let list = changes(&p.path("cmp"), "脆弱性目标变化");
+    assert_eq!(ids_of(&list, "新增"), logged(&log, "target", &["added"]));
+    assert_eq!(ids_of(&list, "减少"), logged(&log, "target", &["removed"]));
+}
+
+/// A hazard unit's S changes only with its inventory: a unit becomes or
+/// stops being a major hazard source only when the generator added,
+/// retired or refilled it.
+#[test]
+fn major_hazard_sources_change_only_with_their_units() {
+    let p = pair();
+    let (log, _) = evolution(p);
+    let list = changes(&p.path("cmp"), "重大危险源变化");
+    let touched = logged(
+        &log,
+        "hazard_unit",
+        &["added", "retired", "gone_with_enterprise", "inventory"],
+    );
+    for change in ["新增", "减少"] {
+        for id in ids_of(&list, change) {
+            assert!(touched.contains(&id), "{id} {change} without a cause");
+        }
+    }
+    let majors = |y: &str| -> BTreeSet<String> {
+        let fc = read_json(&p.path(&format!("out{y}/geojson/hazard_sources.geojson")));
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["properties"]["is_major"] == true)
+            .map(|f| f["properties"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (old, new) = (majors("2025"), majors("2026"));
+    let expected_new: BTreeSet<String> = new.difference(&old).cloned().collect();
+    let expected_gone: BTreeSet<String> = old.difference(&new).cloned().collect();
+    assert_eq!(ids_of(&list, "新增"), expected_new);
+    assert_eq!(ids_of(&list, "减少"), expected_gone);
+    for id in logged(&log, "hazard_unit", &["added"]).intersection(&new) {
+        assert!(ids_of(&list, "新增").contains(id), "{id}");
+    }
+}
+
+#[test]
+fn the_summary_adds_up() {
+    let p = pair();
+    let report = read_json(&p.path("cmp/report.json"));
+    let flows = &report["summary"]["enterprises"]["by_grade"];
+    for g in ["red", "orange", "yellow", "blue"] {
+        let f = &flows[g];
+        let n = |k: &str| f[k].as_i64().unwrap();
+        assert_eq!(
+            n("old") + n("new_records") + n("up_into") + n("down_into")
+                - n("up_out")
+                - n("down_out")
+                - n("gone_records"),
+            n("new"),
+            "{g}: {f}"
+        );
+    }
+    let list = changes(&p.path("cmp"), "企业变化");
+    let counted = &report["summary"]["enterprises"]["changes"];
+    for (key, label) in [
+        ("new", "新增"),
+        ("gone", "减少"),
+        ("up", "升级"),
+        ("down", "降级"),
+    ] {
+        assert_eq!(
+            counted[key].as_u64().unwrap_or(0) as usize,
+            ids_of(&list, label).len(),
+            "{key}"
+        );
+    }
+    for (name, rows) in report["lists"].as_object().unwrap() {
+        let csv = read_csv(&p.path(&format!("cmp/lists/{name}.csv")));
+        assert_eq!(csv.len() - 1, rows.as_u64().unwrap() as usize, "{name}");
+    }
+    // The old and new counts are the two runs' own.
+    for (y, key) in [("2025", "old"), ("2026", "new")] {
+        let run = read_json(&p.path(&format!("out{y}/report.json")));
+        assert_eq!(
+            flows["red"][key],
+            run["findings"]["enterprises_by_grade"]["red"]
+        );
+    }
+    assert!(p.path("cmp/lists/变化清单.xlsx").is_file());
+}
+
+#[test]
+fn a_run_compared_with_itself_has_no_changes() {
+    let p = pair();
+    let out = p.path("self");
+    riskatlas_expect(
+        &[
+            "compare",
+            &p.s("out2026"),
+            &p.s("out2026"),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    for list in ["企业变化", "重大危险源变化", "隐患变化", "脆弱性目标变化"] {
+        let rows = read_csv(&out.join(format!("lists/{list}.csv")));
+        // A danger open past its deadline is a state of the year, not a change.
+        let rows: Vec<_> = rows[1..].iter().filter(|r| r[1] != "逾期未整改").collect();
+        assert!(rows.is_empty(), "{list}: {rows:?}");
+    }
+    let units = read_csv(&out.join("lists/行政区变化.csv"));
+    assert!(units[1..].iter().all(|r| r[1] == "不变"));
+}
+
+#[test]
+fn swapping_the_years_swaps_every_change() {
+    let p = pair();
+    let back = p.path("back");
+    riskatlas_expect(
+        &[
+            "compare",
+            &p.s("out2026"),
+            &p.s("out2025"),
+            "--out",
+            back.to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    fn swap(c: &str) -> &str {
+        match c {
+            "新增" => "减少",
+            "减少" => "新增",
+            "升级" => "降级",
+            "降级" => "升级",
+            "未再列出" => "新增",
+            "已整改" => "重新打开",
+            "重新打开" => "已整改",
+            other => other,
+        }
+    }
+    for list in ["企业变化", "重大危险源变化", "脆弱性目标变化", "行政区变化"]
+    {
+        let forward: BTreeSet<(String, String)> = changes(&p.path("cmp"), list)
+            .into_keys()
+            .map(|(c, id)| (swap(&c).to_string(), id))
+            .collect();
+        let backward: BTreeSet<(String, String)> = changes(&back, list).into_keys().collect();
+        assert_eq!(forward, backward, "{list}");
+    }
+    // Dangers: new ↔ no longer listed, rectified ↔ reopened.
+    let forward = changes(&p.path("cmp"), "隐患变化");
+    let backward = changes(&back, "隐患变化");
+    assert_eq!(ids_of(&forward, "已整改"), ids_of(&backward, "重新打开"));
+    assert_eq!(ids_of(&forward, "新增"), ids_of(&backward, "未再列出"));
+    assert_eq!(ids_of(&forward, "未再列出"), ids_of(&backward, "新增"));
+}
+
+#[test]
+fn runs_of_different_areas_or_grids_are_refused() {
+    let p = pair();
+    // Another city.
+    let wuxi = p.path("wuxi");
+    riskatlas_expect(
+        &[
+            "generate",
+            "--boundaries",
+            root()
+                .join("fixtures/boundaries/wuxi.geojson")
+                .to_str()
+                .unwrap(),
+            "--enterprises",
+            "300",
+            "--out",
+            wuxi.to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    without_maps(&wuxi.join("project.toml"));
+    riskatlas_expect(
+        &[
+            "run",
+            wuxi.join("project.toml").to_str().unwrap(),
+            "--out",
+            &p.s("outwuxi"),
+            "-q",
+        ],
+        0,
+    );
+    let out = riskatlas_expect(
+        &[
+            "compare",
+            &p.s("out2026"),
+            &p.s("outwuxi"),
+            "--out",
+            &p.s("x"),
+            "-q",
+        ],
+        2,
+    );
+    assert!(
+        stderr(&out).contains("different study areas"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("常州市"), "{}", stderr(&out));
+    // The same city on a 200 m grid.
+    let coarse = p.path("coarse.toml");
+    let text = std::fs::read_to_string(p.path("2026/project.toml")).unwrap();
+    std::fs::write(
+        &coarse,
+        text.replace("cell_size_m = 100.0", "cell_size_m = 200.0"),
+    )
+    .unwrap();
+    let coarse_project = p.path("2026/coarse.toml");
+    std::fs::rename(&coarse, &coarse_project).unwrap();
+    riskatlas_expect(
+        &[
+            "run",
+            coarse_project.to_str().unwrap(),
+            "--out",
+            &p.s("outcoarse"),
+            "-q",
+        ],
+        0,
+    );
+    let out = riskatlas_expect(
+        &[
+            "compare",
+            &p.s("out2026"),
+            &p.s("outcoarse"),
+            "--out",
+            &p.s("x"),
+            "-q",
+        ],
+        2,
+    );
+    assert!(
+        stderr(&out).contains("different cell sizes: 100 m against 200 m"),
+        "{}",
+        stderr(&out)
+    );
+    // Not an output folder; an output folder inside an input.
+    let out = riskatlas_expect(
+        &[
+            "compare",
+            &p.s("2025"),
+            &p.s("out2026"),
+            "--out",
+            &p.s("x"),
+            "-q",
+        ],
+        2,
+    );
+    assert!(stderr(&out).contains("report.json"), "{}", stderr(&out));
+    let inside = p.path("out2026/changes");
+    let out = riskatlas_expect(
+        &[
+            "compare",
+            &p.s("out2025"),
+            &p.s("out2026"),
+            "--out",
+            inside.to_str().unwrap(),
+            "-q",
+        ],
+        2,
+    );
+    assert!(stderr(&out).contains("inside"), "{}", stderr(&out));
+    assert!(!p.path("x").exists() && !inside.exists());
+}
+
+#[test]
+fn an_evolved_year_is_made_again_byte_for_byte() {
+    let p = pair();
+    let again = p.path("again");
+    riskatlas_expect(
+        &[
+            "generate",
+            "--evolve-from",
+            &p.s("2025"),
+            "--year",
+            "2026",
+            "--out",
+            again.to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    for f in [
+        "enterprises.csv",
+        "hidden_dangers.geojson",
+        "evolution.csv",
+        "generator.toml",
+    ] {
+        assert_eq!(
+            std::fs::read(again.join(f)).unwrap(),
+            std::fs::read(p.path(&format!("2026/{f}"))).unwrap(),
+            "{f}"
+        );
+    }
+    let out = riskatlas_expect(
+        &[
+            "generate",
+            "--evolve-from",
+            &p.s("2026"),
+            "--year",
+            "2026",
+            "--out",
+            &p.s("y"),
+            "-q",
+        ],
+        2,
+    );
+    assert!(
+        stderr(&out).contains("--year must be later"),
+        "{}",
+        stderr(&out)
+    );
+}
