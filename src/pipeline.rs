@@ -293,6 +293,11 @@ fn preflight(project: &Project, out_dir: &Path) -> Result<(), PipelineError> {
     if project.maps.enabled {
         render::load_font(project.maps.font.as_deref())?;
     }
+    if let Some(previous) = &project.previous {
+        // The run replaces its folder: the earlier output must lie elsewhere.
+        write::staging::refuse_overlap(out_dir, [("[compare] previous", previous.as_path())])?;
+        crate::compare::read::read_report(previous)?;
+    }
     Ok(())
 }
 
@@ -361,7 +366,17 @@ pub fn run(
         .filter_map(|p| p.strip_prefix(&stage).ok())
         .map(|p| p.to_string_lossy().into_owned())
         .collect::<Vec<_>>());
-    let report = report(project, &loaded, Some(findings));
+    let mut report = report(project, &loaded, Some(findings));
+    if let Some(previous) = &project.previous {
+        let started = std::time::Instant::now();
+        let comparison = compare_with_previous(previous, out_dir, &stage, &report)?;
+        report["timings_s"]["compare"] =
+            json!((started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+        for line in summary_lines(&comparison) {
+            crate::note!("{line}");
+        }
+        report["comparison"] = comparison;
+    }
     commit_with_report(txn, report)?;
     let outcome = outcome(&loaded, Some(out_dir.to_path_buf()));
     drop_aside((loaded, analysis, grid));
@@ -392,16 +407,50 @@ fn commit_with_report(
 /// `new`, written into `out_dir` as a transaction (the change lists and
 /// `report.json`); the summary lines are returned for stderr.
 pub fn compare(old: &Path, new: &Path, out_dir: &Path) -> Result<Vec<String>, PipelineError> {
-    use crate::compare::{self as cmp, tables};
+    use crate::compare::read::read_run;
     write::staging::refuse_overlap(
         out_dir,
         [("the older output", old), ("the newer output", new)],
     )?;
-    let (old_run, new_run) = (cmp::read::read_run(old)?, cmp::read::read_run(new)?);
-    cmp::comparable(&old_run, &new_run)?;
-    let mut changes = cmp::compare(&old_run, &new_run);
+    let (old_run, new_run) = (read_run(old)?, read_run(new)?);
     let txn = write::staging::OutputTxn::begin(out_dir)?;
-    let lists = txn.path().join("lists");
+    let mut report = json!({ "tool": "riskatlas", "version": env!("CARGO_PKG_VERSION") });
+    let comparison = write_changes(&old_run, &new_run, txn.path())?;
+    let lines = summary_lines(&comparison);
+    for (k, v) in comparison.as_object().expect("an object") {
+        report[k] = v.clone();
+    }
+    commit_with_report(txn, report)?;
+    Ok(lines)
+}
+
+/// The run's comparison with `[compare] previous`, written into `stage/changes`.
+fn compare_with_previous(
+    previous: &Path,
+    out_dir: &Path,
+    stage: &Path,
+    report: &serde_json::Value,
+) -> Result<serde_json::Value, PipelineError> {
+    use crate::compare::read::{read_run, read_run_from};
+    let old_run = read_run(previous)?;
+    let new_run = read_run_from(out_dir, report, &stage.join(write::GPKG_FILE))?;
+    write_changes(&old_run, &new_run, &stage.join(CHANGES_DIR))
+}
+
+/// The folder of a run's comparison with `[compare] previous`.
+pub const CHANGES_DIR: &str = "changes";
+
+/// Compares two runs (refusing runs that cannot be) and writes the change
+/// lists into `dir/lists`; gives the comparison for `report.json`.
+fn write_changes(
+    old_run: &crate::compare::Run,
+    new_run: &crate::compare::Run,
+    dir: &Path,
+) -> Result<serde_json::Value, PipelineError> {
+    use crate::compare::{self as cmp, tables};
+    cmp::comparable(old_run, new_run)?;
+    let mut changes = cmp::compare(old_run, new_run);
+    let lists = dir.join("lists");
     std::fs::create_dir_all(&lists).map_err(|source| WriteError::Io {
         path: lists.clone(),
         source,
@@ -419,26 +468,26 @@ pub fn compare(old: &Path, new: &Path, out_dir: &Path) -> Result<Vec<String>, Pi
         book.add(table)?;
     }
     book.save()?;
-    let lines = summary["lines"]
+    let side =
+        |run: &cmp::Run| json!({ "folder": run.dir.display().to_string(), "year": run.year });
+    Ok(json!({
+        "comparison": { "old": side(old_run), "new": side(new_run) },
+        "matched_by": "enterprises by id (统一社会信用代码), hazard units, hidden dangers and vulnerable targets by id, units by code",
+        "summary": summary,
+        "lists": tables.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
+    }))
+}
+
+/// The summary's lines, for stderr.
+fn summary_lines(comparison: &serde_json::Value) -> Vec<String> {
+    comparison["summary"]["lines"]
         .as_array()
         .map(|l| {
             l.iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect()
         })
-        .unwrap_or_default();
-    let side =
-        |run: &cmp::Run| json!({ "folder": run.dir.display().to_string(), "year": run.year });
-    let report = json!({
-        "tool": "riskatlas",
-        "version": env!("CARGO_PKG_VERSION"),
-        "comparison": { "old": side(&old_run), "new": side(&new_run) },
-        "matched_by": "enterprises by id (统一社会信用代码), hazard units, hidden dangers and vulnerable targets by id, units by code",
-        "summary": summary,
-        "lists": tables.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
-    });
-    commit_with_report(txn, report)?;
-    Ok(lines)
+        .unwrap_or_default()
 }
 
 /// Drops the run's records on a thread of their own: freeing a province's

@@ -579,3 +579,90 @@ fn an_evolved_year_is_made_again_byte_for_byte() {
         stderr(&out)
     );
 }
+
+/// `[compare] previous` in the project file: the run writes the same change
+/// lists into `changes/` and the comparison into its report.
+#[test]
+fn a_run_with_a_previous_output_compares_itself_with_it() {
+    let p = pair();
+    let text = std::fs::read_to_string(p.path("2026/project.toml")).unwrap();
+    let project = p.path("2026/with-previous.toml");
+    std::fs::write(
+        &project,
+        format!("{text}\n[compare]\nprevious = \"../out2025\"\n"),
+    )
+    .unwrap();
+    let out = p.path("outprev");
+    let run = riskatlas_expect(
+        &[
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    assert!(stderr(&run).contains("色企业"), "{}", stderr(&run));
+    for list in [
+        "企业变化",
+        "重大危险源变化",
+        "隐患变化",
+        "脆弱性目标变化",
+        "行政区变化",
+    ] {
+        assert_eq!(
+            read_csv(&out.join(format!("changes/lists/{list}.csv"))),
+            read_csv(&p.path(&format!("cmp/lists/{list}.csv"))),
+            "{list}"
+        );
+    }
+    let report = read_json(&out.join("report.json"));
+    let command = read_json(&p.path("cmp/report.json"));
+    assert_eq!(report["comparison"]["summary"], command["summary"]);
+    assert_eq!(report["comparison"]["comparison"]["old"]["year"], 2025);
+    // A previous folder that is not an output stops the run before it reads anything.
+    std::fs::write(
+        &project,
+        format!("{text}\n[compare]\nprevious = \"../nowhere\"\n"),
+    )
+    .unwrap();
+    let missing = p.path("outmissing");
+    let run = riskatlas_expect(
+        &[
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            missing.to_str().unwrap(),
+            "-q",
+        ],
+        2,
+    );
+    assert!(
+        stderr(&run).contains("nowhere/report.json"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!missing.exists());
+    // Nor may it be the folder the run replaces.
+    std::fs::write(
+        &project,
+        format!("{text}\n[compare]\nprevious = \"../outprev\"\n"),
+    )
+    .unwrap();
+    let run = riskatlas_expect(
+        &[
+            "run",
+            project.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ],
+        2,
+    );
+    assert!(
+        stderr(&run).contains("[compare] previous"),
+        "{}",
+        stderr(&run)
+    );
+}

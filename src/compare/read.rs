@@ -1,5 +1,5 @@
 //! Reading a finished run's output folder for a comparison: `report.json`
-//! for the run's year, grid and parameters, and `riskatlas.gpkg` for the
+//! for the run's year, grid and parameters, and the GeoPackage for the
 //! records, by the layers' field names (through GDAL, as any client would).
 
 use std::collections::BTreeMap;
@@ -31,6 +31,13 @@ fn error(path: &Path, reason: impl ToString) -> ReadError {
 
 /// Reads the run whose output is in `dir`.
 pub fn read_run(dir: &Path) -> Result<Run, ReadError> {
+    let report = read_report(dir)?;
+    read_run_from(dir, &report, &dir.join(crate::output::write::GPKG_FILE))
+}
+
+/// Reads an output folder's `report.json` and checks that it has what a
+/// comparison needs.
+pub fn read_report(dir: &Path) -> Result<serde_json::Value, ReadError> {
     let report_path = dir.join("report.json");
     let text = std::fs::read_to_string(&report_path).map_err(|e| {
         error(
@@ -40,8 +47,20 @@ pub fn read_run(dir: &Path) -> Result<Run, ReadError> {
     })?;
     let report: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| error(&report_path, e))?;
-    let (year, grid, thresholds) = report_facts(&report).map_err(|r| error(&report_path, r))?;
-    let gpkg = dir.join("riskatlas.gpkg");
+    report_facts(&report).map_err(|r| error(&report_path, r))?;
+    Ok(report)
+}
+
+/// Reads a run from its report and its GeoPackage (a run still being
+/// written has them apart); `dir` names it in messages.
+pub fn read_run_from(
+    dir: &Path,
+    report: &serde_json::Value,
+    gpkg: &Path,
+) -> Result<Run, ReadError> {
+    let (year, grid, thresholds) =
+        report_facts(report).map_err(|r| error(&dir.join("report.json"), r))?;
+    let gpkg = gpkg.to_path_buf();
     let ds = Dataset::open(&gpkg).map_err(|e| error(&gpkg, e))?;
     let mut layers = Layers {
         ds: &ds,

@@ -203,6 +203,14 @@ struct RawProject {
     maps: Maps,
     #[serde(default)]
     web: Web,
+    compare: Option<RawCompare>,
+}
+
+/// `[compare]`: the run to compare this one with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCompare {
+    previous: PathBuf,
 }
 
 /// Rendered maps.
@@ -722,6 +730,9 @@ pub struct Project {
     pub maps: Maps,
     /// The web map.
     pub web: Web,
+    /// `[compare] previous`: an earlier run's output folder (resolved
+    /// against the project file's folder) to compare this run with.
+    pub previous: Option<PathBuf>,
 }
 
 impl Project {
@@ -799,6 +810,7 @@ impl Project {
             metric_crs,
             cell_size_m: raw.cell_size_m,
             inputs,
+            previous: raw.compare.map(|c| base.join(c.previous)),
         })
     }
 }

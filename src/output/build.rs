@@ -354,7 +354,7 @@ pub fn write_layers_and_lists(
     // alive at once, never a whole large layer (one part queued: a
     // province's peak is some 45 MB lower than with two).
     let (tx, rx) = mpsc::sync_channel::<ToGpkg>(1);
-    let gpkg_path = out_dir.join("riskatlas.gpkg");
+    let gpkg_path = out_dir.join(super::write::GPKG_FILE);
     let stamp = gpkg_stamp(project);
     let metric = loaded.index.metric().clone();
     let web_cfg = &project.web;

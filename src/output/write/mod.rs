@@ -23,6 +23,9 @@ use crate::model::Date;
 use crate::output::layers::{yes_no, LayerDef, Row, Shape, Value};
 use crate::output::lists::Table;
 
+/// The GeoPackage of a run's output folder.
+pub const GPKG_FILE: &str = "riskatlas.gpkg";
+
 /// Why an output file could not be written.
 #[derive(Debug, Error)]
 pub enum WriteError {
