@@ -100,7 +100,13 @@ pub fn exposure_grid(
     let sources = SourceIndex::new(&analysis.sources);
     let unit_raster = UnitRaster::new(&loaded.index, metric)?;
     let mut tiff =
-        write::GeoTiff::create(tif, spec.cols, spec.rows, spec.geotransform(), metric.epsg)?;
+        write::GeoTiff::create::<f32>(
+            tif,
+            (spec.cols, spec.rows),
+            spec.geotransform(),
+            metric.epsg,
+            write::Band::EXPOSURE,
+        )?;
     let mut stats = GridStats::new(loaded.index.units().len());
     let mut cells = GridCells::new(spec, cfg);
     let bar = progress.bar(spec.rows as u64, "exposure grid");

@@ -483,6 +483,27 @@ pub struct GeoTiff {
     raw: PathBuf,
     ds: gdal::Dataset,
     cols: usize,
+    band: Band,
+}
+
+/// What a GeoTIFF's one band holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Band {
+    /// The name QGIS shows in its legend.
+    pub description: &'static str,
+    /// The value of cells without data.
+    pub nodata: f64,
+    /// How the overviews are made: `AVERAGE` for a measure, `MODE` for classes.
+    pub resampling: &'static str,
+}
+
+impl Band {
+    /// The exposure grid: E as Float32, nodata where E = 0.
+    pub const EXPOSURE: Band = Band {
+        description: crate::output::EXPOSURE_TITLE,
+        nodata: 0.0,
+        resampling: "AVERAGE",
+    };
 }
 
 /// Hands the memory GDAL has freed (block caches of the two GeoTIFFs, the
@@ -505,13 +526,14 @@ fn raw_path(path: &Path) -> PathBuf {
 }
 
 impl GeoTiff {
-    /// Creates the file for a `rows` × `cols` grid with the given geotransform and EPSG code.
-    pub fn create(
+    /// Creates the file for a `rows` × `cols` grid of `T` (f32 or i16)
+    /// with the given geotransform and EPSG code.
+    pub fn create<T: gdal::raster::GdalType>(
         path: &Path,
-        cols: usize,
-        rows: usize,
+        (cols, rows): (usize, usize),
         geotransform: [f64; 6],
         epsg: u32,
+        band: Band,
     ) -> Result<GeoTiff, WriteError> {
         let gdal_err = |e: gdal::errors::GdalError| WriteError::Gdal {
             path: path.to_path_buf(),
@@ -529,16 +551,15 @@ impl GeoTiff {
             "BIGTIFF=IF_SAFER",
         ]);
         let mut ds = driver
-            .create_with_band_type_with_options::<f32, _>(&raw, cols, rows, 1, &options)
+            .create_with_band_type_with_options::<T, _>(&raw, cols, rows, 1, &options)
             .map_err(gdal_err)?;
         ds.set_geo_transform(&geotransform).map_err(gdal_err)?;
         ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(epsg).map_err(gdal_err)?)
             .map_err(gdal_err)?;
         ds.rasterband(1)
             .and_then(|mut b| {
-                b.set_no_data_value(Some(0.0))?;
-                // What QGIS names the band in its legend.
-                b.set_description(crate::output::EXPOSURE_TITLE)
+                b.set_no_data_value(Some(band.nodata))?;
+                b.set_description(band.description)
             })
             .map_err(gdal_err)?;
         Ok(GeoTiff {
@@ -546,6 +567,7 @@ impl GeoTiff {
             raw,
             ds,
             cols,
+            band,
         })
     }
 
@@ -556,7 +578,7 @@ impl GeoTiff {
         }
     }
 
-    /// Writes rows `row0 .. row0 + rows` (row-major values).
+    /// Writes rows `row0 .. row0 + rows` (row-major values) as Float32.
     pub fn write_band(
         &mut self,
         row0: usize,
@@ -564,6 +586,16 @@ impl GeoTiff {
         values: &[f64],
     ) -> Result<(), WriteError> {
         let data: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        self.write_rows(row0, rows, data)
+    }
+
+    /// Writes rows `row0 .. row0 + rows` of values of the band's type.
+    pub fn write_rows<T: gdal::raster::GdalType + Copy>(
+        &mut self,
+        row0: usize,
+        rows: usize,
+        data: Vec<T>,
+    ) -> Result<(), WriteError> {
         let mut buf = gdal::raster::Buffer::new((self.cols, rows), data);
         let mut band = self.ds.rasterband(1).map_err(self.gdal_err())?;
         band.write((0, row0 as isize), (self.cols, rows), &mut buf)
@@ -590,7 +622,7 @@ impl GeoTiff {
             "PREDICTOR=YES",
             "BLOCKSIZE=256",
             "OVERVIEWS=IGNORE_EXISTING",
-            "RESAMPLING=AVERAGE",
+            &format!("RESAMPLING={}", self.band.resampling),
             "BIGTIFF=IF_SAFER",
             "NUM_THREADS=ALL_CPUS",
         ]);
