@@ -99,14 +99,13 @@ pub fn exposure_grid(
     let spec = GridSpec::covering(min, max, project.cell_size_m);
     let sources = SourceIndex::new(&analysis.sources);
     let unit_raster = UnitRaster::new(&loaded.index, metric)?;
-    let mut tiff =
-        write::GeoTiff::create::<f32>(
-            tif,
-            (spec.cols, spec.rows),
-            spec.geotransform(),
-            metric.epsg,
-            write::Band::EXPOSURE,
-        )?;
+    let mut tiff = write::GeoTiff::create::<f32>(
+        tif,
+        (spec.cols, spec.rows),
+        spec.geotransform(),
+        metric.epsg,
+        write::Band::EXPOSURE,
+    )?;
     let mut stats = GridStats::new(loaded.index.units().len());
     let mut cells = GridCells::new(spec, cfg);
     let bar = progress.bar(spec.rows as u64, "exposure grid");
@@ -439,7 +438,7 @@ fn compare_with_previous(
 ) -> Result<serde_json::Value, PipelineError> {
     use crate::compare::read::{read_run, read_run_from};
     let old_run = read_run(previous)?;
-    let new_run = read_run_from(out_dir, report, &stage.join(write::GPKG_FILE))?;
+    let new_run = read_run_from(out_dir, report, stage)?;
     write_changes(&old_run, &new_run, &stage.join(CHANGES_DIR))
 }
 
@@ -461,7 +460,22 @@ fn write_changes(
         path: lists.clone(),
         source,
     })?;
-    let summary = tables::summary(&changes);
+    let mut summary = tables::summary(&changes);
+    let tally = change_raster(old_run, new_run, &dir.join(CHANGE_RASTER))?;
+    summary["grid_cells"] = json!({
+        "statement": "cells of the newer grid by the change of their grade level (none and blue 0, yellow 1, orange 2, red 3), each year by its own thresholds; cells without exposure in either year are not counted",
+        "up": tally.up(),
+        "down": tally.down(),
+        "by_step": tally.to_json(),
+    });
+    if let Some(lines) = summary["lines"].as_array_mut() {
+        lines.push(json!(format!(
+            "网格 升级 {} 格, 降级 {} 格 ({})",
+            tally.up(),
+            tally.down(),
+            CHANGE_RASTER
+        )));
+    }
     let tables = tables::tables(&mut changes);
     let date = crate::model::Date {
         year: new_run.year as i32,
@@ -482,6 +496,66 @@ fn write_changes(
         "summary": summary,
         "lists": tables.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
     }))
+}
+
+/// The change raster beside the change lists.
+pub const CHANGE_RASTER: &str = "exposure_change.tif";
+
+/// Writes the change of each cell's grade level (−3 … +3) over the newer
+/// run's grid as a COG, a band of rows at a time; gives the count of each change.
+fn change_raster(
+    old_run: &crate::compare::Run,
+    new_run: &crate::compare::Run,
+    path: &Path,
+) -> Result<crate::compare::grid::Tally, PipelineError> {
+    use crate::compare::grid::{cell_change, offset, Tally, NODATA};
+    use crate::compare::read::ExposureRaster;
+    let (old, new) = (
+        ExposureRaster::open(&old_run.exposure)?,
+        ExposureRaster::open(&new_run.exposure)?,
+    );
+    let (dx, dy) = offset(&old.geotransform, &new.geotransform);
+    let (cols, rows) = new.size;
+    let band = write::Band {
+        description: "风险等级变化",
+        nodata: f64::from(NODATA),
+        resampling: "MODE",
+    };
+    let mut tiff =
+        write::GeoTiff::create::<i16>(path, new.size, new.geotransform, new_run.grid.epsg, band)?;
+    let thresholds = (&old_run.thresholds, &new_run.thresholds);
+    let mut tally = Tally::default();
+    for row0 in (0..rows).step_by(TILE) {
+        let n = TILE.min(rows - row0);
+        let now = new.read((0, row0), (cols, n))?;
+        // The older grid's part of these rows, when it has one.
+        let (oc0, oc1) = ((dx).max(0), (cols as i64 + dx).min(old.size.0 as i64));
+        let (or0, or1) = (
+            (row0 as i64 + dy).max(0),
+            (row0 as i64 + n as i64 + dy).min(old.size.1 as i64),
+        );
+        let before = if oc0 < oc1 && or0 < or1 {
+            let size = ((oc1 - oc0) as usize, (or1 - or0) as usize);
+            Some((old.read((oc0 as usize, or0 as usize), size)?, size.0))
+        } else {
+            None
+        };
+        let at_old = |r: usize, c: usize| -> Option<f32> {
+            let (oc, or) = (c as i64 + dx, (row0 + r) as i64 + dy);
+            let (values, width) = before.as_ref()?;
+            ((oc0..oc1).contains(&oc) && (or0..or1).contains(&or))
+                .then(|| values[(or - or0) as usize * width + (oc - oc0) as usize])
+        };
+        let changes: Vec<i16> = (0..n * cols)
+            .map(|k| cell_change(at_old(k / cols, k % cols), Some(now[k]), thresholds))
+            .collect();
+        tally.add(&changes);
+        tiff.write_rows(row0, n, changes)?;
+    }
+    tiff.finish()?;
+    // Its palette beside it, which QGIS loads with it.
+    write::write_text(&path.with_extension("qml"), &qgis::change_raster_qml())?;
+    Ok(tally)
 }
 
 /// The summary's lines, for stderr.

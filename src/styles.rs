@@ -122,6 +122,29 @@ pub struct GridStyle {
     pub alpha: f64,
 }
 
+/// The colours of the change of cell grades (annual comparison).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeStyle {
+    /// −3, −2, −1: graded lower.
+    pub down: [String; 3],
+    /// 0: the same grade.
+    pub same: String,
+    /// +1, +2, +3: graded higher.
+    pub up: [String; 3],
+}
+
+impl ChangeStyle {
+    /// The colour of a change of `step` levels (−3 … +3).
+    pub fn colour(&self, step: i16) -> &str {
+        match step {
+            s if s < 0 => &self.down[(s.max(-3) + 3) as usize],
+            0 => &self.same,
+            s => &self.up[(s.min(3) - 1) as usize],
+        }
+    }
+}
+
 /// Point symbols and influence circles.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -262,6 +285,8 @@ pub struct MapStyle {
     pub units: UnitStyle,
     /// The exposure grid.
     pub grid: GridStyle,
+    /// The change of cell grades between two years.
+    pub change: ChangeStyle,
     /// Points and influence circles.
     pub points: PointStyle,
     /// Hidden dangers.

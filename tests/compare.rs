@@ -666,3 +666,121 @@ fn a_run_with_a_previous_output_compares_itself_with_it() {
         stderr(&run)
     );
 }
+
+/// A raster's single band, row-major, with its size.
+fn raster(path: &Path) -> (Vec<f64>, (usize, usize)) {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let size = ds.raster_size();
+    let band = ds.rasterband(1).unwrap();
+    let buf = band.read_as::<f64>((0, 0), size, size, None).unwrap();
+    (buf.data().to_vec(), size)
+}
+
+/// Every cell of the change raster is its grade level this year less last
+/// year's, computed here from the two runs' rasters and thresholds; the
+/// summary counts them; the same run gives no change and the other order
+/// the opposite one.
+#[test]
+fn the_change_raster_is_each_cells_grade_level_change() {
+    let p = pair();
+    let level = |e: f64, t: &serde_json::Value| -> i64 {
+        let at = |k: &str| t[k].as_f64().unwrap();
+        match e {
+            e if e >= at("red") => 3,
+            e if e >= at("orange") => 2,
+            e if e >= at("yellow") => 1,
+            _ => 0,
+        }
+    };
+    let thresholds = |y: &str| {
+        read_json(&p.path(&format!("out{y}/report.json")))["parameters"]["exposure_thresholds"]
+            .clone()
+    };
+    let (old, old_size) = raster(&p.path("out2025/exposure.tif"));
+    let (new, size) = raster(&p.path("out2026/exposure.tif"));
+    // The same boundaries and cell size: the same grid.
+    assert_eq!(old_size, size);
+    let (change, change_size) = raster(&p.path("cmp/exposure_change.tif"));
+    assert_eq!(change_size, size);
+    let (t_old, t_new) = (thresholds("2025"), thresholds("2026"));
+    let mut by_step = [0u64; 7];
+    for k in 0..new.len() {
+        // exposure.tif's nodata is E = 0.
+        let expected = if old[k] <= 0.0 && new[k] <= 0.0 {
+            -9999
+        } else {
+            level(new[k], &t_new) - level(old[k], &t_old)
+        };
+        assert_eq!(
+            change[k] as i64, expected,
+            "cell {k}: {} → {}",
+            old[k], new[k]
+        );
+        if expected != -9999 {
+            by_step[(expected + 3) as usize] += 1;
+        }
+    }
+    let report = read_json(&p.path("cmp/report.json"));
+    let cells = &report["summary"]["grid_cells"];
+    for (i, step) in ["-3", "-2", "-1", "+0", "+1", "+2", "+3"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            cells["by_step"][step].as_u64().unwrap(),
+            by_step[i],
+            "{step}"
+        );
+    }
+    assert!(cells["up"].as_u64().unwrap() > 0 && cells["down"].as_u64().unwrap() > 0);
+    for (old, new, out) in [
+        ("out2026", "out2026", "raster-self"),
+        ("out2026", "out2025", "raster-back"),
+    ] {
+        riskatlas_expect(
+            &["compare", &p.s(old), &p.s(new), "--out", &p.s(out), "-q"],
+            0,
+        );
+    }
+    let (same, _) = raster(&p.path("raster-self/exposure_change.tif"));
+    assert!(same.iter().all(|&v| v == 0.0 || v == -9999.0));
+    let (back, _) = raster(&p.path("raster-back/exposure_change.tif"));
+    for k in 0..change.len() {
+        let expected = if change[k] == -9999.0 {
+            -9999.0
+        } else {
+            -change[k] + 0.0
+        };
+        assert_eq!(back[k], expected, "cell {k}");
+    }
+}
+
+/// The change raster opens in QGIS with its palette, and its cells render
+/// in their step's colour (`tests/qgis/check_change_raster.py`; the render
+/// is left in `target/qgis-renders/` to look at).
+#[test]
+fn the_change_raster_opens_paletted_in_qgis() {
+    let p = pair();
+    let renders = root().join("target/qgis-renders");
+    std::fs::create_dir_all(&renders).unwrap();
+    let o = std::process::Command::new(util::python())
+        .arg(root().join("tests/qgis/check_change_raster.py"))
+        .arg(p.path("cmp/exposure_change.tif"))
+        .arg(&renders)
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .output()
+        .expect("python3 runs");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        !err.contains("No module named 'qgis'"),
+        "PyQGIS is not installed: run ./scripts/setup.sh --tests"
+    );
+    assert!(o.status.success(), "QGIS checks failed:\n{out}\n{err}");
+    assert!(
+        out.contains("renders #d7191c") || out.contains("renders #1a9641"),
+        "{out}"
+    );
+}

@@ -5,22 +5,10 @@
 
 mod util;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use riskatlas::ingest::config::Project;
 use util::*;
-
-/// Debian's Python, which has the QGIS and GDAL bindings (a `python3`
-/// earlier on the PATH, e.g. a virtualenv's, may not).
-fn python() -> PathBuf {
-    let debian = PathBuf::from("/usr/bin/python3");
-    if debian.exists() {
-        debian
-    } else {
-        PathBuf::from("python3")
-    }
-}
 
 #[test]
 fn example_opens_styled_in_qgis() {

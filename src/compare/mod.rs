@@ -7,6 +7,7 @@
 //! with the reason. [`read`] reads an output folder; [`compare`] is pure;
 //! [`tables`] makes the change lists and the summary.
 
+pub mod grid;
 pub mod read;
 pub mod tables;
 
@@ -125,6 +126,8 @@ pub struct Target {
 pub struct Run {
     /// The output folder.
     pub dir: PathBuf,
+    /// Its exposure raster.
+    pub exposure: PathBuf,
     /// The data year.
     pub year: i64,
     /// The grid.

@@ -32,7 +32,7 @@ fn error(path: &Path, reason: impl ToString) -> ReadError {
 /// Reads the run whose output is in `dir`.
 pub fn read_run(dir: &Path) -> Result<Run, ReadError> {
     let report = read_report(dir)?;
-    read_run_from(dir, &report, &dir.join(crate::output::write::GPKG_FILE))
+    read_run_from(dir, &report, dir)
 }
 
 /// Reads an output folder's `report.json` and checks that it has what a
@@ -51,16 +51,17 @@ pub fn read_report(dir: &Path) -> Result<serde_json::Value, ReadError> {
     Ok(report)
 }
 
-/// Reads a run from its report and its GeoPackage (a run still being
-/// written has them apart); `dir` names it in messages.
+/// Reads a run from its report and the GeoPackage and exposure raster in
+/// `files` (a run still being written has them apart from its folder);
+/// `dir` names it in messages.
 pub fn read_run_from(
     dir: &Path,
     report: &serde_json::Value,
-    gpkg: &Path,
+    files: &Path,
 ) -> Result<Run, ReadError> {
     let (year, grid, thresholds) =
         report_facts(report).map_err(|r| error(&dir.join("report.json"), r))?;
-    let gpkg = gpkg.to_path_buf();
+    let gpkg = files.join(crate::output::write::GPKG_FILE);
     let ds = Dataset::open(&gpkg).map_err(|e| error(&gpkg, e))?;
     let mut layers = Layers {
         ds: &ds,
@@ -68,6 +69,7 @@ pub fn read_run_from(
     };
     Ok(Run {
         dir: dir.to_path_buf(),
+        exposure: files.join(EXPOSURE_FILE),
         year,
         grid,
         thresholds,
@@ -77,6 +79,53 @@ pub fn read_run_from(
         dangers: layers.read("hidden_dangers", "id", danger)?,
         targets: layers.read("vulnerable_targets", "id", target)?,
     })
+}
+
+/// The exposure raster of a run's output folder.
+pub const EXPOSURE_FILE: &str = "exposure.tif";
+
+/// A run's exposure raster, read a band of rows at a time.
+pub struct ExposureRaster {
+    ds: Dataset,
+    path: PathBuf,
+    /// The raster's geotransform (metric CRS).
+    pub geotransform: [f64; 6],
+    /// Columns and rows.
+    pub size: (usize, usize),
+}
+
+impl ExposureRaster {
+    /// Opens the run's `exposure.tif`.
+    pub fn open(path: &Path) -> Result<ExposureRaster, ReadError> {
+        let ds = Dataset::open(path).map_err(|e| error(path, e))?;
+        let geotransform = ds.geo_transform().map_err(|e| error(path, e))?;
+        let size = ds.raster_size();
+        Ok(ExposureRaster {
+            ds,
+            path: path.to_path_buf(),
+            geotransform,
+            size,
+        })
+    }
+
+    /// E of the cells of rows `row0 .. row0 + rows` and columns `col0 ..
+    /// col0 + cols` (row-major), all within the raster.
+    pub fn read(
+        &self,
+        (col0, row0): (usize, usize),
+        (cols, rows): (usize, usize),
+    ) -> Result<Vec<f32>, ReadError> {
+        let band = self.ds.rasterband(1).map_err(|e| error(&self.path, e))?;
+        let buf = band
+            .read_as::<f32>(
+                (col0 as isize, row0 as isize),
+                (cols, rows),
+                (cols, rows),
+                None,
+            )
+            .map_err(|e| error(&self.path, e))?;
+        Ok(buf.data().to_vec())
+    }
 }
 
 /// The year, the grid and the exposure thresholds from `report.json`.

@@ -63,6 +63,17 @@ pub fn run_project(project: &Path, threads: &str, code: i32) -> tempfile::TempDi
     out
 }
 
+/// Debian's Python, which has the QGIS and GDAL bindings (a `python3`
+/// earlier on the PATH, e.g. a virtualenv's, may not).
+pub fn python() -> PathBuf {
+    let debian = PathBuf::from("/usr/bin/python3");
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

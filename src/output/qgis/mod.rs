@@ -26,3 +26,8 @@ pub fn layer_sld(layer: Layer) -> String {
 pub fn raster_qml(t: &Thresholds) -> String {
     qml::raster(t.yellow, t.orange, t.red)
 }
+
+/// The QML beside the comparison's change raster: a colour per step.
+pub fn change_raster_qml() -> String {
+    qml::change_raster()
+}

@@ -323,6 +323,48 @@ pub fn raster(yellow: f64, orange: f64, red: f64) -> String {
     document(None, |x| raster_style(x, yellow, orange, red))
 }
 
+/// The change raster's style: a colour per step, −3 … +3, nodata transparent.
+pub fn change_raster() -> String {
+    document(None, |x| {
+        let change = &styles::map().change;
+        x.open("pipe", &[]);
+        x.open(
+            "rasterrenderer",
+            &[
+                ("type", "paletted"),
+                ("band", "1"),
+                ("opacity", "1"),
+                ("alphaBand", "-1"),
+                ("nodataColor", ""),
+            ],
+        );
+        x.open("colorPalette", &[]);
+        for step in -3i16..=3 {
+            let label = match step {
+                0 => "不变".to_string(),
+                s if s > 0 => format!("升{s}级"),
+                s => format!("降{}级", -s),
+            };
+            x.empty(
+                "paletteEntry",
+                &[
+                    ("value", &step.to_string()),
+                    ("color", change.colour(step)),
+                    ("alpha", "255"),
+                    ("label", &label),
+                ],
+            );
+        }
+        x.close().close();
+        x.empty(
+            "brightnesscontrast",
+            &[("brightness", "0"), ("contrast", "0"), ("gamma", "1")],
+        );
+        x.close();
+        x.text("blendMode", &[], "0");
+    })
+}
+
 /// The raster's style elements, as they sit in a QML or a project's `maplayer`.
 pub fn raster_style(x: &mut Xml, yellow: f64, orange: f64, red: f64) {
     x.open("pipe", &[]);
