@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use riskatlas::generate::{Recipe, Sizes};
 use riskatlas::ingest::config::Project;
+use riskatlas::maps::render::MapOptions;
 use riskatlas::pipeline::{self, GenerateOptions, Outcome};
 use riskatlas::progress::Progress;
 
@@ -84,9 +85,15 @@ enum Command {
         old: PathBuf,
         /// The newer output folder.
         new: PathBuf,
-        /// Folder for the change lists and report.json (replaced atomically).
+        /// Folder for the change lists, raster, maps and report.json (replaced atomically).
         #[arg(long)]
         out: PathBuf,
+        /// No change maps.
+        #[arg(long)]
+        no_maps: bool,
+        /// The CJK font of the change maps [default: Noto Sans CJK SC].
+        #[arg(long)]
+        font: Option<PathBuf>,
     },
     /// Write realistic synthetic inputs and a project file for a boundary file.
     Generate {
@@ -162,8 +169,19 @@ fn main() -> ExitCode {
             let project = Project::load(&project)?;
             Ok(exit_for(&pipeline::run(&project, &out, &progress)?))
         }
-        Command::Compare { old, new, out } => {
-            for line in pipeline::compare(&old, &new, &out)? {
+        Command::Compare {
+            old,
+            new,
+            out,
+            no_maps,
+            font,
+        } => {
+            let maps = MapOptions {
+                font,
+                ..MapOptions::default()
+            };
+            let maps = (!no_maps).then_some(&maps);
+            for line in pipeline::compare(&old, &new, &out, maps)? {
                 riskatlas::note!("{line}");
             }
             riskatlas::note!("changes in {}", out.display());

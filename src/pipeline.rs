@@ -374,7 +374,7 @@ pub fn run(
     let mut report = report(project, &loaded, Some(findings));
     if let Some(previous) = &project.previous {
         let started = std::time::Instant::now();
-        let comparison = compare_with_previous(previous, out_dir, &stage, &report)?;
+        let comparison = compare_with_previous(project, previous, (out_dir, &stage), &report)?;
         report["timings_s"]["compare"] =
             json!((started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
         for line in summary_lines(&comparison) {
@@ -411,16 +411,24 @@ fn commit_with_report(
 /// `riskatlas compare`: what changed from the run in `old` to the run in
 /// `new`, written into `out_dir` as a transaction (the change lists and
 /// `report.json`); the summary lines are returned for stderr.
-pub fn compare(old: &Path, new: &Path, out_dir: &Path) -> Result<Vec<String>, PipelineError> {
+pub fn compare(
+    old: &Path,
+    new: &Path,
+    out_dir: &Path,
+    map_options: Option<&maps::render::MapOptions>,
+) -> Result<Vec<String>, PipelineError> {
     use crate::compare::read::read_run;
     write::staging::refuse_overlap(
         out_dir,
         [("the older output", old), ("the newer output", new)],
     )?;
+    if let Some(opts) = map_options {
+        render::load_font(opts.font.as_deref())?;
+    }
     let (old_run, new_run) = (read_run(old)?, read_run(new)?);
     let txn = write::staging::OutputTxn::begin(out_dir)?;
     let mut report = json!({ "tool": "riskatlas", "version": env!("CARGO_PKG_VERSION") });
-    let comparison = write_changes(&old_run, &new_run, txn.path())?;
+    let comparison = write_changes(&old_run, &new_run, txn.path(), map_options)?;
     let lines = summary_lines(&comparison);
     for (k, v) in comparison.as_object().expect("an object") {
         report[k] = v.clone();
@@ -431,15 +439,19 @@ pub fn compare(old: &Path, new: &Path, out_dir: &Path) -> Result<Vec<String>, Pi
 
 /// The run's comparison with `[compare] previous`, written into `stage/changes`.
 fn compare_with_previous(
+    project: &Project,
     previous: &Path,
-    out_dir: &Path,
-    stage: &Path,
+    (out_dir, stage): (&Path, &Path),
     report: &serde_json::Value,
 ) -> Result<serde_json::Value, PipelineError> {
     use crate::compare::read::{read_run, read_run_from};
     let old_run = read_run(previous)?;
     let new_run = read_run_from(out_dir, report, stage)?;
-    write_changes(&old_run, &new_run, &stage.join(CHANGES_DIR))
+    let opts = project
+        .maps
+        .enabled
+        .then(|| maps::map_options(&project.maps));
+    write_changes(&old_run, &new_run, &stage.join(CHANGES_DIR), opts.as_ref())
 }
 
 /// The folder of a run's comparison with `[compare] previous`.
@@ -451,6 +463,7 @@ fn write_changes(
     old_run: &crate::compare::Run,
     new_run: &crate::compare::Run,
     dir: &Path,
+    map_options: Option<&maps::render::MapOptions>,
 ) -> Result<serde_json::Value, PipelineError> {
     use crate::compare::{self as cmp, tables};
     cmp::comparable(old_run, new_run)?;
@@ -461,7 +474,14 @@ fn write_changes(
         source,
     })?;
     let mut summary = tables::summary(&changes);
-    let tally = change_raster(old_run, new_run, &dir.join(CHANGE_RASTER))?;
+    let (tally, grid) = change_raster(old_run, new_run, &dir.join(CHANGE_RASTER))?;
+    let map_files = match map_options {
+        Some(opts) => {
+            let data = maps::compare::change_map_data(&changes, grid);
+            maps::render::change::render_change_maps(&data, opts, &dir.join("maps"))?
+        }
+        None => Vec::new(),
+    };
     summary["grid_cells"] = json!({
         "statement": "cells of the newer grid by the change of their grade level (none and blue 0, yellow 1, orange 2, red 3), each year by its own thresholds; cells without exposure in either year are not counted",
         "up": tally.up(),
@@ -495,6 +515,7 @@ fn write_changes(
         "matched_by": "enterprises by id (统一社会信用代码), hazard units, hidden dangers and vulnerable targets by id, units by code",
         "summary": summary,
         "lists": tables.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
+        "maps": map_files.iter().filter_map(|p| p.strip_prefix(dir).ok()).map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>(),
     }))
 }
 
@@ -502,12 +523,13 @@ fn write_changes(
 pub const CHANGE_RASTER: &str = "exposure_change.tif";
 
 /// Writes the change of each cell's grade level (−3 … +3) over the newer
-/// run's grid as a COG, a band of rows at a time; gives the count of each change.
+/// run's grid as a COG, a band of rows at a time; gives the count of each
+/// change and the cells' change codes for the maps.
 fn change_raster(
     old_run: &crate::compare::Run,
     new_run: &crate::compare::Run,
     path: &Path,
-) -> Result<crate::compare::grid::Tally, PipelineError> {
+) -> Result<(crate::compare::grid::Tally, maps::render::GradeGrid), PipelineError> {
     use crate::compare::grid::{cell_change, offset, Tally, NODATA};
     use crate::compare::read::ExposureRaster;
     let (old, new) = (
@@ -525,6 +547,7 @@ fn change_raster(
         write::GeoTiff::create::<i16>(path, new.size, new.geotransform, new_run.grid.epsg, band)?;
     let thresholds = (&old_run.thresholds, &new_run.thresholds);
     let mut tally = Tally::default();
+    let mut codes = Vec::with_capacity(cols * rows);
     for row0 in (0..rows).step_by(TILE) {
         let n = TILE.min(rows - row0);
         let now = new.read((0, row0), (cols, n))?;
@@ -550,12 +573,21 @@ fn change_raster(
             .map(|k| cell_change(at_old(k / cols, k % cols), Some(now[k]), thresholds))
             .collect();
         tally.add(&changes);
+        codes.extend(changes.iter().map(|&c| maps::render::change::step_code(c)));
         tiff.write_rows(row0, n, changes)?;
     }
     tiff.finish()?;
     // Its palette beside it, which QGIS loads with it.
     write::write_text(&path.with_extension("qml"), &qgis::change_raster_qml())?;
-    Ok(tally)
+    let gt = new.geotransform;
+    let spec = crate::analysis::exposure::GridSpec {
+        x0: gt[0],
+        y0: gt[3],
+        cell: gt[1],
+        cols,
+        rows,
+    };
+    Ok((tally, maps::render::GradeGrid { spec, codes }))
 }
 
 /// The summary's lines, for stderr.

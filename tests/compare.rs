@@ -784,3 +784,67 @@ fn the_change_raster_opens_paletted_in_qgis() {
         "{out}"
     );
 }
+
+/// The colours present in a PNG, as `#rrggbb`.
+fn png_colours(path: &Path) -> BTreeSet<String> {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| format!("#{:02x}{:02x}{:02x}", p[0], p[1], p[2]))
+        .collect()
+}
+
+/// A change map for the city and one per district, with the marks of the
+/// enterprises graded up and down in the change scale's strongest red and
+/// green; `--no-maps` makes none.
+#[test]
+fn the_change_maps_are_made_for_the_city_and_each_district() {
+    let p = pair();
+    let report = read_json(&p.path("cmp/report.json"));
+    let maps: BTreeSet<String> = report["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect();
+    let units = read_json(&p.path("out2026/geojson/admin_units.geojson"));
+    let mut expected: BTreeSet<String> = units["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["level"] == "district")
+        .map(|f| {
+            format!(
+                "maps/district/{}.png",
+                f["properties"]["code"].as_str().unwrap()
+            )
+        })
+        .collect();
+    expected.insert("maps/city.png".to_string());
+    assert_eq!(maps, expected);
+    let colours = png_colours(&p.path("cmp/maps/city.png"));
+    assert!(colours.contains("#d7191c"), "no mark of a grade up");
+    assert!(colours.contains("#1a9641"), "no mark of a grade down");
+    let plain = p.path("nomaps");
+    riskatlas_expect(
+        &[
+            "compare",
+            &p.s("out2025"),
+            &p.s("out2026"),
+            "--out",
+            plain.to_str().unwrap(),
+            "--no-maps",
+            "-q",
+        ],
+        0,
+    );
+    assert!(!plain.join("maps").exists());
+    assert_eq!(
+        read_json(&plain.join("report.json"))["maps"],
+        serde_json::json!([])
+    );
+}

@@ -47,6 +47,8 @@ pub struct Unit {
     pub grade: Option<Grade>,
     /// Shares of its area in red, orange and yellow cells (%).
     pub shares: [f64; 3],
+    /// Its boundary, lon/lat.
+    pub boundary: geo::MultiPolygon<f64>,
 }
 
 /// An enterprise as a run graded it.
@@ -60,6 +62,8 @@ pub struct Enterprise {
     pub grade: Option<Grade>,
     /// Why it has that grade.
     pub reason: String,
+    /// Its district's code (else its city's).
+    pub unit: String,
     /// Lon/lat.
     pub at: (f64, f64),
 }
@@ -130,6 +134,8 @@ pub struct Run {
     pub exposure: PathBuf,
     /// The data year.
     pub year: i64,
+    /// The date its data describes.
+    pub data_date: String,
     /// The grid.
     pub grid: RunGrid,
     /// The exposure thresholds of its cell grades.
@@ -147,8 +153,8 @@ pub struct Run {
 }
 
 impl Run {
-    /// The codes of the study area's top units (the coarsest level present).
-    fn top_units(&self) -> Vec<(&str, &str)> {
+    /// The codes and names of the study area's top units (the coarsest level present).
+    pub fn top_units(&self) -> Vec<(&str, &str)> {
         let rank = |l: &str| match l {
             "province" => 0,
             "city" => 1,

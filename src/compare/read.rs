@@ -71,6 +71,7 @@ pub fn read_run_from(
         dir: dir.to_path_buf(),
         exposure: files.join(EXPOSURE_FILE),
         year,
+        data_date: report["data_date"].as_str().unwrap_or_default().to_string(),
         grid,
         thresholds,
         units: layers.read("admin_units", "code", unit)?,
@@ -212,6 +213,25 @@ impl Fields<'_> {
             .unwrap_or((f64::NAN, f64::NAN))
     }
 
+    /// The feature's polygons, lon/lat (empty for other geometries).
+    fn polygons(&self) -> geo::MultiPolygon<f64> {
+        match self.feature.geometry().and_then(|g| g.to_geo().ok()) {
+            Some(geo::Geometry::MultiPolygon(mp)) => mp,
+            Some(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
+            _ => geo::MultiPolygon(Vec::new()),
+        }
+    }
+
+    /// The code of the record's district (else its city).
+    fn unit_code(&self) -> String {
+        let d = self.text("district_code");
+        if d.is_empty() {
+            self.text("city_code")
+        } else {
+            d
+        }
+    }
+
     /// Where the record is: its district (or city) name.
     fn place(&self) -> String {
         let d = self.text("district_name");
@@ -278,6 +298,7 @@ fn unit(f: &Fields) -> Unit {
             f.real("share_orange").unwrap_or(0.0),
             f.real("share_yellow").unwrap_or(0.0),
         ],
+        boundary: f.polygons(),
     }
 }
 
@@ -291,6 +312,7 @@ fn enterprise(f: &Fields) -> Enterprise {
         place: f.place(),
         grade: f.grade("grade"),
         reason,
+        unit: f.unit_code(),
         at: f.point(),
     }
 }

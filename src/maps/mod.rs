@@ -20,6 +20,7 @@ use crate::output::Results;
 use crate::progress::Timings;
 use render::RenderError;
 
+pub mod compare;
 pub mod render;
 
 /// Renders the maps when the project asks for them; returns the files.
@@ -36,7 +37,15 @@ pub fn render_maps(
     let data = timings.stage("prepare_maps", || {
         map_data(r.project, r.loaded, r.analysis, r.grid, codes)
     });
-    let opts = render::MapOptions {
+    let opts = map_options(m);
+    timings.stage("render_maps", || {
+        render::render_all(&data, &opts, &out_dir.join("maps"))
+    })
+}
+
+/// The renderer's options from the project's `[maps]`.
+pub fn map_options(m: &crate::ingest::config::Maps) -> render::MapOptions {
+    render::MapOptions {
         width_mm: m.width_mm,
         height_mm: m.height_mm,
         dpi: m.dpi,
@@ -47,10 +56,7 @@ pub fn render_maps(
             None => render::EnterpriseMaps::Auto,
         },
         all_enterprises: m.all_enterprises,
-    };
-    timings.stage("render_maps", || {
-        render::render_all(&data, &opts, &out_dir.join("maps"))
-    })
+    }
 }
 
 /// What the maps show, in metric coordinates.

@@ -22,6 +22,8 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 use crate::model::Grade;
 use crate::styles::{self, MapStyle};
 
+pub mod change;
+
 /// Why the maps could not be rendered.
 #[derive(Debug, Error)]
 pub enum RenderError {
@@ -400,10 +402,22 @@ impl<'f> Page<'f> {
     }
 
     fn triangle(&mut self, x: f32, y: f32, size: f32, fill: Color, outline: Color) {
+        self.triangle_pointing(x, y, size, 1.0, (fill, outline));
+    }
+
+    /// A triangle pointing up (`up` 1) or down (−1).
+    fn triangle_pointing(
+        &mut self,
+        x: f32,
+        y: f32,
+        size: f32,
+        up: f32,
+        (fill, outline): (Color, Color),
+    ) {
         let mut pb = PathBuilder::new();
-        pb.move_to(x, y - size * 0.6);
-        pb.line_to(x + size * 0.52, y + size * 0.4);
-        pb.line_to(x - size * 0.52, y + size * 0.4);
+        pb.move_to(x, y - size * 0.6 * up);
+        pb.line_to(x + size * 0.52, y + size * 0.4 * up);
+        pb.line_to(x - size * 0.52, y + size * 0.4 * up);
         pb.close();
         if let Some(path) = pb.finish() {
             self.pixmap.fill_path(
@@ -690,10 +704,16 @@ pub struct MapData {
 
 /// Paints the grid's cells over the frame, one pixel at a time.
 fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
-    let alpha = page.style.grid.alpha as f32;
     let colours: Vec<Option<(u8, u8, u8)>> = (0..5u8)
         .map(|c| code_grade(c).and_then(|g| styles::rgb(&styles::grade(g).fill)))
         .collect();
+    paint_cells(page, view, grid, &colours);
+}
+
+/// Paints each cell of `grid` in the colour of its code (none: left
+/// unpainted) at the grid's opacity.
+fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option<(u8, u8, u8)>]) {
+    let alpha = page.style.grid.alpha as f32;
     let (w, _) = (page.pixmap.width() as usize, page.pixmap.height());
     let frame = page.frame;
     let s = grid.spec;
@@ -714,7 +734,8 @@ fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
         };
         for (px, col) in (frame.l as usize..).zip(&cols) {
             let Some(col) = col else { continue };
-            let Some((r, g, b)) = colours[grid.codes[row * s.cols + col] as usize] else {
+            let Some(&Some((r, g, b))) = colours.get(grid.codes[row * s.cols + col] as usize)
+            else {
                 continue;
             };
             let dst = pixels[py * w + px].demultiply();
@@ -971,6 +992,11 @@ fn draw_north_arrow(page: &mut Page) {
 /// The neat frame (a thick inner line and a thin outer one) and the source
 /// and data-date line under it.
 fn draw_frame_and_footer(page: &mut Page, data: &MapData) {
+    draw_frame_and_footer_lines(page, &data.source, &data.data_date);
+}
+
+/// [`draw_frame_and_footer`] with the source line and the data date given.
+fn draw_frame_and_footer_lines(page: &mut Page, source: &str, data_date: &str) {
     let ink = colour(&page.style.frame.colour, 1.0);
     let f = page.frame;
     page.rect(f, None, Some((ink, page.mm(page.style.frame.width_mm))));
@@ -987,8 +1013,8 @@ fn draw_frame_and_footer(page: &mut Page, data: &MapData) {
     );
     let size = page.pt(page.style.text.small_pt);
     let y = f.b + page.mm(2.2);
-    page.text(&data.source, f.l, y, size, ink, None);
-    let right = format!("数据截至 {}　制图：riskatlas", data.data_date);
+    page.text(source, f.l, y, size, ink, None);
+    let right = format!("数据截至 {data_date}　制图：riskatlas");
     let (w, _) = page.measure(&right, size);
     page.text(&right, f.r - w, y, size, ink, None);
 }
