@@ -432,6 +432,36 @@ fn generator_reproduces_the_bundled_example_byte_for_byte() {
     }
 }
 
+/// The bundled next year is the example evolved a year by the generator.
+#[test]
+fn generator_reproduces_the_bundled_next_year_byte_for_byte() {
+    let data = tempfile::tempdir().unwrap();
+    let out = data.path().join("2027");
+    riskatlas_expect(
+        &[
+            "generate",
+            "--evolve-from",
+            root().join("fixtures/changzhou").to_str().unwrap(),
+            "--year",
+            "2027",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    let files = files_under(&out);
+    assert!(files.iter().any(|f| f.ends_with("evolution.csv")));
+    for f in files {
+        let bundled =
+            std::fs::read(root().join("fixtures/changzhou-2027").join(&f)).unwrap_or_default();
+        assert!(
+            std::fs::read(out.join(&f)).unwrap() == bundled,
+            "{} differs from fixtures/changzhou-2027",
+            f.display()
+        );
+    }
+}
+
 #[test]
 fn enterprises_cluster_in_parks() {
     // Clustered data has many more near neighbours than uniform data would:
