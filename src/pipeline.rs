@@ -21,6 +21,7 @@ use crate::maps::{self, render};
 use crate::model::Graded;
 use crate::output::build::{spawn_lists, write_layers_and_lists, write_qgis_project};
 use crate::output::cells::GridCells;
+use crate::output::changes;
 use crate::output::qgis;
 use crate::output::report::{findings, grid_summary, print_summary, report};
 use crate::output::write::{self, WriteError};
@@ -42,9 +43,10 @@ pub enum PipelineError {
     /// A folder given to `compare` is not a readable riskatlas output.
     #[error(transparent)]
     CompareRead(#[from] crate::compare::read::ReadError),
-    /// The two runs cannot be compared.
+    /// The comparison could not be made or written (the runs cannot be
+    /// compared, or a file could not be read or written).
     #[error(transparent)]
-    Refused(#[from] crate::compare::Refused),
+    Changes(#[from] changes::ChangesError),
     /// `generate --evolve-from` was given a folder it cannot go on from.
     #[error("{}: {reason}", path.display())]
     Evolve {
@@ -377,7 +379,7 @@ pub fn run(
         let comparison = compare_with_previous(project, previous, (out_dir, &stage), &report)?;
         report["timings_s"]["compare"] =
             json!((started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
-        for line in summary_lines(&comparison) {
+        for line in changes::summary_lines(&comparison) {
             crate::note!("{line}");
         }
         report["comparison"] = comparison;
@@ -425,11 +427,13 @@ pub fn compare(
     if let Some(opts) = map_options {
         render::load_font(opts.font.as_deref())?;
     }
-    let (old_run, new_run) = (read_run(old)?, read_run(new)?);
+    // Two GeoPackages, each read by its own GDAL dataset: on two threads.
+    let (old_run, new_run) = rayon::join(|| read_run(old), || read_run(new));
+    let (old_run, new_run) = (old_run?, new_run?);
     let txn = write::staging::OutputTxn::begin(out_dir)?;
     let mut report = json!({ "tool": "riskatlas", "version": env!("CARGO_PKG_VERSION") });
-    let comparison = write_changes(&old_run, &new_run, txn.path(), map_options)?;
-    let lines = summary_lines(&comparison);
+    let comparison = changes::write_changes(&old_run, &new_run, txn.path(), map_options)?;
+    let lines = changes::summary_lines(&comparison);
     for (k, v) in comparison.as_object().expect("an object") {
         report[k] = v.clone();
     }
@@ -451,155 +455,12 @@ fn compare_with_previous(
         .maps
         .enabled
         .then(|| maps::map_options(&project.maps));
-    write_changes(&old_run, &new_run, &stage.join(CHANGES_DIR), opts.as_ref())
-}
-
-/// The folder of a run's comparison with `[compare] previous`.
-pub const CHANGES_DIR: &str = "changes";
-
-/// Compares two runs (refusing runs that cannot be) and writes the change
-/// lists into `dir/lists`; gives the comparison for `report.json`.
-fn write_changes(
-    old_run: &crate::compare::Run,
-    new_run: &crate::compare::Run,
-    dir: &Path,
-    map_options: Option<&maps::render::MapOptions>,
-) -> Result<serde_json::Value, PipelineError> {
-    use crate::compare::{self as cmp, tables};
-    cmp::comparable(old_run, new_run)?;
-    let mut changes = cmp::compare(old_run, new_run);
-    let lists = dir.join("lists");
-    std::fs::create_dir_all(&lists).map_err(|source| WriteError::Io {
-        path: lists.clone(),
-        source,
-    })?;
-    let mut summary = tables::summary(&changes);
-    let (tally, grid) = change_raster(old_run, new_run, &dir.join(CHANGE_RASTER))?;
-    let map_files = match map_options {
-        Some(opts) => {
-            let data = maps::compare::change_map_data(&changes, grid);
-            maps::render::change::render_change_maps(&data, opts, &dir.join("maps"))?
-        }
-        None => Vec::new(),
-    };
-    summary["grid_cells"] = json!({
-        "statement": "cells of the newer grid by the change of their grade level (none and blue 0, yellow 1, orange 2, red 3), each year by its own thresholds; cells without exposure in either year are not counted",
-        "up": tally.up(),
-        "down": tally.down(),
-        "by_step": tally.to_json(),
-    });
-    if let Some(lines) = summary["lines"].as_array_mut() {
-        lines.push(json!(format!(
-            "网格 升级 {} 格, 降级 {} 格 ({})",
-            tally.up(),
-            tally.down(),
-            CHANGE_RASTER
-        )));
-    }
-    let tables = tables::tables(&mut changes);
-    let date = crate::model::Date {
-        year: new_run.year as i32,
-        month: 12,
-        day: 31,
-    };
-    let mut book = write::ListsWorkbook::new(&lists.join(tables::WORKBOOK), date)?;
-    for table in &tables {
-        write::write_list_csv(&lists.join(format!("{}.csv", table.name)), table)?;
-        book.add(table)?;
-    }
-    book.save()?;
-    let side =
-        |run: &cmp::Run| json!({ "folder": run.dir.display().to_string(), "year": run.year });
-    Ok(json!({
-        "comparison": { "old": side(old_run), "new": side(new_run) },
-        "matched_by": "enterprises by id (统一社会信用代码), hazard units, hidden dangers and vulnerable targets by id, units by code",
-        "summary": summary,
-        "lists": tables.iter().map(|t| (t.name.to_string(), json!(t.rows.len()))).collect::<serde_json::Map<_, _>>(),
-        "maps": map_files.iter().filter_map(|p| p.strip_prefix(dir).ok()).map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>(),
-    }))
-}
-
-/// The change raster beside the change lists.
-pub const CHANGE_RASTER: &str = "exposure_change.tif";
-
-/// Writes the change of each cell's grade level (−3 … +3) over the newer
-/// run's grid as a COG, a band of rows at a time; gives the count of each
-/// change and the cells' change codes for the maps.
-fn change_raster(
-    old_run: &crate::compare::Run,
-    new_run: &crate::compare::Run,
-    path: &Path,
-) -> Result<(crate::compare::grid::Tally, maps::render::GradeGrid), PipelineError> {
-    use crate::compare::grid::{cell_change, offset, Tally, NODATA};
-    use crate::compare::read::ExposureRaster;
-    let (old, new) = (
-        ExposureRaster::open(&old_run.exposure)?,
-        ExposureRaster::open(&new_run.exposure)?,
-    );
-    let (dx, dy) = offset(&old.geotransform, &new.geotransform);
-    let (cols, rows) = new.size;
-    let band = write::Band {
-        description: "风险等级变化",
-        nodata: f64::from(NODATA),
-        resampling: "MODE",
-    };
-    let mut tiff =
-        write::GeoTiff::create::<i16>(path, new.size, new.geotransform, new_run.grid.epsg, band)?;
-    let thresholds = (&old_run.thresholds, &new_run.thresholds);
-    let mut tally = Tally::default();
-    let mut codes = Vec::with_capacity(cols * rows);
-    for row0 in (0..rows).step_by(TILE) {
-        let n = TILE.min(rows - row0);
-        let now = new.read((0, row0), (cols, n))?;
-        // The older grid's part of these rows, when it has one.
-        let (oc0, oc1) = ((dx).max(0), (cols as i64 + dx).min(old.size.0 as i64));
-        let (or0, or1) = (
-            (row0 as i64 + dy).max(0),
-            (row0 as i64 + n as i64 + dy).min(old.size.1 as i64),
-        );
-        let before = if oc0 < oc1 && or0 < or1 {
-            let size = ((oc1 - oc0) as usize, (or1 - or0) as usize);
-            Some((old.read((oc0 as usize, or0 as usize), size)?, size.0))
-        } else {
-            None
-        };
-        let at_old = |r: usize, c: usize| -> Option<f32> {
-            let (oc, or) = (c as i64 + dx, (row0 + r) as i64 + dy);
-            let (values, width) = before.as_ref()?;
-            ((oc0..oc1).contains(&oc) && (or0..or1).contains(&or))
-                .then(|| values[(or - or0) as usize * width + (oc - oc0) as usize])
-        };
-        let changes: Vec<i16> = (0..n * cols)
-            .map(|k| cell_change(at_old(k / cols, k % cols), Some(now[k]), thresholds))
-            .collect();
-        tally.add(&changes);
-        codes.extend(changes.iter().map(|&c| maps::render::change::step_code(c)));
-        tiff.write_rows(row0, n, changes)?;
-    }
-    tiff.finish()?;
-    // Its palette beside it, which QGIS loads with it.
-    write::write_text(&path.with_extension("qml"), &qgis::change_raster_qml())?;
-    let gt = new.geotransform;
-    let spec = crate::analysis::exposure::GridSpec {
-        x0: gt[0],
-        y0: gt[3],
-        cell: gt[1],
-        cols,
-        rows,
-    };
-    Ok((tally, maps::render::GradeGrid { spec, codes }))
-}
-
-/// The summary's lines, for stderr.
-fn summary_lines(comparison: &serde_json::Value) -> Vec<String> {
-    comparison["summary"]["lines"]
-        .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    Ok(changes::write_changes(
+        &old_run,
+        &new_run,
+        &stage.join(changes::CHANGES_DIR),
+        opts.as_ref(),
+    )?)
 }
 
 /// Drops the run's records on a thread of their own: freeing a province's

@@ -6,10 +6,12 @@
 //! of [`cells`]) written as GeoJSON, GeoPackage and GeoTIFF, the four lists
 //! ([`lists`]) as CSV and XLSX, `rejects.csv` and `report.json` ([`report`]),
 //! the QGIS styles and project ([`qgis`]) and the web map ([`web`]), all
-//! into the staging folder of the run's transaction ([`write::staging`]).
+//! into the staging folder of the run's transaction ([`write::staging`]);
+//! and the annual comparison's outputs ([`changes`]).
 
 pub mod build;
 pub mod cells;
+pub mod changes;
 pub mod layers;
 pub mod lists;
 pub mod polygonize;
