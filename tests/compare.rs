@@ -26,6 +26,23 @@ impl Pair {
     }
 }
 
+/// `riskatlas compare ARGS -q`, asserting the exit code.
+fn compare_runs(args: &[&str], code: i32) -> std::process::Output {
+    let args: Vec<&str> = ["compare"]
+        .iter()
+        .chain(args)
+        .chain(&["-q"])
+        .copied()
+        .collect();
+    riskatlas_expect(&args, code)
+}
+
+/// `riskatlas run PROJECT --out DIR -q`, asserting the exit code.
+fn run_into(args: &[&str], code: i32) -> std::process::Output {
+    let args: Vec<&str> = ["run"].iter().chain(args).chain(&["-q"]).copied().collect();
+    riskatlas_expect(&args, code)
+}
+
 /// Writes `project.toml` again with maps off (they are not compared here).
 fn without_maps(project: &Path) {
     let text = std::fs::read_to_string(project).unwrap();
@@ -71,28 +88,16 @@ fn pair() -> &'static Pair {
         );
         for y in ["2025", "2026"] {
             without_maps(&p.path(&format!("{y}/project.toml")));
-            riskatlas_expect(
+            run_into(
                 &[
-                    "run",
                     &p.s(&format!("{y}/project.toml")),
                     "--out",
                     &p.s(&format!("out{y}")),
-                    "-q",
                 ],
                 0,
             );
         }
-        riskatlas_expect(
-            &[
-                "compare",
-                &p.s("out2025"),
-                &p.s("out2026"),
-                "--out",
-                &p.s("cmp"),
-                "-q",
-            ],
-            0,
-        );
+        compare_runs(&[&p.s("out2025"), &p.s("out2026"), "--out", &p.s("cmp")], 0);
         p
     })
 }
@@ -117,7 +122,10 @@ fn evolution(p: &Pair) -> (ChangeIds, ChangeValues) {
 }
 
 /// A change list as (change, id) → the row by header.
-fn changes(dir: &Path, list: &str) -> BTreeMap<(String, String), BTreeMap<String, String>> {
+/// A change list's rows by (change, id), each as header → value.
+type ChangeList = BTreeMap<(String, String), BTreeMap<String, String>>;
+
+fn changes(dir: &Path, list: &str) -> ChangeList {
     let rows = read_csv(&dir.join(format!("lists/{list}.csv")));
     let header = &rows[0];
     rows[1..]
@@ -130,10 +138,7 @@ fn changes(dir: &Path, list: &str) -> BTreeMap<(String, String), BTreeMap<String
         .collect()
 }
 
-fn ids_of(
-    list: &BTreeMap<(String, String), BTreeMap<String, String>>,
-    change: &str,
-) -> BTreeSet<String> {
+fn ids_of(list: &ChangeList, change: &str) -> BTreeSet<String> {
     list.keys()
         .filter(|(c, _)| c == change)
         .map(|(_, id)| id.clone())
@@ -151,19 +156,18 @@ fn logged(log: &ChangeIds, kind: &str, changes: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The ids of `list` marked `label` are those `evolution.csv` has for `kind` and `changes`.
+fn assert_logged(list: &ChangeList, label: &str, log: &ChangeIds, kind: &str, changes: &[&str]) {
+    assert_eq!(ids_of(list, label), logged(log, kind, changes), "{label}");
+}
+
 #[test]
 fn enterprises_opened_and_closed_are_exactly_those_generated() {
     let p = pair();
     let (log, _) = evolution(p);
     let list = changes(&p.path("cmp"), "企业变化");
-    assert_eq!(
-        ids_of(&list, "新增"),
-        logged(&log, "enterprise", &["opened"])
-    );
-    assert_eq!(
-        ids_of(&list, "减少"),
-        logged(&log, "enterprise", &["closed"])
-    );
+    assert_logged(&list, "新增", &log, "enterprise", &["opened"]);
+    assert_logged(&list, "减少", &log, "enterprise", &["closed"]);
     assert!(!ids_of(&list, "新增").is_empty() && !ids_of(&list, "减少").is_empty());
 }
 
@@ -235,22 +239,16 @@ fn hidden_dangers_rectified_found_and_overdue_are_exactly_those_generated() {
     let p = pair();
     let (log, _) = evolution(p);
     let list = changes(&p.path("cmp"), "隐患变化");
-    assert_eq!(
-        ids_of(&list, "已整改"),
-        logged(&log, "hidden_danger", &["rectified"])
-    );
-    assert_eq!(
-        ids_of(&list, "新增"),
-        logged(&log, "hidden_danger", &["found"])
-    );
+    assert_logged(&list, "已整改", &log, "hidden_danger", &["rectified"]);
+    assert_logged(&list, "新增", &log, "hidden_danger", &["found"]);
     // Last year's deadlines have all passed: every danger left open is overdue.
-    assert_eq!(
-        ids_of(&list, "逾期未整改"),
-        logged(&log, "hidden_danger", &["still_open"])
-    );
-    assert_eq!(
-        ids_of(&list, "未再列出"),
-        logged(&log, "hidden_danger", &["archived", "gone_with_enterprise"])
+    assert_logged(&list, "逾期未整改", &log, "hidden_danger", &["still_open"]);
+    assert_logged(
+        &list,
+        "未再列出",
+        &log,
+        "hidden_danger",
+        &["archived", "gone_with_enterprise"],
     );
     assert!(ids_of(&list, "重新打开").is_empty());
 }
@@ -260,8 +258,8 @@ fn targets_added_and_removed_are_exactly_those_generated() {
     let p = pair();
     let (log, _) = evolution(p);
     let list = changes(&p.path("cmp"), "脆弱性目标变化");
-    assert_eq!(ids_of(&list, "新增"), logged(&log, "target", &["added"]));
-    assert_eq!(ids_of(&list, "减少"), logged(&log, "target", &["removed"]));
+    assert_logged(&list, "新增", &log, "target", &["added"]);
+    assert_logged(&list, "减少", &log, "target", &["removed"]);
 }
 
 /// A hazard unit's S changes only with its inventory: a unit becomes or
@@ -352,14 +350,12 @@ fn the_summary_adds_up() {
 fn a_run_compared_with_itself_has_no_changes() {
     let p = pair();
     let out = p.path("self");
-    riskatlas_expect(
+    compare_runs(
         &[
-            "compare",
             &p.s("out2026"),
             &p.s("out2026"),
             "--out",
             out.to_str().unwrap(),
-            "-q",
         ],
         0,
     );
@@ -377,14 +373,12 @@ fn a_run_compared_with_itself_has_no_changes() {
 fn swapping_the_years_swaps_every_change() {
     let p = pair();
     let back = p.path("back");
-    riskatlas_expect(
+    compare_runs(
         &[
-            "compare",
             &p.s("out2026"),
             &p.s("out2025"),
             "--out",
             back.to_str().unwrap(),
-            "-q",
         ],
         0,
     );
@@ -439,27 +433,15 @@ fn runs_of_different_areas_or_grids_are_refused() {
         0,
     );
     without_maps(&wuxi.join("project.toml"));
-    riskatlas_expect(
+    run_into(
         &[
-            "run",
             wuxi.join("project.toml").to_str().unwrap(),
             "--out",
             &p.s("outwuxi"),
-            "-q",
         ],
         0,
     );
-    let out = riskatlas_expect(
-        &[
-            "compare",
-            &p.s("out2026"),
-            &p.s("outwuxi"),
-            "--out",
-            &p.s("x"),
-            "-q",
-        ],
-        2,
-    );
+    let out = compare_runs(&[&p.s("out2026"), &p.s("outwuxi"), "--out", &p.s("x")], 2);
     assert!(
         stderr(&out).contains("different study areas"),
         "{}",
@@ -476,54 +458,26 @@ fn runs_of_different_areas_or_grids_are_refused() {
     .unwrap();
     let coarse_project = p.path("2026/coarse.toml");
     std::fs::rename(&coarse, &coarse_project).unwrap();
-    riskatlas_expect(
-        &[
-            "run",
-            coarse_project.to_str().unwrap(),
-            "--out",
-            &p.s("outcoarse"),
-            "-q",
-        ],
+    run_into(
+        &[coarse_project.to_str().unwrap(), "--out", &p.s("outcoarse")],
         0,
     );
-    let out = riskatlas_expect(
-        &[
-            "compare",
-            &p.s("out2026"),
-            &p.s("outcoarse"),
-            "--out",
-            &p.s("x"),
-            "-q",
-        ],
-        2,
-    );
+    let out = compare_runs(&[&p.s("out2026"), &p.s("outcoarse"), "--out", &p.s("x")], 2);
     assert!(
         stderr(&out).contains("different cell sizes: 100 m against 200 m"),
         "{}",
         stderr(&out)
     );
     // Not an output folder; an output folder inside an input.
-    let out = riskatlas_expect(
-        &[
-            "compare",
-            &p.s("2025"),
-            &p.s("out2026"),
-            "--out",
-            &p.s("x"),
-            "-q",
-        ],
-        2,
-    );
+    let out = compare_runs(&[&p.s("2025"), &p.s("out2026"), "--out", &p.s("x")], 2);
     assert!(stderr(&out).contains("report.json"), "{}", stderr(&out));
     let inside = p.path("out2026/changes");
-    let out = riskatlas_expect(
+    let out = compare_runs(
         &[
-            "compare",
             &p.s("out2025"),
             &p.s("out2026"),
             "--out",
             inside.to_str().unwrap(),
-            "-q",
         ],
         2,
     );
@@ -593,14 +547,8 @@ fn a_run_with_a_previous_output_compares_itself_with_it() {
     )
     .unwrap();
     let out = p.path("outprev");
-    let run = riskatlas_expect(
-        &[
-            "run",
-            project.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ],
+    let run = run_into(
+        &[project.to_str().unwrap(), "--out", out.to_str().unwrap()],
         0,
     );
     assert!(stderr(&run).contains("色企业"), "{}", stderr(&run));
@@ -628,13 +576,11 @@ fn a_run_with_a_previous_output_compares_itself_with_it() {
     )
     .unwrap();
     let missing = p.path("outmissing");
-    let run = riskatlas_expect(
+    let run = run_into(
         &[
-            "run",
             project.to_str().unwrap(),
             "--out",
             missing.to_str().unwrap(),
-            "-q",
         ],
         2,
     );
@@ -650,14 +596,8 @@ fn a_run_with_a_previous_output_compares_itself_with_it() {
         format!("{text}\n[compare]\nprevious = \"../outprev\"\n"),
     )
     .unwrap();
-    let run = riskatlas_expect(
-        &[
-            "run",
-            project.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ],
+    let run = run_into(
+        &[project.to_str().unwrap(), "--out", out.to_str().unwrap()],
         2,
     );
     assert!(
@@ -737,10 +677,7 @@ fn the_change_raster_is_each_cells_grade_level_change() {
         ("out2026", "out2026", "raster-self"),
         ("out2026", "out2025", "raster-back"),
     ] {
-        riskatlas_expect(
-            &["compare", &p.s(old), &p.s(new), "--out", &p.s(out), "-q"],
-            0,
-        );
+        compare_runs(&[&p.s(old), &p.s(new), "--out", &p.s(out)], 0);
     }
     let (same, _) = raster(&p.path("raster-self/exposure_change.tif"));
     assert!(same.iter().all(|&v| v == 0.0 || v == -9999.0));
@@ -830,15 +767,13 @@ fn the_change_maps_are_made_for_the_city_and_each_district() {
     assert!(colours.contains("#d7191c"), "no mark of a grade up");
     assert!(colours.contains("#1a9641"), "no mark of a grade down");
     let plain = p.path("nomaps");
-    riskatlas_expect(
+    compare_runs(
         &[
-            "compare",
             &p.s("out2025"),
             &p.s("out2026"),
             "--out",
             plain.to_str().unwrap(),
             "--no-maps",
-            "-q",
         ],
         0,
     );

@@ -31,8 +31,9 @@ pub fn cell_change(
     (to, tn): (&Thresholds, &Thresholds),
 ) -> i16 {
     let (o, n) = (old.unwrap_or(0.0), new.unwrap_or(0.0));
-    // Written so that NaN counts as no exposure.
-    if !(o > 0.0) && !(n > 0.0) {
+    // NaN counts as no exposure.
+    let exposed = |e: f32| e.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
+    if !exposed(o) && !exposed(n) {
         return NODATA;
     }
     level(n, tn) - level(o, to)

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{Change, Changes, Danger, Enterprise, Hazard, Kind, Run, Target, Unit};
 use crate::model::Grade;
 use crate::output::layers::{round4, Value};
-use crate::output::lists::{Column, Table};
+use crate::output::lists::{columns, numbered, Table};
 use crate::styles;
 
 /// 企业变化.
@@ -23,20 +23,6 @@ pub const TARGETS: &str = "脆弱性目标变化";
 pub const UNITS: &str = "行政区变化";
 /// The workbook of every change list.
 pub const WORKBOOK: &str = "变化清单.xlsx";
-
-fn columns(spec: &[(&'static str, f64)]) -> Vec<Column> {
-    std::iter::once(("序号", 6.0))
-        .chain(spec.iter().copied())
-        .map(|(header, width)| Column { header, width })
-        .collect()
-}
-
-fn numbered(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, r)| std::iter::once(Value::Int(i as i64 + 1)).chain(r).collect())
-        .collect()
-}
 
 /// A grade as the lists write it: 红, 橙, 黄, 蓝 (empty for none).
 fn colour(g: Option<Grade>) -> Value {

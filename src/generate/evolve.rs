@@ -13,10 +13,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{
-    date_in_year, jitter, pick_index, round_t, trade_name, GenDanger, GenEnterprise, GenTarget,
-    GenUnit, Synthetic, DANGERS,
-};
+use super::{jitter, round_t, trade_name, GenDanger, GenEnterprise, GenTarget, GenUnit, Synthetic};
 use crate::analysis::join::AdminIndex;
 use crate::model::Grade;
 
@@ -310,21 +307,7 @@ fn evolve_dangers(
                 Some(jitter(rng, index, t.lon_lat, 200.0))
             }
         };
-        let found_day = rng.gen_range(0..300);
-        let d = GenDanger {
-            id: format!("YH{year}{:05}", k + 1),
-            enterprise_id: e.map(|e| e.id.clone()),
-            description: DANGERS[rng.gen_range(0..DANGERS.len())],
-            level: if rng.gen_bool(0.08) {
-                "重大"
-            } else {
-                "一般"
-            },
-            status: ["未整改", "整改中", "已整改", "已销号"][pick_index(rng, &[20, 15, 50, 15])],
-            found: date_in_year(year, found_day),
-            due: date_in_year(year, found_day + rng.gen_range(30..90)),
-            lon_lat,
-        };
+        let d = super::danger(rng, (year, k + 1), e.map(|e| e.id.clone()), lon_lat);
         log.push(Change::new("hidden_danger", &d.id, "found"));
         next.push(d);
     }

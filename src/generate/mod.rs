@@ -516,22 +516,7 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
                     Some(point_in(&mut rng, index, d.slot, d.unit))
                 }
             };
-            let found_day = rng.gen_range(0..300);
-            GenDanger {
-                id: format!("YH{year}{:05}", i + 1),
-                enterprise_id: e.map(|e| e.id.clone()),
-                description: DANGERS[rng.gen_range(0..DANGERS.len())],
-                level: if rng.gen_bool(0.08) {
-                    "重大"
-                } else {
-                    "一般"
-                },
-                status: ["未整改", "整改中", "已整改", "已销号"]
-                    [pick_index(&mut rng, &[20, 15, 50, 15])],
-                found: date_in_year(year, found_day),
-                due: date_in_year(year, found_day + rng.gen_range(30..90)),
-                lon_lat,
-            }
+            danger(&mut rng, (year, i + 1), e.map(|e| e.id.clone()), lon_lat)
         })
         .collect();
 
@@ -561,6 +546,31 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         units,
         dangers,
         targets,
+    }
+}
+
+/// Hidden danger number `n` of `year`, found in the year (its finding,
+/// level, status and dates drawn here, in this order).
+fn danger(
+    rng: &mut ChaCha8Rng,
+    (year, n): (i32, usize),
+    enterprise_id: Option<String>,
+    lon_lat: Option<Point<f64>>,
+) -> GenDanger {
+    let found_day = rng.gen_range(0..300);
+    GenDanger {
+        id: format!("YH{year}{n:05}"),
+        enterprise_id,
+        description: DANGERS[rng.gen_range(0..DANGERS.len())],
+        level: if rng.gen_bool(0.08) {
+            "重大"
+        } else {
+            "一般"
+        },
+        status: ["未整改", "整改中", "已整改", "已销号"][pick_index(rng, &[20, 15, 50, 15])],
+        found: date_in_year(year, found_day),
+        due: date_in_year(year, found_day + rng.gen_range(30..90)),
+        lon_lat,
     }
 }
 

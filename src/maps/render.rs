@@ -1618,14 +1618,20 @@ pub fn render_all(
                 Job::District(u, within) => district_map(data, u, within, &style, &font)?,
                 Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
             };
-            crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, &png))
-                .map_err(|e| RenderError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
-            Ok(path.clone())
+            write_png(path, &png)
         })
         .collect()
+}
+
+/// Writes a rendered map (atomically); gives its path.
+fn write_png(path: &Path, png: &[u8]) -> Result<PathBuf, RenderError> {
+    crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, png)).map_err(
+        |e| RenderError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        },
+    )?;
+    Ok(path.to_path_buf())
 }
 
 #[cfg(test)]

@@ -56,7 +56,8 @@ pub struct Table {
 /// A list's name and its number of rows, for the report once the list is written.
 pub type ListCount = (&'static str, usize);
 
-fn columns(spec: &[(&'static str, f64)]) -> Vec<Column> {
+/// The columns of a list: 序号 and then `spec` (header, width).
+pub fn columns(spec: &[(&'static str, f64)]) -> Vec<Column> {
     std::iter::once(("序号", 6.0))
         .chain(spec.iter().copied())
         .map(|(header, width)| Column { header, width })
@@ -66,7 +67,7 @@ fn columns(spec: &[(&'static str, f64)]) -> Vec<Column> {
 /// Prefixes each row with its 1-based number, in a row of exactly its
 /// size (inserting into a full row would double its allocation, and a
 /// province's lists hold a million rows).
-fn numbered(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+pub fn numbered(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
     rows.into_iter()
         .enumerate()
         .map(|(i, r)| {

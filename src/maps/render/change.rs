@@ -13,8 +13,8 @@ use tiny_skia::{Color, PathBuilder, Transform};
 
 use super::{
     body_rect, bounds, colour, draw_frame_and_footer_lines, draw_north_arrow, draw_scale_bar,
-    draw_title, load_font, paint_cells, safe_file_stem, solid, GradeGrid, MapOptions, Page, Rect,
-    RenderError, View,
+    draw_title, load_font, paint_cells, safe_file_stem, solid, write_png, GradeGrid, MapOptions,
+    Page, Rect, RenderError, View,
 };
 use crate::styles::{self, MapStyle};
 
@@ -99,15 +99,7 @@ pub fn render_change_maps(
         (dir.join("district").join(file), Some(u))
     }));
     jobs.par_iter()
-        .map(|(path, unit)| {
-            let png = change_map(data, *unit, &style, &font)?;
-            crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, &png))
-                .map_err(|e| RenderError::Io {
-                    path: path.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
-            Ok(path.clone())
-        })
+        .map(|(path, unit)| write_png(path, &change_map(data, *unit, &style, &font)?))
         .collect()
 }
 
