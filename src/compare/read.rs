@@ -135,7 +135,11 @@ fn report_facts(report: &serde_json::Value) -> Result<(i64, RunGrid, Thresholds)
         report
             .pointer(pointer)
             .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| format!("has no {pointer}: written by an older riskatlas?"))
+            .ok_or_else(|| {
+                format!(
+                    "has no {pointer}: written by an older riskatlas? Run that year's project again with this one"
+                )
+            })
     };
     let grid = RunGrid {
         epsg: num("/crs/metric/epsg")? as u32,
