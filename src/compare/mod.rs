@@ -196,7 +196,14 @@ pub fn comparable(old: &Run, new: &Run) -> Result<(), Refused> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if old.top_units() != new.top_units() {
+    // By code: a unit renamed between the years is still the same area.
+    let codes = |r: &Run| {
+        r.top_units()
+            .into_iter()
+            .map(|(c, _)| c.to_string())
+            .collect::<Vec<_>>()
+    };
+    if codes(old) != codes(new) {
         return Err(refuse(format!(
             "different study areas: {} against {}",
             list(old.top_units()),
