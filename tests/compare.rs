@@ -693,16 +693,17 @@ fn the_change_raster_is_each_cells_grade_level_change() {
 }
 
 /// The change raster opens in QGIS with its palette, and its cells render
-/// in their step's colour (`tests/qgis/check_change_raster.py`; the render
-/// is left in `target/qgis-renders/` to look at).
+/// in their step's colour; each change layer opens with its default style
+/// and every feature is drawn by one rule (`tests/qgis/check_changes.py`;
+/// the raster's render is left in `target/qgis-renders/` to look at).
 #[test]
-fn the_change_raster_opens_paletted_in_qgis() {
+fn the_changes_open_styled_in_qgis() {
     let p = pair();
     let renders = root().join("target/qgis-renders");
     std::fs::create_dir_all(&renders).unwrap();
     let o = std::process::Command::new(util::python())
-        .arg(root().join("tests/qgis/check_change_raster.py"))
-        .arg(p.path("cmp/exposure_change.tif"))
+        .arg(root().join("tests/qgis/check_changes.py"))
+        .arg(p.path("cmp"))
         .arg(&renders)
         .env("QT_QPA_PLATFORM", "offscreen")
         .output()
@@ -782,4 +783,78 @@ fn the_change_maps_are_made_for_the_city_and_each_district() {
         read_json(&plain.join("report.json"))["maps"],
         serde_json::json!([])
     );
+}
+
+/// Each change layer holds its list's rows, in the list's order, with the
+/// same change and id, at the same place; the GeoJSON and the GeoPackage
+/// hold the same features.
+#[test]
+fn the_change_layers_hold_the_change_lists() {
+    let p = pair();
+    let lists = [
+        ("enterprise_changes", "企业变化"),
+        ("hazard_source_changes", "重大危险源变化"),
+        ("hidden_danger_changes", "隐患变化"),
+        ("vulnerable_target_changes", "脆弱性目标变化"),
+        ("admin_unit_changes", "行政区变化"),
+    ];
+    let words = |layer: &str, key: &str| -> String {
+        let w = match (layer, key) {
+            ("hidden_danger_changes", "new") => "新增",
+            ("hidden_danger_changes", "no_longer_listed") => "未再列出",
+            ("hidden_danger_changes", "rectified") => "已整改",
+            ("hidden_danger_changes", "reopened") => "重新打开",
+            ("hidden_danger_changes", "overdue") => "逾期未整改",
+            (_, "up") => "升级",
+            (_, "down") => "降级",
+            (_, "new") => "新增",
+            (_, "gone") => "减少",
+            (_, "same") => "不变",
+            (_, other) => panic!("{layer}: change {other:?}"),
+        };
+        w.to_string()
+    };
+    let gpkg = gdal::Dataset::open(p.path("cmp/changes.gpkg")).unwrap();
+    for (layer, list) in lists {
+        let fc = read_json(&p.path(&format!("cmp/geojson/{layer}.geojson")));
+        let features = fc["features"].as_array().unwrap();
+        let csv = read_csv(&p.path(&format!("cmp/lists/{list}.csv")));
+        assert_eq!(features.len(), csv.len() - 1, "{layer}");
+        let id_field = if layer == "admin_unit_changes" {
+            "code"
+        } else {
+            "id"
+        };
+        for (f, row) in features.iter().zip(&csv[1..]) {
+            let props = &f["properties"];
+            assert_eq!(
+                words(layer, props["change"].as_str().unwrap()),
+                row[1],
+                "{layer}"
+            );
+            assert_eq!(props[id_field].as_str().unwrap(), row[2], "{layer}");
+            if layer != "admin_unit_changes" {
+                let c = &f["geometry"]["coordinates"];
+                let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+                let n = row.len();
+                let (lx, ly): (f64, f64) =
+                    (row[n - 2].parse().unwrap(), row[n - 1].parse().unwrap());
+                assert!(
+                    (x - lx).abs() < 2e-7 && (y - ly).abs() < 2e-7,
+                    "{layer} {}",
+                    row[2]
+                );
+            }
+        }
+        use gdal::vector::LayerAccess;
+        let l = gpkg.layer_by_name(layer).unwrap();
+        assert_eq!(
+            l.feature_count() as usize,
+            features.len(),
+            "{layer} in changes.gpkg"
+        );
+    }
+    assert!(read_json(&p.path("cmp/geojson/enterprise_changes.geojson"))
+        .get("crs")
+        .is_none());
 }

@@ -115,7 +115,7 @@ fn hazard_grade(g: Option<u8>) -> Value {
 }
 
 /// Why a major hazard source is new or gone.
-fn hazard_note(c: &Change<Hazard>) -> &'static str {
+pub fn hazard_note(c: &Change<Hazard>) -> &'static str {
     match (c.kind, c.old, c.new) {
         (Kind::New, None, _) => "新单元",
         (Kind::New, Some(_), _) => "原非重大危险源",
@@ -187,6 +187,17 @@ pub fn danger_label(k: Kind) -> &'static str {
         Kind::Down => "已整改",
         Kind::Up => "重新打开",
         Kind::Overdue => "逾期未整改",
+    }
+}
+
+/// How a hidden danger changed, in the spelling of the report and the layers.
+pub fn danger_key(k: Kind) -> &'static str {
+    match k {
+        Kind::New => "new",
+        Kind::Gone => "no_longer_listed",
+        Kind::Down => "rectified",
+        Kind::Up => "reopened",
+        Kind::Overdue => "overdue",
     }
 }
 
@@ -297,13 +308,7 @@ pub fn unit_table(changes: &Changes) -> Table {
         .collect();
     codes.sort();
     codes.dedup();
-    let rank = |code: &str| match kinds.get(code) {
-        Some(Kind::Up) => 0,
-        Some(Kind::New) => 1,
-        Some(Kind::Down) => 2,
-        Some(Kind::Gone) => 3,
-        _ => 4,
-    };
+    let rank = |code: &str| kinds.get(code).map_or(4, |k| unit_rank(*k));
     codes.sort_by_key(|c| (rank(c), c.as_str()));
     let rows = codes
         .into_iter()
@@ -344,6 +349,18 @@ pub fn unit_table(changes: &Changes) -> Table {
             ("现黄色网格占比(%)", 12.0),
         ]),
         rows: numbered(rows),
+    }
+}
+
+/// Where a unit's change puts it in the unit list and layer: up, new, down,
+/// gone, then the unchanged (4).
+pub fn unit_rank(k: Kind) -> u8 {
+    match k {
+        Kind::Up => 0,
+        Kind::New => 1,
+        Kind::Down => 2,
+        Kind::Gone => 3,
+        Kind::Overdue => 4,
     }
 }
 
@@ -537,13 +554,7 @@ pub fn summary(changes: &Changes) -> serde_json::Value {
         "hidden_dangers": {
             "open_major_old": changes.old.dangers.values().filter(|d| d.major && d.open).count(),
             "open_major_new": changes.new.dangers.values().filter(|d| d.major && d.open).count(),
-            "changes": counts(&changes.dangers, |k| match k {
-                Kind::New => "new",
-                Kind::Gone => "no_longer_listed",
-                Kind::Down => "rectified",
-                Kind::Up => "reopened",
-                Kind::Overdue => "overdue",
-            }),
+            "changes": counts(&changes.dangers, danger_key),
         },
         "vulnerable_targets": { "changes": counts(&changes.targets, key) },
         "admin_units": { "changes": counts(&changes.units, key) },

@@ -127,6 +127,13 @@ fn build_layer(
     } = r;
     let metric = loaded.index.metric();
     match layer {
+        Layer::AdminUnitChanges
+        | Layer::EnterpriseChanges
+        | Layer::HazardSourceChanges
+        | Layer::HiddenDangerChanges
+        | Layer::VulnerableTargetChanges => {
+            unreachable!("a run never builds the comparison's layers (see output/changes.rs)")
+        }
         Layer::AdminUnits => each(admin_unit_rows(project, loaded, analysis, grid)),
         Layer::InfluenceZones => in_parts(
             &analysis.sources,

@@ -9,7 +9,10 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::analysis::grid::TILE;
+use crate::compare::{tables, Changes, Danger, Hazard, Kind, Run, Target, Unit};
 use crate::maps;
+use crate::model::Grade;
+use crate::output::layers::{self, Layer, Row, Shape, Value};
 use crate::output::qgis;
 use crate::output::write::{self, WriteError};
 
@@ -73,6 +76,8 @@ pub fn write_changes(
         )));
     }
     let tables = tables::tables(&mut changes);
+    let stamp = format!("{}T00:00:00.000Z", new_run.data_date);
+    write_layers(&changes, dir, &stamp)?;
     let date = crate::model::Date {
         year: new_run.year as i32,
         month: 12,
@@ -176,4 +181,201 @@ pub fn summary_lines(comparison: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Writes the change layers, in the lists' order: a GeoJSON file each in
+/// `dir/geojson` and together in `dir/changes.gpkg` (with their QGIS styles).
+fn write_layers(changes: &Changes, dir: &Path, stamp: &str) -> Result<(), WriteError> {
+    let mut gpkg = write::gpkg::GpkgWriter::create(&dir.join(CHANGES_GPKG), stamp)?;
+    for layer in Layer::CHANGES {
+        let rows = change_rows(changes, layer);
+        let def = layers::def(layer);
+        let mut geojson =
+            write::GeoJsonWriter::create(&dir.join(format!("geojson/{layer}.geojson")), def)?;
+        geojson.write_rows(&rows)?;
+        geojson.finish()?;
+        let mut open = gpkg.begin_layer(def)?;
+        gpkg.add_rows(&mut open, &rows)?;
+        gpkg.end_layer(open)?;
+    }
+    gpkg.finish()
+}
+
+/// The GeoPackage of the change layers.
+pub const CHANGES_GPKG: &str = "changes.gpkg";
+
+fn point(at: (f64, f64)) -> Shape {
+    Shape::Point(geo::Point::new(at.0, at.1))
+}
+
+fn text(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::Str(s.to_string())
+    }
+}
+
+fn grade(g: Option<Grade>) -> Value {
+    g.map(|g| g.as_str().to_string()).into()
+}
+
+fn real(x: Option<f64>) -> Value {
+    x.map(layers::round4).into()
+}
+
+/// The rows of one change layer.
+fn change_rows(changes: &Changes, layer: Layer) -> Vec<Row> {
+    let (old, new) = (changes.old, changes.new);
+    match layer {
+        Layer::EnterpriseChanges => changes
+            .enterprises
+            .iter()
+            .map(|c| {
+                let e = c.latest();
+                layers::row_of(
+                    layer,
+                    point(e.at),
+                    [
+                        ("change", text(c.kind.key())),
+                        ("id", text(c.id)),
+                        ("name", text(&e.name)),
+                        ("district", text(&e.place)),
+                        ("old_grade", grade(c.old.and_then(|e| e.grade))),
+                        ("new_grade", grade(c.new.and_then(|e| e.grade))),
+                        ("old_reason", c.old.map_or(Value::Null, |e| text(&e.reason))),
+                        ("new_reason", c.new.map_or(Value::Null, |e| text(&e.reason))),
+                    ],
+                )
+            })
+            .collect(),
+        Layer::HazardSourceChanges => changes
+            .hazards
+            .iter()
+            .map(|c| {
+                let h = c.latest();
+                let level = |h: Option<&Hazard>| h.and_then(|h| h.grade).map(i64::from).into();
+                layers::row_of(
+                    layer,
+                    point(h.at),
+                    [
+                        ("change", text(c.kind.key())),
+                        ("id", text(c.id)),
+                        ("name", text(&h.name)),
+                        ("enterprise_name", text(&h.enterprise)),
+                        ("district", text(&h.place)),
+                        ("old_s", real(c.old.and_then(|h| h.s))),
+                        ("new_s", real(c.new.and_then(|h| h.s))),
+                        ("old_r", real(c.old.and_then(|h| h.r))),
+                        ("new_r", real(c.new.and_then(|h| h.r))),
+                        ("old_grade", level(c.old)),
+                        ("new_grade", level(c.new)),
+                        ("note", text(tables::hazard_note(c))),
+                    ],
+                )
+            })
+            .collect(),
+        Layer::HiddenDangerChanges => changes
+            .dangers
+            .iter()
+            .map(|c| {
+                let d = c.latest();
+                let status = |d: Option<&Danger>| {
+                    d.map_or(Value::Null, |d| {
+                        text(if d.open { "open" } else { "rectified" })
+                    })
+                };
+                layers::row_of(
+                    layer,
+                    point(d.at),
+                    [
+                        ("change", text(tables::danger_key(c.kind))),
+                        ("id", text(c.id)),
+                        ("description", text(&d.description)),
+                        ("level", text(if d.major { "major" } else { "general" })),
+                        ("enterprise_id", text(&d.enterprise_id)),
+                        ("district", text(&d.place)),
+                        ("old_status", status(c.old)),
+                        ("new_status", status(c.new)),
+                        ("due_date", text(&d.due)),
+                    ],
+                )
+            })
+            .collect(),
+        Layer::VulnerableTargetChanges => changes
+            .targets
+            .iter()
+            .map(|c| {
+                let t = c.latest();
+                let graded = |run: &Run, t: Option<&Target>| {
+                    grade(t.and_then(|t| run.thresholds.grade(t.exposure)))
+                };
+                layers::row_of(
+                    layer,
+                    point(t.at),
+                    [
+                        ("change", text(c.kind.key())),
+                        ("id", text(c.id)),
+                        ("name", text(&t.name)),
+                        ("kind", text(&t.kind)),
+                        ("district", text(&t.place)),
+                        ("old_exposure", real(c.old.map(|t| t.exposure))),
+                        ("new_exposure", real(c.new.map(|t| t.exposure))),
+                        ("old_grade", graded(old, c.old)),
+                        ("new_grade", graded(new, c.new)),
+                    ],
+                )
+            })
+            .collect(),
+        _ => unit_rows(changes),
+    }
+}
+
+/// Every unit of either run, changed ones first, with its grades and shares.
+fn unit_rows(changes: &Changes) -> Vec<Row> {
+    let kinds: std::collections::BTreeMap<&str, Kind> =
+        changes.units.iter().map(|c| (c.id, c.kind)).collect();
+    let mut codes: Vec<&String> = changes
+        .old
+        .units
+        .keys()
+        .chain(changes.new.units.keys())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes.sort_by_key(|c| {
+        (
+            kinds.get(c.as_str()).map_or(4, |k| tables::unit_rank(*k)),
+            c.as_str(),
+        )
+    });
+    codes
+        .into_iter()
+        .map(|code| {
+            let (o, n) = (changes.old.units.get(code), changes.new.units.get(code));
+            let u: &Unit = n.or(o).expect("a unit of either run");
+            let share = |u: Option<&Unit>, i: usize| u.map(|u| u.shares[i]).into();
+            layers::row_of(
+                Layer::AdminUnitChanges,
+                Shape::MultiPolygon(u.boundary.clone()),
+                [
+                    (
+                        "change",
+                        text(kinds.get(code.as_str()).map_or("same", |k| k.key())),
+                    ),
+                    ("code", text(code)),
+                    ("name", text(&u.name)),
+                    ("level", text(&u.level)),
+                    ("old_grade", grade(o.and_then(|u| u.grade))),
+                    ("new_grade", grade(n.and_then(|u| u.grade))),
+                    ("old_share_red", share(o, 0)),
+                    ("new_share_red", share(n, 0)),
+                    ("old_share_orange", share(o, 1)),
+                    ("new_share_orange", share(n, 1)),
+                    ("old_share_yellow", share(o, 2)),
+                    ("new_share_yellow", share(n, 2)),
+                ],
+            )
+        })
+        .collect()
 }

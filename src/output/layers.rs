@@ -18,7 +18,7 @@ use crate::model::{
     VulnerableTarget,
 };
 
-const CATALOGUE: [&str; 7] = [
+const CATALOGUE: [&str; 12] = [
     include_str!("../../layers/exposure_grid.toml"),
     include_str!("../../layers/influence_zones.toml"),
     include_str!("../../layers/admin_units.toml"),
@@ -26,6 +26,11 @@ const CATALOGUE: [&str; 7] = [
     include_str!("../../layers/hazard_sources.toml"),
     include_str!("../../layers/hidden_dangers.toml"),
     include_str!("../../layers/vulnerable_targets.toml"),
+    include_str!("../../layers/changes/admin_unit_changes.toml"),
+    include_str!("../../layers/changes/enterprise_changes.toml"),
+    include_str!("../../layers/changes/hazard_source_changes.toml"),
+    include_str!("../../layers/changes/hidden_danger_changes.toml"),
+    include_str!("../../layers/changes/vulnerable_target_changes.toml"),
 ];
 
 /// The unit fields appended to every point layer with `admin_fields = true`.
@@ -106,6 +111,16 @@ pub enum Layer {
     HiddenDangers,
     /// Vulnerable targets with the sources around them.
     VulnerableTargets,
+    /// The comparison's units with their grades before and after.
+    AdminUnitChanges,
+    /// The comparison's enterprises new, gone, graded up or down.
+    EnterpriseChanges,
+    /// The comparison's major hazard sources new, gone, graded up or down.
+    HazardSourceChanges,
+    /// The comparison's hidden dangers that changed.
+    HiddenDangerChanges,
+    /// The comparison's vulnerable targets that changed.
+    VulnerableTargetChanges,
 }
 
 impl Layer {
@@ -120,6 +135,20 @@ impl Layer {
         Layer::VulnerableTargets,
     ];
 
+    /// The annual comparison's layers (`riskatlas compare`), not a run's.
+    pub const CHANGES: [Layer; 5] = [
+        Layer::AdminUnitChanges,
+        Layer::EnterpriseChanges,
+        Layer::HazardSourceChanges,
+        Layer::HiddenDangerChanges,
+        Layer::VulnerableTargetChanges,
+    ];
+
+    /// Whether this is one of the comparison's layers.
+    pub fn is_change(self) -> bool {
+        Layer::CHANGES.contains(&self)
+    }
+
     /// The layer's name: its GeoJSON file, GeoPackage table and QGIS layer.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -130,6 +159,11 @@ impl Layer {
             Layer::HazardSources => "hazard_sources",
             Layer::HiddenDangers => "hidden_dangers",
             Layer::VulnerableTargets => "vulnerable_targets",
+            Layer::AdminUnitChanges => "admin_unit_changes",
+            Layer::EnterpriseChanges => "enterprise_changes",
+            Layer::HazardSourceChanges => "hazard_source_changes",
+            Layer::HiddenDangerChanges => "hidden_danger_changes",
+            Layer::VulnerableTargetChanges => "vulnerable_target_changes",
         }
     }
 }
@@ -192,9 +226,12 @@ pub fn def(layer: Layer) -> &'static LayerDef {
     &catalogue()[&layer]
 }
 
-/// The layers from the bottom of the drawing order to the top.
+/// A run's layers from the bottom of the drawing order to the top.
 pub fn in_draw_order() -> Vec<Layer> {
-    let mut defs: Vec<&LayerDef> = catalogue().values().collect();
+    let mut defs: Vec<&LayerDef> = catalogue()
+        .values()
+        .filter(|d| !d.name.is_change())
+        .collect();
     defs.sort_by_key(|d| d.draw_order);
     defs.into_iter().map(|d| d.name).collect()
 }
@@ -315,6 +352,19 @@ pub struct Row {
     pub shape: Shape,
     /// One value per field of the layer, in catalogue order.
     pub values: Vec<Value>,
+}
+
+/// A row of `layer` from its fields by name (in catalogue order, as a row
+/// function gives them): for layers built outside this module.
+pub fn row_of<'a>(
+    layer: Layer,
+    shape: Shape,
+    values: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Row {
+    values
+        .into_iter()
+        .fold(RowBuilder::new(def(layer)), |b, (name, v)| b.set(name, v))
+        .build(shape)
 }
 
 /// Builds rows in catalogue order from named values, so a row function lists

@@ -40,7 +40,8 @@ def catalogue():
     layers = {}
     admin = [("city_code", "市代码"), ("city_name", "市"), ("district_code", "区县代码"),
              ("district_name", "区县"), ("town_code", "乡镇街道代码"), ("town_name", "乡镇街道")]
-    for name in os.listdir(os.path.join(REPO, "layers")):
+    # A run's layers (the comparison's are in layers/changes/).
+    for name in sorted(n for n in os.listdir(os.path.join(REPO, "layers")) if n.endswith(".toml")):
         with open(os.path.join(REPO, "layers", name), "rb") as f:
             d = tomllib.load(f)
         fields = [(x["name"], x["type"], x["alias"], x.get("decimals")) for x in d["fields"]]

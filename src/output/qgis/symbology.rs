@@ -259,6 +259,81 @@ pub fn symbology(layer: Layer) -> Symbology {
         Layer::HazardSources => hazard_sources(),
         Layer::HiddenDangers => hidden_dangers(),
         Layer::VulnerableTargets => vulnerable_targets(),
+        Layer::AdminUnitChanges
+        | Layer::EnterpriseChanges
+        | Layer::HazardSourceChanges
+        | Layer::HiddenDangerChanges
+        | Layer::VulnerableTargetChanges => changes(layer),
+    }
+}
+
+/// The comparison's layers: a rule per kind of change, worse in the change
+/// scale's strongest red, new in its orange, better in its strongest
+/// green, gone in its pale green; units outlined in those colours.
+fn changes(layer: Layer) -> Symbology {
+    let m = styles::map();
+    let c = |step: i16| Rgba::hex(m.change.colour(step), 1.0);
+    let kinds: Vec<(&'static str, &'static str, Shape, Rgba)> = match layer {
+        Layer::HiddenDangerChanges => vec![
+            ("overdue", "逾期未整改", Shape::Diamond, c(3)),
+            ("reopened", "重新打开", Shape::Diamond, c(2)),
+            ("new", "新增", Shape::Circle, c(2)),
+            ("rectified", "已整改", Shape::Diamond, c(-3)),
+            ("no_longer_listed", "未再列出", Shape::Circle, c(-2)),
+        ],
+        _ => vec![
+            ("up", "升级", Shape::Triangle, c(3)),
+            ("new", "新增", Shape::Circle, c(2)),
+            ("down", "降级", Shape::Triangle, c(-3)),
+            ("gone", "减少", Shape::Square, c(-2)),
+        ],
+    };
+    let edge = Line {
+        colour: Rgba::hex(&m.furniture.swatch_outline, 1.0),
+        width_mm: 0.2,
+        dashed: false,
+    };
+    let mut rules: Vec<Rule> = kinds
+        .into_iter()
+        .map(|(value, label, shape, colour)| Rule {
+            label: label.to_string(),
+            filter: Filter::Eq("change", Lit::Str(value)),
+            symbol: if layer == Layer::AdminUnitChanges {
+                Symbol::Fill {
+                    fill: None,
+                    outline: Some(Line {
+                        colour,
+                        width_mm: m.units.outline_mm * 2.5,
+                        dashed: false,
+                    }),
+                }
+            } else {
+                Symbol::Marker {
+                    shape,
+                    size_mm: m.points.major_hazard_mm * 0.8,
+                    fill: Some(colour),
+                    outline: edge,
+                }
+            },
+        })
+        .collect();
+    if layer == Layer::AdminUnitChanges {
+        rules.push(Rule {
+            label: "不变".to_string(),
+            filter: Filter::Eq("change", Lit::Str("same")),
+            symbol: Symbol::Fill {
+                fill: None,
+                outline: Some(Line {
+                    colour: Rgba::hex(&m.units.outline, 1.0),
+                    width_mm: m.units.outline_mm,
+                    dashed: false,
+                }),
+            },
+        });
+    }
+    Symbology {
+        rules,
+        labels: None,
     }
 }
 

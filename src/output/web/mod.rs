@@ -193,6 +193,12 @@ fn min_zoom(layer: Layer, def: &LayerDef, row: &Row) -> u8 {
         Layer::HiddenDangers => w.general_dangers,
         Layer::VulnerableTargets => w.targets,
         Layer::InfluenceZones => w.influence_zones,
+        // Not in a run's tiles.
+        Layer::AdminUnitChanges
+        | Layer::EnterpriseChanges
+        | Layer::HazardSourceChanges
+        | Layer::HiddenDangerChanges
+        | Layer::VulnerableTargetChanges => 0,
     }
 }
 
