@@ -299,25 +299,14 @@ pub fn target_table(changes: &mut [Change<Target>], old: &Run, new: &Run) -> Tab
 /// 行政区变化: every unit of either run, its grade and its shares of red,
 /// orange and yellow cells before and after; up-grades first.
 pub fn unit_table(changes: &Changes) -> Table {
-    let kinds: BTreeMap<&str, Kind> = changes.units.iter().map(|c| (c.id, c.kind)).collect();
-    let mut codes: Vec<&String> = changes
-        .old
-        .units
-        .keys()
-        .chain(changes.new.units.keys())
-        .collect();
-    codes.sort();
-    codes.dedup();
-    let rank = |code: &str| kinds.get(code).map_or(4, |k| unit_rank(*k));
-    codes.sort_by_key(|c| (rank(c), c.as_str()));
-    let rows = codes
+    let rows = unit_order(changes)
         .into_iter()
-        .map(|code| {
+        .map(|(code, kind)| {
             let (o, n) = (changes.old.units.get(code), changes.new.units.get(code));
             let u = n.or(o).expect("a unit of either run");
             let share = |u: Option<&Unit>, i: usize| real(u.map(|u| u.shares[i]));
             vec![
-                text(kinds.get(code.as_str()).map_or("不变", |k| k.label())),
+                text(kind.map_or("不变", Kind::label)),
                 text(code),
                 text(&u.name),
                 text(level_zh(&u.level)),
@@ -352,9 +341,28 @@ pub fn unit_table(changes: &Changes) -> Table {
     }
 }
 
-/// Where a unit's change puts it in the unit list and layer: up, new, down,
-/// gone, then the unchanged (4).
-pub fn unit_rank(k: Kind) -> u8 {
+/// Every unit code of either run with its change, in the order of the unit
+/// list and layer: up, new, down, gone, then the unchanged; by code within.
+pub fn unit_order<'a>(changes: &'a Changes) -> Vec<(&'a str, Option<Kind>)> {
+    let kinds: BTreeMap<&str, Kind> = changes.units.iter().map(|c| (c.id, c.kind)).collect();
+    let mut codes: Vec<&str> = changes
+        .old
+        .units
+        .keys()
+        .chain(changes.new.units.keys())
+        .map(String::as_str)
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut order: Vec<(&str, Option<Kind>)> = codes
+        .into_iter()
+        .map(|c| (c, kinds.get(c).copied()))
+        .collect();
+    order.sort_by_key(|&(c, k)| (k.map_or(4, unit_rank), c));
+    order
+}
+
+fn unit_rank(k: Kind) -> u8 {
     match k {
         Kind::Up => 0,
         Kind::New => 1,

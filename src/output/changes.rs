@@ -333,25 +333,9 @@ fn change_rows(changes: &Changes, layer: Layer) -> Vec<Row> {
 
 /// Every unit of either run, changed ones first, with its grades and shares.
 fn unit_rows(changes: &Changes) -> Vec<Row> {
-    let kinds: std::collections::BTreeMap<&str, Kind> =
-        changes.units.iter().map(|c| (c.id, c.kind)).collect();
-    let mut codes: Vec<&String> = changes
-        .old
-        .units
-        .keys()
-        .chain(changes.new.units.keys())
-        .collect();
-    codes.sort();
-    codes.dedup();
-    codes.sort_by_key(|c| {
-        (
-            kinds.get(c.as_str()).map_or(4, |k| tables::unit_rank(*k)),
-            c.as_str(),
-        )
-    });
-    codes
+    tables::unit_order(changes)
         .into_iter()
-        .map(|code| {
+        .map(|(code, kind)| {
             let (o, n) = (changes.old.units.get(code), changes.new.units.get(code));
             let u: &Unit = n.or(o).expect("a unit of either run");
             let share = |u: Option<&Unit>, i: usize| u.map(|u| u.shares[i]).into();
@@ -359,10 +343,7 @@ fn unit_rows(changes: &Changes) -> Vec<Row> {
                 Layer::AdminUnitChanges,
                 Shape::MultiPolygon(u.boundary.clone()),
                 [
-                    (
-                        "change",
-                        text(kinds.get(code.as_str()).map_or("same", |k| k.key())),
-                    ),
+                    ("change", text(kind.map_or("same", Kind::key))),
                     ("code", text(code)),
                     ("name", text(&u.name)),
                     ("level", text(&u.level)),
