@@ -115,7 +115,8 @@ impl ClearCells {
         }
     }
 
-    /// The share of cells that are clear (for tests and the curious).
+    /// The share of cells that are clear.
+    #[cfg(test)]
     pub fn clear_share(&self) -> f64 {
         let clear = self.cells.iter().filter(|&&c| c != NEAR_EDGE).count();
         clear as f64 / self.cells.len().max(1) as f64

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::ingest::config::Thresholds;
-use crate::model::Grade;
+use crate::model::{AdminLevel, Grade};
 
 /// What a run's `report.json` says of its grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,8 +41,8 @@ pub struct RunGrid {
 pub struct Unit {
     /// Its name.
     pub name: String,
-    /// `city`, `district` or `town`.
-    pub level: String,
+    /// Its level (none for a level this riskatlas does not know).
+    pub level: Option<AdminLevel>,
     /// Its grade.
     pub grade: Option<Grade>,
     /// Shares of its area in red, orange and yellow cells (%).
@@ -155,16 +155,10 @@ pub struct Run {
 impl Run {
     /// The codes and names of the study area's top units (the coarsest level present).
     pub fn top_units(&self) -> Vec<(&str, &str)> {
-        let rank = |l: &str| match l {
-            "province" => 0,
-            "city" => 1,
-            "district" => 2,
-            _ => 3,
-        };
-        let top = self.units.values().map(|u| rank(&u.level)).min();
+        let top = self.units.values().filter_map(|u| u.level).min();
         self.units
             .iter()
-            .filter(|(_, u)| Some(rank(&u.level)) == top)
+            .filter(|(_, u)| u.level.is_some() && u.level == top)
             .map(|(c, u)| (c.as_str(), u.name.as_str()))
             .collect()
     }
@@ -270,18 +264,6 @@ impl Kind {
             Kind::Overdue => "overdue",
         }
     }
-
-    /// The same change seen from the other year (a danger still open is
-    /// a state of the newer year, not a change: it has none).
-    pub fn reversed(self) -> Option<Kind> {
-        match self {
-            Kind::New => Some(Kind::Gone),
-            Kind::Gone => Some(Kind::New),
-            Kind::Up => Some(Kind::Down),
-            Kind::Down => Some(Kind::Up),
-            Kind::Overdue => None,
-        }
-    }
 }
 
 /// A record present in either run, with its state in each.
@@ -301,6 +283,16 @@ impl<'a, T> Change<'a, T> {
     /// Its state in the newer run, else in the older.
     pub fn latest(&self) -> &'a T {
         self.new.or(self.old).expect("a change has a state")
+    }
+
+    /// The state that makes the change serious, and whether it is the
+    /// newer run's: the new one going up or appearing, the old one going
+    /// down or away.
+    pub fn deciding(&self) -> (bool, Option<&'a T>) {
+        match self.kind {
+            Kind::Up | Kind::New | Kind::Overdue => (true, self.new),
+            Kind::Down | Kind::Gone => (false, self.old),
+        }
     }
 }
 

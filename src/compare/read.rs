@@ -9,8 +9,9 @@ use gdal::vector::LayerAccess;
 use gdal::Dataset;
 
 use super::{Danger, Enterprise, Hazard, Run, RunGrid, Target, Unit};
+use crate::crs::MetricCrs;
 use crate::ingest::config::Thresholds;
-use crate::model::Grade;
+use crate::model::{AdminLevel, Grade};
 
 /// Why an output folder cannot be read for a comparison.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +64,7 @@ pub fn read_run_from(
         report_facts(report).map_err(|r| error(&dir.join("report.json"), r))?;
     let gpkg = files.join(crate::output::write::GPKG_FILE);
     let ds = Dataset::open(&gpkg).map_err(|e| error(&gpkg, e))?;
-    let mut layers = Layers {
+    let layers = Layers {
         ds: &ds,
         path: &gpkg,
     };
@@ -141,8 +142,14 @@ fn report_facts(report: &serde_json::Value) -> Result<(i64, RunGrid, Thresholds)
                 )
             })
     };
+    let epsg = num("/crs/metric/epsg")? as u32;
+    if MetricCrs::for_epsg(epsg).is_none() {
+        return Err(format!(
+            "metric CRS EPSG:{epsg} is not a CGCS2000 3-degree Gauss-Kruger zone riskatlas writes"
+        ));
+    }
     let grid = RunGrid {
-        epsg: num("/crs/metric/epsg")? as u32,
+        epsg,
         metric_name: report
             .pointer("/crs/metric/name")
             .and_then(serde_json::Value::as_str)
@@ -202,16 +209,12 @@ impl Fields<'_> {
         Grade::parse(&self.text(name))
     }
 
-    /// The feature's point (lon, lat), or its first vertex.
+    /// The feature's point (lon, lat).
     fn point(&self) -> (f64, f64) {
         self.feature
             .geometry()
             .map(|g| {
-                let (x, y, _) = if g.geometry_count() > 0 {
-                    first_vertex(&g.get_geometry(0))
-                } else {
-                    g.get_point(0)
-                };
+                let (x, y, _) = g.get_point(0);
                 (x, y)
             })
             .unwrap_or((f64::NAN, f64::NAN))
@@ -247,19 +250,10 @@ impl Fields<'_> {
     }
 }
 
-/// The first vertex of a polygon's ring or of a point.
-fn first_vertex(g: &gdal::vector::Geometry) -> (f64, f64, f64) {
-    if g.geometry_count() > 0 {
-        first_vertex(&g.get_geometry(0))
-    } else {
-        g.get_point(0)
-    }
-}
-
 impl Layers<'_> {
     /// Every feature of `layer`, keyed by its `key` field.
     fn read<T>(
-        &mut self,
+        &self,
         layer: &str,
         key: &str,
         make: impl Fn(&Fields) -> T,
@@ -295,7 +289,7 @@ impl Layers<'_> {
 fn unit(f: &Fields) -> Unit {
     Unit {
         name: f.text("name"),
-        level: f.text("level"),
+        level: AdminLevel::parse(&f.text("level")),
         grade: f.grade("grade"),
         shares: [
             f.real("share_red").unwrap_or(0.0),

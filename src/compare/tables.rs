@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Change, Changes, Danger, Enterprise, Hazard, Kind, Run, Target, Unit};
-use crate::model::Grade;
+use crate::model::{AdminLevel, Grade};
 use crate::output::layers::{round4, Value};
 use crate::output::lists::{columns, numbered, Table};
 use crate::styles;
@@ -56,14 +56,9 @@ fn order<T>(changes: &mut [Change<T>], rank: impl Fn(&Change<T>) -> i64) {
     changes.sort_by(|a, b| (kind(a.kind), -rank(a), a.id).cmp(&(kind(b.kind), -rank(b), b.id)));
 }
 
-/// The grade that makes a change serious: the new one going up or
-/// appearing, the old one going down or away.
+/// The grade of the state that makes a change serious ([`Change::deciding`]).
 fn grade_rank<T>(c: &Change<T>, grade: impl Fn(&T) -> Option<Grade>) -> i64 {
-    let g = match c.kind {
-        Kind::Up | Kind::New | Kind::Overdue => c.new.and_then(&grade),
-        Kind::Down | Kind::Gone => c.old.and_then(&grade),
-    };
-    g.map_or(-1, |g| g as i64)
+    c.deciding().1.and_then(grade).map_or(-1, |g| g as i64)
 }
 
 /// 企业变化: new, gone, up and down, with the old and new grades and reasons.
@@ -129,11 +124,10 @@ pub fn hazard_note(c: &Change<Hazard>) -> &'static str {
 pub fn hazard_table(changes: &mut [Change<Hazard>]) -> Table {
     // Grade 1 is the most serious.
     order(changes, |c| {
-        let g = match c.kind {
-            Kind::Up | Kind::New | Kind::Overdue => c.new.and_then(|h| h.grade),
-            Kind::Down | Kind::Gone => c.old.and_then(|h| h.grade),
-        };
-        g.map_or(-1, |g| 5 - i64::from(g))
+        c.deciding()
+            .1
+            .and_then(|h| h.grade)
+            .map_or(-1, |g| 5 - i64::from(g))
     });
     let rows = changes
         .iter()
@@ -252,11 +246,8 @@ pub fn danger_table(changes: &mut [Change<Danger>]) -> Table {
 pub fn target_table(changes: &mut [Change<Target>], old: &Run, new: &Run) -> Table {
     let grade_in = |run: &Run, t: Option<&Target>| t.and_then(|t| run.thresholds.grade(t.exposure));
     order(changes, |c| {
-        let g = match c.kind {
-            Kind::Up | Kind::New | Kind::Overdue => grade_in(new, c.new),
-            Kind::Down | Kind::Gone => grade_in(old, c.old),
-        };
-        g.map_or(-1, |g| g as i64)
+        let (newer, t) = c.deciding();
+        grade_in(if newer { new } else { old }, t).map_or(-1, |g| g as i64)
     });
     let rows = changes
         .iter()
@@ -309,7 +300,7 @@ pub fn unit_table(changes: &Changes) -> Table {
                 text(kind.map_or("不变", Kind::label)),
                 text(code),
                 text(&u.name),
-                text(level_zh(&u.level)),
+                text(u.level.map_or("", level_zh)),
                 colour(o.and_then(|u| u.grade)),
                 colour(n.and_then(|u| u.grade)),
                 share(o, 0),
@@ -372,12 +363,12 @@ fn unit_rank(k: Kind) -> u8 {
     }
 }
 
-fn level_zh(level: &str) -> &'static str {
+fn level_zh(level: AdminLevel) -> &'static str {
     match level {
-        "province" => "省",
-        "city" => "市",
-        "district" => "区县",
-        _ => "乡镇",
+        AdminLevel::Province => "省",
+        AdminLevel::City => "市",
+        AdminLevel::District => "区县",
+        AdminLevel::Town => "乡镇",
     }
 }
 
@@ -493,6 +484,16 @@ pub fn flow_lines(flows: &BTreeMap<Grade, GradeFlow>) -> Vec<String> {
         .collect()
 }
 
+/// A run's major hazard sources.
+fn majors(run: &Run) -> usize {
+    run.hazards.values().filter(|h| h.major).count()
+}
+
+/// A run's major hidden dangers still open.
+fn open_majors(run: &Run) -> usize {
+    run.dangers.values().filter(|d| d.major && d.open).count()
+}
+
 fn kinds<T>(changes: &[Change<T>]) -> Vec<Kind> {
     changes.iter().map(|c| c.kind).collect()
 }
@@ -503,8 +504,6 @@ pub fn other_lines(changes: &Changes) -> Vec<String> {
     let count = |v: &[Kind], k: Kind| v.iter().filter(|&&x| x == k).count();
     let (h, d) = (kinds(&changes.hazards), kinds(&changes.dangers));
     let (t, u) = (kinds(&changes.targets), kinds(&changes.units));
-    let majors = |r: &Run| r.hazards.values().filter(|h| h.major).count();
-    let open_major = |r: &Run| r.dangers.values().filter(|d| d.major && d.open).count();
     vec![
         format!(
             "重大危险源 {} → {} (新增 {}, 减少 {}, 升级 {}, 降级 {})",
@@ -517,8 +516,8 @@ pub fn other_lines(changes: &Changes) -> Vec<String> {
         ),
         format!(
             "未整改重大隐患 {} → {}; 隐患 新增 {}, 已整改 {}, 逾期未整改 {}, 重新打开 {}, 未再列出 {}",
-            open_major(changes.old),
-            open_major(changes.new),
+            open_majors(changes.old),
+            open_majors(changes.new),
             count(&d, Kind::New),
             count(&d, Kind::Down),
             count(&d, Kind::Overdue),
@@ -544,28 +543,26 @@ pub fn other_lines(changes: &Changes) -> Vec<String> {
 
 /// The comparison's summary for `report.json`.
 pub fn summary(changes: &Changes) -> serde_json::Value {
-    let flows: BTreeMap<&str, GradeFlow> = grade_flows(changes)
-        .into_iter()
-        .map(|(g, f)| (g.as_str(), f))
-        .collect();
-    let key = |k: Kind| k.key();
+    let grades = grade_flows(changes);
+    let flows: BTreeMap<&str, GradeFlow> = grades.iter().map(|(g, f)| (g.as_str(), *f)).collect();
+    let key = Kind::key;
     json!({
         "enterprises": {
             "changes": counts(&changes.enterprises, key),
             "by_grade": flows,
         },
         "major_hazard_sources": {
-            "old": changes.old.hazards.values().filter(|h| h.major).count(),
-            "new": changes.new.hazards.values().filter(|h| h.major).count(),
+            "old": majors(changes.old),
+            "new": majors(changes.new),
             "changes": counts(&changes.hazards, key),
         },
         "hidden_dangers": {
-            "open_major_old": changes.old.dangers.values().filter(|d| d.major && d.open).count(),
-            "open_major_new": changes.new.dangers.values().filter(|d| d.major && d.open).count(),
+            "open_major_old": open_majors(changes.old),
+            "open_major_new": open_majors(changes.new),
             "changes": counts(&changes.dangers, danger_key),
         },
         "vulnerable_targets": { "changes": counts(&changes.targets, key) },
         "admin_units": { "changes": counts(&changes.units, key) },
-        "lines": flow_lines(&grade_flows(changes)).into_iter().chain(other_lines(changes)).collect::<Vec<_>>(),
+        "lines": flow_lines(&grades).into_iter().chain(other_lines(changes)).collect::<Vec<_>>(),
     })
 }

@@ -6,6 +6,7 @@ use crate::compare::{Changes, Kind};
 use crate::crs::MetricCrs;
 use crate::maps::render::change::{ChangeMapData, ChangePoint, ChangeUnit, Mark};
 use crate::maps::render::GradeGrid;
+use crate::model::AdminLevel;
 use crate::styles;
 
 fn mark(kind: Kind) -> Option<Mark> {
@@ -22,13 +23,15 @@ fn mark(kind: Kind) -> Option<Mark> {
 /// ([`crate::maps::render::change::step_code`]).
 pub fn change_map_data(changes: &Changes, grid: GradeGrid) -> ChangeMapData {
     let (old, new) = (changes.old, changes.new);
-    let metric = MetricCrs::for_epsg(new.grid.epsg)
-        .unwrap_or_else(|| MetricCrs::for_longitude(grid_centre_lon(new), 30.0));
-    let of_level = |level: &str| -> Vec<(&String, &crate::compare::Unit)> {
-        new.units.iter().filter(|(_, u)| u.level == level).collect()
+    let metric = MetricCrs::for_epsg(new.grid.epsg).expect("checked when the report was read");
+    let of_level = |level: AdminLevel| -> Vec<(&String, &crate::compare::Unit)> {
+        new.units
+            .iter()
+            .filter(|(_, u)| u.level == Some(level))
+            .collect()
     };
-    let districts = match of_level("district") {
-        d if d.is_empty() => of_level("town"),
+    let districts = match of_level(AdminLevel::District) {
+        d if d.is_empty() => of_level(AdminLevel::Town),
         d => d,
     };
     let unit_marks: std::collections::BTreeMap<&str, Kind> =
@@ -57,7 +60,7 @@ pub fn change_map_data(changes: &Changes, grid: GradeGrid) -> ChangeMapData {
             }
         })
         .collect();
-    let cities = of_level("city");
+    let cities = of_level(AdminLevel::City);
     let tops = new.top_units();
     ChangeMapData {
         area_name: match tops.as_slice() {
@@ -89,16 +92,5 @@ pub fn change_map_data(changes: &Changes, grid: GradeGrid) -> ChangeMapData {
                 })
             })
             .collect(),
-    }
-}
-
-/// The longitude of the centre of a run's units, for a metric CRS that
-/// its report does not name.
-fn grid_centre_lon(run: &crate::compare::Run) -> f64 {
-    let xs: Vec<f64> = run.enterprises.values().map(|e| e.at.0).collect();
-    if xs.is_empty() {
-        120.0
-    } else {
-        xs.iter().sum::<f64>() / xs.len() as f64
     }
 }

@@ -327,7 +327,8 @@ fn change_rows(changes: &Changes, layer: Layer) -> Vec<Row> {
                 )
             })
             .collect(),
-        _ => unit_rows(changes),
+        Layer::AdminUnitChanges => unit_rows(changes),
+        run_layer => unreachable!("{run_layer} is a run's layer, not the comparison's"),
     }
 }
 
@@ -346,7 +347,7 @@ fn unit_rows(changes: &Changes) -> Vec<Row> {
                     ("change", text(kind.map_or("same", Kind::key))),
                     ("code", text(code)),
                     ("name", text(&u.name)),
-                    ("level", text(&u.level)),
+                    ("level", text(u.level.map_or("", |l| l.as_str()))),
                     ("old_grade", grade(o.and_then(|u| u.grade))),
                     ("new_grade", grade(n.and_then(|u| u.grade))),
                     ("old_share_red", share(o, 0)),

@@ -210,9 +210,8 @@ fn cross(page: &mut Page, x: f32, y: f32, size: f32, c: Color) {
 
 /// One mark at (x, y).
 fn draw_mark(page: &mut Page, x: f32, y: f32, size: f32, mark: Mark) {
-    let style = page.style.clone();
-    let c = mark_colour(&style, mark);
-    let halo = colour(&style.text.halo, 1.0);
+    let c = mark_colour(&page.style, mark);
+    let halo = colour(&page.style.text.halo, 1.0);
     match mark {
         Mark::Up => page.triangle_pointing(x, y, size, 1.0, (c, halo)),
         Mark::Down => page.triangle_pointing(x, y, size, -1.0, (c, halo)),
