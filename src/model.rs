@@ -593,22 +593,26 @@ impl DangerLevel {
     }
 }
 
-/// Whether a hidden danger is still open.
+/// Where the rectification of a hidden danger stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum DangerStatus {
-    /// Not yet rectified (未整改, 整改中, 待整改).
-    Open,
+    /// Not yet being rectified (未整改, 待整改, `pending`, `open`).
+    Pending,
+    /// Being rectified (整改中, `in_progress`).
+    InProgress,
     /// Rectified or closed (已整改, 已销号).
     Rectified,
 }
 
 impl DangerStatus {
     /// Reads a status as written in the input, in Chinese or English; `None`
-    /// for anything else.
+    /// for anything else. `open` says only that it is not closed: it is read
+    /// as not yet being rectified.
     pub fn parse(text: &str) -> Option<DangerStatus> {
         match text.trim().to_lowercase().as_str() {
-            "未整改" | "整改中" | "open" | "待整改" => Some(DangerStatus::Open),
+            "未整改" | "待整改" | "open" | "pending" => Some(DangerStatus::Pending),
+            "整改中" | "in_progress" | "in progress" => Some(DangerStatus::InProgress),
             "已整改" | "已销号" | "rectified" | "closed" | "已完成" => {
                 Some(DangerStatus::Rectified)
             }
@@ -616,11 +620,36 @@ impl DangerStatus {
         }
     }
 
-    /// The output spelling (`open`, `rectified`).
+    /// Not rectified yet: pending or in progress.
+    pub fn is_open(self) -> bool {
+        self != DangerStatus::Rectified
+    }
+
+    /// The `status` field's spelling: `open` (pending or in progress) or
+    /// `rectified`.
     pub fn as_str(self) -> &'static str {
+        if self.is_open() {
+            "open"
+        } else {
+            "rectified"
+        }
+    }
+
+    /// The `progress` field's spelling (`pending`, `in_progress`, `rectified`).
+    pub fn progress_str(self) -> &'static str {
         match self {
-            DangerStatus::Open => "open",
+            DangerStatus::Pending => "pending",
+            DangerStatus::InProgress => "in_progress",
             DangerStatus::Rectified => "rectified",
+        }
+    }
+
+    /// The Chinese label (未整改, 整改中, 已整改).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            DangerStatus::Pending => "未整改",
+            DangerStatus::InProgress => "整改中",
+            DangerStatus::Rectified => "已整改",
         }
     }
 }
@@ -634,6 +663,25 @@ pub struct Date {
     pub month: u32,
     /// Day of the month, 1–31.
     pub day: u32,
+}
+
+impl Date {
+    /// Days from `earlier` to this date (negative when `earlier` is later).
+    pub fn days_since(self, earlier: Date) -> i64 {
+        self.day_number() - earlier.day_number()
+    }
+
+    /// Days since 1970-01-01 in the proleptic Gregorian calendar (the civil
+    /// calendar's day count, March-based so leap days fall at a year's end).
+    fn day_number(self) -> i64 {
+        let y = self.year as i64 - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let year_of_era = y - era * 400;
+        let m = self.month as i64;
+        let day_of_year = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + self.day as i64 - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
 }
 
 impl fmt::Display for Date {
@@ -653,7 +701,7 @@ pub struct HiddenDanger {
     pub description: String,
     /// Major (重大) or general (一般) hidden danger.
     pub level: DangerLevel,
-    /// Open or rectified.
+    /// Pending, in progress or rectified.
     pub status: DangerStatus,
     /// Date it was found, when given.
     pub found: Option<Date>,
@@ -894,5 +942,24 @@ impl Assessment {
     /// Whether β was assumed for any line (see [`Resolved::beta_assumed`]).
     pub fn any_beta_assumed(&self) -> bool {
         self.shares.iter().any(|s| s.resolved.beta_assumed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Date;
+
+    fn d(year: i32, month: u32, day: u32) -> Date {
+        Date { year, month, day }
+    }
+
+    #[test]
+    fn days_between_dates_count_leap_days() {
+        assert_eq!(d(2026, 10, 31).days_since(d(2026, 9, 1)), 60);
+        assert_eq!(d(2024, 3, 1).days_since(d(2024, 2, 28)), 2);
+        assert_eq!(d(2023, 3, 1).days_since(d(2023, 2, 28)), 1);
+        assert_eq!(d(2025, 1, 1).days_since(d(2024, 1, 1)), 366);
+        assert_eq!(d(2000, 1, 1).days_since(d(1970, 1, 1)), 10_957);
+        assert_eq!(d(2026, 9, 1).days_since(d(2026, 10, 31)), -60);
     }
 }

@@ -176,8 +176,10 @@ pub struct DangerStyle {
     pub major_mm: f64,
     /// Size of a general one.
     pub general_mm: f64,
-    /// An open major hidden danger.
+    /// A major hidden danger not yet being rectified (未整改).
     pub open_major: String,
+    /// A major hidden danger being rectified (整改中).
+    pub in_progress_major: String,
     /// An open general one.
     pub open_general: String,
     /// A rectified one.

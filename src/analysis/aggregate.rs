@@ -17,7 +17,7 @@ use crate::analysis::exposure::{cell_grade, GridSpec, TargetExposure};
 use crate::analysis::join::AdminIndex;
 use crate::crs::MetricCrs;
 use crate::ingest::config::Exposure;
-use crate::model::{AdminRef, DangerLevel, DangerStatus, Grade, Graded, HazardUnit, HiddenDanger};
+use crate::model::{AdminRef, DangerLevel, Grade, Graded, HazardUnit, HiddenDanger};
 
 /// Grade slots in arrays: red, orange, yellow, blue.
 fn slot(g: Grade) -> usize {
@@ -199,7 +199,7 @@ pub fn count_records(
     }
     for d in dangers
         .iter()
-        .filter(|d| d.level == DangerLevel::Major && d.status == DangerStatus::Open)
+        .filter(|d| d.level == DangerLevel::Major && d.status.is_open())
     {
         each(&d.admin, &|c| c.open_major_dangers += 1);
     }

@@ -11,15 +11,15 @@ use rayon::prelude::*;
 
 use crate::ingest::config::{Condition, Grading, Rule};
 use crate::model::{
-    DangerLevel, DangerStatus, Date, Enterprise, Enterprises, GradeReason, GradeSource, Graded,
-    HazardUnit, HiddenDanger, Rating,
+    DangerLevel, Date, Enterprise, Enterprises, GradeReason, GradeSource, Graded, HazardUnit,
+    HiddenDanger, Rating,
 };
 use crate::styles;
 
 /// Marks open dangers whose due date is before `as_of` as overdue.
 pub fn mark_overdue(dangers: &mut [HiddenDanger], as_of: Date) {
     for d in dangers {
-        d.overdue = d.status == DangerStatus::Open && d.due.is_some_and(|due| due < as_of);
+        d.overdue = d.status.is_open() && d.due.is_some_and(|due| due < as_of);
     }
 }
 
@@ -94,8 +94,7 @@ pub fn grade_enterprises(
         }
     }
     for d in dangers {
-        if let (Some(e), DangerLevel::Major, DangerStatus::Open) =
-            (&d.enterprise_id, d.level, d.status)
+        if let (Some(e), DangerLevel::Major, true) = (&d.enterprise_id, d.level, d.status.is_open())
         {
             facts
                 .entry(e.as_str())
@@ -161,6 +160,7 @@ mod tests {
     use crate::analysis::chemicals::resolve;
     use crate::analysis::hazard::{assess, AlphaSource};
     use crate::ingest::config::default_rules;
+    use crate::model::DangerStatus;
     use crate::model::{Grade, UnitKind};
     use geo::Point;
 
@@ -285,14 +285,14 @@ mod tests {
             day: 31,
         };
         let mut ds = vec![
-            danger("Y1", "A", DangerLevel::Major, DangerStatus::Open, sept),
+            danger("Y1", "A", DangerLevel::Major, DangerStatus::Pending, sept),
             danger("Y2", "B", DangerLevel::Major, DangerStatus::Rectified, sept),
-            danger("Y3", "C", DangerLevel::General, DangerStatus::Open, sept),
+            danger("Y3", "C", DangerLevel::General, DangerStatus::Pending, sept),
             danger(
                 "Y4",
                 "D",
                 DangerLevel::Major,
-                DangerStatus::Open,
+                DangerStatus::InProgress,
                 Date {
                     year: 2026,
                     month: 12,

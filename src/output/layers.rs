@@ -593,6 +593,7 @@ pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
         .set("description", d.description.as_str())
         .set("level", d.level.as_str())
         .set("status", d.status.as_str())
+        .set("progress", d.status.progress_str())
         .set("found_date", d.found.map(|x| x.to_string()))
         .set("due_date", d.due.map(|x| x.to_string()))
         .set("located_by_enterprise", d.located_by_enterprise)

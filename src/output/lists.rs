@@ -166,7 +166,7 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) 
     picked.sort_by(|a, b| {
         b.overdue
             .cmp(&a.overdue)
-            .then((a.status as u8).cmp(&(b.status as u8)))
+            .then(b.status.is_open().cmp(&a.status.is_open()))
             .then(a.due.cmp(&b.due))
             .then(a.id.cmp(&b.id))
     });
@@ -183,12 +183,7 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) 
                     .into(),
                 district(&d.admin),
                 d.description.as_str().into(),
-                if d.status == crate::model::DangerStatus::Open {
-                    "未整改"
-                } else {
-                    "已整改"
-                }
-                .into(),
+                d.status.label_zh().into(),
                 d.found.map(|x| x.to_string()).into(),
                 d.due.map(|x| x.to_string()).into(),
                 yes_no(d.overdue).into(),

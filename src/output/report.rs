@@ -99,7 +99,7 @@ pub fn findings(loaded: &Loaded<Graded>, lists: &[ListCount]) -> serde_json::Val
         },
         "hidden_dangers": {
             "major": major_dangers().count(),
-            "open_major": major_dangers().filter(|d| d.status == crate::model::DangerStatus::Open).count(),
+            "open_major": major_dangers().filter(|d| d.status.is_open()).count(),
             "overdue_major": major_dangers().filter(|d| d.overdue).count(),
         },
         "ambiguous_match": ambiguous_matches(loaded),

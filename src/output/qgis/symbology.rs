@@ -432,8 +432,9 @@ fn hazard_sources() -> Symbology {
     }
 }
 
-/// Open major hidden dangers large and dark, general ones smaller, overdue
-/// ones outlined, rectified ones grey.
+/// Open major hidden dangers large and dark (those being rectified in a
+/// lighter red), general ones smaller and lighter, overdue ones outlined,
+/// rectified ones grey.
 fn hidden_dangers() -> Symbology {
     let d = &styles::map().dangers;
     let plain = Line {
@@ -446,42 +447,61 @@ fn hidden_dangers() -> Symbology {
         width_mm: d.overdue_outline_mm,
         dashed: false,
     };
-    let open = |level: DangerLevel, late: bool| {
-        Filter::All(vec![
-            Filter::Eq("level", Lit::Str(level.as_str())),
-            Filter::Eq("status", Lit::Str(DangerStatus::Open.as_str())),
-            if late {
-                Filter::IsTrue("overdue")
-            } else {
-                Filter::IsFalse("overdue")
-            },
-        ])
-    };
     let marker = |size_mm: f64, colour: &str, outline: Line| Symbol::Marker {
         shape: Shape::Diamond,
         size_mm,
         fill: Some(Rgba::hex(colour, 1.0)),
         outline,
     };
-    let mut rules = Vec::new();
-    for (level, name, size_mm, colour) in [
-        (DangerLevel::Major, "重大", d.major_mm, &d.open_major),
-        (DangerLevel::General, "一般", d.general_mm, &d.open_general),
-    ] {
-        for (late, state, outline) in [(true, "逾期未整改", overdue), (false, "未整改", plain)]
-        {
-            rules.push(Rule {
-                label: format!("{name}隐患 {state}"),
-                filter: open(level, late),
-                symbol: marker(size_mm, colour, outline),
-            });
-        }
-    }
-    rules.push(Rule {
-        label: "已整改".to_string(),
-        filter: Filter::Else,
-        symbol: marker(d.general_mm, &d.rectified, plain),
-    });
+    let level = |l: DangerLevel| Filter::Eq("level", Lit::Str(l.as_str()));
+    let open = Filter::Eq("status", Lit::Str(DangerStatus::Pending.as_str()));
+    let progress = |s: DangerStatus| Filter::Eq("progress", Lit::Str(s.progress_str()));
+    let major = level(DangerLevel::Major);
+    let general = level(DangerLevel::General);
+    let rules = vec![
+        Rule {
+            label: "重大隐患 逾期未整改".to_string(),
+            filter: Filter::All(vec![major.clone(), open.clone(), Filter::IsTrue("overdue")]),
+            symbol: marker(d.major_mm, &d.open_major, overdue),
+        },
+        Rule {
+            label: "重大隐患 未整改".to_string(),
+            filter: Filter::All(vec![
+                major.clone(),
+                progress(DangerStatus::Pending),
+                Filter::IsFalse("overdue"),
+            ]),
+            symbol: marker(d.major_mm, &d.open_major, plain),
+        },
+        Rule {
+            label: "重大隐患 整改中".to_string(),
+            filter: Filter::All(vec![
+                major,
+                progress(DangerStatus::InProgress),
+                Filter::IsFalse("overdue"),
+            ]),
+            symbol: marker(d.major_mm, &d.in_progress_major, plain),
+        },
+        Rule {
+            label: "一般隐患 逾期未整改".to_string(),
+            filter: Filter::All(vec![
+                general.clone(),
+                open.clone(),
+                Filter::IsTrue("overdue"),
+            ]),
+            symbol: marker(d.general_mm, &d.open_general, overdue),
+        },
+        Rule {
+            label: "一般隐患 未整改、整改中".to_string(),
+            filter: Filter::All(vec![general, open, Filter::IsFalse("overdue")]),
+            symbol: marker(d.general_mm, &d.open_general, plain),
+        },
+        Rule {
+            label: "已整改".to_string(),
+            filter: Filter::Else,
+            symbol: marker(d.general_mm, &d.rectified, plain),
+        },
+    ];
     Symbology {
         rules,
         labels: None,
