@@ -1060,6 +1060,61 @@ fn maps_show_the_grades_and_one_map_per_district() {
     }
 }
 
+/// The hidden-danger maps: the city's and one per district; each class's
+/// colour is in the legend, and in a district's map body exactly when the
+/// district has a hidden danger of that class.
+#[test]
+fn hidden_danger_maps_show_each_class_where_there_is_one() {
+    let out = example_outputs();
+    let dir = out.join("maps/hidden_dangers");
+    let city = decode_png(&dir.join("city.png"));
+    assert_eq!((city.0, city.1), (1754, 1240));
+    // Colours from styles/map.toml [dangers], written out here.
+    let classes: [(&str, [u8; 3], fn(&Value) -> bool); 3] = [
+        ("open major", [0x8B, 0x00, 0x00], |p| {
+            p["level"] == "major" && p["status"] == "open" && p["progress"] != "in_progress"
+                || p["level"] == "major" && p["overdue"] == true
+        }),
+        ("major in progress", [0xE0, 0x47, 0x4C], |p| {
+            p["level"] == "major" && p["progress"] == "in_progress" && p["overdue"] == false
+        }),
+        ("open general", [0xE0, 0x7B, 0x00], |p| {
+            p["level"] == "general" && p["status"] == "open" && p["overdue"] == true
+        }),
+    ];
+    for (name, rgb, _) in &classes {
+        assert!(
+            has_colour(&city, *rgb, (0.04, 0.25), (0.40, 0.95)),
+            "city legend lacks {name}"
+        );
+    }
+    let dangers = features(out, "hidden_dangers");
+    let districts: Vec<String> = features(out, "admin_units")
+        .iter()
+        .filter(|f| f["properties"]["level"] == "district")
+        .map(|f| f["properties"]["code"].as_str().unwrap().to_string())
+        .collect();
+    let mut seen_absent = 0;
+    for code in &districts {
+        let img = decode_png(&dir.join(format!("district/{code}.png")));
+        for (name, rgb, is) in &classes {
+            let n = dangers
+                .iter()
+                .map(|f| &f["properties"])
+                .filter(|p| p["district_code"] == code.as_str() && is(p))
+                .count();
+            // Right of the legend and the inset (the table holds no colour).
+            let drawn = has_colour(&img, *rgb, (0.26, 0.97), (0.08, 0.95));
+            assert_eq!(drawn, n > 0, "{code}: {name}: {n} in the data");
+            seen_absent += usize::from(n == 0);
+        }
+    }
+    assert!(
+        seen_absent > 0,
+        "some district lacks some class: the absence is tested"
+    );
+}
+
 #[test]
 fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
     let dir = copy_fixture("changzhou");

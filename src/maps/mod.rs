@@ -15,9 +15,12 @@ use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
-use crate::model::{AdminLevel, AdminRef, Grade, Graded, HazardUnit};
+use crate::model::{
+    AdminLevel, AdminRef, DangerLevel, Date, Grade, Graded, HazardUnit, HiddenDanger,
+};
 use crate::output::Results;
 use crate::progress::Timings;
+use render::dangers::MapDanger;
 use render::RenderError;
 
 pub mod compare;
@@ -110,9 +113,44 @@ pub fn map_data(
                 name: t.name.clone(),
             })
             .collect(),
+        dangers: loaded
+            .hidden_dangers
+            .iter()
+            .map(|d| danger_point(d, xy(d.lon_lat), loaded, project.as_of))
+            .collect(),
         grid: render::GradeGrid {
             spec: grid.spec,
             codes,
+        },
+    }
+}
+
+/// A hidden danger as a map symbol at `xy` (metric), with what the table
+/// of overdue ones says of it.
+fn danger_point(d: &HiddenDanger, xy: [f64; 2], loaded: &Loaded<Graded>, as_of: Date) -> MapDanger {
+    MapDanger {
+        id: d.id.clone(),
+        xy,
+        major: d.level == DangerLevel::Major,
+        status: d.status,
+        overdue: d.overdue,
+        unit: finest_code(&d.admin),
+        district: d
+            .admin
+            .district_name
+            .clone()
+            .or_else(|| d.admin.town_name.clone())
+            .unwrap_or_default(),
+        enterprise: d
+            .enterprise_id
+            .as_deref()
+            .and_then(|e| loaded.enterprises.get(e))
+            .map(|e| e.name.clone())
+            .unwrap_or_default(),
+        due: d.due.map(|x| x.to_string()).unwrap_or_default(),
+        days_overdue: match (d.overdue, d.due) {
+            (true, Some(due)) => as_of.days_since(due),
+            _ => 0,
         },
     }
 }

@@ -23,6 +23,7 @@ use crate::model::Grade;
 use crate::styles::{self, MapStyle};
 
 pub mod change;
+pub mod dangers;
 
 /// Why the maps could not be rendered.
 #[derive(Debug, Error)]
@@ -698,6 +699,8 @@ pub struct MapData {
     pub hazards: Vec<MapHazard>,
     /// Every accepted vulnerable target.
     pub targets: Vec<MapTarget>,
+    /// Every accepted hidden danger.
+    pub dangers: Vec<dangers::MapDanger>,
     /// The exposure grid's cell grades.
     pub grid: GradeGrid,
 }
@@ -1532,6 +1535,8 @@ enum Job<'a> {
     City,
     District(&'a MapUnit, InUnit<'a>),
     Enterprise(&'a MapPoint),
+    DangerCity,
+    DangerDistrict(&'a MapUnit, Vec<&'a dangers::MapDanger>),
 }
 
 /// A district's enterprises and its graded (major) hazard sources, in
@@ -1557,6 +1562,23 @@ fn by_unit(data: &MapData) -> HashMap<&str, InUnit<'_>> {
         }
     }
     out
+}
+
+/// The hidden-danger maps' jobs, into `dir`: the city's and each district's.
+fn danger_jobs<'d>(data: &'d MapData, dir: &Path) -> Vec<(PathBuf, Job<'d>)> {
+    let mut in_unit: HashMap<&str, Vec<&dangers::MapDanger>> = HashMap::new();
+    for d in &data.dangers {
+        if let Some(u) = d.unit.as_deref() {
+            in_unit.entry(u).or_default().push(d);
+        }
+    }
+    let mut jobs = vec![(dir.join("city.png"), Job::DangerCity)];
+    jobs.extend(data.units.iter().map(|u| {
+        let file = format!("{}.png", safe_file_stem(&u.code));
+        let ds = in_unit.remove(u.code.as_str()).unwrap_or_default();
+        (dir.join("district").join(file), Job::DangerDistrict(u, ds))
+    }));
+    jobs
 }
 
 /// Renders the city map, the district atlas and the enterprise maps (red and
@@ -1586,6 +1608,9 @@ pub fn render_all(
             Job::District(u, within.remove(u.code.as_str()).unwrap_or_default()),
         )
     }));
+    if !data.dangers.is_empty() {
+        jobs.extend(danger_jobs(data, &dir.join("hidden_dangers")));
+    }
     let picked: Vec<&MapPoint> = data
         .enterprises
         .iter()
@@ -1617,6 +1642,10 @@ pub fn render_all(
                 Job::City => city_map(data, &style, &font)?,
                 Job::District(u, within) => district_map(data, u, within, &style, &font)?,
                 Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
+                Job::DangerCity => dangers::city_danger_map(data, &style, &font)?,
+                Job::DangerDistrict(u, ds) => {
+                    dangers::district_danger_map(data, u, ds, &style, &font)?
+                }
             };
             write_png(path, &png)
         })
