@@ -7,7 +7,7 @@
 //! projects them on demand (see [`crate::crs`]).
 
 use geo::{MultiPolygon, Point};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::hash::BuildHasher;
@@ -731,6 +731,97 @@ pub struct VulnerableTarget {
     /// Location in WGS 84 lon/lat degrees.
     pub lon_lat: Point<f64>,
     /// The administrative units of the target, set by the join.
+    pub admin: Arc<AdminRef>,
+}
+
+/// The kinds of emergency resource (应急资源) whose coverage is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    /// 救援队伍: professional or enterprise rescue teams.
+    RescueTeam,
+    /// 消防救援站: fire and rescue stations.
+    FireStation,
+    /// 应急物资储备库: emergency material depots.
+    MaterialDepot,
+    /// 医院: hospitals.
+    Hospital,
+    /// 避难场所: emergency shelters.
+    Shelter,
+}
+
+impl ResourceKind {
+    /// Every kind, in the order of the lists and layers.
+    pub const ALL: [ResourceKind; 5] = [
+        ResourceKind::RescueTeam,
+        ResourceKind::FireStation,
+        ResourceKind::MaterialDepot,
+        ResourceKind::Hospital,
+        ResourceKind::Shelter,
+    ];
+
+    /// Reads a kind as written in the input: the Chinese name, a common
+    /// variant or the English name; `None` for anything else.
+    pub fn parse(text: &str) -> Option<ResourceKind> {
+        let t = text.trim().to_lowercase();
+        let t = t.replace([' ', '-'], "_");
+        Some(match t.as_str() {
+            "救援队伍" | "应急救援队伍" | "专业救援队伍" | "救援队" | "rescue_team" => {
+                ResourceKind::RescueTeam
+            }
+            "消防救援站" | "消防站" | "消防救援队" | "fire_station" => {
+                ResourceKind::FireStation
+            }
+            "应急物资储备库" | "物资储备库" | "应急物资库" | "material_depot" => {
+                ResourceKind::MaterialDepot
+            }
+            "医院" | "医疗机构" | "hospital" => ResourceKind::Hospital,
+            "避难场所" | "应急避难场所" | "shelter" => ResourceKind::Shelter,
+            _ => return None,
+        })
+    }
+
+    /// The output spelling (`rescue_team`, `fire_station` …), also the key
+    /// of `[coverage.within_m]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::RescueTeam => "rescue_team",
+            ResourceKind::FireStation => "fire_station",
+            ResourceKind::MaterialDepot => "material_depot",
+            ResourceKind::Hospital => "hospital",
+            ResourceKind::Shelter => "shelter",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ResourceKind::RescueTeam => "救援队伍",
+            ResourceKind::FireStation => "消防救援站",
+            ResourceKind::MaterialDepot => "应急物资储备库",
+            ResourceKind::Hospital => "医院",
+            ResourceKind::Shelter => "避难场所",
+        }
+    }
+}
+
+/// An emergency resource (应急资源): a rescue team, fire station, material
+/// depot, hospital or shelter.
+#[derive(Debug, Clone)]
+pub struct EmergencyResource {
+    /// Resource id from the input.
+    pub id: String,
+    /// Name as written in the input.
+    pub name: String,
+    /// What kind of resource it is.
+    pub kind: ResourceKind,
+    /// Its capacity as the bureau records it (people, beds, m² …), when given.
+    pub capacity: Option<u32>,
+    /// Duty telephone, when given.
+    pub phone: Option<String>,
+    /// Location in WGS 84 lon/lat degrees.
+    pub lon_lat: Point<f64>,
+    /// The administrative units of the resource, set by the join.
     pub admin: Arc<AdminRef>,
 }
 

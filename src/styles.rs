@@ -190,6 +190,47 @@ pub struct DangerStyle {
     pub overdue_outline_mm: f64,
 }
 
+/// Emergency resources by kind, and the rings that mark the high-risk
+/// places covered or not.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceStyle {
+    /// Symbol size of a resource.
+    pub size_mm: f64,
+    /// 救援队伍.
+    pub rescue_team: String,
+    /// 消防救援站.
+    pub fire_station: String,
+    /// 应急物资储备库.
+    pub material_depot: String,
+    /// 医院.
+    pub hospital: String,
+    /// 避难场所.
+    pub shelter: String,
+    /// Diameter of a high-risk place's ring.
+    pub place_mm: f64,
+    /// The ring of a covered place.
+    pub covered: String,
+    /// The ring of a place out of reach of some required kind.
+    pub uncovered: String,
+    /// The ring's width.
+    pub ring_mm: f64,
+}
+
+impl ResourceStyle {
+    /// The colour of a kind of resource.
+    pub fn colour(&self, kind: crate::model::ResourceKind) -> &str {
+        use crate::model::ResourceKind::*;
+        match kind {
+            RescueTeam => &self.rescue_team,
+            FireStation => &self.fire_station,
+            MaterialDepot => &self.material_depot,
+            Hospital => &self.hospital,
+            Shelter => &self.shelter,
+        }
+    }
+}
+
 /// Vulnerable targets by protection class.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +299,10 @@ pub struct WebStyle {
     pub major_dangers: u8,
     /// General hidden dangers.
     pub general_dangers: u8,
+    /// Emergency resources.
+    pub resources: u8,
+    /// The high-risk places' coverage.
+    pub coverage: u8,
     /// Vulnerable targets.
     pub targets: u8,
     /// Influence circles.
@@ -293,6 +338,8 @@ pub struct MapStyle {
     pub points: PointStyle,
     /// Hidden dangers.
     pub dangers: DangerStyle,
+    /// Emergency resources and coverage.
+    pub resources: ResourceStyle,
     /// Vulnerable targets.
     pub targets: TargetStyle,
     /// Title, legend and notes boxes.

@@ -1070,7 +1070,8 @@ fn hidden_danger_maps_show_each_class_where_there_is_one() {
     let city = decode_png(&dir.join("city.png"));
     assert_eq!((city.0, city.1), (1754, 1240));
     // Colours from styles/map.toml [dangers], written out here.
-    let classes: [(&str, [u8; 3], fn(&Value) -> bool); 3] = [
+    type Class = (&'static str, [u8; 3], fn(&Value) -> bool);
+    let classes: [Class; 3] = [
         ("open major", [0x8B, 0x00, 0x00], |p| {
             p["level"] == "major" && p["status"] == "open" && p["progress"] != "in_progress"
                 || p["level"] == "major" && p["overdue"] == true
@@ -1113,6 +1114,99 @@ fn hidden_danger_maps_show_each_class_where_there_is_one() {
         seen_absent > 0,
         "some district lacks some class: the absence is tested"
     );
+}
+
+/// Metres between two lon/lat points on a local plane (equirectangular at
+/// their mean latitude, WGS 84's radii): independent of the metric CRS the
+/// code uses, and within 0.1 % of it over a city.
+fn local_metres(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let lat = ((a[1] + b[1]) / 2.0).to_radians();
+    let m_per_deg_lat = 111_132.954 - 559.822 * (2.0 * lat).cos();
+    let m_per_deg_lon = 111_412.84 * lat.cos() - 93.5 * (3.0 * lat).cos();
+    let dx = (a[0] - b[0]) * m_per_deg_lon;
+    let dy = (a[1] - b[1]) * m_per_deg_lat;
+    (dx * dx + dy * dy).sqrt()
+}
+
+fn lon_lat(f: &Value) -> [f64; 2] {
+    let c = &f["geometry"]["coordinates"];
+    [c[0].as_f64().unwrap(), c[1].as_f64().unwrap()]
+}
+
+/// Each high-risk place's nearest resource of each kind, its route distance
+/// (straight line × 1.3) and its coverage (default reaches), recomputed here
+/// from the two layers; the per-unit shares and the list of uncovered
+/// places agree with them.
+#[test]
+fn coverage_finds_the_nearest_resource_of_each_kind() {
+    let out = example_outputs();
+    let resources = features(out, "emergency_resources");
+    assert!(resources.len() > 100, "the example has emergency resources");
+    let places = features(out, "resource_coverage");
+    let majors = features(out, "hazard_sources")
+        .iter()
+        .filter(|f| f["properties"]["is_major"] == true)
+        .count();
+    let high = features(out, "enterprises")
+        .iter()
+        .filter(|f| ["red", "orange"].contains(&f["properties"]["grade"].as_str().unwrap()))
+        .count();
+    assert_eq!(places.len(), majors + high);
+    let reach = [
+        ("rescue_team", 10_000.0),
+        ("fire_station", 5_000.0),
+        ("material_depot", 20_000.0),
+        ("hospital", 10_000.0),
+        ("shelter", 3_000.0),
+    ];
+    let mut covered = 0;
+    for p in &places {
+        let at = lon_lat(p);
+        let props = &p["properties"];
+        let mut all_within = true;
+        for (kind, within) in reach {
+            let best = resources
+                .iter()
+                .filter(|r| r["properties"]["kind"] == kind)
+                .map(|r| (local_metres(at, lon_lat(r)), r))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .expect("every kind is in the example");
+            let got_m = props[format!("{kind}_m")].as_f64().unwrap();
+            let want_m = best.0 * 1.3;
+            assert!(
+                (got_m - want_m).abs() <= want_m * 0.002 + 1.0,
+                "{}: {kind}: {got_m} m, want {want_m:.1}",
+                props["id"]
+            );
+            let got_id = props[format!("{kind}_id")].as_str().unwrap();
+            let got = resources
+                .iter()
+                .find(|r| r["properties"]["id"] == got_id)
+                .unwrap();
+            // The same one, or one as near within the planes' difference.
+            assert!(local_metres(at, lon_lat(got)) <= best.0 * 1.002 + 1.0);
+            all_within &= want_m <= within * 0.998 || (got_m <= within && want_m <= within * 1.002);
+        }
+        assert_eq!(props["covered"], all_within, "{}", props["id"]);
+        covered += usize::from(all_within);
+    }
+    let units = features(out, "admin_units");
+    let city = units
+        .iter()
+        .find(|f| f["properties"]["level"] == "city")
+        .unwrap();
+    assert_eq!(city["properties"]["high_risk_places"], places.len());
+    assert_eq!(city["properties"]["covered_places"], covered);
+    let per_district: u64 = units
+        .iter()
+        .filter(|f| f["properties"]["level"] == "district")
+        .map(|f| f["properties"]["high_risk_places"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_district as usize, places.len());
+    let list = read_csv(&out.join("lists/应急资源覆盖不足清单.csv"));
+    assert_eq!(list.len() - 1, places.len() - covered);
+    let listed = read_csv(&out.join("lists/应急资源清单.csv"));
+    assert_eq!(listed.len() - 1, resources.len());
 }
 
 #[test]

@@ -164,6 +164,11 @@ pub struct RecordCounts {
     pub open_major_dangers: u64,
     /// Vulnerable targets with E > 0.
     pub targets_exposed: u64,
+    /// High-risk places (major hazard sources, red and orange enterprises)
+    /// whose emergency-resource coverage was measured.
+    pub high_risk_places: u64,
+    /// Those of them covered.
+    pub covered_places: u64,
 }
 
 /// Every code on a record's path.
@@ -181,6 +186,7 @@ pub fn count_records(
     dangers: &[HiddenDanger],
     targets: &[crate::model::VulnerableTarget],
     exposure: &[TargetExposure],
+    places: &[crate::analysis::coverage::Place],
 ) -> HashMap<String, RecordCounts> {
     let mut out: HashMap<String, RecordCounts> = HashMap::new();
     let mut each = |a: &AdminRef, f: &dyn Fn(&mut RecordCounts)| {
@@ -207,6 +213,13 @@ pub fn count_records(
         if x.e > 0.0 {
             each(&t.admin, &|c| c.targets_exposed += 1);
         }
+    }
+    for p in places {
+        let covered = u64::from(p.covered);
+        each(&p.admin, &|c| {
+            c.high_risk_places += 1;
+            c.covered_places += covered;
+        });
     }
     out
 }

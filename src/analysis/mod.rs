@@ -5,7 +5,8 @@
 //! sources identified and graded by GB 18218-2018 ([`hazard`]), overdue
 //! dangers marked and enterprises graded on the four colours ([`grade`]), the
 //! exposure grid's sources and each vulnerable target's exposure
-//! ([`exposure`]); the per-unit statistics and area grades ([`aggregate`])
+//! ([`exposure`]), the emergency resources' coverage of the high-risk
+//! places ([`coverage`]); the per-unit statistics and area grades ([`aggregate`])
 //! follow from the grid. The join to the units ([`join`]) and the metric
 //! point index ([`spatial`]) serve the other stages too.
 
@@ -17,6 +18,7 @@ use exposure::TargetExposure;
 pub mod aggregate;
 pub mod chemicals;
 pub mod clear_cells;
+pub mod coverage;
 pub mod exposure;
 pub mod gb18218;
 pub mod grade;
@@ -33,6 +35,8 @@ pub struct Analysis {
     pub sources: Vec<exposure::Source>,
     /// For each vulnerable target (same order), the sources around it.
     pub target_exposure: Vec<TargetExposure>,
+    /// The emergency resources' coverage of the high-risk places.
+    pub coverage: coverage::CoverageResult,
 }
 
 /// The analysis stages: identify and grade hazard sources (GB 18218), mark
@@ -46,6 +50,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         mut hazard_units,
         mut hidden_dangers,
         targets,
+        resources,
         ledger,
         summaries,
         mut timings,
@@ -68,12 +73,22 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
     let target_exposure = timings.stage("target_exposure", || {
         exposure::target_exposure(&targets, &sources, &project.exposure, &metric)
     });
+    let coverage = timings.stage("resource_coverage", || {
+        coverage::coverage(
+            &hazard_units,
+            &enterprises,
+            &resources,
+            &project.coverage,
+            &metric,
+        )
+    });
     let loaded = Loaded {
         index,
         enterprises,
         hazard_units,
         hidden_dangers,
         targets,
+        resources,
         ledger,
         summaries,
         timings,
@@ -83,6 +98,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         Analysis {
             sources,
             target_exposure,
+            coverage,
         },
     )
 }

@@ -95,6 +95,8 @@ pub fn evolve(
         units,
         dangers,
         targets,
+        // Resources stay from year to year.
+        resources: prev.resources.clone(),
     };
     (next, log)
 }

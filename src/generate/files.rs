@@ -2,7 +2,8 @@
 //! over: enterprises as a UTF-8 CSV in GCJ-02 (copied from Amap), hazard
 //! inventories as an XLSX workbook with a units sheet and a chemicals sheet,
 //! hidden dangers as GeoJSON, vulnerable targets as a GBK Shapefile without a
-//! `.cpg`, and a ready `project.toml` beside them.
+//! `.cpg`, emergency resources as a UTF-8 CSV in WGS 84, and a ready
+//! `project.toml` beside them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use geo::Point;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
 use super::evolve::Change;
+use super::resources::GenResource;
 use super::{GenDanger, GenEnterprise, GenTarget, GenUnit, Recipe, Synthetic};
 use crate::crs::wgs84_to_gcj02;
 use crate::model::Grade;
@@ -38,6 +40,7 @@ const ENTERPRISES: &str = "enterprises.csv";
 const HAZARDS: &str = "hazard_inventory.xlsx";
 const DANGERS: &str = "hidden_dangers.geojson";
 const TARGETS: &str = "vulnerable_targets.shp";
+const RESOURCES: &str = "emergency_resources.csv";
 /// The boundaries, copied beside the data.
 pub const BOUNDARIES: &str = "boundaries.geojson";
 /// How the data set was made.
@@ -104,6 +107,11 @@ pub fn write_all(
         &out.join(TARGETS),
         &data.targets,
         year,
+        bad_rows.then_some(&mut expected),
+    )?;
+    write_resources(
+        &out.join(RESOURCES),
+        &data.resources,
         bad_rows.then_some(&mut expected),
     )?;
     let project = out.join("project.toml");
@@ -666,6 +674,69 @@ fn write_targets(
     std::fs::remove_dir_all(&tmp_dir).map_err(io(&tmp_dir))
 }
 
+/// Writes the emergency resources as a UTF-8 CSV with WGS 84 coordinates,
+/// with a few bad rows when `expected` is given.
+fn write_resources(
+    path: &Path,
+    list: &[GenResource],
+    expected: Option<&mut Vec<Expected>>,
+) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        w.write_all("\u{feff}资源编号,资源名称,资源类型,规模,值班电话,经度,纬度\n".as_bytes())?;
+        let line = |r: &GenResource, kind: &str, lat: &str| {
+            format!(
+                "{},{},{},{},{},{:.6},{}\n",
+                r.id,
+                cell(&r.name),
+                kind,
+                r.capacity,
+                r.phone,
+                r.lon_lat.x(),
+                lat
+            )
+        };
+        for r in list {
+            w.write_all(line(r, r.kind, &format!("{:.6}", r.lon_lat.y())).as_bytes())?;
+        }
+        let (Some(exp), Some(base)) = (expected, list.first()) else {
+            return Ok(());
+        };
+        let lat = format!("{:.6}", base.lon_lat.y());
+        let fresh = |n: u32| GenResource {
+            id: format!("BAD-ER{n}"),
+            ..base.clone()
+        };
+        let rows = [
+            (
+                line(&fresh(1), "直升机停机坪", &lat),
+                "unknown_value",
+                "kind 直升机停机坪",
+            ),
+            (
+                line(&fresh(2), base.kind, ""),
+                "missing_coordinate",
+                "latitude empty",
+            ),
+            (
+                line(base, base.kind, &lat),
+                "duplicate_id",
+                "first resource repeated",
+            ),
+        ];
+        for (k, (text, code, what)) in rows.into_iter().enumerate() {
+            exp.push(Expected {
+                file: RESOURCES,
+                layer: "",
+                row: (list.len() + k + 2) as u64,
+                code,
+                what,
+            });
+            w.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    })
+}
+
 /// The project file for the generated inputs, every mapping spelt out.
 fn project_toml(year: i32, area_name: &str) -> String {
     format!(
@@ -741,6 +812,18 @@ id = "目标编号"
 name = "目标名称"
 kind = "类型"
 population = "人数"
+
+[inputs.emergency_resources]
+path = "{RESOURCES}"
+crs = "wgs84"
+x = "经度"
+y = "纬度"
+[inputs.emergency_resources.fields]
+id = "资源编号"
+name = "资源名称"
+kind = "资源类型"
+capacity = "规模"
+phone = "值班电话"
 "#
     )
 }

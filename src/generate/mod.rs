@@ -12,6 +12,7 @@
 
 pub mod evolve;
 pub mod files;
+pub mod resources;
 
 use std::f64::consts::PI;
 
@@ -216,6 +217,8 @@ pub struct Synthetic {
     pub dangers: Vec<GenDanger>,
     /// The vulnerable targets.
     pub targets: Vec<GenTarget>,
+    /// The emergency resources.
+    pub resources: Vec<resources::GenResource>,
 }
 
 const CHEMICAL_INDUSTRIES: [&str; 3] = ["化工", "危险化学品经营", "医药制造"];
@@ -546,6 +549,7 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         units,
         dangers,
         targets,
+        resources: resources::resources(index, &districts, seed),
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::crs::{CrsError, InputCrs};
-use crate::model::{Date, Grade};
+use crate::model::{Date, Grade, ResourceKind};
 
 /// Why a project file could not be used.
 #[derive(Debug, Error)]
@@ -68,17 +68,20 @@ pub enum InputKind {
     HiddenDangers,
     /// `vulnerable_targets`: schools, hospitals, residential areas and the like (脆弱性目标).
     VulnerableTargets,
+    /// `emergency_resources`: rescue teams, fire stations, depots, hospitals, shelters (应急资源).
+    EmergencyResources,
 }
 
 impl InputKind {
     /// In the order the pipeline reads them: each may refer to the ones before.
-    pub const ALL: [InputKind; 6] = [
+    pub const ALL: [InputKind; 7] = [
         InputKind::AdminUnits,
         InputKind::Enterprises,
         InputKind::HazardUnits,
         InputKind::Chemicals,
         InputKind::HiddenDangers,
         InputKind::VulnerableTargets,
+        InputKind::EmergencyResources,
     ];
 
     /// The key under `[inputs]`.
@@ -90,6 +93,7 @@ impl InputKind {
             InputKind::Chemicals => "chemicals",
             InputKind::HiddenDangers => "hidden_dangers",
             InputKind::VulnerableTargets => "vulnerable_targets",
+            InputKind::EmergencyResources => "emergency_resources",
         }
     }
 
@@ -139,6 +143,13 @@ impl InputKind {
                 ("name", true),
                 ("kind", true),
                 ("population", false),
+            ],
+            InputKind::EmergencyResources => &[
+                ("id", true),
+                ("name", true),
+                ("kind", true),
+                ("capacity", false),
+                ("phone", false),
             ],
         }
     }
@@ -203,6 +214,8 @@ struct RawProject {
     maps: Maps,
     #[serde(default)]
     web: Web,
+    #[serde(default)]
+    coverage: Coverage,
     compare: Option<RawCompare>,
 }
 
@@ -315,6 +328,122 @@ impl Default for Web {
             basemap: None,
         }
     }
+}
+
+/// `[coverage]`: how far each kind of emergency resource may be from a
+/// high-risk place (a red or orange enterprise, a major hazard source) for
+/// the place to count as covered by it. Policy defaults, not a standard.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coverage {
+    /// Route distance over straight-line distance, for want of a road
+    /// network (1.3: typical of Chinese cities' road networks).
+    #[serde(default = "default_detour")]
+    pub detour_factor: f64,
+    /// The farthest each kind may be, by route, in metres.
+    #[serde(default)]
+    pub within_m: CoverageDistances,
+    /// The kinds a place must have within reach to be covered; not given:
+    /// every kind the resources input holds.
+    #[serde(default)]
+    pub required: Option<Vec<ResourceKind>>,
+}
+
+impl Default for Coverage {
+    fn default() -> Self {
+        Coverage {
+            detour_factor: default_detour(),
+            within_m: CoverageDistances::default(),
+            required: None,
+        }
+    }
+}
+
+fn default_detour() -> f64 {
+    1.3
+}
+
+/// `[coverage.within_m]`: the reach of each kind of resource, in metres by route.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageDistances {
+    /// Rescue teams (救援队伍): 10 km.
+    #[serde(default = "ten_km")]
+    pub rescue_team: f64,
+    /// Fire and rescue stations (消防救援站): 5 km.
+    #[serde(default = "five_km")]
+    pub fire_station: f64,
+    /// Material depots (应急物资储备库): 20 km.
+    #[serde(default = "twenty_km")]
+    pub material_depot: f64,
+    /// Hospitals (医院): 10 km.
+    #[serde(default = "ten_km")]
+    pub hospital: f64,
+    /// Shelters (避难场所): 3 km.
+    #[serde(default = "three_km")]
+    pub shelter: f64,
+}
+
+impl CoverageDistances {
+    /// The reach of `kind`, in metres by route.
+    pub fn get(&self, kind: ResourceKind) -> f64 {
+        match kind {
+            ResourceKind::RescueTeam => self.rescue_team,
+            ResourceKind::FireStation => self.fire_station,
+            ResourceKind::MaterialDepot => self.material_depot,
+            ResourceKind::Hospital => self.hospital,
+            ResourceKind::Shelter => self.shelter,
+        }
+    }
+}
+
+impl Default for CoverageDistances {
+    fn default() -> Self {
+        CoverageDistances {
+            rescue_team: ten_km(),
+            fire_station: five_km(),
+            material_depot: twenty_km(),
+            hospital: ten_km(),
+            shelter: three_km(),
+        }
+    }
+}
+
+fn three_km() -> f64 {
+    3000.0
+}
+
+fn five_km() -> f64 {
+    5000.0
+}
+
+fn ten_km() -> f64 {
+    10_000.0
+}
+
+fn twenty_km() -> f64 {
+    20_000.0
+}
+
+/// The coverage settings make sense: a detour factor of at least 1 and
+/// positive distances.
+fn validate_coverage(c: &Coverage) -> Result<(), String> {
+    if !(c.detour_factor.is_finite() && c.detour_factor >= 1.0) {
+        return Err(format!(
+            "coverage.detour_factor must be a number of at least 1 (route over straight-line distance), got {}",
+            c.detour_factor
+        ));
+    }
+    for kind in ResourceKind::ALL {
+        let m = c.within_m.get(kind);
+        if !(m.is_finite() && m > 0.0) {
+            return Err(format!(
+                "coverage.within_m.{} must be a positive number of metres, got {m}",
+                kind.as_str()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Above this many enterprise maps, they are made only when asked for.
@@ -730,6 +859,8 @@ pub struct Project {
     pub maps: Maps,
     /// The web map.
     pub web: Web,
+    /// Emergency resources' coverage of the high-risk places.
+    pub coverage: Coverage,
     /// `[compare] previous`: an earlier run's output folder (resolved
     /// against the project file's folder) to compare this run with.
     pub previous: Option<PathBuf>,
@@ -790,6 +921,7 @@ impl Project {
         validate_maps(&raw.maps).map_err(invalid)?;
         validate_web(&raw.web).map_err(invalid)?;
         validate_radii(&raw.exposure).map_err(invalid)?;
+        validate_coverage(&raw.coverage).map_err(invalid)?;
         Ok(Project {
             file: path.to_path_buf(),
             as_of,
@@ -800,6 +932,7 @@ impl Project {
                 ..raw.maps.clone()
             },
             web: raw.web.clone(),
+            coverage: raw.coverage,
             title: raw
                 .title
                 .unwrap_or_else(|| "安全风险分布电子图".to_string()),

@@ -20,7 +20,8 @@ use crate::analysis::join::{AdminIndex, Outside};
 use crate::analysis::outline::Distance;
 use crate::crs::MetricCrs;
 use crate::model::{
-    AdminRef, AdminUnit, Enterprise, Enterprises, HazardUnit, HiddenDanger, VulnerableTarget,
+    AdminRef, AdminUnit, EmergencyResource, Enterprise, Enterprises, HazardUnit, HiddenDanger,
+    VulnerableTarget,
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
@@ -82,7 +83,13 @@ macro_rules! located {
         }
     )*};
 }
-located!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
+located!(
+    Enterprise,
+    HazardUnit,
+    HiddenDanger,
+    VulnerableTarget,
+    EmergencyResource
+);
 
 macro_rules! keyed {
     ($($t:ty),*) => {$(
@@ -91,7 +98,13 @@ macro_rules! keyed {
         }
     )*};
 }
-keyed!(Enterprise, HazardUnit, HiddenDanger, VulnerableTarget);
+keyed!(
+    Enterprise,
+    HazardUnit,
+    HiddenDanger,
+    VulnerableTarget,
+    EmergencyResource
+);
 
 impl<T> Keyed for Staged<T> {
     fn key(&self) -> &str {
@@ -113,6 +126,8 @@ pub struct Loaded<E = Enterprise> {
     pub hidden_dangers: Vec<HiddenDanger>,
     /// The accepted vulnerable targets (脆弱性目标).
     pub targets: Vec<VulnerableTarget>,
+    /// The accepted emergency resources (应急资源).
+    pub resources: Vec<EmergencyResource>,
     /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
     /// How each input was read: driver, layer, CRS and warnings.
@@ -482,20 +497,21 @@ fn read_points(
     // while the hazard units and their inventory are read here: each file
     // is read by one GDAL dataset on one thread, so two files at once use
     // the second core, which one file's checks leave mostly idle.
-    let (hazard_units, (fork, hidden_dangers, targets)) = std::thread::scope(|scope| {
-        let mut fork = st.fork();
-        let (enterprises, index) = (&enterprises, &index);
-        let others = std::thread::Builder::new()
-            .name("read".into())
-            .spawn_scoped(scope, move || {
-                let dangers = read_dangers_and_targets(project, &mut fork, index, enterprises);
-                dangers.map(|(d, t)| (fork, d, t))
-            })
-            .expect("the system can start a thread");
-        let units = read_hazard_units(project, &mut st, index, enterprises);
-        let others = others.join().expect("the reading thread does not panic");
-        Ok::<_, LoadError>((units?, others?))
-    })?;
+    let (hazard_units, (fork, (hidden_dangers, targets, resources))) =
+        std::thread::scope(|scope| {
+            let mut fork = st.fork();
+            let (enterprises, index) = (&enterprises, &index);
+            let others = std::thread::Builder::new()
+                .name("read".into())
+                .spawn_scoped(scope, move || {
+                    let others = read_others(project, &mut fork, index, enterprises);
+                    others.map(|o| (fork, o))
+                })
+                .expect("the system can start a thread");
+            let units = read_hazard_units(project, &mut st, index, enterprises);
+            let others = others.join().expect("the reading thread does not panic");
+            Ok::<_, LoadError>((units?, others?))
+        })?;
     st.merge(fork);
     let Stages {
         mut ledger,
@@ -512,6 +528,7 @@ fn read_points(
         hazard_units,
         hidden_dangers,
         targets,
+        resources,
         ledger,
         summaries,
         timings,
@@ -565,13 +582,21 @@ fn read_hazard_units(
     Ok(hazard_units)
 }
 
-/// The hidden dangers and the vulnerable targets (each empty when not given).
-fn read_dangers_and_targets(
+/// What the other inputs hold.
+type Others = (
+    Vec<HiddenDanger>,
+    Vec<VulnerableTarget>,
+    Vec<EmergencyResource>,
+);
+
+/// The hidden dangers, the vulnerable targets and the emergency resources
+/// (each empty when not given).
+fn read_others(
     project: &Project,
     st: &mut Stages,
     index: &AdminIndex,
     enterprises: &Enterprises,
-) -> Result<(Vec<HiddenDanger>, Vec<VulnerableTarget>), LoadError> {
+) -> Result<Others, LoadError> {
     let spec = |k: InputKind| project.inputs.get(&k);
     let hidden_dangers = match spec(InputKind::HiddenDangers) {
         Some(s) => {
@@ -587,7 +612,14 @@ fn read_dangers_and_targets(
         }
         None => Vec::new(),
     };
-    Ok((hidden_dangers, targets))
+    let resources = match spec(InputKind::EmergencyResources) {
+        Some(s) => {
+            st.read_points(s, index, |c, raw| c.emergency_resource(raw))?
+                .records
+        }
+        None => Vec::new(),
+    };
+    Ok((hidden_dangers, targets, resources))
 }
 
 /// Reads a boundary file with the bundled files' properties (`adcode`,

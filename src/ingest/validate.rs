@@ -16,8 +16,9 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::load::RawRecord;
 use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
-    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, Enterprise, Enterprises, Grade,
-    HazardUnit, HiddenDanger, SourceRef, UnitKind, VulnerableTarget,
+    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, EmergencyResource, Enterprise,
+    Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind, SourceRef, UnitKind,
+    VulnerableTarget,
 };
 
 /// Why a record was rejected: a stable machine code beside the readable text.
@@ -836,6 +837,32 @@ impl<'a> Checker<'a> {
             name,
             kind,
             population,
+            lon_lat,
+            admin: Default::default(),
+        })
+    }
+
+    /// An emergency resource; it must have a location and a known kind.
+    pub fn emergency_resource(&self, raw: &RawRecord) -> Result<EmergencyResource, FieldError> {
+        check_text(raw)?;
+        let id = self.required_id(raw, "id")?;
+        let f = self.fields(raw);
+        let name = f.required("name")?.to_string();
+        let kind = f.enumerated(
+            "kind",
+            ResourceKind::parse,
+            RejectCode::UnknownValue,
+            "救援队伍, 消防救援站, 应急物资储备库, 医院, 避难场所 (rescue_team, fire_station, material_depot, hospital, shelter)",
+        )?;
+        let capacity = f.parsed("capacity", parse_count)?;
+        let phone = f.optional("phone").map(str::to_string);
+        let lon_lat = self.required_point(raw)?;
+        Ok(EmergencyResource {
+            id,
+            name,
+            kind,
+            capacity,
+            phone,
             lon_lat,
             admin: Default::default(),
         })

@@ -13,7 +13,7 @@ use thiserror::Error;
 use crate::analysis::aggregate;
 use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
-use crate::ingest::config::Project;
+use crate::ingest::config::{InputKind, Project};
 use crate::ingest::Loaded;
 use crate::model::{Graded, HazardUnit};
 use crate::output::cells::{self, GridCells};
@@ -64,6 +64,7 @@ fn admin_unit_rows(
         &loaded.hidden_dangers,
         &loaded.targets,
         &analysis.target_exposure,
+        &analysis.coverage.places,
     );
     let cells = &grid.unit_cells;
     loaded
@@ -178,6 +179,19 @@ fn build_layer(
             |_, d| Some(layers::hidden_danger_row(d)),
             each,
         ),
+        Layer::EmergencyResources => in_parts(
+            &loaded.resources,
+            |_, r| Some(layers::emergency_resource_row(r)),
+            each,
+        ),
+        Layer::ResourceCoverage => {
+            let c = &analysis.coverage;
+            in_parts(
+                &c.places,
+                |_, p| Some(layers::coverage_row(p, &c.required, &loaded.resources)),
+                each,
+            )
+        }
         Layer::ExposureGrid => {
             let (rows, secs) = grid_rows
                 .take()
@@ -190,13 +204,18 @@ fn build_layer(
     }
 }
 
-/// How each of the four lists is made, in workbook order.
+/// How each of the lists is made, in workbook order.
 type ListBuilder = fn(&Loaded<Graded>, &Analysis) -> Table;
 const LISTS: [ListBuilder; 4] = [
     |l, _| lists::risk_list(&l.enterprises, &l.hazard_units),
     |l, _| lists::danger_list(&l.hidden_dangers, &l.enterprises),
     |l, _| lists::hazard_list(&l.hazard_units, &l.enterprises),
     |l, a| lists::target_list(&l.targets, &a.target_exposure, &a.sources),
+];
+/// The lists made when the project gives emergency resources.
+const RESOURCE_LISTS: [ListBuilder; 2] = [
+    |l, _| lists::resource_list(&l.resources),
+    |l, a| lists::uncovered_list(&a.coverage, &l.resources),
 ];
 
 /// The timestamp written into the GeoPackage: the data date, else the year's end.
@@ -243,8 +262,10 @@ fn write_lists(
     let mut steps = Timings::default();
     let dir = out_dir.join(lists::DIR);
     let mut book = write::ListsWorkbook::new(&dir.join(lists::WORKBOOK), project.as_of)?;
-    let mut counts = Vec::with_capacity(LISTS.len());
-    for build in LISTS {
+    let mut counts = Vec::with_capacity(LISTS.len() + RESOURCE_LISTS.len());
+    let resources = project.inputs.contains_key(&InputKind::EmergencyResources);
+    let resource_lists = RESOURCE_LISTS.iter().filter(|_| resources);
+    for build in LISTS.iter().chain(resource_lists) {
         let table = steps.add_to("lists_build", || build(loaded, analysis));
         steps.add_to("lists_write_csv", || {
             write::write_list_csv(&dir.join(format!("{}.csv", table.name)), &table)

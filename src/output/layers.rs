@@ -12,13 +12,14 @@ use geo::{MultiPolygon, Point};
 use serde::Deserialize;
 
 use crate::analysis::aggregate::{CellStats, RecordCounts};
+use crate::analysis::coverage::Place;
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
-    AdminRef, AdminUnit, Assessment, Grade, Graded, HazardUnit, HiddenDanger, Resolved,
-    VulnerableTarget,
+    AdminRef, AdminUnit, Assessment, EmergencyResource, Grade, Graded, HazardUnit, HiddenDanger,
+    Resolved, ResourceKind, VulnerableTarget,
 };
 
-const CATALOGUE: [&str; 12] = [
+const CATALOGUE: [&str; 14] = [
     include_str!("../../layers/exposure_grid.toml"),
     include_str!("../../layers/influence_zones.toml"),
     include_str!("../../layers/admin_units.toml"),
@@ -26,6 +27,8 @@ const CATALOGUE: [&str; 12] = [
     include_str!("../../layers/hazard_sources.toml"),
     include_str!("../../layers/hidden_dangers.toml"),
     include_str!("../../layers/vulnerable_targets.toml"),
+    include_str!("../../layers/emergency_resources.toml"),
+    include_str!("../../layers/resource_coverage.toml"),
     include_str!("../../layers/changes/admin_unit_changes.toml"),
     include_str!("../../layers/changes/enterprise_changes.toml"),
     include_str!("../../layers/changes/hazard_source_changes.toml"),
@@ -111,6 +114,10 @@ pub enum Layer {
     HiddenDangers,
     /// Vulnerable targets with the sources around them.
     VulnerableTargets,
+    /// Emergency resources (应急资源).
+    EmergencyResources,
+    /// The high-risk places with their nearest resources.
+    ResourceCoverage,
     /// The comparison's units with their grades before and after.
     AdminUnitChanges,
     /// The comparison's enterprises new, gone, graded up or down.
@@ -125,7 +132,7 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer.
-    pub const ALL: [Layer; 7] = [
+    pub const ALL: [Layer; 9] = [
         Layer::ExposureGrid,
         Layer::InfluenceZones,
         Layer::AdminUnits,
@@ -133,6 +140,8 @@ impl Layer {
         Layer::HazardSources,
         Layer::HiddenDangers,
         Layer::VulnerableTargets,
+        Layer::EmergencyResources,
+        Layer::ResourceCoverage,
     ];
 
     /// The annual comparison's layers (`riskatlas compare`), not a run's.
@@ -159,6 +168,8 @@ impl Layer {
             Layer::HazardSources => "hazard_sources",
             Layer::HiddenDangers => "hidden_dangers",
             Layer::VulnerableTargets => "vulnerable_targets",
+            Layer::EmergencyResources => "emergency_resources",
+            Layer::ResourceCoverage => "resource_coverage",
             Layer::AdminUnitChanges => "admin_unit_changes",
             Layer::EnterpriseChanges => "enterprise_changes",
             Layer::HazardSourceChanges => "hazard_source_changes",
@@ -656,6 +667,45 @@ pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: 
         .build(Shape::Point(t.lon_lat))
 }
 
+/// The `emergency_resources` row of a resource.
+pub fn emergency_resource_row(r: &EmergencyResource) -> Row {
+    RowBuilder::new(def(Layer::EmergencyResources))
+        .set("id", r.id.as_str())
+        .set("name", r.name.as_str())
+        .set("kind", r.kind.as_str())
+        .set("capacity", r.capacity)
+        .set("phone", r.phone.clone())
+        .admin(&r.admin)
+        .build(Shape::Point(r.lon_lat))
+}
+
+/// The `resource_coverage` row of a high-risk place: whether it is covered,
+/// the required kinds out of reach, and the nearest resource of each kind
+/// with its route distance in whole metres. `resources` are the accepted
+/// resources the place's nearest ones index.
+pub fn coverage_row(p: &Place, required: &[ResourceKind], resources: &[EmergencyResource]) -> Row {
+    let missing: Vec<&str> = p.missing(required).iter().map(|k| k.label_zh()).collect();
+    let mut b = RowBuilder::new(def(Layer::ResourceCoverage))
+        .set("place_kind", p.kind.as_str())
+        .set("id", p.id.as_str())
+        .set("enterprise_id", p.enterprise_id.as_str())
+        .set("name", p.name.as_str())
+        .set("grade", p.grade.as_str())
+        .set("hazard_grade", p.hazard_grade.map(i64::from))
+        .set("covered", p.covered)
+        .set("missing", missing.join("、"));
+    for (kind, n) in ResourceKind::ALL.iter().zip(&p.nearest) {
+        let k = kind.as_str();
+        b = b
+            .set(
+                &format!("{k}_id"),
+                n.map(|n| resources[n.resource].id.clone()),
+            )
+            .set(&format!("{k}_m"), n.map(|n| n.route_m.round() as i64));
+    }
+    b.admin(&p.admin).build(Shape::Point(p.lon_lat))
+}
+
 /// An `exposure_grid` row: a single cell with its `e`, or a polygon merging
 /// `cells` cells of one grade with no `e`. `area_km2` is rounded to 4 decimals.
 pub fn exposure_grid_row(
@@ -719,7 +769,15 @@ pub fn admin_unit_findings_row(u: &AdminUnit, area_km2: f64, f: &UnitFindings) -
     }
     row = row
         .set("open_major_dangers", r.open_major_dangers as i64)
-        .set("targets_exposed", r.targets_exposed as i64);
+        .set("targets_exposed", r.targets_exposed as i64)
+        .set("high_risk_places", r.high_risk_places as i64)
+        .set("covered_places", r.covered_places as i64)
+        .set(
+            "covered_pct",
+            (r.high_risk_places > 0).then(|| {
+                (r.covered_places as f64 * 10_000.0 / r.high_risk_places as f64).round() / 100.0
+            }),
+        );
     if let Some(c) = f.cells {
         let shares = c.shares();
         row = row

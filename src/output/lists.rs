@@ -10,10 +10,11 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::analysis::coverage::{CoverageResult, Place};
 use crate::analysis::exposure::{Source, TargetExposure};
 use crate::model::{
-    AdminRef, Assessment, ChemicalShare, DangerLevel, Enterprises, Grade, Graded, HazardUnit,
-    HiddenDanger, Protection, VulnerableTarget,
+    AdminRef, Assessment, ChemicalShare, DangerLevel, EmergencyResource, Enterprises, Grade,
+    Graded, HazardUnit, HiddenDanger, Protection, VulnerableTarget,
 };
 use crate::output::layers::{covering_text, inventory_text, round4, row_label, yes_no, Value};
 use crate::styles;
@@ -32,6 +33,12 @@ pub const HAZARD_LIST: &str = "重大危险源清单";
 pub const TARGET_LIST: &str = "脆弱性目标清单";
 /// The four lists in the order they are written.
 pub const NAMES: [&str; 4] = [RISK_LIST, DANGER_LIST, HAZARD_LIST, TARGET_LIST];
+/// 应急资源清单: the emergency resources.
+pub const RESOURCE_LIST: &str = "应急资源清单";
+/// 应急资源覆盖不足清单: the high-risk places some required kind does not reach.
+pub const UNCOVERED_LIST: &str = "应急资源覆盖不足清单";
+/// The lists made when the project gives emergency resources.
+pub const RESOURCE_NAMES: [&str; 2] = [RESOURCE_LIST, UNCOVERED_LIST];
 
 /// A column: Chinese header and width in characters (for XLSX).
 #[derive(Debug, Clone)]
@@ -358,6 +365,102 @@ pub fn target_list(
     }
 }
 
+/// 应急资源清单: every resource, by kind, then district, then id.
+pub fn resource_list(resources: &[EmergencyResource]) -> Table {
+    let mut order: Vec<&EmergencyResource> = resources.iter().collect();
+    order.sort_by(|a, b| {
+        (a.kind, &a.admin.district_code, &a.id).cmp(&(b.kind, &b.admin.district_code, &b.id))
+    });
+    let rows = order
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.id.as_str().into(),
+                r.name.as_str().into(),
+                r.kind.label_zh().into(),
+                r.capacity.into(),
+                r.phone.clone().into(),
+                district(&r.admin),
+                r.admin.town_name.clone().into(),
+            ]
+        })
+        .collect();
+    Table {
+        name: RESOURCE_LIST,
+        columns: columns(&[
+            ("资源编号", 12.0),
+            ("资源名称", 28.0),
+            ("资源类型", 14.0),
+            ("规模", 10.0),
+            ("值班电话", 14.0),
+            ("区县", 10.0),
+            ("乡镇街道", 12.0),
+        ]),
+        rows: numbered(rows),
+    }
+}
+
+/// 应急资源覆盖不足清单: the high-risk places not covered — major hazard
+/// sources first (grade 1 first), then enterprises (red first) — with the
+/// kinds out of reach and the route distance to the nearest of each kind.
+pub fn uncovered_list(c: &CoverageResult, resources: &[EmergencyResource]) -> Table {
+    let mut picked: Vec<&Place> = c.places.iter().filter(|p| !p.covered).collect();
+    picked.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(a.hazard_grade.cmp(&b.hazard_grade))
+            .then(b.grade.cmp(&a.grade))
+            .then(a.id.cmp(&b.id))
+    });
+    let rows = picked
+        .into_iter()
+        .map(|p| {
+            let missing: Vec<&str> = p
+                .missing(&c.required)
+                .iter()
+                .map(|k| k.label_zh())
+                .collect();
+            let mut row: Vec<Value> = vec![
+                p.kind.label_zh().into(),
+                p.id.as_str().into(),
+                p.name.as_str().into(),
+                p.enterprise_id.as_str().into(),
+                styles::label(p.grade).into(),
+                p.hazard_grade.map(i64::from).into(),
+                district(&p.admin),
+                missing.join("、").into(),
+            ];
+            row.extend(p.nearest.iter().map(|n| {
+                n.map(|n| format!("{} {}", resources[n.resource].name, n.route_m.round()))
+                    .into()
+            }));
+            row
+        })
+        .collect();
+    let mut spec = vec![
+        ("对象类型", 10.0),
+        ("编号", 14.0),
+        ("名称", 28.0),
+        ("企业编号", 20.0),
+        ("企业风险等级", 12.0),
+        ("重大危险源等级", 14.0),
+        ("区县", 10.0),
+        ("未覆盖资源类型", 24.0),
+    ];
+    spec.extend([
+        ("最近救援队伍(名称 米)", 28.0),
+        ("最近消防救援站(名称 米)", 28.0),
+        ("最近应急物资储备库(名称 米)", 28.0),
+        ("最近医院(名称 米)", 28.0),
+        ("最近避难场所(名称 米)", 28.0),
+    ]);
+    Table {
+        name: UNCOVERED_LIST,
+        columns: columns(&spec),
+        rows: numbered(rows),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +474,8 @@ mod tests {
             danger_list(&[], &Enterprises::default()),
             hazard_list(&[], &Enterprises::default()),
             target_list(&[], &[], &[]),
+            resource_list(&[]),
+            uncovered_list(&CoverageResult::default(), &[]),
         ] {
             assert!(t.rows.is_empty());
             assert!(t.columns.iter().all(|c| c.width > 0.0));

@@ -233,6 +233,12 @@ fn parameters(project: &Project) -> serde_json::Value {
             "yellow": project.exposure.default_radius_m.yellow, "blue": project.exposure.default_radius_m.blue,
         },
         "exposure_thresholds": project.exposure.thresholds,
+        "coverage": {
+            "policy": "these reaches are local policy, not national standard",
+            "detour_factor": project.coverage.detour_factor,
+            "within_m": crate::model::ResourceKind::ALL.iter().map(|k| (k.as_str().to_string(), json!(project.coverage.within_m.get(*k)))).collect::<serde_json::Map<_, _>>(),
+            "required": project.coverage.required.as_ref().map(|ks| ks.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        },
     })
 }
 

@@ -2,7 +2,7 @@
 //! symbols): one description from which the QML and the SLD are both written,
 //! so the two cannot disagree with each other or with the PNG maps.
 
-use crate::model::{AdminLevel, DangerLevel, DangerStatus, Grade, Protection};
+use crate::model::{AdminLevel, DangerLevel, DangerStatus, Grade, Protection, ResourceKind};
 use crate::output::layers::Layer;
 use crate::styles;
 
@@ -259,6 +259,8 @@ pub fn symbology(layer: Layer) -> Symbology {
         Layer::HazardSources => hazard_sources(),
         Layer::HiddenDangers => hidden_dangers(),
         Layer::VulnerableTargets => vulnerable_targets(),
+        Layer::EmergencyResources => emergency_resources(),
+        Layer::ResourceCoverage => resource_coverage(),
         Layer::AdminUnitChanges
         | Layer::EnterpriseChanges
         | Layer::HazardSourceChanges
@@ -534,6 +536,64 @@ fn vulnerable_targets() -> Symbology {
     .collect();
     Symbology {
         rules,
+        labels: None,
+    }
+}
+
+/// Emergency resources as circles in their kind's colour.
+fn emergency_resources() -> Symbology {
+    let r = &styles::map().resources;
+    let mut rules: Vec<Rule> = ResourceKind::ALL
+        .into_iter()
+        .map(|k| Rule {
+            label: k.label_zh().to_string(),
+            filter: Filter::Eq("kind", Lit::Str(k.as_str())),
+            symbol: Symbol::Marker {
+                shape: Shape::Circle,
+                size_mm: r.size_mm,
+                fill: Some(Rgba::hex(r.colour(k), 1.0)),
+                outline: Line {
+                    colour: Rgba(255, 255, 255, 255),
+                    width_mm: 0.3,
+                    dashed: false,
+                },
+            },
+        })
+        .collect();
+    // Every feature has a kind; the else rule keeps the rules exhaustive.
+    rules.last_mut().expect("five kinds").filter = Filter::Else;
+    Symbology {
+        rules,
+        labels: None,
+    }
+}
+
+/// The high-risk places as rings: green where covered, black where not.
+fn resource_coverage() -> Symbology {
+    let r = &styles::map().resources;
+    let ring = |label: &str, filter: Filter, colour: &str| Rule {
+        label: label.to_string(),
+        filter,
+        symbol: Symbol::Marker {
+            shape: Shape::Circle,
+            size_mm: r.place_mm,
+            fill: None,
+            outline: Line {
+                colour: Rgba::hex(colour, 1.0),
+                width_mm: r.ring_mm,
+                dashed: false,
+            },
+        },
+    };
+    Symbology {
+        rules: vec![
+            ring(
+                "应急资源未全部覆盖",
+                Filter::IsFalse("covered"),
+                &r.uncovered,
+            ),
+            ring("应急资源覆盖", Filter::Else, &r.covered),
+        ],
         labels: None,
     }
 }

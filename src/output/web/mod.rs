@@ -192,6 +192,8 @@ fn min_zoom(layer: Layer, def: &LayerDef, row: &Row) -> u8 {
         Layer::HiddenDangers if is("level", DangerLevel::Major.as_str()) => w.major_dangers,
         Layer::HiddenDangers => w.general_dangers,
         Layer::VulnerableTargets => w.targets,
+        Layer::EmergencyResources => w.resources,
+        Layer::ResourceCoverage => w.coverage,
         Layer::InfluenceZones => w.influence_zones,
         // Not in a run's tiles.
         Layer::AdminUnitChanges
