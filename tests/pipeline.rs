@@ -35,8 +35,7 @@ fn example_outputs() -> &'static Path {
     DIR.get_or_init(|| {
         let project = root().join("fixtures/changzhou/project.toml");
         // Exit 1: done, with the deliberately bad rows rejected.
-        let out = run_project(&project, "2", 1);
-        out
+        run_project(&project, "2", 1)
     })
     .path()
 }

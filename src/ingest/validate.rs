@@ -915,6 +915,9 @@ fn share_inside(
     f64::from(inside_both) / f64::from(inside_child)
 }
 
+/// A unit that failed the hierarchy checks, with why.
+pub type UnitReject = (Staged<AdminUnit>, FieldError);
+
 /// Checks the hierarchy of the accepted units, coarse levels first: a unit's
 /// parent must be among them, one level up (a town may sit directly in a
 /// city that has no districts), and hold most of its area. Units of the
@@ -923,7 +926,7 @@ fn share_inside(
 pub fn check_hierarchy(
     mut units: Vec<Staged<AdminUnit>>,
     parent_column: &str,
-) -> (Vec<Staged<AdminUnit>>, Vec<(Staged<AdminUnit>, FieldError)>) {
+) -> (Vec<Staged<AdminUnit>>, Vec<UnitReject>) {
     units.sort_by_key(|u| u.record.level);
     let Some(top) = units.first().map(|u| u.record.level) else {
         return (units, Vec::new());
