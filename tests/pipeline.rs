@@ -1208,6 +1208,69 @@ fn coverage_finds_the_nearest_resource_of_each_kind() {
     assert_eq!(listed.len() - 1, resources.len());
 }
 
+/// The coverage maps: the city's and one per district; each resource
+/// kind's colour in the legend, and the covered places' green ring in a
+/// district's map body exactly when the district has a covered place.
+#[test]
+fn coverage_maps_ring_the_covered_places() {
+    let out = example_outputs();
+    let dir = out.join("maps/coverage");
+    let city = decode_png(&dir.join("city.png"));
+    // Colours from styles/map.toml [resources], written out here.
+    for rgb in [
+        [0x00, 0x79, 0x6B],
+        [0xC2, 0x18, 0x5B],
+        [0x79, 0x55, 0x48],
+        [0x00, 0x97, 0xA7],
+        [0x55, 0x8B, 0x2F],
+    ] {
+        assert!(
+            has_colour(&city, rgb, (0.04, 0.25), (0.40, 0.95)),
+            "legend lacks {rgb:?}"
+        );
+    }
+    let green = [0x1B, 0x9E, 0x3B];
+    let places = features(out, "resource_coverage");
+    for f in features(out, "admin_units")
+        .iter()
+        .filter(|f| f["properties"]["level"] == "district")
+    {
+        let code = f["properties"]["code"].as_str().unwrap();
+        let img = decode_png(&dir.join(format!("district/{code}.png")));
+        let covered = places
+            .iter()
+            .filter(|p| {
+                p["properties"]["district_code"] == code && p["properties"]["covered"] == true
+            })
+            .count();
+        let drawn = has_colour(&img, green, (0.26, 0.97), (0.08, 0.95));
+        assert_eq!(drawn, covered > 0, "{code}: {covered} covered places");
+    }
+    // With a reach of 1 m for fire stations no place is covered: no ring is green.
+    let dir = copy_fixture("changzhou");
+    let project = dir.path().join("project.toml");
+    let base = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!("{base}\n[coverage.within_m]\nfire_station = 1.0\n"),
+    )
+    .unwrap();
+    let run = run_project(&project, "2", 1);
+    let none = features(run.path(), "resource_coverage");
+    assert!(none.iter().all(|p| p["properties"]["covered"] == false));
+    assert!(none.iter().all(|p| p["properties"]["missing"]
+        .as_str()
+        .unwrap()
+        .contains("消防救援站")));
+    for name in ["city.png", "district/320412.png"] {
+        let img = decode_png(&run.path().join("maps/coverage").join(name));
+        assert!(
+            !has_colour(&img, green, (0.26, 0.97), (0.08, 0.95)),
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
     let dir = copy_fixture("changzhou");

@@ -1,7 +1,6 @@
 //! Synthetic emergency resources, spread as a city's are: fire and rescue
 //! stations, hospitals and shelters by area, and a station, a shelter and
-//! (for two of them) a rescue team at each industrial cluster; material
-//! depots by area. Drawn from a random stream of their own, so adding
+//! a rescue team at each industrial cluster; material depots by area. Drawn from a random stream of their own, so adding
 //! them left every other generated record as it was.
 
 use geo::Point;
@@ -66,7 +65,7 @@ pub(super) fn resources(index: &AdminIndex, districts: &[District], seed: u64) -
             let people = rng.gen_range(2..6) * 10;
             add(&mut rng, "消防救援站", n, people, p);
         }
-        for k in 0..d.parks.len().min(2) {
+        for k in 0..d.parks.len() {
             let p = at_cluster(&mut rng, k);
             let n = format!("{name}第{}危化品专业救援队", k + 1);
             let people = rng.gen_range(2..5) * 10;
@@ -78,7 +77,7 @@ pub(super) fn resources(index: &AdminIndex, districts: &[District], seed: u64) -
             let n = format!("{name}第{}应急物资储备库", k + 1);
             add(&mut rng, "应急物资储备库", n, area, p);
         }
-        for k in 0..(km2 / 120.0).ceil().max(1.0) as usize {
+        for k in 0..(km2 / 80.0).ceil().max(1.0) as usize {
             let p = anywhere(&mut rng);
             let beds = rng.gen_range(10..120) * 10;
             add(

@@ -13,13 +13,16 @@ use crate::analysis::aggregate;
 use crate::analysis::exposure::Source;
 use crate::analysis::grid::GridOutcome;
 use crate::analysis::Analysis;
+use crate::ingest::config::InputKind;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
+use crate::model::ResourceKind;
 use crate::model::{
     AdminLevel, AdminRef, DangerLevel, Date, Grade, Graded, HazardUnit, HiddenDanger,
 };
 use crate::output::Results;
 use crate::progress::Timings;
+use render::coverage::{CoverageData, MapPlace, MapResource};
 use render::dangers::MapDanger;
 use render::RenderError;
 
@@ -118,10 +121,48 @@ pub fn map_data(
             .iter()
             .map(|d| danger_point(d, xy(d.lon_lat), loaded, project.as_of))
             .collect(),
+        coverage: project
+            .inputs
+            .contains_key(&InputKind::EmergencyResources)
+            .then(|| coverage_data(project, loaded, analysis, xy)),
         grid: render::GradeGrid {
             spec: grid.spec,
             codes,
         },
+    }
+}
+
+/// The resources and the places' coverage as the coverage maps draw them.
+fn coverage_data(
+    project: &Project,
+    loaded: &Loaded<Graded>,
+    analysis: &Analysis,
+    xy: impl Fn(Point<f64>) -> [f64; 2],
+) -> CoverageData {
+    let c = &project.coverage;
+    let route = c.within_m.get(ResourceKind::FireStation);
+    CoverageData {
+        resources: loaded
+            .resources
+            .iter()
+            .map(|r| MapResource {
+                xy: xy(r.lon_lat),
+                kind: r.kind,
+                unit: finest_code(&r.admin),
+            })
+            .collect(),
+        places: analysis
+            .coverage
+            .places
+            .iter()
+            .map(|p| MapPlace {
+                xy: xy(p.lon_lat),
+                covered: p.covered,
+                unit: finest_code(&p.admin),
+            })
+            .collect(),
+        fire_reach_m: route / c.detour_factor,
+        fire_route_m: route,
     }
 }
 

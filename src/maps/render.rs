@@ -23,6 +23,7 @@ use crate::model::Grade;
 use crate::styles::{self, MapStyle};
 
 pub mod change;
+pub mod coverage;
 pub mod dangers;
 
 /// Why the maps could not be rendered.
@@ -701,6 +702,9 @@ pub struct MapData {
     pub targets: Vec<MapTarget>,
     /// Every accepted hidden danger.
     pub dangers: Vec<dangers::MapDanger>,
+    /// The emergency resources and the high-risk places' coverage, when
+    /// the project gives resources.
+    pub coverage: Option<coverage::CoverageData>,
     /// The exposure grid's cell grades.
     pub grid: GradeGrid,
 }
@@ -1492,6 +1496,72 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     page.taken.push(r);
 }
 
+/// The units' outlines, the city's thick.
+fn draw_outlines(
+    page: &mut Page,
+    view: &View,
+    units: &[&MapUnit],
+    thick: Option<&MultiPolygon<f64>>,
+) {
+    let style = page.style.units.clone();
+    let outline = colour(&style.outline, 1.0);
+    for u in units {
+        page.polygon(
+            view,
+            &u.boundary,
+            None,
+            Some((outline, page.mm(style.outline_mm))),
+        );
+    }
+    if let Some(b) = thick {
+        page.polygon(
+            view,
+            b,
+            None,
+            Some((outline, page.mm(style.city_outline_mm))),
+        );
+    }
+}
+
+/// Names at the units' interior points.
+fn label_units(page: &mut Page, view: &View, units: &[&MapUnit], size: f32) {
+    for u in units {
+        if let Some(p) = u.boundary.interior_point() {
+            let (x, y) = view.px(p.x(), p.y());
+            page.label(&u.name, x, y, size, 0.0);
+        }
+    }
+}
+
+/// A district's neighbours in grey, its towns (where given; their codes
+/// extend the district's) in outline and itself thick, with no grade fill;
+/// returns the towns.
+fn draw_plain_district<'d>(
+    page: &mut Page,
+    view: &View,
+    data: &'d MapData,
+    unit: &MapUnit,
+) -> Vec<&'d MapUnit> {
+    let style = page.style.units.clone();
+    let grey = colour(&style.neighbour_fill, 0.85);
+    let grey_line = colour(&style.neighbour_outline, 1.0);
+    for n in data.units.iter().filter(|n| n.code != unit.code) {
+        page.polygon(
+            view,
+            &n.boundary,
+            Some(grey),
+            Some((grey_line, page.mm(style.outline_mm))),
+        );
+    }
+    let towns: Vec<&MapUnit> = data
+        .towns
+        .iter()
+        .filter(|t| t.code.len() > unit.code.len() && t.code.starts_with(&unit.code))
+        .collect();
+    draw_outlines(page, view, &towns, Some(&unit.boundary));
+    towns
+}
+
 /// A file name from a code or id: ASCII letters, digits, `-` and `_` only,
 /// at most 64 characters; anything else is replaced and, where that changed
 /// the name, a hash of the original keeps names distinct.
@@ -1537,6 +1607,8 @@ enum Job<'a> {
     Enterprise(&'a MapPoint),
     DangerCity,
     DangerDistrict(&'a MapUnit, Vec<&'a dangers::MapDanger>),
+    CoverageCity(&'a coverage::CoverageData),
+    CoverageDistrict(&'a coverage::CoverageData, &'a MapUnit),
 }
 
 /// A district's enterprises and its graded (major) hazard sources, in
@@ -1611,6 +1683,14 @@ pub fn render_all(
     if !data.dangers.is_empty() {
         jobs.extend(danger_jobs(data, &dir.join("hidden_dangers")));
     }
+    if let Some(c) = &data.coverage {
+        let dir = dir.join("coverage");
+        jobs.push((dir.join("city.png"), Job::CoverageCity(c)));
+        jobs.extend(data.units.iter().map(|u| {
+            let file = format!("{}.png", safe_file_stem(&u.code));
+            (dir.join("district").join(file), Job::CoverageDistrict(c, u))
+        }));
+    }
     let picked: Vec<&MapPoint> = data
         .enterprises
         .iter()
@@ -1645,6 +1725,10 @@ pub fn render_all(
                 Job::DangerCity => dangers::city_danger_map(data, &style, &font)?,
                 Job::DangerDistrict(u, ds) => {
                     dangers::district_danger_map(data, u, ds, &style, &font)?
+                }
+                Job::CoverageCity(c) => coverage::city_coverage_map(data, c, &style, &font)?,
+                Job::CoverageDistrict(c, u) => {
+                    coverage::district_coverage_map(data, c, u, &style, &font)?
                 }
             };
             write_png(path, &png)

@@ -7,12 +7,13 @@
 //! legend counts each class and the open major ones per district; a table
 //! on the right lists the overdue major ones, longest overdue first.
 
-use geo::{InteriorPoint, MultiPolygon};
+use geo::MultiPolygon;
 use tiny_skia::{Color, FillRule, PathBuilder, Stroke, Transform};
 
 use super::{
-    body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_scale_bar,
-    draw_title, solid, title, MapData, MapUnit, Page, Rect, RenderError, View,
+    body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
+    draw_plain_district, draw_scale_bar, draw_title, label_units, solid, title, MapData, MapUnit,
+    Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -420,43 +421,6 @@ fn draw_danger_legend(page: &mut Page, dangers: &[&MapDanger], units: &[&MapUnit
     page.taken.push(r);
 }
 
-/// The units' outlines, the city's thick.
-fn draw_outlines(
-    page: &mut Page,
-    view: &View,
-    units: &[&MapUnit],
-    thick: Option<&MultiPolygon<f64>>,
-) {
-    let style = page.style.units.clone();
-    let outline = colour(&style.outline, 1.0);
-    for u in units {
-        page.polygon(
-            view,
-            &u.boundary,
-            None,
-            Some((outline, page.mm(style.outline_mm))),
-        );
-    }
-    if let Some(b) = thick {
-        page.polygon(
-            view,
-            b,
-            None,
-            Some((outline, page.mm(style.city_outline_mm))),
-        );
-    }
-}
-
-/// Names at the units' interior points.
-fn label_units(page: &mut Page, view: &View, units: &[&MapUnit], size: f32) {
-    for u in units {
-        if let Some(p) = u.boundary.interior_point() {
-            let (x, y) = view.px(p.x(), p.y());
-            page.label(&u.name, x, y, size, 0.0);
-        }
-    }
-}
-
 /// The city's hidden-danger map.
 pub fn city_danger_map(
     data: &MapData,
@@ -505,22 +469,7 @@ pub fn district_danger_map(
     let late = overdue_major(dangers);
     let (min, max) = bounds(&[&unit.boundary]);
     let view = View::fit_within(min, max, danger_body(&page, &late), page.frame);
-    let grey = colour(&style.units.neighbour_fill, 0.85);
-    let grey_line = colour(&style.units.neighbour_outline, 1.0);
-    for n in data.units.iter().filter(|n| n.code != unit.code) {
-        page.polygon(
-            &view,
-            &n.boundary,
-            Some(grey),
-            Some((grey_line, page.mm(style.units.outline_mm))),
-        );
-    }
-    let towns: Vec<&MapUnit> = data
-        .towns
-        .iter()
-        .filter(|t| t.code.len() > unit.code.len() && t.code.starts_with(&unit.code))
-        .collect();
-    draw_outlines(&mut page, &view, &towns, Some(&unit.boundary));
+    let towns = draw_plain_district(&mut page, &view, data, unit);
     draw_dangers(&mut page, &view, dangers);
     let name = format!("{}{}", data.area_name, unit.name);
     draw_title(&mut page, &title(data, &name, "重大事故隐患分布图"));
