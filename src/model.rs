@@ -825,6 +825,19 @@ pub struct EmergencyResource {
     pub admin: Arc<AdminRef>,
 }
 
+/// A chemical park (化工园区), as its boundary polygon.
+#[derive(Debug, Clone)]
+pub struct ChemicalPark {
+    /// Park code from the input.
+    pub code: String,
+    /// Park name.
+    pub name: String,
+    /// Its level as written (国家级, 省级 …), when given.
+    pub level: Option<String>,
+    /// Boundary in WGS 84 lon/lat degrees.
+    pub boundary: MultiPolygon<f64>,
+}
+
 /// How much a vulnerable target needs protecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Protection {

@@ -12,8 +12,8 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::analysis::aggregate::{self, GridStats, UnitRaster};
-use crate::analysis::exposure::{GridSpec, SourceIndex};
-use crate::analysis::grid::{self, study_bounds, GridOutcome, TILE};
+use crate::analysis::exposure::SourceIndex;
+use crate::analysis::grid::{self, GridOutcome, TILE};
 use crate::analysis::{analyse, Analysis};
 use crate::ingest::config::Project;
 use crate::ingest::{index_units, load_all, load_boundaries, IngestError, Loaded};
@@ -97,8 +97,7 @@ pub fn exposure_grid(
 ) -> Result<GridOutcome, PipelineError> {
     let cfg = &project.exposure;
     let metric = loaded.index.metric();
-    let (min, max) = study_bounds(&loaded.index);
-    let spec = GridSpec::covering(min, max, project.cell_size_m);
+    let spec = grid::grid_spec(&loaded.index, project.cell_size_m);
     let sources = SourceIndex::new(&analysis.sources);
     let unit_raster = UnitRaster::new(&loaded.index, metric)?;
     let mut tiff = write::GeoTiff::create::<f32>(

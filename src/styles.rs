@@ -231,6 +231,16 @@ impl ResourceStyle {
     }
 }
 
+/// Chemical parks' outline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParkStyle {
+    /// Outline colour.
+    pub outline: String,
+    /// Outline width.
+    pub outline_mm: f64,
+}
+
 /// Vulnerable targets by protection class.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,6 +350,8 @@ pub struct MapStyle {
     pub dangers: DangerStyle,
     /// Emergency resources and coverage.
     pub resources: ResourceStyle,
+    /// Chemical parks.
+    pub parks: ParkStyle,
     /// Vulnerable targets.
     pub targets: TargetStyle,
     /// Title, legend and notes boxes.

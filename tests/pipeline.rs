@@ -1271,6 +1271,129 @@ fn coverage_maps_ring_the_covered_places() {
     }
 }
 
+/// Metres from a point to a polygon's boundary on a local plane (0 inside).
+fn metres_to(p: [f64; 2], shape: &MultiPolygon<f64>) -> f64 {
+    if shape.coordinate_position(&geo::Coord { x: p[0], y: p[1] }) != CoordPos::Outside {
+        return 0.0;
+    }
+    let lat = p[1].to_radians();
+    let (kx, ky) = (
+        111_412.84 * lat.cos() - 93.5 * (3.0 * lat).cos(),
+        111_132.954 - 559.822 * (2.0 * lat).cos(),
+    );
+    let mut best = f64::INFINITY;
+    for poly in &shape.0 {
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            for seg in ring.lines() {
+                let (ax, ay) = ((seg.start.x - p[0]) * kx, (seg.start.y - p[1]) * ky);
+                let (bx, by) = ((seg.end.x - p[0]) * kx, (seg.end.y - p[1]) * ky);
+                let (dx, dy) = (bx - ax, by - ay);
+                let t = (-(ax * dx + ay * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+                best = best.min(((ax + t * dx).powi(2) + (ay + t * dy).powi(2)).sqrt());
+            }
+        }
+    }
+    best
+}
+
+/// Each park's enterprises by grade, major hazard sources by grade, Σ R and
+/// people inside and within 1 km, recomputed here from the other layers;
+/// its grade is the higher of the area rule on its shares and the ΣR rule.
+#[test]
+fn parks_hold_what_lies_inside_them() {
+    let out = example_outputs();
+    let parks = features(out, "chemical_parks");
+    assert_eq!(parks.len(), 2, "the example has two parks");
+    let enterprises = features(out, "enterprises");
+    let hazards = features(out, "hazard_sources");
+    let targets = features(out, "vulnerable_targets");
+    let grades = ["red", "orange", "yellow", "blue"];
+    let rank = |g: &str| grades.iter().position(|x| *x == g).unwrap();
+    for park in &parks {
+        let shape = multipolygon(&park["geometry"]);
+        let props = &park["properties"];
+        let inside = |f: &Value| {
+            let [x, y] = lon_lat(f);
+            shape.coordinate_position(&geo::Coord { x, y }) == CoordPos::Inside
+        };
+        for g in grades {
+            let n = enterprises
+                .iter()
+                .filter(|f| f["properties"]["grade"] == g && inside(f))
+                .count();
+            assert_eq!(
+                props[format!("enterprises_{g}")],
+                n,
+                "{}: {g}",
+                props["code"]
+            );
+        }
+        let majors: Vec<&Value> = hazards
+            .iter()
+            .filter(|f| f["properties"]["is_major"] == true && inside(f))
+            .collect();
+        for k in 1..=4 {
+            let n = majors
+                .iter()
+                .filter(|f| f["properties"]["hazard_grade"] == k)
+                .count();
+            assert_eq!(props[format!("major_hazards_{k}")], n);
+        }
+        let r: f64 = majors
+            .iter()
+            .map(|f| f["properties"]["r_value"].as_f64().unwrap())
+            .sum();
+        let got_r = props["r_sum"].as_f64().unwrap();
+        assert!(
+            (got_r - r).abs() <= 0.01 * (majors.len() as f64 + 1.0),
+            "ΣR {got_r} vs {r}"
+        );
+        let people = |lo: f64, hi: f64| -> u64 {
+            targets
+                .iter()
+                .filter(|t| (lo..=hi).contains(&metres_to(lon_lat(t), &shape)))
+                .map(|t| t["properties"]["population"].as_u64().unwrap_or(0))
+                .sum()
+        };
+        assert_eq!(props["population_inside"], people(0.0, 0.0));
+        let around = props["population_around"].as_u64().unwrap();
+        assert!(
+            (people(1e-9, 998.0)..=people(1e-9, 1002.0)).contains(&around),
+            "around {around}"
+        );
+        let shares: Vec<f64> = grades
+            .iter()
+            .map(|g| props[format!("share_{g}")].as_f64().unwrap())
+            .collect();
+        let area = if shares[0] >= 2.0 {
+            "red"
+        } else if shares[0] + shares[1] >= 5.0 {
+            "orange"
+        } else if shares[0] + shares[1] + shares[2] >= 10.0 {
+            "yellow"
+        } else {
+            "blue"
+        };
+        let by_r = if got_r >= 100.0 {
+            "red"
+        } else if got_r >= 50.0 {
+            "orange"
+        } else if got_r >= 10.0 {
+            "yellow"
+        } else {
+            "blue"
+        };
+        let want = grades[rank(area).min(rank(by_r))];
+        assert_eq!(props["grade"], want, "{}", props["code"]);
+    }
+    let list = read_csv(&out.join("lists/化工园区清单.csv"));
+    assert_eq!(list.len() - 1, parks.len());
+    for p in &parks {
+        let code = p["properties"]["code"].as_str().unwrap();
+        assert!(out.join(format!("maps/parks/{code}.png")).exists());
+    }
+}
+
 #[test]
 fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
     let dir = copy_fixture("changzhou");

@@ -20,7 +20,7 @@ use crate::ingest::config::Exposure;
 use crate::model::{AdminRef, DangerLevel, Grade, Graded, HazardUnit, HiddenDanger};
 
 /// Grade slots in arrays: red, orange, yellow, blue.
-fn slot(g: Grade) -> usize {
+pub(crate) fn slot(g: Grade) -> usize {
     match g {
         Grade::Red => 0,
         Grade::Orange => 1,
@@ -43,7 +43,7 @@ pub struct CellStats {
 }
 
 impl CellStats {
-    fn add(&mut self, e: f64, cfg: &Exposure) {
+    pub(crate) fn add(&mut self, e: f64, cfg: &Exposure) {
         self.cells += 1;
         self.sum_e += e;
         self.max_e = self.max_e.max(e);

@@ -17,6 +17,13 @@ pub struct GridBudgetError(String);
 /// Cells per grid band and tile side (also the GeoTIFF block size).
 pub const TILE: usize = 256;
 
+/// The exposure grid's geometry: snapped cells of `cell` metres over the
+/// study area. The grid stage and the parks' cells both use it.
+pub fn grid_spec(index: &AdminIndex, cell: f64) -> GridSpec {
+    let (min, max) = study_bounds(index);
+    GridSpec::covering(min, max, cell)
+}
+
 /// The metric envelope of every unit.
 pub fn study_bounds(index: &AdminIndex) -> ([f64; 2], [f64; 2]) {
     let metric = index.metric();

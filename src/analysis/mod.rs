@@ -26,6 +26,7 @@ pub mod grid;
 pub mod hazard;
 pub mod join;
 pub mod outline;
+pub mod parks;
 pub mod spatial;
 
 /// What the analysis stages add to the loaded records.
@@ -37,6 +38,8 @@ pub struct Analysis {
     pub target_exposure: Vec<TargetExposure>,
     /// The emergency resources' coverage of the high-risk places.
     pub coverage: coverage::CoverageResult,
+    /// What each chemical park holds, and its grade (same order as the parks).
+    pub parks: Vec<parks::ParkFindings>,
 }
 
 /// The analysis stages: identify and grade hazard sources (GB 18218), mark
@@ -51,6 +54,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         mut hidden_dangers,
         targets,
         resources,
+        parks,
         ledger,
         summaries,
         mut timings,
@@ -82,6 +86,16 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
             &metric,
         )
     });
+    let park_findings = timings.stage("assess_parks", || {
+        let input = parks::ParkInputs {
+            enterprises: &enterprises,
+            units: &hazard_units,
+            targets: &targets,
+            sources: &sources,
+            spec: grid::grid_spec(&index, project.cell_size_m),
+        };
+        parks::assess_parks(&parks, &input, (&project.parks, &project.exposure), &metric)
+    });
     let loaded = Loaded {
         index,
         enterprises,
@@ -89,6 +103,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         hidden_dangers,
         targets,
         resources,
+        parks,
         ledger,
         summaries,
         timings,
@@ -99,6 +114,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
             sources,
             target_exposure,
             coverage,
+            parks: park_findings,
         },
     )
 }

@@ -95,8 +95,9 @@ pub fn evolve(
         units,
         dangers,
         targets,
-        // Resources stay from year to year.
+        // Resources and parks stay from year to year.
         resources: prev.resources.clone(),
+        parks: prev.parks.clone(),
     };
     (next, log)
 }

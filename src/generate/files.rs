@@ -2,8 +2,8 @@
 //! over: enterprises as a UTF-8 CSV in GCJ-02 (copied from Amap), hazard
 //! inventories as an XLSX workbook with a units sheet and a chemicals sheet,
 //! hidden dangers as GeoJSON, vulnerable targets as a GBK Shapefile without a
-//! `.cpg`, emergency resources as a UTF-8 CSV in WGS 84, and a ready
-//! `project.toml` beside them.
+//! `.cpg`, emergency resources as a UTF-8 CSV in WGS 84, chemical parks as
+//! GeoJSON polygons, and a ready `project.toml` beside them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use geo::Point;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
 use super::evolve::Change;
+use super::parks::GenPark;
 use super::resources::GenResource;
 use super::{GenDanger, GenEnterprise, GenTarget, GenUnit, Recipe, Synthetic};
 use crate::crs::wgs84_to_gcj02;
@@ -41,6 +42,7 @@ const HAZARDS: &str = "hazard_inventory.xlsx";
 const DANGERS: &str = "hidden_dangers.geojson";
 const TARGETS: &str = "vulnerable_targets.shp";
 const RESOURCES: &str = "emergency_resources.csv";
+const PARKS: &str = "parks.geojson";
 /// The boundaries, copied beside the data.
 pub const BOUNDARIES: &str = "boundaries.geojson";
 /// How the data set was made.
@@ -114,6 +116,7 @@ pub fn write_all(
         &data.resources,
         bad_rows.then_some(&mut expected),
     )?;
+    write_parks(&out.join(PARKS), &data.parks)?;
     let project = out.join("project.toml");
     atomic_write(&project, |w| {
         w.write_all(project_toml(year, area_name).as_bytes())
@@ -737,6 +740,30 @@ fn write_resources(
     })
 }
 
+/// Writes the chemical parks as GeoJSON polygons.
+fn write_parks(path: &Path, list: &[GenPark]) -> Result<(), WriteError> {
+    let features: Vec<String> = list
+        .iter()
+        .map(|p| {
+            let props = serde_json::json!({"园区代码": p.code, "园区名称": p.name, "园区级别": p.level});
+            let ring: Vec<String> = p
+                .ring
+                .iter()
+                .map(|c| format!("[{:.7},{:.7}]", c.x(), c.y()))
+                .collect();
+            format!(
+                r#"{{"type":"Feature","properties":{props},"geometry":{{"type":"Polygon","coordinates":[[{}]]}}}}"#,
+                ring.join(",")
+            )
+        })
+        .collect();
+    atomic_write(path, |w| {
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+        w.write_all(features.join(",\n").as_bytes())?;
+        w.write_all(b"\n]}\n")
+    })
+}
+
 /// The project file for the generated inputs, every mapping spelt out.
 fn project_toml(year: i32, area_name: &str) -> String {
     format!(
@@ -824,6 +851,14 @@ name = "资源名称"
 kind = "资源类型"
 capacity = "规模"
 phone = "值班电话"
+
+[inputs.parks]
+path = "{PARKS}"
+crs = "wgs84"
+[inputs.parks.fields]
+code = "园区代码"
+name = "园区名称"
+level = "园区级别"
 "#
     )
 }

@@ -12,6 +12,7 @@
 
 pub mod evolve;
 pub mod files;
+pub mod parks;
 pub mod resources;
 
 use std::f64::consts::PI;
@@ -219,6 +220,8 @@ pub struct Synthetic {
     pub targets: Vec<GenTarget>,
     /// The emergency resources.
     pub resources: Vec<resources::GenResource>,
+    /// The chemical parks.
+    pub parks: Vec<parks::GenPark>,
 }
 
 const CHEMICAL_INDUSTRIES: [&str; 3] = ["化工", "危险化学品经营", "医药制造"];
@@ -544,12 +547,14 @@ pub fn synthesize(index: &AdminIndex, sizes: &Sizes, seed: u64, year: i32) -> Sy
         })
         .collect();
 
+    let parks = parks::parks(&districts, &enterprises, &units);
     Synthetic {
         enterprises,
         units,
         dangers,
         targets,
         resources: resources::resources(index, &districts, seed),
+        parks,
     }
 }
 

@@ -70,11 +70,13 @@ pub enum InputKind {
     VulnerableTargets,
     /// `emergency_resources`: rescue teams, fire stations, depots, hospitals, shelters (应急资源).
     EmergencyResources,
+    /// `parks`: chemical parks (化工园区) as polygons.
+    Parks,
 }
 
 impl InputKind {
     /// In the order the pipeline reads them: each may refer to the ones before.
-    pub const ALL: [InputKind; 7] = [
+    pub const ALL: [InputKind; 8] = [
         InputKind::AdminUnits,
         InputKind::Enterprises,
         InputKind::HazardUnits,
@@ -82,6 +84,7 @@ impl InputKind {
         InputKind::HiddenDangers,
         InputKind::VulnerableTargets,
         InputKind::EmergencyResources,
+        InputKind::Parks,
     ];
 
     /// The key under `[inputs]`.
@@ -94,6 +97,7 @@ impl InputKind {
             InputKind::HiddenDangers => "hidden_dangers",
             InputKind::VulnerableTargets => "vulnerable_targets",
             InputKind::EmergencyResources => "emergency_resources",
+            InputKind::Parks => "parks",
         }
     }
 
@@ -151,13 +155,14 @@ impl InputKind {
                 ("capacity", false),
                 ("phone", false),
             ],
+            InputKind::Parks => &[("code", true), ("name", true), ("level", false)],
         }
     }
 
     /// The field that names a record in messages.
     pub fn id_field(self) -> &'static str {
         match self {
-            InputKind::AdminUnits => "code",
+            InputKind::AdminUnits | InputKind::Parks => "code",
             InputKind::Chemicals => "unit_id",
             _ => "id",
         }
@@ -216,6 +221,8 @@ struct RawProject {
     web: Web,
     #[serde(default)]
     coverage: Coverage,
+    #[serde(default)]
+    parks: Parks,
     compare: Option<RawCompare>,
 }
 
@@ -442,6 +449,71 @@ fn validate_coverage(c: &Coverage) -> Result<(), String> {
                 kind.as_str()
             ));
         }
+    }
+    Ok(())
+}
+
+/// `[parks]`: how a chemical park is assessed. The R thresholds echo GB
+/// 18218's grades applied to the park's total; policy, not a standard.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parks {
+    /// The ring around a park whose targets' people count as around it, metres.
+    #[serde(default = "park_ring")]
+    pub around_m: f64,
+    /// Σ R of the park's major hazard sources from which it is red.
+    #[serde(default = "r_red")]
+    pub r_sum_red: f64,
+    /// … orange.
+    #[serde(default = "r_orange")]
+    pub r_sum_orange: f64,
+    /// … yellow.
+    #[serde(default = "r_yellow")]
+    pub r_sum_yellow: f64,
+}
+
+impl Default for Parks {
+    fn default() -> Self {
+        Parks {
+            around_m: park_ring(),
+            r_sum_red: r_red(),
+            r_sum_orange: r_orange(),
+            r_sum_yellow: r_yellow(),
+        }
+    }
+}
+
+fn park_ring() -> f64 {
+    1000.0
+}
+
+fn r_red() -> f64 {
+    100.0
+}
+
+fn r_orange() -> f64 {
+    50.0
+}
+
+fn r_yellow() -> f64 {
+    10.0
+}
+
+/// The park settings make sense: a non-negative ring and R thresholds that
+/// fall from red to yellow.
+fn validate_parks(p: &Parks) -> Result<(), String> {
+    if !(p.around_m.is_finite() && p.around_m >= 0.0) {
+        return Err(format!(
+            "parks.around_m must be a number of metres, at least 0, got {}",
+            p.around_m
+        ));
+    }
+    if !(p.r_sum_red >= p.r_sum_orange && p.r_sum_orange >= p.r_sum_yellow && p.r_sum_yellow > 0.0)
+    {
+        return Err(format!(
+            "parks: r_sum_red ≥ r_sum_orange ≥ r_sum_yellow > 0 is needed, got {}, {}, {}",
+            p.r_sum_red, p.r_sum_orange, p.r_sum_yellow
+        ));
     }
     Ok(())
 }
@@ -861,6 +933,8 @@ pub struct Project {
     pub web: Web,
     /// Emergency resources' coverage of the high-risk places.
     pub coverage: Coverage,
+    /// How chemical parks are assessed.
+    pub parks: Parks,
     /// `[compare] previous`: an earlier run's output folder (resolved
     /// against the project file's folder) to compare this run with.
     pub previous: Option<PathBuf>,
@@ -922,6 +996,7 @@ impl Project {
         validate_web(&raw.web).map_err(invalid)?;
         validate_radii(&raw.exposure).map_err(invalid)?;
         validate_coverage(&raw.coverage).map_err(invalid)?;
+        validate_parks(&raw.parks).map_err(invalid)?;
         Ok(Project {
             file: path.to_path_buf(),
             as_of,
@@ -933,6 +1008,7 @@ impl Project {
             },
             web: raw.web.clone(),
             coverage: raw.coverage,
+            parks: raw.parks,
             title: raw
                 .title
                 .unwrap_or_else(|| "安全风险分布电子图".to_string()),

@@ -20,8 +20,8 @@ use crate::analysis::join::{AdminIndex, Outside};
 use crate::analysis::outline::Distance;
 use crate::crs::MetricCrs;
 use crate::model::{
-    AdminRef, AdminUnit, EmergencyResource, Enterprise, Enterprises, HazardUnit, HiddenDanger,
-    VulnerableTarget,
+    AdminRef, AdminUnit, ChemicalPark, EmergencyResource, Enterprise, Enterprises, HazardUnit,
+    HiddenDanger, VulnerableTarget,
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
@@ -128,6 +128,8 @@ pub struct Loaded<E = Enterprise> {
     pub targets: Vec<VulnerableTarget>,
     /// The accepted emergency resources (应急资源).
     pub resources: Vec<EmergencyResource>,
+    /// The accepted chemical parks (化工园区).
+    pub parks: Vec<ChemicalPark>,
     /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
     /// How each input was read: driver, layer, CRS and warnings.
@@ -497,7 +499,7 @@ fn read_points(
     // while the hazard units and their inventory are read here: each file
     // is read by one GDAL dataset on one thread, so two files at once use
     // the second core, which one file's checks leave mostly idle.
-    let (hazard_units, (fork, (hidden_dangers, targets, resources))) =
+    let (hazard_units, (fork, (hidden_dangers, targets, resources, parks))) =
         std::thread::scope(|scope| {
             let mut fork = st.fork();
             let (enterprises, index) = (&enterprises, &index);
@@ -529,6 +531,7 @@ fn read_points(
         hidden_dangers,
         targets,
         resources,
+        parks,
         ledger,
         summaries,
         timings,
@@ -587,10 +590,11 @@ type Others = (
     Vec<HiddenDanger>,
     Vec<VulnerableTarget>,
     Vec<EmergencyResource>,
+    Vec<ChemicalPark>,
 );
 
-/// The hidden dangers, the vulnerable targets and the emergency resources
-/// (each empty when not given).
+/// The hidden dangers, the vulnerable targets, the emergency resources and
+/// the chemical parks (each empty when not given).
 fn read_others(
     project: &Project,
     st: &mut Stages,
@@ -619,7 +623,24 @@ fn read_others(
         }
         None => Vec::new(),
     };
-    Ok((hidden_dangers, targets, resources))
+    let parks = match spec(InputKind::Parks) {
+        Some(s) => read_parks(st, s)?,
+        None => Vec::new(),
+    };
+    Ok((hidden_dangers, targets, resources, parks))
+}
+
+/// The chemical parks, their repairs noted.
+fn read_parks(st: &mut Stages, spec: &InputSpec) -> Result<Vec<ChemicalPark>, LoadError> {
+    let staged = st.read(spec, |c, raw| c.park(raw).map(|p| staged(c, raw, p)))?;
+    let mut parks = Vec::with_capacity(staged.records.len());
+    for s in staged.records {
+        let (park, repair) = s.record;
+        st.ledger.repairs.extend(repair);
+        parks.push(park);
+    }
+    st.ledger.set_accepted(InputKind::Parks, parks.len());
+    Ok(parks)
 }
 
 /// Reads a boundary file with the bundled files' properties (`adcode`,

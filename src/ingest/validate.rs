@@ -16,8 +16,8 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::load::RawRecord;
 use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
-    AdminLevel, AdminUnit, Chemical, DangerLevel, DangerStatus, EmergencyResource, Enterprise,
-    Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind, SourceRef, UnitKind,
+    AdminLevel, AdminUnit, Chemical, ChemicalPark, DangerLevel, DangerStatus, EmergencyResource,
+    Enterprise, Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind, SourceRef, UnitKind,
     VulnerableTarget,
 };
 
@@ -538,6 +538,31 @@ impl<'a> Checker<'a> {
             "province, city, district, town",
         )?;
         let parent = f.optional("parent").map(str::to_string);
+        let boundary = self.boundary(raw, "an administrative unit")?;
+        let repair = boundary.1.map(|what| Repair {
+            file: raw.source.file.to_string(),
+            row: raw.source.row,
+            id: code.clone(),
+            what,
+        });
+        let unit = AdminUnit {
+            code,
+            name,
+            level,
+            parent,
+            boundary: boundary.0,
+        };
+        Ok((unit, repair))
+    }
+
+    /// A polygon record's boundary in WGS 84, repaired where that is safe
+    /// (what was done in the second part) and its rings oriented; `what`
+    /// names the record in the message when it is not a polygon.
+    fn boundary(
+        &self,
+        raw: &RawRecord,
+        what: &str,
+    ) -> Result<(MultiPolygon<f64>, Option<String>), FieldError> {
         let boundary = match &raw.geometry {
             Some(Geometry::Polygon(p)) => MultiPolygon(vec![p.clone()]),
             Some(Geometry::MultiPolygon(mp)) => mp.clone(),
@@ -546,7 +571,7 @@ impl<'a> Checker<'a> {
                     "geometry",
                     "",
                     RejectCode::InvalidGeometry,
-                    "an administrative unit must be a polygon or multipolygon",
+                    format!("{what} must be a polygon or multipolygon"),
                 ))
             }
             None => {
@@ -590,20 +615,7 @@ impl<'a> Checker<'a> {
             geo::Orient::orient(&boundary.0, geo::orient::Direction::Default),
             boundary.1,
         );
-        let repair = boundary.1.map(|what| Repair {
-            file: raw.source.file.to_string(),
-            row: raw.source.row,
-            id: code.clone(),
-            what,
-        });
-        let unit = AdminUnit {
-            code,
-            name,
-            level,
-            parent,
-            boundary: boundary.0,
-        };
-        Ok((unit, repair))
+        Ok(boundary)
     }
 
     /// An enterprise; it must have a location.
@@ -840,6 +852,29 @@ impl<'a> Checker<'a> {
             lon_lat,
             admin: Default::default(),
         })
+    }
+
+    /// A chemical park: a polygon with a code and a name.
+    pub fn park(&self, raw: &RawRecord) -> Result<(ChemicalPark, Option<Repair>), FieldError> {
+        check_text(raw)?;
+        let code = self.required_id(raw, "code")?;
+        let f = self.fields(raw);
+        let name = f.required("name")?.to_string();
+        let level = f.optional("level").map(str::to_string);
+        let (boundary, repaired) = self.boundary(raw, "a chemical park")?;
+        let repair = repaired.map(|what| Repair {
+            file: raw.source.file.to_string(),
+            row: raw.source.row,
+            id: code.clone(),
+            what,
+        });
+        let park = ChemicalPark {
+            code,
+            name,
+            level,
+            boundary,
+        };
+        Ok((park, repair))
     }
 
     /// An emergency resource; it must have a location and a known kind.

@@ -12,10 +12,13 @@ use geo::Point;
 use crate::analysis::aggregate;
 use crate::analysis::exposure::Source;
 use crate::analysis::grid::GridOutcome;
+use crate::analysis::parks::ParkFindings;
 use crate::analysis::Analysis;
+use crate::crs::MetricCrs;
 use crate::ingest::config::InputKind;
 use crate::ingest::config::Project;
 use crate::ingest::Loaded;
+use crate::model::ChemicalPark;
 use crate::model::ResourceKind;
 use crate::model::{
     AdminLevel, AdminRef, DangerLevel, Date, Grade, Graded, HazardUnit, HiddenDanger,
@@ -24,6 +27,7 @@ use crate::output::Results;
 use crate::progress::Timings;
 use render::coverage::{CoverageData, MapPlace, MapResource};
 use render::dangers::MapDanger;
+use render::parks::MapPark;
 use render::RenderError;
 
 pub mod compare;
@@ -121,6 +125,13 @@ pub fn map_data(
             .iter()
             .map(|d| danger_point(d, xy(d.lon_lat), loaded, project.as_of))
             .collect(),
+        parks: loaded
+            .parks
+            .iter()
+            .zip(&analysis.parks)
+            .map(|(p, f)| park_shape(p, f, metric))
+            .collect(),
+        park_around_m: project.parks.around_m,
         coverage: project
             .inputs
             .contains_key(&InputKind::EmergencyResources)
@@ -129,6 +140,32 @@ pub fn map_data(
             spec: grid.spec,
             codes,
         },
+    }
+}
+
+/// A park as its map draws it, with the lines of its findings box.
+fn park_shape(p: &ChemicalPark, f: &ParkFindings, metric: &MetricCrs) -> MapPark {
+    let [red, orange, yellow, blue] = f.cells.shares().map(|s| s * 100.0);
+    let majors: u64 = f.major_hazards.iter().sum();
+    MapPark {
+        code: p.code.clone(),
+        name: p.name.clone(),
+        boundary: metric.to_metric(&p.boundary),
+        grade: f.grade,
+        lines: vec![
+            format!("园区风险等级：{}", crate::styles::label(f.grade)),
+            format!(
+                "面积 {:.2} 平方公里；{} 家企业",
+                f.area_km2,
+                f.enterprises_by_grade.iter().sum::<u64>()
+            ),
+            format!("重大危险源 {majors} 处，R值合计 {:.2}", f.r_sum),
+            format!(
+                "园区内人数 {}，周边人数 {}",
+                f.population_inside, f.population_around
+            ),
+            format!("网格占比 红 {red:.1}% 橙 {orange:.1}% 黄 {yellow:.1}% 蓝 {blue:.1}%"),
+        ],
     }
 }
 

@@ -25,6 +25,7 @@ use crate::styles::{self, MapStyle};
 pub mod change;
 pub mod coverage;
 pub mod dangers;
+pub mod parks;
 
 /// Why the maps could not be rendered.
 #[derive(Debug, Error)]
@@ -705,6 +706,10 @@ pub struct MapData {
     /// The emergency resources and the high-risk places' coverage, when
     /// the project gives resources.
     pub coverage: Option<coverage::CoverageData>,
+    /// The chemical parks, each with its findings.
+    pub parks: Vec<parks::MapPark>,
+    /// The ring around a park its map takes in, metres (`[parks] around_m`).
+    pub park_around_m: f64,
     /// The exposure grid's cell grades.
     pub grid: GradeGrid,
 }
@@ -1608,6 +1613,7 @@ enum Job<'a> {
     DangerCity,
     DangerDistrict(&'a MapUnit, Vec<&'a dangers::MapDanger>),
     CoverageCity(&'a coverage::CoverageData),
+    Park(&'a parks::MapPark),
     CoverageDistrict(&'a coverage::CoverageData, &'a MapUnit),
 }
 
@@ -1683,6 +1689,10 @@ pub fn render_all(
     if !data.dangers.is_empty() {
         jobs.extend(danger_jobs(data, &dir.join("hidden_dangers")));
     }
+    jobs.extend(data.parks.iter().map(|p| {
+        let file = format!("{}.png", safe_file_stem(&p.code));
+        (dir.join("parks").join(file), Job::Park(p))
+    }));
     if let Some(c) = &data.coverage {
         let dir = dir.join("coverage");
         jobs.push((dir.join("city.png"), Job::CoverageCity(c)));
@@ -1727,6 +1737,7 @@ pub fn render_all(
                     dangers::district_danger_map(data, u, ds, &style, &font)?
                 }
                 Job::CoverageCity(c) => coverage::city_coverage_map(data, c, &style, &font)?,
+                Job::Park(p) => parks::park_map(data, p, data.park_around_m, &style, &font)?,
                 Job::CoverageDistrict(c, u) => {
                     coverage::district_coverage_map(data, c, u, &style, &font)?
                 }

@@ -184,6 +184,14 @@ fn build_layer(
             |_, r| Some(layers::emergency_resource_row(r)),
             each,
         ),
+        Layer::ChemicalParks => each(
+            loaded
+                .parks
+                .iter()
+                .zip(&analysis.parks)
+                .map(|(p, f)| layers::park_row(p, f))
+                .collect(),
+        ),
         Layer::ResourceCoverage => {
             let c = &analysis.coverage;
             in_parts(
@@ -217,6 +225,8 @@ const RESOURCE_LISTS: [ListBuilder; 2] = [
     |l, _| lists::resource_list(&l.resources),
     |l, a| lists::uncovered_list(&a.coverage, &l.resources),
 ];
+/// The list made when the project gives chemical parks.
+const PARK_LISTS: [ListBuilder; 1] = [|l, a| lists::park_list(&l.parks, &a.parks)];
 
 /// The timestamp written into the GeoPackage: the data date, else the year's end.
 fn gpkg_stamp(project: &Project) -> String {
@@ -262,10 +272,13 @@ fn write_lists(
     let mut steps = Timings::default();
     let dir = out_dir.join(lists::DIR);
     let mut book = write::ListsWorkbook::new(&dir.join(lists::WORKBOOK), project.as_of)?;
-    let mut counts = Vec::with_capacity(LISTS.len() + RESOURCE_LISTS.len());
-    let resources = project.inputs.contains_key(&InputKind::EmergencyResources);
-    let resource_lists = RESOURCE_LISTS.iter().filter(|_| resources);
-    for build in LISTS.iter().chain(resource_lists) {
+    let given = |k: InputKind| project.inputs.contains_key(&k);
+    let resource_lists = RESOURCE_LISTS
+        .iter()
+        .filter(|_| given(InputKind::EmergencyResources));
+    let park_lists = PARK_LISTS.iter().filter(|_| given(InputKind::Parks));
+    let mut counts = Vec::new();
+    for build in LISTS.iter().chain(resource_lists).chain(park_lists) {
         let table = steps.add_to("lists_build", || build(loaded, analysis));
         steps.add_to("lists_write_csv", || {
             write::write_list_csv(&dir.join(format!("{}.csv", table.name)), &table)

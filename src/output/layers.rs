@@ -14,12 +14,13 @@ use serde::Deserialize;
 use crate::analysis::aggregate::{CellStats, RecordCounts};
 use crate::analysis::coverage::Place;
 use crate::analysis::exposure::{Source, TargetExposure};
+use crate::analysis::parks::ParkFindings;
 use crate::model::{
-    AdminRef, AdminUnit, Assessment, EmergencyResource, Grade, Graded, HazardUnit, HiddenDanger,
-    Resolved, ResourceKind, VulnerableTarget,
+    AdminRef, AdminUnit, Assessment, ChemicalPark, EmergencyResource, Grade, Graded, HazardUnit,
+    HiddenDanger, Resolved, ResourceKind, VulnerableTarget,
 };
 
-const CATALOGUE: [&str; 14] = [
+const CATALOGUE: [&str; 15] = [
     include_str!("../../layers/exposure_grid.toml"),
     include_str!("../../layers/influence_zones.toml"),
     include_str!("../../layers/admin_units.toml"),
@@ -29,6 +30,7 @@ const CATALOGUE: [&str; 14] = [
     include_str!("../../layers/vulnerable_targets.toml"),
     include_str!("../../layers/emergency_resources.toml"),
     include_str!("../../layers/resource_coverage.toml"),
+    include_str!("../../layers/chemical_parks.toml"),
     include_str!("../../layers/changes/admin_unit_changes.toml"),
     include_str!("../../layers/changes/enterprise_changes.toml"),
     include_str!("../../layers/changes/hazard_source_changes.toml"),
@@ -118,6 +120,8 @@ pub enum Layer {
     EmergencyResources,
     /// The high-risk places with their nearest resources.
     ResourceCoverage,
+    /// Chemical parks with what they hold and their grade.
+    ChemicalParks,
     /// The comparison's units with their grades before and after.
     AdminUnitChanges,
     /// The comparison's enterprises new, gone, graded up or down.
@@ -132,7 +136,7 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer.
-    pub const ALL: [Layer; 9] = [
+    pub const ALL: [Layer; 10] = [
         Layer::ExposureGrid,
         Layer::InfluenceZones,
         Layer::AdminUnits,
@@ -142,6 +146,7 @@ impl Layer {
         Layer::VulnerableTargets,
         Layer::EmergencyResources,
         Layer::ResourceCoverage,
+        Layer::ChemicalParks,
     ];
 
     /// The annual comparison's layers (`riskatlas compare`), not a run's.
@@ -170,6 +175,7 @@ impl Layer {
             Layer::VulnerableTargets => "vulnerable_targets",
             Layer::EmergencyResources => "emergency_resources",
             Layer::ResourceCoverage => "resource_coverage",
+            Layer::ChemicalParks => "chemical_parks",
             Layer::AdminUnitChanges => "admin_unit_changes",
             Layer::EnterpriseChanges => "enterprise_changes",
             Layer::HazardSourceChanges => "hazard_source_changes",
@@ -704,6 +710,41 @@ pub fn coverage_row(p: &Place, required: &[ResourceKind], resources: &[Emergency
             .set(&format!("{k}_m"), n.map(|n| n.route_m.round() as i64));
     }
     b.admin(&p.admin).build(Shape::Point(p.lon_lat))
+}
+
+/// The `chemical_parks` row of a park and what it holds.
+pub fn park_row(p: &ChemicalPark, f: &ParkFindings) -> Row {
+    let mut row = RowBuilder::new(def(Layer::ChemicalParks))
+        .set("code", p.code.as_str())
+        .set("name", p.name.as_str())
+        .set("level", p.level.clone())
+        .set("area_km2", (f.area_km2 * 1000.0).round() / 1000.0);
+    for (i, g) in Grade::DESCENDING.iter().enumerate() {
+        row = row.set(
+            &format!("enterprises_{}", g.as_str()),
+            f.enterprises_by_grade[i] as i64,
+        );
+    }
+    for i in 0..4 {
+        row = row.set(
+            &format!("major_hazards_{}", i + 1),
+            f.major_hazards[i] as i64,
+        );
+    }
+    row = row
+        .set("r_sum", (f.r_sum * 100.0).round() / 100.0)
+        .set("population_inside", f.population_inside as i64)
+        .set("population_around", f.population_around as i64);
+    let shares = f.cells.shares();
+    for (i, g) in Grade::DESCENDING.iter().enumerate() {
+        row = row.set(
+            &format!("share_{}", g.as_str()),
+            (shares[i] * 1e4).round() / 100.0,
+        );
+    }
+    row.set("grade", f.grade.as_str())
+        .set("grade_rule", f.grade_rule.as_str())
+        .build(Shape::MultiPolygon(p.boundary.clone()))
 }
 
 /// An `exposure_grid` row: a single cell with its `e`, or a polygon merging

@@ -12,9 +12,10 @@ use rayon::prelude::*;
 
 use crate::analysis::coverage::{CoverageResult, Place};
 use crate::analysis::exposure::{Source, TargetExposure};
+use crate::analysis::parks::ParkFindings;
 use crate::model::{
-    AdminRef, Assessment, ChemicalShare, DangerLevel, EmergencyResource, Enterprises, Grade,
-    Graded, HazardUnit, HiddenDanger, Protection, VulnerableTarget,
+    AdminRef, Assessment, ChemicalPark, ChemicalShare, DangerLevel, EmergencyResource, Enterprises,
+    Grade, Graded, HazardUnit, HiddenDanger, Protection, VulnerableTarget,
 };
 use crate::output::layers::{covering_text, inventory_text, round4, row_label, yes_no, Value};
 use crate::styles;
@@ -39,6 +40,8 @@ pub const RESOURCE_LIST: &str = "应急资源清单";
 pub const UNCOVERED_LIST: &str = "应急资源覆盖不足清单";
 /// The lists made when the project gives emergency resources.
 pub const RESOURCE_NAMES: [&str; 2] = [RESOURCE_LIST, UNCOVERED_LIST];
+/// 化工园区清单: the chemical parks, made when the project gives them.
+pub const PARK_LIST: &str = "化工园区清单";
 
 /// A column: Chinese header and width in characters (for XLSX).
 #[derive(Debug, Clone)]
@@ -461,6 +464,71 @@ pub fn uncovered_list(c: &CoverageResult, resources: &[EmergencyResource]) -> Ta
     }
 }
 
+/// 化工园区清单: every park, the highest grade first, then by Σ R.
+pub fn park_list(parks: &[ChemicalPark], findings: &[ParkFindings]) -> Table {
+    let mut order: Vec<usize> = (0..parks.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&findings[a], &findings[b]);
+        fb.grade
+            .cmp(&fa.grade)
+            .then(fb.r_sum.total_cmp(&fa.r_sum))
+            .then(parks[a].code.cmp(&parks[b].code))
+    });
+    let rows = order
+        .into_iter()
+        .map(|i| {
+            let (p, f) = (&parks[i], &findings[i]);
+            let shares = f.cells.shares();
+            let mut row: Vec<Value> = vec![
+                p.code.as_str().into(),
+                p.name.as_str().into(),
+                p.level.clone().into(),
+                ((f.area_km2 * 1000.0).round() / 1000.0).into(),
+            ];
+            row.extend(f.enterprises_by_grade.iter().map(|&n| Value::Int(n as i64)));
+            row.extend(f.major_hazards.iter().map(|&n| Value::Int(n as i64)));
+            row.push(((f.r_sum * 100.0).round() / 100.0).into());
+            row.push(Value::Int(f.population_inside as i64));
+            row.push(Value::Int(f.population_around as i64));
+            row.extend(
+                shares
+                    .iter()
+                    .map(|s| Value::from((s * 1e4).round() / 100.0)),
+            );
+            row.push(styles::label(f.grade).into());
+            row.push(f.grade_rule.as_str().into());
+            row
+        })
+        .collect();
+    Table {
+        name: PARK_LIST,
+        columns: columns(&[
+            ("园区代码", 12.0),
+            ("园区名称", 24.0),
+            ("级别", 8.0),
+            ("面积(平方公里)", 14.0),
+            ("红色企业", 10.0),
+            ("橙色企业", 10.0),
+            ("黄色企业", 10.0),
+            ("蓝色企业", 10.0),
+            ("一级重大危险源", 14.0),
+            ("二级重大危险源", 14.0),
+            ("三级重大危险源", 14.0),
+            ("四级重大危险源", 14.0),
+            ("重大危险源R值合计", 16.0),
+            ("园区内人数", 12.0),
+            ("周边人数", 12.0),
+            ("红色网格占比(%)", 14.0),
+            ("橙色网格占比(%)", 14.0),
+            ("黄色网格占比(%)", 14.0),
+            ("蓝色网格占比(%)", 14.0),
+            ("园区风险等级", 12.0),
+            ("定级依据", 50.0),
+        ]),
+        rows: numbered(rows),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +544,7 @@ mod tests {
             target_list(&[], &[], &[]),
             resource_list(&[]),
             uncovered_list(&CoverageResult::default(), &[]),
+            park_list(&[], &[]),
         ] {
             assert!(t.rows.is_empty());
             assert!(t.columns.iter().all(|c| c.width > 0.0));

@@ -239,6 +239,11 @@ fn parameters(project: &Project) -> serde_json::Value {
             "within_m": crate::model::ResourceKind::ALL.iter().map(|k| (k.as_str().to_string(), json!(project.coverage.within_m.get(*k)))).collect::<serde_json::Map<_, _>>(),
             "required": project.coverage.required.as_ref().map(|ks| ks.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
         },
+        "parks": {
+            "policy": "the park grade is local policy, not national standard",
+            "around_m": project.parks.around_m,
+            "r_sum": { "red": project.parks.r_sum_red, "orange": project.parks.r_sum_orange, "yellow": project.parks.r_sum_yellow },
+        },
     })
 }
 

@@ -277,12 +277,12 @@ def check_project():
         check(p.crs().isValid() and p.crs() == tif.crs(),
               f"riskatlas.qgs: project CRS {p.crs().authid()}, expected the metric {tif.crs().authid()}")
         layers = list(p.mapLayers().values())
-        check(len(layers) == 10, f"riskatlas.qgs: {len(layers)} layers, expected 10")
+        check(len(layers) == 11, f"riskatlas.qgs: {len(layers)} layers, expected 11")
         for lyr in layers:
             check(lyr.isValid(), f"riskatlas.qgs: layer {lyr.name()} is not valid")
             check(lyr.source().startswith(moved), f"riskatlas.qgs: {lyr.name()} reads {lyr.source()}")
         groups = [g.name() for g in p.layerTreeRoot().children()]
-        check(set(groups) == {"行政区划", "企业", "重大危险源", "隐患", "脆弱性目标", "风险网格", "应急资源"},
+        check(set(groups) == {"行政区划", "企业", "重大危险源", "隐患", "脆弱性目标", "风险网格", "应急资源", "化工园区"},
               f"riskatlas.qgs: groups {groups}")
         # What the project shows when it opens, for a person to look at.
         root = p.layerTreeRoot()

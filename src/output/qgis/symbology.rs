@@ -261,6 +261,23 @@ pub fn symbology(layer: Layer) -> Symbology {
         Layer::VulnerableTargets => vulnerable_targets(),
         Layer::EmergencyResources => emergency_resources(),
         Layer::ResourceCoverage => resource_coverage(),
+        Layer::ChemicalParks => Symbology {
+            rules: by_grade("grade", |g| Symbol::Fill {
+                fill: Some(Rgba::hex(&styles::grade(g).fill, m.units.fill_alpha)),
+                outline: Some(Line {
+                    colour: Rgba::hex(&m.parks.outline, 1.0),
+                    width_mm: m.parks.outline_mm,
+                    dashed: true,
+                }),
+            }),
+            labels: Some(Labels {
+                field: "name",
+                only: None,
+                size_pt: text_pt,
+                max_scale_denominator: 500_000.0,
+                priority: 8,
+            }),
+        },
         Layer::AdminUnitChanges
         | Layer::EnterpriseChanges
         | Layer::HazardSourceChanges

@@ -175,7 +175,7 @@ fn min_zoom(layer: Layer, def: &LayerDef, row: &Row) -> u8 {
     let is = |name: &str, v: &str| *value(def, row, name) == Value::Str(v.into());
     match layer {
         Layer::AdminUnits if is("level", AdminLevel::Town.as_str()) => w.towns,
-        Layer::AdminUnits | Layer::ExposureGrid => 0,
+        Layer::AdminUnits | Layer::ExposureGrid | Layer::ChemicalParks => 0,
         Layer::Enterprises => {
             if is("grade", Grade::Red.as_str()) || is("grade", Grade::Orange.as_str()) {
                 w.enterprises_red_orange
