@@ -6,7 +6,7 @@
 //! (`lon_lat`), whatever the CRS of the file they came from; metric work
 //! projects them on demand (see [`crate::crs`]).
 
-use geo::{MultiPolygon, Point};
+use geo::{MultiLineString, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -823,6 +823,15 @@ pub struct EmergencyResource {
     pub lon_lat: Point<f64>,
     /// The administrative units of the resource, set by the join.
     pub admin: Arc<AdminRef>,
+}
+
+/// A road of the network the coverage routes over.
+#[derive(Debug, Clone)]
+pub struct Road {
+    /// Road id from the input, else `#` and its row.
+    pub id: String,
+    /// Its lines in WGS 84 lon/lat degrees.
+    pub lines: MultiLineString<f64>,
 }
 
 /// A chemical park (化工园区), as its boundary polygon.

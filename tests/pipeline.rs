@@ -1394,6 +1394,93 @@ fn parks_hold_what_lies_inside_them() {
     }
 }
 
+/// With a road network, the route follows the roads: one fire station
+/// 1.5 km south of a place, joined to it by a road that goes 2 km east,
+/// north and back west (5.5 km); places whose nearest road is a piece no
+/// station reaches fall back to the straight line × 1.3.
+#[test]
+fn coverage_routes_along_the_roads() {
+    let example = example_outputs();
+    let first = &features(example, "resource_coverage")[0];
+    let [lon, lat] = lon_lat(first);
+    let rad = lat.to_radians();
+    let m_lon = 111_412.84 * rad.cos() - 93.5 * (3.0 * rad).cos();
+    let m_lat = 111_132.954 - 559.822 * (2.0 * rad).cos();
+    let at = |east: f64, north: f64| [lon + east / m_lon, lat + north / m_lat];
+    let dir = copy_fixture("changzhou");
+    let s = at(0.0, -1500.0);
+    std::fs::write(
+        dir.path().join("emergency_resources.csv"),
+        format!(
+            "资源编号,资源名称,资源类型,规模,值班电话,经度,纬度\nF1,测试消防站,消防救援站,30,1,{:.7},{:.7}\n",
+            s[0], s[1]
+        ),
+    )
+    .unwrap();
+    let line = |pts: &[[f64; 2]]| {
+        let c: Vec<String> = pts
+            .iter()
+            .map(|p| format!("[{:.7},{:.7}]", p[0], p[1]))
+            .collect();
+        format!(
+            r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"LineString","coordinates":[{}]}}}}"#,
+            c.join(",")
+        )
+    };
+    let roads = [
+        line(&[s, at(2000.0, -1500.0), at(2000.0, 0.0), at(0.0, 0.0)]),
+        // Far from the station's road, not joined to it.
+        line(&[at(-30_000.0, 0.0), at(-29_000.0, 0.0)]),
+    ];
+    std::fs::write(
+        dir.path().join("roads.geojson"),
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            roads.join(",")
+        ),
+    )
+    .unwrap();
+    let project = dir.path().join("project.toml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(
+        &project,
+        format!("{text}\n[inputs.roads]\npath = \"roads.geojson\"\ncrs = \"wgs84\"\n\n[maps]\nenabled = false\n"),
+    )
+    .unwrap();
+    let out = run_project(&project, "2", 1);
+    let places = features(out.path(), "resource_coverage");
+    let p = places
+        .iter()
+        .find(|f| f["properties"]["id"] == first["properties"]["id"])
+        .unwrap();
+    let m = p["properties"]["fire_station_m"].as_f64().unwrap();
+    assert!((m - 5500.0).abs() < 5500.0 * 0.003, "{m} m by road");
+    assert_eq!(p["properties"]["distance_by"], "road");
+    assert_eq!(
+        p["properties"]["covered"], false,
+        "5.5 km is beyond the 5 km reach"
+    );
+    let straight: Vec<&Value> = places
+        .iter()
+        .filter(|f| f["properties"]["distance_by"] == "straight_line")
+        .collect();
+    assert!(
+        !straight.is_empty(),
+        "some places are nearest the unjoined road"
+    );
+    for f in straight {
+        let want = local_metres(lon_lat(f), s) * 1.3;
+        let got = f["properties"]["fire_station_m"].as_f64().unwrap();
+        assert!((got - want).abs() <= want * 0.002 + 1.0, "{got} vs {want}");
+    }
+    let report = read_json(&out.path().join("report.json"));
+    assert_eq!(
+        report["inputs"]["roads"]["accepted"], 2,
+        "{}",
+        report["inputs"]["roads"]
+    );
+}
+
 #[test]
 fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
     let dir = copy_fixture("changzhou");

@@ -1,14 +1,17 @@
 //! Emergency resources' coverage (应急资源覆盖): for each high-risk place —
 //! each red or orange enterprise and each major hazard source — the nearest
 //! resource of each kind, its distance by route, and whether the place is
-//! covered. With no road network the route is estimated as the straight
-//! line in the metric CRS times `[coverage] detour_factor`.
+//! covered. Routes follow the `roads` input where it is given (see
+//! [`super::roads`]); without it, or where a place's part of the network
+//! holds no resource of a kind, the route is estimated as the straight line
+//! in the metric CRS times `[coverage] detour_factor`.
 
 use std::sync::Arc;
 
 use geo::Point;
 use rayon::prelude::*;
 
+use super::roads::{RoadGraph, Routes};
 use super::spatial::PointIndex;
 use crate::crs::MetricCrs;
 use crate::ingest::config::Coverage;
@@ -48,8 +51,10 @@ impl PlaceKind {
 pub struct Nearest {
     /// Its index in the accepted resources.
     pub resource: usize,
-    /// Estimated route distance, metres: straight line × detour factor.
+    /// Route distance, metres: by road, else straight line × detour factor.
     pub route_m: f64,
+    /// Measured along the roads.
+    pub by_road: bool,
     /// Within the kind's reach.
     pub within: bool,
 }
@@ -102,6 +107,28 @@ pub struct CoverageResult {
     pub places: Vec<Place>,
 }
 
+/// The resources and the roads to reach them by.
+pub struct Resources<'a> {
+    /// The accepted resources.
+    pub list: &'a [EmergencyResource],
+    /// The road network, when the project gives one.
+    pub roads: Option<&'a RoadGraph>,
+}
+
+impl Place {
+    /// How the place's distances were measured: `road`, `straight_line`,
+    /// or `road_and_straight_line` when some kinds were reached each way.
+    pub fn distance_by(&self) -> &'static str {
+        let found = self.nearest.iter().flatten();
+        let by_road = found.clone().filter(|n| n.by_road).count();
+        match (by_road, found.count() - by_road) {
+            (0, _) => "straight_line",
+            (_, 0) => "road",
+            _ => "road_and_straight_line",
+        }
+    }
+}
+
 /// The kinds a place must reach: the project's, else those the input holds.
 pub fn required_kinds(c: &Coverage, resources: &[EmergencyResource]) -> Vec<ResourceKind> {
     match &c.required {
@@ -121,10 +148,11 @@ pub fn required_kinds(c: &Coverage, resources: &[EmergencyResource]) -> Vec<Reso
 pub fn coverage(
     units: &[HazardUnit],
     enterprises: &Enterprises<Graded>,
-    resources: &[EmergencyResource],
+    given: &Resources,
     c: &Coverage,
     metric: &MetricCrs,
 ) -> CoverageResult {
+    let resources = given.list;
     if resources.is_empty() {
         return CoverageResult::default();
     }
@@ -139,17 +167,41 @@ pub fn coverage(
             (of_kind, PointIndex::new(points.into_par_iter(), metric))
         })
         .collect();
+    // Every node's route from the nearest resource of each kind.
+    let routes: Vec<Option<Routes>> = match given.roads {
+        Some(g) => indexes
+            .par_iter()
+            .map(|(of_kind, index)| {
+                let starts: Vec<(usize, [f64; 2])> = of_kind
+                    .iter()
+                    .map(|&i| (i, index.project(resources[i].lon_lat)))
+                    .collect();
+                (!starts.is_empty()).then(|| g.from_nearest(&starts))
+            })
+            .collect(),
+        None => indexes.iter().map(|_| None).collect(),
+    };
     let mut places = high_risk_places(units, enterprises);
     places.par_iter_mut().for_each(|p| {
-        for (k, (kind, (of_kind, index))) in ResourceKind::ALL.iter().zip(&indexes).enumerate() {
-            p.nearest[k] = index.nearest(p.lon_lat).map(|(i, d)| {
-                let route_m = d * c.detour_factor;
-                Nearest {
-                    resource: of_kind[i],
+        for (k, kind) in ResourceKind::ALL.iter().enumerate() {
+            let (of_kind, index) = &indexes[k];
+            let by_road = routes[k]
+                .as_ref()
+                .and_then(|r| r.to(index.project(p.lon_lat)))
+                .map(|r| (r.from, r.metres, true));
+            let straight = || {
+                index
+                    .nearest(p.lon_lat)
+                    .map(|(i, d)| (of_kind[i], d * c.detour_factor, false))
+            };
+            p.nearest[k] = by_road
+                .or_else(straight)
+                .map(|(resource, route_m, by_road)| Nearest {
+                    resource,
                     route_m,
+                    by_road,
                     within: route_m <= c.within_m.get(*kind),
-                }
-            });
+                });
         }
         p.covered = p.missing(&required).is_empty();
     });

@@ -27,6 +27,7 @@ pub mod hazard;
 pub mod join;
 pub mod outline;
 pub mod parks;
+pub mod roads;
 pub mod spatial;
 
 /// What the analysis stages add to the loaded records.
@@ -55,6 +56,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         targets,
         resources,
         parks,
+        roads,
         ledger,
         summaries,
         mut timings,
@@ -78,6 +80,11 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         exposure::target_exposure(&targets, &sources, &project.exposure, &metric)
     });
     let coverage = timings.stage("resource_coverage", || {
+        let graph = roads::RoadGraph::new(&roads, &metric);
+        let resources = coverage::Resources {
+            list: &resources,
+            roads: graph.as_ref(),
+        };
         coverage::coverage(
             &hazard_units,
             &enterprises,
@@ -104,6 +111,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
         targets,
         resources,
         parks,
+        roads,
         ledger,
         summaries,
         timings,

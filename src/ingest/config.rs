@@ -72,11 +72,13 @@ pub enum InputKind {
     EmergencyResources,
     /// `parks`: chemical parks (化工园区) as polygons.
     Parks,
+    /// `roads`: the road network the emergency resources' coverage routes over.
+    Roads,
 }
 
 impl InputKind {
     /// In the order the pipeline reads them: each may refer to the ones before.
-    pub const ALL: [InputKind; 8] = [
+    pub const ALL: [InputKind; 9] = [
         InputKind::AdminUnits,
         InputKind::Enterprises,
         InputKind::HazardUnits,
@@ -85,6 +87,7 @@ impl InputKind {
         InputKind::VulnerableTargets,
         InputKind::EmergencyResources,
         InputKind::Parks,
+        InputKind::Roads,
     ];
 
     /// The key under `[inputs]`.
@@ -98,6 +101,7 @@ impl InputKind {
             InputKind::VulnerableTargets => "vulnerable_targets",
             InputKind::EmergencyResources => "emergency_resources",
             InputKind::Parks => "parks",
+            InputKind::Roads => "roads",
         }
     }
 
@@ -156,6 +160,7 @@ impl InputKind {
                 ("phone", false),
             ],
             InputKind::Parks => &[("code", true), ("name", true), ("level", false)],
+            InputKind::Roads => &[("id", false)],
         }
     }
 

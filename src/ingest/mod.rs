@@ -21,7 +21,7 @@ use crate::analysis::outline::Distance;
 use crate::crs::MetricCrs;
 use crate::model::{
     AdminRef, AdminUnit, ChemicalPark, EmergencyResource, Enterprise, Enterprises, HazardUnit,
-    HiddenDanger, VulnerableTarget,
+    HiddenDanger, Road, VulnerableTarget,
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
@@ -103,7 +103,8 @@ keyed!(
     HazardUnit,
     HiddenDanger,
     VulnerableTarget,
-    EmergencyResource
+    EmergencyResource,
+    Road
 );
 
 impl<T> Keyed for Staged<T> {
@@ -130,6 +131,8 @@ pub struct Loaded<E = Enterprise> {
     pub resources: Vec<EmergencyResource>,
     /// The accepted chemical parks (化工园区).
     pub parks: Vec<ChemicalPark>,
+    /// The accepted roads, for the coverage's routes.
+    pub roads: Vec<Road>,
     /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
     /// How each input was read: driver, layer, CRS and warnings.
@@ -499,7 +502,7 @@ fn read_points(
     // while the hazard units and their inventory are read here: each file
     // is read by one GDAL dataset on one thread, so two files at once use
     // the second core, which one file's checks leave mostly idle.
-    let (hazard_units, (fork, (hidden_dangers, targets, resources, parks))) =
+    let (hazard_units, (fork, (hidden_dangers, targets, resources, parks, roads))) =
         std::thread::scope(|scope| {
             let mut fork = st.fork();
             let (enterprises, index) = (&enterprises, &index);
@@ -532,6 +535,7 @@ fn read_points(
         targets,
         resources,
         parks,
+        roads,
         ledger,
         summaries,
         timings,
@@ -591,10 +595,11 @@ type Others = (
     Vec<VulnerableTarget>,
     Vec<EmergencyResource>,
     Vec<ChemicalPark>,
+    Vec<Road>,
 );
 
-/// The hidden dangers, the vulnerable targets, the emergency resources and
-/// the chemical parks (each empty when not given).
+/// The hidden dangers, the vulnerable targets, the emergency resources, the
+/// chemical parks and the roads (each empty when not given).
 fn read_others(
     project: &Project,
     st: &mut Stages,
@@ -627,7 +632,15 @@ fn read_others(
         Some(s) => read_parks(st, s)?,
         None => Vec::new(),
     };
-    Ok((hidden_dangers, targets, resources, parks))
+    let roads = match spec(InputKind::Roads) {
+        Some(s) => {
+            let roads = st.read(s, |c, raw| c.road(raw))?.records;
+            st.ledger.set_accepted(InputKind::Roads, roads.len());
+            roads
+        }
+        None => Vec::new(),
+    };
+    Ok((hidden_dangers, targets, resources, parks, roads))
 }
 
 /// The chemical parks, their repairs noted.

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use geo::{Coord, Geometry, InteriorPoint, MapCoords, MultiPolygon, Point, Validation};
+use geo::{
+    Coord, Geometry, InteriorPoint, MapCoords, MultiLineString, MultiPolygon, Point, Validation,
+};
 use serde::Serialize;
 
 use crate::crs::ToWgs84;
@@ -17,8 +19,8 @@ use crate::ingest::load::RawRecord;
 use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
     AdminLevel, AdminUnit, Chemical, ChemicalPark, DangerLevel, DangerStatus, EmergencyResource,
-    Enterprise, Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind, SourceRef, UnitKind,
-    VulnerableTarget,
+    Enterprise, Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind, Road, SourceRef,
+    UnitKind, VulnerableTarget,
 };
 
 /// Why a record was rejected: a stable machine code beside the readable text.
@@ -852,6 +854,55 @@ impl<'a> Checker<'a> {
             lon_lat,
             admin: Default::default(),
         })
+    }
+
+    /// A road: lines, with an id when the input has one (else `#` and the row).
+    pub fn road(&self, raw: &RawRecord) -> Result<Road, FieldError> {
+        check_text(raw)?;
+        let id = match self.fields(raw).optional("id") {
+            Some(id) => id.to_string(),
+            None => format!("#{}", raw.source.row),
+        };
+        let lines = match &raw.geometry {
+            Some(Geometry::LineString(l)) => MultiLineString(vec![l.clone()]),
+            Some(Geometry::MultiLineString(m)) => m.clone(),
+            Some(_) => {
+                return Err(FieldError::new(
+                    "geometry",
+                    "",
+                    RejectCode::InvalidGeometry,
+                    "a road must be a line or multiline",
+                ))
+            }
+            None => {
+                return Err(FieldError::new(
+                    "geometry",
+                    "",
+                    RejectCode::InvalidGeometry,
+                    raw.geometry_error
+                        .clone()
+                        .unwrap_or_else(|| "geometry is missing".into()),
+                ))
+            }
+        };
+        let lines = lines.map_coords(|c| {
+            let (x, y) = self
+                .to_wgs
+                .convert(c.x, c.y)
+                .unwrap_or((f64::NAN, f64::NAN));
+            Coord { x, y }
+        });
+        if let Some(c) =
+            geo::CoordsIter::coords_iter(&lines).find(|c| !(c.x.is_finite() && c.y.is_finite()))
+        {
+            return Err(FieldError::new(
+                "geometry",
+                &format!("{}, {}", c.x, c.y),
+                RejectCode::CoordinateOutOfRange,
+                "a vertex could not be converted to WGS 84 (outside the input CRS's area)",
+            ));
+        }
+        Ok(Road { id, lines })
     }
 
     /// A chemical park: a polygon with a code and a name.

@@ -699,7 +699,8 @@ pub fn coverage_row(p: &Place, required: &[ResourceKind], resources: &[Emergency
         .set("grade", p.grade.as_str())
         .set("hazard_grade", p.hazard_grade.map(i64::from))
         .set("covered", p.covered)
-        .set("missing", missing.join("、"));
+        .set("missing", missing.join("、"))
+        .set("distance_by", p.distance_by());
     for (kind, n) in ResourceKind::ALL.iter().zip(&p.nearest) {
         let k = kind.as_str();
         b = b
