@@ -15,11 +15,14 @@ use rstar::RTree;
 use crate::crs::MetricCrs;
 use crate::model::Road;
 
+/// A road segment in the metric CRS, with the nodes at its ends.
+type Segment = GeomWithData<Line<[f64; 2]>, (u32, u32)>;
+
 /// The network: nodes in the metric CRS, edges as adjacency lists.
 pub struct RoadGraph {
     nodes: Vec<[f64; 2]>,
     edges: Vec<Vec<(u32, f64)>>,
-    segments: RTree<GeomWithData<Line<[f64; 2]>, (u32, u32)>>,
+    segments: RTree<Segment>,
 }
 
 /// Where a point joins the network: the two ends of its nearest segment,

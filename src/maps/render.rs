@@ -833,22 +833,8 @@ fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
         + size * 2.2
         + 2.0 * pad;
     let height = line * (rows.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.b - page.mm(4.0) - height,
-        r: page.frame.l + page.mm(4.0) + width,
-        b: page.frame.b - page.mm(4.0),
-    };
-    page.rect(
-        r,
-        Some(colour(
-            &page.style.furniture.box_,
-            page.style.furniture.legend_alpha,
-        )),
-        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
-    );
+    let r = legend_box(page, (width, height), pad, size);
     let ink = colour(&page.style.text.colour, 1.0);
-    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
     for (i, (g, text)) in rows.iter().enumerate() {
         let y = r.t + pad + line * (i as f32 + 1.0);
         let (sx, sy) = (r.l + pad + size * 0.6, y + size * 0.6);
@@ -874,6 +860,24 @@ fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
     }
     page.text(note, r.l + pad, r.b - pad - small * 1.2, small, ink, None);
     page.taken.push(r);
+}
+
+/// The legend's box in the lower-left corner, `width` × `height` px, with
+/// its heading (图例, `size` px, `pad` px in); gives the box.
+fn legend_box(page: &mut Page, (width, height): (f32, f32), pad: f32, size: f32) -> Rect {
+    let r = Rect {
+        l: page.frame.l + page.mm(4.0),
+        t: page.frame.b - page.mm(4.0) - height,
+        r: page.frame.l + page.mm(4.0) + width,
+        b: page.frame.b - page.mm(4.0),
+    };
+    let furniture = &page.style.furniture;
+    let fill = colour(&furniture.box_, furniture.legend_alpha);
+    let edge = colour(&page.style.frame.colour, 1.0);
+    page.rect(r, Some(fill), Some((edge, 1.0)));
+    let ink = colour(&page.style.text.colour, 1.0);
+    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
+    r
 }
 
 /// The largest round length (1, 2 or 5 × 10ⁿ m) not over `metres`.
@@ -1181,16 +1185,7 @@ fn draw_district_units<'d>(
     unit: &MapUnit,
 ) -> Vec<&'d MapUnit> {
     let style = page.style.units.clone();
-    let grey = colour(&style.neighbour_fill, 0.85);
-    let grey_line = colour(&style.neighbour_outline, 1.0);
-    for n in data.units.iter().filter(|n| n.code != unit.code) {
-        page.polygon(
-            view,
-            &n.boundary,
-            Some(grey),
-            Some((grey_line, page.mm(style.outline_mm))),
-        );
-    }
+    draw_neighbours(page, view, data, unit);
     let outline = colour(&style.outline, 1.0);
     page.polygon(
         view,
@@ -1198,11 +1193,7 @@ fn draw_district_units<'d>(
         unit.grade.map(|g| grade_colour(g, style.fill_alpha * 0.6)),
         Some((outline, page.mm(style.city_outline_mm))),
     );
-    let towns: Vec<&MapUnit> = data
-        .towns
-        .iter()
-        .filter(|t| t.code.len() > unit.code.len() && t.code.starts_with(&unit.code))
-        .collect();
+    let towns = towns_of(data, unit);
     for t in &towns {
         page.polygon(
             view,
@@ -1538,15 +1529,8 @@ fn label_units(page: &mut Page, view: &View, units: &[&MapUnit], size: f32) {
     }
 }
 
-/// A district's neighbours in grey, its towns (where given; their codes
-/// extend the district's) in outline and itself thick, with no grade fill;
-/// returns the towns.
-fn draw_plain_district<'d>(
-    page: &mut Page,
-    view: &View,
-    data: &'d MapData,
-    unit: &MapUnit,
-) -> Vec<&'d MapUnit> {
+/// The units other than `unit`, filled grey: its neighbours on its map.
+fn draw_neighbours(page: &mut Page, view: &View, data: &MapData, unit: &MapUnit) {
     let style = page.style.units.clone();
     let grey = colour(&style.neighbour_fill, 0.85);
     let grey_line = colour(&style.neighbour_outline, 1.0);
@@ -1558,11 +1542,27 @@ fn draw_plain_district<'d>(
             Some((grey_line, page.mm(style.outline_mm))),
         );
     }
-    let towns: Vec<&MapUnit> = data
-        .towns
+}
+
+/// A district's towns, where given: their codes extend the district's.
+fn towns_of<'d>(data: &'d MapData, unit: &MapUnit) -> Vec<&'d MapUnit> {
+    data.towns
         .iter()
         .filter(|t| t.code.len() > unit.code.len() && t.code.starts_with(&unit.code))
-        .collect();
+        .collect()
+}
+
+/// A district's neighbours in grey, its towns (where given; their codes
+/// extend the district's) in outline and itself thick, with no grade fill;
+/// returns the towns.
+fn draw_plain_district<'d>(
+    page: &mut Page,
+    view: &View,
+    data: &'d MapData,
+    unit: &MapUnit,
+) -> Vec<&'d MapUnit> {
+    draw_neighbours(page, view, data, unit);
+    let towns = towns_of(data, unit);
     draw_outlines(page, view, &towns, Some(&unit.boundary));
     towns
 }

@@ -13,8 +13,8 @@ use tiny_skia::{Color, PathBuilder, Transform};
 
 use super::{
     body_rect, bounds, colour, draw_frame_and_footer_lines, draw_north_arrow, draw_scale_bar,
-    draw_title, load_font, paint_cells, safe_file_stem, solid, write_png, GradeGrid, MapOptions,
-    Page, Rect, RenderError, View,
+    draw_title, legend_box, load_font, paint_cells, safe_file_stem, solid, write_png, GradeGrid,
+    MapOptions, Page, Rect, RenderError, View,
 };
 use crate::styles::{self, MapStyle};
 
@@ -261,20 +261,9 @@ fn draw_change_legend(page: &mut Page, points: &[&ChangePoint]) {
         .chain(steps.iter().map(|(_, t)| t));
     let width = texts.map(|t| page.measure(t, size).0).fold(0.0, f32::max) + size * 2.2 + 2.0 * pad;
     let height = line * (marks.len() + steps.len() + 1) as f32 + 2.0 * pad;
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.b - page.mm(4.0) - height,
-        r: page.frame.l + page.mm(4.0) + width,
-        b: page.frame.b - page.mm(4.0),
-    };
+    let r = legend_box(page, (width, height), pad, size);
     let furniture = page.style.furniture.clone();
-    page.rect(
-        r,
-        Some(colour(&furniture.box_, furniture.legend_alpha)),
-        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
-    );
     let ink = colour(&page.style.text.colour, 1.0);
-    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
     let symbol_x = r.l + pad + size * 0.6;
     for (i, (mark, text)) in marks.iter().enumerate() {
         let y = r.t + pad + line * (i as f32 + 1.0);

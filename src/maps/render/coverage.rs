@@ -12,8 +12,8 @@ use tiny_skia::{FillRule, PathBuilder, Transform};
 
 use super::{
     body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
-    draw_plain_district, draw_scale_bar, draw_title, label_units, pen, solid, title, MapData,
-    MapUnit, Page, Rect, RenderError, View,
+    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, pen, solid, title,
+    MapData, MapUnit, Page, RenderError, View,
 };
 use crate::model::ResourceKind;
 use crate::styles::MapStyle;
@@ -236,20 +236,8 @@ fn draw_coverage_legend(page: &mut Page, c: &CoverageData, shown: &Shown, units:
         small + unit_lines.len() as f32 * small * 1.45
     };
     let height = fixed + extra;
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.b - page.mm(4.0) - height,
-        r: page.frame.l + page.mm(4.0) + width,
-        b: page.frame.b - page.mm(4.0),
-    };
-    let furniture = page.style.furniture.clone();
-    page.rect(
-        r,
-        Some(colour(&furniture.box_, furniture.legend_alpha)),
-        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
-    );
+    let r = legend_box(page, (width, height), pad, size);
     let ink = colour(&page.style.text.colour, 1.0);
-    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
     let style = page.style.resources.clone();
     let halo = colour(&page.style.text.halo, 1.0);
     for (i, (swatch, text)) in rows.iter().enumerate() {

@@ -12,8 +12,8 @@ use tiny_skia::{Color, FillRule, PathBuilder, Stroke, Transform};
 
 use super::{
     body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
-    draw_plain_district, draw_scale_bar, draw_title, label_units, solid, title, MapData, MapUnit,
-    Page, Rect, RenderError, View,
+    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, solid, title,
+    MapData, MapUnit, Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -384,20 +384,8 @@ fn draw_danger_legend(page: &mut Page, dangers: &[&MapDanger], units: &[&MapUnit
     let height = fixed
         + unit_lines.len() as f32 * small * 1.45
         + if unit_lines.is_empty() { 0.0 } else { small };
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.b - page.mm(4.0) - height,
-        r: page.frame.l + page.mm(4.0) + width,
-        b: page.frame.b - page.mm(4.0),
-    };
-    let furniture = page.style.furniture.clone();
-    page.rect(
-        r,
-        Some(colour(&furniture.box_, furniture.legend_alpha)),
-        Some((colour(&page.style.frame.colour, 1.0), 1.0)),
-    );
+    let r = legend_box(page, (width, height), pad, size);
     let ink = colour(&page.style.text.colour, 1.0);
-    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
     for (i, (class, text)) in classes.iter().enumerate() {
         let y = r.t + pad + line * (i as f32 + 1.0);
         let (s, fill, outline) = symbol(page, *class);
