@@ -541,12 +541,7 @@ impl<'a> Checker<'a> {
         )?;
         let parent = f.optional("parent").map(str::to_string);
         let boundary = self.boundary(raw, "an administrative unit")?;
-        let repair = boundary.1.map(|what| Repair {
-            file: raw.source.file.to_string(),
-            row: raw.source.row,
-            id: code.clone(),
-            what,
-        });
+        let repair = boundary.1.map(|what| repair_of(raw, &code, what));
         let unit = AdminUnit {
             code,
             name,
@@ -913,12 +908,7 @@ impl<'a> Checker<'a> {
         let name = f.required("name")?.to_string();
         let level = f.optional("level").map(str::to_string);
         let (boundary, repaired) = self.boundary(raw, "a chemical park")?;
-        let repair = repaired.map(|what| Repair {
-            file: raw.source.file.to_string(),
-            row: raw.source.row,
-            id: code.clone(),
-            what,
-        });
+        let repair = repaired.map(|what| repair_of(raw, &code, what));
         let park = ChemicalPark {
             code,
             name,
@@ -952,6 +942,16 @@ impl<'a> Checker<'a> {
             lon_lat,
             admin: Default::default(),
         })
+    }
+}
+
+/// The note of a repair made to record `id`.
+fn repair_of(raw: &RawRecord, id: &str, what: String) -> Repair {
+    Repair {
+        file: raw.source.file.to_string(),
+        row: raw.source.row,
+        id: id.to_string(),
+        what,
     }
 }
 
