@@ -327,3 +327,65 @@ fn a_report_folder_that_would_overwrite_an_input_is_refused() {
         before
     );
 }
+
+/// A park that is not a polygon and a road that is not a line are
+/// rejected with the file, the feature and why; the run goes on, and the
+/// rejects add up.
+#[test]
+fn a_point_park_and_a_polygon_road_are_rejected_by_feature() {
+    let dir = copy_fixture("changzhou");
+    let parks = dir.path().join("parks.geojson");
+    let text = std::fs::read_to_string(&parks).unwrap();
+    let point = r#"{"type":"Feature","properties":{"园区代码":"BAD-P1","园区名称":"点状园区"},"geometry":{"type":"Point","coordinates":[119.9,31.7]}}"#;
+    std::fs::write(
+        &parks,
+        text.replacen("\n]}", &format!(",\n{point}\n]}}"), 1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("roads.geojson"),
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"id":"R1"},"geometry":{"type":"LineString","coordinates":[[119.9,31.7],[119.95,31.7]]}},
+{"type":"Feature","properties":{"id":"R2"},"geometry":{"type":"Polygon","coordinates":[[[119.9,31.7],[119.95,31.7],[119.95,31.75],[119.9,31.7]]]}}
+]}"#,
+    )
+    .unwrap();
+    let project = dir.path().join("project.toml");
+    let mut text = std::fs::read_to_string(&project).unwrap();
+    text.push_str("\n[inputs.roads]\npath = \"roads.geojson\"\ncrs = \"wgs84\"\n[inputs.roads.fields]\nid = \"id\"\n");
+    std::fs::write(&project, text).unwrap();
+    let out = check(dir.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let run = run_project(&project, "2", 1);
+    let rejects = std::fs::read_to_string(run.path().join("rejects.csv")).unwrap();
+    let line = |file: &str, id: &str| {
+        rejects
+            .lines()
+            .find(|l| l.contains(file) && l.contains(id))
+            .unwrap_or_else(|| panic!("no reject of {id} in {file}:\n{rejects}"))
+            .to_string()
+    };
+    let park = line("parks.geojson", "BAD-P1");
+    assert!(
+        park.contains("a chemical park must be a polygon or multipolygon"),
+        "{park}"
+    );
+    let road = line("roads.geojson", "R2");
+    assert!(
+        road.contains("a road must be a line or multiline"),
+        "{road}"
+    );
+    let counts = |name: &str| {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} line in {err}"));
+        line.split_whitespace()
+            .skip(1)
+            .map(|n| n.parse::<u64>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts("parks"), [3, 2, 1]);
+    assert_eq!(counts("roads"), [2, 1, 1]);
+}
