@@ -1314,7 +1314,7 @@ fn parks_hold_what_lies_inside_them() {
         let props = &park["properties"];
         let inside = |f: &Value| {
             let [x, y] = lon_lat(f);
-            shape.coordinate_position(&geo::Coord { x, y }) == CoordPos::Inside
+            shape.coordinate_position(&geo::Coord { x, y }) != CoordPos::Outside
         };
         for g in grades {
             let n = enterprises

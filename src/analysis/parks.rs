@@ -1,11 +1,11 @@
 //! Chemical parks (化工园区): for each park, the enterprises and major hazard
-//! sources inside it by grade, the sum of R of those sources, the people at
+//! sources inside it (or on its boundary) by grade, the sum of R of those sources, the people at
 //! vulnerable targets inside it and around it, its cells by grade (the
 //! exposure grid's own values, computed for the park's cells), and its grade
 //! by `[parks]` — the higher of the area rule on its cells and a grade from
 //! its ΣR (policy, not national standard).
 
-use geo::{BoundingRect, Contains, Distance as _, Euclidean, MultiPolygon, Point};
+use geo::{BoundingRect, Distance as _, Euclidean, Intersects, MultiPolygon, Point};
 use rayon::prelude::*;
 
 use super::aggregate::{slot, unit_grade, CellStats};
@@ -93,7 +93,7 @@ fn assess(
     let inside = |lon_lat: Point<f64>| {
         let (x, y) = metric.project(lon_lat.x(), lon_lat.y());
         let p = Point::new(x, y);
-        bbox_holds(&bbox, x, y, 0.0) && shape.contains(&p)
+        bbox_holds(&bbox, x, y, 0.0) && shape.intersects(&p)
     };
     for e in input.enterprises.iter().filter(|e| inside(e.lon_lat)) {
         f.enterprises_by_grade[slot(e.grade())] += 1;
@@ -163,7 +163,7 @@ fn park_cells(
     let values = index.block(&spec, w, cfg.kernel, cfg.mode);
     for (i, e) in values.into_iter().enumerate() {
         let [x, y] = spec.centre(w.row0 + i / w.cols, w.col0 + i % w.cols);
-        if shape.contains(&Point::new(x, y)) {
+        if shape.intersects(&Point::new(x, y)) {
             stats.add(e, cfg);
         }
     }
