@@ -1481,6 +1481,28 @@ fn coverage_routes_along_the_roads() {
     );
 }
 
+/// A resources input whose every row is rejected still lists every
+/// high-risk place, none of them covered.
+#[test]
+fn with_no_resource_accepted_no_place_is_covered() {
+    let dir = copy_fixture("changzhou");
+    std::fs::write(
+        dir.path().join("emergency_resources.csv"),
+        "资源编号,资源名称,资源类型,规模,值班电话,经度,纬度\nX1,停机坪,直升机停机坪,1,1,119.9,31.7\n",
+    )
+    .unwrap();
+    let project = dir.path().join("project.toml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, format!("{text}\n[maps]\nenabled = false\n")).unwrap();
+    let out = run_project(&project, "2", 1);
+    let places = features(out.path(), "resource_coverage");
+    let example = features(example_outputs(), "resource_coverage");
+    assert_eq!(places.len(), example.len());
+    assert!(places.iter().all(|p| p["properties"]["covered"] == false));
+    let list = read_csv(&out.path().join("lists/应急资源覆盖不足清单.csv"));
+    assert_eq!(list.len() - 1, places.len());
+}
+
 #[test]
 fn map_size_and_dpi_are_options_and_a_missing_font_is_explained() {
     let dir = copy_fixture("changzhou");

@@ -109,6 +109,8 @@ pub struct CoverageResult {
 
 /// The resources and the roads to reach them by.
 pub struct Resources<'a> {
+    /// Whether the project gives an `emergency_resources` input.
+    pub given: bool,
     /// The accepted resources.
     pub list: &'a [EmergencyResource],
     /// The road network, when the project gives one.
@@ -143,8 +145,9 @@ pub fn required_kinds(c: &Coverage, resources: &[EmergencyResource]) -> Vec<Reso
     }
 }
 
-/// Each high-risk place with its nearest resource of each kind; none when
-/// there are no resources.
+/// Each high-risk place with its nearest resource of each kind; no places
+/// when the project gives no resources input (none covered when it gives
+/// one whose every record was rejected).
 pub fn coverage(
     units: &[HazardUnit],
     enterprises: &Enterprises<Graded>,
@@ -153,7 +156,7 @@ pub fn coverage(
     metric: &MetricCrs,
 ) -> CoverageResult {
     let resources = given.list;
-    if resources.is_empty() {
+    if !given.given {
         return CoverageResult::default();
     }
     let required = required_kinds(c, resources);
@@ -203,7 +206,8 @@ pub fn coverage(
                     within: route_m <= c.within_m.get(*kind),
                 });
         }
-        p.covered = p.missing(&required).is_empty();
+        // With no resource accepted, nothing is required and nothing covers.
+        p.covered = !required.is_empty() && p.missing(&required).is_empty();
     });
     CoverageResult { required, places }
 }

@@ -10,7 +10,7 @@
 //! follow from the grid. The join to the units ([`join`]) and the metric
 //! point index ([`spatial`]) serve the other stages too.
 
-use crate::ingest::config::Project;
+use crate::ingest::config::{InputKind, Project};
 use crate::ingest::Loaded;
 use crate::model::Graded;
 use exposure::TargetExposure;
@@ -82,6 +82,7 @@ pub fn analyse(project: &Project, loaded: Loaded) -> (Loaded<Graded>, Analysis) 
     let coverage = timings.stage("resource_coverage", || {
         let graph = roads::RoadGraph::new(&roads, &metric);
         let resources = coverage::Resources {
+            given: project.inputs.contains_key(&InputKind::EmergencyResources),
             list: &resources,
             roads: graph.as_ref(),
         };

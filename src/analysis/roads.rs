@@ -1,7 +1,7 @@
 //! The road network the emergency resources' coverage routes over: the
-//! roads' vertices as nodes (vertices within 0.1 m are one node, so roads
-//! connect where they share a vertex, as in a noded network such as
-//! OpenStreetMap's), consecutive vertices joined by edges as long as the
+//! roads' vertices as nodes (vertices that round to the same 0.1 m in the
+//! metric CRS are one node, so roads connect where they share a vertex, as
+//! in a noded network such as OpenStreetMap's), consecutive vertices joined by edges as long as the
 //! segment in the metric CRS. A point enters the network at the nearest
 //! point of the nearest segment, the straight line to it added to the
 //! route, and goes on along the segment to either end.
@@ -25,9 +25,25 @@ pub struct RoadGraph {
     segments: RTree<Segment>,
 }
 
-/// Where a point joins the network: the two ends of its nearest segment,
-/// each with the metres to it (the leg to the segment, then along it).
-type Entry = [(u32, f64); 2];
+/// Where a point joins the network: its nearest segment's ends (a, b), how
+/// far along it from a (0–1), the segment's length and the leg to it.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    ends: (u32, u32),
+    t: f64,
+    len: f64,
+    leg: f64,
+}
+
+impl Entry {
+    /// Each end with the metres to it: the leg, then along the segment.
+    fn to_ends(self) -> [(u32, f64); 2] {
+        [
+            (self.ends.0, self.leg + self.t * self.len),
+            (self.ends.1, self.leg + (1.0 - self.t) * self.len),
+        ]
+    }
+}
 
 /// The route to a point from the nearest of a set of starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,11 +111,19 @@ impl RoadGraph {
         let (a, b) = s.data;
         let (p, q) = (self.nodes[a as usize], self.nodes[b as usize]);
         let len = metres(p, q);
-        let t = (((xy[0] - p[0]) * (q[0] - p[0]) + (xy[1] - p[1]) * (q[1] - p[1])) / (len * len))
-            .clamp(0.0, 1.0);
+        let t = if len > 0.0 {
+            (((xy[0] - p[0]) * (q[0] - p[0]) + (xy[1] - p[1]) * (q[1] - p[1])) / (len * len))
+                .clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let on = [p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])];
-        let leg = metres(xy, on);
-        [(a, leg + t * len), (b, leg + (1.0 - t) * len)]
+        Entry {
+            ends: (a, b),
+            t,
+            len,
+            leg: metres(xy, on),
+        }
     }
 
     /// Every node's route from the nearest of `starts` (label, metric
@@ -108,13 +132,13 @@ impl RoadGraph {
     pub fn from_nearest(&self, starts: &[(usize, [f64; 2])]) -> Routes<'_> {
         let mut best: Vec<Option<Reached>> = vec![None; self.nodes.len()];
         let mut heap = BinaryHeap::new();
-        let mut entries: Vec<(u32, Reached)> = starts
-            .iter()
-            .flat_map(|&(from, xy)| {
-                self.entry(xy)
-                    .map(|(n, metres)| (n, Reached { metres, from }))
-            })
-            .collect();
+        let mut on_segment: HashMap<(u32, u32), Vec<(Entry, usize)>> = HashMap::new();
+        let mut entries: Vec<(u32, Reached)> = Vec::new();
+        for &(from, xy) in starts {
+            let e = self.entry(xy);
+            on_segment.entry(e.ends).or_default().push((e, from));
+            entries.extend(e.to_ends().map(|(n, metres)| (n, Reached { metres, from })));
+        }
         entries.sort_by(|a, b| {
             a.1.metres
                 .total_cmp(&b.1.metres)
@@ -145,30 +169,45 @@ impl RoadGraph {
                 }
             }
         }
-        Routes { graph: self, best }
+        Routes {
+            graph: self,
+            best,
+            on_segment,
+        }
     }
 }
 
-/// Each node's route from the nearest start.
+/// Each node's route from the nearest start, and the starts by segment.
 pub struct Routes<'g> {
     graph: &'g RoadGraph,
     best: Vec<Option<Reached>>,
+    on_segment: HashMap<(u32, u32), Vec<(Entry, usize)>>,
 }
 
 impl Routes<'_> {
     /// The route to a metric point: to either end of its nearest segment,
     /// then along it and off to the point; `None` when no start reaches
     /// that segment's part of the network.
+    /// A start on the same segment is also reached along it directly.
     pub fn to(&self, xy: [f64; 2]) -> Option<Reached> {
-        self.graph
-            .entry(xy)
-            .into_iter()
-            .filter_map(|(n, rest)| {
-                self.best[n as usize].map(|r| Reached {
-                    metres: r.metres + rest,
-                    from: r.from,
-                })
+        let e = self.graph.entry(xy);
+        let via_ends = e.to_ends().into_iter().filter_map(|(n, rest)| {
+            self.best[n as usize].map(|r| Reached {
+                metres: r.metres + rest,
+                from: r.from,
             })
+        });
+        let along = self
+            .on_segment
+            .get(&e.ends)
+            .into_iter()
+            .flatten()
+            .map(|(s, from)| Reached {
+                metres: s.leg + (s.t - e.t).abs() * e.len + e.leg,
+                from: *from,
+            });
+        via_ends
+            .chain(along)
             .min_by(|a, b| a.metres.total_cmp(&b.metres).then(a.from.cmp(&b.from)))
     }
 }

@@ -173,9 +173,11 @@ impl InputKind {
         }
     }
 
-    /// Whether `id_field` must be unique (inventory lines share their unit's id).
+    /// Whether `id_field` must be unique (inventory lines share their unit's
+    /// id).
+    /// Roads may repeat an id (a road split in parts).
     pub fn unique_ids(self) -> bool {
-        self != InputKind::Chemicals
+        !matches!(self, InputKind::Chemicals | InputKind::Roads)
     }
 
     /// Whether records of this kind have a location (all but the chemicals table).
@@ -440,6 +442,9 @@ fn twenty_km() -> f64 {
 /// The coverage settings make sense: a detour factor of at least 1 and
 /// positive distances.
 fn validate_coverage(c: &Coverage) -> Result<(), String> {
+    if c.required.as_ref().is_some_and(|r| r.is_empty()) {
+        return Err("coverage.required is empty: name at least one kind, or leave it out for every kind the input holds".into());
+    }
     if !(c.detour_factor.is_finite() && c.detour_factor >= 1.0) {
         return Err(format!(
             "coverage.detour_factor must be a number of at least 1 (route over straight-line distance), got {}",

@@ -880,6 +880,18 @@ impl<'a> Checker<'a> {
                 ))
             }
         };
+        if self.to_wgs.crs().is_geographic() {
+            if let Some(c) = geo::CoordsIter::coords_iter(&lines)
+                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+            {
+                return Err(FieldError::new(
+                    "geometry",
+                    &format!("{}, {}", c.x, c.y),
+                    RejectCode::CoordinateOutOfRange,
+                    out_of_range(c.x, c.y, self.to_wgs.crs()),
+                ));
+            }
+        }
         let lines = lines.map_coords(|c| {
             let (x, y) = self
                 .to_wgs

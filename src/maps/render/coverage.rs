@@ -217,12 +217,19 @@ fn draw_coverage_legend(page: &mut Page, c: &CoverageData, shown: &Shown, units:
     let mut unit_lines = Vec::new();
     if fit > 0 {
         unit_lines.push("各区县覆盖率（已覆盖/高风险对象）".to_string());
+        let cut = if fit < shares.len() { fit - 1 } else { fit };
         unit_lines.extend(
             shares
                 .iter()
-                .take(fit)
+                .take(cut)
                 .map(|(name, k, n)| format!("{name}  {}（{k}/{n}）", percent(*k, *n))),
         );
+        if cut < shares.len() {
+            let rest = &shares[cut..];
+            let (k, n) = rest.iter().fold((0, 0), |(k, n), r| (k + r.1, n + r.2));
+            let more = rest.len();
+            unit_lines.push(format!("其余 {more} 个区县  {}（{k}/{n}）", percent(k, n)));
+        }
     }
     let width = rows
         .iter()

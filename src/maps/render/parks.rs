@@ -36,11 +36,6 @@ fn padded(b: &MultiPolygon<f64>, pad_m: f64) -> ([f64; 2], [f64; 2]) {
     )
 }
 
-/// Whether a metric point lies in the envelope.
-fn holds(env: &([f64; 2], [f64; 2]), xy: [f64; 2]) -> bool {
-    xy[0] >= env.0[0] && xy[0] <= env.1[0] && xy[1] >= env.0[1] && xy[1] <= env.1[1]
-}
-
 /// The box of the park's findings, upper left.
 fn draw_findings(page: &mut Page, park: &MapPark) {
     let size = page.pt(page.style.text.legend_pt);
@@ -84,16 +79,16 @@ pub fn park_map(
     let mut page = Page::new(style, font)?;
     let env = padded(&park.boundary, around_m);
     let view = View::fit_within(env.0, env.1, super::body_rect(&page), page.frame);
-    let seen = padded(&park.boundary, around_m * 3.0);
-    let points: Vec<&MapPoint> = data
-        .enterprises
-        .iter()
-        .filter(|p| holds(&seen, p.xy))
-        .collect();
+    // What lies in the frame: drawn, and counted in the legend.
+    let shown = |xy: [f64; 2]| {
+        let (x, y) = view.px(xy[0], xy[1]);
+        page.frame.holds(x, y)
+    };
+    let points: Vec<&MapPoint> = data.enterprises.iter().filter(|p| shown(p.xy)).collect();
     let hazards: Vec<&MapHazard> = data
         .hazards
         .iter()
-        .filter(|h| h.grade.is_some() && holds(&seen, h.xy))
+        .filter(|h| h.grade.is_some() && shown(h.xy))
         .collect();
     draw_grid(&mut page, &view, &data.grid);
     let units: Vec<&MapUnit> = data.units.iter().collect();
