@@ -552,6 +552,35 @@ impl<'a> Checker<'a> {
         Ok((unit, repair))
     }
 
+    /// A geometry in WGS 84: a vertex outside lon/lat's range (in a
+    /// geographic input CRS) is an error; one the conversion cannot place
+    /// becomes NaN, for the caller to reject or repair.
+    fn to_wgs84<G>(&self, g: G) -> Result<G, FieldError>
+    where
+        G: MapCoords<f64, f64, Output = G> + geo::CoordsIter<Scalar = f64>,
+    {
+        if self.to_wgs.crs().is_geographic() {
+            if let Some(c) = g
+                .coords_iter()
+                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+            {
+                return Err(FieldError::new(
+                    "geometry",
+                    &format!("{}, {}", c.x, c.y),
+                    RejectCode::CoordinateOutOfRange,
+                    out_of_range(c.x, c.y, self.to_wgs.crs()),
+                ));
+            }
+        }
+        Ok(g.map_coords(|c| {
+            let (x, y) = self
+                .to_wgs
+                .convert(c.x, c.y)
+                .unwrap_or((f64::NAN, f64::NAN));
+            Coord { x, y }
+        }))
+    }
+
     /// A polygon record's boundary in WGS 84, repaired where that is safe
     /// (what was done in the second part) and its rings oriented; `what`
     /// names the record in the message when it is not a polygon.
@@ -582,27 +611,7 @@ impl<'a> Checker<'a> {
                 ))
             }
         };
-        if self.to_wgs.crs().is_geographic() {
-            use geo::CoordsIter;
-            if let Some(c) = boundary
-                .coords_iter()
-                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
-            {
-                return Err(FieldError::new(
-                    "geometry",
-                    &format!("{}, {}", c.x, c.y),
-                    RejectCode::CoordinateOutOfRange,
-                    out_of_range(c.x, c.y, self.to_wgs.crs()),
-                ));
-            }
-        }
-        let boundary = boundary.map_coords(|c| {
-            let (x, y) = self
-                .to_wgs
-                .convert(c.x, c.y)
-                .unwrap_or((f64::NAN, f64::NAN));
-            Coord { x, y }
-        });
+        let boundary = self.to_wgs84(boundary)?;
         let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| {
             FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason)
         })?;
@@ -880,25 +889,7 @@ impl<'a> Checker<'a> {
                 ))
             }
         };
-        if self.to_wgs.crs().is_geographic() {
-            if let Some(c) = geo::CoordsIter::coords_iter(&lines)
-                .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
-            {
-                return Err(FieldError::new(
-                    "geometry",
-                    &format!("{}, {}", c.x, c.y),
-                    RejectCode::CoordinateOutOfRange,
-                    out_of_range(c.x, c.y, self.to_wgs.crs()),
-                ));
-            }
-        }
-        let lines = lines.map_coords(|c| {
-            let (x, y) = self
-                .to_wgs
-                .convert(c.x, c.y)
-                .unwrap_or((f64::NAN, f64::NAN));
-            Coord { x, y }
-        });
+        let lines = self.to_wgs84(lines)?;
         if let Some(c) =
             geo::CoordsIter::coords_iter(&lines).find(|c| !(c.x.is_finite() && c.y.is_finite()))
         {
