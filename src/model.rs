@@ -673,7 +673,7 @@ impl Date {
 
     /// Days since 1970-01-01 in the proleptic Gregorian calendar (the civil
     /// calendar's day count, March-based so leap days fall at a year's end).
-    fn day_number(self) -> i64 {
+    pub fn day_number(self) -> i64 {
         let y = self.year as i64 - i64::from(self.month <= 2);
         let era = y.div_euclid(400);
         let year_of_era = y - era * 400;

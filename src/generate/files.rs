@@ -551,11 +551,7 @@ fn write_dangers(
         );
         push(base.clone(), "duplicate_id", "a danger repeated");
     }
-    atomic_write(path, |w| {
-        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-        w.write_all(features.join(",\n").as_bytes())?;
-        w.write_all(b"\n]}\n")
-    })
+    write_features(path, &features)
 }
 
 /// Writes the targets as a Shapefile whose DBF is GBK, then removes the
@@ -740,6 +736,15 @@ fn write_resources(
     })
 }
 
+/// Writes GeoJSON features (their text) as one FeatureCollection, a feature a line.
+fn write_features(path: &Path, features: &[String]) -> Result<(), WriteError> {
+    atomic_write(path, |w| {
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+        w.write_all(features.join(",\n").as_bytes())?;
+        w.write_all(b"\n]}\n")
+    })
+}
+
 /// Writes the chemical parks as GeoJSON polygons.
 fn write_parks(path: &Path, list: &[GenPark]) -> Result<(), WriteError> {
     let features: Vec<String> = list
@@ -757,11 +762,7 @@ fn write_parks(path: &Path, list: &[GenPark]) -> Result<(), WriteError> {
             )
         })
         .collect();
-    atomic_write(path, |w| {
-        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-        w.write_all(features.join(",\n").as_bytes())?;
-        w.write_all(b"\n]}\n")
-    })
+    write_features(path, &features)
 }
 
 /// The project file for the generated inputs, every mapping spelt out.

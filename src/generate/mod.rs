@@ -307,10 +307,7 @@ fn near(
         let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
         let r = (-2.0 * u1.ln()).sqrt() * sigma_m;
         let (dx, dy) = (r * (2.0 * PI * u2).cos(), r * (2.0 * PI * u2).sin());
-        let p = Point::new(
-            c.x() + dx / (111_320.0 * c.y().to_radians().cos()),
-            c.y() + dy / 110_574.0,
-        );
+        let p = offset(c, dx, dy);
         if settled(index, slot, p) {
             return Some(p);
         }
@@ -350,19 +347,14 @@ struct District<'a> {
 
 /// A date in `year` as text, `day` days from 1 January (clamped to the year).
 fn date_in_year(year: i32, day: i64) -> String {
-    let jan1 = days_from_civil(year, 1, 1);
+    let jan1 = crate::model::Date {
+        year,
+        month: 1,
+        day: 1,
+    }
+    .day_number();
     let d = crate::ingest::values::civil_from_days(jan1 + day.clamp(0, 364));
     d.to_string()
-}
-
-fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y } as i64;
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Generates a clean synthetic data set over `index`'s finest units.
@@ -593,12 +585,20 @@ fn round_t(q: f64) -> f64 {
     ((q * 10.0).round() / 10.0).max(0.1)
 }
 
+/// `p` moved `dx` metres east and `dy` north, on a local plane.
+fn offset(p: Point<f64>, dx: f64, dy: f64) -> Point<f64> {
+    Point::new(
+        p.x() + dx / (111_320.0 * p.y().to_radians().cos()),
+        p.y() + dy / 110_574.0,
+    )
+}
+
 /// A point up to `max_m` metres from `p` in the same unit as `p` (else `p`
 /// itself), so that clean data never strays over a boundary.
 fn jitter(rng: &mut ChaCha8Rng, index: &AdminIndex, p: Point<f64>, max_m: f64) -> Point<f64> {
-    let dx = rng.gen_range(-max_m..max_m) / (111_320.0 * p.y().to_radians().cos());
-    let dy = rng.gen_range(-max_m..max_m) / 110_574.0;
-    let q = Point::new(p.x() + dx, p.y() + dy);
+    let dx = rng.gen_range(-max_m..max_m);
+    let dy = rng.gen_range(-max_m..max_m);
+    let q = offset(p, dx, dy);
     match index.locate(p) {
         Some(slot) if settled(index, slot, q) => q,
         _ => p,

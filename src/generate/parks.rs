@@ -4,7 +4,7 @@
 
 use geo::Point;
 
-use super::{District, GenEnterprise, GenUnit};
+use super::{offset, District, GenEnterprise, GenUnit};
 
 /// A synthetic chemical park.
 #[derive(Debug, Clone)]
@@ -87,10 +87,7 @@ fn ring(c: Point<f64>, r_m: f64) -> Vec<Point<f64>> {
         .map(|i| {
             let a = i as f64 / n as f64 * std::f64::consts::TAU;
             let r = r_m * (1.0 + 0.15 * (3.0 * a).sin() * (2.0 * a + 1.0).cos());
-            Point::new(
-                c.x() + r * a.cos() / (111_320.0 * c.y().to_radians().cos()),
-                c.y() + r * a.sin() / 110_574.0,
-            )
+            offset(c, r * a.cos(), r * a.sin())
         })
         .collect();
     pts.push(pts[0]);

@@ -600,16 +600,7 @@ impl<'a> Checker<'a> {
                     format!("{what} must be a polygon or multipolygon"),
                 ))
             }
-            None => {
-                return Err(FieldError::new(
-                    "geometry",
-                    "",
-                    RejectCode::InvalidGeometry,
-                    raw.geometry_error
-                        .clone()
-                        .unwrap_or_else(|| "geometry is missing".into()),
-                ))
-            }
+            None => return Err(no_geometry(raw)),
         };
         let boundary = self.to_wgs84(boundary)?;
         let boundary = repair_boundary(boundary, raw.geometry_valid).map_err(|reason| {
@@ -878,16 +869,7 @@ impl<'a> Checker<'a> {
                     "a road must be a line or multiline",
                 ))
             }
-            None => {
-                return Err(FieldError::new(
-                    "geometry",
-                    "",
-                    RejectCode::InvalidGeometry,
-                    raw.geometry_error
-                        .clone()
-                        .unwrap_or_else(|| "geometry is missing".into()),
-                ))
-            }
+            None => return Err(no_geometry(raw)),
         };
         let lines = self.to_wgs84(lines)?;
         if let Some(c) =
@@ -946,6 +928,15 @@ impl<'a> Checker<'a> {
             admin: Default::default(),
         })
     }
+}
+
+/// Why a record that needs a geometry has none: GDAL's reason, else missing.
+fn no_geometry(raw: &RawRecord) -> FieldError {
+    let reason = raw
+        .geometry_error
+        .clone()
+        .unwrap_or_else(|| "geometry is missing".into());
+    FieldError::new("geometry", "", RejectCode::InvalidGeometry, reason)
 }
 
 /// The note of a repair made to record `id`.

@@ -880,6 +880,34 @@ fn legend_box(page: &mut Page, (width, height): (f32, f32), pad: f32, size: f32)
     r
 }
 
+/// The list of units under a legend's `fixed` px of entries: `heading`,
+/// then as many `rows` as fit in `small`-px lines (written by `line`), the
+/// rest summed in a last line by `rest`; nothing when none fits.
+fn legend_unit_lines<T>(
+    page: &Page,
+    (fixed, small): (f32, f32),
+    heading: &str,
+    rows: &[T],
+    line: impl Fn(&T) -> String,
+    rest: impl Fn(&[T]) -> String,
+) -> Vec<String> {
+    let room = page.frame.b - page.frame.t - page.mm(60.0);
+    let fit = (((room - fixed - small * 2.0) / (small * 1.45))
+        .floor()
+        .max(0.0) as usize)
+        .min(rows.len());
+    if fit == 0 {
+        return Vec::new();
+    }
+    let cut = if fit < rows.len() { fit - 1 } else { fit };
+    let mut lines = vec![heading.to_string()];
+    lines.extend(rows[..cut].iter().map(line));
+    if cut < rows.len() {
+        lines.push(rest(&rows[cut..]));
+    }
+    lines
+}
+
 /// The largest round length (1, 2 or 5 × 10ⁿ m) not over `metres`.
 pub fn round_length(metres: f64) -> f64 {
     let p = 10f64.powf(metres.log10().floor());

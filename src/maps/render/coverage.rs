@@ -12,8 +12,8 @@ use tiny_skia::{FillRule, PathBuilder, Transform};
 
 use super::{
     body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
-    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, pen, solid, title,
-    MapData, MapUnit, Page, RenderError, View,
+    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, legend_unit_lines,
+    pen, solid, title, MapData, MapUnit, Page, RenderError, View,
 };
 use crate::model::ResourceKind;
 use crate::styles::MapStyle;
@@ -208,29 +208,18 @@ fn draw_coverage_legend(page: &mut Page, c: &CoverageData, shown: &Shown, units:
         percent(covered, all)
     );
     let shares = unit_shares(c, units);
-    let room = page.frame.b - page.frame.t - page.mm(60.0);
     let fixed = line * (rows.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
-    let fit = (((room - fixed - small * 2.0) / (small * 1.45))
-        .floor()
-        .max(0.0) as usize)
-        .min(shares.len());
-    let mut unit_lines = Vec::new();
-    if fit > 0 {
-        unit_lines.push("各区县覆盖率（已覆盖/高风险对象）".to_string());
-        let cut = if fit < shares.len() { fit - 1 } else { fit };
-        unit_lines.extend(
-            shares
-                .iter()
-                .take(cut)
-                .map(|(name, k, n)| format!("{name}  {}（{k}/{n}）", percent(*k, *n))),
-        );
-        if cut < shares.len() {
-            let rest = &shares[cut..];
+    let unit_lines = legend_unit_lines(
+        page,
+        (fixed, small),
+        "各区县覆盖率（已覆盖/高风险对象）",
+        &shares,
+        |(name, k, n)| format!("{name}  {}（{k}/{n}）", percent(*k, *n)),
+        |rest| {
             let (k, n) = rest.iter().fold((0, 0), |(k, n), r| (k + r.1, n + r.2));
-            let more = rest.len();
-            unit_lines.push(format!("其余 {more} 个区县  {}（{k}/{n}）", percent(k, n)));
-        }
-    }
+            format!("其余 {} 个区县  {}（{k}/{n}）", rest.len(), percent(k, n))
+        },
+    );
     let width = rows
         .iter()
         .map(|(_, t)| page.measure(t, size).0 + size * 2.2)

@@ -12,8 +12,8 @@ use tiny_skia::{Color, FillRule, PathBuilder, Stroke, Transform};
 
 use super::{
     body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
-    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, solid, title,
-    MapData, MapUnit, Page, Rect, RenderError, View,
+    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, legend_unit_lines,
+    solid, title, MapData, MapUnit, Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -354,27 +354,19 @@ fn draw_danger_legend(page: &mut Page, dangers: &[&MapDanger], units: &[&MapUnit
         "已整改一般隐患 {} 处未绘出",
         count(DangerClass::GeneralRectified)
     );
-    let room = page.frame.b - page.frame.t - page.mm(60.0);
     let fixed = line * (classes.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
     let rows = per_unit(units, dangers);
-    let fit = (((room - fixed - small * 2.0) / (small * 1.45))
-        .floor()
-        .max(0.0) as usize)
-        .min(rows.len());
-    let mut unit_lines: Vec<String> = Vec::new();
-    if !rows.is_empty() && fit > 0 {
-        unit_lines.push("各区县未整改重大隐患（其中逾期）".to_string());
-        let cut = if fit < rows.len() { fit - 1 } else { fit };
-        unit_lines.extend(
-            rows.iter()
-                .take(cut)
-                .map(|(name, n, late)| format!("{name}  {n}（{late}）")),
-        );
-        if cut < rows.len() {
-            let rest: usize = rows[cut..].iter().map(|r| r.1).sum();
-            unit_lines.push(format!("其余 {} 个区县  {rest}", rows.len() - cut));
-        }
-    }
+    let unit_lines = legend_unit_lines(
+        page,
+        (fixed, small),
+        "各区县未整改重大隐患（其中逾期）",
+        &rows,
+        |(name, n, late)| format!("{name}  {n}（{late}）"),
+        |rest| {
+            let open: usize = rest.iter().map(|r| r.1).sum();
+            format!("其余 {} 个区县  {open}", rest.len())
+        },
+    );
     let width = classes
         .iter()
         .map(|(_, t)| page.measure(t, size).0 + size * 2.2)
