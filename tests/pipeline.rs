@@ -1006,12 +1006,126 @@ const PALETTE: [(&str, [u8; 3]); 4] = [
     ("blue", [0x00, 0x68, 0xB7]),
 ];
 
-/// Whether any pixel in the box (fractions of the page) has exactly `rgb`.
-fn has_colour(img: &(u32, u32, Vec<u8>), rgb: [u8; 3], fx: (f64, f64), fy: (f64, f64)) -> bool {
+/// A map's entry in `maps/maps.json`.
+fn map_entry(out: &Path, file: &str) -> Value {
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("maps/maps.json")).unwrap()).unwrap();
+    index["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["file"] == file)
+        .unwrap_or_else(|| panic!("{file} not in maps.json"))
+        .clone()
+}
+
+/// A furniture box of a map's entry, px.
+fn furniture_box(entry: &Value, name: &str) -> Option<[usize; 4]> {
+    let b = entry["furniture"].get(name)?.as_array()?;
+    Some(std::array::from_fn(|i| {
+        b[i].as_i64().unwrap().max(0) as usize
+    }))
+}
+
+/// Whether some pixel has exactly `rgb` where `keep` holds (x, y).
+fn has_colour_where(
+    img: &(u32, u32, Vec<u8>),
+    rgb: [u8; 3],
+    keep: impl Fn(usize, usize) -> bool,
+) -> bool {
     let (w, h, data) = img;
-    let (x0, x1) = ((fx.0 * *w as f64) as usize, (fx.1 * *w as f64) as usize);
-    let (y0, y1) = ((fy.0 * *h as f64) as usize, (fy.1 * *h as f64) as usize);
-    (y0..y1).any(|y| (x0..x1).any(|x| data[(y * *w as usize + x) * 4..][..3] == rgb))
+    (0..*h as usize).any(|y| {
+        (0..*w as usize).any(|x| keep(x, y) && data[(y * *w as usize + x) * 4..][..3] == rgb)
+    })
+}
+
+/// Whether the map's legend box shows `rgb`.
+fn in_legend(img: &(u32, u32, Vec<u8>), entry: &Value, rgb: [u8; 3]) -> bool {
+    let [l, t, r, b] = furniture_box(entry, "legend").expect("a legend");
+    has_colour_where(img, rgb, |x, y| x >= l && x < r && y >= t && y < b)
+}
+
+/// Whether the map itself shows `rgb`: inside the neat frame (12 mm in at
+/// 150 dpi), outside every furniture box.
+fn in_body(img: &(u32, u32, Vec<u8>), entry: &Value, rgb: [u8; 3]) -> bool {
+    let (w, h) = (img.0 as usize, img.1 as usize);
+    let boxes: Vec<[usize; 4]> = entry["furniture"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|k| furniture_box(entry, k))
+        .collect();
+    has_colour_where(img, rgb, |x, y| {
+        x > 75
+            && x < w - 75
+            && y > 75
+            && y < h - 75
+            && !boxes
+                .iter()
+                .any(|[l, t, r, b]| x >= *l && x < *r && y >= *t && y < *b)
+    })
+}
+
+fn hex_rgb(hex: &str) -> [u8; 3] {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
+    [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+}
+
+/// Every map listed in `maps.json`: each legend entry with a colour shows
+/// it in the legend and on the map itself (outside the furniture); the
+/// furniture boxes lie on the page and do not overlap; the scale is given.
+#[test]
+fn every_legend_colour_is_on_its_map() {
+    let out = example_outputs();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("maps/maps.json")).unwrap()).unwrap();
+    let maps = index["maps"].as_array().unwrap();
+    let pngs = files_under(&out.join("maps"))
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .count();
+    assert_eq!(maps.len(), pngs, "one entry per map");
+    let mut enterprise_maps = 0;
+    let mut checked = 0;
+    for m in maps {
+        let file = m["file"].as_str().unwrap();
+        if file.starts_with("maps/enterprise/") {
+            enterprise_maps += 1;
+            if enterprise_maps > 8 {
+                continue;
+            }
+        }
+        assert!(!m["title"].as_str().unwrap().is_empty(), "{file}");
+        assert!(m["scale"].as_u64().unwrap() > 1000, "{file}");
+        let img = decode_png(&out.join(file));
+        let boxes: Vec<(String, [usize; 4])> = m["furniture"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| (k.clone(), furniture_box(m, k).unwrap()))
+            .collect();
+        for (i, (a, [l, t, r, b])) in boxes.iter().enumerate() {
+            assert!(
+                l < r && t < b && *r <= img.0 as usize && *b <= img.1 as usize,
+                "{file}: {a}"
+            );
+            for (other, [l2, t2, r2, b2]) in &boxes[i + 1..] {
+                let apart = r <= l2 || r2 <= l || b <= t2 || b2 <= t;
+                assert!(apart, "{file}: {a} overlaps {other}");
+            }
+        }
+        for e in m["legend"].as_array().unwrap() {
+            let Some(hex) = e["colour"].as_str() else {
+                continue;
+            };
+            let rgb = hex_rgb(hex);
+            let text = e["text"].as_str().unwrap();
+            assert!(in_legend(&img, m, rgb), "{file}: legend lacks {text} {hex}");
+            assert!(in_body(&img, m, rgb), "{file}: map lacks {text} {hex}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 200, "{checked} legend colours checked");
 }
 
 #[test]
@@ -1019,21 +1133,13 @@ fn maps_show_the_grades_and_one_map_per_district() {
     let out = example_outputs();
     let city = decode_png(&out.join("maps/city.png"));
     assert_eq!((city.0, city.1), (1754, 1240), "A4 landscape at 150 dpi");
-    // The legend (lower left) holds the four palette colours.
-    for (name, rgb) in PALETTE {
-        assert!(
-            has_colour(&city, rgb, (0.04, 0.25), (0.70, 0.95)),
-            "legend lacks {name}"
-        );
-    }
-    // Each grade some enterprise has appears in the map body, right of the legend.
+    // Each grade some enterprise has is in the legend and on the map.
+    let entry = map_entry(out, "maps/city.png");
     let enterprises = features(out, "enterprises");
     for (name, rgb) in PALETTE {
         if enterprises.iter().any(|f| f["properties"]["grade"] == name) {
-            assert!(
-                has_colour(&city, rgb, (0.26, 0.95), (0.08, 0.95)),
-                "map body lacks {name}"
-            );
+            assert!(in_legend(&city, &entry, rgb), "legend lacks {name}");
+            assert!(in_body(&city, &entry, rgb), "map body lacks {name}");
         }
     }
     let districts: Vec<String> = features(out, "admin_units")
@@ -1052,10 +1158,8 @@ fn maps_show_the_grades_and_one_map_per_district() {
     for m in &maps {
         let img = decode_png(&out.join("maps/district").join(m));
         assert_eq!((img.0, img.1), (1754, 1240));
-        assert!(
-            has_colour(&img, PALETTE[3].1, (0.04, 0.25), (0.70, 0.95)),
-            "{m}: legend"
-        );
+        let entry = map_entry(out, &format!("maps/district/{m}"));
+        assert!(in_legend(&img, &entry, PALETTE[3].1), "{m}: legend");
     }
 }
 
@@ -1082,11 +1186,9 @@ fn hidden_danger_maps_show_each_class_where_there_is_one() {
             p["level"] == "general" && p["status"] == "open" && p["overdue"] == true
         }),
     ];
+    let entry = map_entry(out, "maps/hidden_dangers/city.png");
     for (name, rgb, _) in &classes {
-        assert!(
-            has_colour(&city, *rgb, (0.04, 0.25), (0.40, 0.95)),
-            "city legend lacks {name}"
-        );
+        assert!(in_legend(&city, &entry, *rgb), "city legend lacks {name}");
     }
     let dangers = features(out, "hidden_dangers");
     let districts: Vec<String> = features(out, "admin_units")
@@ -1097,14 +1199,15 @@ fn hidden_danger_maps_show_each_class_where_there_is_one() {
     let mut seen_absent = 0;
     for code in &districts {
         let img = decode_png(&dir.join(format!("district/{code}.png")));
+        let entry = map_entry(out, &format!("maps/hidden_dangers/district/{code}.png"));
         for (name, rgb, is) in &classes {
             let n = dangers
                 .iter()
                 .map(|f| &f["properties"])
                 .filter(|p| p["district_code"] == code.as_str() && is(p))
                 .count();
-            // Right of the legend and the inset (the table holds no colour).
-            let drawn = has_colour(&img, *rgb, (0.26, 0.97), (0.08, 0.95));
+            // Outside the legend and the inset (the table holds no colour).
+            let drawn = in_body(&img, &entry, *rgb);
             assert_eq!(drawn, n > 0, "{code}: {name}: {n} in the data");
             seen_absent += usize::from(n == 0);
         }
@@ -1216,6 +1319,7 @@ fn coverage_maps_ring_the_covered_places() {
     let out = example_outputs();
     let dir = out.join("maps/coverage");
     let city = decode_png(&dir.join("city.png"));
+    let entry = map_entry(out, "maps/coverage/city.png");
     // Colours from styles/map.toml [resources], written out here.
     for rgb in [
         [0x00, 0x79, 0x6B],
@@ -1224,10 +1328,7 @@ fn coverage_maps_ring_the_covered_places() {
         [0x00, 0x97, 0xA7],
         [0x55, 0x8B, 0x2F],
     ] {
-        assert!(
-            has_colour(&city, rgb, (0.04, 0.25), (0.40, 0.95)),
-            "legend lacks {rgb:?}"
-        );
+        assert!(in_legend(&city, &entry, rgb), "legend lacks {rgb:?}");
     }
     let green = [0x1B, 0x9E, 0x3B];
     let places = features(out, "resource_coverage");
@@ -1243,7 +1344,8 @@ fn coverage_maps_ring_the_covered_places() {
                 p["properties"]["district_code"] == code && p["properties"]["covered"] == true
             })
             .count();
-        let drawn = has_colour(&img, green, (0.26, 0.97), (0.08, 0.95));
+        let entry = map_entry(out, &format!("maps/coverage/district/{code}.png"));
+        let drawn = in_body(&img, &entry, green);
         assert_eq!(drawn, covered > 0, "{code}: {covered} covered places");
     }
     // With a reach of 1 m for fire stations no place is covered: no ring is green.
@@ -1264,10 +1366,8 @@ fn coverage_maps_ring_the_covered_places() {
         .contains("消防救援站")));
     for name in ["city.png", "district/320412.png"] {
         let img = decode_png(&run.path().join("maps/coverage").join(name));
-        assert!(
-            !has_colour(&img, green, (0.26, 0.97), (0.08, 0.95)),
-            "{name}"
-        );
+        let entry = map_entry(run.path(), &format!("maps/coverage/{name}"));
+        assert!(!in_body(&img, &entry, green), "{name}");
     }
 }
 

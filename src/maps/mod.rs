@@ -140,6 +140,7 @@ pub fn map_data(
             spec: grid.spec,
             codes,
         },
+        grid_thresholds: project.exposure.thresholds,
     }
 }
 

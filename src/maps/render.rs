@@ -25,7 +25,12 @@ use crate::styles::{self, MapStyle};
 pub mod change;
 pub mod coverage;
 pub mod dangers;
+mod layout;
+mod legend;
 pub mod parks;
+
+use layout::{Corner, Placement};
+use legend::{Entry, Legend};
 
 /// Why the maps could not be rendered.
 #[derive(Debug, Error)]
@@ -254,6 +259,45 @@ struct Page<'f> {
     /// The mask of the frame it was made for, kept between drawings: a
     /// page-sized mask made per polygon was a good part of a map's time.
     clip_cache: Option<(Rect, tiny_skia::Mask)>,
+    /// Where the furniture goes, once the layout is planned.
+    placement: Option<Placement>,
+    /// What `maps.json` says of the map: its title, scale, furniture boxes
+    /// and legend entries, recorded as they are drawn.
+    info: MapInfo,
+}
+
+/// What `maps/maps.json` records of a map: its title, its scale, where its
+/// furniture is (px: left, top, right, bottom) and its legend's entries with
+/// the colour each shows on the map.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct MapInfo {
+    /// The map's file, relative to the output folder.
+    pub file: String,
+    /// The title.
+    pub title: String,
+    /// The scale's denominator on the printed page (1:N), rounded.
+    pub scale: Option<u64>,
+    /// Each furniture box by name.
+    pub furniture: std::collections::BTreeMap<String, [i32; 4]>,
+    /// The legend's entries.
+    pub legend: Vec<LegendItem>,
+}
+
+/// A legend entry in `maps.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LegendItem {
+    /// Its text.
+    pub text: String,
+    /// The colour its symbol shows on the map (#RRGGBB), where it has one.
+    pub colour: Option<String>,
+}
+
+/// A rendered map: its PNG and what is recorded of it.
+pub struct Drawn {
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+    /// What `maps.json` says of it.
+    pub info: MapInfo,
 }
 
 impl<'f> Page<'f> {
@@ -283,6 +327,8 @@ impl<'f> Page<'f> {
             frame,
             taken: Vec::new(),
             clip_cache: None,
+            placement: None,
+            info: MapInfo::default(),
         })
     }
 
@@ -324,21 +370,9 @@ impl<'f> Page<'f> {
         fill: Option<Color>,
         stroke: Option<(Color, f32)>,
     ) {
-        let mut pb = PathBuilder::new();
-        for poly in &mp.0 {
-            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                for (i, c) in ring.coords().enumerate() {
-                    let (x, y) = view.px(c.x, c.y);
-                    if i == 0 {
-                        pb.move_to(x, y);
-                    } else {
-                        pb.line_to(x, y);
-                    }
-                }
-                pb.close();
-            }
-        }
-        let Some(path) = pb.finish() else { return };
+        let Some(path) = polygons_path(view, &[mp]) else {
+            return;
+        };
         // A polygon wholly outside the frame (its outline and anti-aliasing
         // included) would change no pixel: skip it.
         let reach = stroke.map_or(0.0, |(_, w)| w) + 2.0;
@@ -581,11 +615,43 @@ impl<'f> Page<'f> {
         false
     }
 
-    fn encode(&self) -> Vec<u8> {
-        self.pixmap
-            .encode_png()
-            .expect("PNG encoding of an in-memory pixmap")
+    /// Records a furniture box in the map's information.
+    fn furniture(&mut self, name: &str, r: Rect) {
+        let px = [r.l, r.t, r.r, r.b].map(|v| v.round() as i32);
+        self.info.furniture.insert(name.to_string(), px);
     }
+
+    /// The PNG and the map's information.
+    fn encode(self) -> Drawn {
+        let png = self
+            .pixmap
+            .encode_png()
+            .expect("PNG encoding of an in-memory pixmap");
+        Drawn {
+            png,
+            info: self.info,
+        }
+    }
+}
+
+/// The rings of `polygons` as one pixel path in this view (for an even-odd
+/// fill); `None` when there is nothing to draw.
+fn polygons_path(view: &View, polygons: &[&MultiPolygon<f64>]) -> Option<tiny_skia::Path> {
+    let mut pb = PathBuilder::new();
+    for poly in polygons.iter().flat_map(|mp| &mp.0) {
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            for (i, c) in ring.coords().enumerate() {
+                let (x, y) = view.px(c.x, c.y);
+                if i == 0 {
+                    pb.move_to(x, y);
+                } else {
+                    pb.line_to(x, y);
+                }
+            }
+            pb.close();
+        }
+    }
+    pb.finish()
 }
 
 /// A stroke of `width` px.
@@ -712,6 +778,8 @@ pub struct MapData {
     pub park_around_m: f64,
     /// The exposure grid's cell grades.
     pub grid: GradeGrid,
+    /// The E values that grade the cells (for the legend).
+    pub grid_thresholds: crate::ingest::config::Thresholds,
 }
 
 /// Paints the grid's cells over the frame, one pixel at a time.
@@ -722,8 +790,41 @@ fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
     paint_cells(page, view, grid, &colours);
 }
 
+/// A colour at `alpha` over white paper: how a translucent fill looks
+/// where nothing else is under it.
+fn tint(r: u8, g: u8, b: u8, alpha: f32) -> tiny_skia::ColorU8 {
+    let mix = |s: u8| (s as f32 * alpha + 255.0 * (1.0 - alpha)).round() as u8;
+    tiny_skia::ColorU8::from_rgba(mix(r), mix(g), mix(b), 255)
+}
+
+/// [`tint`] of a palette colour, as a colour to draw with.
+fn tint_of(hex: &str, alpha: f64) -> Color {
+    let (r, g, b) = styles::rgb(hex).unwrap_or((0, 0, 0));
+    let c = tint(r, g, b, alpha as f32);
+    Color::from_rgba8(c.red(), c.green(), c.blue(), 255)
+}
+
+/// The codes (0–7) of the grid's cells within an envelope.
+fn grid_codes_in(grid: &GradeGrid, min: [f64; 2], max: [f64; 2]) -> [bool; 8] {
+    let s = grid.spec;
+    let span = |lo: f64, hi: f64, n: usize| {
+        let a = (lo / s.cell).floor().clamp(0.0, n as f64) as usize;
+        let b = (hi / s.cell).ceil().clamp(0.0, n as f64) as usize;
+        a..b
+    };
+    let cols = span(min[0] - s.x0, max[0] - s.x0, s.cols);
+    let mut seen = [false; 8];
+    for row in span(s.y0 - max[1], s.y0 - min[1], s.rows) {
+        for &c in &grid.codes[row * s.cols + cols.start..row * s.cols + cols.end] {
+            seen[(c as usize).min(7)] = true;
+        }
+    }
+    seen
+}
+
 /// Paints each cell of `grid` in the colour of its code (none: left
-/// unpainted) at the grid's opacity.
+/// unpainted) at the grid's opacity over white, hiding what is under it,
+/// so every cell shows exactly its legend colour.
 fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option<(u8, u8, u8)>]) {
     let alpha = page.style.grid.alpha as f32;
     let (w, _) = (page.pixmap.width() as usize, page.pixmap.height());
@@ -750,15 +851,7 @@ fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option
             else {
                 continue;
             };
-            let dst = pixels[py * w + px].demultiply();
-            let mix = |s: u8, d: u8| (s as f32 * alpha + d as f32 * (1.0 - alpha)).round() as u8;
-            pixels[py * w + px] = tiny_skia::ColorU8::from_rgba(
-                mix(r, dst.red()),
-                mix(g, dst.green()),
-                mix(b, dst.blue()),
-                255,
-            )
-            .premultiply();
+            pixels[py * w + px] = tint(r, g, b, alpha).premultiply();
         }
     }
 }
@@ -779,16 +872,9 @@ fn body_rect(page: &Page) -> Rect {
 
 fn draw_title(page: &mut Page, title: &str) {
     let size = page.pt(page.style.text.title_pt);
-    let (w, h) = page.measure(title, size);
-    let x = (page.frame.l + page.frame.r) / 2.0 - w / 2.0;
-    let y = page.frame.t + page.mm(3.0);
+    let r = title_rect(page, title);
     let pad = page.mm(2.0);
-    let r = Rect {
-        l: x - pad,
-        t: y - pad,
-        r: x + w + pad,
-        b: y + h + pad,
-    };
+    let (x, y) = (r.l + pad, r.t + pad);
     let paper = &page.style.furniture;
     page.rect(r, Some(colour(&paper.box_, paper.title_alpha)), None);
     page.text(
@@ -800,84 +886,246 @@ fn draw_title(page: &mut Page, title: &str) {
         None,
     );
     page.taken.push(r);
+    page.info.title = title.to_string();
+    page.furniture("title", r);
 }
 
-/// Legend in the lower-left corner: enterprises per grade, major hazard
-/// sources, and what the background colours mean.
-fn draw_legend(page: &mut Page, counts: [usize; 4], hazards: usize) {
-    let size = page.pt(page.style.text.legend_pt);
-    let line = size * 1.7;
-    let pad = page.mm(3.0);
-    let rows: Vec<(Option<Grade>, String)> = Grade::DESCENDING
-        .iter()
-        .zip(counts)
-        .map(|(g, n)| {
-            (
-                Some(*g),
-                format!(
-                    "{}（{}）企业 {} 家",
-                    styles::label(*g),
-                    styles::grade(*g).colour_name,
-                    n
-                ),
-            )
-        })
-        .chain(std::iter::once((None, format!("重大危险源 {hazards} 处"))))
-        .collect();
-    let note = "底色：网格风险暴露等级；区域填色：区域风险等级";
-    let small = page.pt(page.style.text.small_pt);
-    let width = rows
-        .iter()
-        .map(|(_, t)| page.measure(t, size).0)
-        .fold(page.measure(note, small).0, f32::max)
-        + size * 2.2
-        + 2.0 * pad;
-    let height = line * (rows.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
-    let r = legend_box(page, (width, height), pad, size);
-    let ink = colour(&page.style.text.colour, 1.0);
-    for (i, (g, text)) in rows.iter().enumerate() {
-        let y = r.t + pad + line * (i as f32 + 1.0);
-        let (sx, sy) = (r.l + pad + size * 0.6, y + size * 0.6);
-        match g {
-            Some(g) => {
-                page.rect(
-                    Rect {
-                        l: sx - size * 0.55,
-                        t: sy - size * 0.45,
-                        r: sx + size * 0.55,
-                        b: sy + size * 0.45,
-                    },
-                    Some(grade_colour(*g, 1.0)),
-                    Some((colour(&page.style.furniture.swatch_outline, 1.0), 0.8)),
-                );
-            }
-            None => {
-                let outline = colour(&page.style.points.major_hazard_outline, 1.0);
-                page.triangle(sx, sy, size * 1.1, grade_colour(Grade::Red, 1.0), outline);
-            }
-        }
-        page.text(text, r.l + pad + size * 1.8, y, size, ink, None);
+/// The title's box, as [`draw_title`] draws it.
+fn title_rect(page: &Page, title: &str) -> Rect {
+    let size = page.pt(page.style.text.title_pt);
+    let (w, h) = page.measure(title, size);
+    let x = (page.frame.l + page.frame.r) / 2.0 - w / 2.0;
+    let y = page.frame.t + page.mm(3.0);
+    let pad = page.mm(2.0);
+    Rect {
+        l: x - pad,
+        t: y - pad,
+        r: x + w + pad,
+        b: y + h + pad,
     }
-    page.text(note, r.l + pad, r.b - pad - small * 1.2, small, ink, None);
-    page.taken.push(r);
 }
 
-/// The legend's box in the lower-left corner, `width` × `height` px, with
-/// its heading (图例, `size` px, `pad` px in); gives the box.
-fn legend_box(page: &mut Page, (width, height): (f32, f32), pad: f32, size: f32) -> Rect {
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.b - page.mm(4.0) - height,
-        r: page.frame.l + page.mm(4.0) + width,
-        b: page.frame.b - page.mm(4.0),
+/// What a risk map shows, for its legend.
+struct RiskShown<'a> {
+    points: &'a [&'a MapPoint],
+    hazards: &'a [&'a MapHazard],
+    /// Influence zones are drawn.
+    zones: bool,
+    /// The area grades filled: every unit's on the city map, the
+    /// district's own (and its grey neighbours) on a district map.
+    areas: Areas<'a>,
+    /// The cell codes (0–4) the map shows.
+    cells: [bool; 8],
+}
+
+/// The units a risk map fills by their area grade.
+enum Areas<'a> {
+    /// Every unit at the units' opacity.
+    All(&'a [MapUnit]),
+    /// One district at a lighter opacity, its neighbours grey.
+    District(&'a MapUnit),
+    /// None.
+    None,
+}
+
+/// An enterprise's symbol, `r` px in radius.
+fn enterprise_symbol<'a>(g: Grade) -> legend::Painter<'a> {
+    Box::new(move |page: &mut Page, x, y, size| {
+        let r = (page.mm(page.style.points.enterprise_mm) / 2.0).max(size * 0.3);
+        let halo = colour(&page.style.text.halo, 1.0);
+        page.circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
+    })
+}
+
+/// The major hazard source's triangle.
+fn hazard_symbol<'a>() -> legend::Painter<'a> {
+    Box::new(|page: &mut Page, x, y, size| {
+        let outline = colour(&page.style.points.major_hazard_outline, 1.0);
+        page.triangle(x, y, size * 1.1, grade_colour(Grade::Red, 1.0), outline);
+    })
+}
+
+/// The influence zone's ring.
+fn zone_symbol<'a>() -> legend::Painter<'a> {
+    Box::new(|page: &mut Page, x, y, size| {
+        let p = page.style.points.clone();
+        page.circle(
+            x,
+            y,
+            size * 0.5,
+            Some(colour(&p.influence_outline, 0.06)),
+            Some((
+                colour(&p.influence_outline, 0.8),
+                page.mm(p.influence_mm) * 2.0,
+            )),
+        );
+    })
+}
+
+/// `label（colour）`: 重大风险（红）.
+fn grade_name(g: Grade) -> String {
+    format!("{}（{}）", styles::label(g), styles::grade(g).colour_name)
+}
+
+/// The risk maps' legend: enterprises by grade, major hazard sources and
+/// their zones, the area fills and the grid's grades, each where the map
+/// shows it.
+fn risk_legend<'a>(
+    page: &Page,
+    shown: &RiskShown,
+    t: &crate::ingest::config::Thresholds,
+) -> Legend<'a> {
+    let mut legend = Legend::default();
+    let counts = counts(shown.points);
+    legend.section(
+        "企业风险等级",
+        Grade::DESCENDING
+            .iter()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(g, n)| Entry {
+                paint: enterprise_symbol(*g),
+                text: format!("{}企业 {n} 家", grade_name(*g)),
+                colour: Some(grade_colour(*g, 1.0)),
+            })
+            .collect(),
+    );
+    let mut hazards = Vec::new();
+    if !shown.hazards.is_empty() {
+        hazards.push(Entry {
+            paint: hazard_symbol(),
+            text: format!("重大危险源 {} 处", shown.hazards.len()),
+            colour: Some(grade_colour(Grade::Red, 1.0)),
+        });
+        if shown.zones {
+            hazards.push(Entry {
+                paint: zone_symbol(),
+                text: "影响范围".to_string(),
+                colour: None,
+            });
+        }
+    }
+    legend.section("重大危险源", hazards);
+    let fill = page.style.units.fill_alpha;
+    let area = |g: Grade, alpha: f64, text: String| Entry {
+        paint: legend::fill_swatch(tint_of(&styles::grade(g).fill, alpha)),
+        text,
+        colour: Some(tint_of(&styles::grade(g).fill, alpha)),
     };
-    let furniture = &page.style.furniture;
-    let fill = colour(&furniture.box_, furniture.legend_alpha);
-    let edge = colour(&page.style.frame.colour, 1.0);
-    page.rect(r, Some(fill), Some((edge, 1.0)));
-    let ink = colour(&page.style.text.colour, 1.0);
-    page.text("图  例", r.l + pad, r.t + pad, size, ink, None);
-    r
+    let areas = match shown.areas {
+        Areas::All(units) => Grade::DESCENDING
+            .iter()
+            .filter_map(|g| {
+                let n = units.iter().filter(|u| u.grade == Some(*g)).count();
+                (n > 0).then(|| area(*g, fill, format!("{}区域 {n} 个", grade_name(*g))))
+            })
+            .collect(),
+        Areas::District(u) => {
+            let grey = tint_of(&page.style.units.neighbour_fill, 0.85);
+            u.grade
+                .map(|g| area(g, fill * 0.6, format!("本区 {}", grade_name(g))))
+                .into_iter()
+                .chain(std::iter::once(Entry {
+                    paint: legend::fill_swatch(grey),
+                    text: "相邻区县".to_string(),
+                    colour: Some(grey),
+                }))
+                .collect()
+        }
+        Areas::None => Vec::new(),
+    };
+    legend.section("区域风险等级", areas);
+    let alpha = page.style.grid.alpha;
+    let ranges = [
+        format!("E ≥ {}", t.red),
+        format!("{} ≤ E < {}", t.orange, t.red),
+        format!("{} ≤ E < {}", t.yellow, t.orange),
+        format!("0 < E < {}", t.yellow),
+    ];
+    legend.section(
+        "网格风险暴露等级",
+        Grade::DESCENDING
+            .iter()
+            .zip(ranges)
+            .zip([4usize, 3, 2, 1])
+            .filter(|(_, code)| shown.cells[*code])
+            .map(|((g, range), _)| area(*g, alpha, format!("{}  {range}", styles::label(*g))))
+            .collect(),
+    );
+    legend
+}
+
+/// The part of the frame a map is fitted into: below the title band.
+fn map_body(page: &Page) -> Rect {
+    let title_band = page.mm(3.0) + page.pt(page.style.text.title_pt) * 1.5 + page.mm(4.0);
+    Rect {
+        l: page.frame.l + page.mm(2.0),
+        t: page.frame.t + title_band,
+        r: page.frame.r - page.mm(2.0),
+        b: page.frame.b - page.mm(2.0),
+    }
+}
+
+/// The tallest a legend may be on this page, px.
+fn legend_max_height(page: &Page) -> f32 {
+    let b = map_body(page);
+    b.b - b.t - page.mm(8.0)
+}
+
+/// Lays the map out (see [`layout::plan`]): `area` fitted to the page with
+/// the legend, scale bar, north arrow and `extra` box (an inset or a note)
+/// where they hide least of it.
+fn plan_map(
+    page: &mut Page,
+    area: &[&MultiPolygon<f64>],
+    envelope: ([f64; 2], [f64; 2]),
+    title: &str,
+    legend: &Legend,
+    extra: Option<(f32, f32)>,
+) -> View {
+    let right = page.frame.r;
+    plan_map_left_of(page, right, area, envelope, title, legend, extra)
+}
+
+/// [`plan_map`] in the part of the frame left of `right` px (a table's
+/// column is right of it).
+fn plan_map_left_of(
+    page: &mut Page,
+    right: f32,
+    area: &[&MultiPolygon<f64>],
+    envelope: ([f64; 2], [f64; 2]),
+    title: &str,
+    legend: &Legend,
+    extra: Option<(f32, f32)>,
+) -> View {
+    let furniture = layout::Furniture {
+        legend: legend.size(page, legend_max_height(page)),
+        extra,
+    };
+    let space = layout::Space {
+        body: Rect {
+            r: right.min(map_body(page).r),
+            ..map_body(page)
+        },
+        room: Rect {
+            r: right,
+            ..page.frame
+        },
+        title: title_rect(page, title),
+    };
+    layout::plan(page, area, envelope, space, &furniture)
+}
+
+/// Draws the legend where the layout put it.
+fn draw_placed_legend(page: &mut Page, legend: &Legend) {
+    let max = legend_max_height(page);
+    let size = legend.size(page, max);
+    // Anchored at its corner: a legend redrawn with other counts keeps it.
+    let r = match page.placement {
+        Some(p) => p.legend_corner.anchor(p.legend, size),
+        None => Corner::BottomLeft.place(page.frame, size, page.mm(4.0)),
+    };
+    legend.draw(page, r, max);
 }
 
 /// The list of units under a legend's `fixed` px of entries: `heading`,
@@ -933,15 +1181,13 @@ fn draw_scale_bar(page: &mut Page, view: &View) {
     let px = (length * view.scale) as f32;
     let h = page.mm(1.6);
     let size = page.pt(page.style.text.small_pt);
-    let right = page.frame.r - page.mm(8.0);
-    let bottom = page.frame.b - page.mm(6.0);
-    let left = right - px;
-    let bg = Rect {
-        l: left - page.mm(3.0),
-        t: bottom - h - size * 1.6 - page.mm(2.0),
-        r: right + page.mm(6.0),
-        b: bottom + page.mm(2.0),
+    let box_size = (px + page.mm(9.0), h + size * 1.6 + page.mm(4.0));
+    let bg = match page.placement {
+        Some(p) => p.scale_corner.anchor(p.scale_bar, box_size),
+        None => Corner::BottomRight.place(page.frame, box_size, page.mm(4.0)),
     };
+    let (left, bottom) = (bg.l + page.mm(3.0), bg.b - page.mm(2.0));
+    page.info.scale = Some((page.px_per_mm * 1000.0 / view.scale).round() as u64);
     let paper = &page.style.furniture;
     page.rect(bg, Some(colour(&paper.box_, paper.scale_alpha)), None);
     let ink = colour(&page.style.frame.colour, 1.0);
@@ -978,12 +1224,17 @@ fn draw_scale_bar(page: &mut Page, view: &View) {
         );
     }
     page.taken.push(bg);
+    page.furniture("scale_bar", bg);
 }
 
 /// North arrow in the upper-right corner.
 fn draw_north_arrow(page: &mut Page) {
     let size = page.mm(9.0);
-    let (cx, top) = (page.frame.r - page.mm(12.0), page.frame.t + page.mm(6.0));
+    let at = page.placement.map_or_else(
+        || layout::Corner::TopRight.place(page.frame, layout::north_size(page), page.mm(4.0)),
+        |p| p.north,
+    );
+    let (cx, top) = ((at.l + at.r) / 2.0, at.t + page.mm(2.0));
     let ink = colour(&page.style.frame.colour, 1.0);
     let label = page.pt(page.style.text.label_pt) * 1.2;
     let (w, h) = page.measure("N", label);
@@ -1025,12 +1276,8 @@ fn draw_north_arrow(page: &mut Page) {
             None,
         );
     }
-    page.taken.push(Rect {
-        l: cx - size * 0.5,
-        t: top,
-        r: cx + size * 0.5,
-        b: tip + size,
-    });
+    page.taken.push(at);
+    page.furniture("north_arrow", at);
 }
 
 /// The neat frame (a thick inner line and a thin outer one) and the source
@@ -1111,23 +1358,37 @@ fn title(data: &MapData, area: &str, map: &str) -> String {
     format!("{area}{}年{map}", data.year)
 }
 
-/// The city map: districts filled by area grade over the exposure grid,
+/// The city map: districts filled by area grade under the exposure grid,
 /// district names, enterprises by grade, major hazard sources.
-pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Vec<u8>, RenderError> {
+pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let outlines: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
-    let view = View::fit_within(min, max, body_rect(&page), page.frame);
     let all: Vec<&MapPoint> = data.enterprises.iter().collect();
     let hazards: Vec<&MapHazard> = data.hazards.iter().filter(|h| h.grade.is_some()).collect();
-    draw_grid(&mut page, &view, &data.grid);
+    let title_text = title(data, &data.area_name, "安全风险分布电子图");
+    let shown = RiskShown {
+        points: &all,
+        hazards: &hazards,
+        zones: false,
+        areas: Areas::All(&data.units),
+        cells: grid_codes_in(&data.grid, min, max),
+    };
+    let legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    let view = plan_map(&mut page, &outlines, (min, max), &title_text, &legend, None);
     let outline = colour(&style.units.outline, 1.0);
     for u in &data.units {
-        let fill = u.grade.map(|g| grade_colour(g, style.units.fill_alpha));
+        let fill = u
+            .grade
+            .map(|g| tint_of(&styles::grade(g).fill, style.units.fill_alpha));
+        page.polygon(&view, &u.boundary, fill, None);
+    }
+    draw_grid(&mut page, &view, &data.grid);
+    for u in &data.units {
         page.polygon(
             &view,
             &u.boundary,
-            fill,
+            None,
             Some((outline, page.mm(style.units.outline_mm))),
         );
     }
@@ -1140,13 +1401,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Vec<
         );
     }
     draw_points(&mut page, &view, &all, &hazards);
-    draw_furniture(
-        &mut page,
-        &view,
-        &all,
-        hazards.len(),
-        &title(data, &data.area_name, "安全风险分布电子图"),
-    );
+    draw_furniture(&mut page, &view, &legend, &title_text);
     let size = page.pt(style.text.label_pt) * 1.25;
     for u in &data.units {
         if let Some(p) = u.boundary.interior_point() {
@@ -1160,16 +1415,10 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Vec<
 
 /// Draws title, north arrow, legend and scale bar over the map body; their
 /// boxes are then off limits to labels.
-fn draw_furniture(
-    page: &mut Page,
-    view: &View,
-    points: &[&MapPoint],
-    hazards: usize,
-    title_text: &str,
-) {
+fn draw_furniture(page: &mut Page, view: &View, legend: &Legend, title_text: &str) {
     draw_title(page, title_text);
     draw_north_arrow(page);
-    draw_legend(page, counts(points), hazards);
+    draw_placed_legend(page, legend);
     draw_scale_bar(page, view);
 }
 
@@ -1182,29 +1431,44 @@ fn district_map(
     within: &InUnit,
     style: &MapStyle,
     font: &FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let (min, max) = bounds(&[&unit.boundary]);
-    let view = View::fit_within(min, max, body_rect(&page), page.frame);
     let (points, hazards) = (within.points.as_slice(), within.hazards.as_slice());
     let title_text = title(
         data,
         &format!("{}{}", data.area_name, unit.name),
         "安全风险分布图",
     );
-    draw_grid(&mut page, &view, &data.grid);
+    let shown = RiskShown {
+        points,
+        hazards,
+        zones: !hazards.is_empty(),
+        areas: Areas::District(unit),
+        cells: grid_codes_in(&data.grid, min, max),
+    };
+    let legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    let inset = Some(inset_size(&page));
+    let view = plan_map(
+        &mut page,
+        &[&unit.boundary],
+        (min, max),
+        &title_text,
+        &legend,
+        inset,
+    );
     let towns = draw_district_units(&mut page, &view, data, unit);
     draw_influence_zones(&mut page, &view, hazards);
     draw_points(&mut page, &view, points, hazards);
-    draw_furniture(&mut page, &view, points, hazards.len(), &title_text);
+    draw_furniture(&mut page, &view, &legend, &title_text);
     draw_inset(&mut page, data, unit);
     label_district(&mut page, &view, unit, points, &towns);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }
 
-/// The district's neighbours in grey, the district in its area grade, and
-/// its towns (where given; their codes extend the district's) in thin
+/// The district in its area grade under the grid, its neighbours in grey
+/// over it, and its towns (where given; their codes extend the district's) in thin
 /// outlines. Returns the towns.
 fn draw_district_units<'d>(
     page: &mut Page,
@@ -1213,12 +1477,17 @@ fn draw_district_units<'d>(
     unit: &MapUnit,
 ) -> Vec<&'d MapUnit> {
     let style = page.style.units.clone();
+    let fill = unit
+        .grade
+        .map(|g| tint_of(&styles::grade(g).fill, style.fill_alpha * 0.6));
+    page.polygon(view, &unit.boundary, fill, None);
+    draw_grid(page, view, &data.grid);
     draw_neighbours(page, view, data, unit);
     let outline = colour(&style.outline, 1.0);
     page.polygon(
         view,
         &unit.boundary,
-        unit.grade.map(|g| grade_colour(g, style.fill_alpha * 0.6)),
+        None,
         Some((outline, page.mm(style.city_outline_mm))),
     );
     let towns = towns_of(data, unit);
@@ -1302,7 +1571,7 @@ pub fn enterprise_map(
     e: &MapPoint,
     style: &MapStyle,
     font: &FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let own: Vec<&MapHazard> = data
         .hazards
@@ -1315,8 +1584,11 @@ pub fn enterprise_map(
         [e.xy[0] + reach, e.xy[1] + reach],
     );
     let view = View::fit_within(min, max, body_rect(&page), page.frame);
+    // What the frame shows is drawn and counted in the legend.
+    let frame = page.frame;
     let within = |xy: [f64; 2]| {
-        (xy[0] - e.xy[0]).abs() <= reach * 2.0 && (xy[1] - e.xy[1]).abs() <= reach * 2.0
+        let (x, y) = view.px(xy[0], xy[1]);
+        frame.holds(x, y)
     };
     draw_grid(&mut page, &view, &data.grid);
     let outline = colour(&style.units.outline, 1.0);
@@ -1347,10 +1619,30 @@ pub fn enterprise_map(
     let majors: Vec<&MapHazard> = own.iter().copied().filter(|h| h.grade.is_some()).collect();
     draw_points(&mut page, &view, &others, &majors);
     let title_text = title(data, &e.name, "企业安全风险图");
-    let shown: Vec<&MapPoint> = others.iter().copied().chain(std::iter::once(e)).collect();
-    draw_furniture(&mut page, &view, &shown, majors.len(), &title_text);
+    let points: Vec<&MapPoint> = others.iter().copied().chain(std::iter::once(e)).collect();
+    let shown = RiskShown {
+        points: &points,
+        hazards: &majors,
+        zones: !own.is_empty(),
+        areas: Areas::None,
+        cells: grid_codes_in(&data.grid, min, max),
+    };
+    let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    let near = targets_near(&data.targets, e.xy, reach);
+    if !near.is_empty() {
+        let green = colour(&style.points.target, 1.0);
+        legend.section(
+            "脆弱性目标",
+            vec![Entry {
+                paint: target_symbol(),
+                text: format!("{} km 内脆弱性目标 {} 处", reach / 1000.0, near.len()),
+                colour: Some(green),
+            }],
+        );
+    }
+    draw_furniture(&mut page, &view, &legend, &title_text);
     draw_site(&mut page, &view, e);
-    draw_targets_near(&mut page, &view, &data.targets, e.xy, reach);
+    draw_targets_near(&mut page, &view, &near);
     draw_enterprise_table(&mut page, e, &own);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
@@ -1377,15 +1669,9 @@ fn draw_site(page: &mut Page, view: &View, e: &MapPoint) {
     page.label(&e.name, x, y, size, r + 2.0);
 }
 
-/// The vulnerable targets within `reach` metres of `at` (metric): green
-/// squares, then their names, kinds and distances, nearest first.
-fn draw_targets_near(
-    page: &mut Page,
-    view: &View,
-    targets: &[MapTarget],
-    at: [f64; 2],
-    reach: f64,
-) {
+/// The vulnerable targets within `reach` metres of `at` (metric), with
+/// their distances, nearest first.
+fn targets_near(targets: &[MapTarget], at: [f64; 2], reach: f64) -> Vec<(f64, &MapTarget)> {
     let mut near: Vec<(f64, &MapTarget)> = targets
         .iter()
         .map(|t| {
@@ -1397,24 +1683,38 @@ fn draw_targets_near(
         .filter(|(d, _)| *d <= reach)
         .collect();
     near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
-    let green = colour(&page.style.points.target, 1.0);
-    let green_outline = colour(&page.style.points.target_outline, 1.0);
-    let size = page.pt(page.style.text.small_pt);
-    for (_, t) in &near {
-        let (tx, ty) = view.px(t.xy[0], t.xy[1]);
+    near
+}
+
+/// A vulnerable target's green square.
+fn target_symbol<'a>() -> legend::Painter<'a> {
+    Box::new(|page: &mut Page, x, y, _| {
         let s = page.mm(1.6);
+        let fill = colour(&page.style.points.target, 1.0);
+        let edge = colour(&page.style.points.target_outline, 1.0);
         page.rect(
             Rect {
-                l: tx - s,
-                t: ty - s,
-                r: tx + s,
-                b: ty + s,
+                l: x - s,
+                t: y - s,
+                r: x + s,
+                b: y + s,
             },
-            Some(green),
-            Some((green_outline, 0.8)),
+            Some(fill),
+            Some((edge, 0.8)),
         );
+    })
+}
+
+/// The vulnerable targets near the site: green squares, then their names,
+/// kinds and distances, nearest first.
+fn draw_targets_near(page: &mut Page, view: &View, near: &[(f64, &MapTarget)]) {
+    let paint = target_symbol();
+    let size = page.pt(page.style.text.small_pt);
+    for (_, t) in near {
+        let (tx, ty) = view.px(t.xy[0], t.xy[1]);
+        paint(page, tx, ty, size);
     }
-    for (d, t) in &near {
+    for (d, t) in near {
         let (tx, ty) = view.px(t.xy[0], t.xy[1]);
         page.label(
             &format!("{}（{}）{:.0} 米", t.name, t.kind, d),
@@ -1480,13 +1780,10 @@ fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
 
 /// A small map of the whole city in the upper-left corner, the district in red.
 fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
-    let w = page.mm(55.0);
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.t + page.mm(4.0),
-        r: page.frame.l + page.mm(4.0) + w,
-        b: page.frame.t + page.mm(4.0) + w * 0.8,
-    };
+    let r = page
+        .placement
+        .and_then(|p| p.extra)
+        .unwrap_or_else(|| Corner::TopLeft.place(page.frame, inset_size(page), page.mm(4.0)));
     page.rect(
         r,
         Some(colour(&page.style.furniture.box_, 1.0)),
@@ -1518,6 +1815,12 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     }
     page.frame = saved;
     page.taken.push(r);
+    page.furniture("inset", r);
+}
+
+/// The inset's box, px.
+fn inset_size(page: &Page) -> (f32, f32) {
+    (page.mm(55.0), page.mm(44.0))
 }
 
 /// The units' outlines, the city's thick.
@@ -1754,7 +2057,8 @@ pub fn render_all(
             crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS
         );
     }
-    jobs.par_iter()
+    let drawn = jobs
+        .par_iter()
         .map(|(path, job)| {
             let png = match job {
                 Job::City => city_map(data, &style, &font)?,
@@ -1770,12 +2074,33 @@ pub fn render_all(
                     coverage::district_coverage_map(data, c, u, &style, &font)?
                 }
             };
-            write_png(path, &png)
+            let mut info = png.info;
+            info.file = format!(
+                "maps/{}",
+                path.strip_prefix(dir)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            );
+            Ok((write_png(path, &png.png)?, info))
         })
-        .collect()
+        .collect::<Result<Vec<(PathBuf, MapInfo)>, RenderError>>()?;
+    let (mut files, infos): (Vec<PathBuf>, Vec<MapInfo>) = drawn.into_iter().unzip();
+    files.push(write_index(dir, &infos)?);
+    Ok(files)
 }
 
-/// Writes a rendered map (atomically); gives its path.
+/// Writes `maps.json`: each map's file, title, scale, furniture boxes and
+/// legend entries (atomically); gives its path.
+fn write_index(dir: &Path, infos: &[MapInfo]) -> Result<PathBuf, RenderError> {
+    let path = dir.join("maps.json");
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({ "maps": infos }))
+        .expect("map information serialises");
+    text.push('\n');
+    write_png(&path, text.as_bytes())
+}
+
+/// Writes a rendered map or the maps' index (atomically); gives its path.
 fn write_png(path: &Path, png: &[u8]) -> Result<PathBuf, RenderError> {
     crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, png)).map_err(
         |e| RenderError::Io {

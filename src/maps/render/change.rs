@@ -11,10 +11,11 @@ use geo::{InteriorPoint, MultiPolygon};
 use rayon::prelude::*;
 use tiny_skia::{Color, PathBuilder, Transform};
 
+use super::legend::{fill_swatch, Entry, Legend};
 use super::{
-    body_rect, bounds, colour, draw_frame_and_footer_lines, draw_north_arrow, draw_scale_bar,
-    draw_title, legend_box, load_font, paint_cells, safe_file_stem, solid, write_png, GradeGrid,
-    MapOptions, Page, Rect, RenderError, View,
+    bounds, colour, draw_frame_and_footer_lines, draw_furniture, grid_codes_in, load_font,
+    paint_cells, plan_map, safe_file_stem, solid, tint_of, write_png, Drawn, GradeGrid, MapOptions,
+    Page, RenderError, View,
 };
 use crate::styles::{self, MapStyle};
 
@@ -99,7 +100,7 @@ pub fn render_change_maps(
         (dir.join("district").join(file), Some(u))
     }));
     jobs.par_iter()
-        .map(|(path, unit)| write_png(path, &change_map(data, *unit, &style, &font)?))
+        .map(|(path, unit)| write_png(path, &change_map(data, *unit, &style, &font)?.png))
         .collect()
 }
 
@@ -109,40 +110,39 @@ fn change_map(
     unit: Option<&ChangeUnit>,
     style: &MapStyle,
     font: &ab_glyph::FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let shown: Vec<&MultiPolygon<f64>> = match unit {
         Some(u) => vec![&u.boundary],
         None => data.units.iter().map(|u| &u.boundary).collect(),
     };
     let (min, max) = bounds(&shown);
-    let view = View::fit_within(min, max, body_rect(&page), page.frame);
+    let points: Vec<&ChangePoint> = data
+        .enterprises
+        .iter()
+        .filter(|p| unit.is_none_or(|u| p.unit == u.code))
+        .collect();
+    let area = match unit {
+        Some(u) => format!("{}{}", data.area_name, u.name),
+        None => data.area_name.clone(),
+    };
+    let title_text = format!(
+        "{area}{}年安全风险变化图（与{}年对比）",
+        data.years.1, data.years.0
+    );
+    // The change codes 1–7 (steps −3 … +3) in the envelope.
+    let seen = grid_codes_in(&data.grid, min, max);
+    let cells: [bool; 7] = std::array::from_fn(|i| seen[i + 1]);
+    let legend = change_legend(&page, &points, cells);
+    let view = plan_map(&mut page, &shown, (min, max), &title_text, &legend, None);
     let change = &style.change;
     let colours: Vec<Option<(u8, u8, u8)>> = std::iter::once(None)
         .chain((-3i16..=3).map(|s| styles::rgb(change.colour(s))))
         .collect();
     paint_cells(&mut page, &view, &data.grid, &colours);
     draw_units(&mut page, &view, data, unit);
-    let points: Vec<&ChangePoint> = data
-        .enterprises
-        .iter()
-        .filter(|p| unit.is_none_or(|u| p.unit == u.code))
-        .collect();
     draw_marks(&mut page, &view, &points);
-    let area = match unit {
-        Some(u) => format!("{}{}", data.area_name, u.name),
-        None => data.area_name.clone(),
-    };
-    draw_title(
-        &mut page,
-        &format!(
-            "{area}{}年安全风险变化图（与{}年对比）",
-            data.years.1, data.years.0
-        ),
-    );
-    draw_north_arrow(&mut page);
-    draw_change_legend(&mut page, &points);
-    draw_scale_bar(&mut page, &view);
+    draw_furniture(&mut page, &view, &legend, &title_text);
     label_units(&mut page, &view, data, unit);
     draw_frame_and_footer_lines(&mut page, &data.source, &data.data_date);
     Ok(page.encode())
@@ -233,58 +233,45 @@ fn draw_marks(page: &mut Page, view: &View, points: &[&ChangePoint]) {
     }
 }
 
-/// The legend: the marks with their counts, then the cells' steps.
-fn draw_change_legend(page: &mut Page, points: &[&ChangePoint]) {
-    let size = page.pt(page.style.text.legend_pt);
-    let line = size * 1.7;
-    let pad = page.mm(3.0);
+/// The legend: the enterprises' marks and the cells' steps the map shows.
+fn change_legend<'a>(page: &Page, points: &[&ChangePoint], cells: [bool; 7]) -> Legend<'a> {
     let count = |m: Mark| points.iter().filter(|p| p.mark == m).count();
     let marks = [
-        (Mark::Up, format!("风险等级升高企业 {} 家", count(Mark::Up))),
-        (
-            Mark::Down,
-            format!("风险等级降低企业 {} 家", count(Mark::Down)),
-        ),
-        (Mark::New, format!("新增企业 {} 家", count(Mark::New))),
-        (Mark::Gone, format!("减少企业 {} 家", count(Mark::Gone))),
-    ];
-    let steps: Vec<(i16, String)> = [3i16, 2, 1, -1, -2, -3]
-        .iter()
-        .map(|&s| {
-            let word = if s > 0 { "升高" } else { "降低" };
-            (s, format!("网格风险等级{word} {} 级", s.abs()))
+        (Mark::Up, "风险等级升高企业"),
+        (Mark::Down, "风险等级降低企业"),
+        (Mark::New, "新增企业"),
+        (Mark::Gone, "减少企业"),
+    ]
+    .into_iter()
+    .filter(|(m, _)| count(*m) > 0)
+    .map(|(mark, text)| Entry {
+        paint: Box::new(move |page: &mut Page, x, y, size| draw_mark(page, x, y, size * 1.1, mark)),
+        text: format!("{text} {} 家", count(mark)),
+        colour: Some(mark_colour(&page.style, mark)),
+    })
+    .collect();
+    let alpha = page.style.grid.alpha;
+    let steps = [3i16, 2, 1, 0, -1, -2, -3]
+        .into_iter()
+        .filter(|s| cells[(s + 3) as usize])
+        .map(|s| {
+            let text = match s {
+                0 => "网格风险等级不变".to_string(),
+                s if s > 0 => format!("网格风险等级升高 {} 级", s),
+                s => format!("网格风险等级降低 {} 级", -s),
+            };
+            let fill = tint_of(page.style.change.colour(s), alpha);
+            Entry {
+                paint: fill_swatch(fill),
+                text,
+                colour: Some(fill),
+            }
         })
         .collect();
-    let texts = marks
-        .iter()
-        .map(|(_, t)| t)
-        .chain(steps.iter().map(|(_, t)| t));
-    let width = texts.map(|t| page.measure(t, size).0).fold(0.0, f32::max) + size * 2.2 + 2.0 * pad;
-    let height = line * (marks.len() + steps.len() + 1) as f32 + 2.0 * pad;
-    let r = legend_box(page, (width, height), pad, size);
-    let furniture = page.style.furniture.clone();
-    let ink = colour(&page.style.text.colour, 1.0);
-    let symbol_x = r.l + pad + size * 0.6;
-    for (i, (mark, text)) in marks.iter().enumerate() {
-        let y = r.t + pad + line * (i as f32 + 1.0);
-        draw_mark(page, symbol_x, y + size * 0.6, size * 1.1, *mark);
-        page.text(text, r.l + pad + size * 1.8, y, size, ink, None);
-    }
-    for (i, (step, text)) in steps.iter().enumerate() {
-        let y = r.t + pad + line * (i + marks.len() + 1) as f32;
-        let sy = y + size * 0.6;
-        let swatch = Rect {
-            l: symbol_x - size * 0.55,
-            t: sy - size * 0.45,
-            r: symbol_x + size * 0.55,
-            b: sy + size * 0.45,
-        };
-        let fill = colour(page.style.change.colour(*step), page.style.grid.alpha);
-        let edge = colour(&furniture.swatch_outline, 1.0);
-        page.rect(swatch, Some(fill), Some((edge, 0.8)));
-        page.text(text, r.l + pad + size * 1.8, y, size, ink, None);
-    }
-    page.taken.push(r);
+    let mut legend = Legend::default();
+    legend.section("企业", marks);
+    legend.section("网格", steps);
+    legend
 }
 
 /// The units' names, with their old and new grade where it changed.

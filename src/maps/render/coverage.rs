@@ -10,10 +10,11 @@
 use geo::MultiPolygon;
 use tiny_skia::{FillRule, PathBuilder, Transform};
 
+use super::legend::{Entry, Legend};
 use super::{
-    body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
-    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, legend_unit_lines,
-    pen, solid, title, MapData, MapUnit, Page, RenderError, View,
+    bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
+    draw_plain_district, inset_size, label_units, legend_unit_lines, pen, plan_map, solid, title,
+    Drawn, MapData, MapUnit, Page, RenderError, View,
 };
 use crate::model::ResourceKind;
 use crate::styles::MapStyle;
@@ -162,54 +163,81 @@ fn percent(part: usize, whole: usize) -> String {
     }
 }
 
-/// What a legend row shows before its text.
-enum Swatch {
-    /// A resource of this kind.
-    Resource(ResourceKind),
-    /// A place's ring, covered or not.
-    Ring(bool),
-    /// The stations' reach.
-    Reach,
-}
-
-/// The legend, lower left: the resources by kind, the places covered or
-/// not, the stations' reach, and (on the city map) each district's share.
-fn draw_coverage_legend(page: &mut Page, c: &CoverageData, shown: &Shown, units: &[&MapUnit]) {
-    let size = page.pt(page.style.text.legend_pt);
-    let small = page.pt(page.style.text.small_pt);
-    let line = size * 1.7;
-    let pad = page.mm(3.0);
-    let mut rows: Vec<(Swatch, String)> = ResourceKind::ALL
+/// The legend: the resources by kind, the places covered or not, the
+/// stations' reach, and (on the city map) each district's share.
+fn coverage_legend<'a>(
+    page: &Page,
+    c: &CoverageData,
+    shown: &Shown,
+    units: &[&MapUnit],
+) -> Legend<'a> {
+    let style = page.style.resources.clone();
+    let resources = ResourceKind::ALL
         .iter()
-        .map(|k| {
+        .filter_map(|k| {
             let n = shown.resources.iter().filter(|r| r.kind == *k).count();
-            (Swatch::Resource(*k), format!("{} {} 处", k.label_zh(), n))
+            let fill = colour(style.colour(*k), 1.0);
+            (n > 0).then(|| Entry {
+                paint: Box::new(move |page: &mut Page, x, y, size| {
+                    let halo = colour(&page.style.text.halo, 1.0);
+                    page.circle(x, y, size * 0.45, Some(fill), Some((halo, 0.8)));
+                }),
+                text: format!("{} {} 处", k.label_zh(), n),
+                colour: Some(fill),
+            })
         })
         .collect();
     let covered = shown.places.iter().filter(|p| p.covered).count();
     let all = shown.places.len();
-    rows.push((
-        Swatch::Ring(true),
-        format!("高风险对象 已覆盖 {covered} 处"),
-    ));
-    rows.push((
-        Swatch::Ring(false),
-        format!("高风险对象 未全部覆盖 {} 处", all - covered),
-    ));
-    rows.push((
-        Swatch::Reach,
-        format!(
+    let ring = |hex: &str, text: String| {
+        let c = colour(hex, 1.0);
+        let width = page.mm(style.ring_mm);
+        Entry {
+            paint: Box::new(move |page: &mut Page, x, y, size| {
+                page.circle(x, y, size * 0.45, None, Some((c, width)));
+            }),
+            text,
+            colour: Some(c),
+        }
+    };
+    let mut places = Vec::new();
+    if covered > 0 {
+        places.push(ring(&style.covered, format!("已覆盖 {covered} 处")));
+    }
+    if all > covered {
+        places.push(ring(
+            &style.uncovered,
+            format!("未全部覆盖 {} 处", all - covered),
+        ));
+    }
+    let fire = style.fire_station.clone();
+    let reach = Entry {
+        paint: Box::new(move |page: &mut Page, x, y, size| {
+            page.circle(
+                x,
+                y,
+                size * 0.55,
+                Some(colour(&fire, 0.08)),
+                Some((colour(&fire, 0.3), 1.0)),
+            );
+        }),
+        text: format!(
             "消防救援站覆盖范围（路程 {:.1} km）",
             c.fire_route_m / 1000.0
         ),
-    ));
-    let note = format!(
-        "高风险对象：重大危险源、红橙企业；覆盖率 {}",
-        percent(covered, all)
-    );
+        colour: None,
+    };
+    let mut legend = Legend::default();
+    legend.section("应急资源", resources);
+    legend.section("高风险对象（重大危险源、红橙企业）", places);
+    legend.section("覆盖范围", vec![reach]);
+    legend
+        .notes
+        .push(format!("覆盖率 {}", percent(covered, all)));
+    let small = page.pt(page.style.text.small_pt);
+    let fixed = legend.size(page, f32::INFINITY).1;
     let shares = unit_shares(c, units);
-    let fixed = line * (rows.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
-    let unit_lines = legend_unit_lines(
+    legend.notes.extend(legend_unit_lines(
         page,
         (fixed, small),
         "各区县覆盖率（已覆盖/高风险对象）",
@@ -219,63 +247,8 @@ fn draw_coverage_legend(page: &mut Page, c: &CoverageData, shown: &Shown, units:
             let (k, n) = rest.iter().fold((0, 0), |(k, n), r| (k + r.1, n + r.2));
             format!("其余 {} 个区县  {}（{k}/{n}）", rest.len(), percent(k, n))
         },
-    );
-    let width = rows
-        .iter()
-        .map(|(_, t)| page.measure(t, size).0 + size * 2.2)
-        .chain(unit_lines.iter().map(|t| page.measure(t, small).0))
-        .fold(page.measure(&note, small).0, f32::max)
-        + 2.0 * pad;
-    let extra = if unit_lines.is_empty() {
-        0.0
-    } else {
-        small + unit_lines.len() as f32 * small * 1.45
-    };
-    let height = fixed + extra;
-    let r = legend_box(page, (width, height), pad, size);
-    let ink = colour(&page.style.text.colour, 1.0);
-    let style = page.style.resources.clone();
-    let halo = colour(&page.style.text.halo, 1.0);
-    for (i, (swatch, text)) in rows.iter().enumerate() {
-        let y = r.t + pad + line * (i as f32 + 1.0);
-        let (sx, sy) = (r.l + pad + size * 0.6, y + size * 0.6);
-        match swatch {
-            Swatch::Resource(k) => {
-                let c = colour(style.colour(*k), 1.0);
-                page.circle(sx, sy, size * 0.45, Some(c), Some((halo, 0.8)));
-            }
-            Swatch::Ring(covered) => {
-                let c = colour(
-                    if *covered {
-                        &style.covered
-                    } else {
-                        &style.uncovered
-                    },
-                    1.0,
-                );
-                page.circle(sx, sy, size * 0.45, None, Some((c, page.mm(style.ring_mm))));
-            }
-            Swatch::Reach => {
-                let fire = &style.fire_station;
-                page.circle(
-                    sx,
-                    sy,
-                    size * 0.55,
-                    Some(colour(fire, 0.08)),
-                    Some((colour(fire, 0.3), 1.0)),
-                );
-            }
-        }
-        page.text(text, r.l + pad + size * 1.8, y, size, ink, None);
-    }
-    let mut y = r.t + pad + line * (rows.len() as f32 + 1.0);
-    page.text(&note, r.l + pad, y, small, ink, None);
-    y += small * 2.6;
-    for t in &unit_lines {
-        page.text(t, r.l + pad, y, small, ink, None);
-        y += small * 1.45;
-    }
-    page.taken.push(r);
+    ));
+    legend
 }
 
 /// The city's resources and coverage map.
@@ -284,21 +257,19 @@ pub fn city_coverage_map(
     c: &CoverageData,
     style: &MapStyle,
     font: &ab_glyph::FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let units: Vec<&MapUnit> = data.units.iter().collect();
     let outlines: Vec<&MultiPolygon<f64>> = units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
-    let view = View::fit_within(min, max, body_rect(&page), page.frame);
     let shown = Shown::within(c, None);
+    let name = title(data, &data.area_name, "应急资源分布与覆盖图");
+    let legend = coverage_legend(&page, c, &shown, &units);
+    let view = plan_map(&mut page, &outlines, (min, max), &name, &legend, None);
     let city = data.city.as_ref().map(|u| &u.boundary);
     draw_outlines(&mut page, &view, &units, city);
     draw_coverage(&mut page, &view, c, &shown);
-    let name = title(data, &data.area_name, "应急资源分布与覆盖图");
-    draw_title(&mut page, &name);
-    draw_north_arrow(&mut page);
-    draw_coverage_legend(&mut page, c, &shown, &units);
-    draw_scale_bar(&mut page, &view);
+    draw_furniture(&mut page, &view, &legend, &name);
     let label = page.pt(style.text.label_pt) * 1.25;
     label_units(&mut page, &view, &units, label);
     draw_frame_and_footer(&mut page, data);
@@ -312,19 +283,26 @@ pub fn district_coverage_map(
     unit: &MapUnit,
     style: &MapStyle,
     font: &ab_glyph::FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let (min, max) = bounds(&[&unit.boundary]);
-    let view = View::fit_within(min, max, body_rect(&page), page.frame);
     let shown = Shown::within(c, Some(&unit.code));
+    let name = format!("{}{}", data.area_name, unit.name);
+    let name = title(data, &name, "应急资源分布与覆盖图");
+    let legend = coverage_legend(&page, c, &shown, &[]);
+    let inset = Some(inset_size(&page));
+    let view = plan_map(
+        &mut page,
+        &[&unit.boundary],
+        (min, max),
+        &name,
+        &legend,
+        inset,
+    );
     let towns = draw_plain_district(&mut page, &view, data, unit);
     draw_coverage(&mut page, &view, c, &shown);
-    let name = format!("{}{}", data.area_name, unit.name);
-    draw_title(&mut page, &title(data, &name, "应急资源分布与覆盖图"));
-    draw_north_arrow(&mut page);
-    draw_coverage_legend(&mut page, c, &shown, &[]);
+    draw_furniture(&mut page, &view, &legend, &name);
     draw_inset(&mut page, data, unit);
-    draw_scale_bar(&mut page, &view);
     let label = page.pt(style.text.label_pt) * 1.3;
     label_units(&mut page, &view, &[unit], label);
     let small = page.pt(style.text.small_pt) * 1.1;

@@ -10,10 +10,11 @@
 use geo::MultiPolygon;
 use tiny_skia::{Color, FillRule, PathBuilder, Stroke, Transform};
 
+use super::legend::{Entry, Legend};
 use super::{
-    body_rect, bounds, colour, draw_frame_and_footer, draw_inset, draw_north_arrow, draw_outlines,
-    draw_plain_district, draw_scale_bar, draw_title, label_units, legend_box, legend_unit_lines,
-    solid, title, MapData, MapUnit, Page, Rect, RenderError, View,
+    bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
+    draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map_left_of, solid,
+    title, Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -200,16 +201,6 @@ fn table_width(page: &Page, late: &[&MapDanger]) -> f32 {
     }
 }
 
-/// The part of the frame the map is fitted into: left of the table column.
-fn danger_body(page: &Page, late: &[&MapDanger]) -> Rect {
-    let mut body = body_rect(page);
-    let table = table_width(page, late);
-    if table > 0.0 {
-        body.r = page.frame.r - table - page.mm(8.0);
-    }
-    body
-}
-
 /// `text` cut to `width` px, with an ellipsis where it was cut.
 fn fit_text(page: &Page, text: &str, size: f32, width: f32) -> String {
     if page.measure(text, size).0 <= width {
@@ -336,27 +327,39 @@ fn per_unit(units: &[&MapUnit], dangers: &[&MapDanger]) -> Vec<(String, usize, u
     rows
 }
 
-/// The legend, lower left: each class with its count, then (on the city
+/// The legend: each class the map shows with its count, then (on the city
 /// map) the open major hidden dangers per district, as many as fit.
-fn draw_danger_legend(page: &mut Page, dangers: &[&MapDanger], units: &[&MapUnit]) {
-    let size = page.pt(page.style.text.legend_pt);
-    let small = page.pt(page.style.text.small_pt);
-    let line = size * 1.7;
-    let pad = page.mm(3.0);
+fn danger_legend<'a>(page: &Page, dangers: &[&MapDanger], units: &[&MapUnit]) -> Legend<'a> {
     let count = |c: DangerClass| dangers.iter().filter(|d| DangerClass::of(d) == c).count();
-    let classes: Vec<(DangerClass, String)> = DangerClass::ALL
+    let entries = DangerClass::ALL
         .iter()
         .rev()
-        .filter(|c| **c != DangerClass::GeneralRectified)
-        .map(|c| (*c, format!("{} {} 处", c.label(), count(*c))))
+        .filter(|c| **c != DangerClass::GeneralRectified && count(**c) > 0)
+        .map(|c| {
+            let class = *c;
+            let (_, fill, _) = symbol(page, class);
+            Entry {
+                paint: Box::new(move |page: &mut Page, x, y, size| {
+                    let (s, fill, outline) = symbol(page, class);
+                    diamond(page, x, y, s.max(size * 0.7), fill, outline);
+                }),
+                text: format!("{} {} 处", class.label(), count(class)),
+                colour: (fill.alpha() == 1.0).then_some(fill),
+            }
+        })
         .collect();
-    let note = format!(
-        "已整改一般隐患 {} 处未绘出",
-        count(DangerClass::GeneralRectified)
-    );
-    let fixed = line * (classes.len() as f32 + 1.0) + small * 1.6 + 2.0 * pad;
+    let mut legend = Legend::default();
+    legend.section("隐患", entries);
+    let rectified = count(DangerClass::GeneralRectified);
+    if rectified > 0 {
+        legend
+            .notes
+            .push(format!("已整改一般隐患 {rectified} 处未绘出"));
+    }
+    let small = page.pt(page.style.text.small_pt);
+    let fixed = legend.size(page, f32::INFINITY).1;
     let rows = per_unit(units, dangers);
-    let unit_lines = legend_unit_lines(
+    legend.notes.extend(legend_unit_lines(
         page,
         (fixed, small),
         "各区县未整改重大隐患（其中逾期）",
@@ -366,39 +369,19 @@ fn draw_danger_legend(page: &mut Page, dangers: &[&MapDanger], units: &[&MapUnit
             let open: usize = rest.iter().map(|r| r.1).sum();
             format!("其余 {} 个区县  {open}", rest.len())
         },
-    );
-    let width = classes
-        .iter()
-        .map(|(_, t)| page.measure(t, size).0 + size * 2.2)
-        .chain(unit_lines.iter().map(|t| page.measure(t, small).0))
-        .fold(page.measure(&note, small).0, f32::max)
-        + 2.0 * pad;
-    let height = fixed
-        + unit_lines.len() as f32 * small * 1.45
-        + if unit_lines.is_empty() { 0.0 } else { small };
-    let r = legend_box(page, (width, height), pad, size);
-    let ink = colour(&page.style.text.colour, 1.0);
-    for (i, (class, text)) in classes.iter().enumerate() {
-        let y = r.t + pad + line * (i as f32 + 1.0);
-        let (s, fill, outline) = symbol(page, *class);
-        diamond(
-            page,
-            r.l + pad + size * 0.6,
-            y + size * 0.6,
-            s.max(size * 0.7),
-            fill,
-            outline,
-        );
-        page.text(text, r.l + pad + size * 1.8, y, size, ink, None);
+    ));
+    legend
+}
+
+/// The left edge of the overdue table's column (the frame's right edge
+/// when there is no table).
+fn table_left(page: &Page, late: &[&MapDanger]) -> f32 {
+    let table = table_width(page, late);
+    if table > 0.0 {
+        page.frame.r - table - page.mm(8.0)
+    } else {
+        page.frame.r
     }
-    let mut y = r.t + pad + line * (classes.len() as f32 + 1.0);
-    page.text(&note, r.l + pad, y, small, ink, None);
-    y += small * 1.6 + small;
-    for t in &unit_lines {
-        page.text(t, r.l + pad, y, small, ink, None);
-        y += small * 1.45;
-    }
-    page.taken.push(r);
 }
 
 /// The city's hidden-danger map.
@@ -406,14 +389,25 @@ pub fn city_danger_map(
     data: &MapData,
     style: &MapStyle,
     font: &ab_glyph::FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let dangers: Vec<&MapDanger> = data.dangers.iter().collect();
     let units: Vec<&MapUnit> = data.units.iter().collect();
     let late = overdue_major(&dangers);
     let outlines: Vec<&MultiPolygon<f64>> = units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
-    let view = View::fit_within(min, max, danger_body(&page, &late), page.frame);
+    let title_text = title(data, &data.area_name, "重大事故隐患分布电子图");
+    let legend = danger_legend(&page, &dangers, &units);
+    let right = table_left(&page, &late);
+    let view = plan_map_left_of(
+        &mut page,
+        right,
+        &outlines,
+        (min, max),
+        &title_text,
+        &legend,
+        None,
+    );
     draw_outlines(
         &mut page,
         &view,
@@ -421,14 +415,8 @@ pub fn city_danger_map(
         data.city.as_ref().map(|c| &c.boundary),
     );
     draw_dangers(&mut page, &view, &dangers);
-    draw_title(
-        &mut page,
-        &title(data, &data.area_name, "重大事故隐患分布电子图"),
-    );
-    draw_north_arrow(&mut page);
-    draw_danger_legend(&mut page, &dangers, &units);
+    draw_furniture(&mut page, &view, &legend, &title_text);
     draw_overdue_table(&mut page, &late, true);
-    draw_scale_bar(&mut page, &view);
     let label = page.pt(style.text.label_pt) * 1.25;
     label_units(&mut page, &view, &units, label);
     draw_frame_and_footer(&mut page, data);
@@ -444,20 +432,29 @@ pub fn district_danger_map(
     dangers: &[&MapDanger],
     style: &MapStyle,
     font: &ab_glyph::FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let late = overdue_major(dangers);
     let (min, max) = bounds(&[&unit.boundary]);
-    let view = View::fit_within(min, max, danger_body(&page, &late), page.frame);
+    let name = format!("{}{}", data.area_name, unit.name);
+    let title_text = title(data, &name, "重大事故隐患分布图");
+    let legend = danger_legend(&page, dangers, &[]);
+    let right = table_left(&page, &late);
+    let inset = Some(inset_size(&page));
+    let view = plan_map_left_of(
+        &mut page,
+        right,
+        &[&unit.boundary],
+        (min, max),
+        &title_text,
+        &legend,
+        inset,
+    );
     let towns = draw_plain_district(&mut page, &view, data, unit);
     draw_dangers(&mut page, &view, dangers);
-    let name = format!("{}{}", data.area_name, unit.name);
-    draw_title(&mut page, &title(data, &name, "重大事故隐患分布图"));
-    draw_north_arrow(&mut page);
-    draw_danger_legend(&mut page, dangers, &[]);
+    draw_furniture(&mut page, &view, &legend, &title_text);
     draw_overdue_table(&mut page, &late, false);
     draw_inset(&mut page, data, unit);
-    draw_scale_bar(&mut page, &view);
     let label = page.pt(style.text.label_pt) * 1.3;
     label_units(&mut page, &view, &[unit], label);
     let small = page.pt(style.text.small_pt);

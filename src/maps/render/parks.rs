@@ -5,10 +5,12 @@
 
 use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 
+use super::layout::Corner;
+use super::legend::{fill_swatch, Entry};
 use super::{
     bounds, colour, draw_frame_and_footer, draw_furniture, draw_grid, draw_influence_zones,
-    draw_outlines, draw_points, grade_colour, title, MapData, MapHazard, MapPoint, MapUnit, Page,
-    Rect, RenderError, View,
+    draw_outlines, draw_points, grade_name, grid_codes_in, plan_map, risk_legend, tint_of, title,
+    Areas, Drawn, MapData, MapHazard, MapPoint, MapUnit, Page, RenderError, RiskShown,
 };
 use crate::model::Grade;
 use crate::styles::MapStyle;
@@ -36,10 +38,9 @@ fn padded(b: &MultiPolygon<f64>, pad_m: f64) -> ([f64; 2], [f64; 2]) {
     )
 }
 
-/// The box of the park's findings, upper left.
-fn draw_findings(page: &mut Page, park: &MapPark) {
+/// The findings box's lines' size, px.
+fn findings_size(page: &Page, park: &MapPark) -> (f32, f32) {
     let size = page.pt(page.style.text.legend_pt);
-    let line = size * 1.6;
     let pad = page.mm(3.0);
     let width = park
         .lines
@@ -47,12 +48,21 @@ fn draw_findings(page: &mut Page, park: &MapPark) {
         .map(|t| page.measure(t, size).0)
         .fold(page.measure(&park.name, size).0, f32::max)
         + 2.0 * pad;
-    let r = Rect {
-        l: page.frame.l + page.mm(4.0),
-        t: page.frame.t + page.mm(4.0),
-        r: page.frame.l + page.mm(4.0) + width,
-        b: page.frame.t + page.mm(4.0) + 2.0 * pad + line * (park.lines.len() + 1) as f32,
-    };
+    (
+        width,
+        2.0 * pad + size * 1.6 * (park.lines.len() + 1) as f32,
+    )
+}
+
+/// The box of the park's findings, where the layout put it (upper left by
+/// preference).
+fn draw_findings(page: &mut Page, park: &MapPark) {
+    let size = page.pt(page.style.text.legend_pt);
+    let line = size * 1.6;
+    let pad = page.mm(3.0);
+    let r = page.placement.and_then(|p| p.extra).unwrap_or_else(|| {
+        Corner::TopLeft.place(page.frame, findings_size(page, park), page.mm(4.0))
+    });
     let furniture = page.style.furniture.clone();
     page.rect(
         r,
@@ -66,6 +76,7 @@ fn draw_findings(page: &mut Page, park: &MapPark) {
         page.text(t, r.l + pad, y, size, ink, None);
     }
     page.taken.push(r);
+    page.furniture("findings", r);
 }
 
 /// One park's map; the view takes in `around_m` around it.
@@ -75,10 +86,54 @@ pub fn park_map(
     around_m: f64,
     style: &MapStyle,
     font: &ab_glyph::FontVec,
-) -> Result<Vec<u8>, RenderError> {
+) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let env = padded(&park.boundary, around_m);
-    let view = View::fit_within(env.0, env.1, super::body_rect(&page), page.frame);
+    let name = format!("{}{}", data.area_name, park.name);
+    let title_text = title(data, &name, "安全风险分布图");
+    // The legend counts what the frame shows; the frame is known once the
+    // map is laid out, and the layout needs the legend's size: the counts
+    // are taken in the envelope first, then in the frame (the legend's
+    // lines are the same either way).
+    let in_env = |xy: [f64; 2]| {
+        xy[0] >= env.0[0] && xy[0] <= env.1[0] && xy[1] >= env.0[1] && xy[1] <= env.1[1]
+    };
+    let park_entry = |page: &Page| Entry {
+        paint: fill_swatch(tint_of(
+            &crate::styles::grade(park.grade).fill,
+            page.style.units.fill_alpha,
+        )),
+        text: format!("化工园区 {}", grade_name(park.grade)),
+        colour: None,
+    };
+    let legend_of = |page: &Page, points: &[&MapPoint], hazards: &[&MapHazard]| {
+        let shown = RiskShown {
+            points,
+            hazards,
+            zones: !hazards.is_empty(),
+            areas: Areas::None,
+            cells: grid_codes_in(&data.grid, env.0, env.1),
+        };
+        let mut legend = risk_legend(page, &shown, &data.grid_thresholds);
+        legend.section("化工园区", vec![park_entry(page)]);
+        legend
+    };
+    let points: Vec<&MapPoint> = data.enterprises.iter().filter(|p| in_env(p.xy)).collect();
+    let hazards: Vec<&MapHazard> = data
+        .hazards
+        .iter()
+        .filter(|h| h.grade.is_some() && in_env(h.xy))
+        .collect();
+    let legend = legend_of(&page, &points, &hazards);
+    let extra = Some(findings_size(&page, park));
+    let view = plan_map(
+        &mut page,
+        &[&park.boundary],
+        env,
+        &title_text,
+        &legend,
+        extra,
+    );
     // What lies in the frame: drawn, and counted in the legend.
     let shown = |xy: [f64; 2]| {
         let (x, y) = view.px(xy[0], xy[1]);
@@ -90,26 +145,25 @@ pub fn park_map(
         .iter()
         .filter(|h| h.grade.is_some() && shown(h.xy))
         .collect();
+    let legend = legend_of(&page, &points, &hazards);
+    let parks = page.style.parks.clone();
+    let fill = tint_of(
+        &crate::styles::grade(park.grade).fill,
+        style.units.fill_alpha,
+    );
+    page.polygon(&view, &park.boundary, Some(fill), None);
     draw_grid(&mut page, &view, &data.grid);
     let units: Vec<&MapUnit> = data.units.iter().collect();
     draw_outlines(&mut page, &view, &units, None);
-    let parks = page.style.parks.clone();
     page.polygon(
         &view,
         &park.boundary,
-        Some(grade_colour(park.grade, style.units.fill_alpha)),
+        None,
         Some((colour(&parks.outline, 1.0), page.mm(parks.outline_mm))),
     );
     draw_influence_zones(&mut page, &view, &hazards);
     draw_points(&mut page, &view, &points, &hazards);
-    let name = format!("{}{}", data.area_name, park.name);
-    draw_furniture(
-        &mut page,
-        &view,
-        &points,
-        hazards.len(),
-        &title(data, &name, "安全风险分布图"),
-    );
+    draw_furniture(&mut page, &view, &legend, &title_text);
     draw_findings(&mut page, park);
     if let Some(p) = park
         .boundary
