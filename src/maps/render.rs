@@ -914,7 +914,7 @@ struct RiskShown<'a> {
     /// The area grades filled: every unit's on the city map, the
     /// district's own (and its grey neighbours) on a district map.
     areas: Areas<'a>,
-    /// The cell codes (0–4) the map shows.
+    /// The cell codes the map shows (see [`grid_codes_in`]).
     cells: [bool; 8],
 }
 
@@ -928,8 +928,9 @@ enum Areas<'a> {
     None,
 }
 
-/// An enterprise's symbol, `r` px in radius.
-fn enterprise_symbol<'a>(g: Grade) -> legend::Painter<'a> {
+/// An enterprise's symbol in the legend: its dot, no smaller than a
+/// third of the text.
+fn enterprise_symbol(g: Grade) -> legend::Painter {
     Box::new(move |page: &mut Page, x, y, size| {
         let r = (page.mm(page.style.points.enterprise_mm) / 2.0).max(size * 0.3);
         let halo = colour(&page.style.text.halo, 1.0);
@@ -938,7 +939,7 @@ fn enterprise_symbol<'a>(g: Grade) -> legend::Painter<'a> {
 }
 
 /// The major hazard source's triangle.
-fn hazard_symbol<'a>() -> legend::Painter<'a> {
+fn hazard_symbol() -> legend::Painter {
     Box::new(|page: &mut Page, x, y, size| {
         let outline = colour(&page.style.points.major_hazard_outline, 1.0);
         page.triangle(x, y, size * 1.1, grade_colour(Grade::Red, 1.0), outline);
@@ -946,7 +947,7 @@ fn hazard_symbol<'a>() -> legend::Painter<'a> {
 }
 
 /// The influence zone's ring.
-fn zone_symbol<'a>() -> legend::Painter<'a> {
+fn zone_symbol() -> legend::Painter {
     Box::new(|page: &mut Page, x, y, size| {
         let p = page.style.points.clone();
         page.circle(
@@ -970,11 +971,7 @@ fn grade_name(g: Grade) -> String {
 /// The risk maps' legend: enterprises by grade, major hazard sources and
 /// their zones, the area fills and the grid's grades, each where the map
 /// shows it.
-fn risk_legend<'a>(
-    page: &Page,
-    shown: &RiskShown,
-    t: &crate::ingest::config::Thresholds,
-) -> Legend<'a> {
+fn risk_legend(page: &Page, shown: &RiskShown, t: &crate::ingest::config::Thresholds) -> Legend {
     let mut legend = Legend::default();
     let counts = counts(shown.points);
     legend.section(
@@ -1007,10 +1004,13 @@ fn risk_legend<'a>(
     }
     legend.section("重大危险源", hazards);
     let fill = page.style.units.fill_alpha;
-    let area = |g: Grade, alpha: f64, text: String| Entry {
-        paint: legend::fill_swatch(tint_of(&styles::grade(g).fill, alpha)),
-        text,
-        colour: Some(tint_of(&styles::grade(g).fill, alpha)),
+    let area = |g: Grade, alpha: f64, text: String| {
+        let fill = tint_of(&styles::grade(g).fill, alpha);
+        Entry {
+            paint: legend::fill_swatch(fill),
+            text,
+            colour: Some(fill),
+        }
     };
     let areas = match shown.areas {
         Areas::All(units) => Grade::DESCENDING
@@ -1036,23 +1036,26 @@ fn risk_legend<'a>(
     };
     legend.section("区域风险等级", areas);
     let alpha = page.style.grid.alpha;
-    let ranges = [
-        format!("E ≥ {}", t.red),
-        format!("{} ≤ E < {}", t.orange, t.red),
-        format!("{} ≤ E < {}", t.yellow, t.orange),
-        format!("0 < E < {}", t.yellow),
-    ];
     legend.section(
         "网格风险暴露等级",
-        Grade::DESCENDING
-            .iter()
-            .zip(ranges)
-            .zip([4usize, 3, 2, 1])
-            .filter(|(_, code)| shown.cells[*code])
-            .map(|((g, range), _)| area(*g, alpha, format!("{}  {range}", styles::label(*g))))
+        (1..=4u8)
+            .rev()
+            .filter(|c| shown.cells[*c as usize])
+            .filter_map(code_grade)
+            .map(|g| area(g, alpha, format!("{}  {}", styles::label(g), e_range(g, t))))
             .collect(),
     );
     legend
+}
+
+/// The E values of a cell grade, as the legend writes them.
+fn e_range(g: Grade, t: &crate::ingest::config::Thresholds) -> String {
+    match g {
+        Grade::Red => format!("E ≥ {}", t.red),
+        Grade::Orange => format!("{} ≤ E < {}", t.orange, t.red),
+        Grade::Yellow => format!("{} ≤ E < {}", t.yellow, t.orange),
+        Grade::Blue => format!("0 < E < {}", t.yellow),
+    }
 }
 
 /// The part of the frame a map is fitted into: below the title band.
@@ -1231,7 +1234,7 @@ fn draw_scale_bar(page: &mut Page, view: &View) {
 fn draw_north_arrow(page: &mut Page) {
     let size = page.mm(9.0);
     let at = page.placement.map_or_else(
-        || layout::Corner::TopRight.place(page.frame, layout::north_size(page), page.mm(4.0)),
+        || Corner::TopRight.place(page.frame, layout::north_size(page), page.mm(4.0)),
         |p| p.north,
     );
     let (cx, top) = ((at.l + at.r) / 2.0, at.t + page.mm(2.0));
@@ -1376,7 +1379,6 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     };
     let legend = risk_legend(&page, &shown, &data.grid_thresholds);
     let view = plan_map(&mut page, &outlines, (min, max), &title_text, &legend, None);
-    let outline = colour(&style.units.outline, 1.0);
     for u in &data.units {
         let fill = u
             .grade
@@ -1384,22 +1386,13 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
         page.polygon(&view, &u.boundary, fill, None);
     }
     draw_grid(&mut page, &view, &data.grid);
-    for u in &data.units {
-        page.polygon(
-            &view,
-            &u.boundary,
-            None,
-            Some((outline, page.mm(style.units.outline_mm))),
-        );
-    }
-    if let Some(c) = &data.city {
-        page.polygon(
-            &view,
-            &c.boundary,
-            None,
-            Some((outline, page.mm(style.units.city_outline_mm))),
-        );
-    }
+    let units: Vec<&MapUnit> = data.units.iter().collect();
+    draw_outlines(
+        &mut page,
+        &view,
+        &units,
+        data.city.as_ref().map(|c| &c.boundary),
+    );
     draw_points(&mut page, &view, &all, &hazards);
     draw_furniture(&mut page, &view, &legend, &title_text);
     let size = page.pt(style.text.label_pt) * 1.25;
@@ -1687,7 +1680,7 @@ fn targets_near(targets: &[MapTarget], at: [f64; 2], reach: f64) -> Vec<(f64, &M
 }
 
 /// A vulnerable target's green square.
-fn target_symbol<'a>() -> legend::Painter<'a> {
+fn target_symbol() -> legend::Painter {
     Box::new(|page: &mut Page, x, y, _| {
         let s = page.mm(1.6);
         let fill = colour(&page.style.points.target, 1.0);
@@ -2060,7 +2053,7 @@ pub fn render_all(
     let drawn = jobs
         .par_iter()
         .map(|(path, job)| {
-            let png = match job {
+            let drawn = match job {
                 Job::City => city_map(data, &style, &font)?,
                 Job::District(u, within) => district_map(data, u, within, &style, &font)?,
                 Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
@@ -2074,7 +2067,7 @@ pub fn render_all(
                     coverage::district_coverage_map(data, c, u, &style, &font)?
                 }
             };
-            let mut info = png.info;
+            let mut info = drawn.info;
             info.file = format!(
                 "maps/{}",
                 path.strip_prefix(dir)
@@ -2082,7 +2075,7 @@ pub fn render_all(
                     .to_string_lossy()
                     .replace('\\', "/")
             );
-            Ok((write_png(path, &png.png)?, info))
+            Ok((write_file(path, &drawn.png)?, info))
         })
         .collect::<Result<Vec<(PathBuf, MapInfo)>, RenderError>>()?;
     let (mut files, infos): (Vec<PathBuf>, Vec<MapInfo>) = drawn.into_iter().unzip();
@@ -2097,12 +2090,12 @@ fn write_index(dir: &Path, infos: &[MapInfo]) -> Result<PathBuf, RenderError> {
     let mut text = serde_json::to_string_pretty(&serde_json::json!({ "maps": infos }))
         .expect("map information serialises");
     text.push('\n');
-    write_png(&path, text.as_bytes())
+    write_file(&path, text.as_bytes())
 }
 
 /// Writes a rendered map or the maps' index (atomically); gives its path.
-fn write_png(path: &Path, png: &[u8]) -> Result<PathBuf, RenderError> {
-    crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, png)).map_err(
+fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf, RenderError> {
+    crate::output::write::atomic_write(path, |w| std::io::Write::write_all(w, bytes)).map_err(
         |e| RenderError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::other(e.to_string()),

@@ -14,8 +14,8 @@ use tiny_skia::{Color, PathBuilder, Transform};
 use super::legend::{fill_swatch, Entry, Legend};
 use super::{
     bounds, colour, draw_frame_and_footer_lines, draw_furniture, grid_codes_in, load_font,
-    paint_cells, plan_map, safe_file_stem, solid, tint_of, write_png, Drawn, GradeGrid, MapOptions,
-    Page, RenderError, View,
+    paint_cells, plan_map, safe_file_stem, solid, tint_of, write_file, Drawn, GradeGrid,
+    MapOptions, Page, RenderError, View,
 };
 use crate::styles::{self, MapStyle};
 
@@ -100,7 +100,7 @@ pub fn render_change_maps(
         (dir.join("district").join(file), Some(u))
     }));
     jobs.par_iter()
-        .map(|(path, unit)| write_png(path, &change_map(data, *unit, &style, &font)?.png))
+        .map(|(path, unit)| write_file(path, &change_map(data, *unit, &style, &font)?.png))
         .collect()
 }
 
@@ -130,9 +130,7 @@ fn change_map(
         "{area}{}年安全风险变化图（与{}年对比）",
         data.years.1, data.years.0
     );
-    // The change codes 1–7 (steps −3 … +3) in the envelope.
-    let seen = grid_codes_in(&data.grid, min, max);
-    let cells: [bool; 7] = std::array::from_fn(|i| seen[i + 1]);
+    let cells = grid_codes_in(&data.grid, min, max);
     let legend = change_legend(&page, &points, cells);
     let view = plan_map(&mut page, &shown, (min, max), &title_text, &legend, None);
     let change = &style.change;
@@ -234,7 +232,7 @@ fn draw_marks(page: &mut Page, view: &View, points: &[&ChangePoint]) {
 }
 
 /// The legend: the enterprises' marks and the cells' steps the map shows.
-fn change_legend<'a>(page: &Page, points: &[&ChangePoint], cells: [bool; 7]) -> Legend<'a> {
+fn change_legend(page: &Page, points: &[&ChangePoint], cells: [bool; 8]) -> Legend {
     let count = |m: Mark| points.iter().filter(|p| p.mark == m).count();
     let marks = [
         (Mark::Up, "风险等级升高企业"),
@@ -253,7 +251,7 @@ fn change_legend<'a>(page: &Page, points: &[&ChangePoint], cells: [bool; 7]) -> 
     let alpha = page.style.grid.alpha;
     let steps = [3i16, 2, 1, 0, -1, -2, -3]
         .into_iter()
-        .filter(|s| cells[(s + 3) as usize])
+        .filter(|s| cells[step_code(*s) as usize])
         .map(|s| {
             let text = match s {
                 0 => "网格风险等级不变".to_string(),

@@ -165,12 +165,7 @@ fn percent(part: usize, whole: usize) -> String {
 
 /// The legend: the resources by kind, the places covered or not, the
 /// stations' reach, and (on the city map) each district's share.
-fn coverage_legend<'a>(
-    page: &Page,
-    c: &CoverageData,
-    shown: &Shown,
-    units: &[&MapUnit],
-) -> Legend<'a> {
+fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUnit]) -> Legend {
     let style = page.style.resources.clone();
     let resources = ResourceKind::ALL
         .iter()

@@ -329,7 +329,7 @@ fn per_unit(units: &[&MapUnit], dangers: &[&MapDanger]) -> Vec<(String, usize, u
 
 /// The legend: each class the map shows with its count, then (on the city
 /// map) the open major hidden dangers per district, as many as fit.
-fn danger_legend<'a>(page: &Page, dangers: &[&MapDanger], units: &[&MapUnit]) -> Legend<'a> {
+fn danger_legend(page: &Page, dangers: &[&MapDanger], units: &[&MapUnit]) -> Legend {
     let count = |c: DangerClass| dangers.iter().filter(|d| DangerClass::of(d) == c).count();
     let entries = DangerClass::ALL
         .iter()

@@ -8,12 +8,12 @@ use tiny_skia::Color;
 use super::{colour, Page, Rect};
 
 /// Draws a swatch centred at (x, y), `size` px across.
-pub type Painter<'a> = Box<dyn Fn(&mut Page, f32, f32, f32) + 'a>;
+pub type Painter = Box<dyn Fn(&mut Page, f32, f32, f32)>;
 
 /// One symbol and what it stands for.
-pub struct Entry<'a> {
+pub struct Entry {
     /// Draws the symbol.
-    pub paint: Painter<'a>,
+    pub paint: Painter,
     /// Its meaning, with a count where one means something.
     pub text: String,
     /// The colour the symbol shows on the map itself, where it has one
@@ -22,25 +22,25 @@ pub struct Entry<'a> {
 }
 
 /// Entries under a heading.
-pub struct Section<'a> {
+pub struct Section {
     /// The heading (企业风险等级 …); none for a legend of one group.
     pub heading: Option<String>,
     /// The entries, in drawing-priority order.
-    pub entries: Vec<Entry<'a>>,
+    pub entries: Vec<Entry>,
 }
 
 /// A map's legend.
 #[derive(Default)]
-pub struct Legend<'a> {
+pub struct Legend {
     /// The groups of entries.
-    pub sections: Vec<Section<'a>>,
+    pub sections: Vec<Section>,
     /// Small lines under the entries: what is left out, per-unit counts.
     pub notes: Vec<String>,
 }
 
 /// A swatch filled with `fill` (already at the opacity the map uses),
 /// outlined thinly: an area fill or a grid grade.
-pub fn fill_swatch<'a>(fill: Color) -> Painter<'a> {
+pub fn fill_swatch(fill: Color) -> Painter {
     Box::new(move |page: &mut Page, x, y, size| {
         let edge = colour(&page.style.furniture.swatch_outline, 1.0);
         page.rect(
@@ -56,9 +56,9 @@ pub fn fill_swatch<'a>(fill: Color) -> Painter<'a> {
     })
 }
 
-impl<'a> Legend<'a> {
+impl Legend {
     /// A section; sections with no entries are left out.
-    pub fn section(&mut self, heading: &str, entries: Vec<Entry<'a>>) {
+    pub fn section(&mut self, heading: &str, entries: Vec<Entry>) {
         if !entries.is_empty() {
             self.sections.push(Section {
                 heading: Some(heading.to_string()),
@@ -83,7 +83,7 @@ impl<'a> Legend<'a> {
 
     /// The sections split into columns no taller than `max_height` px
     /// (the title line, the notes and the padding counted in the first).
-    fn columns(&self, page: &Page, max_height: f32) -> Vec<Vec<&Section<'a>>> {
+    fn columns(&self, page: &Page, max_height: f32) -> Vec<Vec<&Section>> {
         let m = Legend::metrics(page);
         let fixed = 2.0 * m.pad + m.line + self.notes_height(&m);
         let mut cols: Vec<Vec<&Section>> = vec![Vec::new()];
@@ -113,19 +113,8 @@ impl<'a> Legend<'a> {
     pub fn size(&self, page: &Page, max_height: f32) -> (f32, f32) {
         let m = Legend::metrics(page);
         let cols = self.columns(page, max_height);
-        let col_width = |c: &Vec<&Section>| {
-            c.iter()
-                .flat_map(|s| {
-                    let head = s.heading.as_deref().map(|h| page.measure(h, m.size).0);
-                    s.entries
-                        .iter()
-                        .map(|e| page.measure(&e.text, m.size).0 + m.size * 1.8)
-                        .chain(head)
-                })
-                .fold(page.measure("图  例", m.size).0, f32::max)
-        };
-        let entries_width: f32 =
-            cols.iter().map(col_width).sum::<f32>() + m.gap * (cols.len() - 1) as f32;
+        let entries_width: f32 = cols.iter().map(|c| column_width(page, c, &m)).sum::<f32>()
+            + m.gap * (cols.len() - 1) as f32;
         let notes_width = self
             .notes
             .iter()
@@ -138,7 +127,9 @@ impl<'a> Legend<'a> {
             + 2.0 * m.pad
             + m.line
             + self.notes_height(&m);
-        (entries_width.max(notes_width) + 2.0 * m.pad, height)
+        let heading = page.measure("图  例", m.size).0;
+        let width = entries_width.max(notes_width).max(heading);
+        (width + 2.0 * m.pad, height)
     }
 
     /// Draws the legend in `r` (as sized by [`Legend::size`] with the same
@@ -157,22 +148,19 @@ impl<'a> Legend<'a> {
         let mut bottom = top;
         for col in self.columns(page, max_height) {
             let mut y = top;
-            let mut width: f32 = 0.0;
-            for s in col {
+            for s in &col {
                 if let Some(h) = &s.heading {
                     page.text(h, x, y + m.size * 0.1, m.size * 0.92, muted, None);
-                    width = width.max(page.measure(h, m.size).0);
                     y += m.heading;
                 }
                 for e in &s.entries {
                     (e.paint)(page, x + m.size * 0.6, y + m.size * 0.6, m.size);
                     page.text(&e.text, x + m.size * 1.8, y, m.size, ink, None);
-                    width = width.max(page.measure(&e.text, m.size).0 + m.size * 1.8);
                     y += m.line;
                 }
             }
             bottom = bottom.max(y);
-            x += width + m.gap;
+            x += column_width(page, &col, &m) + m.gap;
         }
         let mut y = bottom + m.small * 0.6;
         for n in &self.notes {
@@ -203,6 +191,19 @@ struct Metrics {
     note: f32,
     pad: f32,
     gap: f32,
+}
+
+/// A column's width in px: its widest entry (swatch and text) or heading.
+fn column_width(page: &Page, col: &[&Section], m: &Metrics) -> f32 {
+    col.iter()
+        .flat_map(|s| {
+            let head = s.heading.as_deref().map(|h| page.measure(h, m.size).0);
+            s.entries
+                .iter()
+                .map(|e| page.measure(&e.text, m.size).0 + m.size * 1.8)
+                .chain(head)
+        })
+        .fold(0.0, f32::max)
 }
 
 fn section_height(s: &Section, m: &Metrics) -> f32 {

@@ -118,12 +118,17 @@ pub fn park_map(
         legend.section("化工园区", vec![park_entry(page)]);
         legend
     };
-    let points: Vec<&MapPoint> = data.enterprises.iter().filter(|p| in_env(p.xy)).collect();
-    let hazards: Vec<&MapHazard> = data
-        .hazards
-        .iter()
-        .filter(|h| h.grade.is_some() && in_env(h.xy))
-        .collect();
+    // The enterprises and major hazard sources where `keep` holds.
+    let pick = |keep: &dyn Fn([f64; 2]) -> bool| -> (Vec<&MapPoint>, Vec<&MapHazard>) {
+        let points = data.enterprises.iter().filter(|p| keep(p.xy)).collect();
+        let hazards = data
+            .hazards
+            .iter()
+            .filter(|h| h.grade.is_some() && keep(h.xy))
+            .collect();
+        (points, hazards)
+    };
+    let (points, hazards) = pick(&in_env);
     let legend = legend_of(&page, &points, &hazards);
     let extra = Some(findings_size(&page, park));
     let view = plan_map(
@@ -139,12 +144,7 @@ pub fn park_map(
         let (x, y) = view.px(xy[0], xy[1]);
         page.frame.holds(x, y)
     };
-    let points: Vec<&MapPoint> = data.enterprises.iter().filter(|p| shown(p.xy)).collect();
-    let hazards: Vec<&MapHazard> = data
-        .hazards
-        .iter()
-        .filter(|h| h.grade.is_some() && shown(h.xy))
-        .collect();
+    let (points, hazards) = pick(&shown);
     let legend = legend_of(&page, &points, &hazards);
     let parks = page.style.parks.clone();
     let fill = tint_of(
