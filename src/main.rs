@@ -125,6 +125,11 @@ enum Command {
         /// Append deliberately bad rows to every input and list them in expected_rejects.csv.
         #[arg(long)]
         bad_rows: bool,
+        /// A folder of base layers (built_up, water, railways, roads,
+        /// places .geojson and attribution.txt) to copy beside the data and
+        /// name in the project file's [basemap].
+        #[arg(long, conflicts_with = "evolve_from")]
+        basemap: Option<PathBuf>,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -205,6 +210,7 @@ fn main() -> ExitCode {
             targets,
             year,
             bad_rows,
+            basemap,
             out,
         } => {
             let opts = match (evolve_from, boundaries) {
@@ -220,6 +226,7 @@ fn main() -> ExitCode {
                         boundaries: boundaries.expect("clap requires it"),
                         out,
                         recipe: Recipe::new(seed, year.unwrap_or(2026), &sizes, bad_rows),
+                        basemap,
                     }
                 }
             };

@@ -834,6 +834,22 @@ pub struct Road {
     pub lines: MultiLineString<f64>,
 }
 
+/// A feature of a base layer (`[basemap.…]`): context drawn under the risk
+/// data, never analysed.
+#[derive(Debug, Clone)]
+pub struct BaseFeature {
+    /// Its name, else `#` and its row (names may repeat).
+    pub id: String,
+    /// Its name, when given.
+    pub name: Option<String>,
+    /// Its class as written (a road's class, 运河, a place's rank …).
+    pub class: Option<String>,
+    /// A place's population, when given.
+    pub population: Option<f64>,
+    /// Its geometry in WGS 84 lon/lat degrees.
+    pub geometry: geo::Geometry<f64>,
+}
+
 /// A chemical park (化工园区), as its boundary polygon.
 #[derive(Debug, Clone)]
 pub struct ChemicalPark {

@@ -217,6 +217,9 @@ pub struct GenerateOptions {
     pub out: PathBuf,
     /// How to make the data set (seed, year, sizes, bad rows).
     pub recipe: crate::generate::Recipe,
+    /// A folder of base layers to copy beside the data and name in the
+    /// project file's `[basemap]`.
+    pub basemap: Option<PathBuf>,
 }
 
 impl GenerateOptions {
@@ -227,7 +230,7 @@ impl GenerateOptions {
         year: i32,
         out: PathBuf,
     ) -> Result<GenerateOptions, PipelineError> {
-        use crate::generate::files::{BOUNDARIES, RECIPE};
+        use crate::generate::files::{BASEMAP, BOUNDARIES, RECIPE};
         let path = from.join(RECIPE);
         let bad = |reason: String| PipelineError::Evolve {
             path: path.clone(),
@@ -251,6 +254,7 @@ impl GenerateOptions {
             boundaries: from.join(BOUNDARIES),
             out,
             recipe,
+            basemap: Some(from.join(BASEMAP)).filter(|d| d.is_dir()),
         })
     }
 }
@@ -270,18 +274,18 @@ pub fn generate(
     let (data, changes) = opts.recipe.make(&index);
     Ok(crate::generate::files::write_all(
         &opts.out,
-        &opts.boundaries,
+        (&opts.boundaries, opts.basemap.as_deref()),
         &opts.recipe,
         (&data, &changes),
         &area_name,
     )?)
 }
 
-/// Every file a project reads, named by its `[inputs.…]` key (and the project file).
+/// Every file a project reads, named by its table (and the project file).
 fn project_files(project: &Project) -> Vec<(String, PathBuf)> {
     let mut files = vec![("the project file".to_string(), project.file.clone())];
     for spec in project.inputs.values() {
-        files.push((format!("[inputs.{}]", spec.kind.key()), spec.path.clone()));
+        files.push((spec.kind.table().to_string(), spec.path.clone()));
     }
     files
 }

@@ -255,6 +255,40 @@ pub struct TargetStyle {
     pub general: String,
 }
 
+/// The base layers under the risk data (colours `#RRGGBB`, widths in mm).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasemapStyle {
+    /// Fill of built-up areas.
+    pub built_up: String,
+    /// Fill of water areas.
+    pub water: String,
+    /// Rivers, canals and the shores of water areas.
+    pub river: String,
+    /// Width of a water area's shore.
+    pub shore_mm: f64,
+    /// Width of a river.
+    pub river_mm: f64,
+    /// Width of a canal.
+    pub canal_mm: f64,
+    /// A railway's line.
+    pub railway: String,
+    /// The dashes inside a railway's line.
+    pub railway_dash: String,
+    /// Width of a railway.
+    pub railway_mm: f64,
+    /// Roads.
+    pub road: String,
+    /// Width of a road.
+    pub road_mm: f64,
+    /// Width of a major road at district scale.
+    pub major_road_mm: f64,
+    /// A place's dot and name.
+    pub place: String,
+    /// Diameter of a place's dot.
+    pub place_mm: f64,
+}
+
 /// Boxes under the title, legend, scale bar and notes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,6 +388,8 @@ pub struct MapStyle {
     pub parks: ParkStyle,
     /// Vulnerable targets.
     pub targets: TargetStyle,
+    /// The base layers.
+    pub basemap: BasemapStyle,
     /// Title, legend and notes boxes.
     pub furniture: FurnitureStyle,
     /// The locator inset.

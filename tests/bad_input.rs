@@ -389,3 +389,57 @@ fn a_point_park_and_a_polygon_road_are_rejected_by_feature() {
     assert_eq!(counts("parks"), [3, 2, 1]);
     assert_eq!(counts("roads"), [2, 1, 1]);
 }
+
+/// A base layer's bad feature is a reject like any other (named by file,
+/// row and reason) and the good ones are drawn; the counts add up.
+#[test]
+fn bad_base_layer_features_are_rejected_and_counted() {
+    let dir = copy_fixture("changzhou");
+    std::fs::write(
+        dir.path().join("basemap/roads.geojson"),
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"常金大道","class":"primary"},"geometry":{"type":"LineString","coordinates":[[119.9,31.7],[119.95,31.72]]}},
+{"type":"Feature","properties":{"name":"错误道路"},"geometry":{"type":"Point","coordinates":[119.9,31.7]}}
+]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("basemap/places.geojson"),
+        r#"{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"name":"湖塘镇","class":"PPLA4"},"geometry":{"type":"Point","coordinates":[119.96,31.72]}},
+{"type":"Feature","properties":{"name":"","class":"PPLA4"},"geometry":{"type":"Point","coordinates":[119.9,31.7]}}
+]}"#,
+    )
+    .unwrap();
+    let report_dir = tempfile::tempdir().unwrap();
+    let out = riskatlas(&[
+        "check",
+        dir.path().join("project.toml").to_str().unwrap(),
+        "--report",
+        report_dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = read_json(&report_dir.path().join("report.json"));
+    for layer in ["basemap_roads", "basemap_places"] {
+        let r = &report["inputs"][layer];
+        assert_eq!(
+            (
+                r["read"].as_u64(),
+                r["accepted"].as_u64(),
+                r["rejected"].as_u64()
+            ),
+            (Some(2), Some(1), Some(1)),
+            "{layer}: {r}"
+        );
+    }
+    assert_eq!(report["accounting"]["balanced"], true);
+    let rejects = std::fs::read_to_string(report_dir.path().join("rejects.csv")).unwrap();
+    assert!(
+        rejects.contains(
+            "roads.geojson,,2,错误道路,geometry,,invalid_geometry,a road or railway must be a line"
+        ),
+        "{rejects}"
+    );
+    assert!(rejects.contains("places.geojson,,2,"), "{rejects}");
+}

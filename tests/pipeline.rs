@@ -416,6 +416,8 @@ fn generator_reproduces_the_bundled_example_byte_for_byte() {
             "--targets",
             "1000",
             "--bad-rows",
+            "--basemap",
+            root().join("fixtures/basemap/changzhou").to_str().unwrap(),
             "--out",
             data.path().to_str().unwrap(),
         ],
@@ -1765,4 +1767,174 @@ print(json.dumps(rows, ensure_ascii=False, default=str))
         assert!(r[row].as_str().unwrap().starts_with('表'), "{r:?}");
     }
     assert!(rows.len() > 1);
+}
+
+/// A map's pixel for a WGS 84 position, through the geotransform and CRS
+/// `maps.json` records.
+fn map_pixel(index: &Value, entry: &Value, lon: f64, lat: f64) -> (f64, f64) {
+    let epsg: u32 = index["crs"].as_str().unwrap()["EPSG:".len()..]
+        .parse()
+        .unwrap();
+    let metric = riskatlas::crs::MetricCrs::for_epsg(epsg).unwrap();
+    let gt: Vec<f64> = entry["geotransform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let (x, y) = metric.project(lon, lat);
+    ((x - gt[0]) / gt[1], (y - gt[3]) / gt[5])
+}
+
+/// Whether a pixel is the roads' grey or near it (anti-aliased over a
+/// light tint), from `styles/map.toml` [basemap] road.
+fn roadish(img: &(u32, u32, Vec<u8>), x: usize, y: usize) -> bool {
+    let road = hex_rgb(&riskatlas::styles::map().basemap.road);
+    let p = &img.2[(y * img.0 as usize + x) * 4..][..3];
+    (0..3).all(|i| (p[i] as i32 - road[i] as i32).abs() <= 24)
+}
+
+/// The example's base layers are on its maps, under the risk data: at the
+/// middle of the bundled roads (away from the furniture) the city map and
+/// a district map show the road grey, and much less so beside them; where
+/// an enterprise sits on a road, its symbol, not the road, is on top.
+#[test]
+fn base_layers_are_drawn_under_the_risk_data() {
+    let out = example_outputs();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("maps/maps.json")).unwrap()).unwrap();
+    let roads = read_json(&root().join("fixtures/basemap/changzhou/roads.geojson"));
+    let enterprises = read_json(&out.join("geojson/enterprises.geojson"));
+    // The district map greys its neighbours over everything: it is checked
+    // inside the district only.
+    let units = read_json(&out.join("geojson/admin_units.geojson"));
+    let wujin: MultiPolygon<f64> = units["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["code"] == "320412")
+        .map(|f| multipolygon(&f["geometry"]))
+        .expect("武进区 in the units layer");
+    for (file, within) in [
+        ("maps/city.png", None),
+        ("maps/district/320412.png", Some(&wujin)),
+    ] {
+        let entry = map_entry(out, file);
+        let img = decode_png(&out.join(file));
+        let (w, h) = (img.0 as f64, img.1 as f64);
+        let boxes: Vec<[usize; 4]> = entry["furniture"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|k| furniture_box(&entry, k))
+            .collect();
+        // Inside the frame (12 mm at 150 dpi, and a margin), off the furniture.
+        let clear = |x: f64, y: f64| {
+            x > 90.0
+                && x < w - 90.0
+                && y > 90.0
+                && y < h - 90.0
+                && !boxes.iter().any(|[l, t, r, b]| {
+                    x + 8.0 >= *l as f64
+                        && x - 8.0 < *r as f64
+                        && y + 8.0 >= *t as f64
+                        && y - 8.0 < *b as f64
+                })
+        };
+        let near_road = |x: f64, y: f64| {
+            let (x, y) = (x.round() as usize, y.round() as usize);
+            (x - 1..=x + 1).any(|i| (y - 1..=y + 1).any(|j| roadish(&img, i, j)))
+        };
+        let mut segments = Vec::new();
+        let (mut on, mut beside, mut n) = (0, 0, 0);
+        for f in roads["features"].as_array().unwrap() {
+            let c = f["geometry"]["coordinates"].as_array().unwrap();
+            let lon_lat = |i: usize| (c[i][0].as_f64().unwrap(), c[i][1].as_f64().unwrap());
+            let middle = geo::Point::new(
+                (lon_lat(0).0 + lon_lat(c.len() - 1).0) / 2.0,
+                (lon_lat(0).1 + lon_lat(c.len() - 1).1) / 2.0,
+            );
+            if within.is_some_and(|u| !geo::Contains::contains(u, &middle)) {
+                continue;
+            }
+            let ends: Vec<(f64, f64)> = c
+                .iter()
+                .map(|p| {
+                    map_pixel(
+                        &index,
+                        &entry,
+                        p[0].as_f64().unwrap(),
+                        p[1].as_f64().unwrap(),
+                    )
+                })
+                .collect();
+            for pair in ends.windows(2) {
+                segments.push((pair[0], pair[1]));
+                let (a, b) = (pair[0], pair[1]);
+                let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+                let mid = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+                // 12 px to the side of the road.
+                let side = (
+                    mid.0 - (b.1 - a.1) / len * 12.0,
+                    mid.1 + (b.0 - a.0) / len * 12.0,
+                );
+                if len < 30.0 || !clear(mid.0, mid.1) || !clear(side.0, side.1) {
+                    continue;
+                }
+                n += 1;
+                on += near_road(mid.0, mid.1) as usize;
+                beside += near_road(side.0, side.1) as usize;
+            }
+        }
+        assert!(n >= 40, "{file}: only {n} road midpoints to check");
+        let (on, beside) = (on as f64 / n as f64, beside as f64 / n as f64);
+        assert!(
+            on >= 0.8 && beside <= on / 2.0,
+            "{file}: road grey at {:.0} % of {n} road midpoints and {:.0} % beside them",
+            on * 100.0,
+            beside * 100.0
+        );
+        // Enterprises within a pixel of a road: their own colour on top.
+        let on_road: Vec<(f64, f64)> = enterprises["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let c = &f["geometry"]["coordinates"];
+                map_pixel(
+                    &index,
+                    &entry,
+                    c[0].as_f64().unwrap(),
+                    c[1].as_f64().unwrap(),
+                )
+            })
+            .filter(|&(x, y)| clear(x, y))
+            .filter(|&p| {
+                segments
+                    .iter()
+                    .any(|&(a, b)| distance_to_segment(p, a, b) < 1.0)
+            })
+            .collect();
+        let covered = on_road
+            .iter()
+            .filter(|(x, y)| roadish(&img, x.round() as usize, y.round() as usize))
+            .count();
+        assert!(
+            on_road.len() >= 10 && covered * 20 <= on_road.len(),
+            "{file}: {covered} of {} enterprises on a road show the road over them",
+            on_road.len()
+        );
+    }
+}
+
+/// Distance in px from `p` to the segment a–b.
+fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    ((p.0 - a.0 - t * dx).powi(2) + (p.1 - a.1 - t * dy).powi(2)).sqrt()
 }

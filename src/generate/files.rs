@@ -49,6 +49,12 @@ pub const BOUNDARIES: &str = "boundaries.geojson";
 pub const RECIPE: &str = "generator.toml";
 /// What changed since the year before, for an evolved year.
 pub const EVOLUTION: &str = "evolution.csv";
+/// The base layers' folder, copied beside the data when given.
+pub const BASEMAP: &str = "basemap";
+/// The base layers a basemap folder may hold, by their `[basemap]` table,
+/// and the file with their credit line.
+const BASE_LAYERS: [&str; 5] = ["built_up", "water", "railways", "roads", "places"];
+const BASE_CREDIT: &str = "attribution.txt";
 const UNITS_SHEET: &str = "危险源单元";
 const CHEMICALS_SHEET: &str = "化学品";
 
@@ -80,7 +86,7 @@ pub struct Written {
 /// from another, its changes as `evolution.csv`.
 pub fn write_all(
     out: &Path,
-    boundaries: &Path,
+    (boundaries, basemap): (&Path, Option<&Path>),
     recipe: &Recipe,
     (data, changes): (&Synthetic, &[Change]),
     area_name: &str,
@@ -117,9 +123,14 @@ pub fn write_all(
         bad_rows.then_some(&mut expected),
     )?;
     write_parks(&out.join(PARKS), &data.parks)?;
+    let basemap = match basemap {
+        Some(dir) => copy_basemap(dir, &out.join(BASEMAP))?,
+        None => String::new(),
+    };
     let project = out.join("project.toml");
     atomic_write(&project, |w| {
-        w.write_all(project_toml(year, area_name).as_bytes())
+        w.write_all(project_toml(year, area_name).as_bytes())?;
+        w.write_all(basemap.as_bytes())
     })?;
     let recipe_text = format!(
         "# How this data set was made: `riskatlas generate --evolve-from` reads it to\n\
@@ -763,6 +774,34 @@ fn write_parks(path: &Path, list: &[GenPark]) -> Result<(), WriteError> {
         })
         .collect();
     write_features(path, &features)
+}
+
+/// Copies the base layers found in `dir` (`<table>.geojson` for each table
+/// of `[basemap]`, and `attribution.txt`) into `to`; returns the project
+/// file's `[basemap]` for them.
+fn copy_basemap(dir: &Path, to: &Path) -> Result<String, WriteError> {
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    let mut toml = String::from("\n[basemap]\n");
+    let credit = dir.join(BASE_CREDIT);
+    if credit.is_file() {
+        let text = std::fs::read_to_string(&credit).map_err(io(&credit))?;
+        atomic_write(&to.join(BASE_CREDIT), |w| w.write_all(text.as_bytes()))?;
+        let quoted = toml::Value::String(text.trim().to_string());
+        toml.push_str(&format!("attribution = {quoted}\n"));
+    }
+    for layer in BASE_LAYERS {
+        let file = format!("{layer}.geojson");
+        let from = dir.join(&file);
+        if !from.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&from).map_err(io(&from))?;
+        atomic_write(&to.join(&file), |w| w.write_all(&bytes))?;
+        toml.push_str(&format!(
+            "\n[basemap.{layer}]\npath = \"{BASEMAP}/{file}\"\ncrs = \"wgs84\"\n"
+        ));
+    }
+    Ok(toml)
 }
 
 /// The project file for the generated inputs, every mapping spelt out.

@@ -33,12 +33,12 @@ pub enum ConfigError {
         /// The TOML parser's message, on one line.
         message: String,
     },
-    /// One `[inputs.…]` table is invalid.
-    #[error("{path}: [inputs.{input}] {message}")]
+    /// One `[inputs.…]` or `[basemap.…]` table is invalid.
+    #[error("{path}: {input} {message}")]
     Input {
         /// The project file.
         path: PathBuf,
-        /// The input's key under `[inputs]`.
+        /// The input's table, e.g. `[inputs.enterprises]`.
         input: String,
         /// What is wrong with it.
         message: String,
@@ -74,10 +74,30 @@ pub enum InputKind {
     Parks,
     /// `roads`: the road network the emergency resources' coverage routes over.
     Roads,
+    /// `[basemap.built_up]`: built-up areas, drawn under the risk data.
+    BaseBuiltUp,
+    /// `[basemap.water]`: lakes and rivers (polygons or lines).
+    BaseWater,
+    /// `[basemap.railways]`: railways.
+    BaseRailways,
+    /// `[basemap.roads]`: roads.
+    BaseRoads,
+    /// `[basemap.places]`: place names (points).
+    BasePlaces,
 }
 
 impl InputKind {
-    /// In the order the pipeline reads them: each may refer to the ones before.
+    /// The base layers, under `[basemap]`, in drawing order.
+    pub const BASEMAP: [InputKind; 5] = [
+        InputKind::BaseBuiltUp,
+        InputKind::BaseWater,
+        InputKind::BaseRailways,
+        InputKind::BaseRoads,
+        InputKind::BasePlaces,
+    ];
+
+    /// The `[inputs]`, in the order the pipeline reads them: each may refer
+    /// to the ones before.
     pub const ALL: [InputKind; 9] = [
         InputKind::AdminUnits,
         InputKind::Enterprises,
@@ -102,6 +122,37 @@ impl InputKind {
             InputKind::EmergencyResources => "emergency_resources",
             InputKind::Parks => "parks",
             InputKind::Roads => "roads",
+            InputKind::BaseBuiltUp => "basemap_built_up",
+            InputKind::BaseWater => "basemap_water",
+            InputKind::BaseRailways => "basemap_railways",
+            InputKind::BaseRoads => "basemap_roads",
+            InputKind::BasePlaces => "basemap_places",
+        }
+    }
+
+    /// Whether this is a base layer (`[basemap.…]`).
+    pub fn is_base(self) -> bool {
+        InputKind::BASEMAP.contains(&self)
+    }
+
+    /// The project file's table for this input: `[inputs.enterprises]`,
+    /// `[basemap.roads]`.
+    pub fn table(self) -> &'static str {
+        match self {
+            InputKind::AdminUnits => "[inputs.admin_units]",
+            InputKind::Enterprises => "[inputs.enterprises]",
+            InputKind::HazardUnits => "[inputs.hazard_units]",
+            InputKind::Chemicals => "[inputs.chemicals]",
+            InputKind::HiddenDangers => "[inputs.hidden_dangers]",
+            InputKind::VulnerableTargets => "[inputs.vulnerable_targets]",
+            InputKind::EmergencyResources => "[inputs.emergency_resources]",
+            InputKind::Parks => "[inputs.parks]",
+            InputKind::Roads => "[inputs.roads]",
+            InputKind::BaseBuiltUp => "[basemap.built_up]",
+            InputKind::BaseWater => "[basemap.water]",
+            InputKind::BaseRailways => "[basemap.railways]",
+            InputKind::BaseRoads => "[basemap.roads]",
+            InputKind::BasePlaces => "[basemap.places]",
         }
     }
 
@@ -161,6 +212,11 @@ impl InputKind {
             ],
             InputKind::Parks => &[("code", true), ("name", true), ("level", false)],
             InputKind::Roads => &[("id", false)],
+            InputKind::BaseBuiltUp
+            | InputKind::BaseWater
+            | InputKind::BaseRailways
+            | InputKind::BaseRoads => &[("name", false), ("class", false)],
+            InputKind::BasePlaces => &[("name", true), ("class", false), ("population", false)],
         }
     }
 
@@ -169,15 +225,16 @@ impl InputKind {
         match self {
             InputKind::AdminUnits | InputKind::Parks => "code",
             InputKind::Chemicals => "unit_id",
+            k if k.is_base() => "name",
             _ => "id",
         }
     }
 
     /// Whether `id_field` must be unique (inventory lines share their unit's
     /// id).
-    /// Roads may repeat an id (a road split in parts).
+    /// Roads may repeat an id (a road split in parts), base layers a name.
     pub fn unique_ids(self) -> bool {
-        !matches!(self, InputKind::Chemicals | InputKind::Roads)
+        !matches!(self, InputKind::Chemicals | InputKind::Roads) && !self.is_base()
     }
 
     /// Whether records of this kind have a location (all but the chemicals table).
@@ -231,6 +288,36 @@ struct RawProject {
     #[serde(default)]
     parks: Parks,
     compare: Option<RawCompare>,
+    #[serde(default)]
+    basemap: RawBasemap,
+}
+
+/// `[basemap]`: the base layers drawn under the risk data, each an input
+/// table like `[inputs.…]`, and the credit line they need on the maps.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBasemap {
+    attribution: Option<String>,
+    built_up: Option<RawInput>,
+    water: Option<RawInput>,
+    railways: Option<RawInput>,
+    roads: Option<RawInput>,
+    places: Option<RawInput>,
+}
+
+impl RawBasemap {
+    /// The layers given, with their kinds.
+    fn layers(&self) -> impl Iterator<Item = (InputKind, &RawInput)> {
+        [
+            (InputKind::BaseBuiltUp, &self.built_up),
+            (InputKind::BaseWater, &self.water),
+            (InputKind::BaseRailways, &self.railways),
+            (InputKind::BaseRoads, &self.roads),
+            (InputKind::BasePlaces, &self.places),
+        ]
+        .into_iter()
+        .filter_map(|(k, r)| r.as_ref().map(|r| (k, r)))
+    }
 }
 
 /// `[compare]`: the run to compare this one with.
@@ -948,6 +1035,9 @@ pub struct Project {
     /// `[compare] previous`: an earlier run's output folder (resolved
     /// against the project file's folder) to compare this run with.
     pub previous: Option<PathBuf>,
+    /// `[basemap] attribution`: the base layers' credit line, printed on
+    /// the maps (the layers themselves are in `inputs`).
+    pub basemap_attribution: Option<String>,
 }
 
 impl Project {
@@ -985,7 +1075,10 @@ impl Project {
             )));
         }
         let metric_crs = parse_metric(&raw.metric_crs).map_err(invalid)?;
-        let inputs = parse_inputs(&raw.inputs, path)?;
+        let mut inputs = parse_inputs(&raw.inputs, path)?;
+        for (kind, input) in raw.basemap.layers() {
+            inputs.insert(kind, checked_input(kind, input, path)?);
+        }
         if !(1900..=2200).contains(&raw.year) {
             return Err(invalid(format!(
                 "year = {} is out of range: give the data year, e.g. year = 2026",
@@ -1030,6 +1123,7 @@ impl Project {
             cell_size_m: raw.cell_size_m,
             inputs,
             previous: raw.compare.map(|c| base.join(c.previous)),
+            basemap_attribution: raw.basemap.attribution,
         })
     }
 }
@@ -1040,7 +1134,6 @@ fn parse_inputs(
     raw: &BTreeMap<String, RawInput>,
     path: &Path,
 ) -> Result<BTreeMap<InputKind, InputSpec>, ConfigError> {
-    let base = path.parent().unwrap_or(Path::new("."));
     let invalid = |message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         message,
@@ -1056,12 +1149,7 @@ fn parse_inputs(
                     InputKind::ALL.map(|k| k.key()).join(", ")
                 ))
             })?;
-        let spec = validate_input(kind, input, base).map_err(|message| ConfigError::Input {
-            path: path.to_path_buf(),
-            input: key.clone(),
-            message,
-        })?;
-        inputs.insert(kind, spec);
+        inputs.insert(kind, checked_input(kind, input, path)?);
     }
     for kind in InputKind::ALL {
         if kind.required() && !inputs.contains_key(&kind) {
@@ -1171,6 +1259,16 @@ fn parse_metric(text: &str) -> Result<MetricChoice, String> {
             "metric_crs must be \"auto\" or a CGCS2000 3-degree Gauss-Kruger zone EPSG:4534 … EPSG:4554, got {text:?}"
         )),
     }
+}
+
+/// One input table checked, an error naming the table.
+fn checked_input(kind: InputKind, raw: &RawInput, path: &Path) -> Result<InputSpec, ConfigError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    validate_input(kind, raw, base).map_err(|message| ConfigError::Input {
+        path: path.to_path_buf(),
+        input: kind.table().to_string(),
+        message,
+    })
 }
 
 fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputSpec, String> {
@@ -1354,5 +1452,39 @@ y = "lat"
             .unwrap_err()
             .to_string();
         assert!(err.contains("enterprisez"), "{err}");
+    }
+
+    #[test]
+    fn basemap_layers_are_inputs_named_by_their_table() {
+        let text = format!(
+            "{MINIMAL}[basemap]\nattribution = \"© OpenStreetMap 贡献者\"\n\
+             [basemap.roads]\npath = \"base/roads.gpkg\"\nlayer = \"lines\"\n\
+             fields = {{ name = \"name\", class = \"highway\" }}\n\
+             [basemap.places]\npath = \"base/places.csv\"\nx = \"lon\"\ny = \"lat\"\n"
+        );
+        let p = Project::parse(&text, Path::new("dir/p.toml")).unwrap();
+        assert_eq!(
+            p.basemap_attribution.as_deref(),
+            Some("© OpenStreetMap 贡献者")
+        );
+        let roads = &p.inputs[&InputKind::BaseRoads];
+        assert_eq!(roads.path, Path::new("dir/base/roads.gpkg"));
+        assert_eq!(roads.column("class"), Some("highway"));
+        assert!(p.inputs.contains_key(&InputKind::BasePlaces));
+        assert!(!p.inputs.contains_key(&InputKind::Roads));
+        // A mistake names the [basemap.…] table, not an [inputs.…] one.
+        let bad = text.replace("class = \"highway\"", "kind = \"highway\"");
+        let err = Project::parse(&bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[basemap.roads]") && err.contains("fields.kind"),
+            "{err}"
+        );
+        let bad = text.replace("[basemap.places]", "[basemap.towns]");
+        let err = Project::parse(&bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("towns"), "{err}");
     }
 }

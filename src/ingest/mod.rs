@@ -9,7 +9,7 @@
 //! ([`validate`], [`values`]) are pure. A point in no unit is a reject like
 //! any other, so the join to the units is done here, as records are checked.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,8 +20,8 @@ use crate::analysis::join::{AdminIndex, Outside};
 use crate::analysis::outline::Distance;
 use crate::crs::MetricCrs;
 use crate::model::{
-    AdminRef, AdminUnit, ChemicalPark, EmergencyResource, Enterprise, Enterprises, HazardUnit,
-    HiddenDanger, Road, VulnerableTarget,
+    AdminRef, AdminUnit, BaseFeature, ChemicalPark, EmergencyResource, Enterprise, Enterprises,
+    HazardUnit, HiddenDanger, Road, VulnerableTarget,
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
@@ -104,7 +104,8 @@ keyed!(
     HiddenDanger,
     VulnerableTarget,
     EmergencyResource,
-    Road
+    Road,
+    BaseFeature
 );
 
 impl<T> Keyed for Staged<T> {
@@ -133,6 +134,8 @@ pub struct Loaded<E = Enterprise> {
     pub parks: Vec<ChemicalPark>,
     /// The accepted roads, for the coverage's routes.
     pub roads: Vec<Road>,
+    /// The base layers' accepted features by layer (`[basemap.…]`), for the maps.
+    pub basemap: BTreeMap<InputKind, Vec<BaseFeature>>,
     /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
     /// How each input was read: driver, layer, CRS and warnings.
@@ -502,7 +505,7 @@ fn read_points(
     // while the hazard units and their inventory are read here: each file
     // is read by one GDAL dataset on one thread, so two files at once use
     // the second core, which one file's checks leave mostly idle.
-    let (hazard_units, (fork, (hidden_dangers, targets, resources, parks, roads))) =
+    let (hazard_units, (fork, (hidden_dangers, targets, resources, parks, roads, basemap))) =
         std::thread::scope(|scope| {
             let mut fork = st.fork();
             let (enterprises, index) = (&enterprises, &index);
@@ -536,6 +539,7 @@ fn read_points(
         resources,
         parks,
         roads,
+        basemap,
         ledger,
         summaries,
         timings,
@@ -596,10 +600,11 @@ type Others = (
     Vec<EmergencyResource>,
     Vec<ChemicalPark>,
     Vec<Road>,
+    BTreeMap<InputKind, Vec<BaseFeature>>,
 );
 
 /// The hidden dangers, the vulnerable targets, the emergency resources, the
-/// chemical parks and the roads (each empty when not given).
+/// chemical parks, the roads and the base layers (each empty when not given).
 fn read_others(
     project: &Project,
     st: &mut Stages,
@@ -640,7 +645,15 @@ fn read_others(
         }
         None => Vec::new(),
     };
-    Ok((hidden_dangers, targets, resources, parks, roads))
+    let mut basemap = BTreeMap::new();
+    for kind in InputKind::BASEMAP {
+        if let Some(s) = spec(kind) {
+            let features = st.read(s, |c, raw| c.base_feature(raw))?.records;
+            st.ledger.set_accepted(kind, features.len());
+            basemap.insert(kind, features);
+        }
+    }
+    Ok((hidden_dangers, targets, resources, parks, roads, basemap))
 }
 
 /// The chemical parks, their repairs noted.

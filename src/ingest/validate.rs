@@ -18,9 +18,9 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::load::RawRecord;
 use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
-    AdminLevel, AdminUnit, Chemical, ChemicalPark, DangerLevel, DangerStatus, EmergencyResource,
-    Enterprise, Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind, Road, SourceRef,
-    UnitKind, VulnerableTarget,
+    AdminLevel, AdminUnit, BaseFeature, Chemical, ChemicalPark, DangerLevel, DangerStatus,
+    EmergencyResource, Enterprise, Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind,
+    Road, SourceRef, UnitKind, VulnerableTarget,
 };
 
 /// Why a record was rejected: a stable machine code beside the readable text.
@@ -871,9 +871,71 @@ impl<'a> Checker<'a> {
             }
             None => return Err(no_geometry(raw)),
         };
-        let lines = self.to_wgs84(lines)?;
-        if let Some(c) =
-            geo::CoordsIter::coords_iter(&lines).find(|c| !(c.x.is_finite() && c.y.is_finite()))
+        let lines = self.placed_wgs84(lines)?;
+        Ok(Road { id, lines })
+    }
+
+    /// A feature of a base layer: a name where given (required for a
+    /// place), its class, a place's population, and a geometry of the
+    /// layer's type — a polygon for built-up areas, a line for roads and
+    /// railways, either for water, a point for places.
+    pub fn base_feature(&self, raw: &RawRecord) -> Result<BaseFeature, FieldError> {
+        check_text(raw)?;
+        let kind = self.spec.kind;
+        let f = self.fields(raw);
+        let name = match kind {
+            InputKind::BasePlaces => Some(f.required("name")?.to_string()),
+            _ => f.optional("name").map(str::to_string),
+        };
+        let class = f.optional("class").map(str::to_string);
+        let population = match kind {
+            InputKind::BasePlaces => f.parsed("population", parse_number)?,
+            _ => None,
+        };
+        let geometry = match kind {
+            InputKind::BasePlaces => Geometry::Point(self.required_point(raw)?),
+            _ => {
+                let g = raw.geometry.clone().ok_or_else(|| no_geometry(raw))?;
+                let lines = matches!(g, Geometry::LineString(_) | Geometry::MultiLineString(_));
+                let areas = matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_));
+                let (fits, wanted) = match kind {
+                    InputKind::BaseBuiltUp => (areas, "a built-up area must be a polygon"),
+                    InputKind::BaseWater => (lines || areas, "water must be a polygon or a line"),
+                    _ => (lines, "a road or railway must be a line or multiline"),
+                };
+                if !fits {
+                    return Err(FieldError::new(
+                        "geometry",
+                        "",
+                        RejectCode::InvalidGeometry,
+                        wanted,
+                    ));
+                }
+                self.placed_wgs84(g)?
+            }
+        };
+        let id = name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", raw.source.row));
+        Ok(BaseFeature {
+            id,
+            name,
+            class,
+            population,
+            geometry,
+        })
+    }
+
+    /// [`Checker::to_wgs84`], every vertex placed (a vertex the conversion
+    /// cannot place is an error).
+    fn placed_wgs84<G>(&self, g: G) -> Result<G, FieldError>
+    where
+        G: MapCoords<f64, f64, Output = G> + geo::CoordsIter<Scalar = f64>,
+    {
+        let g = self.to_wgs84(g)?;
+        if let Some(c) = g
+            .coords_iter()
+            .find(|c| !(c.x.is_finite() && c.y.is_finite()))
         {
             return Err(FieldError::new(
                 "geometry",
@@ -882,7 +944,7 @@ impl<'a> Checker<'a> {
                 "a vertex could not be converted to WGS 84 (outside the input CRS's area)",
             ));
         }
-        Ok(Road { id, lines })
+        Ok(g)
     }
 
     /// A chemical park: a polygon with a code and a name.

@@ -25,6 +25,7 @@ use crate::model::{
 };
 use crate::output::Results;
 use crate::progress::Timings;
+use render::base::{BaseLine, BaseMap, BasePlace};
 use render::coverage::{CoverageData, MapPlace, MapResource};
 use render::dangers::MapDanger;
 use render::parks::MapPark;
@@ -141,6 +142,108 @@ pub fn map_data(
             codes,
         },
         grid_thresholds: project.exposure.thresholds,
+        base: base_map(project, loaded, metric),
+        epsg: metric.epsg,
+    }
+}
+
+/// The base layers in the metric CRS, places most important first.
+fn base_map(project: &Project, loaded: &Loaded<Graded>, metric: &MetricCrs) -> BaseMap {
+    use geo::Geometry as G;
+    let mut base = BaseMap {
+        attribution: project.basemap_attribution.clone(),
+        ..BaseMap::default()
+    };
+    for (kind, features) in &loaded.basemap {
+        for f in features {
+            let class = f.class.as_deref().unwrap_or("");
+            let lines = |g: &G<f64>| -> Vec<geo::LineString<f64>> {
+                match g {
+                    G::LineString(l) => vec![metric.to_metric(l)],
+                    G::MultiLineString(m) => metric.to_metric(m).0,
+                    _ => Vec::new(),
+                }
+            };
+            let area = match &f.geometry {
+                G::Polygon(p) => Some(metric.to_metric(&geo::MultiPolygon(vec![p.clone()]))),
+                G::MultiPolygon(m) => Some(metric.to_metric(m)),
+                _ => None,
+            };
+            match kind {
+                InputKind::BaseBuiltUp => base.built_up.extend(area),
+                InputKind::BaseWater => {
+                    base.water_areas.extend(area);
+                    let major = is_canal(class);
+                    base.water_lines.extend(
+                        lines(&f.geometry)
+                            .into_iter()
+                            .map(|line| BaseLine { line, major }),
+                    );
+                }
+                InputKind::BaseRailways => base.railways.extend(lines(&f.geometry)),
+                InputKind::BaseRoads => {
+                    let major = is_major_road(class);
+                    base.roads.extend(
+                        lines(&f.geometry)
+                            .into_iter()
+                            .map(|line| BaseLine { line, major }),
+                    );
+                }
+                InputKind::BasePlaces => {
+                    if let (G::Point(p), Some(name)) = (&f.geometry, &f.name) {
+                        let (x, y) = metric.project(p.x(), p.y());
+                        base.places.push(BasePlace {
+                            xy: [x, y],
+                            name: name.clone(),
+                            rank: place_rank(class, name),
+                            population: f.population.unwrap_or(0.0),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    base.places.sort_by(|a, b| {
+        (a.rank, b.population, &a.name)
+            .partial_cmp(&(b.rank, a.population, &b.name))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    base
+}
+
+/// A canal, drawn wider than a river: 运河, or OpenStreetMap's `canal`.
+fn is_canal(class: &str) -> bool {
+    class.contains("运河") || class.eq_ignore_ascii_case("canal")
+}
+
+/// A road drawn wider at district scale: 高速公路, 国道, 省道 (or 快速路),
+/// or OpenStreetMap's motorway, trunk and primary.
+fn is_major_road(class: &str) -> bool {
+    const MAJOR: [&str; 7] = [
+        "高速",
+        "国道",
+        "省道",
+        "快速路",
+        "motorway",
+        "trunk",
+        "primary",
+    ];
+    MAJOR.iter().any(|m| class.starts_with(m))
+}
+
+/// How important a place is by its class: 0 a city (地级市, 省会, GeoNames'
+/// PPLC/PPLA/PPLA2, OpenStreetMap's `city`), 1 a county-level seat (县级市,
+/// 区, 县, PPLA3, `town`), 2 anything smaller — and any 街道, 镇 or 乡 by its
+/// name, whatever its class (GeoNames files many 街道 as PPLA3).
+fn place_rank(class: &str, name: &str) -> u8 {
+    if ["街道", "镇", "乡"].iter().any(|s| name.ends_with(s)) {
+        return 2;
+    }
+    match class {
+        "省会" | "地级市" | "城市" | "PPLC" | "PPLA" | "PPLA2" | "city" => 0,
+        "县级市" | "区" | "县" | "PPLA3" | "town" => 1,
+        _ => 2,
     }
 }
 

@@ -22,6 +22,7 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 use crate::model::Grade;
 use crate::styles::{self, MapStyle};
 
+pub mod base;
 pub mod change;
 pub mod coverage;
 pub mod dangers;
@@ -256,6 +257,9 @@ struct Page<'f> {
     frame: Rect,
     /// Boxes labels must not cover (other labels, legend, title …).
     taken: Vec<Rect>,
+    /// The texts of the labels placed, so a place named like a unit
+    /// already labelled is not named twice.
+    labelled: std::collections::HashSet<String>,
     /// The mask of the frame it was made for, kept between drawings: a
     /// page-sized mask made per polygon was a good part of a map's time.
     clip_cache: Option<(Rect, tiny_skia::Mask)>,
@@ -277,6 +281,10 @@ pub struct MapInfo {
     pub title: String,
     /// The scale's denominator on the printed page (1:N), rounded.
     pub scale: Option<u64>,
+    /// Where the map lies, as GDAL's geotransform of the PNG in the
+    /// metric CRS (`maps.json`'s `crs`): the x of the image's left edge,
+    /// metres per pixel, 0, the y of its top edge, 0, −metres per pixel.
+    pub geotransform: Option<[f64; 6]>,
     /// Each furniture box by name.
     pub furniture: std::collections::BTreeMap<String, [i32; 4]>,
     /// The legend's entries.
@@ -326,6 +334,7 @@ impl<'f> Page<'f> {
             px_per_mm,
             frame,
             taken: Vec::new(),
+            labelled: Default::default(),
             clip_cache: None,
             placement: None,
             info: MapInfo::default(),
@@ -587,6 +596,12 @@ impl<'f> Page<'f> {
     /// before and stays in the frame; `false` when there is no room (the
     /// label is dropped).
     fn label(&mut self, text: &str, x: f32, y: f32, size_px: f32, gap: f32) -> bool {
+        let ink = colour(&self.style.text.colour, 1.0);
+        self.label_in(text, x, y, size_px, gap, ink)
+    }
+
+    /// [`Page::label`] in the colour `ink`.
+    fn label_in(&mut self, text: &str, x: f32, y: f32, size_px: f32, gap: f32, ink: Color) -> bool {
         let (w, h) = self.measure(text, size_px);
         let mut candidates = vec![
             (x + gap, y - h / 2.0),
@@ -605,10 +620,10 @@ impl<'f> Page<'f> {
                 b: ly + h + 1.0,
             };
             if r.inside(&self.frame) && !self.taken.iter().any(|t| t.overlaps(&r)) {
-                let fill = colour(&self.style.text.colour, 1.0);
                 let halo = colour(&self.style.text.halo, 1.0);
-                self.text(text, lx, ly, size_px, fill, Some(halo));
+                self.text(text, lx, ly, size_px, ink, Some(halo));
                 self.taken.push(r);
+                self.labelled.insert(text.to_string());
                 return true;
             }
         }
@@ -780,6 +795,10 @@ pub struct MapData {
     pub grid: GradeGrid,
     /// The E values that grade the cells (for the legend).
     pub grid_thresholds: crate::ingest::config::Thresholds,
+    /// The base layers drawn under the risk data.
+    pub base: base::BaseMap,
+    /// The EPSG code of the metric CRS the maps are drawn in.
+    pub epsg: u32,
 }
 
 /// Paints the grid's cells over the frame, one pixel at a time.
@@ -954,7 +973,7 @@ fn zone_symbol() -> legend::Painter {
             x,
             y,
             size * 0.5,
-            Some(colour(&p.influence_outline, 0.06)),
+            None,
             Some((
                 colour(&p.influence_outline, 0.8),
                 page.mm(p.influence_mm) * 2.0,
@@ -1191,6 +1210,9 @@ fn draw_scale_bar(page: &mut Page, view: &View) {
     };
     let (left, bottom) = (bg.l + page.mm(3.0), bg.b - page.mm(2.0));
     page.info.scale = Some((page.px_per_mm * 1000.0 / view.scale).round() as u64);
+    let (x0, y0) = view.metric(0.0, 0.0);
+    let m = 1.0 / view.scale;
+    page.info.geotransform = Some([x0, m, 0.0, y0, 0.0, -m]);
     let paper = &page.style.furniture;
     page.rect(bg, Some(colour(&paper.box_, paper.scale_alpha)), None);
     let ink = colour(&page.style.frame.colour, 1.0);
@@ -1284,9 +1306,14 @@ fn draw_north_arrow(page: &mut Page) {
 }
 
 /// The neat frame (a thick inner line and a thin outer one) and the source
-/// and data-date line under it.
+/// line (with the base layers' credit, when they have one) and the data
+/// date under it.
 fn draw_frame_and_footer(page: &mut Page, data: &MapData) {
-    draw_frame_and_footer_lines(page, &data.source, &data.data_date);
+    let source = match &data.base.attribution {
+        Some(credit) => format!("{}　{credit}", data.source),
+        None => data.source.clone(),
+    };
+    draw_frame_and_footer_lines(page, &source, &data.data_date);
 }
 
 /// [`draw_frame_and_footer`] with the source line and the data date given.
@@ -1377,7 +1404,8 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
         areas: Areas::All(&data.units),
         cells: grid_codes_in(&data.grid, min, max),
     };
-    let legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    legend.section("底图", base::legend_entries(&data.base, min, max));
     let view = plan_map(&mut page, &outlines, (min, max), &title_text, &legend, None);
     for u in &data.units {
         let fill = u
@@ -1385,7 +1413,9 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
             .map(|g| tint_of(&styles::grade(g).fill, style.units.fill_alpha));
         page.polygon(&view, &u.boundary, fill, None);
     }
+    base::draw_areas(&mut page, &view, &data.base);
     draw_grid(&mut page, &view, &data.grid);
+    base::draw_lines(&mut page, &view, &data.base);
     let units: Vec<&MapUnit> = data.units.iter().collect();
     draw_outlines(
         &mut page,
@@ -1402,6 +1432,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
             page.label(&u.name, x, y, size, 0.0);
         }
     }
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }
@@ -1440,7 +1471,8 @@ fn district_map(
         areas: Areas::District(unit),
         cells: grid_codes_in(&data.grid, min, max),
     };
-    let legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
+    legend.section("底图", base::legend_entries(&data.base, min, max));
     let inset = Some(inset_size(&page));
     let view = plan_map(
         &mut page,
@@ -1456,6 +1488,7 @@ fn district_map(
     draw_furniture(&mut page, &view, &legend, &title_text);
     draw_inset(&mut page, data, unit);
     label_district(&mut page, &view, unit, points, &towns);
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }
@@ -1474,7 +1507,9 @@ fn draw_district_units<'d>(
         .grade
         .map(|g| tint_of(&styles::grade(g).fill, style.fill_alpha * 0.6));
     page.polygon(view, &unit.boundary, fill, None);
+    base::draw_areas(page, view, &data.base);
     draw_grid(page, view, &data.grid);
+    base::draw_lines(page, view, &data.base);
     draw_neighbours(page, view, data, unit);
     let outline = colour(&style.outline, 1.0);
     page.polygon(
@@ -1496,6 +1531,8 @@ fn draw_district_units<'d>(
 }
 
 /// The influence circle of each major hazard source, to scale.
+/// Outlined only: a tint inside would change the colours of the grid
+/// under it into ones the legend does not show.
 fn draw_influence_zones(page: &mut Page, view: &View, hazards: &[&MapHazard]) {
     let points = page.style.points.clone();
     let zone = colour(&points.influence_outline, 0.8);
@@ -1505,7 +1542,7 @@ fn draw_influence_zones(page: &mut Page, view: &View, hazards: &[&MapHazard]) {
             x,
             y,
             (h.radius_m * view.scale) as f32,
-            Some(colour(&points.influence_outline, 0.06)),
+            None,
             Some((zone, page.mm(points.influence_mm))),
         );
     }
@@ -1583,7 +1620,9 @@ pub fn enterprise_map(
         let (x, y) = view.px(xy[0], xy[1]);
         frame.holds(x, y)
     };
+    base::draw_areas(&mut page, &view, &data.base);
     draw_grid(&mut page, &view, &data.grid);
+    base::draw_lines(&mut page, &view, &data.base);
     let outline = colour(&style.units.outline, 1.0);
     for u in &data.units {
         page.polygon(
@@ -1600,7 +1639,7 @@ pub fn enterprise_map(
             x,
             y,
             (h.radius_m * view.scale) as f32,
-            Some(colour(&style.points.influence_outline, 0.05)),
+            None,
             Some((zone, page.mm(style.points.influence_mm) * 2.0)),
         );
     }
@@ -1633,9 +1672,16 @@ pub fn enterprise_map(
             }],
         );
     }
+    let (left, bottom) = view.metric(frame.l, frame.b);
+    let (right, top) = view.metric(frame.r, frame.t);
+    legend.section(
+        "底图",
+        base::legend_entries(&data.base, [left, bottom], [right, top]),
+    );
     draw_furniture(&mut page, &view, &legend, &title_text);
     draw_site(&mut page, &view, e);
     draw_targets_near(&mut page, &view, &near);
+    base::label_places(&mut page, &view, &data.base);
     draw_enterprise_table(&mut page, e, &own);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
@@ -2079,16 +2125,17 @@ pub fn render_all(
         })
         .collect::<Result<Vec<(PathBuf, MapInfo)>, RenderError>>()?;
     let (mut files, infos): (Vec<PathBuf>, Vec<MapInfo>) = drawn.into_iter().unzip();
-    files.push(write_index(dir, &infos)?);
+    files.push(write_index(dir, data.epsg, &infos)?);
     Ok(files)
 }
 
-/// Writes `maps.json`: each map's file, title, scale, furniture boxes and
-/// legend entries (atomically); gives its path.
-fn write_index(dir: &Path, infos: &[MapInfo]) -> Result<PathBuf, RenderError> {
+/// Writes `maps.json`: the maps' metric CRS, and each map's file, title,
+/// scale, place, furniture boxes and legend entries (atomically); gives
+/// its path.
+fn write_index(dir: &Path, epsg: u32, infos: &[MapInfo]) -> Result<PathBuf, RenderError> {
     let path = dir.join("maps.json");
-    let mut text = serde_json::to_string_pretty(&serde_json::json!({ "maps": infos }))
-        .expect("map information serialises");
+    let index = serde_json::json!({ "crs": format!("EPSG:{epsg}"), "maps": infos });
+    let mut text = serde_json::to_string_pretty(&index).expect("map information serialises");
     text.push('\n');
     write_file(&path, text.as_bytes())
 }

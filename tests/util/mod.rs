@@ -131,12 +131,20 @@ pub fn multipolygon(geom: &Value) -> MultiPolygon<f64> {
 
 /// Copies a fixture folder into a new temporary folder.
 pub fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let from = root().join("fixtures").join(name);
-    for entry in std::fs::read_dir(&from).expect("fixture exists") {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    fn copy_dir(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).expect("fixture exists") {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                std::fs::create_dir(&target).unwrap();
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
     }
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&root().join("fixtures").join(name), dir.path());
     dir
 }
 

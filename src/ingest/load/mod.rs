@@ -30,10 +30,10 @@ use crate::model::{SourceName, SourceRef};
 /// Why an input file could not be read.
 #[derive(Debug, Error)]
 pub enum LoadError {
-    /// The path of `[inputs.<input>]` is not a readable file of its type.
-    #[error("[inputs.{input}] {path}: {message}")]
+    /// The path of an input (`[inputs.…]`, `[basemap.…]`) is not a readable file of its type.
+    #[error("{input} {path}: {message}")]
     Path {
-        /// The input's key, e.g. `enterprises`.
+        /// The input's table, e.g. `[inputs.enterprises]`.
         input: &'static str,
         /// The file's absolute path.
         path: String,
@@ -85,9 +85,9 @@ pub enum LoadError {
         hint: String,
     },
     /// The file has no attribute columns at all, so no mapped field can be found.
-    #[error("[inputs.{input}] {path}: has no attribute columns, so no field can be read ({what}); it needs a column {column:?} for field {field}")]
+    #[error("{input} {path}: has no attribute columns, so no field can be read ({what}); it needs a column {column:?} for field {field}")]
     NoColumns {
-        /// The input's key, e.g. `hidden_dangers`.
+        /// The input's table, e.g. `[inputs.hidden_dangers]`.
         input: &'static str,
         /// The file's absolute path.
         path: String,
@@ -603,7 +603,7 @@ fn check_path(spec: &InputSpec) -> Result<Driver, LoadError> {
     let path = &spec.path;
     let full = absolute(path);
     let err = |message: String| LoadError::Path {
-        input: spec.kind.key(),
+        input: spec.kind.table(),
         path: full.display().to_string(),
         message,
     };
@@ -675,7 +675,7 @@ fn map_columns(
     let missing = |field: &str, column: &str| {
         if columns.is_empty() {
             return LoadError::NoColumns {
-                input: spec.kind.key(),
+                input: spec.kind.table(),
                 path: absolute(&spec.path).display().to_string(),
                 field: field.to_string(),
                 column: column.to_string(),
@@ -1076,16 +1076,16 @@ fn encoding_hint(spec: &InputSpec, driver: Driver) -> String {
     match (&spec.encoding, driver) {
         (None, Driver::Shapefile) => format!(
             "text is not UTF-8 and the shapefile has no .cpg; Chinese DBFs are usually GBK: \
-             set encoding = \"CP936\" for [inputs.{}]",
-            spec.kind.key()
+             set encoding = \"CP936\" for {}",
+            spec.kind.table()
         ),
         (None, _) => format!(
-            "text is expected in UTF-8; if the whole file is GBK, set encoding = \"GBK\" for [inputs.{}]",
-            spec.kind.key()
+            "text is expected in UTF-8; if the whole file is GBK, set encoding = \"GBK\" for {}",
+            spec.kind.table()
         ),
         (Some(enc), _) => format!(
-            "text is expected in {enc}; check the encoding of [inputs.{}]",
-            spec.kind.key()
+            "text is expected in {enc}; check the encoding of {}",
+            spec.kind.table()
         ),
     }
 }

@@ -12,7 +12,7 @@ use tiny_skia::{FillRule, PathBuilder, Transform};
 
 use super::legend::{Entry, Legend};
 use super::{
-    bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
+    base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
     draw_plain_district, inset_size, label_units, legend_unit_lines, pen, plan_map, solid, title,
     Drawn, MapData, MapUnit, Page, RenderError, View,
 };
@@ -259,14 +259,17 @@ pub fn city_coverage_map(
     let (min, max) = bounds(&outlines);
     let shown = Shown::within(c, None);
     let name = title(data, &data.area_name, "应急资源分布与覆盖图");
-    let legend = coverage_legend(&page, c, &shown, &units);
+    let mut legend = coverage_legend(&page, c, &shown, &units);
+    legend.section("底图", base::legend_entries(&data.base, min, max));
     let view = plan_map(&mut page, &outlines, (min, max), &name, &legend, None);
     let city = data.city.as_ref().map(|u| &u.boundary);
+    base::draw_all(&mut page, &view, &data.base);
     draw_outlines(&mut page, &view, &units, city);
     draw_coverage(&mut page, &view, c, &shown);
     draw_furniture(&mut page, &view, &legend, &name);
     let label = page.pt(style.text.label_pt) * 1.25;
     label_units(&mut page, &view, &units, label);
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }
@@ -284,7 +287,8 @@ pub fn district_coverage_map(
     let shown = Shown::within(c, Some(&unit.code));
     let name = format!("{}{}", data.area_name, unit.name);
     let name = title(data, &name, "应急资源分布与覆盖图");
-    let legend = coverage_legend(&page, c, &shown, &[]);
+    let mut legend = coverage_legend(&page, c, &shown, &[]);
+    legend.section("底图", base::legend_entries(&data.base, min, max));
     let inset = Some(inset_size(&page));
     let view = plan_map(
         &mut page,
@@ -294,6 +298,7 @@ pub fn district_coverage_map(
         &legend,
         inset,
     );
+    base::draw_all(&mut page, &view, &data.base);
     let towns = draw_plain_district(&mut page, &view, data, unit);
     draw_coverage(&mut page, &view, c, &shown);
     draw_furniture(&mut page, &view, &legend, &name);
@@ -302,6 +307,7 @@ pub fn district_coverage_map(
     label_units(&mut page, &view, &[unit], label);
     let small = page.pt(style.text.small_pt) * 1.1;
     label_units(&mut page, &view, &towns, small);
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }

@@ -12,7 +12,7 @@ use tiny_skia::{Color, FillRule, PathBuilder, Stroke, Transform};
 
 use super::legend::{Entry, Legend};
 use super::{
-    bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
+    base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
     draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map_left_of, solid,
     title, Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
 };
@@ -397,7 +397,8 @@ pub fn city_danger_map(
     let outlines: Vec<&MultiPolygon<f64>> = units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
     let title_text = title(data, &data.area_name, "重大事故隐患分布电子图");
-    let legend = danger_legend(&page, &dangers, &units);
+    let mut legend = danger_legend(&page, &dangers, &units);
+    legend.section("底图", base::legend_entries(&data.base, min, max));
     let right = table_left(&page, &late);
     let view = plan_map_left_of(
         &mut page,
@@ -408,6 +409,7 @@ pub fn city_danger_map(
         &legend,
         None,
     );
+    base::draw_all(&mut page, &view, &data.base);
     draw_outlines(
         &mut page,
         &view,
@@ -419,6 +421,7 @@ pub fn city_danger_map(
     draw_overdue_table(&mut page, &late, true);
     let label = page.pt(style.text.label_pt) * 1.25;
     label_units(&mut page, &view, &units, label);
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }
@@ -438,7 +441,8 @@ pub fn district_danger_map(
     let (min, max) = bounds(&[&unit.boundary]);
     let name = format!("{}{}", data.area_name, unit.name);
     let title_text = title(data, &name, "重大事故隐患分布图");
-    let legend = danger_legend(&page, dangers, &[]);
+    let mut legend = danger_legend(&page, dangers, &[]);
+    legend.section("底图", base::legend_entries(&data.base, min, max));
     let right = table_left(&page, &late);
     let inset = Some(inset_size(&page));
     let view = plan_map_left_of(
@@ -450,6 +454,7 @@ pub fn district_danger_map(
         &legend,
         inset,
     );
+    base::draw_all(&mut page, &view, &data.base);
     let towns = draw_plain_district(&mut page, &view, data, unit);
     draw_dangers(&mut page, &view, dangers);
     draw_furniture(&mut page, &view, &legend, &title_text);
@@ -464,6 +469,7 @@ pub fn district_danger_map(
         page.label(&d.enterprise, x, y, small, gap);
     }
     label_units(&mut page, &view, &towns, small * 1.1);
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }

