@@ -1938,3 +1938,72 @@ fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
     };
     ((p.0 - a.0 - t * dx).powi(2) + (p.1 - a.1 - t * dy).powi(2)).sqrt()
 }
+
+/// At a scale where every enterprise's symbol would cover more than half
+/// the city, the city map draws only the highest grades that fit and its
+/// legend's notes count the rest: 30,000 enterprises in Changzhou leave
+/// the blue ones out (not in the legend's entries, not on the map), while
+/// the example's 3,000 are all drawn (see `every_legend_colour_is_on_its_map`).
+#[test]
+fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
+    let data = tempfile::tempdir().unwrap();
+    let boundaries = root().join("fixtures/boundaries/changzhou.geojson");
+    riskatlas_expect(
+        &[
+            "generate",
+            "--boundaries",
+            boundaries.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--enterprises",
+            "30000",
+            "--out",
+            data.path().to_str().unwrap(),
+            "-q",
+        ],
+        0,
+    );
+    let project = data.path().join("project.toml");
+    let mut text = std::fs::read_to_string(&project).unwrap();
+    text.push_str("\n[maps]\nenterprise_maps = false\n");
+    std::fs::write(&project, text).unwrap();
+    let out = run_project(&project, "2", 0);
+    let entry = map_entry(out.path(), "maps/city.png");
+    let legend: Vec<&str> = entry["legend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    let notes: Vec<&str> = entry["legend_notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let fc = read_json(&out.path().join("geojson/enterprises.geojson"));
+    let blue = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["grade"] == "blue")
+        .count();
+    assert!(
+        legend.iter().any(|t| t.starts_with("重大风险（红）企业")),
+        "{legend:?}"
+    );
+    assert!(
+        !legend.iter().any(|t| t.starts_with("低风险（蓝）企业")),
+        "{legend:?}"
+    );
+    assert!(
+        notes.contains(&"本比例尺下未逐一绘出：")
+            && notes.contains(&format!("　低风险（蓝）企业 {blue} 家").as_str()),
+        "{notes:?}"
+    );
+    let img = decode_png(&out.path().join("maps/city.png"));
+    let blue_dot = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Blue).fill);
+    assert!(!in_body(&img, &entry, blue_dot), "blue enterprises drawn");
+    let red_dot = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
+    assert!(in_body(&img, &entry, red_dot), "red enterprises not drawn");
+}

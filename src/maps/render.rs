@@ -289,6 +289,8 @@ pub struct MapInfo {
     pub furniture: std::collections::BTreeMap<String, [i32; 4]>,
     /// The legend's entries.
     pub legend: Vec<LegendItem>,
+    /// The legend's notes: what is left out, per-unit counts.
+    pub legend_notes: Vec<String>,
 }
 
 /// A legend entry in `maps.json`.
@@ -1350,6 +1352,81 @@ fn bounds(mps: &[&MultiPolygon<f64>]) -> ([f64; 2], [f64; 2]) {
     (min, max)
 }
 
+/// The share of the mapped area the symbols drawn may cover together:
+/// beyond it they hide one another and the area grades and grid under them
+/// (a province's million enterprises are a blanket at 1:3,000,000).
+const MAX_SYMBOL_COVER: f64 = 0.5;
+
+/// What a risk map draws of its enterprises and major hazard sources at its
+/// scale (scale-dependent generalisation).
+struct Thinned<'a> {
+    /// The enterprises drawn: the grades, highest first, whose symbols
+    /// together cover at most [`MAX_SYMBOL_COVER`] of the area.
+    points: Vec<&'a MapPoint>,
+    /// The major hazard sources, when theirs do.
+    hazards: Vec<&'a MapHazard>,
+    /// What is left out, for the legend's notes.
+    notes: Vec<String>,
+}
+
+/// Thins the symbols of a map of `areas` (metric polygons framed by
+/// `env`) to what its scale can show; the legend's notes say what is left
+/// out and how many.
+fn thin<'a>(
+    page: &Page,
+    areas: &[&MultiPolygon<f64>],
+    env: ([f64; 2], [f64; 2]),
+    points: &[&'a MapPoint],
+    hazards: &[&'a MapHazard],
+) -> Thinned<'a> {
+    use geo::Area;
+    let px_per_m = View::fit(env.0, env.1, map_body(page)).scale;
+    let area_px: f64 = areas.iter().map(|m| m.unsigned_area()).sum::<f64>() * px_per_m * px_per_m;
+    let dot =
+        std::f64::consts::PI * (page.mm(page.style.points.enterprise_mm) as f64 / 2.0).powi(2);
+    let triangle = (page.mm(page.style.points.major_hazard_mm) as f64).powi(2) * 0.43;
+    let n = counts(points);
+    let mut drawn = 0;
+    let mut cover = 0.0;
+    for c in n {
+        cover += c as f64 * dot;
+        if cover > MAX_SYMBOL_COVER * area_px {
+            break;
+        }
+        drawn += 1;
+    }
+    let kept = &Grade::DESCENDING[..drawn];
+    let mut notes: Vec<String> = Grade::DESCENDING[drawn..]
+        .iter()
+        .zip(&n[drawn..])
+        .filter(|(_, k)| **k > 0)
+        .map(|(g, k)| format!("　{}企业 {k} 家", grade_name(*g)))
+        .collect();
+    let hazards_fit = hazards.len() as f64 * triangle <= MAX_SYMBOL_COVER * area_px;
+    if !hazards_fit && !hazards.is_empty() {
+        notes.push(format!(
+            "　重大危险源 {} 处（见网格风险暴露等级）",
+            hazards.len()
+        ));
+    }
+    if !notes.is_empty() {
+        notes.insert(0, "本比例尺下未逐一绘出：".to_string());
+    }
+    Thinned {
+        points: points
+            .iter()
+            .copied()
+            .filter(|p| kept.contains(&p.grade))
+            .collect(),
+        hazards: if hazards_fit {
+            hazards.to_vec()
+        } else {
+            Vec::new()
+        },
+        notes,
+    }
+}
+
 fn counts(points: &[&MapPoint]) -> [usize; 4] {
     let mut c = [0; 4];
     for p in points {
@@ -1395,7 +1472,12 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     let outlines: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
     let all: Vec<&MapPoint> = data.enterprises.iter().collect();
-    let hazards: Vec<&MapHazard> = data.hazards.iter().filter(|h| h.grade.is_some()).collect();
+    let majors: Vec<&MapHazard> = data.hazards.iter().filter(|h| h.grade.is_some()).collect();
+    let Thinned {
+        points: all,
+        hazards,
+        notes,
+    } = thin(&page, &outlines, (min, max), &all, &majors);
     let title_text = title(data, &data.area_name, "安全风险分布电子图");
     let shown = RiskShown {
         points: &all,
@@ -1406,6 +1488,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     };
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
     legend.section("底图", base::legend_entries(&data.base, min, max));
+    legend.notes.extend(notes);
     let view = plan_map(&mut page, &outlines, (min, max), &title_text, &legend, None);
     for u in &data.units {
         let fill = u
@@ -1458,7 +1541,18 @@ fn district_map(
 ) -> Result<Drawn, RenderError> {
     let mut page = Page::new(style, font)?;
     let (min, max) = bounds(&[&unit.boundary]);
-    let (points, hazards) = (within.points.as_slice(), within.hazards.as_slice());
+    let Thinned {
+        points,
+        hazards,
+        notes,
+    } = thin(
+        &page,
+        &[&unit.boundary],
+        (min, max),
+        &within.points,
+        &within.hazards,
+    );
+    let (points, hazards) = (points.as_slice(), hazards.as_slice());
     let title_text = title(
         data,
         &format!("{}{}", data.area_name, unit.name),
@@ -1473,6 +1567,7 @@ fn district_map(
     };
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
     legend.section("底图", base::legend_entries(&data.base, min, max));
+    legend.notes.extend(notes);
     let inset = Some(inset_size(&page));
     let view = plan_map(
         &mut page,

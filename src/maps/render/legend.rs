@@ -179,6 +179,7 @@ impl Legend {
                 colour: hex,
             });
         }
+        page.info.legend_notes.extend(self.notes.iter().cloned());
     }
 }
 
