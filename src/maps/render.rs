@@ -845,36 +845,96 @@ fn grid_codes_in(grid: &GradeGrid, min: [f64; 2], max: [f64; 2]) -> [bool; 8] {
 
 /// Paints each cell of `grid` in the colour of its code (none: left
 /// unpainted) at the grid's opacity over white, hiding what is under it,
-/// so every cell shows exactly its legend colour.
+/// so every cell shows exactly its legend colour. Where a pixel spans two
+/// cells or more across (a province on one page), the grid is generalised:
+/// each square of 1 mm on paper takes the code most of its cells have
+/// (ties to the higher code), as GDAL's `mode` resampling does — one
+/// cell's code per pixel, or even per pixel the mode of its own cells, is
+/// noise at that scale.
 fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option<(u8, u8, u8)>]) {
     let alpha = page.style.grid.alpha as f32;
-    let (w, _) = (page.pixmap.width() as usize, page.pixmap.height());
+    let w = page.pixmap.width() as usize;
     let frame = page.frame;
     let s = grid.spec;
-    // The view is axis-aligned: a pixel's grid column depends on its x
-    // alone and its row on its y alone, so each is worked out once.
-    let cell_of = |v: f64, origin: f64, sign: f64, n: usize| {
-        let k = ((v - origin) * sign / s.cell).floor();
-        (k >= 0.0 && k < n as f64).then_some(k as usize)
+    let wide = 1.0 / view.scale >= 2.0 * s.cell;
+    let block = if wide {
+        page.mm(1.0).round().max(1.0) as usize
+    } else {
+        1
     };
-    let cols: Vec<Option<usize>> = (frame.l as usize..frame.r as usize)
-        .map(|px| cell_of(view.metric(px as f32 + 0.5, 0.5).0, s.x0, 1.0, s.cols))
+    // The cells under the pixels [p, p + block): a range of columns (or
+    // rows) — the one under the first pixel's centre at large scale.
+    let cells = |a: f64, b: f64, origin: f64, sign: f64, n: usize| {
+        let k = |v: f64| ((v - origin) * sign / s.cell).floor().clamp(0.0, n as f64) as usize;
+        if wide {
+            let (p, q) = (k(a), k(b));
+            return p.min(q)..p.max(q);
+        }
+        let c = ((a + b) / 2.0 - origin) * sign / s.cell;
+        if c < 0.0 || c >= n as f64 {
+            return 0..0;
+        }
+        c as usize..c as usize + 1
+    };
+    // The view is axis-aligned: a block's grid columns depend on its x
+    // alone and its rows on its y alone, so each is worked out once.
+    let xs: Vec<usize> = (frame.l as usize..frame.r as usize)
+        .step_by(block)
+        .collect();
+    let cols: Vec<std::ops::Range<usize>> = xs
+        .iter()
+        .map(|&px| {
+            let (a, b) = (
+                view.metric(px as f32, 0.0).0,
+                view.metric((px + block) as f32, 0.0).0,
+            );
+            cells(a, b, s.x0, 1.0, s.cols)
+        })
         .collect();
     let pixels = page.pixmap.pixels_mut();
-    for py in frame.t as usize..frame.b as usize {
-        let y = view.metric(0.5, py as f32 + 0.5).1;
-        let Some(row) = cell_of(y, s.y0, -1.0, s.rows) else {
+    for py in (frame.t as usize..frame.b as usize).step_by(block) {
+        let (a, b) = (
+            view.metric(0.0, py as f32).1,
+            view.metric(0.0, (py + block) as f32).1,
+        );
+        let rows = cells(a, b, s.y0, -1.0, s.rows);
+        if rows.is_empty() {
             continue;
-        };
-        for (px, col) in (frame.l as usize..).zip(&cols) {
-            let Some(col) = col else { continue };
-            let Some(&Some((r, g, b))) = colours.get(grid.codes[row * s.cols + col] as usize)
-            else {
+        }
+        for (&px, cols) in xs.iter().zip(&cols) {
+            let code = match (rows.len(), cols.len()) {
+                (_, 0) => continue,
+                (1, 1) => grid.codes[rows.start * s.cols + cols.start],
+                _ => mode(rows.clone().flat_map(|r| {
+                    grid.codes[r * s.cols + cols.start..r * s.cols + cols.end]
+                        .iter()
+                        .copied()
+                })),
+            };
+            let Some(&Some((r, g, b))) = colours.get(code as usize) else {
                 continue;
             };
-            pixels[py * w + px] = tint(r, g, b, alpha).premultiply();
+            let ink = tint(r, g, b, alpha).premultiply();
+            for y in py..(py + block).min(frame.b as usize) {
+                for x in px..(px + block).min(frame.r as usize) {
+                    pixels[y * w + x] = ink;
+                }
+            }
         }
     }
+}
+
+/// The most frequent of `codes` (below 16), the higher on a tie.
+fn mode(codes: impl Iterator<Item = u8>) -> u8 {
+    let mut n = [0u32; 16];
+    for c in codes {
+        n[(c & 15) as usize] += 1;
+    }
+    // `max_by_key` keeps the last of equals: the higher code.
+    (0..16u8)
+        .filter(|c| n[*c as usize] > 0)
+        .max_by_key(|c| n[*c as usize])
+        .unwrap_or(0)
 }
 
 /// Title centred at the top of the frame, in a white box.
@@ -2249,6 +2309,14 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pixel_over_many_cells_takes_their_most_frequent_code() {
+        assert_eq!(mode([1, 1, 1, 4].into_iter()), 1);
+        // A tie goes to the higher (more severe) code.
+        assert_eq!(mode([0, 0, 2, 2, 1].into_iter()), 2);
+        assert_eq!(mode(std::iter::empty()), 0);
+    }
 
     #[test]
     fn style_parses_and_round_lengths_are_round() {
