@@ -1075,15 +1075,21 @@ fn risk_legend(page: &Page, shown: &RiskShown, t: &crate::ingest::config::Thresh
             text: format!("重大危险源 {} 处", shown.hazards.len()),
             colour: Some(grade_colour(Grade::Red, 1.0)),
         });
-        if shown.zones {
-            hazards.push(Entry {
-                paint: zone_symbol(),
-                text: "影响范围".to_string(),
-                colour: None,
-            });
-        }
     }
-    legend.section("重大危险源", hazards);
+    if shown.zones {
+        hazards.push(Entry {
+            paint: zone_symbol(),
+            text: "影响范围".to_string(),
+            colour: None,
+        });
+    }
+    // An enterprise's map circles its hazard units even when none is major.
+    let heading = if shown.hazards.is_empty() {
+        "危险源单元"
+    } else {
+        "重大危险源"
+    };
+    legend.section(heading, hazards);
     let fill = page.style.units.fill_alpha;
     let area = |g: Grade, alpha: f64, text: String| {
         let fill = tint_of(&styles::grade(g).fill, alpha);
@@ -1836,10 +1842,38 @@ pub fn enterprise_map(
     draw_furniture(&mut page, &view, &legend, &title_text);
     draw_site(&mut page, &view, e);
     draw_targets_near(&mut page, &view, &near);
+    label_neighbours(&mut page, &view, e, &others);
     base::label_places(&mut page, &view, &data.base);
     draw_enterprise_table(&mut page, e, &own);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
+}
+
+/// Names the enterprises around the site where there is room: the
+/// highest grades first, then the nearest.
+fn label_neighbours(page: &mut Page, view: &View, e: &MapPoint, others: &[&MapPoint]) {
+    let mut order: Vec<(usize, f64, &MapPoint)> = others
+        .iter()
+        .map(|p| {
+            let rank = Grade::DESCENDING
+                .iter()
+                .position(|g| *g == p.grade)
+                .unwrap_or(4);
+            let d = (p.xy[0] - e.xy[0]).hypot(p.xy[1] - e.xy[1]);
+            (rank, d, *p)
+        })
+        .collect();
+    order.sort_by(|a, b| {
+        (a.0, a.1)
+            .partial_cmp(&(b.0, b.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let size = page.pt(page.style.text.small_pt);
+    let gap = page.mm(page.style.points.enterprise_mm);
+    for (_, _, p) in order {
+        let (x, y) = view.px(p.xy[0], p.xy[1]);
+        page.label(&p.name, x, y, size, gap);
+    }
 }
 
 /// The enterprise map's own site: large, outlined, with its name.
