@@ -954,27 +954,64 @@ fn body_rect(page: &Page) -> Rect {
 fn draw_title(page: &mut Page, title: &str) {
     let size = page.pt(page.style.text.title_pt);
     let r = title_rect(page, title);
-    let pad = page.mm(2.0);
-    let (x, y) = (r.l + pad, r.t + pad);
     let paper = &page.style.furniture;
     page.rect(r, Some(colour(&paper.box_, paper.title_alpha)), None);
-    page.text(
-        title,
-        x,
-        y,
-        size,
-        colour(&page.style.text.colour, 1.0),
-        None,
-    );
+    let ink = colour(&page.style.text.colour, 1.0);
+    let pad = page.mm(2.0);
+    let mut y = r.t + pad;
+    for line in title_lines(page, title) {
+        let (w, h) = page.measure(&line, size);
+        let x = (r.l + r.r) / 2.0 - w / 2.0;
+        page.text(&line, x, y, size, ink, None);
+        y += h * 1.15;
+    }
     page.taken.push(r);
     page.info.title = title.to_string();
     page.furniture("title", r);
 }
 
-/// The title's box, as [`draw_title`] draws it.
+/// The title in lines no wider than 70 % of the frame (clear of the north
+/// arrow): a long one breaks before its year (the area's name, then
+/// 2026年…), and a part still too wide wherever it must.
+fn title_lines(page: &Page, title: &str) -> Vec<String> {
+    let size = page.pt(page.style.text.title_pt);
+    let width = (page.frame.r - page.frame.l) * 0.7;
+    if page.measure(title, size).0 <= width {
+        return vec![title.to_string()];
+    }
+    let year = title
+        .char_indices()
+        .find(|(i, _)| {
+            let rest = &title[*i..];
+            rest.len() > 5
+                && rest.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && rest[4..].starts_with('年')
+        })
+        .map(|(i, _)| i)
+        .filter(|i| *i > 0);
+    let parts = match year {
+        Some(i) => vec![&title[..i], &title[i..]],
+        None => vec![title],
+    };
+    parts
+        .into_iter()
+        .flat_map(|p| wrap(page, p, size, width))
+        .collect()
+}
+
+/// The title's box: its lines centred at the top of the frame.
 fn title_rect(page: &Page, title: &str) -> Rect {
     let size = page.pt(page.style.text.title_pt);
-    let (w, h) = page.measure(title, size);
+    let lines = title_lines(page, title);
+    let w = lines
+        .iter()
+        .map(|l| page.measure(l, size).0)
+        .fold(0.0, f32::max);
+    let h: f32 = lines
+        .iter()
+        .map(|l| page.measure(l, size).1 * 1.15)
+        .sum::<f32>()
+        - page.measure(&lines[0], size).1 * 0.15;
     let x = (page.frame.l + page.frame.r) / 2.0 - w / 2.0;
     let y = page.frame.t + page.mm(3.0);
     let pad = page.mm(2.0);
@@ -2343,6 +2380,29 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<PathBuf, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_title_breaks_before_its_year_and_fits() {
+        let font = load_font(None).expect("the default CJK font");
+        let style = MapStyle::new(&MapOptions::default());
+        let page = Page::new(&style, &font).unwrap();
+        let short = "常州市2026年安全风险分布电子图";
+        assert_eq!(title_lines(&page, short), vec![short.to_string()]);
+        let long = format!(
+            "{}有限公司2026年企业安全风险图",
+            "江苏常州某某新材料科技".repeat(3)
+        );
+        let lines = title_lines(&page, &long);
+        assert_eq!(lines.concat(), long);
+        assert!(
+            lines.len() >= 2 && lines.last().unwrap().starts_with("2026年"),
+            "{lines:?}"
+        );
+        let r = title_rect(&page, &long);
+        let frame = page.frame.r - page.frame.l;
+        assert!(r.r - r.l <= frame * 0.7 + page.mm(4.0) + 1.0, "{r:?}");
+        assert!(r.l > page.frame.l && r.r < page.frame.r);
+    }
 
     #[test]
     fn a_pixel_over_many_cells_takes_their_most_frequent_code() {
