@@ -120,14 +120,7 @@ fn truncated_csv_keeps_the_good_rows_and_balances() {
         .0
         + 30;
     std::fs::write(&path, &bytes[..cut]).unwrap();
-    let report_dir = tempfile::tempdir().unwrap();
-    let out = riskatlas(&[
-        "check",
-        dir.path().join("project.toml").to_str().unwrap(),
-        "--report",
-        report_dir.path().to_str().unwrap(),
-        "-q",
-    ]);
+    let (out, report_dir) = check_with_report(&dir.path().join("project.toml"));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = read_json(&report_dir.path().join("report.json"));
     let e = &report["inputs"]["enterprises"];
@@ -411,14 +404,7 @@ fn bad_base_layer_features_are_rejected_and_counted() {
 ]}"#,
     )
     .unwrap();
-    let report_dir = tempfile::tempdir().unwrap();
-    let out = riskatlas(&[
-        "check",
-        dir.path().join("project.toml").to_str().unwrap(),
-        "--report",
-        report_dir.path().to_str().unwrap(),
-        "-q",
-    ]);
+    let (out, report_dir) = check_with_report(&dir.path().join("project.toml"));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = read_json(&report_dir.path().join("report.json"));
     for layer in ["basemap_roads", "basemap_places"] {

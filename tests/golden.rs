@@ -65,24 +65,7 @@ fn example_outputs_are_unchanged() {
 
 #[test]
 fn a_generated_second_city_is_unchanged() {
-    let data = tempfile::tempdir().unwrap();
-    let boundaries = root().join("fixtures/boundaries/wuxi.geojson");
-    riskatlas_expect(
-        &[
-            "generate",
-            "--boundaries",
-            boundaries.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--enterprises",
-            "1500",
-            "--bad-rows",
-            "--out",
-            data.path().to_str().unwrap(),
-            "-q",
-        ],
-        0,
-    );
+    let data = generate_for("wuxi", "7", "1500", &["--bad-rows"]);
     let out = run_project(&data.path().join("project.toml"), "2", 1);
     assert_golden("wuxi", out.path());
 }

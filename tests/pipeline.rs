@@ -360,23 +360,7 @@ fn large_grids_are_merged_per_grade() {
 
 #[test]
 fn second_city_generated_from_wuxi_runs_end_to_end() {
-    let data = tempfile::tempdir().unwrap();
-    let boundaries = root().join("fixtures/boundaries/wuxi.geojson");
-    riskatlas_expect(
-        &[
-            "generate",
-            "--boundaries",
-            boundaries.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--enterprises",
-            "1500",
-            "--bad-rows",
-            "--out",
-            data.path().to_str().unwrap(),
-        ],
-        0,
-    );
+    let data = generate_for("wuxi", "7", "1500", &["--bad-rows"]);
     let project = data.path().join("project.toml");
     let out = run_project(&project, "2", 1);
     let report = read_json(&out.path().join("report.json"));
@@ -1946,23 +1930,7 @@ fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 /// the example's 3,000 are all drawn (see `every_legend_colour_is_on_its_map`).
 #[test]
 fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
-    let data = tempfile::tempdir().unwrap();
-    let boundaries = root().join("fixtures/boundaries/changzhou.geojson");
-    riskatlas_expect(
-        &[
-            "generate",
-            "--boundaries",
-            boundaries.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--enterprises",
-            "30000",
-            "--out",
-            data.path().to_str().unwrap(),
-            "-q",
-        ],
-        0,
-    );
+    let data = generate_for("changzhou", "7", "30000", &[]);
     let project = data.path().join("project.toml");
     let mut text = std::fs::read_to_string(&project).unwrap();
     text.push_str("\n[maps]\nenterprise_maps = false\n");

@@ -657,18 +657,23 @@ fn polygons_path(view: &View, polygons: &[&MultiPolygon<f64>]) -> Option<tiny_sk
     let mut pb = PathBuilder::new();
     for poly in polygons.iter().flat_map(|mp| &mp.0) {
         for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            for (i, c) in ring.coords().enumerate() {
-                let (x, y) = view.px(c.x, c.y);
-                if i == 0 {
-                    pb.move_to(x, y);
-                } else {
-                    pb.line_to(x, y);
-                }
-            }
+            trace(&mut pb, view, ring.coords());
             pb.close();
         }
     }
     pb.finish()
+}
+
+/// Adds a run of metric coordinates to a pixel path as one subpath.
+fn trace<'c>(pb: &mut PathBuilder, view: &View, coords: impl Iterator<Item = &'c geo::Coord<f64>>) {
+    for (i, c) in coords.enumerate() {
+        let (x, y) = view.px(c.x, c.y);
+        if i == 0 {
+            pb.move_to(x, y);
+        } else {
+            pb.line_to(x, y);
+        }
+    }
 }
 
 /// A stroke of `width` px.

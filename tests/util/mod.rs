@@ -129,6 +129,42 @@ pub fn multipolygon(geom: &Value) -> MultiPolygon<f64> {
     }
 }
 
+/// A data set made by `riskatlas generate` for a bundled boundary file
+/// (`fixtures/boundaries/<area>.geojson`) with the seed, the number of
+/// enterprises and any further options, in a new temporary folder.
+pub fn generate_for(area: &str, seed: &str, enterprises: &str, more: &[&str]) -> tempfile::TempDir {
+    let data = tempfile::tempdir().expect("temp dir");
+    let boundaries = root().join(format!("fixtures/boundaries/{area}.geojson"));
+    let mut args = vec![
+        "generate",
+        "--boundaries",
+        boundaries.to_str().unwrap(),
+        "--seed",
+        seed,
+        "--enterprises",
+        enterprises,
+        "--out",
+        data.path().to_str().unwrap(),
+        "-q",
+    ];
+    args.extend(more);
+    riskatlas_expect(&args, 0);
+    data
+}
+
+/// `riskatlas check PROJECT --report DIR`: its output and the report folder.
+pub fn check_with_report(project: &Path) -> (Output, tempfile::TempDir) {
+    let report = tempfile::tempdir().expect("temp dir");
+    let out = riskatlas(&[
+        "check",
+        project.to_str().unwrap(),
+        "--report",
+        report.path().to_str().unwrap(),
+        "-q",
+    ]);
+    (out, report)
+}
+
 /// Copies a fixture folder into a new temporary folder.
 pub fn copy_fixture(name: &str) -> tempfile::TempDir {
     fn copy_dir(from: &Path, to: &Path) {

@@ -55,18 +55,6 @@ pub struct BaseMap {
 /// places named, finer roads.
 const SMALL_SCALE: f64 = 300_000.0;
 
-impl BaseMap {
-    /// Whether any layer is given.
-    pub fn is_empty(&self) -> bool {
-        self.built_up.is_empty()
-            && self.water_areas.is_empty()
-            && self.water_lines.is_empty()
-            && self.railways.is_empty()
-            && self.roads.is_empty()
-            && self.places.is_empty()
-    }
-}
-
 /// The layers drawn within `[min, max]` (metric), as legend entries:
 /// 建成区, 水域, 河流, 铁路, 道路.
 pub(super) fn legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2]) -> Vec<Entry> {
@@ -223,14 +211,7 @@ fn stroke_line(
 /// A line as a pixel path; `None` for fewer than two points.
 fn line_path(view: &View, line: &LineString<f64>) -> Option<tiny_skia::Path> {
     let mut pb = PathBuilder::new();
-    for (i, c) in line.coords().enumerate() {
-        let (x, y) = view.px(c.x, c.y);
-        if i == 0 {
-            pb.move_to(x, y);
-        } else {
-            pb.line_to(x, y);
-        }
-    }
+    super::trace(&mut pb, view, line.coords());
     pb.finish()
 }
 
