@@ -287,6 +287,8 @@ pub struct BasemapStyle {
     pub place: String,
     /// Diameter of a place's dot.
     pub place_mm: f64,
+    /// Strength of a raster tile package over the map (0–1).
+    pub tiles_strength: f64,
 }
 
 /// Boxes under the title, legend, scale bar and notes.

@@ -1975,3 +1975,91 @@ fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     let red_dot = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
     assert!(in_body(&img, &entry, red_dot), "red enterprises not drawn");
 }
+
+/// An MBTiles file of plain light-grey 256 px PNG tiles (200, 200, 200),
+/// zooms 7–10, over the lon/lat box (west, south, east, north).
+fn write_grey_tiles(path: &Path, (west, south, east, north): (f64, f64, f64, f64)) {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.execute_batch(
+        "CREATE TABLE metadata (name text, value text);
+         CREATE TABLE tiles (zoom_level integer, tile_column integer,
+                             tile_row integer, tile_data blob);
+         INSERT INTO metadata VALUES ('format', 'png');",
+    )
+    .unwrap();
+    let mut tile = tiny_skia::Pixmap::new(256, 256).unwrap();
+    tile.fill(tiny_skia::Color::from_rgba8(200, 200, 200, 255));
+    let png = tile.encode_png().unwrap();
+    for z in 7u32..=10 {
+        let n = (1u32 << z) as f64;
+        let col = |lon: f64| ((lon + 180.0) / 360.0 * n) as u32;
+        let row = |lat: f64| {
+            let p = f64::to_radians(lat);
+            ((1.0 - (p.tan() + 1.0 / p.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32
+        };
+        for x in col(west)..=col(east) {
+            for y in row(north)..=row(south) {
+                let tms = (1u32 << z) - 1 - y;
+                db.execute(
+                    "INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)",
+                    (z, x, tms, &png),
+                )
+                .unwrap();
+            }
+        }
+    }
+}
+
+/// A raster tile package (`[basemap] tiles`) is drawn under the points and
+/// over the blank paper in multiply mode: where the example's city map is
+/// white, the same map with plain grey tiles shows the grey muted by
+/// `tiles_strength`; its enterprises' colours are untouched.
+#[test]
+fn a_raster_tile_package_is_drawn_under_the_data() {
+    let dir = copy_fixture("changzhou");
+    write_grey_tiles(
+        &dir.path().join("tiles.mbtiles"),
+        (118.0, 30.5, 121.0, 32.6),
+    );
+    let project = dir.path().join("project.toml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    assert!(text.contains("\n[basemap]\n"));
+    let text = text.replace("\n[basemap]\n", "\n[basemap]\ntiles = \"tiles.mbtiles\"\n");
+    std::fs::write(&project, text + "\n[maps]\nenterprise_maps = false\n").unwrap();
+    let tiled = run_project(&project, "2", 1);
+    let plain = example_outputs();
+    let entry = map_entry(plain, "maps/city.png");
+    assert_eq!(
+        entry["furniture"],
+        map_entry(tiled.path(), "maps/city.png")["furniture"]
+    );
+    let (a, b) = (
+        decode_png(&plain.join("maps/city.png")),
+        decode_png(&tiled.path().join("maps/city.png")),
+    );
+    let strength = riskatlas::styles::map().basemap.tiles_strength;
+    let grey = (255.0 - 55.0 * strength).round() as u8;
+    let red = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
+    let (mut white, mut greyed, mut reds, mut kept) = (0, 0, 0, 0);
+    for y in 100..a.1 as usize - 100 {
+        for x in 100..a.0 as usize - 100 {
+            let i = (y * a.0 as usize + x) * 4;
+            let (pa, pb) = (&a.2[i..i + 3], &b.2[i..i + 3]);
+            if pa == [255, 255, 255] {
+                white += 1;
+                greyed += (pb == [grey, grey, grey]) as usize;
+            } else if pa == red {
+                reds += 1;
+                kept += (pb == red) as usize;
+            }
+        }
+    }
+    assert!(
+        white > 100_000 && greyed * 10 >= white * 8,
+        "{greyed} of {white} white pixels greyed"
+    );
+    assert!(
+        reds > 100 && kept == reds,
+        "{kept} of {reds} red pixels kept"
+    );
+}

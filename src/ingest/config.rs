@@ -298,6 +298,8 @@ struct RawProject {
 #[serde(deny_unknown_fields)]
 struct RawBasemap {
     attribution: Option<String>,
+    tiles: Option<PathBuf>,
+    tiles_crs: Option<String>,
     built_up: Option<RawInput>,
     water: Option<RawInput>,
     railways: Option<RawInput>,
@@ -1038,6 +1040,9 @@ pub struct Project {
     /// `[basemap] attribution`: the base layers' credit line, printed on
     /// the maps (the layers themselves are in `inputs`).
     pub basemap_attribution: Option<String>,
+    /// `[basemap] tiles` (resolved against the project file's folder) and
+    /// `tiles_crs`: an offline raster tile package drawn under the data.
+    pub basemap_tiles: Option<(PathBuf, InputCrs)>,
 }
 
 impl Project {
@@ -1075,6 +1080,13 @@ impl Project {
             )));
         }
         let metric_crs = parse_metric(&raw.metric_crs).map_err(invalid)?;
+        let basemap_tiles = match &raw.basemap.tiles {
+            Some(tiles) => Some((base.join(tiles), tiles_crs(&raw.basemap).map_err(invalid)?)),
+            None if raw.basemap.tiles_crs.is_some() => {
+                return Err(invalid("[basemap] tiles_crs is given without tiles".into()))
+            }
+            None => None,
+        };
         let mut inputs = parse_inputs(&raw.inputs, path)?;
         for (kind, input) in raw.basemap.layers() {
             inputs.insert(kind, checked_input(kind, input, path)?);
@@ -1124,6 +1136,7 @@ impl Project {
             inputs,
             previous: raw.compare.map(|c| base.join(c.previous)),
             basemap_attribution: raw.basemap.attribution,
+            basemap_tiles,
         })
     }
 }
@@ -1258,6 +1271,21 @@ fn parse_metric(text: &str) -> Result<MetricChoice, String> {
         _ => Err(format!(
             "metric_crs must be \"auto\" or a CGCS2000 3-degree Gauss-Kruger zone EPSG:4534 … EPSG:4554, got {text:?}"
         )),
+    }
+}
+
+/// `[basemap] tiles_crs`: the datum the tiles are drawn on — WGS 84 (also
+/// CGCS2000: 天地图) by default, GCJ-02 (Amap, Tencent) or BD-09 (Baidu);
+/// tiles are in Web Mercator on that datum.
+fn tiles_crs(raw: &RawBasemap) -> Result<InputCrs, String> {
+    let Some(text) = &raw.tiles_crs else {
+        return Ok(InputCrs::Wgs84);
+    };
+    match text.parse::<InputCrs>() {
+        Ok(InputCrs::Epsg(_)) | Err(_) => Err(format!(
+            "[basemap] tiles_crs = {text:?}: use wgs84, cgcs2000, gcj02 or bd09 (tiles are Web Mercator on one of these)"
+        )),
+        Ok(crs) => Ok(crs),
     }
 }
 
@@ -1486,5 +1514,25 @@ y = "lat"
             .unwrap_err()
             .to_string();
         assert!(err.contains("towns"), "{err}");
+        // A tile package: its path resolved, its datum one tiles are drawn on.
+        let tiles = text.replace(
+            "[basemap]\n",
+            "[basemap]\ntiles = \"t.mbtiles\"\ntiles_crs = \"gcj02\"\n",
+        );
+        let p = Project::parse(&tiles, Path::new("dir/p.toml")).unwrap();
+        assert_eq!(
+            p.basemap_tiles,
+            Some((PathBuf::from("dir/t.mbtiles"), InputCrs::Gcj02))
+        );
+        let bad = tiles.replace("gcj02", "EPSG:3857");
+        let err = Project::parse(&bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tiles_crs") && err.contains("gcj02"), "{err}");
+        let bad = tiles.replace("tiles = \"t.mbtiles\"\n", "");
+        let err = Project::parse(&bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("without tiles"), "{err}");
     }
 }

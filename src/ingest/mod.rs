@@ -25,6 +25,7 @@ use crate::model::{
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
+use load::mbtiles::MbTiles;
 use load::{LoadError, RawRecord, ReadSummaries, ReadSummary};
 use stream::{Admitted, Gate, Keyed};
 use validate::{Checker, FieldError, Ledger, RejectCode, Staged};
@@ -136,6 +137,8 @@ pub struct Loaded<E = Enterprise> {
     pub roads: Vec<Road>,
     /// The base layers' accepted features by layer (`[basemap.…]`), for the maps.
     pub basemap: BTreeMap<InputKind, Vec<BaseFeature>>,
+    /// The raster tile package (`[basemap] tiles`), open for the maps.
+    pub tiles: Option<Arc<MbTiles>>,
     /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
     /// How each input was read: driver, layer, CRS and warnings.
@@ -407,6 +410,7 @@ pub fn load_all<E: From<IngestError>>(
     after_units: impl FnOnce(&AdminIndex) -> Result<(), E>,
 ) -> Result<Loaded, E> {
     load::check_paths(project.inputs.values()).map_err(IngestError::from)?;
+    let tiles = open_tiles(project).map_err(IngestError::from)?;
     let mut st = Stages::new(progress);
     let spec = project
         .inputs
@@ -437,7 +441,24 @@ pub fn load_all<E: From<IngestError>>(
     let index = Arc::into_inner(index?).expect("the gate and the reading thread are gone");
     st.merge(fork);
     let enterprises = enterprises.map_err(IngestError::from)?;
-    Ok(read_points(project, st, index, enterprises)?)
+    let loaded = read_points(project, st, index, enterprises)?;
+    Ok(Loaded { tiles, ..loaded })
+}
+
+/// The project's raster tile package (`[basemap] tiles`), opened.
+fn open_tiles(project: &Project) -> Result<Option<Arc<MbTiles>>, LoadError> {
+    let Some((path, _)) = &project.basemap_tiles else {
+        return Ok(None);
+    };
+    let bad = |message: String| LoadError::Path {
+        input: "[basemap] tiles",
+        path: path.display().to_string(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(bad("no such file".into()));
+    }
+    MbTiles::open(path).map(|t| Some(Arc::new(t))).map_err(bad)
 }
 
 /// Reads and checks the administrative units (with their hierarchy) and indexes them.
@@ -540,6 +561,7 @@ fn read_points(
         parks,
         roads,
         basemap,
+        tiles: None,
         ledger,
         summaries,
         timings,

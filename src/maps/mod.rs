@@ -25,7 +25,7 @@ use crate::model::{
 };
 use crate::output::Results;
 use crate::progress::Timings;
-use render::base::{BaseLine, BaseMap, BasePlace};
+use render::base::{BaseLine, BaseMap, BasePlace, TileLayer};
 use render::coverage::{CoverageData, MapPlace, MapResource};
 use render::dangers::MapDanger;
 use render::parks::MapPark;
@@ -152,6 +152,15 @@ fn base_map(project: &Project, loaded: &Loaded<Graded>, metric: &MetricCrs) -> B
     use geo::Geometry as G;
     let mut base = BaseMap {
         attribution: project.basemap_attribution.clone(),
+        tiles: loaded
+            .tiles
+            .clone()
+            .zip(project.basemap_tiles.as_ref())
+            .map(|(source, (_, crs))| TileLayer {
+                source,
+                crs: *crs,
+                metric: metric.clone(),
+            }),
         ..BaseMap::default()
     };
     for (kind, features) in &loaded.basemap {

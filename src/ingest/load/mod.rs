@@ -24,6 +24,7 @@ use crate::ingest::values::encoding_for_label;
 
 pub mod csv;
 mod mapped;
+pub mod mbtiles;
 use crate::crs::InputCrs;
 use crate::model::{SourceName, SourceRef};
 

@@ -7,6 +7,9 @@
 use geo::{LineString, MultiPolygon};
 use tiny_skia::{Color, PathBuilder, StrokeDash, Transform};
 
+use crate::crs::{InputCrs, MetricCrs};
+use crate::ingest::load::mbtiles::{MbTiles, Tile};
+
 use super::legend::{fill_swatch, Entry, Painter};
 use super::{colour, pen, solid, Page, View};
 
@@ -49,6 +52,18 @@ pub struct BaseMap {
     pub places: Vec<BasePlace>,
     /// The credit line for the base data, printed at the foot of the map.
     pub attribution: Option<String>,
+    /// The raster tile package, when given.
+    pub tiles: Option<TileLayer>,
+}
+
+/// A raster tile package to draw: Web Mercator tiles on `crs`'s datum.
+pub struct TileLayer {
+    /// The open package.
+    pub source: std::sync::Arc<MbTiles>,
+    /// The datum the tiles are drawn on (WGS 84, GCJ-02 or BD-09).
+    pub crs: InputCrs,
+    /// The maps' metric CRS, to find each pixel's longitude and latitude.
+    pub metric: MetricCrs,
 }
 
 /// Scale denominators above which a map counts as small scale: fewer
@@ -144,9 +159,10 @@ pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
 }
 
 /// Draws the base layers' lines — rivers, railways, roads — over the grid
-/// and under the outlines and points, so the network reads through the
-/// risk colours.
+/// (and over the tiles, when given) and under the outlines and points, so
+/// the network reads through the risk colours.
 pub(super) fn draw_lines(page: &mut Page, view: &View, base: &BaseMap) {
+    draw_tiles(page, view, base);
     let small = denominator(page, view) > SMALL_SCALE;
     let mask = page.clip();
     for l in &base.water_lines {
@@ -241,4 +257,101 @@ pub(super) fn label_places(page: &mut Page, view: &View, base: &BaseMap) {
             page.circle(x, y, dot / 2.0, Some(ink), None);
         }
     }
+}
+
+/// Pixels between the points whose longitude and latitude are computed;
+/// the tiles' coordinates in between are interpolated (at 16 px the error
+/// is far below a pixel at any map scale).
+const TILE_STEP: usize = 16;
+
+/// Draws the raster tile package over the area fills and the grid in
+/// multiply mode: its white leaves them as they are, its roads and names
+/// darken them, so the risk colours and the map under them both show. The
+/// tiles are muted by `styles/map.toml` [basemap] tiles_strength. The zoom
+/// is the one whose pixels are as fine as the map's, within the package's.
+pub(super) fn draw_tiles(page: &mut Page, view: &View, base: &BaseMap) {
+    let Some(t) = &base.tiles else { return };
+    let f = page.frame;
+    let (l, top) = (f.l.max(0.0) as usize, f.t.max(0.0) as usize);
+    let (w, h) = (f.r as usize - l, f.b as usize - top);
+    let Some(mut overlay) = tiny_skia::Pixmap::new(w as u32, h as u32) else {
+        return;
+    };
+    let (cx, cy) = view.metric((f.l + f.r) / 2.0, (f.t + f.b) / 2.0);
+    let lat = t.metric.unproject(cx, cy).1;
+    let fine = (156_543.033_928 * lat.to_radians().cos() * view.scale)
+        .log2()
+        .ceil();
+    let z = fine.clamp(t.source.zooms.0 as f64, t.source.zooms.1 as f64) as u8;
+    let (nx, ny) = (w / TILE_STEP + 2, h / TILE_STEP + 2);
+    let nodes: Vec<(f64, f64)> = (0..ny * nx)
+        .map(|k| {
+            let (i, j) = (k % nx, k / nx);
+            let (x, y) = view.metric((l + i * TILE_STEP) as f32, (top + j * TILE_STEP) as f32);
+            let (lon, lat) = t.metric.unproject(x, y);
+            let (lon, lat) = match t.crs {
+                InputCrs::Gcj02 => crate::crs::wgs84_to_gcj02(lon, lat),
+                InputCrs::Bd09 => crate::crs::wgs84_to_bd09(lon, lat),
+                _ => (lon, lat),
+            };
+            mercator(lon, lat, z)
+        })
+        .collect();
+    let strength = page.style.basemap.tiles_strength;
+    let mute = |c: u8| (255.0 - (255.0 - c as f64) * strength).round() as u8;
+    let span = 1u32 << z;
+    let mut cache: std::collections::HashMap<(u32, u32), Option<Tile>> = Default::default();
+    let pixels = overlay.pixels_mut();
+    for py in 0..h {
+        let (j, v) = (py / TILE_STEP, (py % TILE_STEP) as f64 / TILE_STEP as f64);
+        for px in 0..w {
+            let (i, u) = (px / TILE_STEP, (px % TILE_STEP) as f64 / TILE_STEP as f64);
+            let at = |i: usize, j: usize| nodes[j * nx + i];
+            let lerp = |a: (f64, f64), b: (f64, f64), t: f64| {
+                (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)
+            };
+            let (x, y) = lerp(
+                lerp(at(i, j), at(i + 1, j), u),
+                lerp(at(i, j + 1), at(i + 1, j + 1), u),
+                v,
+            );
+            let (tx, ty) = ((x / 256.0).floor(), (y / 256.0).floor());
+            if tx < 0.0 || ty < 0.0 || tx >= span as f64 || ty >= span as f64 {
+                continue;
+            }
+            let key = (tx as u32, ty as u32);
+            let tile = cache
+                .entry(key)
+                .or_insert_with(|| t.source.tile(z, key.0, key.1));
+            let Some(tile) = tile else { continue };
+            let s = tile.size as f64 / 256.0;
+            let ix = (((x - tx * 256.0) * s) as usize).min(tile.size - 1);
+            let iy = (((y - ty * 256.0) * s) as usize).min(tile.size - 1);
+            let c = &tile.rgb[(iy * tile.size + ix) * 3..][..3];
+            pixels[py * w + px] =
+                tiny_skia::ColorU8::from_rgba(mute(c[0]), mute(c[1]), mute(c[2]), 255)
+                    .premultiply();
+        }
+    }
+    let paint = tiny_skia::PixmapPaint {
+        blend_mode: tiny_skia::BlendMode::Multiply,
+        ..Default::default()
+    };
+    page.pixmap.draw_pixmap(
+        l as i32,
+        top as i32,
+        overlay.as_ref(),
+        &paint,
+        Transform::identity(),
+        None,
+    );
+}
+
+/// Web Mercator pixel coordinates (256-pixel tiles) at zoom `z`, counted
+/// from the north-west corner of the world.
+fn mercator(lon: f64, lat: f64, z: u8) -> (f64, f64) {
+    let n = 256.0 * (1u64 << z) as f64;
+    let phi = lat.to_radians();
+    let y = (1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0;
+    ((lon + 180.0) / 360.0 * n, y * n)
 }
