@@ -429,3 +429,22 @@ fn bad_base_layer_features_are_rejected_and_counted() {
     );
     assert!(rejects.contains("places.geojson,,2,"), "{rejects}");
 }
+
+/// A tile package that is missing or not MBTiles is refused before any
+/// input is read, naming `[basemap] tiles`, the path and why.
+#[test]
+fn a_bad_tile_package_is_named() {
+    let dir = copy_fixture("changzhou");
+    let project = dir.path().join("project.toml");
+    edit(
+        &project,
+        "[basemap]\n",
+        "[basemap]\ntiles = \"cache.mbtiles\"\n",
+    );
+    assert_fails_naming(
+        &check(dir.path()),
+        &["[basemap] tiles", "cache.mbtiles", "no such file"],
+    );
+    std::fs::write(dir.path().join("cache.mbtiles"), "not a database").unwrap();
+    assert_fails_naming(&check(dir.path()), &["[basemap] tiles", "cache.mbtiles"]);
+}
