@@ -1617,10 +1617,25 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     draw_points(&mut page, &view, &all, &hazards);
     draw_furniture(&mut page, &view, &legend, &title_text);
     let size = page.pt(style.text.label_pt) * 1.25;
+    // Red enterprises too many to draw are counted under each unit's name.
+    let reds = red_per_unit(data, &all);
     for u in &data.units {
         if let Some(p) = u.boundary.interior_point() {
             let (x, y) = view.px(p.x(), p.y());
-            page.label(&u.name, x, y, size, 0.0);
+            let named = page.label(&u.name, x, y, size, 0.0);
+            match reds.as_ref().and_then(|r| r.get(u.code.as_str())) {
+                Some(n) if named => {
+                    let small = page.pt(style.text.small_pt);
+                    page.label(
+                        &format!("重大风险企业 {n} 家"),
+                        x,
+                        y + size * 1.25,
+                        small,
+                        0.0,
+                    );
+                }
+                _ => {}
+            }
         }
     }
     base::label_places(&mut page, &view, &data.base);
@@ -2216,6 +2231,21 @@ enum Job<'a> {
     CoverageCity(&'a coverage::CoverageData),
     Park(&'a parks::MapPark),
     CoverageDistrict(&'a coverage::CoverageData, &'a MapUnit),
+}
+
+/// The red enterprises of each unit, by code, when the map draws none of
+/// them (too many for its scale); `None` when it draws them.
+fn red_per_unit<'d>(data: &'d MapData, drawn: &[&MapPoint]) -> Option<HashMap<&'d str, usize>> {
+    if drawn.iter().any(|p| p.grade == Grade::Red) {
+        return None;
+    }
+    let mut n = HashMap::new();
+    for p in data.enterprises.iter().filter(|p| p.grade == Grade::Red) {
+        if let Some(u) = p.unit.as_deref() {
+            *n.entry(u).or_insert(0) += 1;
+        }
+    }
+    (!n.is_empty()).then_some(n)
 }
 
 /// A district's enterprises and its graded (major) hazard sources, in
