@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what riskatlas needs on Debian 12 (GDAL and the tools its Rust
 # bindings build with); with --tests, also what the test suite opens the
-# outputs with (QGIS 3.22's Python bindings and GDAL's; Chromium and
+# outputs with (QGIS 3.22's Python bindings and GDAL's; poppler-utils for
+# the PDF maps; Chromium and
 # playwright-core, pinned in tests/web/package-lock.json, for the web map).
 # Safe to run again.
 set -eu
@@ -10,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 TEST_PACKAGES=""
 for arg in "$@"; do
     case "$arg" in
-        --tests) TEST_PACKAGES="python3-qgis qgis-providers python3-gdal chromium" ;;
+        --tests) TEST_PACKAGES="python3-qgis qgis-providers python3-gdal chromium poppler-utils" ;;
         *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
     esac
 done

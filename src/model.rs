@@ -49,6 +49,25 @@ impl Grade {
         }
     }
 
+    /// The grade's code in the exposure grid's grade raster and the maps'
+    /// grid (blue 1 … red 4; 0 is a cell where E = 0).
+    pub fn grid_code(self) -> u8 {
+        match self {
+            Grade::Blue => 1,
+            Grade::Yellow => 2,
+            Grade::Orange => 3,
+            Grade::Red => 4,
+        }
+    }
+
+    /// The grade of a [`Grade::grid_code`]; `None` for 0 (E = 0) and any
+    /// other code.
+    pub fn from_grid_code(code: u8) -> Option<Grade> {
+        Grade::DESCENDING
+            .into_iter()
+            .find(|g| g.grid_code() == code)
+    }
+
     /// Reads the spellings found in supervision spreadsheets: colour names in
     /// Chinese or English and the four risk-level names. `None` for anything
     /// else, which validation reports as an unknown grade value.

@@ -66,6 +66,10 @@ pub struct PageStyle {
     pub margin_mm: f64,
     /// Page colour.
     pub background: String,
+    /// Whether the drawing is also kept for a vector PDF (set from the
+    /// project file's `[maps] pdf`, not from the style file).
+    #[serde(skip)]
+    pub vector: bool,
 }
 
 /// The line around the map.

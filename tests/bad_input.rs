@@ -250,6 +250,7 @@ fn hostile_ids_give_safe_map_file_names() {
     assert!(
         maps.iter().all(|m| m.len() <= 68
             && m.trim_end_matches(".png")
+                .trim_end_matches(".pdf")
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')),
         "{maps:?}"

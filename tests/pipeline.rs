@@ -975,6 +975,25 @@ fn admin_units_carry_statistics_and_an_area_grade() {
 }
 
 /// A decoded PNG: width, height and RGBA bytes.
+/// A PNG of any colour type, as RGBA.
+fn decode_png_any(path: &Path) -> (u32, u32, Vec<u8>) {
+    let mut decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    decoder.set_transformations(png::Transformations::EXPAND);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    let rgba = match info.color_type {
+        png::ColorType::Rgb => buf
+            .chunks(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        png::ColorType::Rgba => buf,
+        other => panic!("{}: {other:?}", path.display()),
+    };
+    (info.width, info.height, rgba)
+}
+
 fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
     let mut reader = decoder.read_info().unwrap();
@@ -1114,6 +1133,206 @@ fn every_legend_colour_is_on_its_map() {
     assert!(checked > 200, "{checked} legend colours checked");
 }
 
+/// Runs one of poppler's tools (`pdfinfo`, `pdffonts`, `pdftotext`,
+/// `pdftoppm`; Debian's poppler-utils) and gives its output.
+fn poppler(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e} (install poppler-utils)"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Whether some pixel is within 3 of `rgb` in each channel where `keep`
+/// holds (a PDF rasteriser rounds blends a little differently).
+fn has_colour_near(
+    img: &(u32, u32, Vec<u8>),
+    rgb: [u8; 3],
+    keep: impl Fn(usize, usize) -> bool,
+) -> bool {
+    let (w, h, data) = img;
+    (0..*h as usize).any(|y| {
+        (0..*w as usize).any(|x| {
+            let p = &data[(y * *w as usize + x) * 4..][..3];
+            keep(x, y) && p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) <= 3)
+        })
+    })
+}
+
+/// Each map has a vector PDF beside its PNG: the city's on A3, the
+/// districts' and enterprises' on A4, its font embedded and subset, its
+/// title found as text, and — drawn at the PNG's size — every legend
+/// colour in the legend box and on the map outside the furniture.
+#[test]
+fn every_map_has_a_pdf_with_its_text_and_colours() {
+    let out = example_outputs();
+    let index = read_json(&out.join("maps/maps.json"));
+    let maps = index["maps"].as_array().unwrap();
+    assert!(maps
+        .iter()
+        .all(|m| m["pdf"].as_str().is_some_and(|p| out.join(p).is_file())));
+    let enterprise = maps
+        .iter()
+        .find(|m| m["file"].as_str().unwrap().starts_with("maps/enterprise/"))
+        .unwrap();
+    let picked = [
+        (map_entry(out, "maps/city.png"), "A3"),
+        (map_entry(out, "maps/district/320412.png"), "A4"),
+        (enterprise.clone(), "A4"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (m, paper) in picked {
+        let pdf = out.join(m["pdf"].as_str().unwrap());
+        let pdf = pdf.to_str().unwrap();
+        let info = poppler("pdfinfo", &[pdf]);
+        assert!(info.contains(&format!("({paper})")), "{pdf}: {info}");
+        let fonts = poppler("pdffonts", &[pdf]);
+        let rows: Vec<&str> = fonts.lines().skip(2).collect();
+        assert!(!rows.is_empty(), "{pdf}: no font");
+        for row in rows {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let n = cols.len();
+            assert_eq!(cols[n - 5..n - 2], ["yes", "yes", "yes"], "{pdf}: {row}");
+        }
+        let text: String = poppler("pdftotext", &[pdf, "-"])
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let title: String = m["title"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        assert!(
+            text.contains(&title),
+            "{pdf}: title {title} not in its text"
+        );
+        let png = decode_png(&out.join(m["file"].as_str().unwrap()));
+        let (w, h) = (png.0.to_string(), png.1.to_string());
+        let stem = dir.path().join("page");
+        let stem = stem.to_str().unwrap();
+        poppler(
+            "pdftoppm",
+            &[
+                "-png",
+                "-singlefile",
+                "-scale-to-x",
+                &w,
+                "-scale-to-y",
+                &h,
+                pdf,
+                stem,
+            ],
+        );
+        let img = decode_png_any(&dir.path().join("page.png"));
+        assert_eq!((img.0, img.1), (png.0, png.1));
+        let boxes: Vec<[usize; 4]> = m["furniture"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|k| furniture_box(&m, k))
+            .collect();
+        let [l, t, r, b] = furniture_box(&m, "legend").expect("a legend");
+        let mut colours = 0;
+        for e in m["legend"].as_array().unwrap() {
+            let Some(hex) = e["colour"].as_str() else {
+                continue;
+            };
+            let rgb = hex_rgb(hex);
+            let text = e["text"].as_str().unwrap();
+            let legend = has_colour_near(&img, rgb, |x, y| x >= l && x < r && y >= t && y < b);
+            assert!(legend, "{pdf}: legend lacks {text} {hex}");
+            let body = has_colour_near(&img, rgb, |x, y| {
+                x > 75
+                    && x < png.0 as usize - 75
+                    && y > 75
+                    && y < png.1 as usize - 75
+                    && !boxes
+                        .iter()
+                        .any(|&[l, t, r, b]| x >= l && x < r && y >= t && y < b)
+            });
+            assert!(body, "{pdf}: map lacks {text} {hex}");
+            colours += 1;
+        }
+        assert!(colours >= 4, "{pdf}: {colours} legend colours");
+    }
+}
+
+/// The enterprise maps draw the exposure as it is at each point (exact E
+/// sampled every few pixels and interpolated), not in the grid's 100 m
+/// blocks: the boundaries between its grades fall anywhere on the ground,
+/// not on the cell edges, as they would with blocks.
+#[test]
+fn enterprise_maps_draw_a_smooth_exposure_surface() {
+    let out = example_outputs();
+    let report = read_json(&out.join("report.json"));
+    let grid = &report["findings"]["grid"];
+    let cell = grid["cell_size_m"].as_f64().unwrap();
+    let west = grid["origin"]["west"].as_f64().unwrap();
+    let index = read_json(&out.join("maps/maps.json"));
+    let (mut off_edge, mut transitions) = (0, 0);
+    for m in index["maps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["file"].as_str().unwrap().starts_with("maps/enterprise/"))
+        .take(6)
+    {
+        let img = decode_png(&out.join(m["file"].as_str().unwrap()));
+        let gt: Vec<f64> = m["geotransform"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let tints: Vec<[u8; 3]> = m["legend"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["text"].as_str().unwrap().contains(" E "))
+            .map(|e| hex_rgb(e["colour"].as_str().unwrap()))
+            .collect();
+        let boxes: Vec<[usize; 4]> = m["furniture"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|k| furniture_box(m, k))
+            .collect();
+        let (w, h) = (img.0 as usize, img.1 as usize);
+        let px = |x: usize, y: usize| -> [u8; 3] {
+            let p = &img.2[(y * w + x) * 4..][..3];
+            [p[0], p[1], p[2]]
+        };
+        for y in (80..h - 80).step_by(7) {
+            for x in 80..w - 81 {
+                let free = !boxes
+                    .iter()
+                    .any(|&[l, t, r, b]| x + 1 >= l && x < r && y >= t && y < b);
+                let (a, b) = (px(x, y), px(x + 1, y));
+                if free && a != b && tints.contains(&a) && tints.contains(&b) {
+                    let ground = gt[0] + (x + 1) as f64 * gt[1];
+                    let off = (ground - west).rem_euclid(cell);
+                    transitions += 1;
+                    if off.min(cell - off) > 0.15 * cell {
+                        off_edge += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(transitions > 200, "{transitions} grade boundaries crossed");
+    assert!(
+        off_edge * 2 > transitions,
+        "{off_edge} of {transitions} grade boundaries away from the cell edges"
+    );
+}
+
 #[test]
 fn maps_show_the_grades_and_one_map_per_district() {
     let out = example_outputs();
@@ -1136,6 +1355,7 @@ fn maps_show_the_grades_and_one_map_per_district() {
     let mut maps: Vec<String> = std::fs::read_dir(out.join("maps/district"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".png"))
         .collect();
     maps.sort();
     let mut want: Vec<String> = districts.iter().map(|c| format!("{c}.png")).collect();

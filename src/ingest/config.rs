@@ -355,6 +355,9 @@ pub struct Maps {
     /// A .ttf/.otf/.ttc font with Chinese glyphs (relative to the project
     /// file); Noto Sans CJK SC from fonts-noto-cjk when not given.
     pub font: Option<PathBuf>,
+    /// Whether each map is also written as a vector PDF for print.
+    #[serde(default = "yes")]
+    pub pdf: bool,
 }
 
 /// The coordinates of the web map: WGS 84, or the offset systems of the
@@ -642,6 +645,7 @@ impl Default for Maps {
             height_mm: a4_height(),
             dpi: default_dpi(),
             font: None,
+            pdf: true,
         }
     }
 }

@@ -67,6 +67,7 @@ pub fn map_options(m: &crate::ingest::config::Maps) -> render::MapOptions {
             None => render::EnterpriseMaps::Auto,
         },
         all_enterprises: m.all_enterprises,
+        pdf: m.pdf,
     }
 }
 
@@ -88,7 +89,7 @@ pub fn map_data(
         let (x, y) = metric.project(p.x(), p.y());
         [x, y]
     };
-    render::MapData {
+    let mut data = render::MapData {
         area_name: project.area_name.clone().unwrap_or_default(),
         year: project.year,
         data_date: project.as_of.to_string(),
@@ -144,7 +145,17 @@ pub fn map_data(
         grid_thresholds: project.exposure.thresholds,
         base: base_map(project, loaded, metric),
         epsg: metric.epsg,
+        exposure: None,
+    };
+    // The enterprise maps draw E exactly from its sources.
+    if render::makes_enterprise_maps(&data.enterprises, &map_options(&project.maps)) {
+        data.exposure = Some(render::ExposureField {
+            sources: analysis.sources.clone(),
+            kernel: project.exposure.kernel,
+            mode: project.exposure.mode,
+        });
     }
+    data
 }
 
 /// The base layers in the metric CRS, places most important first.

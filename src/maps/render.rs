@@ -17,19 +17,22 @@ use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 use geo::{BoundingRect, InteriorPoint, MultiPolygon};
 use rayon::prelude::*;
 use thiserror::Error;
-use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
+use tiny_skia::{Color, FillRule, PathBuilder, Pixmap, Transform};
 
 use crate::model::Grade;
 use crate::styles::{self, MapStyle};
 
 pub mod base;
+mod canvas;
 pub mod change;
 pub mod coverage;
 pub mod dangers;
 mod layout;
 mod legend;
 pub mod parks;
+mod pdf;
 
+use canvas::{Canvas, Clip};
 use layout::{Corner, Placement};
 use legend::{Entry, Legend};
 
@@ -58,6 +61,14 @@ pub enum RenderError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A map's PDF could not be made.
+    #[error("{path}: the PDF could not be made: {reason}")]
+    Pdf {
+        /// The PDF file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The page size in pixels cannot be allocated as an image.
     #[error("cannot draw a {width}×{height} px map")]
     Size {
@@ -78,6 +89,7 @@ impl MapStyle {
         s.page.width_mm = opts.width_mm;
         s.page.height_mm = opts.height_mm;
         s.page.dpi = opts.dpi;
+        s.page.vector = opts.pdf;
         s
     }
 }
@@ -108,6 +120,8 @@ pub struct MapOptions {
     pub enterprise_maps: EnterpriseMaps,
     /// An enterprise map for every enterprise, not only red and orange ones.
     pub all_enterprises: bool,
+    /// Each map also as a vector PDF beside its PNG.
+    pub pdf: bool,
 }
 
 impl Default for MapOptions {
@@ -120,12 +134,22 @@ impl Default for MapOptions {
             font: None,
             enterprise_maps: EnterpriseMaps::Auto,
             all_enterprises: false,
+            pdf: false,
         }
     }
 }
 
 /// Loads the label font; in a collection, the Simplified Chinese face.
 pub fn load_font(path: Option<&Path>) -> Result<FontVec, RenderError> {
+    load_fonts(path, false).map(|(font, _)| font)
+}
+
+/// The label font for the pixels and, when `pdf`, the same face for the
+/// PDFs to embed.
+fn load_fonts(
+    path: Option<&Path>,
+    pdf: bool,
+) -> Result<(FontVec, Option<krilla::text::Font>), RenderError> {
     let path = path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
@@ -145,19 +169,30 @@ pub fn load_font(path: Option<&Path>) -> Result<FontVec, RenderError> {
             })
         })
     });
-    let font = FontVec::try_from_vec_and_index(data, sc.unwrap_or(0)).map_err(|e| {
-        RenderError::FontInvalid {
+    let index = sc.unwrap_or(0);
+    let embedded = match pdf {
+        true => Some(
+            krilla::text::Font::new(data.clone().into(), index).ok_or_else(|| {
+                RenderError::FontInvalid {
+                    path: path.clone(),
+                    reason: "it cannot be embedded in a PDF".into(),
+                }
+            })?,
+        ),
+        false => None,
+    };
+    let font =
+        FontVec::try_from_vec_and_index(data, index).map_err(|e| RenderError::FontInvalid {
             path: path.clone(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     if font.glyph_id('图').0 == 0 {
         return Err(RenderError::FontInvalid {
             path,
             reason: "it has no Chinese glyphs".into(),
         });
     }
-    Ok(font)
+    Ok((font, embedded))
 }
 
 fn colour(hex: &str, alpha: f64) -> Color {
@@ -250,7 +285,7 @@ impl View {
 
 /// One page being drawn.
 struct Page<'f> {
-    pixmap: Pixmap,
+    canvas: Canvas,
     style: MapStyle,
     font: &'f FontVec,
     px_per_mm: f64,
@@ -262,7 +297,7 @@ struct Page<'f> {
     labelled: std::collections::HashSet<String>,
     /// The mask of the frame it was made for, kept between drawings: a
     /// page-sized mask made per polygon was a good part of a map's time.
-    clip_cache: Option<(Rect, tiny_skia::Mask)>,
+    clip_cache: Option<Clip>,
     /// Where the furniture goes, once the layout is planned.
     placement: Option<Placement>,
     /// What `maps.json` says of the map: its title, scale, furniture boxes
@@ -277,6 +312,9 @@ struct Page<'f> {
 pub struct MapInfo {
     /// The map's file, relative to the output folder.
     pub file: String,
+    /// Its vector PDF for print, when made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<String>,
     /// The title.
     pub title: String,
     /// The scale's denominator on the printed page (1:N), rounded.
@@ -306,6 +344,8 @@ pub struct LegendItem {
 pub struct Drawn {
     /// The PNG file's bytes.
     pub png: Vec<u8>,
+    /// The drawing as vector operations, when the style asks for them.
+    list: Option<canvas::DisplayList>,
     /// What `maps.json` says of it.
     pub info: MapInfo,
 }
@@ -330,7 +370,7 @@ impl<'f> Page<'f> {
             b: h as f32 - m,
         };
         Ok(Page {
-            pixmap,
+            canvas: Canvas::new(pixmap, style.page.vector),
             style: style.clone(),
             font,
             px_per_mm,
@@ -352,12 +392,13 @@ impl<'f> Page<'f> {
     }
 
     /// The mask of the current frame (made once per frame, see `keep_clip`).
-    fn clip(&mut self) -> Option<tiny_skia::Mask> {
+    fn clip(&mut self) -> Option<Clip> {
         match self.clip_cache.take() {
-            Some((frame, mask)) if frame == self.frame => return Some(mask),
+            Some(clip) if clip.rect == self.frame => return Some(clip),
             _ => {}
         }
-        let mut mask = tiny_skia::Mask::new(self.pixmap.width(), self.pixmap.height())?;
+        let (w, h) = (self.canvas.pixmap.width(), self.canvas.pixmap.height());
+        let mut mask = tiny_skia::Mask::new(w, h)?;
         let r = tiny_skia::Rect::from_ltrb(self.frame.l, self.frame.t, self.frame.r, self.frame.b)?;
         mask.fill_path(
             &PathBuilder::from_rect(r),
@@ -365,12 +406,15 @@ impl<'f> Page<'f> {
             false,
             Transform::identity(),
         );
-        Some(mask)
+        Some(Clip {
+            mask,
+            rect: self.frame,
+        })
     }
 
     /// Keeps the frame's mask for the next drawing.
-    fn keep_clip(&mut self, mask: Option<tiny_skia::Mask>) {
-        self.clip_cache = mask.map(|m| (self.frame, m));
+    fn keep_clip(&mut self, clip: Option<Clip>) {
+        self.clip_cache = clip;
     }
 
     /// Fills and/or outlines a metric multipolygon, clipped to the frame.
@@ -396,31 +440,14 @@ impl<'f> Page<'f> {
         {
             return;
         }
-        let mask = self.clip();
+        let clip = self.clip();
         if let Some(c) = fill {
-            let paint = Paint {
-                anti_alias: true,
-                ..solid(c)
-            };
-            self.pixmap.fill_path(
-                &path,
-                &paint,
-                FillRule::EvenOdd,
-                Transform::identity(),
-                mask.as_ref(),
-            );
+            self.canvas.fill(&path, c, FillRule::EvenOdd, clip.as_ref());
         }
         if let Some((c, w)) = stroke {
-            let stroke = pen(w);
-            self.pixmap.stroke_path(
-                &path,
-                &solid(c),
-                &stroke,
-                Transform::identity(),
-                mask.as_ref(),
-            );
+            self.canvas.stroke(&path, c, w, None, clip.as_ref());
         }
-        self.keep_clip(mask);
+        self.keep_clip(clip);
     }
 
     fn circle(
@@ -435,17 +462,10 @@ impl<'f> Page<'f> {
             return;
         };
         if let Some(c) = fill {
-            self.pixmap.fill_path(
-                &path,
-                &solid(c),
-                FillRule::Winding,
-                Transform::identity(),
-                None,
-            );
+            self.canvas.fill(&path, c, FillRule::Winding, None);
         }
         if let Some((c, w)) = stroke {
-            self.pixmap
-                .stroke_path(&path, &solid(c), &pen(w), Transform::identity(), None);
+            self.canvas.stroke(&path, c, w, None, None);
         }
     }
 
@@ -468,23 +488,8 @@ impl<'f> Page<'f> {
         pb.line_to(x - size * 0.52, y + size * 0.4 * up);
         pb.close();
         if let Some(path) = pb.finish() {
-            self.pixmap.fill_path(
-                &path,
-                &solid(fill),
-                FillRule::Winding,
-                Transform::identity(),
-                None,
-            );
-            self.pixmap.stroke_path(
-                &path,
-                &solid(outline),
-                &Stroke {
-                    width: 1.0,
-                    ..Default::default()
-                },
-                Transform::identity(),
-                None,
-            );
+            self.canvas.fill(&path, fill, FillRule::Winding, None);
+            self.canvas.stroke(&path, outline, 1.0, None, None);
         }
     }
 
@@ -493,13 +498,11 @@ impl<'f> Page<'f> {
             return;
         };
         if let Some(c) = fill {
-            self.pixmap
-                .fill_rect(rr, &solid(c), Transform::identity(), None);
+            self.canvas.fill_rect(rr, c);
         }
         if let Some((c, w)) = stroke {
             let path = PathBuilder::from_rect(rr);
-            self.pixmap
-                .stroke_path(&path, &solid(c), &pen(w), Transform::identity(), None);
+            self.canvas.stroke(&path, c, w, None, None);
         }
     }
 
@@ -530,6 +533,9 @@ impl<'f> Page<'f> {
         halo: Option<Color>,
     ) -> Rect {
         let (w, h) = self.measure(text, size_px);
+        if self.canvas.recording() {
+            self.record_text(text, x, y, size_px, fill, halo);
+        }
         if let Some(hc) = halo {
             for (dx, dy) in [
                 (-1.0, 0.0),
@@ -553,12 +559,53 @@ impl<'f> Page<'f> {
         }
     }
 
+    /// Keeps a line of text for the PDF: its glyphs with their advances
+    /// (as [`Page::glyphs`] places them), at its baseline, in the font's em
+    /// size (ab_glyph's scale is the ascent-to-descent height).
+    fn record_text(
+        &mut self,
+        text: &str,
+        x: f32,
+        y: f32,
+        size_px: f32,
+        fill: Color,
+        halo: Option<Color>,
+    ) {
+        let f = self.font.as_scaled(PxScale::from(size_px));
+        let mut glyphs: Vec<canvas::Glyph> = Vec::new();
+        for (i, ch) in text.char_indices() {
+            let id = f.glyph_id(ch);
+            if let Some(last) = glyphs.last_mut() {
+                last.advance += f.kern(ab_glyph::GlyphId(last.id), id);
+            }
+            glyphs.push(canvas::Glyph {
+                id: id.0,
+                advance: f.h_advance(id),
+                bytes: i..i + ch.len_utf8(),
+            });
+        }
+        let em = size_px * self.font.units_per_em().unwrap_or(1000.0) / self.font.height_unscaled();
+        let baseline = y + f.ascent();
+        self.canvas.keep(|| canvas::Op::Text {
+            text: text.to_string(),
+            glyphs,
+            x,
+            baseline,
+            size: em,
+            colour: fill,
+            halo,
+        });
+    }
+
     fn glyphs(&mut self, text: &str, x: f32, y: f32, size_px: f32, c: Color) {
         let f = self.font.as_scaled(PxScale::from(size_px));
         let baseline = y + f.ascent();
         let mut pen = x;
         let mut prev = None;
-        let (w, h) = (self.pixmap.width() as i32, self.pixmap.height() as i32);
+        let (w, h) = (
+            self.canvas.pixmap.width() as i32,
+            self.canvas.pixmap.height() as i32,
+        );
         let rgba = c.to_color_u8();
         for ch in text.chars() {
             let id = f.glyph_id(ch);
@@ -573,7 +620,7 @@ impl<'f> Page<'f> {
                 continue;
             };
             let b = outline.px_bounds();
-            let pixels = self.pixmap.pixels_mut();
+            let pixels = self.canvas.pixmap.pixels_mut();
             outline.draw(|gx, gy, cov| {
                 let (px, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
                 if px < 0 || py < 0 || px >= w || py >= h {
@@ -640,12 +687,13 @@ impl<'f> Page<'f> {
 
     /// The PNG and the map's information.
     fn encode(self) -> Drawn {
-        let png = self
-            .pixmap
+        let (pixmap, list) = self.canvas.finish();
+        let png = pixmap
             .encode_png()
             .expect("PNG encoding of an in-memory pixmap");
         Drawn {
             png,
+            list,
             info: self.info,
         }
     }
@@ -676,37 +724,12 @@ fn trace<'c>(pb: &mut PathBuilder, view: &View, coords: impl Iterator<Item = &'c
     }
 }
 
-/// A stroke of `width` px.
-fn pen(width: f32) -> Stroke {
-    Stroke {
-        width,
-        ..Default::default()
-    }
-}
-
-fn solid(c: Color) -> Paint<'static> {
-    let mut p = Paint::default();
-    p.set_color(c);
-    p.anti_alias = true;
-    p
-}
-
 /// The exposure grid's cell grades (0 = E is 0, 1 blue … 4 red), row-major.
 pub struct GradeGrid {
     /// The grid's geometry in the metric CRS.
     pub spec: crate::analysis::exposure::GridSpec,
     /// One grade code per cell, `spec.rows` × `spec.cols`, north row first.
     pub codes: Vec<u8>,
-}
-
-fn code_grade(c: u8) -> Option<Grade> {
-    match c {
-        1 => Some(Grade::Blue),
-        2 => Some(Grade::Yellow),
-        3 => Some(Grade::Orange),
-        4 => Some(Grade::Red),
-        _ => None,
-    }
 }
 
 /// A unit to draw, in metric coordinates.
@@ -806,12 +829,132 @@ pub struct MapData {
     pub base: base::BaseMap,
     /// The EPSG code of the metric CRS the maps are drawn in.
     pub epsg: u32,
+    /// The exposure's sources, for the enterprise maps' exact surface;
+    /// `None` when no enterprise map is made.
+    pub exposure: Option<ExposureField>,
+}
+
+/// What E is made of: the sources and how their terms add up.
+pub struct ExposureField {
+    /// The grid's sources.
+    pub sources: Vec<crate::analysis::exposure::Source>,
+    /// The kernel of each source's term.
+    pub kernel: crate::ingest::config::Kernel,
+    /// How the terms combine.
+    pub mode: crate::ingest::config::Mode,
+}
+
+/// The page pixels between two exact samples of E on an enterprise map;
+/// between them E is interpolated bilinearly (it is smooth at that scale:
+/// a sample every 4 px is some 10 m on the ground).
+const SURFACE_STEP_PX: f32 = 4.0;
+
+/// Paints the exposure as it is at each point of the frame, not per grid
+/// cell: E computed exactly every [`SURFACE_STEP_PX`] (as the grid computes
+/// its cell centres), interpolated to each pixel, graded by the thresholds
+/// and painted in the grid's colours; the same pixels, at page resolution,
+/// go to the PDF. Gives the grade codes painted, for the legend.
+fn draw_surface(
+    page: &mut Page,
+    view: &View,
+    index: &crate::analysis::exposure::SourceIndex,
+    field: &ExposureField,
+    t: &crate::ingest::config::Thresholds,
+) -> [bool; 8] {
+    use crate::analysis::exposure::{GridSpec, Window};
+    let f = page.frame;
+    let step = SURFACE_STEP_PX;
+    let (west, north) = view.metric(f.l, f.t);
+    let cell = step as f64 / view.scale;
+    let cols = ((f.r - f.l) / step).ceil() as usize + 2;
+    let rows = ((f.b - f.t) / step).ceil() as usize + 2;
+    // Sample (r, c) is at the frame's corner plus (c, r) steps.
+    let spec = GridSpec {
+        x0: west - cell / 2.0,
+        y0: north + cell / 2.0,
+        cell,
+        cols,
+        rows,
+    };
+    let window = Window {
+        row0: 0,
+        col0: 0,
+        rows,
+        cols,
+    };
+    let e = index.block(&spec, window, field.kernel, field.mode);
+    let alpha = page.style.grid.alpha as f32;
+    let inks: Vec<Option<tiny_skia::ColorU8>> = (0..5u8)
+        .map(|c| {
+            let g = Grade::from_grid_code(c)?;
+            let (r, gr, b) = styles::rgb(&styles::grade(g).fill)?;
+            Some(tint(r, gr, b, alpha))
+        })
+        .collect();
+    let (l, top) = (f.l.max(0.0) as usize, f.t.max(0.0) as usize);
+    let (w, h) = (f.r as usize - l, f.b as usize - top);
+    let mut seen = [false; 8];
+    let mut rgba = page.canvas.recording().then(|| vec![0u8; w * h * 4]);
+    let width = page.canvas.pixmap.width() as usize;
+    let pixels = page.canvas.pixmap.pixels_mut();
+    for y in 0..h {
+        let fy = ((top + y) as f32 + 0.5 - f.t) / step;
+        let (r0, ty) = (fy.floor().max(0.0) as usize, fy - fy.floor());
+        for x in 0..w {
+            let fx = ((l + x) as f32 + 0.5 - f.l) / step;
+            let (c0, tx) = (fx.floor().max(0.0) as usize, fx - fx.floor());
+            let at = |r: usize, c: usize| e[r.min(rows - 1) * cols + c.min(cols - 1)];
+            let corners = [
+                at(r0, c0),
+                at(r0, c0 + 1),
+                at(r0 + 1, c0),
+                at(r0 + 1, c0 + 1),
+            ];
+            let value = if corners.iter().all(|&v| v > 0.0) || corners.iter().all(|&v| v == 0.0) {
+                let (tx, ty) = (tx as f64, ty as f64);
+                let upper = corners[0] * (1.0 - tx) + corners[1] * tx;
+                let lower = corners[2] * (1.0 - tx) + corners[3] * tx;
+                upper * (1.0 - ty) + lower * ty
+            } else {
+                // The edge of the sources' reach (E > 0 inside, 0 out),
+                // where E is not smooth: computed exactly at the pixel.
+                let (mx, my) = view.metric((l + x) as f32 + 0.5, (top + y) as f32 + 0.5);
+                index.at([mx, my], field.kernel, field.mode).0
+            };
+            let code = t.grade(value).map_or(0, Grade::grid_code);
+            let Some(Some(ink)) = inks.get(code as usize) else {
+                continue;
+            };
+            seen[code as usize] = true;
+            pixels[(top + y) * width + l + x] = ink.premultiply();
+            if let Some(img) = &mut rgba {
+                let o = (y * w + x) * 4;
+                img[o..o + 4].copy_from_slice(&[ink.red(), ink.green(), ink.blue(), 255]);
+            }
+        }
+    }
+    if let Some(rgba) = rgba {
+        page.canvas.keep(|| canvas::Op::Image {
+            to: Rect {
+                l: l as f32,
+                t: top as f32,
+                r: (l + w) as f32,
+                b: (top + h) as f32,
+            },
+            width: w as u32,
+            height: h as u32,
+            rgba,
+            multiply: false,
+            clip: None,
+        });
+    }
+    seen
 }
 
 /// Paints the grid's cells over the frame, one pixel at a time.
 fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
     let colours: Vec<Option<(u8, u8, u8)>> = (0..5u8)
-        .map(|c| code_grade(c).and_then(|g| styles::rgb(&styles::grade(g).fill)))
+        .map(|c| Grade::from_grid_code(c).and_then(|g| styles::rgb(&styles::grade(g).fill)))
         .collect();
     paint_cells(page, view, grid, &colours);
 }
@@ -858,7 +1001,6 @@ fn grid_codes_in(grid: &GradeGrid, min: [f64; 2], max: [f64; 2]) -> [bool; 8] {
 /// noise at that scale.
 fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option<(u8, u8, u8)>]) {
     let alpha = page.style.grid.alpha as f32;
-    let w = page.pixmap.width() as usize;
     let frame = page.frame;
     let s = grid.spec;
     let wide = 1.0 / view.scale >= 2.0 * s.cell;
@@ -886,6 +1028,9 @@ fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option
     let xs: Vec<usize> = (frame.l as usize..frame.r as usize)
         .step_by(block)
         .collect();
+    let ys: Vec<usize> = (frame.t as usize..frame.b as usize)
+        .step_by(block)
+        .collect();
     let cols: Vec<std::ops::Range<usize>> = xs
         .iter()
         .map(|&px| {
@@ -896,8 +1041,15 @@ fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option
             cells(a, b, s.x0, 1.0, s.cols)
         })
         .collect();
-    let pixels = page.pixmap.pixels_mut();
-    for py in (frame.t as usize..frame.b as usize).step_by(block) {
+    let inks: Vec<Option<tiny_skia::ColorU8>> = colours
+        .iter()
+        .map(|c| c.map(|(r, g, b)| tint(r, g, b, alpha)))
+        .collect();
+    // At small scale the PDF takes the blocks as they are painted.
+    let mut blocks = (wide && page.canvas.recording()).then(|| vec![None; xs.len() * ys.len()]);
+    let w = page.canvas.pixmap.width() as usize;
+    let pixels = page.canvas.pixmap.pixels_mut();
+    for (j, &py) in ys.iter().enumerate() {
         let (a, b) = (
             view.metric(0.0, py as f32).1,
             view.metric(0.0, (py + block) as f32).1,
@@ -906,7 +1058,7 @@ fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option
         if rows.is_empty() {
             continue;
         }
-        for (&px, cols) in xs.iter().zip(&cols) {
+        for (i, (&px, cols)) in xs.iter().zip(&cols).enumerate() {
             let code = match (rows.len(), cols.len()) {
                 (_, 0) => continue,
                 (1, 1) => grid.codes[rows.start * s.cols + cols.start],
@@ -916,15 +1068,98 @@ fn paint_cells(page: &mut Page, view: &View, grid: &GradeGrid, colours: &[Option
                         .copied()
                 })),
             };
-            let Some(&Some((r, g, b))) = colours.get(code as usize) else {
+            let Some(&Some(ink)) = inks.get(code as usize) else {
                 continue;
             };
-            let ink = tint(r, g, b, alpha).premultiply();
+            if let Some(kept) = &mut blocks {
+                kept[j * xs.len() + i] = Some(ink);
+            }
+            let ink = ink.premultiply();
             for y in py..(py + block).min(frame.b as usize) {
                 for x in px..(px + block).min(frame.r as usize) {
                     pixels[y * w + x] = ink;
                 }
             }
+        }
+    }
+    if let Some(kept) = blocks {
+        let step = block as f32;
+        let origin = (frame.l.floor().max(0.0), frame.t.floor().max(0.0));
+        keep_cell_paths(page, &kept, xs.len(), origin, (step, step));
+    } else if page.canvas.recording() {
+        keep_cells(page, view, grid, &inks);
+    }
+}
+
+/// Keeps the grid's cells in the frame for the PDF, at large scale, where
+/// a cell spans many page pixels: as rectangles, printed sharp.
+fn keep_cells(page: &mut Page, view: &View, grid: &GradeGrid, inks: &[Option<tiny_skia::ColorU8>]) {
+    let (s, f) = (grid.spec, page.frame);
+    let (west, north) = view.metric(f.l, f.t);
+    let (east, south) = view.metric(f.r, f.b);
+    let span = |a: f64, b: f64, n: usize| {
+        let k = |v: f64| (v / s.cell).floor().clamp(0.0, n as f64) as usize;
+        (k(a), (k(b) + 1).min(n))
+    };
+    let (c0, c1) = span(west - s.x0, east - s.x0, s.cols);
+    let (r0, r1) = span(s.y0 - north, s.y0 - south, s.rows);
+    if c1 <= c0 || r1 <= r0 {
+        return;
+    }
+    let kept: Vec<Option<tiny_skia::ColorU8>> = (r0..r1)
+        .flat_map(|r| (c0..c1).map(move |c| (r, c)))
+        .map(|(r, c)| {
+            inks.get(grid.codes[r * s.cols + c] as usize)
+                .copied()
+                .flatten()
+        })
+        .collect();
+    let origin = view.px(s.x0 + c0 as f64 * s.cell, s.y0 - r0 as f64 * s.cell);
+    let step = (s.cell * view.scale) as f32;
+    keep_cell_paths(page, &kept, c1 - c0, origin, (step, step));
+}
+
+/// Keeps a raster of cells (`width` a row, row-major, each `step` px from
+/// `origin`) for the PDF as one path per colour, each row's runs of a
+/// colour merged into one rectangle, clipped to the frame.
+fn keep_cell_paths(
+    page: &mut Page,
+    cells: &[Option<tiny_skia::ColorU8>],
+    width: usize,
+    origin: (f32, f32),
+    step: (f32, f32),
+) {
+    let mut paths: std::collections::BTreeMap<[u8; 3], PathBuilder> = Default::default();
+    for (j, row) in cells.chunks(width).enumerate() {
+        let mut i = 0;
+        while i < row.len() {
+            let Some(ink) = row[i] else {
+                i += 1;
+                continue;
+            };
+            let end = (i..row.len())
+                .find(|&k| row[k] != Some(ink))
+                .unwrap_or(row.len());
+            let (x, y) = (origin.0 + i as f32 * step.0, origin.1 + j as f32 * step.1);
+            let r = tiny_skia::Rect::from_xywh(x, y, (end - i) as f32 * step.0, step.1);
+            if let Some(r) = r {
+                paths
+                    .entry([ink.red(), ink.green(), ink.blue()])
+                    .or_default()
+                    .push_rect(r);
+            }
+            i = end;
+        }
+    }
+    let frame = page.frame;
+    for ([r, g, b], pb) in paths {
+        if let Some(path) = pb.finish() {
+            page.canvas.keep(|| canvas::Op::Fill {
+                path,
+                colour: Color::from_rgba8(r, g, b, 255),
+                even_odd: false,
+                clip: Some(frame),
+            });
         }
     }
 }
@@ -1170,7 +1405,7 @@ fn risk_legend(page: &Page, shown: &RiskShown, t: &crate::ingest::config::Thresh
         (1..=4u8)
             .rev()
             .filter(|c| shown.cells[*c as usize])
-            .filter_map(code_grade)
+            .filter_map(Grade::from_grid_code)
             .map(|g| area(g, alpha, format!("{}  {}", styles::label(g), e_range(g, t))))
             .collect(),
     );
@@ -1386,30 +1621,10 @@ fn draw_north_arrow(page: &mut Page) {
     right.line_to(cx, tip + size * 0.72);
     right.close();
     if let (Some(l), Some(r)) = (left.finish(), right.finish()) {
-        page.pixmap.fill_path(
-            &l,
-            &solid(ink),
-            FillRule::Winding,
-            Transform::identity(),
-            None,
-        );
-        page.pixmap.fill_path(
-            &r,
-            &solid(colour(&page.style.furniture.box_, 1.0)),
-            FillRule::Winding,
-            Transform::identity(),
-            None,
-        );
-        page.pixmap.stroke_path(
-            &r,
-            &solid(ink),
-            &Stroke {
-                width: 1.0,
-                ..Default::default()
-            },
-            Transform::identity(),
-            None,
-        );
+        page.canvas.fill(&l, ink, FillRule::Winding, None);
+        let paper = colour(&page.style.furniture.box_, 1.0);
+        page.canvas.fill(&r, paper, FillRule::Winding, None);
+        page.canvas.stroke(&r, ink, 1.0, None, None);
     }
     page.taken.push(at);
     page.furniture("north_arrow", at);
@@ -1817,6 +2032,7 @@ fn wrap(page: &Page, text: &str, size: f32, width: f32) -> Vec<String> {
 pub fn enterprise_map(
     data: &MapData,
     e: &MapPoint,
+    surface: Option<&crate::analysis::exposure::SourceIndex>,
     style: &MapStyle,
     font: &FontVec,
 ) -> Result<Drawn, RenderError> {
@@ -1839,7 +2055,15 @@ pub fn enterprise_map(
         frame.holds(x, y)
     };
     base::draw_areas(&mut page, &view, &data.base);
-    draw_grid(&mut page, &view, &data.grid);
+    let cells = match (surface, &data.exposure) {
+        (Some(index), Some(field)) => {
+            draw_surface(&mut page, &view, index, field, &data.grid_thresholds)
+        }
+        _ => {
+            draw_grid(&mut page, &view, &data.grid);
+            grid_codes_in(&data.grid, min, max)
+        }
+    };
     base::draw_lines(&mut page, &view, &data.base);
     let outline = colour(&style.units.outline, 1.0);
     for u in &data.units {
@@ -1875,7 +2099,7 @@ pub fn enterprise_map(
         hazards: &majors,
         zones: !own.is_empty(),
         areas: Areas::None,
-        cells: grid_codes_in(&data.grid, min, max),
+        cells,
     };
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
     let near = targets_near(&data.targets, e.xy, reach);
@@ -2233,6 +2457,40 @@ enum Job<'a> {
     CoverageDistrict(&'a coverage::CoverageData, &'a MapUnit),
 }
 
+/// The enterprises that get a map when enterprise maps are made: red and
+/// orange ones, or all with `all_enterprises`.
+fn enterprises_mapped<'d>(enterprises: &'d [MapPoint], opts: &MapOptions) -> Vec<&'d MapPoint> {
+    enterprises
+        .iter()
+        .filter(|e| opts.all_enterprises || e.grade >= Grade::Orange)
+        .collect()
+}
+
+/// Whether the enterprise maps are made: as asked, or (not asked) when
+/// there are at most [`crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS`].
+pub fn makes_enterprise_maps(enterprises: &[MapPoint], opts: &MapOptions) -> bool {
+    match opts.enterprise_maps {
+        EnterpriseMaps::Always => true,
+        EnterpriseMaps::Never => false,
+        EnterpriseMaps::Auto => {
+            enterprises_mapped(enterprises, opts).len()
+                <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS
+        }
+    }
+}
+
+impl Job<'_> {
+    /// The paper of the map's PDF: A3 for the maps of the whole city (the
+    /// A4 layout scaled to it), A4 for the others (enterprise maps, drawn
+    /// on half a page, scaled up to it).
+    fn paper(&self) -> pdf::Paper {
+        match self {
+            Job::City | Job::DangerCity | Job::CoverageCity(_) => pdf::Paper::A3,
+            _ => pdf::Paper::A4,
+        }
+    }
+}
+
 /// The red enterprises of each unit, by code, when the map draws none of
 /// them (too many for its scale); `None` when it draws them.
 fn red_per_unit<'d>(data: &'d MapData, drawn: &[&MapPoint]) -> Option<HashMap<&'d str, usize>> {
@@ -2299,7 +2557,7 @@ pub fn render_all(
     opts: &MapOptions,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let font = load_font(opts.font.as_deref())?;
+    let (font, pdf_font) = load_fonts(opts.font.as_deref(), opts.pdf)?;
     let style = MapStyle::new(opts);
     // Enterprise maps are half the page: they show one site.
     let half = MapOptions {
@@ -2332,16 +2590,13 @@ pub fn render_all(
             (dir.join("district").join(file), Job::CoverageDistrict(c, u))
         }));
     }
-    let picked: Vec<&MapPoint> = data
-        .enterprises
-        .iter()
-        .filter(|e| opts.all_enterprises || e.grade >= Grade::Orange)
-        .collect();
-    let wanted = match opts.enterprise_maps {
-        EnterpriseMaps::Always => true,
-        EnterpriseMaps::Never => false,
-        EnterpriseMaps::Auto => picked.len() <= crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS,
-    };
+    let picked = enterprises_mapped(&data.enterprises, opts);
+    let wanted = makes_enterprise_maps(&data.enterprises, opts);
+    let surface = data
+        .exposure
+        .as_ref()
+        .filter(|_| wanted)
+        .map(|f| crate::analysis::exposure::SourceIndex::new(&f.sources));
     if wanted {
         jobs.extend(picked.into_iter().map(|e| {
             (
@@ -2363,7 +2618,7 @@ pub fn render_all(
             let drawn = match job {
                 Job::City => city_map(data, &style, &font)?,
                 Job::District(u, within) => district_map(data, u, within, &style, &font)?,
-                Job::Enterprise(e) => enterprise_map(data, e, &small, &font)?,
+                Job::Enterprise(e) => enterprise_map(data, e, surface.as_ref(), &small, &font)?,
                 Job::DangerCity => dangers::city_danger_map(data, &style, &font)?,
                 Job::DangerDistrict(u, ds) => {
                     dangers::district_danger_map(data, u, ds, &style, &font)?
@@ -2375,17 +2630,28 @@ pub fn render_all(
                 }
             };
             let mut info = drawn.info;
-            info.file = format!(
-                "maps/{}",
-                path.strip_prefix(dir)
-                    .unwrap_or(path)
-                    .to_string_lossy()
-                    .replace('\\', "/")
-            );
-            Ok((write_file(path, &drawn.png)?, info))
+            let relative = |p: &Path| {
+                let p = p.strip_prefix(dir).unwrap_or(p).to_string_lossy();
+                format!("maps/{}", p.replace('\\', "/"))
+            };
+            info.file = relative(path);
+            let mut written = vec![write_file(path, &drawn.png)?];
+            if let (Some(list), Some(font)) = (&drawn.list, &pdf_font) {
+                let file = path.with_extension("pdf");
+                let bytes = pdf::write(list, job.paper(), font, &info.title).map_err(|reason| {
+                    RenderError::Pdf {
+                        path: file.clone(),
+                        reason,
+                    }
+                })?;
+                info.pdf = Some(relative(&file));
+                written.push(write_file(&file, &bytes)?);
+            }
+            Ok((written, info))
         })
-        .collect::<Result<Vec<(PathBuf, MapInfo)>, RenderError>>()?;
-    let (mut files, infos): (Vec<PathBuf>, Vec<MapInfo>) = drawn.into_iter().unzip();
+        .collect::<Result<Vec<(Vec<PathBuf>, MapInfo)>, RenderError>>()?;
+    let (files, infos): (Vec<Vec<PathBuf>>, Vec<MapInfo>) = drawn.into_iter().unzip();
+    let mut files: Vec<PathBuf> = files.into_iter().flatten().collect();
     files.push(write_index(dir, data.epsg, &infos)?);
     Ok(files)
 }

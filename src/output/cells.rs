@@ -12,26 +12,6 @@ use crate::model::{Grade, HazardUnit};
 use crate::output::layers::{self, Row, Shape, Value};
 use crate::output::polygonize::regions;
 
-/// Grade codes in the grade raster (0 = E = 0).
-fn code(g: Grade) -> u8 {
-    match g {
-        Grade::Blue => 1,
-        Grade::Yellow => 2,
-        Grade::Orange => 3,
-        Grade::Red => 4,
-    }
-}
-
-fn grade_of(code: u8) -> Option<Grade> {
-    match code {
-        1 => Some(Grade::Blue),
-        2 => Some(Grade::Yellow),
-        3 => Some(Grade::Orange),
-        4 => Some(Grade::Red),
-        _ => None,
-    }
-}
-
 /// Collects the `exposure_grid` layer while the grid streams by: single cells
 /// up to `max_grid_cells`, and a one-byte-per-cell grade raster from which
 /// merged polygons are made when that is exceeded.
@@ -62,7 +42,7 @@ impl GridCells {
         let at = row0 * self.spec.cols;
         let band = &mut self.grades[at..at + rows * self.spec.cols];
         for (g, &e) in band.iter_mut().zip(values) {
-            *g = cell_grade(e, cfg).map_or(0, code);
+            *g = cell_grade(e, cfg).map_or(0, Grade::grid_code);
         }
         if !self.overflow {
             for (i, &e) in values.iter().enumerate().filter(|(_, e)| **e > 0.0) {
@@ -131,7 +111,7 @@ impl GridCells {
         let mut rows: Vec<Row> = regions(&self.grades, spec.cols)
             .into_iter()
             .filter_map(|r| {
-                let grade = grade_of(r.code)?;
+                let grade = Grade::from_grid_code(r.code)?;
                 let holes = r.holes.into_iter().map(ring).collect();
                 let mp = MultiPolygon(vec![Polygon::new(ring(r.exterior), holes)]);
                 let area_km2 = geo::Area::unsigned_area(&mp) / 1e6;

@@ -5,13 +5,13 @@
 //! are named and roads are finer.
 
 use geo::{LineString, MultiPolygon};
-use tiny_skia::{Color, PathBuilder, StrokeDash, Transform};
+use tiny_skia::{Color, PathBuilder};
 
 use crate::crs::{InputCrs, MetricCrs};
 use crate::ingest::load::mbtiles::{MbTiles, Tile};
 
 use super::legend::{fill_swatch, Entry, Painter};
-use super::{colour, pen, solid, Page, View};
+use super::{colour, Page, View};
 
 /// A line of a base layer, in the metric CRS.
 pub struct BaseLine {
@@ -164,15 +164,15 @@ pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
 pub(super) fn draw_lines(page: &mut Page, view: &View, base: &BaseMap) {
     draw_tiles(page, view, base);
     let small = denominator(page, view) > SMALL_SCALE;
-    let mask = page.clip();
+    let clip = page.clip();
     for l in &base.water_lines {
         if let Some(path) = line_path(view, &l.line) {
-            stroke_line(page, &path, LineKind::River, l.major, mask.as_ref());
+            stroke_line(page, &path, LineKind::River, l.major, clip.as_ref());
         }
     }
     for l in &base.railways {
         if let Some(path) = line_path(view, l) {
-            stroke_line(page, &path, LineKind::Railway, false, mask.as_ref());
+            stroke_line(page, &path, LineKind::Railway, false, clip.as_ref());
         }
     }
     for l in &base.roads {
@@ -182,11 +182,11 @@ pub(super) fn draw_lines(page: &mut Page, view: &View, base: &BaseMap) {
                 &path,
                 LineKind::Road,
                 l.major && !small,
-                mask.as_ref(),
+                clip.as_ref(),
             );
         }
     }
-    page.keep_clip(mask);
+    page.keep_clip(clip);
 }
 
 /// Strokes a line's symbol: a river (wider when `wide`: a canal), a
@@ -196,30 +196,28 @@ fn stroke_line(
     path: &tiny_skia::Path,
     kind: LineKind,
     wide: bool,
-    mask: Option<&tiny_skia::Mask>,
+    clip: Option<&super::Clip>,
 ) {
     let s = page.style.basemap.clone();
-    let t = Transform::identity();
     match kind {
         LineKind::River => {
             let w = page.mm(if wide { s.canal_mm } else { s.river_mm });
-            page.pixmap
-                .stroke_path(path, &solid(colour(&s.river, 1.0)), &pen(w), t, mask);
+            page.canvas
+                .stroke(path, colour(&s.river, 1.0), w, None, clip);
         }
         LineKind::Road => {
             let w = page.mm(if wide { s.major_road_mm } else { s.road_mm });
-            page.pixmap
-                .stroke_path(path, &solid(colour(&s.road, 1.0)), &pen(w), t, mask);
+            page.canvas
+                .stroke(path, colour(&s.road, 1.0), w, None, clip);
         }
         LineKind::Railway => {
             let w = page.mm(s.railway_mm);
-            page.pixmap
-                .stroke_path(path, &solid(colour(&s.railway, 1.0)), &pen(w), t, mask);
+            page.canvas
+                .stroke(path, colour(&s.railway, 1.0), w, None, clip);
             let dash = page.mm(s.railway_mm * 4.0);
-            let mut inner = pen(w * 0.45);
-            inner.dash = StrokeDash::new(vec![dash, dash], 0.0);
-            page.pixmap
-                .stroke_path(path, &solid(colour(&s.railway_dash, 1.0)), &inner, t, mask);
+            let ink = colour(&s.railway_dash, 1.0);
+            page.canvas
+                .stroke(path, ink, w * 0.45, Some([dash, dash]), clip);
         }
     }
 }
@@ -333,18 +331,7 @@ pub(super) fn draw_tiles(page: &mut Page, view: &View, base: &BaseMap) {
                     .premultiply();
         }
     }
-    let paint = tiny_skia::PixmapPaint {
-        blend_mode: tiny_skia::BlendMode::Multiply,
-        ..Default::default()
-    };
-    page.pixmap.draw_pixmap(
-        l as i32,
-        top as i32,
-        overlay.as_ref(),
-        &paint,
-        Transform::identity(),
-        None,
-    );
+    page.canvas.image(l as i32, top as i32, &overlay, true);
 }
 
 /// Web Mercator pixel coordinates (256-pixel tiles) at zoom `z`, counted

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use geo::{InteriorPoint, MultiPolygon};
 use rayon::prelude::*;
-use tiny_skia::{Color, PathBuilder, Transform};
+use tiny_skia::{Color, PathBuilder};
 
 use super::legend::{fill_swatch, Entry, Legend};
 use super::{
     bounds, colour, draw_frame_and_footer_lines, draw_furniture, grid_codes_in, load_font,
-    paint_cells, plan_map, safe_file_stem, solid, tint_of, write_file, Drawn, GradeGrid,
-    MapOptions, Page, RenderError, View,
+    paint_cells, plan_map, safe_file_stem, tint_of, write_file, Drawn, GradeGrid, MapOptions, Page,
+    RenderError, View,
 };
 use crate::styles::{self, MapStyle};
 
@@ -197,12 +197,8 @@ fn cross(page: &mut Page, x: f32, y: f32, size: f32, c: Color) {
     pb.move_to(x + h, y - h);
     pb.line_to(x - h, y + h);
     if let Some(path) = pb.finish() {
-        let stroke = tiny_skia::Stroke {
-            width: (size * 0.28).max(1.5),
-            ..Default::default()
-        };
-        page.pixmap
-            .stroke_path(&path, &solid(c), &stroke, Transform::identity(), None);
+        page.canvas
+            .stroke(&path, c, (size * 0.28).max(1.5), None, None);
     }
 }
 

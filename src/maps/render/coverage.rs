@@ -8,13 +8,13 @@
 //! coverage, the least covered first.
 
 use geo::MultiPolygon;
-use tiny_skia::{FillRule, PathBuilder, Transform};
+use tiny_skia::{FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
     base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
-    draw_plain_district, inset_size, label_units, legend_unit_lines, pen, plan_map, solid, title,
-    Drawn, MapData, MapUnit, Page, RenderError, View,
+    draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map, title, Drawn,
+    MapData, MapUnit, Page, RenderError, View,
 };
 use crate::model::ResourceKind;
 use crate::styles::MapStyle;
@@ -118,22 +118,12 @@ fn draw_reach(page: &mut Page, view: &View, c: &CoverageData) {
         return;
     };
     let fire = page.style.resources.fire_station.clone();
-    let mask = page.clip();
-    page.pixmap.fill_path(
-        &path,
-        &solid(colour(&fire, 0.08)),
-        FillRule::Winding,
-        Transform::identity(),
-        mask.as_ref(),
-    );
-    page.pixmap.stroke_path(
-        &path,
-        &solid(colour(&fire, 0.3)),
-        &pen(1.0),
-        Transform::identity(),
-        mask.as_ref(),
-    );
-    page.keep_clip(mask);
+    let clip = page.clip();
+    let (fill, ring) = (colour(&fire, 0.08), colour(&fire, 0.3));
+    page.canvas
+        .fill(&path, fill, FillRule::Winding, clip.as_ref());
+    page.canvas.stroke(&path, ring, 1.0, None, clip.as_ref());
+    page.keep_clip(clip);
 }
 
 /// Each unit's covered places over its places, the least covered first.

@@ -8,13 +8,13 @@
 //! on the right lists the overdue major ones, longest overdue first.
 
 use geo::MultiPolygon;
-use tiny_skia::{Color, FillRule, PathBuilder, Stroke, Transform};
+use tiny_skia::{Color, FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
     base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
-    draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map_left_of, solid,
-    title, Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
+    draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map_left_of, title,
+    Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -147,20 +147,9 @@ fn diamond(page: &mut Page, x: f32, y: f32, size: f32, fill: Color, outline: Opt
     let Some(path) = pb.finish() else {
         return;
     };
-    page.pixmap.fill_path(
-        &path,
-        &solid(fill),
-        FillRule::Winding,
-        Transform::identity(),
-        None,
-    );
+    page.canvas.fill(&path, fill, FillRule::Winding, None);
     if let Some((c, width)) = outline {
-        let stroke = Stroke {
-            width,
-            ..Default::default()
-        };
-        page.pixmap
-            .stroke_path(&path, &solid(c), &stroke, Transform::identity(), None);
+        page.canvas.stroke(&path, c, width, None, None);
     }
 }
 

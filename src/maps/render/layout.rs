@@ -271,7 +271,7 @@ fn permutations() -> Vec<[Corner; 4]> {
 
 /// The page's pixels inside `area` in this view, as a mask.
 pub fn area_mask(page: &Page, view: &View, area: &[&MultiPolygon<f64>]) -> Mask {
-    let (w, h) = (page.pixmap.width(), page.pixmap.height());
+    let (w, h) = (page.canvas.pixmap.width(), page.canvas.pixmap.height());
     let mut mask = Mask::new(w, h).expect("a page-sized mask");
     if let Some(path) = super::polygons_path(view, area) {
         mask.fill_path(&path, FillRule::EvenOdd, false, Transform::identity());
