@@ -1119,9 +1119,15 @@ fn keep_cells(page: &mut Page, view: &View, grid: &GradeGrid, inks: &[Option<tin
     keep_cell_paths(page, &kept, c1 - c0, origin, (step, step));
 }
 
+/// A cell at least this many page pixels across goes to the PDF as a
+/// rectangle; smaller ones (a district of a province, where a map holds
+/// hundreds of thousands) as an image of one pixel per cell.
+const CELL_PATH_MIN_PX: f32 = 4.0;
+
 /// Keeps a raster of cells (`width` a row, row-major, each `step` px from
-/// `origin`) for the PDF as one path per colour, each row's runs of a
-/// colour merged into one rectangle, clipped to the frame.
+/// `origin`) for the PDF, clipped to the frame: as one path per colour, each
+/// row's runs of a colour merged into one rectangle, where cells are large
+/// on the page; else as an image of one pixel per cell.
 fn keep_cell_paths(
     page: &mut Page,
     cells: &[Option<tiny_skia::ColorU8>],
@@ -1129,6 +1135,28 @@ fn keep_cell_paths(
     origin: (f32, f32),
     step: (f32, f32),
 ) {
+    let frame = page.frame;
+    if step.0.min(step.1) < CELL_PATH_MIN_PX {
+        let height = cells.len() / width.max(1);
+        let rgba = cells
+            .iter()
+            .flat_map(|c| c.map_or([0; 4], |c| [c.red(), c.green(), c.blue(), 255]))
+            .collect();
+        page.canvas.keep(|| canvas::Op::Image {
+            to: Rect {
+                l: origin.0,
+                t: origin.1,
+                r: origin.0 + width as f32 * step.0,
+                b: origin.1 + height as f32 * step.1,
+            },
+            width: width as u32,
+            height: height as u32,
+            rgba,
+            multiply: false,
+            clip: Some(frame),
+        });
+        return;
+    }
     let mut paths: std::collections::BTreeMap<[u8; 3], PathBuilder> = Default::default();
     for (j, row) in cells.chunks(width).enumerate() {
         let mut i = 0;
@@ -1151,7 +1179,6 @@ fn keep_cell_paths(
             i = end;
         }
     }
-    let frame = page.frame;
     for ([r, g, b], pb) in paths {
         if let Some(path) = pb.finish() {
             page.canvas.keep(|| canvas::Op::Fill {

@@ -239,6 +239,7 @@ fn convert(path: &tiny_skia::Path, keep: Rect, closed: bool) -> Option<krilla::g
                     }
                 }
             } else if closed {
+                thin(run);
                 add_ring(pb, &clip_ring(run, keep));
             } else if shut && run.iter().all(inside) {
                 add_ring(pb, run);
@@ -246,6 +247,7 @@ fn convert(path: &tiny_skia::Path, keep: Rect, closed: bool) -> Option<krilla::g
                 if shut && !run.is_empty() {
                     run.push(run[0]);
                 }
+                thin(run);
                 for part in split_line(run, keep) {
                     add_line(pb, &part);
                 }
@@ -277,6 +279,27 @@ fn convert(path: &tiny_skia::Path, keep: Rect, closed: bool) -> Option<krilla::g
     }
     flush(&mut pb, &mut run, &mut curves, shut);
     pb.finish()
+}
+
+/// Drops the vertices closer than a tenth of a page pixel (on paper,
+/// some 0.02 mm) to the last one kept, the last vertex always kept: a
+/// province's boundary at district scale has thousands of them per
+/// millimetre, which would only make the PDF large and slow to write.
+fn thin(run: &mut Vec<(f32, f32)>) {
+    const MIN_PX: f32 = 0.1;
+    let Some(&last) = run.last() else { return };
+    let mut kept = 0;
+    for i in 0..run.len() {
+        let p = run[i];
+        if kept == 0 || (p.0 - run[kept - 1].0).hypot(p.1 - run[kept - 1].1) >= MIN_PX {
+            run[kept] = p;
+            kept += 1;
+        }
+    }
+    run.truncate(kept);
+    if run.last() != Some(&last) {
+        run.push(last);
+    }
 }
 
 fn add_ring(pb: &mut PathBuilder, ring: &[(f32, f32)]) {
