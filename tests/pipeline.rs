@@ -1038,9 +1038,23 @@ fn has_colour_where(
     rgb: [u8; 3],
     keep: impl Fn(usize, usize) -> bool,
 ) -> bool {
+    has_colour_within(img, rgb, 0, keep)
+}
+
+/// Whether some pixel is within `tolerance` of `rgb` in each channel
+/// where `keep` holds (x, y).
+fn has_colour_within(
+    img: &(u32, u32, Vec<u8>),
+    rgb: [u8; 3],
+    tolerance: u8,
+    keep: impl Fn(usize, usize) -> bool,
+) -> bool {
     let (w, h, data) = img;
     (0..*h as usize).any(|y| {
-        (0..*w as usize).any(|x| keep(x, y) && data[(y * *w as usize + x) * 4..][..3] == rgb)
+        (0..*w as usize).any(|x| {
+            let p = &data[(y * *w as usize + x) * 4..][..3];
+            keep(x, y) && p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) <= tolerance)
+        })
     })
 }
 
@@ -1148,22 +1162,6 @@ fn poppler(tool: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Whether some pixel is within 3 of `rgb` in each channel where `keep`
-/// holds (a PDF rasteriser rounds blends a little differently).
-fn has_colour_near(
-    img: &(u32, u32, Vec<u8>),
-    rgb: [u8; 3],
-    keep: impl Fn(usize, usize) -> bool,
-) -> bool {
-    let (w, h, data) = img;
-    (0..*h as usize).any(|y| {
-        (0..*w as usize).any(|x| {
-            let p = &data[(y * *w as usize + x) * 4..][..3];
-            keep(x, y) && p.iter().zip(rgb).all(|(a, b)| a.abs_diff(b) <= 3)
-        })
-    })
-}
-
 /// Each map has a vector PDF beside its PNG: the city's on A3, the
 /// districts' and enterprises' on A4, its font embedded and subset, its
 /// title found as text, and — drawn at the PNG's size — every legend
@@ -1246,9 +1244,9 @@ fn every_map_has_a_pdf_with_its_text_and_colours() {
             };
             let rgb = hex_rgb(hex);
             let text = e["text"].as_str().unwrap();
-            let legend = has_colour_near(&img, rgb, |x, y| x >= l && x < r && y >= t && y < b);
+            let legend = has_colour_within(&img, rgb, 3, |x, y| x >= l && x < r && y >= t && y < b);
             assert!(legend, "{pdf}: legend lacks {text} {hex}");
-            let body = has_colour_near(&img, rgb, |x, y| {
+            let body = has_colour_within(&img, rgb, 3, |x, y| {
                 x > 75
                     && x < png.0 as usize - 75
                     && y > 75

@@ -534,7 +534,17 @@ impl<'f> Page<'f> {
     ) -> Rect {
         let (w, h) = self.measure(text, size_px);
         if self.canvas.recording() {
-            self.record_text(text, x, y, size_px, fill, halo);
+            let (glyphs, em) = self.pdf_glyphs(text, size_px);
+            let baseline = y + self.font.as_scaled(PxScale::from(size_px)).ascent();
+            self.canvas.keep(|| canvas::Op::Text {
+                text: text.to_string(),
+                glyphs,
+                x,
+                baseline,
+                size: em,
+                colour: fill,
+                halo,
+            });
         }
         if let Some(hc) = halo {
             for (dx, dy) in [
@@ -559,18 +569,10 @@ impl<'f> Page<'f> {
         }
     }
 
-    /// Keeps a line of text for the PDF: its glyphs with their advances
-    /// (as [`Page::glyphs`] places them), at its baseline, in the font's em
-    /// size (ab_glyph's scale is the ascent-to-descent height).
-    fn record_text(
-        &mut self,
-        text: &str,
-        x: f32,
-        y: f32,
-        size_px: f32,
-        fill: Color,
-        halo: Option<Color>,
-    ) {
+    /// A line of text's glyphs for the PDF, with their advances (as
+    /// [`Page::glyphs`] places them), and the font's em size (ab_glyph's
+    /// scale is the ascent-to-descent height).
+    fn pdf_glyphs(&self, text: &str, size_px: f32) -> (Vec<canvas::Glyph>, f32) {
         let f = self.font.as_scaled(PxScale::from(size_px));
         let mut glyphs: Vec<canvas::Glyph> = Vec::new();
         for (i, ch) in text.char_indices() {
@@ -585,16 +587,7 @@ impl<'f> Page<'f> {
             });
         }
         let em = size_px * self.font.units_per_em().unwrap_or(1000.0) / self.font.height_unscaled();
-        let baseline = y + f.ascent();
-        self.canvas.keep(|| canvas::Op::Text {
-            text: text.to_string(),
-            glyphs,
-            x,
-            baseline,
-            size: em,
-            colour: fill,
-            halo,
-        });
+        (glyphs, em)
     }
 
     fn glyphs(&mut self, text: &str, x: f32, y: f32, size_px: f32, c: Color) {
