@@ -458,15 +458,7 @@ impl<'f> Page<'f> {
         fill: Option<Color>,
         stroke: Option<(Color, f32)>,
     ) {
-        let Some(path) = PathBuilder::from_circle(x, y, r) else {
-            return;
-        };
-        if let Some(c) = fill {
-            self.canvas.fill(&path, c, FillRule::Winding, None);
-        }
-        if let Some((c, w)) = stroke {
-            self.canvas.stroke(&path, c, w, None, None);
-        }
+        self.canvas.circle(x, y, r, fill, stroke);
     }
 
     fn triangle(&mut self, x: f32, y: f32, size: f32, fill: Color, outline: Color) {

@@ -43,6 +43,16 @@ pub(super) enum Op {
         dash: Option<[f32; 2]>,
         clip: Option<Rect>,
     },
+    /// A circle (a point's symbol): filled and/or outlined. One op, not a
+    /// fill and a stroke, so the PDF can draw each kind of symbol once and
+    /// place it wherever it stands.
+    Circle {
+        x: f32,
+        y: f32,
+        r: f32,
+        fill: Option<Color>,
+        stroke: Option<(Color, f32)>,
+    },
     /// A line of text at its baseline, with an optional halo around it.
     Text {
         text: String,
@@ -153,6 +163,38 @@ impl Canvas {
             even_odd: rule == FillRule::EvenOdd,
             clip: clip.map(|c| c.rect),
         });
+    }
+
+    /// Draws a circle of radius `r` at (x, y), filled and/or outlined.
+    pub(super) fn circle(
+        &mut self,
+        x: f32,
+        y: f32,
+        r: f32,
+        fill: Option<Color>,
+        stroke: Option<(Color, f32)>,
+    ) {
+        let Some(path) = PathBuilder::from_circle(x, y, r) else {
+            return;
+        };
+        let ops = self.ops.take();
+        if let Some(c) = fill {
+            self.fill(&path, c, FillRule::Winding, None);
+        }
+        if let Some((c, w)) = stroke {
+            self.stroke(&path, c, w, None, None);
+        }
+        self.ops = ops;
+        let reach = stroke.map_or(0.0, |(_, w)| w) + 1.0;
+        if self.shows(&path, reach, None) {
+            self.push(|| Op::Circle {
+                x,
+                y,
+                r,
+                fill,
+                stroke,
+            });
+        }
     }
 
     /// Fills a rectangle in `colour`.

@@ -63,8 +63,18 @@ pub(super) fn write(
         r: list.width as f32,
         b: list.height as f32,
     };
+    let mut symbols = Symbols::default();
     for op in &list.ops {
-        draw(&mut s, op, font, whole);
+        match op {
+            Op::Circle {
+                x,
+                y,
+                r,
+                fill,
+                stroke,
+            } => symbols.circle(&mut s, (*x, *y), *r, *fill, *stroke),
+            _ => draw(&mut s, op, font, whole),
+        }
     }
     s.pop();
     s.finish();
@@ -160,6 +170,71 @@ fn draw(s: &mut Surface, op: &Op, font: &Font, whole: Rect) {
             }
             s.pop();
         }),
+        Op::Circle { .. } => {}
+    }
+}
+
+/// The circles drawn so far, each kind (radius, fill, outline) once as a
+/// graphic placed wherever one stands: a district of a province has tens of
+/// thousands of enterprise symbols of a few kinds.
+#[derive(Default)]
+struct Symbols {
+    drawn: std::collections::HashMap<[u32; 5], krilla::graphic::Graphic>,
+}
+
+impl Symbols {
+    fn circle(
+        &mut self,
+        s: &mut Surface,
+        (x, y): (f32, f32),
+        r: f32,
+        fill: Option<tiny_skia::Color>,
+        outline: Option<(tiny_skia::Color, f32)>,
+    ) {
+        let rgba = |c: tiny_skia::Color| {
+            let c = c.to_color_u8();
+            u32::from_be_bytes([c.red(), c.green(), c.blue(), c.alpha()])
+        };
+        let key = [
+            r.to_bits(),
+            fill.map_or(0, rgba),
+            outline.map_or(0, |(c, _)| rgba(c)),
+            outline.map_or(0, |(_, w)| w.to_bits()),
+            u32::from(fill.is_some()) | u32::from(outline.is_some()) << 1,
+        ];
+        let graphic = match self.drawn.get(&key) {
+            Some(g) => g.clone(),
+            None => {
+                let mut builder = s.stream_builder();
+                let mut g = builder.surface();
+                let around = Rect {
+                    l: -r - 1.0,
+                    t: -r - 1.0,
+                    r: r + 1.0,
+                    b: r + 1.0,
+                };
+                let circle = tiny_skia::PathBuilder::from_circle(0.0, 0.0, r);
+                if let Some(path) = circle.and_then(|c| convert(&c, around, true)) {
+                    if let Some(c) = fill {
+                        g.set_stroke(None);
+                        g.set_fill(Some(self::fill(c, false)));
+                        g.draw_path(&path);
+                    }
+                    if let Some((c, w)) = outline {
+                        g.set_fill(None);
+                        g.set_stroke(Some(stroke(c, w)));
+                        g.draw_path(&path);
+                    }
+                }
+                g.finish();
+                let graphic = krilla::graphic::Graphic::new(builder.finish(), false);
+                self.drawn.insert(key, graphic.clone());
+                graphic
+            }
+        };
+        s.push_transform(&Transform::from_translate(x, y));
+        s.draw_graphic(graphic);
+        s.pop();
     }
 }
 
