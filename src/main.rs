@@ -183,6 +183,7 @@ fn main() -> ExitCode {
         } => {
             let maps = MapOptions {
                 font,
+                pdf: true,
                 ..MapOptions::default()
             };
             let maps = (!no_maps).then_some(&maps);

@@ -763,7 +763,34 @@ fn the_change_maps_are_made_for_the_city_and_each_district() {
         })
         .collect();
     expected.insert("maps/city.png".to_string());
+    let pdfs: BTreeSet<String> = expected.iter().map(|m| m.replace(".png", ".pdf")).collect();
+    expected.extend(pdfs);
     assert_eq!(maps, expected);
+    // Each map's PDF for print: the city's on A3, a district's on A4.
+    for (file, paper) in [
+        ("cmp/maps/city.pdf", "(A3)"),
+        (
+            expected
+                .iter()
+                .find(|m| m.starts_with("maps/district/"))
+                .unwrap()
+                .as_str(),
+            "(A4)",
+        ),
+    ] {
+        let path = if file.starts_with("cmp/") {
+            p.path(file)
+        } else {
+            p.path(&format!("cmp/{}", file.replace(".png", ".pdf")))
+        };
+        let info = std::process::Command::new("pdfinfo")
+            .arg(&path)
+            .output()
+            .expect("pdfinfo (poppler-utils)");
+        let info = String::from_utf8_lossy(&info.stdout);
+        assert!(info.contains(paper), "{}: {info}", path.display());
+        assert!(info.contains("Title:"), "{}: {info}", path.display());
+    }
     let colours = png_colours(&p.path("cmp/maps/city.png"));
     assert!(colours.contains("#d7191c"), "no mark of a grade up");
     assert!(colours.contains("#1a9641"), "no mark of a grade down");

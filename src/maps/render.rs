@@ -146,7 +146,7 @@ pub fn load_font(path: Option<&Path>) -> Result<FontVec, RenderError> {
 
 /// The label font for the pixels and, when `pdf`, the same face for the
 /// PDFs to embed.
-fn load_fonts(
+pub(super) fn load_fonts(
     path: Option<&Path>,
     pdf: bool,
 ) -> Result<(FontVec, Option<krilla::text::Font>), RenderError> {
@@ -2647,18 +2647,15 @@ pub fn render_all(
                 format!("maps/{}", p.replace('\\', "/"))
             };
             info.file = relative(path);
-            let mut written = vec![write_file(path, &drawn.png)?];
-            if let (Some(list), Some(font)) = (&drawn.list, &pdf_font) {
-                let file = path.with_extension("pdf");
-                let bytes = pdf::write(list, job.paper(), font, &info.title).map_err(|reason| {
-                    RenderError::Pdf {
-                        path: file.clone(),
-                        reason,
-                    }
-                })?;
-                info.pdf = Some(relative(&file));
-                written.push(write_file(&file, &bytes)?);
-            }
+            let written = write_map(
+                path,
+                &drawn.png,
+                drawn.list.as_ref(),
+                job.paper(),
+                pdf_font.as_ref(),
+                &info.title,
+            )?;
+            info.pdf = written.get(1).map(|p| relative(p));
             Ok((written, info))
         })
         .collect::<Result<Vec<(Vec<PathBuf>, MapInfo)>, RenderError>>()?;
@@ -2666,6 +2663,28 @@ pub fn render_all(
     let mut files: Vec<PathBuf> = files.into_iter().flatten().collect();
     files.push(write_index(dir, data.epsg, &infos)?);
     Ok(files)
+}
+
+/// Writes a map's PNG and, when it was drawn for one and a font is given,
+/// its PDF on `paper` beside it (same name, `.pdf`); gives the files.
+fn write_map(
+    path: &Path,
+    png: &[u8],
+    list: Option<&canvas::DisplayList>,
+    paper: pdf::Paper,
+    font: Option<&krilla::text::Font>,
+    title: &str,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let mut written = vec![write_file(path, png)?];
+    if let (Some(list), Some(font)) = (list, font) {
+        let file = path.with_extension("pdf");
+        let bytes = pdf::write(list, paper, font, title).map_err(|reason| RenderError::Pdf {
+            path: file.clone(),
+            reason,
+        })?;
+        written.push(write_file(&file, &bytes)?);
+    }
+    Ok(written)
 }
 
 /// Writes `maps.json`: the maps' metric CRS, and each map's file, title,

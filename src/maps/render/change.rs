@@ -13,9 +13,9 @@ use tiny_skia::{Color, PathBuilder};
 
 use super::legend::{fill_swatch, Entry, Legend};
 use super::{
-    bounds, colour, draw_frame_and_footer_lines, draw_furniture, grid_codes_in, load_font,
-    paint_cells, plan_map, safe_file_stem, tint_of, write_file, Drawn, GradeGrid, MapOptions, Page,
-    RenderError, View,
+    bounds, colour, draw_frame_and_footer_lines, draw_furniture, grid_codes_in, load_fonts,
+    paint_cells, pdf::Paper, plan_map, safe_file_stem, tint_of, write_map, Drawn, GradeGrid,
+    MapOptions, Page, RenderError, View,
 };
 use crate::styles::{self, MapStyle};
 
@@ -92,16 +92,34 @@ pub fn render_change_maps(
     opts: &MapOptions,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let font = load_font(opts.font.as_deref())?;
+    let (font, pdf_font) = load_fonts(opts.font.as_deref(), opts.pdf)?;
     let style = MapStyle::new(opts);
     let mut jobs: Vec<(PathBuf, Option<&ChangeUnit>)> = vec![(dir.join("city.png"), None)];
     jobs.extend(data.units.iter().map(|u| {
         let file = format!("{}.png", safe_file_stem(&u.code));
         (dir.join("district").join(file), Some(u))
     }));
-    jobs.par_iter()
-        .map(|(path, unit)| write_file(path, &change_map(data, *unit, &style, &font)?.png))
-        .collect()
+    let files = jobs
+        .par_iter()
+        .map(|(path, unit)| {
+            let drawn = change_map(data, *unit, &style, &font)?;
+            // The city's map on A3, a district's on A4, as the risk maps.
+            let paper = match unit {
+                None => Paper::A3,
+                Some(_) => Paper::A4,
+            };
+            let title = &drawn.info.title;
+            write_map(
+                path,
+                &drawn.png,
+                drawn.list.as_ref(),
+                paper,
+                pdf_font.as_ref(),
+                title,
+            )
+        })
+        .collect::<Result<Vec<Vec<PathBuf>>, RenderError>>()?;
+    Ok(files.into_iter().flatten().collect())
 }
 
 /// One change map: the city's (`unit` none) or a district's.

@@ -164,7 +164,9 @@ fn draw(s: &mut Surface, op: &Op, font: &Font, whole: Rect) {
             if *multiply {
                 s.push_blend_mode(krilla::blend::BlendMode::Multiply);
             }
-            s.draw_image(Image::from_rgba8(rgba.clone(), *width, *height), size);
+            let mut rgba = rgba.clone();
+            bleed(&mut rgba, *width as usize);
+            s.draw_image(Image::from_rgba8(rgba, *width, *height), size);
             if *multiply {
                 s.pop();
             }
@@ -235,6 +237,30 @@ impl Symbols {
         s.push_transform(&Transform::from_translate(x, y));
         s.draw_graphic(graphic);
         s.pop();
+    }
+}
+
+/// Gives each transparent pixel the colour of the nearest opaque one in
+/// its row (it stays transparent): a viewer that smooths a scaled image
+/// mixes colour and alpha apart, and transparent black would darken the
+/// edges of the cells.
+fn bleed(rgba: &mut [u8], width: usize) {
+    for row in rgba.chunks_mut(width.max(1) * 4) {
+        let mut last: Option<[u8; 3]> = None;
+        for pass in 0..2 {
+            let n = row.len() / 4;
+            for k in 0..n {
+                let i = if pass == 0 { k } else { n - 1 - k } * 4;
+                if row[i + 3] > 0 {
+                    last = Some([row[i], row[i + 1], row[i + 2]]);
+                } else if let Some(c) = last {
+                    if pass == 0 || row[i..i + 3] == [0, 0, 0] {
+                        row[i..i + 3].copy_from_slice(&c);
+                    }
+                }
+            }
+            last = None;
+        }
     }
 }
 
