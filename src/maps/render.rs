@@ -450,17 +450,6 @@ impl<'f> Page<'f> {
         self.keep_clip(clip);
     }
 
-    fn circle(
-        &mut self,
-        x: f32,
-        y: f32,
-        r: f32,
-        fill: Option<Color>,
-        stroke: Option<(Color, f32)>,
-    ) {
-        self.canvas.circle(x, y, r, fill, stroke);
-    }
-
     fn triangle(&mut self, x: f32, y: f32, size: f32, fill: Color, outline: Color) {
         self.triangle_pointing(x, y, size, 1.0, (fill, outline));
     }
@@ -1304,7 +1293,8 @@ fn enterprise_symbol(g: Grade) -> legend::Painter {
     Box::new(move |page: &mut Page, x, y, size| {
         let r = (page.mm(page.style.points.enterprise_mm) / 2.0).max(size * 0.3);
         let halo = colour(&page.style.text.halo, 1.0);
-        page.circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
+        page.canvas
+            .circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
     })
 }
 
@@ -1320,7 +1310,7 @@ fn hazard_symbol() -> legend::Painter {
 fn zone_symbol() -> legend::Painter {
     Box::new(|page: &mut Page, x, y, size| {
         let p = page.style.points.clone();
-        page.circle(
+        page.canvas.circle(
             x,
             y,
             size * 0.5,
@@ -1781,7 +1771,8 @@ fn draw_points(page: &mut Page, view: &View, points: &[&MapPoint], hazards: &[&M
         for p in points.iter().filter(|p| p.grade == g) {
             let (x, y) = view.px(p.xy[0], p.xy[1]);
             if page.frame.holds(x, y) {
-                page.circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
+                page.canvas
+                    .circle(x, y, r, Some(grade_colour(g, 1.0)), Some((halo, 0.6)));
             }
         }
     }
@@ -1983,7 +1974,7 @@ fn draw_influence_zones(page: &mut Page, view: &View, hazards: &[&MapHazard]) {
     let zone = colour(&points.influence_outline, 0.8);
     for h in hazards {
         let (x, y) = view.px(h.xy[0], h.xy[1]);
-        page.circle(
+        page.canvas.circle(
             x,
             y,
             (h.radius_m * view.scale) as f32,
@@ -2089,7 +2080,7 @@ pub fn enterprise_map(
     let zone = colour(&style.points.influence_outline, 0.9);
     for h in &own {
         let (x, y) = view.px(h.xy[0], h.xy[1]);
-        page.circle(
+        page.canvas.circle(
             x,
             y,
             (h.radius_m * view.scale) as f32,
@@ -2173,7 +2164,7 @@ fn label_neighbours(page: &mut Page, view: &View, e: &MapPoint, others: &[&MapPo
 fn draw_site(page: &mut Page, view: &View, e: &MapPoint) {
     let (x, y) = view.px(e.xy[0], e.xy[1]);
     let r = page.mm(2.2);
-    page.circle(
+    page.canvas.circle(
         x,
         y,
         r,

@@ -252,7 +252,7 @@ pub(super) fn label_places(page: &mut Page, view: &View, base: &BaseMap) {
         }
         let size = if p.rank == 0 { size * 1.15 } else { size };
         if page.label_in(&p.name, x, y, size, dot * 1.5, ink) {
-            page.circle(x, y, dot / 2.0, Some(ink), None);
+            page.canvas.circle(x, y, dot / 2.0, Some(ink), None);
         }
     }
 }

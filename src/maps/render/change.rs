@@ -227,7 +227,9 @@ fn draw_mark(page: &mut Page, x: f32, y: f32, size: f32, mark: Mark) {
     match mark {
         Mark::Up => page.triangle_pointing(x, y, size, 1.0, (c, halo)),
         Mark::Down => page.triangle_pointing(x, y, size, -1.0, (c, halo)),
-        Mark::New => page.circle(x, y, size * 0.38, Some(halo), Some((c, size * 0.2))),
+        Mark::New => page
+            .canvas
+            .circle(x, y, size * 0.38, Some(halo), Some((c, size * 0.2))),
         Mark::Gone => cross(page, x, y, size * 0.7, c),
     }
 }

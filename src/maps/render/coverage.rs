@@ -79,7 +79,7 @@ fn draw_coverage(page: &mut Page, view: &View, c: &CoverageData, shown: &Shown) 
     for s in &c.resources {
         let (x, y) = view.px(s.xy[0], s.xy[1]);
         if page.frame.holds(x, y) {
-            page.circle(
+            page.canvas.circle(
                 x,
                 y,
                 size,
@@ -95,7 +95,7 @@ fn draw_coverage(page: &mut Page, view: &View, c: &CoverageData, shown: &Shown) 
         for p in shown.places.iter().filter(|p| p.covered == covered) {
             let (x, y) = view.px(p.xy[0], p.xy[1]);
             if page.frame.holds(x, y) {
-                page.circle(x, y, ring, None, Some((c, width)));
+                page.canvas.circle(x, y, ring, None, Some((c, width)));
             }
         }
     }
@@ -165,7 +165,8 @@ fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUn
             (n > 0).then(|| Entry {
                 paint: Box::new(move |page: &mut Page, x, y, size| {
                     let halo = colour(&page.style.text.halo, 1.0);
-                    page.circle(x, y, size * 0.45, Some(fill), Some((halo, 0.8)));
+                    page.canvas
+                        .circle(x, y, size * 0.45, Some(fill), Some((halo, 0.8)));
                 }),
                 text: format!("{} {} 处", k.label_zh(), n),
                 colour: Some(fill),
@@ -179,7 +180,8 @@ fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUn
         let width = page.mm(style.ring_mm);
         Entry {
             paint: Box::new(move |page: &mut Page, x, y, size| {
-                page.circle(x, y, size * 0.45, None, Some((c, width)));
+                page.canvas
+                    .circle(x, y, size * 0.45, None, Some((c, width)));
             }),
             text,
             colour: Some(c),
@@ -198,7 +200,7 @@ fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUn
     let fire = style.fire_station.clone();
     let reach = Entry {
         paint: Box::new(move |page: &mut Page, x, y, size| {
-            page.circle(
+            page.canvas.circle(
                 x,
                 y,
                 size * 0.55,
