@@ -858,12 +858,9 @@ fn draw_surface(
     };
     let e = index.block(&spec, window, field.kernel, field.mode);
     let alpha = page.style.grid.alpha as f32;
-    let inks: Vec<Option<tiny_skia::ColorU8>> = (0..5u8)
-        .map(|c| {
-            let g = Grade::from_grid_code(c)?;
-            let (r, gr, b) = styles::rgb(&styles::grade(g).fill)?;
-            Some(tint(r, gr, b, alpha))
-        })
+    let inks: Vec<Option<tiny_skia::ColorU8>> = grade_colours()
+        .into_iter()
+        .map(|c| c.map(|(r, g, b)| tint(r, g, b, alpha)))
         .collect();
     let (l, top) = (f.l.max(0.0) as usize, f.t.max(0.0) as usize);
     let (w, h) = (f.r as usize - l, f.b as usize - top);
@@ -927,10 +924,14 @@ fn draw_surface(
 
 /// Paints the grid's cells over the frame, one pixel at a time.
 fn draw_grid(page: &mut Page, view: &View, grid: &GradeGrid) {
-    let colours: Vec<Option<(u8, u8, u8)>> = (0..5u8)
+    paint_cells(page, view, grid, &grade_colours());
+}
+
+/// The palette colour of each grid code (none for 0, E = 0).
+fn grade_colours() -> Vec<Option<(u8, u8, u8)>> {
+    (0..5u8)
         .map(|c| Grade::from_grid_code(c).and_then(|g| styles::rgb(&styles::grade(g).fill)))
-        .collect();
-    paint_cells(page, view, grid, &colours);
+        .collect()
 }
 
 /// A colour at `alpha` over white paper: how a translucent fill looks
@@ -2595,10 +2596,10 @@ pub fn render_all(
     }
     let picked = enterprises_mapped(&data.enterprises, opts);
     let wanted = makes_enterprise_maps(&data.enterprises, opts);
+    // `map_data` gives the sources exactly when enterprise maps are made.
     let surface = data
         .exposure
         .as_ref()
-        .filter(|_| wanted)
         .map(|f| crate::analysis::exposure::SourceIndex::new(&f.sources));
     if wanted {
         jobs.extend(picked.into_iter().map(|e| {

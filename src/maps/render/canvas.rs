@@ -147,13 +147,7 @@ impl Canvas {
         rule: FillRule,
         clip: Option<&Clip>,
     ) {
-        self.pixmap.fill_path(
-            path,
-            &solid(colour),
-            rule,
-            Transform::identity(),
-            clip.map(|c| &c.mask),
-        );
+        self.paint_fill(path, colour, rule, clip);
         if !self.shows(path, 1.0, clip) {
             return;
         }
@@ -177,14 +171,12 @@ impl Canvas {
         let Some(path) = PathBuilder::from_circle(x, y, r) else {
             return;
         };
-        let ops = self.ops.take();
         if let Some(c) = fill {
-            self.fill(&path, c, FillRule::Winding, None);
+            self.paint_fill(&path, c, FillRule::Winding, None);
         }
         if let Some((c, w)) = stroke {
-            self.stroke(&path, c, w, None, None);
+            self.paint_stroke(&path, c, w, None, None);
         }
-        self.ops = ops;
         let reach = stroke.map_or(0.0, |(_, w)| w) + 1.0;
         if self.shows(&path, reach, None) {
             self.push(|| Op::Circle {
@@ -219,18 +211,7 @@ impl Canvas {
         dash: Option<[f32; 2]>,
         clip: Option<&Clip>,
     ) {
-        let stroke = Stroke {
-            width,
-            dash: dash.and_then(|d| StrokeDash::new(d.to_vec(), 0.0)),
-            ..Default::default()
-        };
-        self.pixmap.stroke_path(
-            path,
-            &solid(colour),
-            &stroke,
-            Transform::identity(),
-            clip.map(|c| &c.mask),
-        );
+        self.paint_stroke(path, colour, width, dash, clip);
         if !self.shows(path, width + 1.0, clip) {
             return;
         }
@@ -241,6 +222,38 @@ impl Canvas {
             dash,
             clip: clip.map(|c| c.rect),
         });
+    }
+
+    /// Fills `path` in the pixels only.
+    fn paint_fill(
+        &mut self,
+        path: &tiny_skia::Path,
+        colour: Color,
+        rule: FillRule,
+        clip: Option<&Clip>,
+    ) {
+        let mask = clip.map(|c| &c.mask);
+        self.pixmap
+            .fill_path(path, &solid(colour), rule, Transform::identity(), mask);
+    }
+
+    /// Strokes `path` in the pixels only.
+    fn paint_stroke(
+        &mut self,
+        path: &tiny_skia::Path,
+        colour: Color,
+        width: f32,
+        dash: Option<[f32; 2]>,
+        clip: Option<&Clip>,
+    ) {
+        let stroke = Stroke {
+            width,
+            dash: dash.and_then(|d| StrokeDash::new(d.to_vec(), 0.0)),
+            ..Default::default()
+        };
+        let mask = clip.map(|c| &c.mask);
+        self.pixmap
+            .stroke_path(path, &solid(colour), &stroke, Transform::identity(), mask);
     }
 
     /// Draws a raster at (x, y), multiplied with what is under it or over it.

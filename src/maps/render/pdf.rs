@@ -65,16 +65,7 @@ pub(super) fn write(
     };
     let mut symbols = Symbols::default();
     for op in &list.ops {
-        match op {
-            Op::Circle {
-                x,
-                y,
-                r,
-                fill,
-                stroke,
-            } => symbols.circle(&mut s, (*x, *y), *r, *fill, *stroke),
-            _ => draw(&mut s, op, font, whole),
-        }
+        draw(&mut s, op, font, whole, &mut symbols);
     }
     s.pop();
     s.finish();
@@ -84,7 +75,7 @@ pub(super) fn write(
 
 /// Draws one operation; paths are cut to their clip (or the page, `whole`)
 /// with a margin beyond their line's width.
-fn draw(s: &mut Surface, op: &Op, font: &Font, whole: Rect) {
+fn draw(s: &mut Surface, op: &Op, font: &Font, whole: Rect, symbols: &mut Symbols) {
     let keep = |clip: &Option<Rect>, reach: f32| {
         let r = clip.unwrap_or(whole);
         Rect {
@@ -172,7 +163,13 @@ fn draw(s: &mut Surface, op: &Op, font: &Font, whole: Rect) {
             }
             s.pop();
         }),
-        Op::Circle { .. } => {}
+        Op::Circle {
+            x,
+            y,
+            r,
+            fill,
+            stroke,
+        } => symbols.circle(s, (*x, *y), *r, *fill, *stroke),
     }
 }
 
