@@ -267,6 +267,12 @@ impl Collected {
 /// The place of a world position on a Z-order curve of 2^20 steps a side.
 fn z_order([x, y]: World) -> u64 {
     let q = |v: f64| (v.clamp(0.0, 1.0) * f64::from((1u32 << 20) - 1)) as u64;
+    interleave(q(x), q(y))
+}
+
+/// The Z-order of a tile (or of 20-bit coordinates): x's bits at the even
+/// places, y's at the odd.
+fn interleave(x: u64, y: u64) -> u64 {
     let spread = |mut v: u64| {
         v &= 0xF_FFFF;
         v = (v | (v << 16)) & 0x0000_FFFF_0000_FFFF;
@@ -275,7 +281,7 @@ fn z_order([x, y]: World) -> u64 {
         v = (v | (v << 2)) & 0x3333_3333_3333_3333;
         (v | (v << 1)) & 0x5555_5555_5555_5555
     };
-    spread(q(x)) | (spread(q(y)) << 1)
+    spread(x) | (spread(y) << 1)
 }
 
 /// Packs values onto `out` as MVT value messages ([`mvt::value_message`]),
@@ -472,7 +478,9 @@ pub fn tiles_at_zoom<'a>(
             }));
         }
     }
-    pieces.par_sort_by_key(|(k, p)| (*k, p.layer, p.id));
+    // By the tile's Z-order: each layer's features are stored in Z-order,
+    // so the parts come nearly sorted and the merge sort finds long runs.
+    pieces.par_sort_by_key(|(k, p)| (interleave(k.0.into(), k.1.into()), p.layer, p.id));
     let mut jobs: Vec<TileJob> = Vec::new();
     for (k, &((x, y), _)) in pieces.iter().enumerate() {
         match jobs.last_mut() {

@@ -389,6 +389,11 @@ fn cell_text(v: &Value) -> String {
     }
 }
 
+/// The workbook's deflate level: 2 writes the province's 清单.xlsx in 4.5 s
+/// (60.6 MB) where the default 6 took 7.8 s (51.0 MB), on a thread beside
+/// the layers.
+const WORKBOOK_DEFLATE_LEVEL: u8 = 2;
+
 /// The lists' workbook, a sheet per list added as each list is made: the
 /// sheets stream to temporary files, so a list need not outlive its sheet.
 /// Bold header row, frozen, column widths set; the document date pinned for
@@ -404,6 +409,7 @@ impl ListsWorkbook {
     pub fn new(path: &Path, created: Date) -> Result<ListsWorkbook, WriteError> {
         use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
         let mut book = Workbook::new();
+        book.set_zip_compression_level(WORKBOOK_DEFLATE_LEVEL);
         let stamp =
             ExcelDateTime::from_ymd(created.year as u16, created.month as u8, created.day as u8)
                 .map_err(xlsx_err(path))?;
