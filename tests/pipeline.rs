@@ -2194,21 +2194,21 @@ fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     assert!(in_body(&img, &entry, red_dot), "red enterprises not drawn");
 }
 
-/// An MBTiles file of plain light-grey 256 px PNG tiles (200, 200, 200),
-/// zooms 7–10, over the lon/lat box (west, south, east, north).
-fn write_grey_tiles(path: &Path, (west, south, east, north): (f64, f64, f64, f64)) {
-    let db = rusqlite::Connection::open(path).unwrap();
-    db.execute_batch(
-        "CREATE TABLE metadata (name text, value text);
-         CREATE TABLE tiles (zoom_level integer, tile_column integer,
-                             tile_row integer, tile_data blob);
-         INSERT INTO metadata VALUES ('format', 'png');",
-    )
-    .unwrap();
-    let mut tile = tiny_skia::Pixmap::new(256, 256).unwrap();
-    tile.fill(tiny_skia::Color::from_rgba8(200, 200, 200, 255));
-    let png = tile.encode_png().unwrap();
-    for z in 7u32..=10 {
+/// The greys of [`grey_tiles`], as a chessboard: a tile read from the wrong
+/// place shows the other grey.
+const TILE_GREYS: [u8; 2] = [200, 180];
+
+/// Plain light-grey 256 px PNG tiles, (200, 200, 200) where x + y is even
+/// and (180, 180, 180) where it is odd, zooms 7–10, over the lon/lat box
+/// (west, south, east, north), as (z, x, y counted from the north, PNG).
+fn grey_tiles((west, south, east, north): (f64, f64, f64, f64)) -> Vec<(u8, u32, u32, Vec<u8>)> {
+    let pngs = TILE_GREYS.map(|v| {
+        let mut tile = tiny_skia::Pixmap::new(256, 256).unwrap();
+        tile.fill(tiny_skia::Color::from_rgba8(v, v, v, 255));
+        tile.encode_png().unwrap()
+    });
+    let mut tiles = Vec::new();
+    for z in 7u8..=10 {
         let n = (1u32 << z) as f64;
         let col = |lon: f64| ((lon + 180.0) / 360.0 * n) as u32;
         let row = |lat: f64| {
@@ -2217,34 +2217,79 @@ fn write_grey_tiles(path: &Path, (west, south, east, north): (f64, f64, f64, f64
         };
         for x in col(west)..=col(east) {
             for y in row(north)..=row(south) {
-                let tms = (1u32 << z) - 1 - y;
-                db.execute(
-                    "INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)",
-                    (z, x, tms, &png),
-                )
-                .unwrap();
+                tiles.push((z, x, y, pngs[((x + y) % 2) as usize].clone()));
             }
         }
     }
+    tiles
+}
+
+/// `tiles` as an MBTiles file (rows counted from the south).
+fn write_mbtiles(path: &Path, tiles: &[(u8, u32, u32, Vec<u8>)]) {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.execute_batch(
+        "CREATE TABLE metadata (name text, value text);
+         CREATE TABLE tiles (zoom_level integer, tile_column integer,
+                             tile_row integer, tile_data blob);
+         INSERT INTO metadata VALUES ('format', 'png');",
+    )
+    .unwrap();
+    for (z, x, y, png) in tiles {
+        let tms = (1u32 << z) - 1 - y;
+        db.execute(
+            "INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)",
+            (z, x, tms, png),
+        )
+        .unwrap();
+    }
+}
+
+/// `tiles` as a PMTiles file, written by the pmtiles crate.
+fn write_pmtiles(path: &Path, tiles: &[(u8, u32, u32, Vec<u8>)]) {
+    let mut sorted: Vec<_> = tiles
+        .iter()
+        .map(|(z, x, y, png)| (pmtiles::TileCoord::new(*z, *x, *y).unwrap(), png))
+        .collect();
+    sorted.sort_by_key(|(c, _)| pmtiles::TileId::from(*c).value());
+    let mut w = pmtiles::PmTilesWriter::new(pmtiles::TileType::Png)
+        .min_zoom(7)
+        .max_zoom(10)
+        .create(std::fs::File::create(path).unwrap())
+        .unwrap();
+    for (c, png) in sorted {
+        w.add_tile(c, png).unwrap();
+    }
+    w.finalize().unwrap();
 }
 
 /// A raster tile package (`[basemap] tiles`) is drawn under the points and
 /// over the blank paper in multiply mode: where the example's city map is
-/// white, the same map with plain grey tiles shows the grey muted by
-/// `tiles_strength`; its enterprises' colours are untouched.
+/// white, the same map with plain grey tiles shows their greys muted by
+/// `tiles_strength`; its enterprises' colours are untouched. The same tiles
+/// in a PMTiles file draw the same map, byte for byte.
 #[test]
 fn a_raster_tile_package_is_drawn_under_the_data() {
     let dir = copy_fixture("changzhou");
-    write_grey_tiles(
-        &dir.path().join("tiles.mbtiles"),
-        (118.0, 30.5, 121.0, 32.6),
-    );
+    let tiles = grey_tiles((118.0, 30.5, 121.0, 32.6));
+    write_mbtiles(&dir.path().join("tiles.mbtiles"), &tiles);
     let project = dir.path().join("project.toml");
     let text = std::fs::read_to_string(&project).unwrap();
     assert!(text.contains("\n[basemap]\n"));
     let text = text.replace("\n[basemap]\n", "\n[basemap]\ntiles = \"tiles.mbtiles\"\n");
-    std::fs::write(&project, text + "\n[maps]\nenterprise_maps = false\n").unwrap();
+    let text = text + "\n[maps]\nenterprise_maps = false\n";
+    std::fs::write(&project, &text).unwrap();
     let tiled = run_project(&project, "2", 1);
+    write_pmtiles(&dir.path().join("tiles.pmtiles"), &tiles);
+    let pm_text = text.replace("tiles.mbtiles", "tiles.pmtiles");
+    std::fs::write(&project, pm_text).unwrap();
+    let pm_tiled = run_project(&project, "2", 1);
+    for map in ["maps/city.png", "maps/district/320412.png"] {
+        assert!(
+            std::fs::read(tiled.path().join(map)).unwrap()
+                == std::fs::read(pm_tiled.path().join(map)).unwrap(),
+            "{map} differs between the MBTiles and the PMTiles package"
+        );
+    }
     let plain = example_outputs();
     let entry = map_entry(plain, "maps/city.png");
     assert_eq!(
@@ -2256,7 +2301,7 @@ fn a_raster_tile_package_is_drawn_under_the_data() {
         decode_png(&tiled.path().join("maps/city.png")),
     );
     let strength = riskatlas::styles::map().basemap.tiles_strength;
-    let grey = (255.0 - 55.0 * strength).round() as u8;
+    let greys = TILE_GREYS.map(|v| (255.0 - f64::from(255 - v) * strength).round() as u8);
     let red = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
     let (mut white, mut greyed, mut reds, mut kept) = (0, 0, 0, 0);
     for y in 100..a.1 as usize - 100 {
@@ -2265,7 +2310,7 @@ fn a_raster_tile_package_is_drawn_under_the_data() {
             let (pa, pb) = (&a.2[i..i + 3], &b.2[i..i + 3]);
             if pa == [255, 255, 255] {
                 white += 1;
-                greyed += (pb == [grey, grey, grey]) as usize;
+                greyed += greys.iter().any(|&g| pb == [g, g, g]) as usize;
             } else if pa == red {
                 reds += 1;
                 kept += (pb == red) as usize;

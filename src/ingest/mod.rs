@@ -25,7 +25,7 @@ use crate::model::{
 };
 use crate::progress::{Progress, Timings};
 use config::{InputKind, InputSpec, MetricChoice, Project};
-use load::mbtiles::MbTiles;
+use load::tiles::TilePackage;
 use load::{LoadError, RawRecord, ReadSummaries, ReadSummary};
 use stream::{Admitted, Gate, Keyed};
 use validate::{Checker, FieldError, Ledger, RejectCode, Staged};
@@ -138,7 +138,7 @@ pub struct Loaded<E = Enterprise> {
     /// The base layers' accepted features by layer (`[basemap.…]`), for the maps.
     pub basemap: BTreeMap<InputKind, Vec<BaseFeature>>,
     /// The raster tile package (`[basemap] tiles`), open for the maps.
-    pub tiles: Option<Arc<MbTiles>>,
+    pub tiles: Option<Arc<TilePackage>>,
     /// Every reject and repair, the rejects sorted by input and row.
     pub ledger: Ledger,
     /// How each input was read: driver, layer, CRS and warnings.
@@ -446,7 +446,7 @@ pub fn load_all<E: From<IngestError>>(
 }
 
 /// The project's raster tile package (`[basemap] tiles`), opened.
-fn open_tiles(project: &Project) -> Result<Option<Arc<MbTiles>>, LoadError> {
+fn open_tiles(project: &Project) -> Result<Option<Arc<TilePackage>>, LoadError> {
     let Some((path, _)) = &project.basemap_tiles else {
         return Ok(None);
     };
@@ -458,7 +458,9 @@ fn open_tiles(project: &Project) -> Result<Option<Arc<MbTiles>>, LoadError> {
     if !path.is_file() {
         return Err(bad("no such file".into()));
     }
-    MbTiles::open(path).map(|t| Some(Arc::new(t))).map_err(bad)
+    TilePackage::open(path)
+        .map(|t| Some(Arc::new(t)))
+        .map_err(bad)
 }
 
 /// Reads and checks the administrative units (with their hierarchy) and indexes them.

@@ -24,7 +24,7 @@ use crate::ingest::values::encoding_for_label;
 
 pub mod csv;
 mod mapped;
-pub mod mbtiles;
+pub mod tiles;
 use crate::crs::InputCrs;
 use crate::model::{SourceName, SourceRef};
 

@@ -8,7 +8,7 @@ use geo::{LineString, MultiPolygon};
 use tiny_skia::{Color, PathBuilder};
 
 use crate::crs::{InputCrs, MetricCrs};
-use crate::ingest::load::mbtiles::{MbTiles, Tile};
+use crate::ingest::load::tiles::{Tile, TilePackage};
 
 use super::legend::{fill_swatch, Entry, Painter};
 use super::{colour, Page, View};
@@ -59,7 +59,7 @@ pub struct BaseMap {
 /// A raster tile package to draw: Web Mercator tiles on `crs`'s datum.
 pub struct TileLayer {
     /// The open package.
-    pub source: std::sync::Arc<MbTiles>,
+    pub source: std::sync::Arc<TilePackage>,
     /// The datum the tiles are drawn on (WGS 84, GCJ-02 or BD-09).
     pub crs: InputCrs,
     /// The maps' metric CRS, to find each pixel's longitude and latitude.
