@@ -263,6 +263,12 @@ pub struct TargetStyle {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasemapStyle {
+    /// Fill of the land around the study area (`[basemap.surroundings]`).
+    pub surroundings: String,
+    /// Outline of the surrounding units.
+    pub surroundings_outline: String,
+    /// Names of the surrounding units.
+    pub surroundings_name: String,
     /// Fill of built-up areas.
     pub built_up: String,
     /// Fill of water areas.

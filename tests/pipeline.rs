@@ -2263,8 +2263,9 @@ fn write_pmtiles(path: &Path, tiles: &[(u8, u32, u32, Vec<u8>)]) {
 }
 
 /// A raster tile package (`[basemap] tiles`) is drawn under the points and
-/// over the blank paper in multiply mode: where the example's city map is
-/// white, the same map with plain grey tiles shows their greys muted by
+/// over the paper in multiply mode: where the example's city map shows the
+/// pale land around the city, the same map with plain grey tiles shows it
+/// darkened by their greys muted by
 /// `tiles_strength`; its enterprises' colours are untouched. The same tiles
 /// in a PMTiles file draw the same map, byte for byte.
 #[test]
@@ -2300,17 +2301,23 @@ fn a_raster_tile_package_is_drawn_under_the_data() {
         decode_png(&plain.join("maps/city.png")),
         decode_png(&tiled.path().join("maps/city.png")),
     );
-    let strength = riskatlas::styles::map().basemap.tiles_strength;
-    let greys = TILE_GREYS.map(|v| (255.0 - f64::from(255 - v) * strength).round() as u8);
+    // The paper outside the city is the surroundings' pale land; multiplied
+    // by a tile grey v at strength s it becomes c · (1 − s · (255 − v) / 255).
+    let style = riskatlas::styles::map();
+    let strength = style.basemap.tiles_strength;
+    let land = hex_rgb(&style.basemap.surroundings);
+    let muted = |c: u8, v: u8| f64::from(c) * (1.0 - strength * f64::from(255 - v) / 255.0);
+    let greys = TILE_GREYS.map(|v| land.map(|c| muted(c, v)));
+    let near = |p: &[u8], q: [f64; 3]| (0..3).all(|k| (f64::from(p[k]) - q[k]).abs() <= 1.0);
     let red = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
-    let (mut white, mut greyed, mut reds, mut kept) = (0, 0, 0, 0);
+    let (mut paper, mut greyed, mut reds, mut kept) = (0, 0, 0, 0);
     for y in 100..a.1 as usize - 100 {
         for x in 100..a.0 as usize - 100 {
             let i = (y * a.0 as usize + x) * 4;
             let (pa, pb) = (&a.2[i..i + 3], &b.2[i..i + 3]);
-            if pa == [255, 255, 255] {
-                white += 1;
-                greyed += greys.iter().any(|&g| pb == [g, g, g]) as usize;
+            if pa == land {
+                paper += 1;
+                greyed += greys.iter().any(|&g| near(pb, g)) as usize;
             } else if pa == red {
                 reds += 1;
                 kept += (pb == red) as usize;
@@ -2318,11 +2325,55 @@ fn a_raster_tile_package_is_drawn_under_the_data() {
         }
     }
     assert!(
-        white > 100_000 && greyed * 10 >= white * 8,
-        "{greyed} of {white} white pixels greyed"
+        paper > 100_000 && greyed * 10 >= paper * 8,
+        "{greyed} of {paper} pixels of the land around greyed"
     );
     assert!(
         reds > 100 && kept == reds,
         "{kept} of {reds} red pixels kept"
     );
+}
+
+/// With `[basemap.surroundings]` the city map locates the city in an inset
+/// (its units in the highlight red among the grey units around) and names
+/// the surrounding units that show in its frame (泰州市, across the
+/// Yangtze, is no place of the places layer in the frame); without them it
+/// has neither.
+#[test]
+fn the_city_map_locates_the_city_among_its_surroundings() {
+    let with = example_outputs();
+    let entry = map_entry(with, "maps/city.png");
+    let [l, t, r, b] = furniture_box(&entry, "inset").expect("the city map has an inset");
+    let img = decode_png(&with.join("maps/city.png"));
+    let style = riskatlas::styles::map();
+    let red = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
+    let a = style.inset.highlight_alpha;
+    let highlight = red.map(|c| (255.0 * (1.0 - a) + f64::from(c) * a).round() as u8);
+    let inside = |x: usize, y: usize| x >= l && x < r && y >= t && y < b;
+    assert!(
+        has_colour_within(&img, highlight, 2, inside),
+        "no city in the inset"
+    );
+    assert!(
+        has_colour_where(&img, hex_rgb(&style.inset.other_fill), inside),
+        "no surroundings in the inset"
+    );
+    let pdf_text = |out: &Path| {
+        let pdf = out.join("maps/city.pdf");
+        poppler("pdftotext", &[pdf.to_str().unwrap(), "-"])
+    };
+    assert!(pdf_text(with).contains("泰州市"), "泰州市 not named");
+
+    let dir = copy_fixture("changzhou");
+    let project = dir.path().join("project.toml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    let table =
+        "[basemap.surroundings]\npath = \"basemap/surroundings.geojson\"\ncrs = \"wgs84\"\n";
+    assert!(text.contains(table));
+    let text = text.replace(table, "") + "\n[maps]\nenterprise_maps = false\n";
+    std::fs::write(&project, text).unwrap();
+    let without = run_project(&project, "2", 1);
+    let entry = map_entry(without.path(), "maps/city.png");
+    assert_eq!(furniture_box(&entry, "inset"), None);
+    assert!(!pdf_text(without.path()).contains("泰州市"));
 }

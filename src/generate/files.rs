@@ -53,7 +53,14 @@ pub const EVOLUTION: &str = "evolution.csv";
 pub const BASEMAP: &str = "basemap";
 /// The base layers a basemap folder may hold, by their `[basemap]` table,
 /// and the file with their credit line.
-const BASE_LAYERS: [&str; 5] = ["built_up", "water", "railways", "roads", "places"];
+const BASE_LAYERS: [&str; 6] = [
+    "surroundings",
+    "built_up",
+    "water",
+    "railways",
+    "roads",
+    "places",
+];
 const BASE_CREDIT: &str = "attribution.txt";
 const UNITS_SHEET: &str = "危险源单元";
 const CHEMICALS_SHEET: &str = "化学品";

@@ -74,6 +74,10 @@ pub enum InputKind {
     Parks,
     /// `roads`: the road network the emergency resources' coverage routes over.
     Roads,
+    /// `[basemap.surroundings]`: the units around the study area (the
+    /// province's cities, the neighbouring counties), for the inset and the
+    /// land beyond the study area.
+    BaseSurroundings,
     /// `[basemap.built_up]`: built-up areas, drawn under the risk data.
     BaseBuiltUp,
     /// `[basemap.water]`: lakes and rivers (polygons or lines).
@@ -88,7 +92,8 @@ pub enum InputKind {
 
 impl InputKind {
     /// The base layers, under `[basemap]`, in drawing order.
-    pub const BASEMAP: [InputKind; 5] = [
+    pub const BASEMAP: [InputKind; 6] = [
+        InputKind::BaseSurroundings,
         InputKind::BaseBuiltUp,
         InputKind::BaseWater,
         InputKind::BaseRailways,
@@ -122,6 +127,7 @@ impl InputKind {
             InputKind::EmergencyResources => "emergency_resources",
             InputKind::Parks => "parks",
             InputKind::Roads => "roads",
+            InputKind::BaseSurroundings => "basemap_surroundings",
             InputKind::BaseBuiltUp => "basemap_built_up",
             InputKind::BaseWater => "basemap_water",
             InputKind::BaseRailways => "basemap_railways",
@@ -148,6 +154,7 @@ impl InputKind {
             InputKind::EmergencyResources => "[inputs.emergency_resources]",
             InputKind::Parks => "[inputs.parks]",
             InputKind::Roads => "[inputs.roads]",
+            InputKind::BaseSurroundings => "[basemap.surroundings]",
             InputKind::BaseBuiltUp => "[basemap.built_up]",
             InputKind::BaseWater => "[basemap.water]",
             InputKind::BaseRailways => "[basemap.railways]",
@@ -212,7 +219,8 @@ impl InputKind {
             ],
             InputKind::Parks => &[("code", true), ("name", true), ("level", false)],
             InputKind::Roads => &[("id", false)],
-            InputKind::BaseBuiltUp
+            InputKind::BaseSurroundings
+            | InputKind::BaseBuiltUp
             | InputKind::BaseWater
             | InputKind::BaseRailways
             | InputKind::BaseRoads => &[("name", false), ("class", false)],
@@ -300,6 +308,7 @@ struct RawBasemap {
     attribution: Option<String>,
     tiles: Option<PathBuf>,
     tiles_crs: Option<String>,
+    surroundings: Option<RawInput>,
     built_up: Option<RawInput>,
     water: Option<RawInput>,
     railways: Option<RawInput>,
@@ -311,6 +320,7 @@ impl RawBasemap {
     /// The layers given, with their kinds.
     fn layers(&self) -> impl Iterator<Item = (InputKind, &RawInput)> {
         [
+            (InputKind::BaseSurroundings, &self.surroundings),
             (InputKind::BaseBuiltUp, &self.built_up),
             (InputKind::BaseWater, &self.water),
             (InputKind::BaseRailways, &self.railways),

@@ -900,6 +900,7 @@ impl<'a> Checker<'a> {
                 let areas = matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_));
                 let (fits, wanted) = match kind {
                     InputKind::BaseBuiltUp => (areas, "a built-up area must be a polygon"),
+                    InputKind::BaseSurroundings => (areas, "a surrounding unit must be a polygon"),
                     InputKind::BaseWater => (lines || areas, "water must be a polygon or a line"),
                     _ => (lines, "a road or railway must be a line or multiline"),
                 };

@@ -25,7 +25,7 @@ use crate::model::{
 };
 use crate::output::Results;
 use crate::progress::Timings;
-use render::base::{BaseLine, BaseMap, BasePlace, TileLayer};
+use render::base::{BaseArea, BaseLine, BaseMap, BasePlace, TileLayer};
 use render::coverage::{CoverageData, MapPlace, MapResource};
 use render::dangers::MapDanger;
 use render::parks::MapPark;
@@ -143,10 +143,11 @@ pub fn map_data(
             codes,
         },
         grid_thresholds: project.exposure.thresholds,
-        base: base_map(project, loaded, metric),
+        base: BaseMap::default(),
         epsg: metric.epsg,
         exposure: None,
     };
+    data.base = base_map(project, loaded, metric, &study_area(&data));
     // The enterprise maps draw E exactly from its sources.
     if render::makes_enterprise_maps(&data.enterprises, &map_options(&project.maps)) {
         data.exposure = Some(render::ExposureField {
@@ -158,8 +159,22 @@ pub fn map_data(
     data
 }
 
-/// The base layers in the metric CRS, places most important first.
-fn base_map(project: &Project, loaded: &Loaded<Graded>, metric: &MetricCrs) -> BaseMap {
+/// The whole mapped area, metric: the city, else its units together.
+fn study_area(data: &render::MapData) -> geo::MultiPolygon<f64> {
+    match &data.city {
+        Some(c) => c.boundary.clone(),
+        None => geo::unary_union(data.units.iter().map(|u| &u.boundary)),
+    }
+}
+
+/// The base layers in the metric CRS, places most important first; the
+/// surrounding units less the `study` area, so they only ever lie beyond it.
+fn base_map(
+    project: &Project,
+    loaded: &Loaded<Graded>,
+    metric: &MetricCrs,
+    study: &geo::MultiPolygon<f64>,
+) -> BaseMap {
     use geo::Geometry as G;
     let mut base = BaseMap {
         attribution: project.basemap_attribution.clone(),
@@ -190,6 +205,14 @@ fn base_map(project: &Project, loaded: &Loaded<Graded>, metric: &MetricCrs) -> B
                 _ => None,
             };
             match kind {
+                InputKind::BaseSurroundings => {
+                    let beyond = area.map(|a| geo::BooleanOps::difference(&a, study));
+                    base.surroundings
+                        .extend(beyond.filter(|a| !a.0.is_empty()).map(|area| BaseArea {
+                            name: f.name.clone(),
+                            area,
+                        }));
+                }
                 InputKind::BaseBuiltUp => base.built_up.extend(area),
                 InputKind::BaseWater => {
                     base.water_areas.extend(area);

@@ -1816,7 +1816,15 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
     legend.section("底图", base::legend_entries(&data.base, min, max));
     legend.notes.extend(notes);
-    let view = plan_map(&mut page, &outlines, (min, max), &title_text, &legend, None);
+    let inset = (!data.base.surroundings.is_empty()).then(|| inset_size(&page));
+    let view = plan_map(
+        &mut page,
+        &outlines,
+        (min, max),
+        &title_text,
+        &legend,
+        inset,
+    );
     for u in &data.units {
         let fill = u
             .grade
@@ -1835,6 +1843,9 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     );
     draw_points(&mut page, &view, &all, &hazards);
     draw_furniture(&mut page, &view, &legend, &title_text);
+    if inset.is_some() {
+        draw_city_inset(&mut page, data);
+    }
     let size = page.pt(style.text.label_pt) * 1.25;
     // Red enterprises too many to draw are counted under each unit's name.
     let reds = red_per_unit(data, &all);
@@ -2058,7 +2069,9 @@ pub fn enterprise_map(
         let (x, y) = view.px(xy[0], xy[1]);
         frame.holds(x, y)
     };
-    base::draw_areas(&mut page, &view, &data.base);
+    // At this scale the exposure surface covers the land around the site:
+    // the surroundings are left out (drawn, they would show nowhere).
+    base::draw_local_areas(&mut page, &view, &data.base);
     let cells = match (surface, &data.exposure) {
         (Some(index), Some(field)) => {
             draw_surface(&mut page, &view, index, field, &data.grid_thresholds)
@@ -2122,13 +2135,13 @@ pub fn enterprise_map(
     let (right, top) = view.metric(frame.r, frame.t);
     legend.section(
         "底图",
-        base::legend_entries(&data.base, [left, bottom], [right, top]),
+        base::local_legend_entries(&data.base, [left, bottom], [right, top]),
     );
     draw_furniture(&mut page, &view, &legend, &title_text);
     draw_site(&mut page, &view, e);
     draw_targets_near(&mut page, &view, &near);
     label_neighbours(&mut page, &view, e, &others);
-    base::label_places(&mut page, &view, &data.base);
+    base::label_local_places(&mut page, &view, &data.base);
     draw_enterprise_table(&mut page, e, &own);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
@@ -2293,6 +2306,26 @@ fn draw_enterprise_table(page: &mut Page, e: &MapPoint, own: &[&MapHazard]) {
 
 /// A small map of the whole city in the upper-left corner, the district in red.
 fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
+    let others: Vec<&MultiPolygon<f64>> = data
+        .units
+        .iter()
+        .filter(|u| u.code != unit.code)
+        .map(|u| &u.boundary)
+        .collect();
+    draw_locator(page, &others, &[&unit.boundary]);
+}
+
+/// The city map's inset: the city (all its units) among the units around
+/// it (`[basemap.surroundings]`); nothing without them.
+fn draw_city_inset(page: &mut Page, data: &MapData) {
+    let others: Vec<&MultiPolygon<f64>> = data.base.surroundings.iter().map(|s| &s.area).collect();
+    let city: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
+    draw_locator(page, &others, &city);
+}
+
+/// A locator inset where the layout put it: `others` in grey and `shown`
+/// in the highlight colour, all fitted into the box.
+fn draw_locator(page: &mut Page, others: &[&MultiPolygon<f64>], shown: &[&MultiPolygon<f64>]) {
     let r = page
         .placement
         .and_then(|p| p.extra)
@@ -2302,7 +2335,7 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
         Some(colour(&page.style.furniture.box_, 1.0)),
         Some((colour(&page.style.frame.colour, 1.0), 1.0)),
     );
-    let all: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
+    let all: Vec<&MultiPolygon<f64>> = others.iter().chain(shown).copied().collect();
     let (min, max) = bounds(&all);
     let inner = Rect {
         l: r.l + 4.0,
@@ -2313,18 +2346,18 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     let view = View::fit(min, max, inner);
     let saved = page.frame;
     page.frame = inner;
-    for u in &data.units {
-        let fill = if u.code == unit.code {
-            grade_colour(Grade::Red, page.style.inset.highlight_alpha)
-        } else {
-            colour(&page.style.inset.other_fill, 1.0)
-        };
+    let outline = Some((colour(&page.style.inset.outline, 1.0), 0.8));
+    for m in others {
         page.polygon(
             &view,
-            &u.boundary,
-            Some(fill),
-            Some((colour(&page.style.inset.outline, 1.0), 0.8)),
+            m,
+            Some(colour(&page.style.inset.other_fill, 1.0)),
+            outline,
         );
+    }
+    let highlight = grade_colour(Grade::Red, page.style.inset.highlight_alpha);
+    for m in shown {
+        page.polygon(&view, m, Some(highlight), outline);
     }
     page.frame = saved;
     page.taken.push(r);

@@ -1,5 +1,6 @@
-//! The base layers under the risk data — built-up areas, water, railways,
-//! roads and place names from the project's `[basemap]` — drawn muted
+//! The base layers under the risk data — the units around the study area,
+//! built-up areas, water, railways, roads and place names from the
+//! project's `[basemap]` — drawn muted
 //! (`styles/map.toml` [basemap]) so a reader can tell where things are,
 //! and thinned with the map's scale: at city scale only the larger places
 //! are named and roads are finer.
@@ -21,6 +22,14 @@ pub struct BaseLine {
     pub major: bool,
 }
 
+/// A unit around the study area, in the metric CRS, less the study area.
+pub struct BaseArea {
+    /// Its name, where given.
+    pub name: Option<String>,
+    /// What of it lies beyond the study area.
+    pub area: MultiPolygon<f64>,
+}
+
 /// A named place, in the metric CRS.
 pub struct BasePlace {
     /// Easting, northing in metres.
@@ -38,6 +47,8 @@ pub struct BasePlace {
 /// a `[basemap]`).
 #[derive(Default)]
 pub struct BaseMap {
+    /// The units around the study area (beyond it only).
+    pub surroundings: Vec<BaseArea>,
     /// Built-up areas.
     pub built_up: Vec<MultiPolygon<f64>>,
     /// Lakes, reservoirs and wide rivers.
@@ -71,14 +82,32 @@ pub struct TileLayer {
 const SMALL_SCALE: f64 = 300_000.0;
 
 /// The layers drawn within `[min, max]` (metric), as legend entries:
-/// 建成区, 水域, 河流, 铁路, 道路.
+/// 周边地区, 建成区, 水域, 河流, 铁路, 道路.
 pub(super) fn legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2]) -> Vec<Entry> {
-    use geo::{Intersects, Rect};
-    let s = &super::styles::map().basemap;
-    let frame = Rect::new(
+    use geo::Intersects;
+    let mut entries = Vec::new();
+    let frame = rect(min, max);
+    if base.surroundings.iter().any(|s| s.area.intersects(&frame)) {
+        let c = colour(&super::styles::map().basemap.surroundings, 1.0);
+        entries.push(entry(fill_swatch(c), "周边地区", c));
+    }
+    entries.extend(local_legend_entries(base, min, max));
+    entries
+}
+
+fn rect(min: [f64; 2], max: [f64; 2]) -> geo::Rect<f64> {
+    geo::Rect::new(
         geo::coord! { x: min[0], y: min[1] },
         geo::coord! { x: max[0], y: max[1] },
-    );
+    )
+}
+
+/// [`legend_entries`] but the surroundings, for a map that leaves them out
+/// (an enterprise's, where the exposure surface covers the land around).
+pub(super) fn local_legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2]) -> Vec<Entry> {
+    use geo::Intersects;
+    let s = &super::styles::map().basemap;
+    let frame = rect(min, max);
     let any_area = |areas: &[MultiPolygon<f64>]| areas.iter().any(|m| m.intersects(&frame));
     let any_line =
         |mut lines: std::slice::Iter<'_, BaseLine>| lines.any(|l| l.line.intersects(&frame));
@@ -145,9 +174,25 @@ pub(super) fn draw_all(page: &mut Page, view: &View, base: &BaseMap) {
     draw_lines(page, view, base);
 }
 
-/// Draws the base layers' areas — built-up areas, then water — over the
-/// area fills and under the grid (whose cells show over a lake).
+/// Draws the base layers' areas — the land around the study area,
+/// built-up areas, then water — over the area fills and under the grid
+/// (whose cells show over a lake).
 pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
+    let s = page.style.basemap.clone();
+    let outline = (colour(&s.surroundings_outline, 1.0), page.mm(0.25));
+    for a in &base.surroundings {
+        page.polygon(
+            view,
+            &a.area,
+            Some(colour(&s.surroundings, 1.0)),
+            Some(outline),
+        );
+    }
+    draw_local_areas(page, view, base);
+}
+
+/// [`draw_areas`] but the surroundings.
+pub(super) fn draw_local_areas(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
     for m in &base.built_up {
         page.polygon(view, m, Some(colour(&s.built_up, 1.0)), None);
@@ -233,6 +278,12 @@ fn line_path(view: &View, line: &LineString<f64>) -> Option<tiny_skia::Path> {
 /// overlaps nothing placed before and is not already on the map (a unit's
 /// name); at small scale only cities and county seats.
 pub(super) fn label_places(page: &mut Page, view: &View, base: &BaseMap) {
+    label_surroundings(page, view, base);
+    label_local_places(page, view, base);
+}
+
+/// [`label_places`] but the surroundings' names.
+pub(super) fn label_local_places(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
     let max_rank = if denominator(page, view) > SMALL_SCALE {
         1
@@ -254,6 +305,56 @@ pub(super) fn label_places(page: &mut Page, view: &View, base: &BaseMap) {
         if page.label_in(&p.name, x, y, size, dot * 1.5, ink) {
             page.canvas.circle(x, y, dot / 2.0, Some(ink), None);
         }
+    }
+}
+
+/// Names each surrounding unit in the frame, in grey, near the middle of
+/// its part that shows: the inside point of a lattice over the frame
+/// nearest the mean of the inside ones (a unit's own middle is often off
+/// the map).
+fn label_surroundings(page: &mut Page, view: &View, base: &BaseMap) {
+    use geo::{BoundingRect, Contains, Intersects};
+    let s = page.style.basemap.clone();
+    let ink = colour(&s.surroundings_name, 1.0);
+    let size = page.pt(page.style.text.label_pt);
+    let f = page.frame;
+    let (l, t) = view.metric(f.l, f.t);
+    let (r, b) = view.metric(f.r, f.b);
+    let frame = geo::Rect::new(geo::coord! { x: l, y: b }, geo::coord! { x: r, y: t });
+    for a in &base.surroundings {
+        let Some(name) = &a.name else { continue };
+        if page.labelled.contains(name)
+            || !a
+                .area
+                .bounding_rect()
+                .is_some_and(|bb| bb.intersects(&frame))
+        {
+            continue;
+        }
+        const STEPS: usize = 24;
+        let inside: Vec<(f64, f64)> = (0..STEPS)
+            .flat_map(|i| (0..STEPS).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let u = (i as f64 + 0.5) / STEPS as f64;
+                let v = (j as f64 + 0.5) / STEPS as f64;
+                (l + (r - l) * u, b + (t - b) * v)
+            })
+            .filter(|&(x, y)| a.area.contains(&geo::Point::new(x, y)))
+            .collect();
+        if inside.is_empty() {
+            continue;
+        }
+        let n = inside.len() as f64;
+        let mean = inside
+            .iter()
+            .fold((0.0, 0.0), |m, p| (m.0 + p.0 / n, m.1 + p.1 / n));
+        let d = |p: &(f64, f64)| (p.0 - mean.0).powi(2) + (p.1 - mean.1).powi(2);
+        let at = inside
+            .iter()
+            .min_by(|p, q| d(p).total_cmp(&d(q)))
+            .expect("not empty");
+        let (x, y) = view.px(at.0, at.1);
+        page.label_in(name, x, y, size, 0.0, ink);
     }
 }
 
