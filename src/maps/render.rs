@@ -27,6 +27,7 @@ mod canvas;
 pub mod change;
 pub mod coverage;
 pub mod dangers;
+mod isobands;
 mod layout;
 mod legend;
 pub mod parks;
@@ -826,8 +827,9 @@ const SURFACE_STEP_PX: f32 = 4.0;
 /// Paints the exposure as it is at each point of the frame, not per grid
 /// cell: E computed exactly every [`SURFACE_STEP_PX`] (as the grid computes
 /// its cell centres), interpolated to each pixel, graded by the thresholds
-/// and painted in the grid's colours; the same pixels, at page resolution,
-/// go to the PDF. Gives the grade codes painted, for the legend.
+/// and painted in the grid's colours. The PDF gets the same bands as paths
+/// ([`surface_bands`]), which print crisp at any size. Gives the grade
+/// codes painted, for the legend.
 fn draw_surface(
     page: &mut Page,
     view: &View,
@@ -865,7 +867,6 @@ fn draw_surface(
     let (l, top) = (f.l.max(0.0) as usize, f.t.max(0.0) as usize);
     let (w, h) = (f.r as usize - l, f.b as usize - top);
     let mut seen = [false; 8];
-    let mut rgba = page.canvas.recording().then(|| vec![0u8; w * h * 4]);
     let width = page.canvas.pixmap.width() as usize;
     let pixels = page.canvas.pixmap.pixels_mut();
     for y in 0..h {
@@ -898,28 +899,88 @@ fn draw_surface(
             };
             seen[code as usize] = true;
             pixels[(top + y) * width + l + x] = ink.premultiply();
-            if let Some(img) = &mut rgba {
-                let o = (y * w + x) * 4;
-                img[o..o + 4].copy_from_slice(&[ink.red(), ink.green(), ink.blue(), 255]);
-            }
         }
     }
-    if let Some(rgba) = rgba {
-        page.canvas.keep(|| canvas::Op::Image {
-            to: Rect {
-                l: l as f32,
-                t: top as f32,
-                r: (l + w) as f32,
-                b: (top + h) as f32,
-            },
-            width: w as u32,
-            height: h as u32,
-            rgba,
-            multiply: false,
-            clip: None,
-        });
+    if page.canvas.recording() {
+        let lattice = isobands::Lattice {
+            values: &e,
+            rows,
+            cols,
+        };
+        let exact = |p: [f64; 2]| {
+            let (mx, my) = view.metric(f.l + p[0] as f32 * step, f.t + p[1] as f32 * step);
+            index.at([mx, my], field.kernel, field.mode).0
+        };
+        for (code, path) in surface_bands(&lattice, t, exact) {
+            let Some(Some(ink)) = inks.get(code as usize) else {
+                continue;
+            };
+            let colour = Color::from_rgba8(ink.red(), ink.green(), ink.blue(), 255);
+            let Some(path) = path.transform(Transform::from_row(step, 0.0, 0.0, step, f.l, f.t))
+            else {
+                continue;
+            };
+            page.canvas.keep(|| canvas::Op::Fill {
+                path,
+                colour,
+                even_odd: false,
+                clip: Some(f),
+            });
+        }
     }
     seen
+}
+
+/// The exposure bands of a lattice of E (in lattice units), lowest grade
+/// first, each as one path of where E reaches its grade (so painted in
+/// turn they show each point's grade). Between two samples both within
+/// the sources' reach the level is found linearly, as the pixels are
+/// interpolated; across the edge of the reach (E drops to 0) it is found
+/// from `exact` E, as the pixels are there.
+fn surface_bands(
+    lattice: &isobands::Lattice,
+    t: &crate::ingest::config::Thresholds,
+    exact: impl Fn([f64; 2]) -> f64,
+) -> Vec<(u8, tiny_skia::Path)> {
+    let levels = [
+        (Grade::Blue, 0.0),
+        (Grade::Yellow, t.yellow),
+        (Grade::Orange, t.orange),
+        (Grade::Red, t.red),
+    ];
+    let mut out = Vec::new();
+    for (grade, level) in levels {
+        let inside = |v: f64| if level > 0.0 { v >= level } else { v > 0.0 };
+        let cross = |a: [f64; 2], b: [f64; 2], va: f64, vb: f64| {
+            if va > 0.0 && vb > 0.0 {
+                return (level - va) / (vb - va);
+            }
+            // Halve the edge towards where `inside` changes.
+            let (mut lo, mut hi, side) = (0.0, 1.0, inside(va));
+            for _ in 0..12 {
+                let mid = (lo + hi) / 2.0;
+                let p = [a[0] + (b[0] - a[0]) * mid, a[1] + (b[1] - a[1]) * mid];
+                if inside(exact(p)) == side {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            (lo + hi) / 2.0
+        };
+        let mut pb = PathBuilder::new();
+        for ring in isobands::band(lattice, inside, cross) {
+            let mut points = ring.iter().map(|p| (p[0] as f32, p[1] as f32));
+            let Some((x, y)) = points.next() else {
+                continue;
+            };
+            pb.move_to(x, y);
+            points.for_each(|(x, y)| pb.line_to(x, y));
+            pb.close();
+        }
+        out.extend(pb.finish().map(|p| (grade.grid_code(), p)));
+    }
+    out
 }
 
 /// Paints the grid's cells over the frame, one pixel at a time.
@@ -1662,10 +1723,27 @@ fn draw_frame_and_footer_lines(page: &mut Page, source: &str, data_date: &str) {
     );
     let size = page.pt(page.style.text.small_pt);
     let y = f.b + page.mm(2.2);
-    page.text(source, f.l, y, size, ink, None);
     let right = format!("数据截至 {data_date}　制图：riskatlas");
     let (w, _) = page.measure(&right, size);
     page.text(&right, f.r - w, y, size, ink, None);
+    for (i, line) in footer_lines(page, source, size, f.r - f.l - w - page.mm(4.0))
+        .iter()
+        .enumerate()
+    {
+        page.text(line, f.l, y + i as f32 * size * 1.3, size, ink, None);
+    }
+}
+
+/// The source line as it fits left of the date: whole, else a line per
+/// part (the source, the base data's credit), each wrapped if need be.
+fn footer_lines(page: &Page, source: &str, size: f32, width: f32) -> Vec<String> {
+    if page.measure(source, size).0 <= width {
+        return vec![source.to_string()];
+    }
+    source
+        .split('　')
+        .flat_map(|part| wrap(page, part, size, width))
+        .collect()
 }
 
 fn bounds(mps: &[&MultiPolygon<f64>]) -> ([f64; 2], [f64; 2]) {
