@@ -1032,6 +1032,50 @@ fn furniture_box(entry: &Value, name: &str) -> Option<[usize; 4]> {
     }))
 }
 
+/// Every furniture box of a map's entry, px.
+fn furniture_boxes(entry: &Value) -> Vec<[usize; 4]> {
+    entry["furniture"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|k| furniture_box(entry, k))
+        .collect()
+}
+
+/// The colours of the grid's (or the exposure surface's) grades in a map's
+/// legend.
+fn grade_tints(entry: &Value) -> Vec<[u8; 3]> {
+    entry["legend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["text"].as_str().unwrap().contains(" E "))
+        .map(|e| hex_rgb(e["colour"].as_str().unwrap()))
+        .collect()
+}
+
+/// A map's PDF rendered by `pdftoppm` at the size of its PNG, in `dir`.
+fn render_pdf_at(pdf: &str, png: &(u32, u32, Vec<u8>), dir: &Path) -> (u32, u32, Vec<u8>) {
+    let (w, h) = (png.0.to_string(), png.1.to_string());
+    let stem = dir.join("page");
+    poppler(
+        "pdftoppm",
+        &[
+            "-png",
+            "-singlefile",
+            "-scale-to-x",
+            &w,
+            "-scale-to-y",
+            &h,
+            pdf,
+            stem.to_str().unwrap(),
+        ],
+    );
+    let img = decode_png_any(&dir.join("page.png"));
+    assert_eq!((img.0, img.1), (png.0, png.1));
+    img
+}
+
 /// Whether some pixel has exactly `rgb` where `keep` holds (x, y).
 fn has_colour_where(
     img: &(u32, u32, Vec<u8>),
@@ -1068,12 +1112,7 @@ fn in_legend(img: &(u32, u32, Vec<u8>), entry: &Value, rgb: [u8; 3]) -> bool {
 /// 150 dpi), outside every furniture box.
 fn in_body(img: &(u32, u32, Vec<u8>), entry: &Value, rgb: [u8; 3]) -> bool {
     let (w, h) = (img.0 as usize, img.1 as usize);
-    let boxes: Vec<[usize; 4]> = entry["furniture"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .filter_map(|k| furniture_box(entry, k))
-        .collect();
+    let boxes = furniture_boxes(entry);
     has_colour_where(img, rgb, |x, y| {
         x > 75
             && x < w - 75
@@ -1212,30 +1251,8 @@ fn every_map_has_a_pdf_with_its_text_and_colours() {
             "{pdf}: title {title} not in its text"
         );
         let png = decode_png(&out.join(m["file"].as_str().unwrap()));
-        let (w, h) = (png.0.to_string(), png.1.to_string());
-        let stem = dir.path().join("page");
-        let stem = stem.to_str().unwrap();
-        poppler(
-            "pdftoppm",
-            &[
-                "-png",
-                "-singlefile",
-                "-scale-to-x",
-                &w,
-                "-scale-to-y",
-                &h,
-                pdf,
-                stem,
-            ],
-        );
-        let img = decode_png_any(&dir.path().join("page.png"));
-        assert_eq!((img.0, img.1), (png.0, png.1));
-        let boxes: Vec<[usize; 4]> = m["furniture"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter_map(|k| furniture_box(&m, k))
-            .collect();
+        let img = render_pdf_at(pdf, &png, dir.path());
+        let boxes = furniture_boxes(&m);
         let [l, t, r, b] = furniture_box(&m, "legend").expect("a legend");
         let mut colours = 0;
         for e in m["legend"].as_array().unwrap() {
@@ -1289,19 +1306,8 @@ fn enterprise_maps_draw_a_smooth_exposure_surface() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        let tints: Vec<[u8; 3]> = m["legend"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["text"].as_str().unwrap().contains(" E "))
-            .map(|e| hex_rgb(e["colour"].as_str().unwrap()))
-            .collect();
-        let boxes: Vec<[usize; 4]> = m["furniture"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter_map(|k| furniture_box(m, k))
-            .collect();
+        let tints = grade_tints(m);
+        let boxes = furniture_boxes(m);
         let (w, h) = (img.0 as usize, img.1 as usize);
         let px = |x: usize, y: usize| -> [u8; 3] {
             let p = &img.2[(y * w + x) * 4..][..3];
@@ -2024,12 +2030,7 @@ fn base_layers_are_drawn_under_the_risk_data() {
         let entry = map_entry(out, file);
         let img = decode_png(&out.join(file));
         let (w, h) = (img.0 as f64, img.1 as f64);
-        let boxes: Vec<[usize; 4]> = entry["furniture"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter_map(|k| furniture_box(&entry, k))
-            .collect();
+        let boxes = furniture_boxes(&entry);
         // Inside the frame (12 mm at 150 dpi, and a margin), off the furniture.
         let clear = |x: f64, y: f64| {
             x > 90.0
@@ -2402,27 +2403,10 @@ fn enterprise_pdfs_draw_the_exposure_bands_as_paths_where_the_png_paints_them() 
         let images = poppler("pdfimages", &["-list", pdf]);
         assert_eq!(images.lines().count(), 2, "{pdf} holds images:\n{images}");
         let png = decode_png(&out.join(m["file"].as_str().unwrap()));
-        let (w, h) = (png.0.to_string(), png.1.to_string());
-        let stem = dir.path().join("page");
-        let args = ["-png", "-singlefile", "-scale-to-x", &w, "-scale-to-y", &h];
-        let mut args = args.to_vec();
-        args.extend([pdf, stem.to_str().unwrap()]);
-        poppler("pdftoppm", &args);
-        let img = decode_png_any(&dir.path().join("page.png"));
-        let tints: Vec<[u8; 3]> = m["legend"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["text"].as_str().unwrap().contains(" E "))
-            .map(|e| hex_rgb(e["colour"].as_str().unwrap()))
-            .collect();
+        let img = render_pdf_at(pdf, &png, dir.path());
+        let tints = grade_tints(m);
         assert!(!tints.is_empty());
-        let boxes: Vec<[usize; 4]> = m["furniture"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .filter_map(|k| furniture_box(m, k))
-            .collect();
+        let boxes = furniture_boxes(m);
         let (wp, hp) = (png.0 as usize, png.1 as usize);
         for y in (80..hp - 80).step_by(3) {
             for x in (80..wp - 80).step_by(3) {
