@@ -371,23 +371,26 @@ fn write_pmtiles(
 const GZIP_LEVEL: i32 = 1;
 
 thread_local! {
-    /// Each thread's compressor, made once (it holds its hash tables).
-    static GZIP: std::cell::RefCell<libdeflater::Compressor> = std::cell::RefCell::new(
+    /// Each thread's compressor, made once (it holds its hash tables), and
+    /// its output buffer, as large as the largest tile's bound: a tile's
+    /// bytes are copied out at their size, so a batch of tiles waiting to
+    /// be written holds no more than it must.
+    static GZIP: std::cell::RefCell<(libdeflater::Compressor, Vec<u8>)> = std::cell::RefCell::new((
         libdeflater::Compressor::new(
             libdeflater::CompressionLvl::new(GZIP_LEVEL).expect("a valid level"),
         ),
-    );
+        Vec::new(),
+    ));
 }
 
 /// Gzip with no name or time in the header, so the same tile gives the same bytes.
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    GZIP.with_borrow_mut(|c| {
-        let mut out = vec![0; c.gzip_compress_bound(bytes.len())];
+    GZIP.with_borrow_mut(|(c, out)| {
+        out.resize(c.gzip_compress_bound(bytes.len()), 0);
         let n = c
-            .gzip_compress(bytes, &mut out)
+            .gzip_compress(bytes, out)
             .expect("the bound holds the output");
-        out.truncate(n);
-        out
+        out[..n].to_vec()
     })
 }
 
