@@ -14,8 +14,6 @@ use pmtiles::PmTiles;
 pub struct TilePackage {
     path: PathBuf,
     format: Format,
-    /// The zoom levels it holds, lowest and highest.
-    pub zooms: (u8, u8),
 }
 
 /// The package's kind, told by its first bytes.
@@ -42,22 +40,25 @@ impl TilePackage {
             &mut magic,
         )
         .map_err(|e| e.to_string())?;
-        let (format, zooms) = if magic[..n].starts_with(b"PMTiles") {
-            let p = PmTiles::open(path)?;
-            let zooms = p.zooms;
-            (Format::Pm(p), zooms)
+        let format = if magic[..n].starts_with(b"PMTiles") {
+            Format::Pm(PmTiles::open(path)?)
         } else if magic[..n].starts_with(b"SQLite format 3\0") {
-            let m = MbTiles::open(path)?;
-            let zooms = m.zooms;
-            (Format::Mb(m), zooms)
+            Format::Mb(MbTiles::open(path)?)
         } else {
             return Err("neither an MBTiles nor a PMTiles file".into());
         };
         Ok(TilePackage {
             path: path.to_path_buf(),
             format,
-            zooms,
         })
+    }
+
+    /// The zoom levels it holds, lowest and highest.
+    pub fn zooms(&self) -> (u8, u8) {
+        match &self.format {
+            Format::Mb(m) => m.zooms,
+            Format::Pm(p) => p.zooms,
+        }
     }
 
     /// The file, for messages.

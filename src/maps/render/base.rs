@@ -381,7 +381,8 @@ pub(super) fn draw_tiles(page: &mut Page, view: &View, base: &BaseMap) {
     let fine = (156_543.033_928 * lat.to_radians().cos() * view.scale)
         .log2()
         .ceil();
-    let z = fine.clamp(t.source.zooms.0 as f64, t.source.zooms.1 as f64) as u8;
+    let (lo, hi) = t.source.zooms();
+    let z = fine.clamp(lo as f64, hi as f64) as u8;
     let (nx, ny) = (w / TILE_STEP + 2, h / TILE_STEP + 2);
     let nodes: Vec<(f64, f64)> = (0..ny * nx)
         .map(|k| {
