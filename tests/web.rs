@@ -25,8 +25,6 @@ fn example() -> &'static Path {
         .path()
 }
 
-const ZOOM: u8 = 14;
-
 /// Runs a future of the async PMTiles reader to its end.
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -34,6 +32,49 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
         .build()
         .unwrap()
         .block_on(f)
+}
+
+/// The tiles of the file's highest zoom, decoded.
+struct TopZoom {
+    /// The zoom (the header's `max_zoom`).
+    z: u8,
+    /// Units across a tile, the same in every layer of every tile.
+    extent: f64,
+    /// (x, y, decoded tile).
+    tiles: Vec<(u32, u32, mvt_reader::Reader)>,
+}
+
+impl TopZoom {
+    fn read(path: &Path) -> TopZoom {
+        let z = block_on(async {
+            let reader = pmtiles::AsyncPmTilesReader::new_with_path(path)
+                .await
+                .unwrap();
+            reader.get_header().max_zoom
+        });
+        let tiles = tiles_at(path, z);
+        let extents: BTreeSet<u32> = tiles
+            .iter()
+            .flat_map(|(_, _, r)| r.get_layer_metadata().unwrap())
+            .map(|l| l.extent)
+            .collect();
+        assert_eq!(extents.len(), 1, "one extent in every layer: {extents:?}");
+        let extent = f64::from(*extents.first().unwrap());
+        TopZoom { z, extent, tiles }
+    }
+
+    /// Lon/lat of tile coordinates in tile (x, y).
+    fn lon_lat(&self, x: u32, y: u32, px: f64, py: f64) -> (f64, f64) {
+        let n = f64::from(1u32 << self.z);
+        let wx = (f64::from(x) + px / self.extent) / n;
+        let wy = (f64::from(y) + py / self.extent) / n;
+        let lon = wx * 360.0 - 180.0;
+        let lat = (std::f64::consts::PI * (1.0 - 2.0 * wy))
+            .sinh()
+            .atan()
+            .to_degrees();
+        (lon, lat)
+    }
 }
 
 /// Every tile of zoom `z` in the file: (x, y, decoded tile).
@@ -81,19 +122,6 @@ fn layer_features(
     out
 }
 
-/// Lon/lat of tile coordinates in tile (x, y) of zoom `z`.
-fn lon_lat(z: u8, x: u32, y: u32, px: f64, py: f64) -> (f64, f64) {
-    let n = f64::from(1u32 << z);
-    let wx = (f64::from(x) + px / 4096.0) / n;
-    let wy = (f64::from(y) + py / 4096.0) / n;
-    let lon = wx * 360.0 - 180.0;
-    let lat = (std::f64::consts::PI * (1.0 - 2.0 * wy))
-        .sinh()
-        .atan()
-        .to_degrees();
-    (lon, lat)
-}
-
 fn geojson_features(out: &Path, layer: &str) -> Vec<Value> {
     read_json(&out.join(format!("geojson/{layer}.geojson")))["features"]
         .as_array()
@@ -111,8 +139,8 @@ fn text(v: Option<&mvt_reader::feature::Value>) -> Option<String> {
 #[test]
 fn every_feature_is_in_the_tiles_at_the_highest_zoom_with_its_id_place_and_grade() {
     let out = example();
-    let tiles = tiles_at(&out.join("web/riskatlas.pmtiles"), ZOOM);
-    assert!(!tiles.is_empty());
+    let top = TopZoom::read(&out.join("web/riskatlas.pmtiles"));
+    assert!(!top.tiles.is_empty());
     for layer in [
         "enterprises",
         "hazard_sources",
@@ -126,12 +154,13 @@ fn every_feature_is_in_the_tiles_at_the_highest_zoom_with_its_id_place_and_grade
             .iter()
             .map(|f| (f["id"].as_u64().unwrap(), f))
             .collect();
-        let features = layer_features(&tiles, layer);
+        let features = layer_features(&top.tiles, layer);
         let ids: BTreeSet<u64> = features.iter().map(|(_, _, f)| f.id.unwrap()).collect();
         assert_eq!(
             ids,
             by_id.keys().copied().collect(),
-            "{layer}: the ids in the zoom-{ZOOM} tiles are the GeoJSON's"
+            "{layer}: the ids in the zoom-{} tiles are the GeoJSON's",
+            top.z
         );
         for (x, y, f) in &features {
             let g = by_id[&f.id.unwrap()];
@@ -142,7 +171,7 @@ fn every_feature_is_in_the_tiles_at_the_highest_zoom_with_its_id_place_and_grade
                 }
             }
             if let geo::Geometry::Point(p) = &f.geometry {
-                let (lon, lat) = lon_lat(ZOOM, *x, *y, f64::from(p.x()), f64::from(p.y()));
+                let (lon, lat) = top.lon_lat(*x, *y, f64::from(p.x()), f64::from(p.y()));
                 let c = &g["geometry"]["coordinates"];
                 let (dx, dy) = (
                     (lon - c[0].as_f64().unwrap()) * 94_000.0,
@@ -187,22 +216,23 @@ fn as_multipolygon(g: &geo::Geometry<f32>) -> MultiPolygon<f64> {
 #[test]
 fn the_grid_tiles_cover_each_grade_with_the_area_of_the_grid_layer() {
     let out = example();
-    let tiles = tiles_at(&out.join("web/riskatlas.pmtiles"), ZOOM);
+    let top = TopZoom::read(&out.join("web/riskatlas.pmtiles"));
     let mut tiled: BTreeMap<String, f64> = BTreeMap::new();
     let inside = Rect::new(
         Coord { x: 0.0, y: 0.0 },
         Coord {
-            x: 4096.0,
-            y: 4096.0,
+            x: top.extent,
+            y: top.extent,
         },
     )
     .to_polygon();
-    for (x, y, f) in layer_features(&tiles, "exposure_grid") {
+    for (x, y, f) in layer_features(&top.tiles, "exposure_grid") {
         let grade = text(f.properties.as_ref().unwrap().get("grade")).unwrap();
         // Only the part inside the tile: the buffer is the neighbours'.
         let part = as_multipolygon(&f.geometry).intersection(&MultiPolygon(vec![inside.clone()]));
-        let (_, lat) = lon_lat(ZOOM, x, y, 2048.0, 2048.0);
-        let unit_m = 40_075_016.686 * lat.to_radians().cos() / f64::from(1u32 << ZOOM) / 4096.0;
+        let (_, lat) = top.lon_lat(x, y, top.extent / 2.0, top.extent / 2.0);
+        let unit_m =
+            40_075_016.686 * lat.to_radians().cos() / f64::from(1u32 << top.z) / top.extent;
         *tiled.entry(grade).or_default() += part.unsigned_area() * unit_m * unit_m / 1e6;
     }
     let mut layer: BTreeMap<String, f64> = BTreeMap::new();

@@ -20,10 +20,16 @@ use crate::output::layers::{Shape, Value};
 use crate::output::polygonize::regions;
 use crate::output::web::mvt::{self, LayerBuilder, Prop, TileGeometry, TilePolygon, Xy};
 
-/// Units across a tile.
-pub const EXTENT: u32 = 4096;
-/// Units of buffer around a tile, beyond which geometry is clipped.
-const BUFFER: f64 = 64.0;
+/// Units across a tile: MapLibre's own tile precision, so at the highest
+/// zoom (12) a unit is about a metre and nothing is lost when it draws the
+/// zoom-12 tiles at street level.
+pub const EXTENT: u32 = 8192;
+/// Units of buffer around a tile, beyond which geometry is clipped: a
+/// sixty-fourth of the tile, 8 of the 512 pixels MapLibre draws it on.
+const BUFFER: f64 = 128.0;
+/// The narrowest grid cell tiled, in tile units: a pixel of the 512 MapLibre
+/// draws a tile on (finer cells are generalised by the grid's pyramid).
+const MIN_CELL: f64 = EXTENT as f64 / 512.0;
 
 /// A position in Web Mercator world coordinates: 0–1 across, y down.
 pub type World = [f64; 2];
@@ -704,7 +710,7 @@ fn to_tile(polys: &[Polygon], origin: World) -> Vec<TilePolygon> {
 }
 
 /// How the grid is tiled at one zoom: the pyramid level whose cells are
-/// at least 8 tile units wide, and the tiles its extent covers.
+/// at least [`MIN_CELL`] tile units wide, and the tiles its extent covers.
 struct GridZoom {
     level: usize,
     /// The level's cell size in metres.
@@ -740,7 +746,7 @@ impl GridZoom {
         let (_, mid_lat) = g.metric.unproject(s.x0 + width / 2.0, s.y0 - height / 2.0);
         let unit_m = 40_075_016.686 * mid_lat.to_radians().cos() / scale;
         let mut level = 0;
-        while level + 1 < g.levels.len() && s.cell * f64::from(1u32 << level) < 8.0 * unit_m {
+        while level + 1 < g.levels.len() && s.cell * f64::from(1u32 << level) < MIN_CELL * unit_m {
             level += 1;
         }
         let block = s.cell * f64::from(1u32 << level);
@@ -881,15 +887,15 @@ fn unworld(x: f64, y: f64) -> (f64, f64) {
     (lon, lat)
 }
 
-/// Cell corners this far apart (metres) at zoom 14 are projected exactly,
+/// Cell corners this far apart (metres) are projected exactly,
 /// those between interpolated (see [`Lattice`]).
 const LATTICE_M: f64 = 500.0;
 
 /// The positions of a window's cell corners, projected exactly every
 /// `step` cells (and at the window's edges) and interpolated bilinearly
 /// between. Over 500 m the projection to Web Mercator (and GCJ-02's shift)
-/// bends by a centimetre or two, under a twentieth of a tile unit at zoom
-/// 14, while a projection per vertex was most of the grid's tiling time.
+/// bends by a centimetre or two, under a twentieth of a tile unit at the
+/// highest zoom, while a projection per vertex was most of the grid's tiling time.
 struct Lattice {
     cols: Vec<usize>,
     rows: Vec<usize>,
@@ -1052,8 +1058,9 @@ mod tests {
             let TileGeometry::Polygons(p) = g else {
                 panic!("polygons")
             };
+            let (e, b) = (EXTENT as i32, BUFFER as i32);
             for v in &p[0].0 {
-                assert!(v[0] >= -64 && v[0] <= 4096 + 64 && v[1] >= -64 && v[1] <= 4096 + 64);
+                assert!(v[0] >= -b && v[0] <= e + b && v[1] >= -b && v[1] <= e + b);
             }
         }
     }
@@ -1061,22 +1068,23 @@ mod tests {
     #[test]
     fn a_point_falls_in_one_tile_at_each_zoom() {
         let p = Geometry::Point(world(119.95, 31.78));
-        for z in 0..=14 {
+        for z in 0..=crate::styles::map().web.max_zoom {
             let c = cut(p, z);
             assert_eq!(c.len(), 1);
             let TileGeometry::Point([x, y]) = c[0].1 else {
                 panic!("a point")
             };
-            assert!((0..=4096).contains(&x) && (0..=4096).contains(&y));
+            let inside = 0..=EXTENT as i32;
+            assert!(inside.contains(&x) && inside.contains(&y));
         }
     }
 
     #[test]
-    fn the_lattice_places_corners_within_a_twentieth_of_a_unit_at_zoom_14() {
+    fn the_lattice_places_corners_within_a_twentieth_of_a_unit_at_the_highest_zoom() {
         // 3 km of 100 m cells over 常州, to GCJ-02 (whose shift bends most).
         let metric = MetricCrs::for_longitude(119.95, 31.78);
         let (x0, y0) = metric.project(119.92, 31.80);
-        let scale = f64::from(EXTENT) * f64::from(1u32 << 14);
+        let scale = f64::from(EXTENT) * f64::from(1u32 << crate::styles::map().web.max_zoom);
         let exact = |c: usize, r: usize| {
             let (lon, lat) = metric.unproject(x0 + c as f64 * 100.0, y0 - r as f64 * 100.0);
             let (lon, lat) = crate::crs::wgs84_to_gcj02(lon, lat);
