@@ -14,10 +14,10 @@
 
 use std::path::{Path, PathBuf};
 
-use geo::{orient::Direction, BoundingRect, LineString, Orient};
-use rusqlite::{params, params_from_iter, Connection};
+use geo::BoundingRect;
+use rusqlite::{params, Connection};
 
-use super::{io_err, temp_path, WriteError};
+use super::{io_err, oriented_rings, temp_path, OrientedRing, WriteError};
 use crate::output::layers::{FieldType, GeometryKind, LayerDef, Row, Shape, Value};
 use crate::output::qgis;
 
@@ -233,12 +233,13 @@ fn insert_rows(conn: &Connection, layer: &mut OpenLayer, rows: &[Row]) -> rusqli
             extent[2].max(env[1]),
             extent[3].max(env[3]),
         ];
-        let binds: Vec<Bind> = row.values.iter().map(Bind).collect();
-        let mut all: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(binds.len() + 2);
-        all.push(&fid);
-        all.push(&blob);
-        all.extend(binds.iter().map(|b| b as &dyn rusqlite::ToSql));
-        insert.execute(params_from_iter(all))?;
+        // Bound one by one: no list of parameters to make for every row.
+        insert.raw_bind_parameter(1, fid)?;
+        insert.raw_bind_parameter(2, &blob)?;
+        for (k, v) in row.values.iter().enumerate() {
+            insert.raw_bind_parameter(k + 3, Bind(v))?;
+        }
+        insert.raw_execute()?;
         layer.envelopes.push((fid, env));
     }
     Ok(())
@@ -351,12 +352,12 @@ fn push_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-fn push_ring(out: &mut Vec<u8>, ring: &LineString<f64>) {
-    push_u32(out, ring.0.len() as u32);
-    for c in ring.coords() {
+fn push_ring(out: &mut Vec<u8>, ring: OrientedRing) {
+    push_u32(out, ring.len() as u32);
+    ring.for_each(|_, c| {
         push_f64(out, c.x);
         push_f64(out, c.y);
-    }
+    });
 }
 
 /// Encodes a geometry as GeoPackage binary; returns its envelope
@@ -375,7 +376,6 @@ fn encode(shape: &Shape, out: &mut Vec<u8>) -> [f64; 4] {
             [p.x(), p.x(), p.y(), p.y()]
         }
         Shape::MultiPolygon(mp) => {
-            let mp = mp.orient(Direction::Default);
             let env = mp
                 .bounding_rect()
                 .map_or([0.0; 4], |r| [r.min().x, r.max().x, r.min().y, r.max().y]);
@@ -391,9 +391,8 @@ fn encode(shape: &Shape, out: &mut Vec<u8>) -> [f64; 4] {
                 out.push(1);
                 push_u32(out, 3);
                 push_u32(out, 1 + poly.interiors().len() as u32);
-                push_ring(out, poly.exterior());
-                for hole in poly.interiors() {
-                    push_ring(out, hole);
+                for ring in oriented_rings(poly) {
+                    push_ring(out, ring);
                 }
             }
             env

@@ -11,7 +11,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use gdal::{DriverManager, Metadata};
-use geo::{orient::Direction, Orient};
+use geo::winding_order::{Winding, WindingOrder};
+use geo::{Coord, LineString, Polygon};
 use thiserror::Error;
 
 pub mod gpkg;
@@ -134,15 +135,60 @@ fn push_position(out: &mut String, x: f64, y: f64) {
 }
 
 /// A ring as a JSON array of positions.
-fn push_ring(out: &mut String, ring: &geo::LineString<f64>) {
+fn push_ring(out: &mut String, ring: OrientedRing) {
     out.push('[');
-    for (i, c) in ring.coords().enumerate() {
+    ring.for_each(|i, c| {
         if i > 0 {
             out.push(',');
         }
         push_position(out, c.x, c.y);
-    }
+    });
     out.push(']');
+}
+
+/// A polygon's ring as both writers want it (RFC 7946 and the GeoPackage
+/// alike: exteriors counter-clockwise, holes clockwise): the ring and whether
+/// it is read backwards. This is what geo's `orient` makes, without copying
+/// every polygon to get it.
+#[derive(Clone, Copy)]
+struct OrientedRing<'a> {
+    ring: &'a LineString<f64>,
+    backwards: bool,
+}
+
+impl OrientedRing<'_> {
+    /// Its number of positions.
+    fn len(&self) -> usize {
+        self.ring.0.len()
+    }
+
+    /// Calls `f` with each position's index and coordinates, in order.
+    fn for_each(&self, mut f: impl FnMut(usize, Coord<f64>)) {
+        if self.backwards {
+            self.ring
+                .0
+                .iter()
+                .rev()
+                .enumerate()
+                .for_each(|(i, c)| f(i, *c));
+        } else {
+            self.ring.0.iter().enumerate().for_each(|(i, c)| f(i, *c));
+        }
+    }
+}
+
+/// A polygon's exterior, then its holes, each wound as the writers want
+/// (a ring of no winding, too short or open, is left as it is, as by `orient`).
+fn oriented_rings(poly: &Polygon<f64>) -> impl Iterator<Item = OrientedRing<'_>> {
+    let wound = |ring, want| OrientedRing {
+        ring,
+        backwards: matches!(Winding::winding_order(ring), Some(w) if w != want),
+    };
+    std::iter::once(wound(poly.exterior(), WindingOrder::CounterClockwise)).chain(
+        poly.interiors()
+            .iter()
+            .map(move |h| wound(h, WindingOrder::Clockwise)),
+    )
 }
 
 /// RFC 7946 geometry JSON: outer rings counter-clockwise, holes clockwise.
@@ -154,17 +200,17 @@ fn geometry_json(shape: &Shape, out: &mut String) {
             out.push('}');
         }
         Shape::MultiPolygon(mp) => {
-            let oriented = mp.orient(Direction::Default);
             out.push_str(r#"{"type":"MultiPolygon","coordinates":["#);
-            for (i, poly) in oriented.iter().enumerate() {
+            for (i, poly) in mp.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 out.push('[');
-                push_ring(out, poly.exterior());
-                for hole in poly.interiors() {
-                    out.push(',');
-                    push_ring(out, hole);
+                for (k, ring) in oriented_rings(poly).enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    push_ring(out, ring);
                 }
                 out.push(']');
             }
@@ -648,6 +694,37 @@ impl GeoTiff {
 mod tests {
     use super::*;
     use crate::output::layers::{def, sample_rows, Layer};
+
+    /// The rings as the writers read them are geo's `orient`ed polygon's,
+    /// whichever way the rings came wound.
+    #[test]
+    fn rings_are_read_as_orient_makes_them() {
+        use geo::{orient::Direction, Orient};
+        let square = |x: f64, s: f64| {
+            LineString::from(vec![(x, x), (x + s, x), (x + s, x + s), (x, x + s), (x, x)])
+        };
+        let reversed =
+            |l: LineString<f64>| LineString::from(l.0.into_iter().rev().collect::<Vec<_>>());
+        let (outer, hole) = (square(0.0, 10.0), square(2.0, 3.0));
+        for poly in [
+            Polygon::new(outer.clone(), vec![hole.clone()]),
+            Polygon::new(reversed(outer.clone()), vec![reversed(hole.clone())]),
+            Polygon::new(reversed(outer), vec![hole]),
+        ] {
+            let oriented = poly.orient(Direction::Default);
+            let expected: Vec<&LineString<f64>> = std::iter::once(oriented.exterior())
+                .chain(oriented.interiors())
+                .collect();
+            let read: Vec<LineString<f64>> = oriented_rings(&poly)
+                .map(|r| {
+                    let mut coords = Vec::new();
+                    r.for_each(|_, c| coords.push(c));
+                    LineString::from(coords)
+                })
+                .collect();
+            assert_eq!(read.iter().collect::<Vec<_>>(), expected);
+        }
+    }
 
     /// What a coordinate was written as before the fast path: the rounded value's `{}`.
     fn coord_by_display(v: f64) -> String {
