@@ -406,11 +406,31 @@ pub fn cell_grade(e: f64, cfg: &Exposure) -> Option<Grade> {
 pub struct TargetExposure {
     /// E at the target itself.
     pub e: f64,
-    /// (source index, distance in m) of the sources whose radius covers the
-    /// target, nearest first.
+    /// (source index, distance in m) of the nearest [`COVERING_KEPT`] of the
+    /// sources whose radius covers the target, nearest first (ties by index).
     pub covering: Vec<(usize, f64)>,
+    /// How many sources' radius covers the target.
+    pub covering_count: usize,
     /// The nearest source and its distance in metres, covering or not.
     pub nearest: Option<(usize, f64)>,
+}
+
+/// The covering sources kept per target, the ones the lists and the layer
+/// name: in a province's dense clusters a target lies within the radius of
+/// over a thousand sources, and keeping them all held 8.4 million pairs.
+pub const COVERING_KEPT: usize = 10;
+
+/// The nearest [`COVERING_KEPT`] of (source, distance) pairs, nearest first
+/// (ties by source index), without sorting them all.
+fn nearest_kept(mut covering: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
+    let nearer = |a: &(usize, f64), b: &(usize, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
+    if covering.len() > COVERING_KEPT {
+        covering.select_nth_unstable_by(COVERING_KEPT, nearer);
+        covering.truncate(COVERING_KEPT);
+        covering.shrink_to_fit();
+    }
+    covering.sort_by(nearer);
+    covering
 }
 
 /// For every target: E at its location, the sources covering it and the nearest source.
@@ -429,11 +449,13 @@ pub fn target_exposure(
         .par_iter()
         .map(|t| {
             let (x, y) = metric.project(t.lon_lat.x(), t.lon_lat.y());
-            let (e, mut covering) = index.at([x, y], cfg.kernel, cfg.mode);
-            covering.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            let (e, covering) = index.at([x, y], cfg.kernel, cfg.mode);
+            let covering_count = covering.len();
+            let covering = nearest_kept(covering);
             TargetExposure {
                 e,
                 covering,
+                covering_count,
                 nearest: points.nearest(t.lon_lat),
             }
         })
@@ -469,6 +491,21 @@ mod tests {
             assert_eq!(kernel(k, 0.5), at_half, "{k:?}");
             assert_eq!(kernel(k, 1.0), at1, "{k:?}");
             assert_eq!(kernel(k, 1.0001), 0.0, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn the_nearest_covering_sources_are_kept_in_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for n in [0, 3, 10, 11, 500] {
+            // Whole-metre distances, so that ties are common.
+            let pairs: Vec<(usize, f64)> = (0..n)
+                .map(|i| (i, f64::from(rng.gen_range(0..40u32))))
+                .collect();
+            let mut sorted = pairs.clone();
+            sorted.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            sorted.truncate(COVERING_KEPT);
+            assert_eq!(nearest_kept(pairs), sorted, "{n} pairs");
         }
     }
 

@@ -619,12 +619,12 @@ pub fn hidden_danger_row(d: &HiddenDanger) -> Row {
         .build(Shape::Point(d.lon_lat))
 }
 
-/// The covering sources as one cell, nearest first, at most ten:
+/// The covering sources as one cell, nearest first, at most the ten kept:
 /// "HU000012 320 m; HU000031 870 m … (共 14 处)".
 pub fn covering_text(e: &TargetExposure, sources: &[Source]) -> String {
     use std::fmt::Write as _;
-    let mut text = String::with_capacity(16 * e.covering.len().min(10));
-    for (k, (i, d)) in e.covering.iter().take(10).enumerate() {
+    let mut text = String::with_capacity(16 * e.covering.len());
+    for (k, (i, d)) in e.covering.iter().enumerate() {
         if k > 0 {
             text.push_str("; ");
         }
@@ -633,8 +633,8 @@ pub fn covering_text(e: &TargetExposure, sources: &[Source]) -> String {
         push_whole_metres(&mut text, *d);
         text.push_str(" m");
     }
-    if e.covering.len() > 10 {
-        let _ = write!(text, " … (共 {} 处)", e.covering.len());
+    if e.covering_count > e.covering.len() {
+        let _ = write!(text, " … (共 {} 处)", e.covering_count);
     }
     text
 }
@@ -662,7 +662,7 @@ pub fn vulnerable_target_row(t: &VulnerableTarget, e: &TargetExposure, sources: 
         .set("population", t.population)
         .set("protection", t.protection().label_zh())
         .set("exposure", round4(e.e))
-        .set("n_sources", e.covering.len() as i64)
+        .set("n_sources", e.covering_count as i64)
         .set("sources", covering_text(e, sources))
         .set(
             "nearest_source",

@@ -342,7 +342,7 @@ pub fn target_list(
                 t.population.into(),
                 district(&t.admin),
                 round4(e.e).into(),
-                Value::Int(e.covering.len() as i64),
+                Value::Int(e.covering_count as i64),
                 covering_text(e, sources).into(),
                 e.nearest.map(|(j, _)| sources[j].id.clone()).into(),
                 e.nearest.map(|(_, d)| d.round()).into(),
