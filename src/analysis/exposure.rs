@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
+use crate::analysis::buckets::{envelope, holds, SourceBuckets};
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
 use crate::ingest::config::{Exposure, Kernel, Mode};
@@ -246,11 +247,8 @@ impl<'a> SourceIndex<'a> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let r = s.radius_m;
-                GeomWithData::new(
-                    Rectangle::from_corners([s.xy[0] - r, s.xy[1] - r], [s.xy[0] + r, s.xy[1] + r]),
-                    i,
-                )
+                let e = envelope(s);
+                GeomWithData::new(Rectangle::from_corners([e[0], e[1]], [e[2], e[3]]), i)
             })
             .collect();
         SourceIndex {
@@ -273,17 +271,7 @@ impl<'a> SourceIndex<'a> {
     /// E at a metric point (exact, not from the grid), and the covering
     /// sources (index, distance) in source order.
     pub fn at(&self, xy: [f64; 2], k: Kernel, mode: Mode) -> (f64, Vec<(usize, f64)>) {
-        let mut e = 0.0;
-        let mut covering = Vec::new();
-        for i in self.candidates(xy, xy) {
-            let s = &self.sources[i];
-            let d = ((s.xy[0] - xy[0]).powi(2) + (s.xy[1] - xy[1]).powi(2)).sqrt();
-            if d <= s.radius_m {
-                e = combine(mode, e, term(s, d, k));
-                covering.push((i, d));
-            }
-        }
-        (e, covering)
+        exposure_at(self.sources, self.candidates(xy, xy), xy, k, mode)
     }
 
     /// Values of a block of cells (row-major), each source stamped over the
@@ -420,6 +408,29 @@ pub struct TargetExposure {
 /// over a thousand sources, and keeping them all held 8.4 million pairs.
 pub const COVERING_KEPT: usize = 10;
 
+/// E at a metric point from `candidates` (source indices in source order,
+/// every source whose envelope holds the point among them), and the
+/// covering sources (index, distance) in source order.
+fn exposure_at(
+    sources: &[Source],
+    candidates: impl IntoIterator<Item = usize>,
+    xy: [f64; 2],
+    k: Kernel,
+    mode: Mode,
+) -> (f64, Vec<(usize, f64)>) {
+    let mut e = 0.0;
+    let mut covering = Vec::new();
+    for i in candidates {
+        let s = &sources[i];
+        let d = ((s.xy[0] - xy[0]).powi(2) + (s.xy[1] - xy[1]).powi(2)).sqrt();
+        if d <= s.radius_m {
+            e = combine(mode, e, term(s, d, k));
+            covering.push((i, d));
+        }
+    }
+    (e, covering)
+}
+
 /// The nearest [`COVERING_KEPT`] of (source, distance) pairs, nearest first
 /// (ties by source index), without sorting them all.
 fn nearest_kept(mut covering: Vec<(usize, f64)>) -> Vec<(usize, f64)> {
@@ -440,16 +451,24 @@ pub fn target_exposure(
     cfg: &Exposure,
     metric: &MetricCrs,
 ) -> Vec<TargetExposure> {
-    // Two trees of a province's million sources: built side by side.
-    let (index, points) = rayon::join(
-        || SourceIndex::new(sources),
+    // A province's million sources, filed twice: built side by side.
+    let (buckets, points) = rayon::join(
+        || SourceBuckets::new(sources),
         || PointIndex::new(sources.par_iter().map(|s| s.lon_lat), metric),
     );
+    let envelopes: Vec<[f64; 4]> = sources.iter().map(envelope).collect();
     targets
         .par_iter()
         .map(|t| {
             let (x, y) = metric.project(t.lon_lat.x(), t.lon_lat.y());
-            let (e, covering) = index.at([x, y], cfg.kernel, cfg.mode);
+            // The sources whose envelope holds the target, as the R-tree
+            // finds them ([`SourceIndex::at`]), so E is the same to the bit.
+            let candidates = buckets
+                .candidates([x, y])
+                .iter()
+                .map(|&i| i as usize)
+                .filter(|&i| holds(&envelopes[i], [x, y]));
+            let (e, covering) = exposure_at(sources, candidates, [x, y], cfg.kernel, cfg.mode);
             let covering_count = covering.len();
             let covering = nearest_kept(covering);
             TargetExposure {
@@ -492,6 +511,73 @@ mod tests {
             assert_eq!(kernel(k, 1.0), at1, "{k:?}");
             assert_eq!(kernel(k, 1.0001), 0.0, "{k:?}");
         }
+    }
+
+    /// The squares' candidates, checked against the envelopes, give what
+    /// the R-tree gives, bit for bit, at `n` random points over and around
+    /// the sources, on the squares' corners and on envelope edges; returns
+    /// how many of the points are covered.
+    fn squares_match_the_tree(sources: &[Source], n: usize, rng: &mut ChaCha8Rng) -> usize {
+        let (tree, buckets) = (SourceIndex::new(sources), SourceBuckets::new(sources));
+        let envelopes: Vec<[f64; 4]> = sources.iter().map(envelope).collect();
+        let mut points: Vec<[f64; 2]> = (0..n)
+            .map(|_| {
+                [
+                    rng.gen_range(-9000.0..29_000.0),
+                    rng.gen_range(-9000.0..29_000.0),
+                ]
+            })
+            .collect();
+        let corner = envelopes
+            .iter()
+            .fold([f64::MAX; 2], |a, e| [a[0].min(e[0]), a[1].min(e[1])]);
+        points.extend((0..40).map(|k| {
+            [
+                corner[0] + 1000.0 * f64::from(k),
+                corner[1] + 500.0 * f64::from(k),
+            ]
+        }));
+        points.extend(envelopes.iter().take(200).map(|e| [e[0], e[3]]));
+        let mut covered = 0;
+        for xy in points {
+            let candidates = buckets
+                .candidates(xy)
+                .iter()
+                .map(|&i| i as usize)
+                .filter(|&i| holds(&envelopes[i], xy));
+            for mode in [Mode::Sum, Mode::Max] {
+                let expected = tree.at(xy, Kernel::Quartic, mode);
+                let got = exposure_at(sources, candidates.clone(), xy, Kernel::Quartic, mode);
+                assert_eq!(got.0.to_bits(), expected.0.to_bits(), "{xy:?}");
+                assert_eq!(got.1, expected.1, "{xy:?}");
+            }
+            covered += usize::from(!tree.at(xy, Kernel::Quartic, Mode::Sum).1.is_empty());
+        }
+        covered
+    }
+
+    #[test]
+    fn the_squares_find_what_the_tree_finds() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let sources = |n: usize, radii: &[f64], rng: &mut ChaCha8Rng| -> Vec<Source> {
+            (0..n)
+                .map(|_| {
+                    let r = radii[rng.gen_range(0..radii.len())];
+                    source(
+                        rng.gen_range(0.0..20_000.0),
+                        rng.gen_range(0.0..20_000.0),
+                        1.5,
+                        r,
+                    )
+                })
+                .collect()
+        };
+        let ordinary = sources(2000, &[300.0, 500.0, 800.0, 1000.0, 7300.0], &mut rng);
+        assert!(squares_match_the_tree(&ordinary, 3000, &mut rng) > 1000);
+        // Radii of tens of kilometres: the squares grow.
+        let wide = sources(300, &[300.0, 60_000.0], &mut rng);
+        assert!(SourceBuckets::new(&wide).square_m() > 1000.0);
+        assert!(squares_match_the_tree(&wide, 2000, &mut rng) > 1000);
     }
 
     #[test]

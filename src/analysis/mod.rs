@@ -16,6 +16,7 @@ use crate::model::Graded;
 use exposure::TargetExposure;
 
 pub mod aggregate;
+pub mod buckets;
 pub mod chemicals;
 pub mod clear_cells;
 pub mod coverage;
