@@ -21,6 +21,8 @@ use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
+use std::sync::OnceLock;
+
 use crate::analysis::buckets::{envelope, holds, SourceBuckets};
 use crate::analysis::spatial::PointIndex;
 use crate::crs::MetricCrs;
@@ -234,33 +236,51 @@ pub struct Window {
     pub cols: usize,
 }
 
-/// Sources indexed by the envelopes of their circles.
+/// Sources indexed by the envelopes of their circles: by an R-tree for
+/// windows of cells (the grid's tiles, a map's surface) and by a lattice of
+/// squares for single points (the targets, a map's pixels at the edge of the
+/// sources' reach), each built when first asked for.
 pub struct SourceIndex<'a> {
     sources: &'a [Source],
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    tree: OnceLock<RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>>,
+    squares: OnceLock<SourceBuckets>,
 }
 
 impl<'a> SourceIndex<'a> {
     /// Indexes `sources` by the bounding boxes of their circles, in metres in the metric CRS.
     pub fn new(sources: &'a [Source]) -> Self {
-        let entries = sources
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let e = envelope(s);
-                GeomWithData::new(Rectangle::from_corners([e[0], e[1]], [e[2], e[3]]), i)
-            })
-            .collect();
         SourceIndex {
             sources,
-            tree: RTree::bulk_load(entries),
+            tree: OnceLock::new(),
+            squares: OnceLock::new(),
         }
+    }
+
+    fn tree(&self) -> &RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
+        self.tree.get_or_init(|| {
+            let entries = self
+                .sources
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let e = envelope(s);
+                    GeomWithData::new(Rectangle::from_corners([e[0], e[1]], [e[2], e[3]]), i)
+                })
+                .collect();
+            RTree::bulk_load(entries)
+        })
+    }
+
+    /// The lattice of squares (built now if it was not).
+    pub fn squares(&self) -> &SourceBuckets {
+        self.squares
+            .get_or_init(|| SourceBuckets::new(self.sources))
     }
 
     /// Indices of the sources whose circle envelope meets `[min, max]`, in source order.
     fn candidates(&self, min: [f64; 2], max: [f64; 2]) -> Vec<usize> {
         let mut c: Vec<usize> = self
-            .tree
+            .tree()
             .locate_in_envelope_intersecting(&AABB::from_corners(min, max))
             .map(|e| e.data)
             .collect();
@@ -269,9 +289,17 @@ impl<'a> SourceIndex<'a> {
     }
 
     /// E at a metric point (exact, not from the grid), and the covering
-    /// sources (index, distance) in source order.
+    /// sources (index, distance) in source order. The square's candidates
+    /// are checked against their envelopes as the R-tree checks them, so E
+    /// is what [`SourceIndex::candidates`] would give, to the bit.
     pub fn at(&self, xy: [f64; 2], k: Kernel, mode: Mode) -> (f64, Vec<(usize, f64)>) {
-        exposure_at(self.sources, self.candidates(xy, xy), xy, k, mode)
+        let candidates = self
+            .squares()
+            .candidates(xy)
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| holds(&envelope(&self.sources[i]), xy));
+        exposure_at(self.sources, candidates, xy, k, mode)
     }
 
     /// Values of a block of cells (row-major), each source stamped over the
@@ -452,23 +480,16 @@ pub fn target_exposure(
     metric: &MetricCrs,
 ) -> Vec<TargetExposure> {
     // A province's million sources, filed twice: built side by side.
-    let (buckets, points) = rayon::join(
-        || SourceBuckets::new(sources),
+    let index = SourceIndex::new(sources);
+    let (_, points) = rayon::join(
+        || index.squares(),
         || PointIndex::new(sources.par_iter().map(|s| s.lon_lat), metric),
     );
-    let envelopes: Vec<[f64; 4]> = sources.iter().map(envelope).collect();
     targets
         .par_iter()
         .map(|t| {
             let (x, y) = metric.project(t.lon_lat.x(), t.lon_lat.y());
-            // The sources whose envelope holds the target, as the R-tree
-            // finds them ([`SourceIndex::at`]), so E is the same to the bit.
-            let candidates = buckets
-                .candidates([x, y])
-                .iter()
-                .map(|&i| i as usize)
-                .filter(|&i| holds(&envelopes[i], [x, y]));
-            let (e, covering) = exposure_at(sources, candidates, [x, y], cfg.kernel, cfg.mode);
+            let (e, covering) = index.at([x, y], cfg.kernel, cfg.mode);
             let covering_count = covering.len();
             let covering = nearest_kept(covering);
             TargetExposure {
@@ -518,7 +539,7 @@ mod tests {
     /// the sources, on the squares' corners and on envelope edges; returns
     /// how many of the points are covered.
     fn squares_match_the_tree(sources: &[Source], n: usize, rng: &mut ChaCha8Rng) -> usize {
-        let (tree, buckets) = (SourceIndex::new(sources), SourceBuckets::new(sources));
+        let index = SourceIndex::new(sources);
         let envelopes: Vec<[f64; 4]> = sources.iter().map(envelope).collect();
         let mut points: Vec<[f64; 2]> = (0..n)
             .map(|_| {
@@ -540,18 +561,14 @@ mod tests {
         points.extend(envelopes.iter().take(200).map(|e| [e[0], e[3]]));
         let mut covered = 0;
         for xy in points {
-            let candidates = buckets
-                .candidates(xy)
-                .iter()
-                .map(|&i| i as usize)
-                .filter(|&i| holds(&envelopes[i], xy));
+            let from_tree = index.candidates(xy, xy);
             for mode in [Mode::Sum, Mode::Max] {
-                let expected = tree.at(xy, Kernel::Quartic, mode);
-                let got = exposure_at(sources, candidates.clone(), xy, Kernel::Quartic, mode);
+                let expected = exposure_at(sources, from_tree.clone(), xy, Kernel::Quartic, mode);
+                let got = index.at(xy, Kernel::Quartic, mode);
                 assert_eq!(got.0.to_bits(), expected.0.to_bits(), "{xy:?}");
                 assert_eq!(got.1, expected.1, "{xy:?}");
             }
-            covered += usize::from(!tree.at(xy, Kernel::Quartic, Mode::Sum).1.is_empty());
+            covered += usize::from(!index.at(xy, Kernel::Quartic, Mode::Sum).1.is_empty());
         }
         covered
     }
