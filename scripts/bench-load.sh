@@ -39,9 +39,12 @@ for format in csv gpkg; do
 import json, sys
 r = json.load(open(sys.argv[1]))
 t = r["timings_s"]
+peak_at = dict(r.get("memory_kib", {}).get("after_stage", []))
 for k, v in t.items():
     if v >= 0.001:
-        print(f"  {k:<28} {v:8.3f} s")
+        kib = peak_at.get(k)
+        memory = f"   peak so far {kib / 1024:7.0f} MiB" if kib else ""
+        print(f"  {k:<28} {v:8.3f} s{memory}")
 print(f"  {'sum of stages':<28} {sum(t.values()):8.3f} s")
 e = r["inputs"]["enterprises"]
 print(f"  enterprises: read {e['read']}, accepted {e['accepted']}, rejected {e['rejected']}")

@@ -80,8 +80,14 @@ impl Timings {
     pub fn stage<T>(&mut self, name: &str, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();
         let out = f();
-        self.0.push((name.to_string(), t.elapsed().as_secs_f64()));
+        self.push(name.to_string(), t.elapsed().as_secs_f64());
         out
+    }
+
+    /// Records a stage timed elsewhere, and the memory peak at its end.
+    pub fn push(&mut self, name: String, secs: f64) {
+        mark_memory(&name);
+        self.0.push((name, secs));
     }
 
     /// Runs `f` and adds its wall time to the named stage, which is
@@ -94,6 +100,36 @@ impl Timings {
             Some((_, total)) => *total += secs,
             None => self.0.push((name.to_string(), secs)),
         }
+        mark_memory(name);
         out
     }
+}
+
+/// The process's memory high-water mark (`VmHWM`, KiB) at the end of each
+/// stage, in the order the stages ended on whichever thread: where the
+/// run's peak builds up. Stages run side by side, so a mark is the peak so
+/// far, not the stage's own.
+static MEMORY_MARKS: std::sync::Mutex<Vec<(String, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes the memory high-water mark at the end of stage `name`.
+fn mark_memory(name: &str) {
+    // Read under the lock, so the marks are in the order of the readings.
+    if let Ok(mut marks) = MEMORY_MARKS.lock() {
+        if let Some(kib) = peak_memory_kib() {
+            marks.push((name.to_string(), kib));
+        }
+    }
+}
+
+/// The marks noted so far (see [`MEMORY_MARKS`]).
+pub fn memory_marks() -> Vec<(String, u64)> {
+    MEMORY_MARKS.lock().map(|m| m.clone()).unwrap_or_default()
+}
+
+/// The process's peak resident memory so far, in KiB (Linux's `VmHWM`;
+/// `None` where `/proc` does not give it).
+pub fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

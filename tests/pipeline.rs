@@ -220,6 +220,25 @@ fn example_city_accounts_for_every_record() {
             "no timing for {stage}"
         );
     }
+    // The memory peak so far at each stage's end grows from the first
+    // stage to the last and stays within the run's peak, which is more than
+    // the example's inputs (the kernel syncs its counters lazily: a few
+    // pages of slack).
+    let memory = &report["memory_kib"];
+    let peak = memory["peak"].as_u64().expect("a peak");
+    let marks: Vec<(String, u64)> = memory["after_stage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m[0].as_str().unwrap().to_string(), m[1].as_u64().unwrap()))
+        .collect();
+    assert!(peak > 50 * 1024, "{peak} KiB");
+    assert!(marks.iter().any(|(s, _)| s == "exposure_grid"));
+    assert!(marks[0].1 < marks[marks.len() - 1].1, "{marks:?}");
+    assert!(
+        marks.iter().all(|(_, k)| *k <= peak + 4096),
+        "{peak}: {marks:?}"
+    );
     assert_eq!(report["inputs"]["vulnerable_targets"]["read"], 1004);
     assert_eq!(report["inputs"]["enterprises"]["read"], 3008);
 }
@@ -281,10 +300,11 @@ fn two_runs_give_byte_identical_outputs() {
             std::fs::read(second.path().join(&f)).unwrap(),
         );
         if f.ends_with("report.json") {
-            // Only the wall times may differ.
+            // Only the wall times and the memory figures may differ.
             let strip = |bytes: &[u8]| {
                 let mut v: Value = serde_json::from_slice(bytes).unwrap();
                 v.as_object_mut().unwrap().remove("timings_s");
+                v.as_object_mut().unwrap().remove("memory_kib");
                 v
             };
             assert_eq!(strip(&a), strip(&b));

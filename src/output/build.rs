@@ -324,7 +324,7 @@ fn write_gpkg(
                 let name = format!("gpkg_{}", layer.name());
                 gpkg.end_layer(layer)?;
                 busy += started.elapsed().as_secs_f64();
-                per_layer.0.push((name, std::mem::take(&mut busy)));
+                per_layer.push(name, std::mem::take(&mut busy));
                 continue;
             }
         }
@@ -462,8 +462,8 @@ pub fn write_layers_and_lists(
             let t = Instant::now();
             geojson.finish()?;
             write_secs += t.elapsed().as_secs_f64();
-            timings.0.push((format!("build_{layer}"), build_secs));
-            timings.0.push((format!("write_{layer}"), write_secs));
+            timings.push(format!("build_{layer}"), build_secs);
+            timings.push(format!("write_{layer}"), write_secs);
             if !(gpkg_open && tx.send(ToGpkg::End).is_ok()) {
                 break;
             }
@@ -478,7 +478,7 @@ pub fn write_layers_and_lists(
             (Some(w), Some(codes)) => {
                 let t = Instant::now();
                 let summary = web::write(r, web_cfg, w, codes, out_dir, timings)?;
-                timings.0.push(("web".into(), t.elapsed().as_secs_f64()));
+                timings.push("web".into(), t.elapsed().as_secs_f64());
                 Some(summary)
             }
             _ => None,
@@ -489,13 +489,11 @@ pub fn write_layers_and_lists(
         let (gpkg_secs, gpkg_steps) = gpkg_thread
             .join()
             .expect("the GeoPackage writer does not panic")?;
-        timings.0.push(("lists_background".into(), list_secs));
+        timings.push("lists_background".into(), list_secs);
         timings.0.extend(list_steps.0);
-        timings.0.push(("write_gpkg_background".into(), gpkg_secs));
+        timings.push("write_gpkg_background".into(), gpkg_secs);
         timings.0.extend(gpkg_steps.0);
-        timings
-            .0
-            .push(("wait_for_background".into(), t.elapsed().as_secs_f64()));
+        timings.push("wait_for_background".into(), t.elapsed().as_secs_f64());
         Ok(Written {
             units_by_grade,
             lists,

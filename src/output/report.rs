@@ -183,6 +183,17 @@ pub fn report<E>(
         "findings": findings,
         "parameters": parameters(project),
         "timings_s": loaded.timings.0.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+        "memory_kib": memory(),
+    })
+}
+
+/// The process's memory peak so far and at the end of each stage, as
+/// [`crate::progress::memory_marks`] noted them (empty where `/proc` does not tell).
+fn memory() -> serde_json::Value {
+    json!({
+        "statement": "the process's peak resident memory (VmHWM, KiB) so far when report.json was made, and when each stage ended, in the order the stages ended; stages run side by side, so a stage's figure is the peak up to its end, not its own; the kernel counts lazily, to a few hundred KiB",
+        "peak": crate::progress::peak_memory_kib(),
+        "after_stage": crate::progress::memory_marks().into_iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
     })
 }
 

@@ -262,9 +262,7 @@ pub fn write(
         bounds,
         w.max_zoom,
     )?;
-    timings
-        .0
-        .push(("web_tiles".into(), t.elapsed().as_secs_f64()));
+    timings.push("web_tiles".into(), t.elapsed().as_secs_f64());
     let t = Instant::now();
     let info = viewer_info(r, cfg, &web, bounds);
     write_text(&dir.join("map.json"), &pretty(&info))?;
@@ -274,9 +272,7 @@ pub fn write(
     )?;
     sprite::write(&dir)?;
     viewer::write(&dir)?;
-    timings
-        .0
-        .push(("web_style_viewer".into(), t.elapsed().as_secs_f64()));
+    timings.push("web_style_viewer".into(), t.elapsed().as_secs_f64());
     Ok(WebSummary {
         tiles,
         bytes,
