@@ -46,13 +46,7 @@ struct TopZoom {
 
 impl TopZoom {
     fn read(path: &Path) -> TopZoom {
-        let z = block_on(async {
-            let reader = pmtiles::AsyncPmTilesReader::new_with_path(path)
-                .await
-                .unwrap();
-            reader.get_header().max_zoom
-        });
-        let tiles = tiles_at(path, z);
+        let (z, tiles) = top_tiles(path);
         let extents: BTreeSet<u32> = tiles
             .iter()
             .flat_map(|(_, _, r)| r.get_layer_metadata().unwrap())
@@ -77,14 +71,16 @@ impl TopZoom {
     }
 }
 
-/// Every tile of zoom `z` in the file: (x, y, decoded tile).
-fn tiles_at(path: &Path, z: u8) -> Vec<(u32, u32, mvt_reader::Reader)> {
+/// The file's highest zoom (its header's `max_zoom`) and every tile of it:
+/// (x, y, decoded tile).
+fn top_tiles(path: &Path) -> (u8, Vec<(u32, u32, mvt_reader::Reader)>) {
     block_on(async {
         let reader = pmtiles::AsyncPmTilesReader::new_with_path(path)
             .await
             .unwrap();
         let h = reader.get_header();
         assert_eq!(h.tile_type, pmtiles::TileType::Mvt);
+        let z = h.max_zoom;
         let tile = |lon: f64, lat: f64| {
             let n = f64::from(1u32 << z);
             let x = (lon + 180.0) / 360.0 * n;
@@ -103,7 +99,7 @@ fn tiles_at(path: &Path, z: u8) -> Vec<(u32, u32, mvt_reader::Reader)> {
                 }
             }
         }
-        out
+        (z, out)
     })
 }
 

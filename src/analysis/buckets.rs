@@ -1,8 +1,11 @@
 //! Sources by the squares of a lattice that their circles' envelopes
 //! overlap. The candidates at a point are one square's list, already in
-//! source order. This serves the targets' exposure: a point query per
-//! target, where an R-tree's descent through a province's dense, overlapping
-//! envelopes cost more than the distances it spared.
+//! source order. This serves [`SourceIndex::at`]'s point queries (one per
+//! target, and per map pixel at the edge of the sources' reach), where an
+//! R-tree's descent through a province's dense, overlapping envelopes cost
+//! more than the distances it spared.
+//!
+//! [`SourceIndex::at`]: crate::analysis::exposure::SourceIndex::at
 
 use crate::analysis::exposure::Source;
 

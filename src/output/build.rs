@@ -84,8 +84,8 @@ fn admin_unit_rows(
 }
 
 /// The `exposure_grid` rows, made from the grid cells on their own thread.
-/// With the seconds they took.
-type GridRows<'s> = std::thread::ScopedJoinHandle<'s, (Vec<layers::Row>, f64)>;
+/// With the time they took (`grid_cells_rows`).
+type GridRows<'s> = std::thread::ScopedJoinHandle<'s, (Vec<layers::Row>, Timings)>;
 
 /// Rows a large layer is built, written and handed on in at a time: a
 /// province's layers then never exist whole, and the GeoPackage writer
@@ -112,12 +112,12 @@ fn in_parts<T: Sync>(
 
 /// Builds one output layer and hands its rows to `each`, a part at a time
 /// for the large layers (rows made in parallel); `exposure_grid`'s come whole
-/// from `grid_rows` (the seconds they took go to `grid_secs`).
+/// from `grid_rows` (the time they took goes to `grid_secs`).
 fn build_layer(
     layer: Layer,
     r: Results,
     grid_rows: &mut Option<GridRows>,
-    grid_secs: &mut Option<f64>,
+    grid_secs: &mut Option<Timings>,
     each: &mut dyn FnMut(Vec<layers::Row>) -> Result<(), OutputError>,
 ) -> Result<(), OutputError> {
     let Results {
@@ -408,11 +408,11 @@ pub fn write_layers_and_lists(
         let mut grid_rows = Some(
             named("grid-cells")
                 .spawn_scoped(scope, move || {
-                    let t = Instant::now();
-                    (
-                        grid_cells.rows(&project.exposure, &metric),
-                        t.elapsed().as_secs_f64(),
-                    )
+                    let mut t = Timings::default();
+                    let rows = t.stage("grid_cells_rows", || {
+                        grid_cells.rows(&project.exposure, &metric)
+                    });
+                    (rows, t)
                 })
                 .expect(spawn_failed),
         );
@@ -471,9 +471,7 @@ pub fn write_layers_and_lists(
         }
         drop(tx);
         bar.finish_and_clear();
-        timings
-            .0
-            .extend(grid_secs.map(|s| ("grid_cells_rows".to_string(), s)));
+        timings.0.extend(grid_secs.into_iter().flat_map(|t| t.0));
         let web = match (web, grid_codes) {
             (Some(w), Some(codes)) => {
                 let t = Instant::now();
