@@ -3,7 +3,7 @@
 //! so the two cannot disagree with each other or with the PNG maps.
 
 use crate::model::{AdminLevel, DangerLevel, DangerStatus, Grade, Protection, ResourceKind};
-use crate::output::layers::Layer;
+use crate::output::layers::{Layer, Value};
 use crate::styles;
 
 /// A colour with its opacity.
@@ -149,6 +149,22 @@ impl Filter {
             Filter::Else => "ELSE".to_string(),
         }
     }
+
+    /// Whether a feature whose field values `get` gives matches; the else
+    /// rule matches whatever reaches it (it is a layer's last rule).
+    pub fn matches<'a>(&self, get: &impl Fn(&str) -> &'a Value) -> bool {
+        match self {
+            Filter::Eq(f, Lit::Str(v)) => matches!(get(f), Value::Str(s) if s == v),
+            Filter::Eq(f, Lit::Int(v)) => *get(f) == Value::Int(*v),
+            Filter::In(f, values) => {
+                matches!(get(f), Value::Str(s) if values.iter().any(|v| s == v))
+            }
+            Filter::IsTrue(f) => *get(f) == Value::Bool(true),
+            Filter::IsFalse(f) => *get(f) != Value::Bool(true),
+            Filter::All(parts) => parts.iter().all(|p| p.matches(get)),
+            Filter::Else => true,
+        }
+    }
 }
 
 /// One legend entry: which features, drawn how.
@@ -188,6 +204,16 @@ pub struct Symbology {
 }
 
 impl Symbology {
+    /// The place of the first rule drawing a feature whose field values
+    /// `get` gives: 0 for the most important (drawn on top); the number of
+    /// rules when none does.
+    pub fn rank<'a>(&self, get: &impl Fn(&str) -> &'a Value) -> usize {
+        self.rules
+            .iter()
+            .position(|r| r.filter.matches(get))
+            .unwrap_or(self.rules.len())
+    }
+
     /// QGIS's flag for a layer with labels: `1` or `0`.
     pub fn labels_flag(&self) -> &'static str {
         if self.labels.is_some() {
@@ -680,6 +706,45 @@ mod tests {
             f.expression(),
             "\"level\" = 'o''k' AND NOT \"overdue\" AND \"hazard_grade\" = 2"
         );
+    }
+
+    #[test]
+    fn a_feature_ranks_by_the_first_rule_that_draws_it() {
+        static NULL: Value = Value::Null;
+        let rank = |s: &Symbology, fields: &[(&str, Value)]| {
+            s.rank(&|f: &str| {
+                fields
+                    .iter()
+                    .find(|(n, _)| *n == f)
+                    .map_or(&NULL, |(_, v)| v)
+            })
+        };
+        let grade = |g: &str| [("grade", Value::Str(g.into()))];
+        let enterprises = symbology(Layer::Enterprises);
+        let ranks = Grade::DESCENDING.map(|g| rank(&enterprises, &grade(g.as_str())));
+        assert_eq!(ranks, [0, 1, 2, 3]);
+        assert_eq!(rank(&enterprises, &grade("?")), 4, "no rule draws it");
+        let hazards = symbology(Layer::HazardSources);
+        assert_eq!(rank(&hazards, &[("hazard_grade", Value::Int(2))]), 1);
+        assert_eq!(rank(&hazards, &[]), 4, "not major: the else rule, last");
+        let f = Filter::All(vec![
+            Filter::IsFalse("overdue"),
+            Filter::In("level", vec!["a", "b"]),
+        ]);
+        let matches = |fields: &[(&str, Value)]| {
+            f.matches(&|n: &str| {
+                fields
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map_or(&NULL, |(_, v)| v)
+            })
+        };
+        assert!(matches(&[("level", Value::Str("b".into()))]));
+        assert!(!matches(&[
+            ("level", Value::Str("b".into())),
+            ("overdue", Value::Bool(true))
+        ]));
+        assert!(!matches(&[("level", Value::Str("c".into()))]));
     }
 
     #[test]

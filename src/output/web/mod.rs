@@ -26,11 +26,12 @@ use crate::crs;
 use crate::ingest::config::{Web, WebCrs};
 use crate::model::{AdminLevel, DangerLevel, Grade};
 use crate::output::layers::{self, Layer, LayerDef, Row, Shape, Value};
+use crate::output::qgis::symbology::{self, Symbology};
 use crate::output::write::{write_text, WriteError};
 use crate::output::Results;
 use crate::progress::Timings;
 use crate::styles;
-use tiles::{Collected, GridPyramid, TileKey, Transform};
+use tiles::{Collected, GridPyramid, Placement, TileKey, Transform};
 
 /// The folder of the web deliverable in the output.
 pub const DIR: &str = "web";
@@ -60,10 +61,19 @@ struct District {
     bounds: [f64; 4],
 }
 
+/// The layer being collected: its tile layer, the fields the web keeps
+/// and its style, which ranks its features.
+struct Current {
+    layer: Layer,
+    index: usize,
+    fields: Vec<usize>,
+    style: Symbology,
+}
+
 /// The layers' features, collected for the tiles as the layers are written.
 pub struct WebLayers {
     collected: Collected,
-    current: Option<(Layer, usize, Vec<usize>)>,
+    current: Option<Current>,
     labels: Option<usize>,
     ids: u64,
     districts: Vec<District>,
@@ -101,27 +111,37 @@ impl WebLayers {
             let names = LABEL_FIELDS.iter().map(|n| n.to_string()).collect();
             self.labels = Some(self.collected.begin_layer(LABELS, names));
         }
-        self.current = Some((layer, index, fields));
+        self.current = Some(Current {
+            layer,
+            index,
+            fields,
+            style: symbology::symbology(layer),
+        });
     }
 
     /// Adds a part of the current layer's rows; ids count from 1 in the
     /// layer, as the GeoJSON `id` and the GeoPackage `fid` do.
     pub fn add(&mut self, rows: &[Row]) {
-        let Some((layer, index, fields)) = self.current.take() else {
+        let Some(current) = self.current.take() else {
             self.ids += rows.len() as u64;
             return;
         };
+        let layer = current.layer;
         let def = layers::def(layer);
         for row in rows {
             self.ids += 1;
-            let values: Vec<&Value> = fields.iter().map(|&i| &row.values[i]).collect();
-            let z = min_zoom(layer, def, row);
-            self.collected.add(index, self.ids, z, &row.shape, &values);
+            let values: Vec<&Value> = current.fields.iter().map(|&i| &row.values[i]).collect();
+            let at = Placement {
+                min_zoom: min_zoom(layer, def, row),
+                rank: current.style.rank(&|name| value(def, row, name)) as u8,
+            };
+            self.collected
+                .add(current.index, self.ids, at, &row.shape, &values);
             if layer == Layer::AdminUnits {
-                self.add_label(def, row, z);
+                self.add_label(def, row, at.min_zoom);
             }
         }
-        self.current = Some((layer, index, fields));
+        self.current = Some(current);
     }
 
     /// The unit's name point, and its entry in the district list.
@@ -133,8 +153,12 @@ impl WebLayers {
         let get = |n: &str| value(def, row, n);
         let values = LABEL_FIELDS.map(get);
         let labels = self.labels.expect("labels begin with the units");
+        let at = Placement {
+            min_zoom: z,
+            rank: 0,
+        };
         self.collected
-            .add(labels, self.ids, z, &Shape::Point(p), &values);
+            .add(labels, self.ids, at, &Shape::Point(p), &values);
         if *get("level") == Value::Str(AdminLevel::District.as_str().into()) {
             let text = |v: &Value| match v {
                 Value::Str(s) => s.clone(),
@@ -337,7 +361,7 @@ fn write_pmtiles(
         Ok(())
     };
     for z in 0..=max_zoom {
-        let zoom = tiles::tiles_at_zoom(c, Some(grid), z, tile_id);
+        let zoom = tiles::tiles_at_zoom(c, Some(grid), z, z < max_zoom, tile_id);
         let encode = |jobs: &[tiles::TileJob]| -> Vec<(TileKey, Vec<u8>)> {
             jobs.par_iter()
                 .map(|j| (j.key, zoom.encode(j)))
