@@ -98,22 +98,33 @@ impl GridCells {
     /// Cells of equal grade merged into polygons, one row per region.
     fn merged_rows(&self, metric: &MetricCrs, cell_km2: f64) -> Vec<Row> {
         let spec = &self.spec;
-        let ring = |r: Vec<[u32; 2]>| -> LineString<f64> {
-            r.into_iter()
-                .map(|[c, row]| {
-                    (
-                        spec.x0 + c as f64 * spec.cell,
-                        spec.y0 - row as f64 * spec.cell,
-                    )
-                })
-                .collect()
+        // The regions' corners lie on the lattice of the cells' corners.
+        let lattice = metric.lattice([spec.x0, spec.y0], spec.cell, spec.cols + 1, spec.rows + 1);
+        let polygon = |exterior: &[[u32; 2]],
+                       holes: &[Vec<[u32; 2]>],
+                       at: &dyn Fn(usize, usize) -> (f64, f64)| {
+            let ring = |r: &[[u32; 2]]| -> LineString<f64> {
+                r.iter()
+                    .map(|&[c, row]| at(c as usize, row as usize))
+                    .collect()
+            };
+            MultiPolygon(vec![Polygon::new(
+                ring(exterior),
+                holes.iter().map(|h| ring(h)).collect(),
+            )])
         };
+        let metres = |c: usize, r: usize| {
+            (
+                spec.x0 + c as f64 * spec.cell,
+                spec.y0 - r as f64 * spec.cell,
+            )
+        };
+        let lon_lat = |c: usize, r: usize| lattice.lon_lat(c, r);
         let mut rows: Vec<Row> = regions(&self.grades, spec.cols)
             .into_iter()
             .filter_map(|r| {
                 let grade = Grade::from_grid_code(r.code)?;
-                let holes = r.holes.into_iter().map(ring).collect();
-                let mp = MultiPolygon(vec![Polygon::new(ring(r.exterior), holes)]);
+                let mp = polygon(&r.exterior, &r.holes, &metres);
                 let area_km2 = geo::Area::unsigned_area(&mp) / 1e6;
                 let cells = (area_km2 / cell_km2).round() as i64;
                 Some(grid_row(
@@ -121,7 +132,7 @@ impl GridCells {
                     None,
                     cells,
                     area_km2,
-                    metric.to_wgs84(&mp),
+                    polygon(&r.exterior, &r.holes, &lon_lat),
                 ))
             })
             .collect();
@@ -178,6 +189,16 @@ fn square(nw: [f64; 2], size: f64) -> Polygon<f64> {
 /// Vertices of an influence circle.
 const CIRCLE_VERTICES: usize = 48;
 
+/// The cosine and sine of each vertex's angle, computed once for the
+/// province's 100,000 circles.
+static UNIT_CIRCLE: std::sync::LazyLock<[[f64; 2]; CIRCLE_VERTICES]> =
+    std::sync::LazyLock::new(|| {
+        std::array::from_fn(|k| {
+            let a = 2.0 * std::f64::consts::PI * k as f64 / CIRCLE_VERTICES as f64;
+            [a.cos(), a.sin()]
+        })
+    });
+
 /// The `influence_zones` row of a source: a circle for every hazard source
 /// (enterprises without hazard units are grid sources too, but are left out
 /// of this layer to keep it readable).
@@ -187,12 +208,8 @@ pub fn influence_zone(s: &Source, units: &[HazardUnit], metric: &MetricCrs) -> O
     };
     let ring: Vec<(f64, f64)> = (0..=CIRCLE_VERTICES)
         .map(|k| {
-            let a =
-                2.0 * std::f64::consts::PI * (k % CIRCLE_VERTICES) as f64 / CIRCLE_VERTICES as f64;
-            (
-                s.xy[0] + s.radius_m * a.cos(),
-                s.xy[1] + s.radius_m * a.sin(),
-            )
+            let [cos, sin] = UNIT_CIRCLE[k % CIRCLE_VERTICES];
+            (s.xy[0] + s.radius_m * cos, s.xy[1] + s.radius_m * sin)
         })
         .collect();
     let circle = MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]);
