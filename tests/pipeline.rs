@@ -2363,22 +2363,24 @@ fn a_raster_tile_package_is_drawn_under_the_data() {
 #[test]
 fn the_city_map_locates_the_city_among_its_surroundings() {
     let with = example_outputs();
-    let entry = map_entry(with, "maps/city.png");
-    let [l, t, r, b] = furniture_box(&entry, "inset").expect("the city map has an inset");
-    let img = decode_png(&with.join("maps/city.png"));
     let style = riskatlas::styles::map();
     let red = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
     let a = style.inset.highlight_alpha;
     let highlight = red.map(|c| (255.0 * (1.0 - a) + f64::from(c) * a).round() as u8);
-    let inside = |x: usize, y: usize| x >= l && x < r && y >= t && y < b;
-    assert!(
-        has_colour_within(&img, highlight, 2, inside),
-        "no city in the inset"
-    );
-    assert!(
-        has_colour_where(&img, hex_rgb(&style.inset.other_fill), inside),
-        "no surroundings in the inset"
-    );
+    for map in CITY_MAPS {
+        let entry = map_entry(with, map);
+        let [l, t, r, b] = furniture_box(&entry, "inset").expect("a city map has an inset");
+        let img = decode_png(&with.join(map));
+        let inside = |x: usize, y: usize| x >= l && x < r && y >= t && y < b;
+        assert!(
+            has_colour_within(&img, highlight, 2, inside),
+            "{map}: no city in the inset"
+        );
+        assert!(
+            has_colour_where(&img, hex_rgb(&style.inset.other_fill), inside),
+            "{map}: no surroundings in the inset"
+        );
+    }
     let pdf_text = |out: &Path| {
         let pdf = out.join("maps/city.pdf");
         poppler("pdftotext", &[pdf.to_str().unwrap(), "-"])
@@ -2394,10 +2396,19 @@ fn the_city_map_locates_the_city_among_its_surroundings() {
     let text = text.replace(table, "") + "\n[maps]\nenterprise_maps = false\n";
     std::fs::write(&project, text).unwrap();
     let without = run_project(&project, "2", 1);
-    let entry = map_entry(without.path(), "maps/city.png");
-    assert_eq!(furniture_box(&entry, "inset"), None);
+    for map in CITY_MAPS {
+        let entry = map_entry(without.path(), map);
+        assert_eq!(furniture_box(&entry, "inset"), None, "{map}");
+    }
     assert!(!pdf_text(without.path()).contains("泰州市"));
 }
+
+/// The maps of the whole city: risk, hidden dangers, resources and coverage.
+const CITY_MAPS: [&str; 3] = [
+    "maps/city.png",
+    "maps/hidden_dangers/city.png",
+    "maps/coverage/city.png",
+];
 
 /// An enterprise map's PDF draws its exposure bands as paths, not as an
 /// image of the page's pixels (so they print crisp), and the paths show

@@ -1894,7 +1894,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
     legend.section("底图", base::legend_entries(&data.base, min, max));
     legend.notes.extend(notes);
-    let inset = (!data.base.surroundings.is_empty()).then(|| inset_size(&page));
+    let inset = city_inset(&page, data);
     let view = plan_map(
         &mut page,
         &outlines,
@@ -1921,9 +1921,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     );
     draw_points(&mut page, &view, &all, &hazards);
     draw_furniture(&mut page, &view, &legend, &title_text);
-    if inset.is_some() {
-        draw_city_inset(&mut page, data);
-    }
+    draw_city_inset(&mut page, data);
     let size = page.pt(style.text.label_pt) * 1.25;
     // Red enterprises too many to draw are counted under each unit's name.
     let reds = red_per_unit(data, &all);
@@ -2393,9 +2391,18 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
     draw_locator(page, &others, &[&unit.boundary]);
 }
 
-/// The city map's inset: the city (all its units) among the units around
-/// it (`[basemap.surroundings]`); nothing without them.
+/// The city maps' inset box: there is one when the units around the city
+/// (`[basemap.surroundings]`) are given, to locate it among them.
+fn city_inset(page: &Page, data: &MapData) -> Option<(f32, f32)> {
+    (!data.base.surroundings.is_empty()).then(|| inset_size(page))
+}
+
+/// A city map's inset: the city (all its units) among the units around
+/// it; nothing without them (see [`city_inset`]).
 fn draw_city_inset(page: &mut Page, data: &MapData) {
+    if data.base.surroundings.is_empty() {
+        return;
+    }
     let others: Vec<&MultiPolygon<f64>> = data.base.surroundings.iter().map(|s| &s.area).collect();
     let city: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
     draw_locator(page, &others, &city);

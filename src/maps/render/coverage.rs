@@ -12,9 +12,9 @@ use tiny_skia::{FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
-    base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
-    draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map, title, Drawn,
-    MapData, MapUnit, Page, RenderError, View,
+    base, bounds, city_inset, colour, draw_city_inset, draw_frame_and_footer, draw_furniture,
+    draw_inset, draw_outlines, draw_plain_district, inset_size, label_units, legend_unit_lines,
+    plan_map, title, Drawn, MapData, MapUnit, Page, RenderError, View,
 };
 use crate::model::ResourceKind;
 use crate::styles::MapStyle;
@@ -253,12 +253,14 @@ pub fn city_coverage_map(
     let name = title(data, &data.area_name, "应急资源分布与覆盖图");
     let mut legend = coverage_legend(&page, c, &shown, &units);
     legend.section("底图", base::legend_entries(&data.base, min, max));
-    let view = plan_map(&mut page, &outlines, (min, max), &name, &legend, None);
+    let inset = city_inset(&page, data);
+    let view = plan_map(&mut page, &outlines, (min, max), &name, &legend, inset);
     let city = data.city.as_ref().map(|u| &u.boundary);
     base::draw_all(&mut page, &view, &data.base);
     draw_outlines(&mut page, &view, &units, city);
     draw_coverage(&mut page, &view, c, &shown);
     draw_furniture(&mut page, &view, &legend, &name);
+    draw_city_inset(&mut page, data);
     let label = page.pt(style.text.label_pt) * 1.25;
     label_units(&mut page, &view, &units, label);
     base::label_places(&mut page, &view, &data.base);

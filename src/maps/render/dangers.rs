@@ -12,9 +12,9 @@ use tiny_skia::{Color, FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
-    base, bounds, colour, draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines,
-    draw_plain_district, inset_size, label_units, legend_unit_lines, plan_map_left_of, title,
-    Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
+    base, bounds, city_inset, colour, draw_city_inset, draw_frame_and_footer, draw_furniture,
+    draw_inset, draw_outlines, draw_plain_district, inset_size, label_units, legend_unit_lines,
+    plan_map_left_of, title, Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -389,6 +389,7 @@ pub fn city_danger_map(
     let mut legend = danger_legend(&page, &dangers, &units);
     legend.section("底图", base::legend_entries(&data.base, min, max));
     let right = table_left(&page, &late);
+    let inset = city_inset(&page, data);
     let view = plan_map_left_of(
         &mut page,
         right,
@@ -396,7 +397,7 @@ pub fn city_danger_map(
         (min, max),
         &title_text,
         &legend,
-        None,
+        inset,
     );
     base::draw_all(&mut page, &view, &data.base);
     draw_outlines(
@@ -407,6 +408,7 @@ pub fn city_danger_map(
     );
     draw_dangers(&mut page, &view, &dangers);
     draw_furniture(&mut page, &view, &legend, &title_text);
+    draw_city_inset(&mut page, data);
     draw_overdue_table(&mut page, &late, true);
     let label = page.pt(style.text.label_pt) * 1.25;
     label_units(&mut page, &view, &units, label);
