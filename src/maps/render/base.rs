@@ -308,12 +308,14 @@ pub(super) fn label_local_places(page: &mut Page, view: &View, base: &BaseMap) {
     }
 }
 
-/// Names each surrounding unit in the frame, in grey, near the middle of
-/// its part that shows: the inside point of a lattice over the frame
-/// nearest the mean of the inside ones (a unit's own middle is often off
-/// the map).
+/// Names each surrounding unit in the frame, in grey, in the middle of its
+/// part that shows: the point of a lattice over the frame deepest inside
+/// that part (farthest from the lattice's points outside it and from the
+/// frame's edge), so a long part that wraps round the study area gets its
+/// name in its broadest place, not at an edge (a unit's own middle is often
+/// off the map).
 fn label_surroundings(page: &mut Page, view: &View, base: &BaseMap) {
-    use geo::{BoundingRect, Contains, Intersects};
+    use geo::{BoundingRect, Intersects};
     let s = page.style.basemap.clone();
     let ink = colour(&s.surroundings_name, 1.0);
     let size = page.pt(page.style.text.label_pt);
@@ -331,31 +333,55 @@ fn label_surroundings(page: &mut Page, view: &View, base: &BaseMap) {
         {
             continue;
         }
-        const STEPS: usize = 24;
-        let inside: Vec<(f64, f64)> = (0..STEPS)
-            .flat_map(|i| (0..STEPS).map(move |j| (i, j)))
-            .map(|(i, j)| {
-                let u = (i as f64 + 0.5) / STEPS as f64;
-                let v = (j as f64 + 0.5) / STEPS as f64;
-                (l + (r - l) * u, b + (t - b) * v)
-            })
-            .filter(|&(x, y)| a.area.contains(&geo::Point::new(x, y)))
-            .collect();
-        if inside.is_empty() {
+        let Some(at) = deepest_point(&a.area, frame) else {
             continue;
-        }
-        let n = inside.len() as f64;
-        let mean = inside
-            .iter()
-            .fold((0.0, 0.0), |m, p| (m.0 + p.0 / n, m.1 + p.1 / n));
-        let d = |p: &(f64, f64)| (p.0 - mean.0).powi(2) + (p.1 - mean.1).powi(2);
-        let at = inside
-            .iter()
-            .min_by(|p, q| d(p).total_cmp(&d(q)))
-            .expect("not empty");
+        };
         let (x, y) = view.px(at.0, at.1);
         page.label_in(name, x, y, size, 0.0, ink);
     }
+}
+
+/// Of a lattice of 24 × 24 points over `frame`, the one deepest inside
+/// `area`: farthest from the lattice's points outside it and from the
+/// frame's edge (of equally deep ones, the nearest the middle of those
+/// inside); `None` when no point of the lattice is inside.
+fn deepest_point(area: &MultiPolygon<f64>, frame: geo::Rect<f64>) -> Option<(f64, f64)> {
+    use geo::Contains;
+    const STEPS: usize = 24;
+    let (min, max) = (frame.min(), frame.max());
+    let lattice = (0..STEPS)
+        .flat_map(|i| (0..STEPS).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let u = (i as f64 + 0.5) / STEPS as f64;
+            let v = (j as f64 + 0.5) / STEPS as f64;
+            (min.x + (max.x - min.x) * u, min.y + (max.y - min.y) * v)
+        });
+    type Points = Vec<(f64, f64)>;
+    let (inside, outside): (Points, Points) =
+        lattice.partition(|&(x, y)| area.contains(&geo::Point::new(x, y)));
+    let depth = |p: &(f64, f64)| {
+        let to_edge = (p.0 - min.x)
+            .min(max.x - p.0)
+            .min(p.1 - min.y)
+            .min(max.y - p.1);
+        outside
+            .iter()
+            .map(|q| (p.0 - q.0).hypot(p.1 - q.1))
+            .fold(to_edge, f64::min)
+    };
+    let n = inside.len() as f64;
+    let mean = inside
+        .iter()
+        .fold((0.0, 0.0), |m, p| (m.0 + p.0 / n, m.1 + p.1 / n));
+    let off = |p: &(f64, f64)| (p.0 - mean.0).hypot(p.1 - mean.1);
+    inside
+        .iter()
+        .max_by(|p, q| {
+            depth(p)
+                .total_cmp(&depth(q))
+                .then(off(q).total_cmp(&off(p)))
+        })
+        .copied()
 }
 
 /// Pixels between the points whose longitude and latitude are computed;
@@ -443,4 +469,41 @@ fn mercator(lon: f64, lat: f64, z: u8) -> (f64, f64) {
     let phi = lat.to_radians();
     let y = (1.0 - (phi.tan() + 1.0 / phi.cos()).ln() / std::f64::consts::PI) / 2.0;
     ((lon + 180.0) / 360.0 * n, y * n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Contains, Polygon};
+
+    #[test]
+    fn a_name_goes_where_the_part_is_broadest() {
+        // A U round a square hole, its arms 10 wide and its base 30 deep:
+        // the points nearest the middle of its lattice points lie in its thin
+        // arms, the deepest in its base.
+        let ring = vec![
+            (0.0, 0.0),
+            (100.0, 0.0),
+            (100.0, 100.0),
+            (90.0, 100.0),
+            (90.0, 30.0),
+            (10.0, 30.0),
+            (10.0, 100.0),
+            (0.0, 100.0),
+        ];
+        let u = MultiPolygon(vec![Polygon::new(LineString::from(ring), vec![])]);
+        let frame = geo::Rect::new(
+            geo::coord! { x: 0.0, y: 0.0 },
+            geo::coord! { x: 100.0, y: 100.0 },
+        );
+        let (x, y) = deepest_point(&u, frame).expect("the U is in the frame");
+        assert!(u.contains(&geo::Point::new(x, y)));
+        assert!((10.0..=20.0).contains(&y), "in the base's middle: {y}");
+        assert!((25.0..=75.0).contains(&x), "away from the arms: {x}");
+        let outside = MultiPolygon(vec![Polygon::new(
+            LineString::from(vec![(200.0, 0.0), (300.0, 0.0), (300.0, 90.0)]),
+            vec![],
+        )]);
+        assert_eq!(deepest_point(&outside, frame), None);
+    }
 }
