@@ -2167,9 +2167,10 @@ fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 /// legend's notes count the rest: 30,000 enterprises in Changzhou leave
 /// the blue ones out (not in the legend's entries, not on the map), while
 /// the example's 3,000 are all drawn (see `every_legend_colour_is_on_its_map`).
+/// The hidden-danger city map leaves out its least urgent classes.
 #[test]
 fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
-    let data = generate_for("changzhou", "7", "30000", &[]);
+    let data = generate_for("changzhou", "7", "30000", &["--hidden-dangers", "10000"]);
     let project = data.path().join("project.toml");
     let mut text = std::fs::read_to_string(&project).unwrap();
     text.push_str("\n[maps]\nenterprise_maps = false\n");
@@ -2213,6 +2214,51 @@ fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     assert!(!in_body(&img, &entry, blue_dot), "blue enterprises drawn");
     let red_dot = hex_rgb(&riskatlas::styles::grade(riskatlas::model::Grade::Red).fill);
     assert!(in_body(&img, &entry, red_dot), "red enterprises not drawn");
+
+    // The hidden-danger city map likewise, with 10,000 hidden dangers: it
+    // leaves out the least urgent classes (at the least the open general
+    // ones not overdue) and counts them; the major ones are drawn.
+    let entry = map_entry(out.path(), "maps/hidden_dangers/city.png");
+    let texts = |key: &str| -> Vec<String> {
+        entry[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().or(e["text"].as_str()).unwrap().to_string())
+            .collect()
+    };
+    let (legend, notes) = (texts("legend"), texts("legend_notes"));
+    let fc = read_json(&out.path().join("geojson/hidden_dangers.geojson"));
+    let open_general = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let p = &f["properties"];
+            p["level"] == "general" && p["status"] == "open" && p["overdue"] == false
+        })
+        .count();
+    assert!(
+        legend.iter().any(|t| t.starts_with("重大隐患 逾期未整改")),
+        "{legend:?}"
+    );
+    assert!(
+        !legend
+            .iter()
+            .any(|t| t.starts_with("一般隐患 未整改、整改中")),
+        "{legend:?}"
+    );
+    assert!(
+        notes.contains(&"本比例尺下未逐一绘出：".to_string())
+            && notes.contains(&format!("　一般隐患 未整改、整改中 {open_general} 处")),
+        "{notes:?}"
+    );
+    let img = decode_png(&out.path().join("maps/hidden_dangers/city.png"));
+    let major = hex_rgb(&riskatlas::styles::map().dangers.open_major);
+    assert!(
+        in_body(&img, &entry, major),
+        "major hidden dangers not drawn"
+    );
 }
 
 /// The greys of [`grey_tiles`], as a chessboard: a tile read from the wrong

@@ -1783,22 +1783,11 @@ fn thin<'a>(
     points: &[&'a MapPoint],
     hazards: &[&'a MapHazard],
 ) -> Thinned<'a> {
-    use geo::Area;
-    let px_per_m = View::fit(env.0, env.1, map_body(page)).scale;
-    let area_px: f64 = areas.iter().map(|m| m.unsigned_area()).sum::<f64>() * px_per_m * px_per_m;
     let dot =
         std::f64::consts::PI * (page.mm(page.style.points.enterprise_mm) as f64 / 2.0).powi(2);
     let triangle = (page.mm(page.style.points.major_hazard_mm) as f64).powi(2) * 0.43;
     let n = counts(points);
-    let mut drawn = 0;
-    let mut cover = 0.0;
-    for c in n {
-        cover += c as f64 * dot;
-        if cover > MAX_SYMBOL_COVER * area_px {
-            break;
-        }
-        drawn += 1;
-    }
+    let drawn = classes_that_fit(page, areas, env, &n.map(|c| (c, dot)));
     let kept = &Grade::DESCENDING[..drawn];
     let mut notes: Vec<String> = Grade::DESCENDING[drawn..]
         .iter()
@@ -1806,7 +1795,7 @@ fn thin<'a>(
         .filter(|(_, k)| **k > 0)
         .map(|(g, k)| format!("　{}企业 {k} 家", grade_name(*g)))
         .collect();
-    let hazards_fit = hazards.len() as f64 * triangle <= MAX_SYMBOL_COVER * area_px;
+    let hazards_fit = classes_that_fit(page, areas, env, &[(hazards.len(), triangle)]) == 1;
     if !hazards_fit && !hazards.is_empty() {
         notes.push(format!(
             "　重大危险源 {} 处（见网格风险暴露等级）",
@@ -1829,6 +1818,29 @@ fn thin<'a>(
         },
         notes,
     }
+}
+
+/// How many of `classes` of symbols (each a number of symbols and one's
+/// area in px², the most important first) a map of `areas` framed by `env`
+/// draws: those that together cover at most [`MAX_SYMBOL_COVER`] of the
+/// areas on the page.
+fn classes_that_fit(
+    page: &Page,
+    areas: &[&MultiPolygon<f64>],
+    env: ([f64; 2], [f64; 2]),
+    classes: &[(usize, f64)],
+) -> usize {
+    use geo::Area;
+    let px_per_m = View::fit(env.0, env.1, map_body(page)).scale;
+    let area_px: f64 = areas.iter().map(|m| m.unsigned_area()).sum::<f64>() * px_per_m * px_per_m;
+    let mut cover = 0.0;
+    classes
+        .iter()
+        .take_while(|(n, each)| {
+            cover += *n as f64 * each;
+            cover <= MAX_SYMBOL_COVER * area_px
+        })
+        .count()
 }
 
 fn counts(points: &[&MapPoint]) -> [usize; 4] {
@@ -1925,25 +1937,9 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     let size = page.pt(style.text.label_pt) * 1.25;
     // Red enterprises too many to draw are counted under each unit's name.
     let reds = red_per_unit(data, &all);
-    for u in &data.units {
-        if let Some(p) = u.boundary.interior_point() {
-            let (x, y) = view.px(p.x(), p.y());
-            let named = page.label(&u.name, x, y, size, 0.0);
-            match reds.as_ref().and_then(|r| r.get(u.code.as_str())) {
-                Some(n) if named => {
-                    let small = page.pt(style.text.small_pt);
-                    page.label(
-                        &format!("重大风险企业 {n} 家"),
-                        x,
-                        y + size * 1.25,
-                        small,
-                        0.0,
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
+    label_units_counted(&mut page, &view, &units, size, reds.as_ref(), |n| {
+        format!("重大风险企业 {n} 家")
+    });
     base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
@@ -2483,10 +2479,31 @@ fn draw_outlines(
 
 /// Names at the units' interior points.
 fn label_units(page: &mut Page, view: &View, units: &[&MapUnit], size: f32) {
+    label_units_counted(page, view, units, size, None, |_| String::new());
+}
+
+/// Each unit's name; with `counts` (by unit code: what the map has too many
+/// of to draw at its scale), a smaller line under the name, `line` of the
+/// unit's count.
+fn label_units_counted(
+    page: &mut Page,
+    view: &View,
+    units: &[&MapUnit],
+    size: f32,
+    counts: Option<&HashMap<&str, usize>>,
+    line: impl Fn(usize) -> String,
+) {
+    let small = page.pt(page.style.text.small_pt);
     for u in units {
-        if let Some(p) = u.boundary.interior_point() {
-            let (x, y) = view.px(p.x(), p.y());
-            page.label(&u.name, x, y, size, 0.0);
+        let Some(p) = u.boundary.interior_point() else {
+            continue;
+        };
+        let (x, y) = view.px(p.x(), p.y());
+        let named = page.label(&u.name, x, y, size, 0.0);
+        if let Some(n) = counts.and_then(|c| c.get(u.code.as_str())) {
+            if named {
+                page.label(&line(*n), x, y + size * 1.25, small, 0.0);
+            }
         }
     }
 }

@@ -7,14 +7,17 @@
 //! legend counts each class and the open major ones per district; a table
 //! on the right lists the overdue major ones, longest overdue first.
 
+use std::collections::HashMap;
+
 use geo::MultiPolygon;
 use tiny_skia::{Color, FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
-    base, bounds, city_inset, colour, draw_city_inset, draw_frame_and_footer, draw_furniture,
-    draw_inset, draw_outlines, draw_plain_district, inset_size, label_units, legend_unit_lines,
-    plan_map_left_of, title, Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
+    base, bounds, city_inset, classes_that_fit, colour, draw_city_inset, draw_frame_and_footer,
+    draw_furniture, draw_inset, draw_outlines, draw_plain_district, inset_size, label_units,
+    label_units_counted, legend_unit_lines, plan_map_left_of, title, Drawn, MapData, MapUnit, Page,
+    Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -73,6 +76,17 @@ impl DangerClass {
         DangerClass::MajorInProgress,
         DangerClass::MajorPending,
         DangerClass::MajorOverdue,
+    ];
+
+    /// The classes drawn, the most important first (the order in which a
+    /// map too small for them all leaves them out, from the last).
+    pub const IMPORTANCE: [DangerClass; 6] = [
+        DangerClass::MajorOverdue,
+        DangerClass::MajorPending,
+        DangerClass::MajorInProgress,
+        DangerClass::GeneralOverdue,
+        DangerClass::GeneralOpen,
+        DangerClass::MajorRectified,
     ];
 
     /// The class of a hidden danger.
@@ -168,6 +182,34 @@ fn draw_dangers(page: &mut Page, view: &View, dangers: &[&MapDanger]) {
             }
         }
     }
+}
+
+/// The classes the city map of `areas` framed by `env` draws: the most
+/// important, as many as the scale has room for (see [`classes_that_fit`]).
+fn classes_shown(
+    page: &Page,
+    areas: &[&MultiPolygon<f64>],
+    env: ([f64; 2], [f64; 2]),
+    dangers: &[&MapDanger],
+) -> Vec<DangerClass> {
+    let classes = DangerClass::IMPORTANCE.map(|c| {
+        let n = dangers.iter().filter(|d| DangerClass::of(d) == c).count();
+        let (size, ..) = symbol(page, c);
+        (n, f64::from(size).powi(2) / 2.0)
+    });
+    let fit = classes_that_fit(page, areas, env, &classes);
+    DangerClass::IMPORTANCE[..fit].to_vec()
+}
+
+/// The open major hidden dangers of each unit, by its code.
+fn open_major_per_unit<'d>(dangers: &[&'d MapDanger]) -> HashMap<&'d str, usize> {
+    let mut n = HashMap::new();
+    for d in dangers.iter().filter(|d| DangerClass::of(d).open_major()) {
+        if let Some(u) = d.unit.as_deref() {
+            *n.entry(u).or_insert(0) += 1;
+        }
+    }
+    n
 }
 
 /// The overdue major hidden dangers, longest overdue first.
@@ -316,14 +358,20 @@ fn per_unit(units: &[&MapUnit], dangers: &[&MapDanger]) -> Vec<(String, usize, u
     rows
 }
 
-/// The legend: each class the map shows with its count, then (on the city
-/// map) the open major hidden dangers per district, as many as fit.
-fn danger_legend(page: &Page, dangers: &[&MapDanger], units: &[&MapUnit]) -> Legend {
+/// The legend: each class the map draws (of `shown`) with its count, then
+/// (on the city map) the open major hidden dangers per district, as many as
+/// fit; a note counts the classes left out.
+fn danger_legend(
+    page: &Page,
+    dangers: &[&MapDanger],
+    units: &[&MapUnit],
+    shown: &[DangerClass],
+) -> Legend {
     let count = |c: DangerClass| dangers.iter().filter(|d| DangerClass::of(d) == c).count();
     let entries = DangerClass::ALL
         .iter()
         .rev()
-        .filter(|c| **c != DangerClass::GeneralRectified && count(**c) > 0)
+        .filter(|c| shown.contains(c) && **c != DangerClass::GeneralRectified && count(**c) > 0)
         .map(|c| {
             let class = *c;
             let (_, fill, _) = symbol(page, class);
@@ -339,6 +387,15 @@ fn danger_legend(page: &Page, dangers: &[&MapDanger], units: &[&MapUnit]) -> Leg
         .collect();
     let mut legend = Legend::default();
     legend.section("隐患", entries);
+    let left_out: Vec<String> = DangerClass::IMPORTANCE
+        .iter()
+        .filter(|c| !shown.contains(c) && count(**c) > 0)
+        .map(|c| format!("　{} {} 处", c.label(), count(*c)))
+        .collect();
+    if !left_out.is_empty() {
+        legend.notes.push("本比例尺下未逐一绘出：".to_string());
+        legend.notes.extend(left_out);
+    }
     let rectified = count(DangerClass::GeneralRectified);
     if rectified > 0 {
         legend
@@ -386,7 +443,13 @@ pub fn city_danger_map(
     let outlines: Vec<&MultiPolygon<f64>> = units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
     let title_text = title(data, &data.area_name, "重大事故隐患分布电子图");
-    let mut legend = danger_legend(&page, &dangers, &units);
+    let shown = classes_shown(&page, &outlines, (min, max), &dangers);
+    let drawn: Vec<&MapDanger> = dangers
+        .iter()
+        .copied()
+        .filter(|d| shown.contains(&DangerClass::of(d)))
+        .collect();
+    let mut legend = danger_legend(&page, &dangers, &units, &shown);
     legend.section("底图", base::legend_entries(&data.base, min, max));
     let right = table_left(&page, &late);
     let inset = city_inset(&page, data);
@@ -406,12 +469,17 @@ pub fn city_danger_map(
         &units,
         data.city.as_ref().map(|c| &c.boundary),
     );
-    draw_dangers(&mut page, &view, &dangers);
+    draw_dangers(&mut page, &view, &drawn);
     draw_furniture(&mut page, &view, &legend, &title_text);
     draw_city_inset(&mut page, data);
     draw_overdue_table(&mut page, &late, true);
     let label = page.pt(style.text.label_pt) * 1.25;
-    label_units(&mut page, &view, &units, label);
+    // Open major ones too many to draw are counted under each unit's name.
+    let counts =
+        (!shown.contains(&DangerClass::MajorOverdue)).then(|| open_major_per_unit(&dangers));
+    label_units_counted(&mut page, &view, &units, label, counts.as_ref(), |n| {
+        format!("未整改重大隐患 {n} 处")
+    });
     base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
@@ -432,7 +500,7 @@ pub fn district_danger_map(
     let (min, max) = bounds(&[&unit.boundary]);
     let name = format!("{}{}", data.area_name, unit.name);
     let title_text = title(data, &name, "重大事故隐患分布图");
-    let mut legend = danger_legend(&page, dangers, &[]);
+    let mut legend = danger_legend(&page, dangers, &[], &DangerClass::IMPORTANCE);
     legend.section("底图", base::legend_entries(&data.base, min, max));
     let right = table_left(&page, &late);
     let inset = Some(inset_size(&page));

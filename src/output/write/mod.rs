@@ -223,19 +223,27 @@ fn geometry_json(shape: &Shape, out: &mut String) {
 fn push_json_str(out: &mut String, s: &str) {
     use std::fmt::Write as _;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    // Runs of text needing no escape are copied whole: what needs one is
+    // ASCII, so a run never splits a character.
+    let mut rest = s;
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+    {
+        out.push_str(&rest[..i]);
+        match rest.as_bytes()[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b => {
+                let _ = write!(out, "\\u{b:04x}");
             }
-            c => out.push(c),
         }
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -694,6 +702,33 @@ impl GeoTiff {
 mod tests {
     use super::*;
     use crate::output::layers::{def, sample_rows, Layer};
+
+    #[test]
+    fn json_strings_escape_quotes_backslashes_and_controls_only() {
+        let texts = [
+            String::new(),
+            "常州市武进区".to_string(),
+            "a\"b\\c\nd\re\tf".to_string(),
+            "\u{1}\u{1f}x\u{7f}\u{8}\u{c}".to_string(),
+            "\"开头和结尾\\".to_string(),
+            (0u8..128).map(char::from).collect(),
+        ];
+        for t in &texts {
+            let mut out = String::from("x");
+            push_json_str(&mut out, t);
+            let back: String = serde_json::from_str(&out[1..]).expect("valid JSON");
+            assert_eq!(&back, t);
+            let escaped: usize = out.matches('\\').count();
+            let needing = t
+                .chars()
+                .filter(|c| matches!(c, '"' | '\\') || (*c as u32) < 0x20)
+                .count();
+            assert_eq!(escaped, needing + t.matches('\\').count(), "{out}");
+        }
+        let mut out = String::new();
+        push_json_str(&mut out, "\u{1}\u{1f}");
+        assert_eq!(out, "\"\\u0001\\u001f\"");
+    }
 
     /// The rings as the writers read them are geo's `orient`ed polygon's,
     /// whichever way the rings came wound.
