@@ -2167,7 +2167,8 @@ fn distance_to_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
 /// legend's notes count the rest: 30,000 enterprises in Changzhou leave
 /// the blue ones out (not in the legend's entries, not on the map), while
 /// the example's 3,000 are all drawn (see `every_legend_colour_is_on_its_map`).
-/// The hidden-danger city map leaves out its least urgent classes.
+/// The hidden-danger city map leaves out its least urgent classes, the
+/// coverage city map the places' rings.
 #[test]
 fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     let data = generate_for("changzhou", "7", "30000", &["--hidden-dangers", "10000"]);
@@ -2258,6 +2259,53 @@ fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     assert!(
         in_body(&img, &entry, major),
         "major hidden dangers not drawn"
+    );
+
+    // The coverage city map: its 3,957 high-risk places' rings would cover
+    // the city; they are counted, each district's coverage is written
+    // under its name, and the resources (299) are drawn.
+    let entry = map_entry(out.path(), "maps/coverage/city.png");
+    let texts = |key: &str| -> Vec<String> {
+        entry[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().or(e["text"].as_str()).unwrap().to_string())
+            .collect()
+    };
+    let (legend, notes) = (texts("legend"), texts("legend_notes"));
+    assert!(
+        !legend.iter().any(|t| t.starts_with("未全部覆盖")),
+        "{legend:?}"
+    );
+    assert!(
+        notes.contains(&"本比例尺下未逐一绘出：".to_string())
+            && notes
+                .iter()
+                .any(|n| n.starts_with("　未全部覆盖的高风险对象 ")),
+        "{notes:?}"
+    );
+    let img = decode_png(&out.path().join("maps/coverage/city.png"));
+    let r = &riskatlas::styles::map().resources;
+    assert!(
+        !in_body(&img, &entry, hex_rgb(&r.covered)),
+        "covered rings drawn"
+    );
+    assert!(
+        in_body(&img, &entry, hex_rgb(&r.fire_station)),
+        "resources not drawn"
+    );
+    let pdf = out.path().join("maps/coverage/city.pdf");
+    let text = poppler("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    // A district's line in the legend, `金坛区  43.9%（408/929）`, and under its name `覆盖率 43.9%`.
+    let named = notes
+        .iter()
+        .filter_map(|n| n.split_once("  ").and_then(|(_, v)| v.split_once('（')))
+        .filter(|(share, _)| text.contains(&format!("覆盖率 {share}")))
+        .count();
+    assert!(
+        named >= 3,
+        "{named} districts' coverage under their names:\n{text}"
     );
 }
 

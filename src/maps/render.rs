@@ -1830,17 +1830,24 @@ fn classes_that_fit(
     env: ([f64; 2], [f64; 2]),
     classes: &[(usize, f64)],
 ) -> usize {
-    use geo::Area;
-    let px_per_m = View::fit(env.0, env.1, map_body(page)).scale;
-    let area_px: f64 = areas.iter().map(|m| m.unsigned_area()).sum::<f64>() * px_per_m * px_per_m;
+    let budget = symbol_budget(page, areas, env);
     let mut cover = 0.0;
     classes
         .iter()
         .take_while(|(n, each)| {
             cover += *n as f64 * each;
-            cover <= MAX_SYMBOL_COVER * area_px
+            cover <= budget
         })
         .count()
+}
+
+/// The px² of page the symbols of a map of `areas` framed by `env` may
+/// cover together: [`MAX_SYMBOL_COVER`] of the areas on the page.
+fn symbol_budget(page: &Page, areas: &[&MultiPolygon<f64>], env: ([f64; 2], [f64; 2])) -> f64 {
+    use geo::Area;
+    let px_per_m = View::fit(env.0, env.1, map_body(page)).scale;
+    let area_px: f64 = areas.iter().map(|m| m.unsigned_area()).sum::<f64>() * px_per_m * px_per_m;
+    MAX_SYMBOL_COVER * area_px
 }
 
 fn counts(points: &[&MapPoint]) -> [usize; 4] {
@@ -1936,10 +1943,12 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     draw_city_inset(&mut page, data);
     let size = page.pt(style.text.label_pt) * 1.25;
     // Red enterprises too many to draw are counted under each unit's name.
-    let reds = red_per_unit(data, &all);
-    label_units_counted(&mut page, &view, &units, size, reds.as_ref(), |n| {
-        format!("重大风险企业 {n} 家")
+    let reds = red_per_unit(data, &all).map(|r| {
+        r.into_iter()
+            .map(|(u, n)| (u, format!("重大风险企业 {n} 家")))
+            .collect()
     });
+    label_units_counted(&mut page, &view, &units, size, reds.as_ref());
     base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
@@ -2479,19 +2488,17 @@ fn draw_outlines(
 
 /// Names at the units' interior points.
 fn label_units(page: &mut Page, view: &View, units: &[&MapUnit], size: f32) {
-    label_units_counted(page, view, units, size, None, |_| String::new());
+    label_units_counted(page, view, units, size, None);
 }
 
 /// Each unit's name; with `counts` (by unit code: what the map has too many
-/// of to draw at its scale), a smaller line under the name, `line` of the
-/// unit's count.
+/// of to draw at its scale, counted), that line in smaller type under it.
 fn label_units_counted(
     page: &mut Page,
     view: &View,
     units: &[&MapUnit],
     size: f32,
-    counts: Option<&HashMap<&str, usize>>,
-    line: impl Fn(usize) -> String,
+    counts: Option<&HashMap<&str, String>>,
 ) {
     let small = page.pt(page.style.text.small_pt);
     for u in units {
@@ -2500,9 +2507,9 @@ fn label_units_counted(
         };
         let (x, y) = view.px(p.x(), p.y());
         let named = page.label(&u.name, x, y, size, 0.0);
-        if let Some(n) = counts.and_then(|c| c.get(u.code.as_str())) {
+        if let Some(line) = counts.and_then(|c| c.get(u.code.as_str())) {
             if named {
-                page.label(&line(*n), x, y + size * 1.25, small, 0.0);
+                page.label(line, x, y + size * 1.25, small, 0.0);
             }
         }
     }

@@ -7,14 +7,17 @@
 //! the places covered or not; on the city map it lists each district's
 //! coverage, the least covered first.
 
+use std::collections::HashMap;
+
 use geo::MultiPolygon;
 use tiny_skia::{FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
     base, bounds, city_inset, colour, draw_city_inset, draw_frame_and_footer, draw_furniture,
-    draw_inset, draw_outlines, draw_plain_district, inset_size, label_units, legend_unit_lines,
-    plan_map, title, Drawn, MapData, MapUnit, Page, RenderError, View,
+    draw_inset, draw_outlines, draw_plain_district, inset_size, label_units, label_units_counted,
+    legend_unit_lines, plan_map, symbol_budget, title, Drawn, MapData, MapUnit, Page, RenderError,
+    View,
 };
 use crate::model::ResourceKind;
 use crate::styles::MapStyle;
@@ -55,16 +58,71 @@ pub struct CoverageData {
 pub struct Shown<'d> {
     resources: Vec<&'d MapResource>,
     places: Vec<&'d MapPlace>,
+    /// The [`Symbols`] the map draws (the others are too many for its
+    /// scale and only counted).
+    drawn: Vec<Symbols>,
+}
+
+/// The coverage maps' symbols, the most important first: a map too small
+/// for them all draws those that fit, in this order (the places not
+/// covered are the map's message; the resources, far fewer, usually fit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Symbols {
+    Resources,
+    Uncovered,
+    Covered,
+}
+
+impl Symbols {
+    const IMPORTANCE: [Symbols; 3] = [Symbols::Uncovered, Symbols::Resources, Symbols::Covered];
 }
 
 impl<'d> Shown<'d> {
-    /// Those in unit `code`, or all of them.
+    /// Those in unit `code`, or all of them, every one drawn.
     pub fn within(c: &'d CoverageData, code: Option<&str>) -> Shown<'d> {
         let here = |u: &Option<String>| code.is_none_or(|c| u.as_deref() == Some(c));
         Shown {
             resources: c.resources.iter().filter(|r| here(&r.unit)).collect(),
             places: c.places.iter().filter(|p| here(&p.unit)).collect(),
+            drawn: Symbols::IMPORTANCE.to_vec(),
         }
+    }
+
+    /// Whether the map draws `s`.
+    fn draws(&self, s: Symbols) -> bool {
+        self.drawn.contains(&s)
+    }
+
+    /// How many of `s` there are.
+    fn count(&self, s: Symbols) -> usize {
+        match s {
+            Symbols::Resources => self.resources.len(),
+            Symbols::Uncovered => self.places.iter().filter(|p| !p.covered).count(),
+            Symbols::Covered => self.places.iter().filter(|p| p.covered).count(),
+        }
+    }
+
+    /// Only the symbols the city map of `areas` framed by `env` has room
+    /// for at its scale (see [`symbol_budget`]), the most important first;
+    /// a kind too many to fit is left out and the next tried.
+    fn thinned(self, page: &Page, areas: &[&MultiPolygon<f64>], env: ([f64; 2], [f64; 2])) -> Self {
+        let r = &page.style.resources;
+        let disc = |mm: f64| (page.mm(mm) as f64 / 2.0).powi(2) * std::f64::consts::PI;
+        let mut room = symbol_budget(page, areas, env);
+        let mut drawn = Vec::new();
+        for s in Symbols::IMPORTANCE {
+            let each = disc(if s == Symbols::Resources {
+                r.size_mm
+            } else {
+                r.place_mm
+            });
+            let cover = self.count(s) as f64 * each;
+            if cover <= room {
+                room -= cover;
+                drawn.push(s);
+            }
+        }
+        Shown { drawn, ..self }
     }
 }
 
@@ -76,7 +134,12 @@ fn draw_coverage(page: &mut Page, view: &View, c: &CoverageData, shown: &Shown) 
     draw_reach(page, view, c);
     let size = page.mm(r.size_mm) / 2.0;
     let halo = colour(&page.style.text.halo, 1.0);
-    for s in &c.resources {
+    let resources = if shown.draws(Symbols::Resources) {
+        &c.resources[..]
+    } else {
+        &[]
+    };
+    for s in resources {
         let (x, y) = view.px(s.xy[0], s.xy[1]);
         if page.frame.holds(x, y) {
             page.canvas.circle(
@@ -91,6 +154,14 @@ fn draw_coverage(page: &mut Page, view: &View, c: &CoverageData, shown: &Shown) 
     let ring = page.mm(r.place_mm) / 2.0;
     let width = page.mm(r.ring_mm);
     for covered in [true, false] {
+        let symbol = if covered {
+            Symbols::Covered
+        } else {
+            Symbols::Uncovered
+        };
+        if !shown.draws(symbol) {
+            continue;
+        }
         let c = colour(if covered { &r.covered } else { &r.uncovered }, 1.0);
         for p in shown.places.iter().filter(|p| p.covered == covered) {
             let (x, y) = view.px(p.xy[0], p.xy[1]);
@@ -131,17 +202,21 @@ fn unit_shares(c: &CoverageData, units: &[&MapUnit]) -> Vec<(String, usize, usiz
     let mut rows: Vec<(String, usize, usize)> = units
         .iter()
         .map(|u| {
-            let here = c
-                .places
-                .iter()
-                .filter(|p| p.unit.as_deref() == Some(u.code.as_str()));
-            let (n, covered) = here.fold((0, 0), |(n, k), p| (n + 1, k + usize::from(p.covered)));
+            let (covered, n) = places_in(c, u);
             (u.name.clone(), covered, n)
         })
         .filter(|(_, _, n)| *n > 0)
         .collect();
     rows.sort_by(|a, b| (a.1 * b.2).cmp(&(b.1 * a.2)).then(a.0.cmp(&b.0)));
     rows
+}
+
+/// A unit's covered places and its places.
+fn places_in(c: &CoverageData, u: &MapUnit) -> (usize, usize) {
+    c.places
+        .iter()
+        .filter(|p| p.unit.as_deref() == Some(u.code.as_str()))
+        .fold((0, 0), |(k, n), p| (k + usize::from(p.covered), n + 1))
 }
 
 /// A share as text: `72.5%`.
@@ -162,7 +237,7 @@ fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUn
         .filter_map(|k| {
             let n = shown.resources.iter().filter(|r| r.kind == *k).count();
             let fill = colour(style.colour(*k), 1.0);
-            (n > 0).then(|| Entry {
+            (n > 0 && shown.draws(Symbols::Resources)).then(|| Entry {
                 paint: Box::new(move |page: &mut Page, x, y, size| {
                     let halo = colour(&page.style.text.halo, 1.0);
                     page.canvas
@@ -188,10 +263,10 @@ fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUn
         }
     };
     let mut places = Vec::new();
-    if covered > 0 {
+    if covered > 0 && shown.draws(Symbols::Covered) {
         places.push(ring(&style.covered, format!("已覆盖 {covered} 处")));
     }
-    if all > covered {
+    if all > covered && shown.draws(Symbols::Uncovered) {
         places.push(ring(
             &style.uncovered,
             format!("未全部覆盖 {} 处", all - covered),
@@ -218,6 +293,22 @@ fn coverage_legend(page: &Page, c: &CoverageData, shown: &Shown, units: &[&MapUn
     legend.section("应急资源", resources);
     legend.section("高风险对象（重大危险源、红橙企业）", places);
     legend.section("覆盖范围", vec![reach]);
+    let left_out: Vec<String> = Symbols::IMPORTANCE
+        .into_iter()
+        .filter(|s| !shown.draws(*s) && shown.count(*s) > 0)
+        .map(|s| {
+            let what = match s {
+                Symbols::Resources => "应急资源",
+                Symbols::Uncovered => "未全部覆盖的高风险对象",
+                Symbols::Covered => "已覆盖的高风险对象",
+            };
+            format!("　{what} {} 处", shown.count(s))
+        })
+        .collect();
+    if !left_out.is_empty() {
+        legend.notes.push("本比例尺下未逐一绘出：".to_string());
+        legend.notes.extend(left_out);
+    }
     legend
         .notes
         .push(format!("覆盖率 {}", percent(covered, all)));
@@ -249,7 +340,7 @@ pub fn city_coverage_map(
     let units: Vec<&MapUnit> = data.units.iter().collect();
     let outlines: Vec<&MultiPolygon<f64>> = units.iter().map(|u| &u.boundary).collect();
     let (min, max) = bounds(&outlines);
-    let shown = Shown::within(c, None);
+    let shown = Shown::within(c, None).thinned(&page, &outlines, (min, max));
     let name = title(data, &data.area_name, "应急资源分布与覆盖图");
     let mut legend = coverage_legend(&page, c, &shown, &units);
     legend.section("底图", base::legend_entries(&data.base, min, max));
@@ -262,10 +353,23 @@ pub fn city_coverage_map(
     draw_furniture(&mut page, &view, &legend, &name);
     draw_city_inset(&mut page, data);
     let label = page.pt(style.text.label_pt) * 1.25;
-    label_units(&mut page, &view, &units, label);
+    // Places too many to draw: each unit's coverage under its name.
+    let shares = (!shown.draws(Symbols::Uncovered)).then(|| share_per_unit(c, &units));
+    label_units_counted(&mut page, &view, &units, label, shares.as_ref());
     base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
+}
+
+/// Each unit's coverage, by its code, as a line under its name.
+fn share_per_unit<'u>(c: &CoverageData, units: &[&'u MapUnit]) -> HashMap<&'u str, String> {
+    units
+        .iter()
+        .filter_map(|u| {
+            let (k, n) = places_in(c, u);
+            (n > 0).then(|| (u.code.as_str(), format!("覆盖率 {}", percent(k, n))))
+        })
+        .collect()
 }
 
 /// One district's resources and coverage map, with an inset locating it.

@@ -201,15 +201,18 @@ fn classes_shown(
     DangerClass::IMPORTANCE[..fit].to_vec()
 }
 
-/// The open major hidden dangers of each unit, by its code.
-fn open_major_per_unit<'d>(dangers: &[&'d MapDanger]) -> HashMap<&'d str, usize> {
-    let mut n = HashMap::new();
+/// The open major hidden dangers of each unit, by its code, as a line
+/// under its name.
+fn open_major_per_unit<'d>(dangers: &[&'d MapDanger]) -> HashMap<&'d str, String> {
+    let mut n: HashMap<&str, usize> = HashMap::new();
     for d in dangers.iter().filter(|d| DangerClass::of(d).open_major()) {
         if let Some(u) = d.unit.as_deref() {
             *n.entry(u).or_insert(0) += 1;
         }
     }
-    n
+    n.into_iter()
+        .map(|(u, k)| (u, format!("未整改重大隐患 {k} 处")))
+        .collect()
 }
 
 /// The overdue major hidden dangers, longest overdue first.
@@ -477,9 +480,7 @@ pub fn city_danger_map(
     // Open major ones too many to draw are counted under each unit's name.
     let counts =
         (!shown.contains(&DangerClass::MajorOverdue)).then(|| open_major_per_unit(&dangers));
-    label_units_counted(&mut page, &view, &units, label, counts.as_ref(), |n| {
-        format!("未整改重大隐患 {n} 处")
-    });
+    label_units_counted(&mut page, &view, &units, label, counts.as_ref());
     base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
     Ok(page.encode())
