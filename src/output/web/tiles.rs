@@ -35,6 +35,10 @@ const MIN_CELL: f64 = EXTENT as f64 / 512.0;
 /// smallest symbol, an enterprise, is 3.5 pixels across): the one drawn on
 /// top. A province's zoom-6 tile held 61,338 enterprises in 2.7 MB.
 const THIN_CELL: i32 = (EXTENT / 256) as i32;
+/// Below the highest zoom, a polygon's vertex is kept only this many units
+/// (half a pixel) or more from the last one kept, across or down: the
+/// province's zones and units drew the same with fewer vertices.
+const THIN_STEP: f64 = EXTENT as f64 / 1024.0;
 
 /// A position in Web Mercator world coordinates: 0–1 across, y down.
 pub type World = [f64; 2];
@@ -503,8 +507,9 @@ pub fn tiles_at_zoom<'a>(
                 (k, piece(i, g))
             }));
         } else {
+            let step = if thin { THIN_STEP } else { 1.0 };
             pieces.par_extend(at.flat_map_iter(|i| {
-                cut(layer.geometry(i), z)
+                cut(layer.geometry(i), z, step)
                     .into_iter()
                     .map(move |(k, g)| (k, piece(i, g)))
             }));
@@ -618,13 +623,14 @@ fn thinned_points(
         .map(|(tile, _, _, _, i, p)| (tile, i, TileGeometry::Point(p)))
 }
 
-/// The tiles a geometry falls in at zoom `z`, with its part in each.
-fn cut(g: Geometry, z: u8) -> Vec<((u32, u32), TileGeometry)> {
+/// The tiles a geometry falls in at zoom `z`, with its part in each; a
+/// polygon keeps the vertices `step` units apart (see [`quantise`]).
+fn cut(g: Geometry, z: u8, step: f64) -> Vec<((u32, u32), TileGeometry)> {
     let scale = f64::from(EXTENT) * f64::from(1u32 << z);
     let n = 1u32 << z;
     match g {
         Geometry::Point(p) => vec![cut_point(p, z)],
-        Geometry::Polygons(polys) => cut_polygons(polys, scale, n),
+        Geometry::Polygons(polys) => cut_polygons(polys, scale, n, step),
     }
 }
 
@@ -649,12 +655,17 @@ fn tile_of(p: f64, n: u32) -> u32 {
 }
 
 /// Polygons at `scale` units per world, quantised and cut into the tiles they cover.
-fn cut_polygons(polys: &[Polygon], scale: f64, n: u32) -> Vec<((u32, u32), TileGeometry)> {
+fn cut_polygons(
+    polys: &[Polygon],
+    scale: f64,
+    n: u32,
+    step: f64,
+) -> Vec<((u32, u32), TileGeometry)> {
     let quantised: Vec<Polygon> = polys
         .iter()
         .map(|p| {
             p.iter()
-                .map(|ring| quantise(ring, scale))
+                .map(|ring| quantise(ring, scale, step))
                 .collect::<Vec<Ring>>()
         })
         .filter(|p: &Polygon| p[0].len() >= 3)
@@ -683,12 +694,15 @@ fn cut_polygons(polys: &[Polygon], scale: f64, n: u32) -> Vec<((u32, u32), TileG
     out
 }
 
-/// A ring in `scale` units, rounded to whole units, repeated vertices dropped.
-fn quantise(ring: &[World], scale: f64) -> Ring {
+/// A ring in `scale` units, rounded to whole units, each vertex kept only
+/// when it is `step` units or more from the last kept, across or down (a
+/// step of 1 drops only repeated vertices).
+fn quantise(ring: &[World], scale: f64, step: f64) -> Ring {
     let mut out: Ring = Vec::with_capacity(ring.len());
     for p in ring {
         let q = [(p[0] * scale).round(), (p[1] * scale).round()];
-        if out.last() != Some(&q) {
+        let far = |last: &World| (q[0] - last[0]).abs().max((q[1] - last[1]).abs()) >= step;
+        if out.last().is_none_or(far) {
             out.push(q);
         }
     }
@@ -1109,7 +1123,7 @@ mod tests {
         // A square spanning the four tiles around the centre of zoom 1.
         let s = [0.4, 0.4];
         let poly = vec![vec![s, [0.6, 0.4], [0.6, 0.6], [0.4, 0.6]]];
-        let cuts = cut(Geometry::Polygons(&[poly]), 1);
+        let cuts = cut(Geometry::Polygons(&[poly]), 1, 1.0);
         let tiles: Vec<(u32, u32)> = cuts.iter().map(|(k, _)| *k).collect();
         assert_eq!(tiles, vec![(0, 0), (0, 1), (1, 0), (1, 1)]);
         for (_, g) in &cuts {
@@ -1124,10 +1138,38 @@ mod tests {
     }
 
     #[test]
+    fn below_the_highest_zoom_a_ring_keeps_vertices_half_a_pixel_apart() {
+        // A 48-gon 40 units across its radius: its edges are 5.2 units.
+        let ring: Ring = (0..=48)
+            .map(|k| {
+                let a = std::f64::consts::TAU * f64::from(k % 48) / 48.0;
+                [0.5 + 40.0 * a.cos() / 8192.0, 0.5 + 40.0 * a.sin() / 8192.0]
+            })
+            .collect();
+        let whole = quantise(&ring, 8192.0, 1.0);
+        assert_eq!(
+            whole.len(),
+            49,
+            "every distinct vertex at a step of one unit"
+        );
+        let thin = quantise(&ring, 8192.0, THIN_STEP);
+        assert!(
+            thin.len() >= 24 && thin.len() < 40,
+            "{} vertices",
+            thin.len()
+        );
+        for w in thin.windows(2) {
+            let d = (w[1][0] - w[0][0]).abs().max((w[1][1] - w[0][1]).abs());
+            assert!(d >= THIN_STEP, "{w:?}");
+        }
+        assert_eq!(thin[0], whole[0]);
+    }
+
+    #[test]
     fn a_point_falls_in_one_tile_at_each_zoom() {
         let p = Geometry::Point(world(119.95, 31.78));
         for z in 0..=crate::styles::map().web.max_zoom {
-            let c = cut(p, z);
+            let c = cut(p, z, 1.0);
             assert_eq!(c.len(), 1);
             let TileGeometry::Point([x, y]) = c[0].1 else {
                 panic!("a point")
