@@ -1044,6 +1044,19 @@ fn map_entry(out: &Path, file: &str) -> Value {
         .clone()
 }
 
+/// A map entry's legend: its entries' texts and its notes.
+fn legend_texts(entry: &Value) -> (Vec<String>, Vec<String>) {
+    let texts = |key: &str| -> Vec<String> {
+        entry[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().or(e["text"].as_str()).unwrap().to_string())
+            .collect()
+    };
+    (texts("legend"), texts("legend_notes"))
+}
+
 /// A furniture box of a map's entry, px.
 fn furniture_box(entry: &Value, name: &str) -> Option<[usize; 4]> {
     let b = entry["furniture"].get(name)?.as_array()?;
@@ -2220,15 +2233,7 @@ fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     // leaves out the least urgent classes (at the least the open general
     // ones not overdue) and counts them; the major ones are drawn.
     let entry = map_entry(out.path(), "maps/hidden_dangers/city.png");
-    let texts = |key: &str| -> Vec<String> {
-        entry[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().or(e["text"].as_str()).unwrap().to_string())
-            .collect()
-    };
-    let (legend, notes) = (texts("legend"), texts("legend_notes"));
+    let (legend, notes) = legend_texts(&entry);
     let fc = read_json(&out.path().join("geojson/hidden_dangers.geojson"));
     let open_general = fc["features"]
         .as_array()
@@ -2265,15 +2270,7 @@ fn a_dense_city_map_draws_the_highest_grades_and_counts_the_rest() {
     // the city; they are counted, each district's coverage is written
     // under its name, and the resources (299) are drawn.
     let entry = map_entry(out.path(), "maps/coverage/city.png");
-    let texts = |key: &str| -> Vec<String> {
-        entry[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().or(e["text"].as_str()).unwrap().to_string())
-            .collect()
-    };
-    let (legend, notes) = (texts("legend"), texts("legend_notes"));
+    let (legend, notes) = legend_texts(&entry);
     assert!(
         !legend.iter().any(|t| t.starts_with("未全部覆盖")),
         "{legend:?}"
