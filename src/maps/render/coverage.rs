@@ -5,7 +5,9 @@
 //! ring, green where every required kind is within reach and black where
 //! one is not, drawn on top. The legend counts the resources by kind and
 //! the places covered or not; on the city map it lists each district's
-//! coverage, the least covered first.
+//! coverage, the least covered first. A city map whose places or
+//! resources are too many for its scale counts them instead (each unit's
+//! coverage then written under its name).
 
 use std::collections::HashMap;
 
@@ -63,8 +65,8 @@ pub struct Shown<'d> {
     drawn: Vec<Symbols>,
 }
 
-/// The coverage maps' symbols, the most important first: a map too small
-/// for them all draws those that fit, in this order (the places not
+/// The coverage maps' kinds of symbol. A map too small for them all draws
+/// those that fit, tried in [`Symbols::IMPORTANCE`] order (the places not
 /// covered are the map's message; the resources, far fewer, usually fit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Symbols {
@@ -74,6 +76,7 @@ enum Symbols {
 }
 
 impl Symbols {
+    /// The kinds, the most important first.
     const IMPORTANCE: [Symbols; 3] = [Symbols::Uncovered, Symbols::Resources, Symbols::Covered];
 }
 

@@ -5,7 +5,9 @@
 //! general ones, smaller and lighter; rectified major ones are grey, and
 //! rectified general ones are left out (the legend says how many). The
 //! legend counts each class and the open major ones per district; a table
-//! on the right lists the overdue major ones, longest overdue first.
+//! on the right lists the overdue major ones, longest overdue first. The
+//! city map draws the classes, most urgent first, only as far as its scale
+//! has room, and counts the rest.
 
 use std::collections::HashMap;
 
