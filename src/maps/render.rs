@@ -1943,11 +1943,7 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
     draw_city_inset(&mut page, data);
     let size = page.pt(style.text.label_pt) * 1.25;
     // Red enterprises too many to draw are counted under each unit's name.
-    let reds = red_per_unit(data, &all).map(|r| {
-        r.into_iter()
-            .map(|(u, n)| (u, format!("重大风险企业 {n} 家")))
-            .collect()
-    });
+    let reds = red_per_unit(data, &all);
     label_units_counted(&mut page, &view, &units, size, reds.as_ref());
     base::label_places(&mut page, &view, &data.base);
     draw_frame_and_footer(&mut page, data);
@@ -2405,7 +2401,7 @@ fn city_inset(page: &Page, data: &MapData) -> Option<(f32, f32)> {
 /// A city map's inset: the city (all its units) among the units around
 /// it; nothing without them (see [`city_inset`]).
 fn draw_city_inset(page: &mut Page, data: &MapData) {
-    if data.base.surroundings.is_empty() {
+    if city_inset(page, data).is_none() {
         return;
     }
     let others: Vec<&MultiPolygon<f64>> = data.base.surroundings.iter().map(|s| &s.area).collect();
@@ -2639,17 +2635,29 @@ impl Job<'_> {
 
 /// The red enterprises of each unit, by code, when the map draws none of
 /// them (too many for its scale); `None` when it draws them.
-fn red_per_unit<'d>(data: &'d MapData, drawn: &[&MapPoint]) -> Option<HashMap<&'d str, usize>> {
+fn red_per_unit<'d>(data: &'d MapData, drawn: &[&MapPoint]) -> Option<HashMap<&'d str, String>> {
     if drawn.iter().any(|p| p.grade == Grade::Red) {
         return None;
     }
-    let mut n = HashMap::new();
-    for p in data.enterprises.iter().filter(|p| p.grade == Grade::Red) {
-        if let Some(u) = p.unit.as_deref() {
-            *n.entry(u).or_insert(0) += 1;
-        }
-    }
+    let reds = data.enterprises.iter().filter(|p| p.grade == Grade::Red);
+    let n = count_lines(reds.filter_map(|p| p.unit.as_deref()), |n| {
+        format!("重大风险企业 {n} 家")
+    });
     (!n.is_empty()).then_some(n)
+}
+
+/// How many of something each unit holds (`units`: the unit code of each
+/// one), as the line `line` makes of the count, by unit code: what a map
+/// writes under the names of what it has too many of to draw.
+fn count_lines<'d>(
+    units: impl Iterator<Item = &'d str>,
+    line: impl Fn(usize) -> String,
+) -> HashMap<&'d str, String> {
+    let mut n: HashMap<&str, usize> = HashMap::new();
+    for u in units {
+        *n.entry(u).or_insert(0) += 1;
+    }
+    n.into_iter().map(|(u, k)| (u, line(k))).collect()
 }
 
 /// A district's enterprises and its graded (major) hazard sources, in

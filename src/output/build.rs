@@ -112,12 +112,12 @@ fn in_parts<T: Sync>(
 
 /// Builds one output layer and hands its rows to `each`, a part at a time
 /// for the large layers (rows made in parallel); `exposure_grid`'s come whole
-/// from `grid_rows` (the time they took goes to `grid_secs`).
+/// from `grid_rows` (the time they took goes to `grid_timings`).
 fn build_layer(
     layer: Layer,
     r: Results,
     grid_rows: &mut Option<GridRows>,
-    grid_secs: &mut Option<Timings>,
+    grid_timings: &mut Option<Timings>,
     each: &mut dyn FnMut(Vec<layers::Row>) -> Result<(), OutputError>,
 ) -> Result<(), OutputError> {
     let Results {
@@ -206,7 +206,7 @@ fn build_layer(
                 .expect("the grid layer is built once")
                 .join()
                 .expect("the grid layer thread does not panic");
-            *grid_secs = Some(secs);
+            *grid_timings = Some(secs);
             each(rows)
         }
     }
@@ -425,7 +425,7 @@ pub fn write_layers_and_lists(
         order.retain(|l| *l != Layer::ExposureGrid);
         order.push(Layer::ExposureGrid);
         let bar = progress.bar(order.len() as u64, "writing layers");
-        let mut grid_secs = None;
+        let mut grid_timings = None;
         for layer in order {
             let def = layers::def(layer);
             let geojson_dir = out_dir.join("geojson");
@@ -442,7 +442,7 @@ pub fn write_layers_and_lists(
                 w.begin(layer);
             }
             let mut built = Instant::now();
-            build_layer(layer, r, &mut grid_rows, &mut grid_secs, &mut |rows| {
+            build_layer(layer, r, &mut grid_rows, &mut grid_timings, &mut |rows| {
                 build_secs += built.elapsed().as_secs_f64();
                 let t = Instant::now();
                 if layer == Layer::AdminUnits {
@@ -471,7 +471,7 @@ pub fn write_layers_and_lists(
         }
         drop(tx);
         bar.finish_and_clear();
-        timings.0.extend(grid_secs.into_iter().flat_map(|t| t.0));
+        timings.0.extend(grid_timings.into_iter().flat_map(|t| t.0));
         let web = match (web, grid_codes) {
             (Some(w), Some(codes)) => {
                 let t = Instant::now();

@@ -376,12 +376,9 @@ fn deepest_point(area: &MultiPolygon<f64>, frame: geo::Rect<f64>) -> Option<(f64
     let off = |p: &(f64, f64)| (p.0 - mean.0).hypot(p.1 - mean.1);
     inside
         .iter()
-        .max_by(|p, q| {
-            depth(p)
-                .total_cmp(&depth(q))
-                .then(off(q).total_cmp(&off(p)))
-        })
-        .copied()
+        .map(|p| (depth(p), off(p), *p))
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, p)| p)
 }
 
 /// Pixels between the points whose longitude and latitude are computed;

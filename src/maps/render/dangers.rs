@@ -16,10 +16,10 @@ use tiny_skia::{Color, FillRule, PathBuilder};
 
 use super::legend::{Entry, Legend};
 use super::{
-    base, bounds, city_inset, classes_that_fit, colour, draw_city_inset, draw_frame_and_footer,
-    draw_furniture, draw_inset, draw_outlines, draw_plain_district, inset_size, label_units,
-    label_units_counted, legend_unit_lines, plan_map_left_of, title, Drawn, MapData, MapUnit, Page,
-    Rect, RenderError, View,
+    base, bounds, city_inset, classes_that_fit, colour, count_lines, draw_city_inset,
+    draw_frame_and_footer, draw_furniture, draw_inset, draw_outlines, draw_plain_district,
+    inset_size, label_units, label_units_counted, legend_unit_lines, plan_map_left_of, title,
+    Drawn, MapData, MapUnit, Page, Rect, RenderError, View,
 };
 use crate::model::DangerStatus;
 use crate::styles::MapStyle;
@@ -206,15 +206,10 @@ fn classes_shown(
 /// The open major hidden dangers of each unit, by its code, as a line
 /// under its name.
 fn open_major_per_unit<'d>(dangers: &[&'d MapDanger]) -> HashMap<&'d str, String> {
-    let mut n: HashMap<&str, usize> = HashMap::new();
-    for d in dangers.iter().filter(|d| DangerClass::of(d).open_major()) {
-        if let Some(u) = d.unit.as_deref() {
-            *n.entry(u).or_insert(0) += 1;
-        }
-    }
-    n.into_iter()
-        .map(|(u, k)| (u, format!("未整改重大隐患 {k} 处")))
-        .collect()
+    let open = dangers.iter().filter(|d| DangerClass::of(d).open_major());
+    count_lines(open.filter_map(|d| d.unit.as_deref()), |n| {
+        format!("未整改重大隐患 {n} 处")
+    })
 }
 
 /// The overdue major hidden dangers, longest overdue first.

@@ -610,10 +610,7 @@ fn thinned_points(
         .into_par_iter()
         .filter(|&i| layer.min_zooms[i] <= z)
         .map(|i| {
-            let (tile, g) = cut_point(layer.points[i], z);
-            let TileGeometry::Point(p) = g else {
-                unreachable!("a point cuts to a point")
-            };
+            let (tile, p) = point_in_tile(layer.points[i], z);
             (tile, square(p), layer.ranks[i], layer.ids[i], i, p)
         })
         .collect();
@@ -635,7 +632,13 @@ fn cut(g: Geometry, z: u8, step: f64) -> Vec<((u32, u32), TileGeometry)> {
 }
 
 /// The tile a point falls in at zoom `z`, and its place there.
-fn cut_point([x, y]: World, z: u8) -> ((u32, u32), TileGeometry) {
+fn cut_point(p: World, z: u8) -> ((u32, u32), TileGeometry) {
+    let (tile, xy) = point_in_tile(p, z);
+    (tile, TileGeometry::Point(xy))
+}
+
+/// The tile a point falls in at zoom `z`, and its tile units there.
+fn point_in_tile([x, y]: World, z: u8) -> ((u32, u32), Xy) {
     let scale = f64::from(EXTENT) * f64::from(1u32 << z);
     let (px, py) = (x * scale, y * scale);
     let n = 1u32 << z;
@@ -643,10 +646,10 @@ fn cut_point([x, y]: World, z: u8) -> ((u32, u32), TileGeometry) {
     let origin = |t: u32| f64::from(t) * f64::from(EXTENT);
     (
         (tx, ty),
-        TileGeometry::Point([
+        [
             (px - origin(tx)).round() as i32,
             (py - origin(ty)).round() as i32,
-        ]),
+        ],
     )
 }
 
@@ -1214,10 +1217,7 @@ mod tests {
         let l = &c.layers[layer];
         for z in [6, 9, 11] {
             let square = |i: usize| {
-                let ((tx, ty), g) = cut_point(l.points[i], z);
-                let TileGeometry::Point([x, y]) = g else {
-                    panic!("a point")
-                };
+                let ((tx, ty), [x, y]) = point_in_tile(l.points[i], z);
                 (tx, ty, x / THIN_CELL, y / THIN_CELL)
             };
             // The best (rank, id) of each square, from every point in the zoom.
