@@ -26,7 +26,7 @@ use crate::crs;
 use crate::ingest::config::{Web, WebCrs};
 use crate::model::{AdminLevel, DangerLevel, Grade};
 use crate::output::layers::{self, Layer, LayerDef, Row, Shape, Value};
-use crate::output::qgis::symbology::{self, Symbology};
+use crate::output::qgis::symbology::{self, Symbol, Symbology};
 use crate::output::write::{write_text, WriteError};
 use crate::output::Results;
 use crate::progress::Timings;
@@ -106,16 +106,18 @@ impl WebLayers {
             .filter(|&i| def.fields[i].web)
             .collect();
         let names = fields.iter().map(|&i| def.fields[i].name.clone()).collect();
-        let index = self.collected.begin_layer(&layer.to_string(), names);
+        let style = symbology::symbology(layer);
+        let thin = tiles::thin_cell(smallest_symbol_px(&style));
+        let index = self.collected.begin_layer(&layer.to_string(), names, thin);
         if layer == Layer::AdminUnits {
             let names = LABEL_FIELDS.iter().map(|n| n.to_string()).collect();
-            self.labels = Some(self.collected.begin_layer(LABELS, names));
+            self.labels = Some(self.collected.begin_layer(LABELS, names, thin));
         }
         self.current = Some(Current {
             layer,
             index,
             fields,
-            style: symbology::symbology(layer),
+            style,
         });
     }
 
@@ -177,6 +179,19 @@ impl WebLayers {
             });
         }
     }
+}
+
+/// The width in pixels of the smallest point symbol of a layer's style, if
+/// it draws points.
+fn smallest_symbol_px(style: &Symbology) -> Option<f64> {
+    style
+        .rules
+        .iter()
+        .filter_map(|r| match r.symbol {
+            Symbol::Marker { size_mm, .. } => Some(style::px(size_mm)),
+            Symbol::Fill { .. } => None,
+        })
+        .min_by(f64::total_cmp)
 }
 
 /// The fields of the units' name points.

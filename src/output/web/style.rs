@@ -18,7 +18,7 @@ pub const SOURCE: &str = "riskatlas";
 pub const BASEMAP: &str = "basemap";
 
 /// CSS pixels of `mm` millimetres of symbol.
-fn px(mm: f64) -> f64 {
+pub fn px(mm: f64) -> f64 {
     round2(mm * styles::map().web.px_per_mm)
 }
 

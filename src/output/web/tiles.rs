@@ -30,11 +30,14 @@ const BUFFER: f64 = 128.0;
 /// The narrowest grid cell tiled, in tile units: a pixel of the 512 MapLibre
 /// draws a tile on (finer cells are generalised by the grid's pyramid).
 const MIN_CELL: f64 = EXTENT as f64 / 512.0;
-/// Below the highest zoom, a tile keeps one point of a layer per square of
-/// this many units, two of the 512 pixels MapLibre draws it on (the
-/// smallest symbol, an enterprise, is 3.5 pixels across): the one drawn on
-/// top. A province's zoom-6 tile held 61,338 enterprises in 2.7 MB.
+/// Below the highest zoom, a tile keeps one point of a layer per square as
+/// wide as the layer's smallest symbol (see [`thin_cell`]) and never
+/// narrower than this many units, two of the 512 pixels MapLibre draws it
+/// on: the one drawn on top. A province's zoom-6 tile held 61,338
+/// enterprises in 2.7 MB.
 const THIN_CELL: i32 = (EXTENT / 256) as i32;
+/// Tile units in one of the 512 pixels MapLibre draws a tile on.
+const UNITS_PER_PX: f64 = EXTENT as f64 / 512.0;
 /// Below the highest zoom, a polygon's vertex is kept only this many units
 /// (half a pixel) or more from the last one kept, across or down: the
 /// province's zones and units drew the same with fewer vertices.
@@ -70,6 +73,8 @@ struct TileLayer {
     name: String,
     fields: Vec<String>,
     ids: Vec<u64>,
+    /// Below the highest zoom, one point per square of this many units.
+    thin_cell: i32,
     /// The zoom from which each feature is in the tiles.
     min_zooms: Vec<u8>,
     /// Each feature's [`Placement::rank`].
@@ -164,12 +169,14 @@ impl Collected {
         }
     }
 
-    /// Starts tile layer `name` with the properties `fields`; returns the
-    /// layer's index, which [`Collected::add`] takes.
-    pub fn begin_layer(&mut self, name: &str, fields: Vec<String>) -> usize {
+    /// Starts tile layer `name` with the properties `fields`, its points
+    /// thinned to one per `thin_cell` units (see [`thin_cell`]); returns
+    /// the layer's index, which [`Collected::add`] takes.
+    pub fn begin_layer(&mut self, name: &str, fields: Vec<String>, thin_cell: i32) -> usize {
         self.layers.push(TileLayer {
             name: name.to_string(),
             fields,
+            thin_cell,
             ids: Vec::new(),
             min_zooms: Vec::new(),
             ranks: Vec::new(),
@@ -591,17 +598,28 @@ impl Zoom<'_> {
     }
 }
 
+/// The side of the squares a point layer is thinned by, in tile units: its
+/// smallest symbol's width in pixels, `symbol_px`, so that of the points
+/// one symbol would cover only the one on top is kept (an enterprise's
+/// 3.5 px: a province's zoom-7 tile's enterprises 371 → 274 KB gzipped), and
+/// at least [`THIN_CELL`].
+pub fn thin_cell(symbol_px: Option<f64>) -> i32 {
+    let units = symbol_px.map_or(0.0, |px| (px * UNITS_PER_PX).floor());
+    (units as i32).max(THIN_CELL)
+}
+
 /// A point layer's points at zoom `z` after thinning: of the points in
-/// one square of [`THIN_CELL`] units of a tile, the best ranked, then the
+/// one square of the layer's `thin_cell` units of a tile, the best ranked, then the
 /// first in input order; each with its tile, place in the layer and
 /// geometry.
 fn thinned_points(
     layer: &TileLayer,
     z: u8,
 ) -> impl ParallelIterator<Item = ((u32, u32), usize, TileGeometry)> + '_ {
-    let across = EXTENT.div_ceil(THIN_CELL as u32) + 1;
+    let cell = layer.thin_cell;
+    let across = EXTENT.div_ceil(cell as u32) + 1;
     let square = |[x, y]: Xy| {
-        let s = |v: i32| (v.max(0) / THIN_CELL) as u32;
+        let s = |v: i32| (v.max(0) / cell) as u32;
         s(y) * across + s(x)
     };
     // (tile, square, rank, id, place in the layer, position in the tile)
@@ -1183,12 +1201,21 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_is_thinned_by_its_smallest_symbol_and_never_below_two_pixels() {
+        // An enterprise's 1.1 mm at 3.2 px/mm: 3.52 px, 56 units.
+        assert_eq!(thin_cell(Some(3.52)), 56);
+        assert_eq!(thin_cell(Some(8.0)), 128);
+        assert_eq!(thin_cell(Some(1.0)), THIN_CELL);
+        assert_eq!(thin_cell(None), THIN_CELL);
+    }
+
+    #[test]
     fn thinning_keeps_the_best_ranked_first_point_of_each_square() {
         fn same(lon: f64, lat: f64) -> (f64, f64) {
             (lon, lat)
         }
         let mut c = Collected::new(same, same);
-        let layer = c.begin_layer("p", Vec::new());
+        let layer = c.begin_layer("p", Vec::new(), thin_cell(Some(3.5)));
         // 20,000 points in a few km around 常州, some on one spot; ranks 0–3
         // and min zooms 4–11 drawn from a fixed sequence.
         let mut seed = 7u64;
@@ -1218,7 +1245,7 @@ mod tests {
         for z in [6, 9, 11] {
             let square = |i: usize| {
                 let ((tx, ty), [x, y]) = point_in_tile(l.points[i], z);
-                (tx, ty, x / THIN_CELL, y / THIN_CELL)
+                (tx, ty, x / l.thin_cell, y / l.thin_cell)
             };
             // The best (rank, id) of each square, from every point in the zoom.
             let mut best: BTreeMap<(u32, u32, i32, i32), (u8, u64)> = BTreeMap::new();
