@@ -269,8 +269,13 @@ pub struct BasemapStyle {
     pub surroundings_outline: String,
     /// Names of the surrounding units.
     pub surroundings_name: String,
-    /// Fill of built-up areas.
+    /// Hatching of built-up areas: 45° lines, drawn over the area fills
+    /// without hiding their grade colours.
     pub built_up: String,
+    /// Width of a hatching line.
+    pub built_up_mm: f64,
+    /// Distance between hatching lines.
+    pub built_up_gap_mm: f64,
     /// Fill of water areas.
     pub water: String,
     /// Rivers, canals and the shores of water areas.

@@ -5,7 +5,7 @@
 //! and thinned with the map's scale: at city scale only the larger places
 //! are named and roads are finer.
 
-use geo::{LineString, MultiPolygon};
+use geo::{BoundingRect, LineString, MapCoords, MultiPolygon};
 use tiny_skia::{Color, PathBuilder};
 
 use crate::crs::{InputCrs, MetricCrs};
@@ -114,7 +114,7 @@ pub(super) fn local_legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2])
     let mut entries = Vec::new();
     if any_area(&base.built_up) {
         let c = colour(&s.built_up, 1.0);
-        entries.push(entry(fill_swatch(c), "建成区", c));
+        entries.push(entry(hatch_swatch(), "建成区", c));
     }
     if any_area(&base.water_areas) {
         let c = colour(&s.water, 1.0);
@@ -194,9 +194,15 @@ pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
 /// [`draw_areas`] but the surroundings.
 pub(super) fn draw_local_areas(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
+    let (gap, width) = (page.mm(s.built_up_gap_mm), page.mm(s.built_up_mm));
+    let clip = page.clip();
     for m in &base.built_up {
-        page.polygon(view, m, Some(colour(&s.built_up, 1.0)), None);
+        if let Some(path) = hatch_path(view, m, gap, page.frame) {
+            page.canvas
+                .stroke(&path, colour(&s.built_up, 1.0), width, None, clip.as_ref());
+        }
     }
+    page.keep_clip(clip);
     let outline = (colour(&s.river, 1.0), page.mm(s.shore_mm));
     for m in &base.water_areas {
         page.polygon(view, m, Some(colour(&s.water, 1.0)), Some(outline));
@@ -265,6 +271,97 @@ fn stroke_line(
                 .stroke(path, ink, w * 0.45, Some([dash, dash]), clip);
         }
     }
+}
+
+/// The legend's swatch of built-up areas: its square hatched as they are.
+fn hatch_swatch() -> Painter {
+    Box::new(move |page: &mut Page, x, y, size| {
+        let s = page.style.basemap.clone();
+        let (w, h) = (size * 0.55, size * 0.42);
+        let square = MultiPolygon(vec![geo::Polygon::new(
+            LineString::from(vec![
+                (f64::from(x - w), f64::from(y - h)),
+                (f64::from(x + w), f64::from(y - h)),
+                (f64::from(x + w), f64::from(y + h)),
+                (f64::from(x - w), f64::from(y + h)),
+            ]),
+            Vec::new(),
+        )]);
+        let edge = colour(&page.style.furniture.swatch_outline, 1.0);
+        let box_ = super::Rect {
+            l: x - w,
+            t: y - h,
+            r: x + w,
+            b: y + h,
+        };
+        page.rect(box_, Some(Color::WHITE), Some((edge, 0.8)));
+        let gap = page.mm(s.built_up_gap_mm).min(size * 0.3);
+        if let Some(path) = hatch_pixels(&square, gap, box_) {
+            let width = page.mm(s.built_up_mm);
+            page.canvas
+                .stroke(&path, colour(&s.built_up, 1.0), width, None, None);
+        }
+    })
+}
+
+/// 45° hatching lines across `mp` (metric) in pixels, `gap` px apart and
+/// anchored to the page, so that neighbouring areas' lines run on; `None`
+/// when none falls in `frame`.
+fn hatch_path(
+    view: &View,
+    mp: &MultiPolygon<f64>,
+    gap: f32,
+    frame: super::Rect,
+) -> Option<tiny_skia::Path> {
+    let pixels = mp.map_coords(|c| {
+        let (x, y) = view.px(c.x, c.y);
+        geo::coord! { x: f64::from(x), y: f64::from(y) }
+    });
+    hatch_pixels(&pixels, gap, frame)
+}
+
+/// [`hatch_path`] for a multipolygon already in pixels: each line
+/// x + y = c (c a multiple of `gap`) is cut where it crosses the rings,
+/// and the stretches inside (even–odd) kept.
+fn hatch_pixels(mp: &MultiPolygon<f64>, gap: f32, frame: super::Rect) -> Option<tiny_skia::Path> {
+    let gap = f64::from(gap.max(1.0));
+    let mut pb = PathBuilder::new();
+    for poly in &mp.0 {
+        let Some(b) = poly.bounding_rect() else {
+            continue;
+        };
+        if b.max().x < f64::from(frame.l)
+            || b.min().x > f64::from(frame.r)
+            || b.max().y < f64::from(frame.t)
+            || b.min().y > f64::from(frame.b)
+        {
+            continue;
+        }
+        let edges: Vec<[geo::Coord<f64>; 2]> = std::iter::once(poly.exterior())
+            .chain(poly.interiors())
+            .flat_map(|r| r.lines().map(|l| [l.start, l.end]))
+            .collect();
+        let (lo, hi) = (b.min().x + b.min().y, b.max().x + b.max().y);
+        let mut xs: Vec<f64> = Vec::new();
+        let mut c = (lo / gap).ceil() * gap;
+        while c <= hi {
+            xs.clear();
+            for [p, q] in &edges {
+                let (u0, u1) = (p.x + p.y, q.x + q.y);
+                if (u0 <= c) != (u1 <= c) {
+                    let t = (c - u0) / (u1 - u0);
+                    xs.push(p.x + t * (q.x - p.x));
+                }
+            }
+            xs.sort_by(f64::total_cmp);
+            for pair in xs.chunks_exact(2) {
+                pb.move_to(pair[0] as f32, (c - pair[0]) as f32);
+                pb.line_to(pair[1] as f32, (c - pair[1]) as f32);
+            }
+            c += gap;
+        }
+    }
+    pb.finish()
 }
 
 /// A line as a pixel path; `None` for fewer than two points.
@@ -502,5 +599,52 @@ mod tests {
             vec![],
         )]);
         assert_eq!(deepest_point(&outside, frame), None);
+    }
+
+    #[test]
+    fn hatching_fills_an_area_with_lines_and_leaves_its_hole_out() {
+        // A 100 px square with a 40 px square hole, hatched every 10 px.
+        let square =
+            |a: f64, b: f64| LineString::from(vec![(a, a), (b, a), (b, b), (a, b), (a, a)]);
+        let m = MultiPolygon(vec![Polygon::new(
+            square(0.0, 100.0),
+            vec![square(30.0, 70.0)],
+        )]);
+        let frame = crate::maps::render::Rect {
+            l: 0.0,
+            t: 0.0,
+            r: 200.0,
+            b: 200.0,
+        };
+        let path = hatch_pixels(&m, 10.0, frame).expect("lines");
+        let (mut length, mut start) = (0.0f64, (0.0f32, 0.0f32));
+        for seg in path.segments() {
+            match seg {
+                tiny_skia::PathSegment::MoveTo(p) => start = (p.x, p.y),
+                tiny_skia::PathSegment::LineTo(p) => {
+                    let (dx, dy) = (p.x - start.0, p.y - start.1);
+                    // 45°: x + y stays the same along a line.
+                    assert!((dx + dy).abs() < 1e-3, "{start:?} → {p:?}");
+                    length += f64::from(dx.hypot(dy));
+                    let mid = ((start.0 + p.x) / 2.0, (start.1 + p.y) / 2.0);
+                    let in_hole = (30.0..70.0).contains(&mid.0) && (30.0..70.0).contains(&mid.1);
+                    assert!(!in_hole, "a line crosses the hole at {mid:?}");
+                }
+                other => panic!("only straight lines: {other:?}"),
+            }
+        }
+        // Lines 10/√2 px apart over 10,000 − 1,600 px².
+        let expected = 8_400.0 / (10.0 / 2f64.sqrt());
+        assert!(
+            (length - expected).abs() < 0.05 * expected,
+            "{length} vs {expected}"
+        );
+        let away = crate::maps::render::Rect {
+            l: 300.0,
+            t: 300.0,
+            r: 400.0,
+            b: 400.0,
+        };
+        assert!(hatch_pixels(&m, 10.0, away).is_none());
     }
 }
