@@ -2035,6 +2035,89 @@ fn roadish(img: &(u32, u32, Vec<u8>), x: usize, y: usize) -> bool {
     (0..3).all(|i| (p[i] as i32 - road[i] as i32).abs() <= 24)
 }
 
+/// The example's built-up areas (Natural Earth 1:50m, `max_scale = 500000`)
+/// are hatched on the city-wide maps, over the area grades, whose colour
+/// still shows between the lines; the district maps (1:85,000–1:383,000)
+/// leave them out, legend and all.
+#[test]
+fn built_up_areas_are_hatched_on_the_city_maps_only() {
+    let out = example_outputs();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("maps/maps.json")).unwrap()).unwrap();
+    let has_built_up = |m: &Value| legend_texts(m).0.iter().any(|t| t == "建成区");
+    let mut districts = 0;
+    for m in index["maps"].as_array().unwrap() {
+        let file = m["file"].as_str().unwrap();
+        let city = matches!(
+            file,
+            "maps/city.png" | "maps/hidden_dangers/city.png" | "maps/coverage/city.png"
+        );
+        if city {
+            assert!(has_built_up(m), "{file}: no 建成区 in the legend");
+        } else if file.starts_with("maps/district/") {
+            districts += 1;
+            assert!(!has_built_up(m), "{file} is larger than 1:500,000");
+        }
+    }
+    assert_eq!(districts, 6);
+    // 天宁区's middle, in the built-up area on the city map: a 40 px square
+    // keeps its blue area fill between the lines (an opaque fill would leave
+    // none of it), and its darker pixels gather on the 45° lines
+    // x + y = a multiple of the hatching's gap (roads, dots and the name
+    // 常州市 fall anywhere).
+    let entry = map_entry(out, "maps/city.png");
+    let img = decode_png(&out.join("maps/city.png"));
+    let style = riskatlas::styles::map();
+    let (cx, cy) = map_pixel(&index, &entry, 119.99, 31.79);
+    let gap = style.basemap.built_up_gap_mm * 150.0 / 25.4;
+    let fill = img_fill_of(&out.join("geojson/admin_units.geojson"), "320402");
+    let (mut fill_seen, mut on_lines, mut between) = (0, 0, 0);
+    for y in (cy as usize - 20)..(cy as usize + 20) {
+        for x in (cx as usize - 20)..(cx as usize + 20) {
+            let p = &img.2[(y * img.0 as usize + x) * 4..][..3];
+            let luminance = p.iter().map(|&v| f64::from(v)).sum::<f64>() / 3.0;
+            if (0..3).all(|i| (i32::from(p[i]) - i32::from(fill[i])).abs() <= 2) {
+                fill_seen += 1;
+            } else if luminance < 190.0 {
+                // Where the pixel's centre is across the lines: the 40 %
+                // nearest them and the 40 % farthest.
+                let phase = ((x + y + 1) as f64 / gap).fract();
+                on_lines += (phase < 0.2 || phase > 0.8) as usize;
+                between += (0.3..0.7).contains(&phase) as usize;
+            }
+        }
+    }
+    assert!(
+        fill_seen > 200,
+        "the area fill shows at {fill_seen} of 1,600 px"
+    );
+    assert!(
+        on_lines > 100 && on_lines as f64 > 1.5 * between as f64,
+        "{on_lines} darker px on the hatching's lines, {between} between them"
+    );
+}
+
+/// The flat colour a unit's area fill takes on the maps: its grade's tint
+/// over white (`styles/map.toml` [units] fill_alpha).
+fn img_fill_of(units: &Path, code: &str) -> [u8; 3] {
+    let units = read_json(units);
+    let grade = units["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["code"] == code)
+        .and_then(|f| f["properties"]["grade"].as_str())
+        .expect("the unit has a grade")
+        .to_string();
+    let grade = riskatlas::model::Grade::DESCENDING
+        .into_iter()
+        .find(|g| g.as_str() == grade)
+        .expect("one of the four grades");
+    let c = hex_rgb(&riskatlas::styles::grade(grade).fill);
+    let a = riskatlas::styles::map().units.fill_alpha;
+    c.map(|v| (f64::from(v) * a + 255.0 * (1.0 - a)).round() as u8)
+}
+
 /// The example's base layers are on its maps, under the risk data: at the
 /// middle of the bundled roads (away from the furniture) the city map and
 /// a district map show the road grey, and much less so beside them; where

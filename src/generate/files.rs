@@ -62,6 +62,7 @@ const BASE_LAYERS: [&str; 6] = [
     "places",
 ];
 const BASE_CREDIT: &str = "attribution.txt";
+const BASE_KEYS: &str = "layers.toml";
 const UNITS_SHEET: &str = "危险源单元";
 const CHEMICALS_SHEET: &str = "化学品";
 
@@ -785,7 +786,8 @@ fn write_parks(path: &Path, list: &[GenPark]) -> Result<(), WriteError> {
 
 /// Copies the base layers found in `dir` (`<table>.geojson` for each table
 /// of `[basemap]`, and `attribution.txt`) into `to`; returns the project
-/// file's `[basemap]` for them.
+/// file's `[basemap]` for them, each table with the keys `layers.toml`
+/// gives it, if any (`[built_up] max_scale = 500000`).
 fn copy_basemap(dir: &Path, to: &Path) -> Result<String, WriteError> {
     std::fs::create_dir_all(to).map_err(io(to))?;
     let mut toml = String::from("\n[basemap]\n");
@@ -796,6 +798,7 @@ fn copy_basemap(dir: &Path, to: &Path) -> Result<String, WriteError> {
         let quoted = toml::Value::String(text.trim().to_string());
         toml.push_str(&format!("attribution = {quoted}\n"));
     }
+    let extra = base_layer_keys(dir, to)?;
     for layer in BASE_LAYERS {
         let file = format!("{layer}.geojson");
         let from = dir.join(&file);
@@ -807,8 +810,31 @@ fn copy_basemap(dir: &Path, to: &Path) -> Result<String, WriteError> {
         toml.push_str(&format!(
             "\n[basemap.{layer}]\npath = \"{BASEMAP}/{file}\"\ncrs = \"wgs84\"\n"
         ));
+        if let Some(toml::Value::Table(keys)) = extra.get(layer) {
+            for (key, value) in keys {
+                toml.push_str(&format!("{key} = {value}\n"));
+            }
+        }
     }
     Ok(toml)
+}
+
+/// The basemap folder's `layers.toml`: further keys for each layer's table
+/// (empty when there is none); copied into `to`, so that a data set evolved
+/// from this one keeps them.
+fn base_layer_keys(dir: &Path, to: &Path) -> Result<toml::Table, WriteError> {
+    let path = dir.join(BASE_KEYS);
+    if !path.is_file() {
+        return Ok(toml::Table::new());
+    }
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    atomic_write(&to.join(BASE_KEYS), |w| w.write_all(text.as_bytes()))?;
+    text.parse::<toml::Table>().map_err(|e| {
+        io(&path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.to_string(),
+        ))
+    })
 }
 
 /// The project file for the generated inputs, every mapping spelt out.

@@ -268,6 +268,7 @@ struct RawInput {
     y: Option<String>,
     #[serde(default)]
     fields: BTreeMap<String, String>,
+    max_scale: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -976,6 +977,9 @@ pub struct InputSpec {
     /// Logical field → source column, for every logical field of the kind
     /// (unmapped fields default to a column of the same name).
     pub columns: Vec<(&'static str, String, bool)>,
+    /// A base layer's `max_scale`: drawn only on maps of 1:N or smaller
+    /// (N at least this), for data too coarse to show closer.
+    pub max_scale: Option<f64>,
 }
 
 impl InputSpec {
@@ -990,6 +994,7 @@ impl InputSpec {
             x: None,
             y: None,
             fields: BTreeMap::from([("code".to_string(), "adcode".to_string())]),
+            max_scale: None,
         };
         validate_input(InputKind::AdminUnits, &raw, Path::new(""))
             .expect("the built-in mapping is valid")
@@ -1345,6 +1350,17 @@ fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputS
             ));
         }
     }
+    match raw.max_scale {
+        Some(_) if !kind.is_base() => {
+            return Err("max_scale is for the base layers ([basemap.…]) only".into())
+        }
+        Some(n) if !(n.is_finite() && n >= 1.0) => {
+            return Err(format!(
+                "max_scale = {n} is not a scale denominator: give N of 1:N, e.g. max_scale = 500000"
+            ))
+        }
+        _ => {}
+    }
     let columns = known
         .iter()
         .map(|&(field, required)| {
@@ -1366,6 +1382,7 @@ fn validate_input(kind: InputKind, raw: &RawInput, base: &Path) -> Result<InputS
         encoding: raw.encoding.clone(),
         xy_columns,
         columns,
+        max_scale: raw.max_scale,
     })
 }
 
@@ -1494,6 +1511,32 @@ y = "lat"
             .unwrap_err()
             .to_string();
         assert!(err.contains("enterprisez"), "{err}");
+    }
+
+    #[test]
+    fn a_base_layer_may_be_kept_off_large_scale_maps() {
+        let text = format!(
+            "{MINIMAL}[basemap.built_up]\npath = \"base/urban.geojson\"\nmax_scale = 500000\n"
+        );
+        let p = Project::parse(&text, Path::new("p.toml")).unwrap();
+        assert_eq!(p.inputs[&InputKind::BaseBuiltUp].max_scale, Some(500_000.0));
+        assert_eq!(p.inputs[&InputKind::Enterprises].max_scale, None);
+        let zero = text.replace("500000", "0");
+        let err = Project::parse(&zero, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[basemap.built_up]") && err.contains("max_scale"),
+            "{err}"
+        );
+        let on_input = MINIMAL.replace("y = \"lat\"\n", "y = \"lat\"\nmax_scale = 500000\n");
+        let err = Project::parse(&on_input, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[inputs.enterprises]") && err.contains("base layers"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -299,6 +299,9 @@ struct Page<'f> {
     /// The mask of the frame it was made for, kept between drawings: a
     /// page-sized mask made per polygon was a good part of a map's time.
     clip_cache: Option<Clip>,
+    /// The scale (1:N) that decides which base layers a `max_scale` leaves
+    /// out, settled with the legend; 0 until then (all of them left out).
+    base_denominator: f64,
     /// Where the furniture goes, once the layout is planned.
     placement: Option<Placement>,
     /// What `maps.json` says of the map: its title, scale, furniture boxes
@@ -379,6 +382,7 @@ impl<'f> Page<'f> {
             taken: Vec::new(),
             labelled: Default::default(),
             clip_cache: None,
+            base_denominator: 0.0,
             placement: None,
             info: MapInfo::default(),
         })
@@ -1911,7 +1915,8 @@ pub fn city_map(data: &MapData, style: &MapStyle, font: &FontVec) -> Result<Draw
         cells: grid_codes_in(&data.grid, min, max),
     };
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
-    legend.section("底图", base::legend_entries(&data.base, min, max));
+    base::settle_scale(&mut page, min, max);
+    legend.section("底图", base::legend_entries(&page, &data.base, min, max));
     legend.notes.extend(notes);
     let inset = city_inset(&page, data);
     let view = plan_map(
@@ -1996,7 +2001,8 @@ fn district_map(
         cells: grid_codes_in(&data.grid, min, max),
     };
     let mut legend = risk_legend(&page, &shown, &data.grid_thresholds);
-    legend.section("底图", base::legend_entries(&data.base, min, max));
+    base::settle_scale(&mut page, min, max);
+    legend.section("底图", base::legend_entries(&page, &data.base, min, max));
     legend.notes.extend(notes);
     let inset = Some(inset_size(&page));
     let view = plan_map(
@@ -2212,7 +2218,7 @@ pub fn enterprise_map(
     let (right, top) = view.metric(frame.r, frame.t);
     legend.section(
         "底图",
-        base::local_legend_entries(&data.base, [left, bottom], [right, top]),
+        base::local_legend_entries(&page, &data.base, [left, bottom], [right, top]),
     );
     draw_furniture(&mut page, &view, &legend, &title_text);
     draw_site(&mut page, &view, e);

@@ -65,6 +65,34 @@ pub struct BaseMap {
     pub attribution: Option<String>,
     /// The raster tile package, when given.
     pub tiles: Option<TileLayer>,
+    /// Each layer's `max_scale` (by [`BaseLayer`]): drawn only on maps of
+    /// 1:N or smaller, N at least this.
+    pub max_scale: [Option<f64>; 6],
+}
+
+/// A base layer, for its `max_scale`.
+#[derive(Debug, Clone, Copy)]
+pub enum BaseLayer {
+    /// `[basemap.surroundings]`.
+    Surroundings,
+    /// `[basemap.built_up]`.
+    BuiltUp,
+    /// `[basemap.water]`.
+    Water,
+    /// `[basemap.railways]`.
+    Railways,
+    /// `[basemap.roads]`.
+    Roads,
+    /// `[basemap.places]`.
+    Places,
+}
+
+impl BaseMap {
+    /// Whether `layer` is drawn on this page, at the scale its legend
+    /// settled (see [`legend_entries`]).
+    fn shows(&self, page: &Page, layer: BaseLayer) -> bool {
+        self.max_scale[layer as usize].is_none_or(|n| page.base_denominator >= n)
+    }
 }
 
 /// A raster tile package to draw: Web Mercator tiles on `crs`'s datum.
@@ -81,17 +109,33 @@ pub struct TileLayer {
 /// places named, finer roads.
 const SMALL_SCALE: f64 = 300_000.0;
 
+/// Settles the scale that decides which base layers a `max_scale` leaves
+/// out of a map of `[min, max]` (metric): the map's fit to the page before
+/// the legend takes its corner (as the points' thinning does), so that the
+/// legend, made before the layout, and the map agree. A page that never
+/// settles it draws none of those layers.
+pub(super) fn settle_scale(page: &mut Page, min: [f64; 2], max: [f64; 2]) {
+    page.base_denominator =
+        page.px_per_mm * 1000.0 / View::fit(min, max, super::map_body(page)).scale;
+}
+
 /// The layers drawn within `[min, max]` (metric), as legend entries:
 /// 周边地区, 建成区, 水域, 河流, 铁路, 道路.
-pub(super) fn legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2]) -> Vec<Entry> {
+pub(super) fn legend_entries(
+    page: &Page,
+    base: &BaseMap,
+    min: [f64; 2],
+    max: [f64; 2],
+) -> Vec<Entry> {
     use geo::Intersects;
     let mut entries = Vec::new();
     let frame = rect(min, max);
-    if base.surroundings.iter().any(|s| s.area.intersects(&frame)) {
+    let shown = base.shows(page, BaseLayer::Surroundings);
+    if shown && base.surroundings.iter().any(|s| s.area.intersects(&frame)) {
         let c = colour(&super::styles::map().basemap.surroundings, 1.0);
         entries.push(entry(fill_swatch(c), "周边地区", c));
     }
-    entries.extend(local_legend_entries(base, min, max));
+    entries.extend(local_legend_entries(page, base, min, max));
     entries
 }
 
@@ -104,31 +148,37 @@ fn rect(min: [f64; 2], max: [f64; 2]) -> geo::Rect<f64> {
 
 /// [`legend_entries`] but the surroundings, for a map that leaves them out
 /// (an enterprise's, where the exposure surface covers the land around).
-pub(super) fn local_legend_entries(base: &BaseMap, min: [f64; 2], max: [f64; 2]) -> Vec<Entry> {
+pub(super) fn local_legend_entries(
+    page: &Page,
+    base: &BaseMap,
+    min: [f64; 2],
+    max: [f64; 2],
+) -> Vec<Entry> {
     use geo::Intersects;
     let s = &super::styles::map().basemap;
     let frame = rect(min, max);
     let any_area = |areas: &[MultiPolygon<f64>]| areas.iter().any(|m| m.intersects(&frame));
     let any_line =
         |mut lines: std::slice::Iter<'_, BaseLine>| lines.any(|l| l.line.intersects(&frame));
+    let shows = |layer| base.shows(page, layer);
     let mut entries = Vec::new();
-    if any_area(&base.built_up) {
+    if shows(BaseLayer::BuiltUp) && any_area(&base.built_up) {
         let c = colour(&s.built_up, 1.0);
         entries.push(entry(hatch_swatch(), "建成区", c));
     }
-    if any_area(&base.water_areas) {
+    if shows(BaseLayer::Water) && any_area(&base.water_areas) {
         let c = colour(&s.water, 1.0);
         entries.push(entry(fill_swatch(c), "水域", c));
     }
-    if any_line(base.water_lines.iter()) {
+    if shows(BaseLayer::Water) && any_line(base.water_lines.iter()) {
         let c = colour(&s.river, 1.0);
         entries.push(entry(line_swatch(LineKind::River), "河流、运河", c));
     }
-    if base.railways.iter().any(|l| l.intersects(&frame)) {
+    if shows(BaseLayer::Railways) && base.railways.iter().any(|l| l.intersects(&frame)) {
         let c = colour(&s.railway, 1.0);
         entries.push(entry(line_swatch(LineKind::Railway), "铁路", c));
     }
-    if any_line(base.roads.iter()) {
+    if shows(BaseLayer::Roads) && any_line(base.roads.iter()) {
         let c = colour(&s.road, 1.0);
         entries.push(entry(line_swatch(LineKind::Road), "道路", c));
     }
@@ -180,7 +230,8 @@ pub(super) fn draw_all(page: &mut Page, view: &View, base: &BaseMap) {
 pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
     let outline = (colour(&s.surroundings_outline, 1.0), page.mm(0.25));
-    for a in &base.surroundings {
+    let shown = base.shows(page, BaseLayer::Surroundings);
+    for a in base.surroundings.iter().filter(|_| shown) {
         page.polygon(
             view,
             &a.area,
@@ -196,7 +247,8 @@ pub(super) fn draw_local_areas(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
     let (gap, width) = (page.mm(s.built_up_gap_mm), page.mm(s.built_up_mm));
     let clip = page.clip();
-    for m in &base.built_up {
+    let shown = base.shows(page, BaseLayer::BuiltUp);
+    for m in base.built_up.iter().filter(|_| shown) {
         if let Some(path) = hatch_path(view, m, gap, page.frame) {
             page.canvas
                 .stroke(&path, colour(&s.built_up, 1.0), width, None, clip.as_ref());
@@ -204,7 +256,8 @@ pub(super) fn draw_local_areas(page: &mut Page, view: &View, base: &BaseMap) {
     }
     page.keep_clip(clip);
     let outline = (colour(&s.river, 1.0), page.mm(s.shore_mm));
-    for m in &base.water_areas {
+    let shown = base.shows(page, BaseLayer::Water);
+    for m in base.water_areas.iter().filter(|_| shown) {
         page.polygon(view, m, Some(colour(&s.water, 1.0)), Some(outline));
     }
 }
@@ -216,17 +269,23 @@ pub(super) fn draw_lines(page: &mut Page, view: &View, base: &BaseMap) {
     draw_tiles(page, view, base);
     let small = denominator(page, view) > SMALL_SCALE;
     let clip = page.clip();
-    for l in &base.water_lines {
+    let shows = |layer| base.shows(page, layer);
+    let (water, railways, roads) = (
+        shows(BaseLayer::Water),
+        shows(BaseLayer::Railways),
+        shows(BaseLayer::Roads),
+    );
+    for l in base.water_lines.iter().filter(|_| water) {
         if let Some(path) = line_path(view, &l.line) {
             stroke_line(page, &path, LineKind::River, l.major, clip.as_ref());
         }
     }
-    for l in &base.railways {
+    for l in base.railways.iter().filter(|_| railways) {
         if let Some(path) = line_path(view, l) {
             stroke_line(page, &path, LineKind::Railway, false, clip.as_ref());
         }
     }
-    for l in &base.roads {
+    for l in base.roads.iter().filter(|_| roads) {
         if let Some(path) = line_path(view, &l.line) {
             stroke_line(
                 page,
@@ -390,7 +449,8 @@ pub(super) fn label_local_places(page: &mut Page, view: &View, base: &BaseMap) {
     let size = page.pt(page.style.text.small_pt);
     let dot = page.mm(s.place_mm);
     let ink = colour(&s.place, 1.0);
-    for p in base.places.iter().filter(|p| p.rank <= max_rank) {
+    let shown = base.shows(page, BaseLayer::Places);
+    for p in base.places.iter().filter(|p| shown && p.rank <= max_rank) {
         if page.labelled.contains(&p.name) {
             continue;
         }
@@ -420,7 +480,8 @@ fn label_surroundings(page: &mut Page, view: &View, base: &BaseMap) {
     let (l, t) = view.metric(f.l, f.t);
     let (r, b) = view.metric(f.r, f.b);
     let frame = geo::Rect::new(geo::coord! { x: l, y: b }, geo::coord! { x: r, y: t });
-    for a in &base.surroundings {
+    let shown = base.shows(page, BaseLayer::Surroundings);
+    for a in base.surroundings.iter().filter(|_| shown) {
         let Some(name) = &a.name else { continue };
         if page.labelled.contains(name)
             || !a

@@ -346,7 +346,8 @@ pub fn city_coverage_map(
     let shown = Shown::within(c, None).thinned(&page, &outlines, (min, max));
     let name = title(data, &data.area_name, "应急资源分布与覆盖图");
     let mut legend = coverage_legend(&page, c, &shown, &units);
-    legend.section("底图", base::legend_entries(&data.base, min, max));
+    base::settle_scale(&mut page, min, max);
+    legend.section("底图", base::legend_entries(&page, &data.base, min, max));
     let inset = city_inset(&page, data);
     let view = plan_map(&mut page, &outlines, (min, max), &name, &legend, inset);
     let city = data.city.as_ref().map(|u| &u.boundary);
@@ -389,7 +390,8 @@ pub fn district_coverage_map(
     let name = format!("{}{}", data.area_name, unit.name);
     let name = title(data, &name, "应急资源分布与覆盖图");
     let mut legend = coverage_legend(&page, c, &shown, &[]);
-    legend.section("底图", base::legend_entries(&data.base, min, max));
+    base::settle_scale(&mut page, min, max);
+    legend.section("底图", base::legend_entries(&page, &data.base, min, max));
     let inset = Some(inset_size(&page));
     let view = plan_map(
         &mut page,

@@ -450,7 +450,8 @@ pub fn city_danger_map(
         .filter(|d| shown.contains(&DangerClass::of(d)))
         .collect();
     let mut legend = danger_legend(&page, &dangers, &units, &shown);
-    legend.section("底图", base::legend_entries(&data.base, min, max));
+    base::settle_scale(&mut page, min, max);
+    legend.section("底图", base::legend_entries(&page, &data.base, min, max));
     let right = table_left(&page, &late);
     let inset = city_inset(&page, data);
     let view = plan_map_left_of(
@@ -499,7 +500,8 @@ pub fn district_danger_map(
     let name = format!("{}{}", data.area_name, unit.name);
     let title_text = title(data, &name, "重大事故隐患分布图");
     let mut legend = danger_legend(&page, dangers, &[], &DangerClass::IMPORTANCE);
-    legend.section("底图", base::legend_entries(&data.base, min, max));
+    base::settle_scale(&mut page, min, max);
+    legend.section("底图", base::legend_entries(&page, &data.base, min, max));
     let right = table_left(&page, &late);
     let inset = Some(inset_size(&page));
     let view = plan_map_left_of(

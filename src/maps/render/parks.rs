@@ -116,7 +116,10 @@ pub fn park_map(
         };
         let mut legend = risk_legend(page, &shown, &data.grid_thresholds);
         legend.section("化工园区", vec![park_entry(page)]);
-        legend.section("底图", base::legend_entries(&data.base, env.0, env.1));
+        legend.section(
+            "底图",
+            base::legend_entries(&page, &data.base, env.0, env.1),
+        );
         legend
     };
     // The enterprises and major hazard sources where `keep` holds.
@@ -129,6 +132,7 @@ pub fn park_map(
             .collect();
         (points, hazards)
     };
+    base::settle_scale(&mut page, env.0, env.1);
     let (points, hazards) = pick(&in_env);
     let legend = legend_of(&page, &points, &hazards);
     let extra = Some(findings_size(&page, park));
