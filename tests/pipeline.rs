@@ -2082,7 +2082,7 @@ fn built_up_areas_are_hatched_on_the_city_maps_only() {
                 // Where the pixel's centre is across the lines: the 40 %
                 // nearest them and the 40 % farthest.
                 let phase = ((x + y + 1) as f64 / gap).fract();
-                on_lines += (phase < 0.2 || phase > 0.8) as usize;
+                on_lines += !(0.2..=0.8).contains(&phase) as usize;
                 between += (0.3..0.7).contains(&phase) as usize;
             }
         }

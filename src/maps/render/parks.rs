@@ -116,10 +116,7 @@ pub fn park_map(
         };
         let mut legend = risk_legend(page, &shown, &data.grid_thresholds);
         legend.section("化工园区", vec![park_entry(page)]);
-        legend.section(
-            "底图",
-            base::legend_entries(&page, &data.base, env.0, env.1),
-        );
+        legend.section("底图", base::legend_entries(page, &data.base, env.0, env.1));
         legend
     };
     // The enterprises and major hazard sources where `keep` holds.
