@@ -131,8 +131,8 @@ pub fn plan(
         .filter(|b| b.r - b.l > 50.0 && b.b - b.t > 50.0)
     {
         let view = View::fit_within(min, max, b, page.frame);
-        let mask = area_mask(page, &view, area);
-        let total = covered(&mask, page.frame).max(1) as f64;
+        let mask = Coverage::new(&area_mask(page, &view, area));
+        let total = mask.count(page.frame).max(1) as f64;
         let Some((hidden, placement)) = place(page, &mask, furniture, space) else {
             continue;
         };
@@ -202,7 +202,7 @@ fn default_placement(page: &Page, f: &Furniture, title: Space) -> Placement {
 /// The best assignment of the furniture to distinct corners: the fewest
 /// pixels of the area hidden, the conventional corners breaking ties;
 /// `None` when every assignment has two boxes overlapping.
-fn place(page: &Page, mask: &Mask, f: &Furniture, title: Space) -> Option<(u64, Placement)> {
+fn place(page: &Page, mask: &Coverage, f: &Furniture, title: Space) -> Option<(u64, Placement)> {
     let sizes = [
         Some(f.legend),
         Some(scale_bar_size(page)),
@@ -224,7 +224,7 @@ fn place(page: &Page, mask: &Mask, f: &Furniture, title: Space) -> Option<(u64, 
         if clash {
             continue;
         }
-        let hidden: u64 = placed.iter().map(|r| covered(mask, *r)).sum();
+        let hidden: u64 = placed.iter().map(|r| mask.count(*r)).sum();
         let moved = perm
             .iter()
             .zip(DEFAULT)
@@ -279,20 +279,43 @@ pub fn area_mask(page: &Page, view: &View, area: &[&MultiPolygon<f64>]) -> Mask 
     mask
 }
 
-/// How many pixels of `mask` inside `r` are set.
-pub fn covered(mask: &Mask, r: Rect) -> u64 {
-    let (w, h) = (mask.width() as i64, mask.height() as i64);
-    let x0 = (r.l.floor() as i64).clamp(0, w);
-    let x1 = (r.r.ceil() as i64).clamp(x0, w);
-    let y0 = (r.t.floor() as i64).clamp(0, h);
-    let y1 = (r.b.ceil() as i64).clamp(y0, h);
-    let data = mask.data();
-    (y0..y1)
-        .map(|y| {
-            let row = &data[(y * w + x0) as usize..(y * w + x1) as usize];
-            row.iter().filter(|v| **v > 0).count() as u64
-        })
-        .sum()
+/// A mask's set pixels counted above and to the left of each pixel (a
+/// summed-area table): the layout asks how much of the area each of
+/// hundreds of boxes covers, and each answer is then four lookups instead
+/// of a scan of the box.
+pub struct Coverage {
+    w: usize,
+    h: usize,
+    /// `(w + 1) × (h + 1)`: `sums[y * (w + 1) + x]` counts the set pixels
+    /// left of column x and above row y.
+    sums: Vec<u32>,
+}
+
+impl Coverage {
+    /// The table of `mask`.
+    pub fn new(mask: &Mask) -> Coverage {
+        let (w, h) = (mask.width() as usize, mask.height() as usize);
+        let mut sums = vec![0u32; (w + 1) * (h + 1)];
+        for (y, row) in mask.data().chunks_exact(w).enumerate() {
+            let mut run = 0u32;
+            for (x, &v) in row.iter().enumerate() {
+                run += u32::from(v > 0);
+                sums[(y + 1) * (w + 1) + x + 1] = sums[y * (w + 1) + x + 1] + run;
+            }
+        }
+        Coverage { w, h, sums }
+    }
+
+    /// How many of the mask's pixels inside `r` are set.
+    pub fn count(&self, r: Rect) -> u64 {
+        let (w, h) = (self.w as i64, self.h as i64);
+        let x0 = (r.l.floor() as i64).clamp(0, w) as usize;
+        let x1 = (r.r.ceil() as i64).clamp(x0 as i64, w) as usize;
+        let y0 = (r.t.floor() as i64).clamp(0, h) as usize;
+        let y1 = (r.b.ceil() as i64).clamp(y0 as i64, h) as usize;
+        let at = |x: usize, y: usize| u64::from(self.sums[y * (self.w + 1) + x]);
+        at(x1, y1) + at(x0, y0) - at(x0, y1) - at(x1, y0)
+    }
 }
 
 #[cfg(test)]
@@ -355,6 +378,47 @@ mod tests {
         let Coord { x: x1, y: y1 } = b.max();
         let view = plan(&mut page, &[area], ([x0, y0], [x1, y1]), space, &furniture);
         (view, page.placement.expect("a placement"))
+    }
+
+    #[test]
+    fn a_box_counts_the_same_from_the_table_as_by_a_scan() {
+        let mut mask = Mask::new(300, 200).unwrap();
+        let circle = tiny_skia::PathBuilder::from_circle(140.0, 90.0, 70.0).unwrap();
+        mask.fill_path(&circle, FillRule::Winding, true, Transform::identity());
+        let table = Coverage::new(&mask);
+        let scan = |r: Rect| -> u64 {
+            let (x0, x1) = (r.l.floor().clamp(0.0, 300.0), r.r.ceil().clamp(0.0, 300.0));
+            let (y0, y1) = (r.t.floor().clamp(0.0, 200.0), r.b.ceil().clamp(0.0, 200.0));
+            let mut n = 0;
+            for y in y0 as usize..y1 as usize {
+                for x in x0 as usize..x1.max(x0) as usize {
+                    n += u64::from(mask.data()[y * 300 + x] > 0);
+                }
+            }
+            n
+        };
+        let mut seed = 11u64;
+        let mut next = |n: f32| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 40) as f32 / (1u64 << 24) as f32 * n - 20.0
+        };
+        for _ in 0..500 {
+            let (l, t) = (next(340.0), next(240.0));
+            let r = Rect {
+                l,
+                t,
+                r: l + next(200.0).abs(),
+                b: t + next(150.0).abs(),
+            };
+            assert_eq!(table.count(r), scan(r), "{r:?}");
+        }
+        let whole = Rect {
+            l: 0.0,
+            t: 0.0,
+            r: 300.0,
+            b: 200.0,
+        };
+        assert!(table.count(whole) > 15_000, "the circle's ~15,400 px");
     }
 
     #[test]
