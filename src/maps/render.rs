@@ -2439,17 +2439,20 @@ fn draw_locator(page: &mut Page, others: &[&MultiPolygon<f64>], shown: &[&MultiP
     let saved = page.frame;
     page.frame = inner;
     let outline = Some((colour(&page.style.inset.outline, 1.0), 0.8));
+    // At the inset's scale a province's boundaries have many vertices per
+    // pixel: a quarter of a pixel is as fine as it shows.
+    let fine = |m: &MultiPolygon<f64>| geo::Simplify::simplify(m, 0.25 / view.scale);
     for m in others {
         page.polygon(
             &view,
-            m,
+            &fine(m),
             Some(colour(&page.style.inset.other_fill, 1.0)),
             outline,
         );
     }
     let highlight = grade_colour(Grade::Red, page.style.inset.highlight_alpha);
     for m in shown {
-        page.polygon(&view, m, Some(highlight), outline);
+        page.polygon(&view, &fine(m), Some(highlight), outline);
     }
     page.frame = saved;
     page.taken.push(r);

@@ -345,6 +345,7 @@ fn convert(path: &tiny_skia::Path, keep: Rect, closed: bool) -> Option<krilla::g
                 thin(run);
                 add_ring(pb, &clip_ring(run, keep));
             } else if shut && run.iter().all(inside) {
+                thin(run);
                 add_ring(pb, run);
             } else {
                 if shut && !run.is_empty() {
