@@ -302,6 +302,10 @@ struct Page<'f> {
     /// The scale (1:N) that decides which base layers a `max_scale` leaves
     /// out, settled with the legend; 0 until then (all of them left out).
     base_denominator: f64,
+    /// Each glyph's outline, read from the font once per page: Noto's CFF
+    /// outlines are parsed anew on every read, and a page draws the same
+    /// few hundred characters thousands of times.
+    outlines: std::collections::HashMap<ab_glyph::GlyphId, Option<ab_glyph::Outline>>,
     /// Where the furniture goes, once the layout is planned.
     placement: Option<Placement>,
     /// What `maps.json` says of the map: its title, scale, furniture boxes
@@ -383,6 +387,7 @@ impl<'f> Page<'f> {
             labelled: Default::default(),
             clip_cache: None,
             base_denominator: 0.0,
+            outlines: Default::default(),
             placement: None,
             info: MapInfo::default(),
         })
@@ -595,9 +600,12 @@ impl<'f> Page<'f> {
                 id.with_scale_and_position(PxScale::from(size_px), ab_glyph::point(pen, baseline));
             pen += f.h_advance(id);
             prev = Some(id);
-            let Some(outline) = self.font.outline_glyph(glyph) else {
+            let font = self.font;
+            let unscaled = self.outlines.entry(id).or_insert_with(|| font.outline(id));
+            let Some(unscaled) = unscaled.clone() else {
                 continue;
             };
+            let outline = ab_glyph::OutlinedGlyph::new(glyph, unscaled, f.scale_factor());
             let b = outline.px_bounds();
             let pixels = self.canvas.pixmap.pixels_mut();
             outline.draw(|gx, gy, cov| {
