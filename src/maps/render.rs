@@ -450,12 +450,32 @@ impl<'f> Page<'f> {
         {
             return;
         }
+        // A unit around a district map reaches far beyond its frame: its
+        // rings are cut to the frame (grown by the outline's reach), so the
+        // rasteriser works through only what can show.
+        let keep = Rect {
+            l: f.l - reach,
+            t: f.t - reach,
+            r: f.r + reach,
+            b: f.b + reach,
+        };
+        let bounds = Rect {
+            l: b.left(),
+            t: b.top(),
+            r: b.right(),
+            b: b.bottom(),
+        };
+        let (fill_path, stroke_path) = if bounds.inside(&keep) {
+            (Some(path.clone()), Some(path))
+        } else {
+            cut_to(&path, keep)
+        };
         let clip = self.clip();
-        if let Some(c) = fill {
-            self.canvas.fill(&path, c, FillRule::EvenOdd, clip.as_ref());
+        if let (Some(c), Some(path)) = (fill, &fill_path) {
+            self.canvas.fill(path, c, FillRule::EvenOdd, clip.as_ref());
         }
-        if let Some((c, w)) = stroke {
-            self.canvas.stroke(&path, c, w, None, clip.as_ref());
+        if let (Some((c, w)), Some(path)) = (stroke, &stroke_path) {
+            self.canvas.stroke(path, c, w, None, clip.as_ref());
         }
         self.keep_clip(clip);
     }
@@ -684,6 +704,59 @@ impl<'f> Page<'f> {
             info: self.info,
         }
     }
+}
+
+/// A path of closed rings cut to `keep`: for a fill, each ring clipped to
+/// it (Sutherland–Hodgman, which leaves what lies inside as it was); for
+/// an outline, the runs of each ring's segments that reach it.
+fn cut_to(
+    path: &tiny_skia::Path,
+    keep: Rect,
+) -> (Option<tiny_skia::Path>, Option<tiny_skia::Path>) {
+    let mut rings: Vec<Vec<(f32, f32)>> = Vec::new();
+    for seg in path.segments() {
+        match seg {
+            tiny_skia::PathSegment::MoveTo(p) => rings.push(vec![(p.x, p.y)]),
+            tiny_skia::PathSegment::LineTo(p) => {
+                if let Some(r) = rings.last_mut() {
+                    r.push((p.x, p.y));
+                }
+            }
+            _ => {}
+        }
+    }
+    let (mut fills, mut lines) = (PathBuilder::new(), PathBuilder::new());
+    let add = |pb: &mut PathBuilder, run: &[(f32, f32)]| {
+        for (i, &(x, y)) in run.iter().enumerate() {
+            if i == 0 {
+                pb.move_to(x, y);
+            } else {
+                pb.line_to(x, y);
+            }
+        }
+    };
+    for mut ring in rings {
+        // A ring with a vertex beyond `keep` is opened there, so that no
+        // cut falls where its outline turns a corner on the page.
+        let Some(out) = ring.iter().position(|&(x, y)| !keep.holds(x, y)) else {
+            add(&mut fills, &ring);
+            fills.close();
+            add(&mut lines, &ring);
+            lines.close();
+            continue;
+        };
+        let clipped = pdf::clip_ring(&ring, keep);
+        if clipped.len() >= 3 {
+            add(&mut fills, &clipped);
+            fills.close();
+        }
+        ring.rotate_left(out);
+        ring.push(ring[0]);
+        for part in pdf::split_line(&ring, keep) {
+            add(&mut lines, &part);
+        }
+    }
+    (fills.finish(), lines.finish())
 }
 
 /// The rings of `polygons` as one pixel path in this view (for an even-odd

@@ -460,7 +460,7 @@ fn add_line(pb: &mut PathBuilder, line: &[(f32, f32)]) {
 }
 
 /// A ring clipped to `r` (Sutherland–Hodgman against its four sides).
-fn clip_ring(ring: &[(f32, f32)], r: Rect) -> Vec<(f32, f32)> {
+pub(super) fn clip_ring(ring: &[(f32, f32)], r: Rect) -> Vec<(f32, f32)> {
     type Side = (
         fn((f32, f32), Rect) -> bool,
         fn((f32, f32), (f32, f32), Rect) -> (f32, f32),
@@ -507,7 +507,7 @@ fn clip_ring(ring: &[(f32, f32)], r: Rect) -> Vec<(f32, f32)> {
 }
 
 /// A line split into the runs of its segments that touch `r`.
-fn split_line(line: &[(f32, f32)], r: Rect) -> Vec<Vec<(f32, f32)>> {
+pub(super) fn split_line(line: &[(f32, f32)], r: Rect) -> Vec<Vec<(f32, f32)>> {
     let touches = |a: (f32, f32), b: (f32, f32)| {
         a.0.max(b.0) >= r.l && a.0.min(b.0) <= r.r && a.1.max(b.1) >= r.t && a.1.min(b.1) <= r.b
     };
