@@ -2946,6 +2946,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_ring_beyond_the_frame_is_cut_to_it() {
+        let keep = Rect {
+            l: 0.0,
+            t: 0.0,
+            r: 100.0,
+            b: 100.0,
+        };
+        // A square from (50, 50) to (250, 250): three of its corners are
+        // off the page; a small square wholly on it.
+        let mut pb = PathBuilder::new();
+        pb.move_to(50.0, 50.0);
+        for (x, y) in [(250.0, 50.0), (250.0, 250.0), (50.0, 250.0)] {
+            pb.line_to(x, y);
+        }
+        pb.close();
+        pb.move_to(10.0, 10.0);
+        for (x, y) in [(20.0, 10.0), (20.0, 20.0)] {
+            pb.line_to(x, y);
+        }
+        pb.close();
+        let (fill, lines) = cut_to(&pb.finish().unwrap(), keep);
+        let points = |p: &tiny_skia::Path| -> Vec<(f32, f32)> {
+            p.points().iter().map(|p| (p.x, p.y)).collect()
+        };
+        let fill = points(&fill.expect("a fill"));
+        assert!(fill.iter().all(|&(x, y)| keep.holds(x, y)), "{fill:?}");
+        assert!(fill.contains(&(50.0, 50.0)) && fill.contains(&(100.0, 100.0)));
+        assert!(fill.contains(&(10.0, 10.0)), "the small square as it was");
+        // The outline keeps the two sides that cross the page, unbroken at
+        // the corner (50, 50), and leaves the far ones out.
+        let lines = lines.expect("an outline");
+        let runs: Vec<Vec<(f32, f32)>> = lines.segments().fold(Vec::new(), |mut runs, seg| {
+            match seg {
+                tiny_skia::PathSegment::MoveTo(p) => runs.push(vec![(p.x, p.y)]),
+                tiny_skia::PathSegment::LineTo(p) => runs.last_mut().unwrap().push((p.x, p.y)),
+                _ => {}
+            }
+            runs
+        });
+        let big: Vec<&Vec<(f32, f32)>> = runs
+            .iter()
+            .filter(|r| !r.is_empty() && r[0] != (10.0, 10.0))
+            .collect();
+        assert_eq!(big.len(), 1, "{runs:?}");
+        assert_eq!(big[0], &vec![(50.0, 250.0), (50.0, 50.0), (250.0, 50.0)]);
+    }
+
+    #[test]
     fn a_long_title_breaks_before_its_year_and_fits() {
         let font = load_font(None).expect("the default CJK font");
         let style = MapStyle::new(&MapOptions::default());
