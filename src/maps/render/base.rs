@@ -88,8 +88,8 @@ pub enum BaseLayer {
 }
 
 impl BaseMap {
-    /// Whether `layer` is drawn on this page, at the scale its legend
-    /// settled (see [`legend_entries`]).
+    /// Whether `layer` is drawn on this page, at the scale
+    /// [`settle_scale`] settled for it.
     fn shows(&self, page: &Page, layer: BaseLayer) -> bool {
         self.max_scale[layer as usize].is_none_or(|n| page.base_denominator >= n)
     }
