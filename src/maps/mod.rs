@@ -146,6 +146,7 @@ pub fn map_data(
         base: BaseMap::default(),
         epsg: metric.epsg,
         exposure: None,
+        inset_units: Default::default(),
     };
     data.base = base_map(project, loaded, metric, &study_area(&data));
     // The enterprise maps draw E exactly from its sources.

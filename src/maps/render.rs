@@ -10,6 +10,7 @@
 //! priority first. Styling comes from `styles/` (palette and map style).
 //! Maps are rendered in parallel and byte-identically from run to run.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -892,6 +893,41 @@ pub struct MapData {
     /// The exposure's sources, for the enterprise maps' exact surface;
     /// `None` when no enterprise map is made.
     pub exposure: Option<ExposureField>,
+    /// The units simplified for the district maps' locator insets (see
+    /// [`MapData::inset_unit`]), with the scale they were simplified for.
+    pub inset_units: std::sync::OnceLock<(f64, Vec<MultiPolygon<f64>>)>,
+}
+
+impl MapData {
+    /// Unit boundary `m` simplified to a quarter pixel at an inset's
+    /// `scale` (px per metre): every district map's inset has the same
+    /// scale, so the units are simplified once, by the first; any other
+    /// polygon or scale is simplified anew.
+    fn inset_unit<'d>(
+        &'d self,
+        m: &'d MultiPolygon<f64>,
+        scale: f64,
+    ) -> Cow<'d, MultiPolygon<f64>> {
+        let (at, units) = self.inset_units.get_or_init(|| {
+            let units = self
+                .units
+                .iter()
+                .map(|u| locator_simplified(&u.boundary, scale))
+                .collect();
+            (scale, units)
+        });
+        match self.units.iter().position(|u| std::ptr::eq(&u.boundary, m)) {
+            Some(i) if *at == scale => Cow::Borrowed(&units[i]),
+            _ => Cow::Owned(locator_simplified(m, scale)),
+        }
+    }
+}
+
+/// A polygon simplified for a locator inset at `scale` (px per metre): at
+/// that scale a province's boundaries have many vertices per pixel, and a
+/// quarter of a pixel is as fine as it shows.
+fn locator_simplified(m: &MultiPolygon<f64>, scale: f64) -> MultiPolygon<f64> {
+    geo::Simplify::simplify(m, 0.25 / scale)
 }
 
 /// What E is made of: the sources and how their terms add up.
@@ -2476,7 +2512,9 @@ fn draw_inset(page: &mut Page, data: &MapData, unit: &MapUnit) {
         .filter(|u| u.code != unit.code)
         .map(|u| &u.boundary)
         .collect();
-    draw_locator(page, &others, &[&unit.boundary]);
+    draw_locator(page, &others, &[&unit.boundary], |m, scale| {
+        data.inset_unit(m, scale)
+    });
 }
 
 /// The city maps' inset box: there is one when the units around the city
@@ -2493,12 +2531,20 @@ fn draw_city_inset(page: &mut Page, data: &MapData) {
     }
     let others: Vec<&MultiPolygon<f64>> = data.base.surroundings.iter().map(|s| &s.area).collect();
     let city: Vec<&MultiPolygon<f64>> = data.units.iter().map(|u| &u.boundary).collect();
-    draw_locator(page, &others, &city);
+    draw_locator(page, &others, &city, |m, scale| {
+        Cow::Owned(locator_simplified(m, scale))
+    });
 }
 
 /// A locator inset where the layout put it: `others` in grey and `shown`
-/// in the highlight colour, all fitted into the box.
-fn draw_locator(page: &mut Page, others: &[&MultiPolygon<f64>], shown: &[&MultiPolygon<f64>]) {
+/// in the highlight colour, all fitted into the box, each polygon as `fine`
+/// simplifies it for the inset's scale (px per metre).
+fn draw_locator<'d>(
+    page: &mut Page,
+    others: &[&'d MultiPolygon<f64>],
+    shown: &[&'d MultiPolygon<f64>],
+    fine: impl Fn(&'d MultiPolygon<f64>, f64) -> Cow<'d, MultiPolygon<f64>>,
+) {
     let r = page
         .placement
         .and_then(|p| p.extra)
@@ -2520,20 +2566,17 @@ fn draw_locator(page: &mut Page, others: &[&MultiPolygon<f64>], shown: &[&MultiP
     let saved = page.frame;
     page.frame = inner;
     let outline = Some((colour(&page.style.inset.outline, 1.0), 0.8));
-    // At the inset's scale a province's boundaries have many vertices per
-    // pixel: a quarter of a pixel is as fine as it shows.
-    let fine = |m: &MultiPolygon<f64>| geo::Simplify::simplify(m, 0.25 / view.scale);
     for m in others {
         page.polygon(
             &view,
-            &fine(m),
+            &fine(m, view.scale),
             Some(colour(&page.style.inset.other_fill, 1.0)),
             outline,
         );
     }
     let highlight = grade_colour(Grade::Red, page.style.inset.highlight_alpha);
     for m in shown {
-        page.polygon(&view, &fine(m), Some(highlight), outline);
+        page.polygon(&view, &fine(m, view.scale), Some(highlight), outline);
     }
     page.frame = saved;
     page.taken.push(r);
