@@ -25,7 +25,7 @@ use crate::model::{
 };
 use crate::output::Results;
 use crate::progress::Timings;
-use render::base::{BaseArea, BaseLayer, BaseLine, BaseMap, BasePlace, TileLayer};
+use render::base::{BaseArea, BaseLine, BaseMap, BasePlace, TileLayer};
 use render::coverage::{CoverageData, MapPlace, MapResource};
 use render::dangers::MapDanger;
 use render::parks::MapPark;
@@ -188,18 +188,13 @@ fn base_map(
                 crs: *crs,
                 metric: metric.clone(),
             }),
+        max_scale: project
+            .inputs
+            .iter()
+            .filter_map(|(kind, spec)| spec.max_scale.map(|n| (*kind, n)))
+            .collect(),
         ..BaseMap::default()
     };
-    for (kind, layer) in [
-        (InputKind::BaseSurroundings, BaseLayer::Surroundings),
-        (InputKind::BaseBuiltUp, BaseLayer::BuiltUp),
-        (InputKind::BaseWater, BaseLayer::Water),
-        (InputKind::BaseRailways, BaseLayer::Railways),
-        (InputKind::BaseRoads, BaseLayer::Roads),
-        (InputKind::BasePlaces, BaseLayer::Places),
-    ] {
-        base.max_scale[layer as usize] = project.inputs.get(&kind).and_then(|spec| spec.max_scale);
-    }
     for (kind, features) in &loaded.basemap {
         for f in features {
             let class = f.class.as_deref().unwrap_or("");

@@ -306,7 +306,7 @@ struct Page<'f> {
     /// Each glyph's outline, read from the font once per page: Noto's CFF
     /// outlines are parsed anew on every read, and a page draws the same
     /// few hundred characters thousands of times.
-    outlines: std::collections::HashMap<ab_glyph::GlyphId, Option<ab_glyph::Outline>>,
+    outlines: HashMap<ab_glyph::GlyphId, Option<ab_glyph::Outline>>,
     /// Where the furniture goes, once the layout is planned.
     placement: Option<Placement>,
     /// What `maps.json` says of the map: its title, scale, furniture boxes
@@ -466,16 +466,18 @@ impl<'f> Page<'f> {
             r: b.right(),
             b: b.bottom(),
         };
+        let cut;
         let (fill_path, stroke_path) = if bounds.inside(&keep) {
-            (Some(path.clone()), Some(path))
+            (Some(&path), Some(&path))
         } else {
-            cut_to(&path, keep)
+            cut = cut_to(&path, keep);
+            (cut.0.as_ref(), cut.1.as_ref())
         };
         let clip = self.clip();
-        if let (Some(c), Some(path)) = (fill, &fill_path) {
+        if let (Some(c), Some(path)) = (fill, fill_path) {
             self.canvas.fill(path, c, FillRule::EvenOdd, clip.as_ref());
         }
-        if let (Some((c, w)), Some(path)) = (stroke, &stroke_path) {
+        if let (Some((c, w)), Some(path)) = (stroke, stroke_path) {
             self.canvas.stroke(path, c, w, None, clip.as_ref());
         }
         self.keep_clip(clip);

@@ -5,10 +5,13 @@
 //! and thinned with the map's scale: at city scale only the larger places
 //! are named and roads are finer.
 
+use std::collections::BTreeMap;
+
 use geo::{BoundingRect, LineString, MapCoords, MultiPolygon};
 use tiny_skia::{Color, PathBuilder};
 
 use crate::crs::{InputCrs, MetricCrs};
+use crate::ingest::config::InputKind;
 use crate::ingest::load::tiles::{Tile, TilePackage};
 
 use super::legend::{fill_swatch, Entry, Painter};
@@ -65,33 +68,18 @@ pub struct BaseMap {
     pub attribution: Option<String>,
     /// The raster tile package, when given.
     pub tiles: Option<TileLayer>,
-    /// Each layer's `max_scale` (by [`BaseLayer`]): drawn only on maps of
-    /// 1:N or smaller, N at least this.
-    pub max_scale: [Option<f64>; 6],
-}
-
-/// A base layer, for its `max_scale`.
-#[derive(Debug, Clone, Copy)]
-pub enum BaseLayer {
-    /// `[basemap.surroundings]`.
-    Surroundings,
-    /// `[basemap.built_up]`.
-    BuiltUp,
-    /// `[basemap.water]`.
-    Water,
-    /// `[basemap.railways]`.
-    Railways,
-    /// `[basemap.roads]`.
-    Roads,
-    /// `[basemap.places]`.
-    Places,
+    /// The base layers' `max_scale`s, where given: each drawn only on maps
+    /// of 1:N or smaller, N at least this.
+    pub max_scale: BTreeMap<InputKind, f64>,
 }
 
 impl BaseMap {
-    /// Whether `layer` is drawn on this page, at the scale
+    /// Whether base layer `layer` is drawn on this page, at the scale
     /// [`settle_scale`] settled for it.
-    fn shows(&self, page: &Page, layer: BaseLayer) -> bool {
-        self.max_scale[layer as usize].is_none_or(|n| page.base_denominator >= n)
+    fn shows(&self, page: &Page, layer: InputKind) -> bool {
+        self.max_scale
+            .get(&layer)
+            .is_none_or(|&n| page.base_denominator >= n)
     }
 }
 
@@ -130,7 +118,7 @@ pub(super) fn legend_entries(
     use geo::Intersects;
     let mut entries = Vec::new();
     let frame = rect(min, max);
-    let shown = base.shows(page, BaseLayer::Surroundings);
+    let shown = base.shows(page, InputKind::BaseSurroundings);
     if shown && base.surroundings.iter().any(|s| s.area.intersects(&frame)) {
         let c = colour(&super::styles::map().basemap.surroundings, 1.0);
         entries.push(entry(fill_swatch(c), "周边地区", c));
@@ -162,23 +150,23 @@ pub(super) fn local_legend_entries(
         |mut lines: std::slice::Iter<'_, BaseLine>| lines.any(|l| l.line.intersects(&frame));
     let shows = |layer| base.shows(page, layer);
     let mut entries = Vec::new();
-    if shows(BaseLayer::BuiltUp) && any_area(&base.built_up) {
+    if shows(InputKind::BaseBuiltUp) && any_area(&base.built_up) {
         let c = colour(&s.built_up, 1.0);
         entries.push(entry(hatch_swatch(), "建成区", c));
     }
-    if shows(BaseLayer::Water) && any_area(&base.water_areas) {
+    if shows(InputKind::BaseWater) && any_area(&base.water_areas) {
         let c = colour(&s.water, 1.0);
         entries.push(entry(fill_swatch(c), "水域", c));
     }
-    if shows(BaseLayer::Water) && any_line(base.water_lines.iter()) {
+    if shows(InputKind::BaseWater) && any_line(base.water_lines.iter()) {
         let c = colour(&s.river, 1.0);
         entries.push(entry(line_swatch(LineKind::River), "河流、运河", c));
     }
-    if shows(BaseLayer::Railways) && base.railways.iter().any(|l| l.intersects(&frame)) {
+    if shows(InputKind::BaseRailways) && base.railways.iter().any(|l| l.intersects(&frame)) {
         let c = colour(&s.railway, 1.0);
         entries.push(entry(line_swatch(LineKind::Railway), "铁路", c));
     }
-    if shows(BaseLayer::Roads) && any_line(base.roads.iter()) {
+    if shows(InputKind::BaseRoads) && any_line(base.roads.iter()) {
         let c = colour(&s.road, 1.0);
         entries.push(entry(line_swatch(LineKind::Road), "道路", c));
     }
@@ -230,7 +218,7 @@ pub(super) fn draw_all(page: &mut Page, view: &View, base: &BaseMap) {
 pub(super) fn draw_areas(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
     let outline = (colour(&s.surroundings_outline, 1.0), page.mm(0.25));
-    let shown = base.shows(page, BaseLayer::Surroundings);
+    let shown = base.shows(page, InputKind::BaseSurroundings);
     for a in base.surroundings.iter().filter(|_| shown) {
         page.polygon(
             view,
@@ -247,7 +235,7 @@ pub(super) fn draw_local_areas(page: &mut Page, view: &View, base: &BaseMap) {
     let s = page.style.basemap.clone();
     let (gap, width) = (page.mm(s.built_up_gap_mm), page.mm(s.built_up_mm));
     let clip = page.clip();
-    let shown = base.shows(page, BaseLayer::BuiltUp);
+    let shown = base.shows(page, InputKind::BaseBuiltUp);
     for m in base.built_up.iter().filter(|_| shown) {
         if let Some(path) = hatch_path(view, m, gap, page.frame) {
             page.canvas
@@ -256,7 +244,7 @@ pub(super) fn draw_local_areas(page: &mut Page, view: &View, base: &BaseMap) {
     }
     page.keep_clip(clip);
     let outline = (colour(&s.river, 1.0), page.mm(s.shore_mm));
-    let shown = base.shows(page, BaseLayer::Water);
+    let shown = base.shows(page, InputKind::BaseWater);
     for m in base.water_areas.iter().filter(|_| shown) {
         page.polygon(view, m, Some(colour(&s.water, 1.0)), Some(outline));
     }
@@ -271,9 +259,9 @@ pub(super) fn draw_lines(page: &mut Page, view: &View, base: &BaseMap) {
     let clip = page.clip();
     let shows = |layer| base.shows(page, layer);
     let (water, railways, roads) = (
-        shows(BaseLayer::Water),
-        shows(BaseLayer::Railways),
-        shows(BaseLayer::Roads),
+        shows(InputKind::BaseWater),
+        shows(InputKind::BaseRailways),
+        shows(InputKind::BaseRoads),
     );
     for l in base.water_lines.iter().filter(|_| water) {
         if let Some(path) = line_path(view, &l.line) {
@@ -337,22 +325,26 @@ fn hatch_swatch() -> Painter {
     Box::new(move |page: &mut Page, x, y, size| {
         let s = page.style.basemap.clone();
         let (w, h) = (size * 0.55, size * 0.42);
-        let square = MultiPolygon(vec![geo::Polygon::new(
-            LineString::from(vec![
-                (f64::from(x - w), f64::from(y - h)),
-                (f64::from(x + w), f64::from(y - h)),
-                (f64::from(x + w), f64::from(y + h)),
-                (f64::from(x - w), f64::from(y + h)),
-            ]),
-            Vec::new(),
-        )]);
-        let edge = colour(&page.style.furniture.swatch_outline, 1.0);
         let box_ = super::Rect {
             l: x - w,
             t: y - h,
             r: x + w,
             b: y + h,
         };
+        let corners = [
+            (box_.l, box_.t),
+            (box_.r, box_.t),
+            (box_.r, box_.b),
+            (box_.l, box_.b),
+        ];
+        let square = MultiPolygon(vec![geo::Polygon::new(
+            corners
+                .map(|(x, y)| (f64::from(x), f64::from(y)))
+                .to_vec()
+                .into(),
+            Vec::new(),
+        )]);
+        let edge = colour(&page.style.furniture.swatch_outline, 1.0);
         page.rect(box_, Some(Color::WHITE), Some((edge, 0.8)));
         let gap = page.mm(s.built_up_gap_mm).min(size * 0.3);
         if let Some(path) = hatch_pixels(&square, gap, box_) {
@@ -449,7 +441,7 @@ pub(super) fn label_local_places(page: &mut Page, view: &View, base: &BaseMap) {
     let size = page.pt(page.style.text.small_pt);
     let dot = page.mm(s.place_mm);
     let ink = colour(&s.place, 1.0);
-    let shown = base.shows(page, BaseLayer::Places);
+    let shown = base.shows(page, InputKind::BasePlaces);
     for p in base.places.iter().filter(|p| shown && p.rank <= max_rank) {
         if page.labelled.contains(&p.name) {
             continue;
@@ -480,7 +472,7 @@ fn label_surroundings(page: &mut Page, view: &View, base: &BaseMap) {
     let (l, t) = view.metric(f.l, f.t);
     let (r, b) = view.metric(f.r, f.b);
     let frame = geo::Rect::new(geo::coord! { x: l, y: b }, geo::coord! { x: r, y: t });
-    let shown = base.shows(page, BaseLayer::Surroundings);
+    let shown = base.shows(page, InputKind::BaseSurroundings);
     for a in base.surroundings.iter().filter(|_| shown) {
         let Some(name) = &a.name else { continue };
         if page.labelled.contains(name)
