@@ -180,17 +180,23 @@ pub fn in_china(lon: f64, lat: f64) -> bool {
     (72.004..=137.8347).contains(&lon) && (0.8293..=55.8271).contains(&lat)
 }
 
-fn gcj_dlat(x: f64, y: f64) -> f64 {
+/// The term in x that the latitude and longitude offsets share, computed
+/// once for both (the same expression, so the same bits).
+fn gcj_shared(x: f64) -> f64 {
+    (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0
+}
+
+fn gcj_dlat(x: f64, y: f64, shared: f64) -> f64 {
     let mut r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt();
-    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += shared;
     r += (20.0 * (y * PI).sin() + 40.0 * (y / 3.0 * PI).sin()) * 2.0 / 3.0;
     r += (160.0 * (y / 12.0 * PI).sin() + 320.0 * (y * PI / 30.0).sin()) * 2.0 / 3.0;
     r
 }
 
-fn gcj_dlon(x: f64, y: f64) -> f64 {
+fn gcj_dlon(x: f64, y: f64, shared: f64) -> f64 {
     let mut r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt();
-    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += shared;
     r += (20.0 * (x * PI).sin() + 40.0 * (x / 3.0 * PI).sin()) * 2.0 / 3.0;
     r += (150.0 * (x / 12.0 * PI).sin() + 300.0 * (x / 30.0 * PI).sin()) * 2.0 / 3.0;
     r
@@ -201,8 +207,10 @@ pub fn wgs84_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
     if !in_china(lon, lat) {
         return (lon, lat);
     }
-    let dlat = gcj_dlat(lon - 105.0, lat - 35.0);
-    let dlon = gcj_dlon(lon - 105.0, lat - 35.0);
+    let (x, y) = (lon - 105.0, lat - 35.0);
+    let shared = gcj_shared(x);
+    let dlat = gcj_dlat(x, y, shared);
+    let dlon = gcj_dlon(x, y, shared);
     let rad_lat = lat.to_radians();
     let magic = 1.0 - GCJ_EE * rad_lat.sin().powi(2);
     let sqrt_magic = magic.sqrt();

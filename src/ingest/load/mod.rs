@@ -23,6 +23,7 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::values::encoding_for_label;
 
 pub mod csv;
+mod gpkg;
 mod mapped;
 pub mod tiles;
 use crate::crs::InputCrs;
@@ -806,6 +807,10 @@ pub fn read_input<C>(
 ) -> Result<(C, ReadSummary), LoadError> {
     match check_path(spec)? {
         Driver::Csv => CsvReader.read(spec, start, each),
+        Driver::GeoPackage => match gpkg::Plan::for_input(spec) {
+            Some(plan) => gpkg::GpkgReader(plan).read(spec, start, each),
+            None => GdalReader(Driver::GeoPackage).read(spec, start, each),
+        },
         driver => GdalReader(driver).read(spec, start, each),
     }
 }
@@ -903,6 +908,12 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// Why an empty geometry cannot be used (GDAL reads a NaN point as empty).
+const EMPTY_GEOMETRY: &str = "geometry is empty (or holds a NaN coordinate)";
+
+/// Why a geometry with an infinite or NaN coordinate cannot be used.
+const NON_FINITE_GEOMETRY: &str = "geometry holds a non-finite coordinate (NaN or Infinity)";
+
 /// Whether every coordinate of a geometry is finite.
 fn all_finite(g: &geo::Geometry<f64>) -> bool {
     use geo::CoordsIter;
@@ -920,23 +931,23 @@ fn feature_geometry(
     if unsafe { gdal_sys::OGR_F_GetGeometryRef(feature.c_feature()).is_null() } {
         return (None, None, None);
     }
-    let Some(g) = feature.geometry() else {
-        return (None, None, None);
-    };
+    match feature.geometry() {
+        Some(g) => checked_geometry(g),
+        None => (None, None, None),
+    }
+}
+
+/// A GDAL geometry as geo's type, with GEOS's validity for polygons, or why
+/// it cannot be used.
+fn checked_geometry(
+    g: &gdal::vector::Geometry,
+) -> (Option<geo::Geometry<f64>>, Option<bool>, Option<String>) {
     if g.is_empty() {
         // GeoJSON's NaN reads as an empty point: never a silent "no location".
-        return (
-            None,
-            None,
-            Some("geometry is empty (or holds a NaN coordinate)".into()),
-        );
+        return (None, None, Some(EMPTY_GEOMETRY.into()));
     }
     match geo::Geometry::<f64>::try_from(g) {
-        Ok(geo) if !all_finite(&geo) => (
-            None,
-            None,
-            Some("geometry holds a non-finite coordinate (NaN or Infinity)".into()),
-        ),
+        Ok(geo) if !all_finite(&geo) => (None, None, Some(NON_FINITE_GEOMETRY.into())),
         Ok(geo @ (geo::Geometry::Polygon(_) | geo::Geometry::MultiPolygon(_))) => {
             (Some(geo), Some(g.is_valid()), None)
         }
@@ -1014,7 +1025,12 @@ fn gdal_columns(
 /// The CRS of a layer's coordinates: the project file's, or the layer's own
 /// when the project file names none and the geometry is the feature's.
 fn layer_crs(spec: &InputSpec, layer: &gdal::vector::Layer, map: &ColumnMap) -> InputCrs {
-    match (spec.crs_given, layer_epsg(layer)) {
+    own_crs(spec, layer_epsg(layer), map)
+}
+
+/// [`layer_crs`] from the EPSG code of the layer's CRS, when it has one.
+fn own_crs(spec: &InputSpec, epsg: Option<u32>, map: &ColumnMap) -> InputCrs {
+    match (spec.crs_given, epsg) {
         (false, Some(code)) if map.xy.is_none() => match code {
             4326 => InputCrs::Wgs84,
             4490 => InputCrs::Cgcs2000,
