@@ -214,33 +214,47 @@ impl OpenLayer {
     }
 }
 
+/// Rows inserted by one statement. The table's AUTOINCREMENT key reads and
+/// writes `sqlite_sequence` once per statement, not per row; the file is the
+/// same byte for byte whatever the batch.
+const ROWS_PER_INSERT: usize = 64;
+
 /// Inserts rows of an open layer, numbering them on from the rows before.
 fn insert_rows(conn: &Connection, layer: &mut OpenLayer, rows: &[Row]) -> rusqlite::Result<()> {
     let name = layer.def.name.as_str();
-    let placeholders = vec!["?"; layer.def.fields.len() + 2].join(", ");
-    let mut insert =
-        conn.prepare_cached(&format!("INSERT INTO \"{name}\" VALUES ({placeholders})"))?;
+    let row_params = format!("({})", vec!["?"; layer.def.fields.len() + 2].join(", "));
+    let insert_of = |n: usize| {
+        conn.prepare_cached(&format!(
+            "INSERT INTO \"{name}\" VALUES {}",
+            vec![row_params.as_str(); n].join(", ")
+        ))
+    };
     let mut blob = Vec::with_capacity(1024);
     layer.envelopes.reserve(rows.len());
-    for row in rows {
-        let fid = layer.envelopes.len() as i64 + 1;
-        blob.clear();
-        let env = encode(&row.shape, &mut blob);
-        let extent = &mut layer.extent;
-        *extent = [
-            extent[0].min(env[0]),
-            extent[1].min(env[2]),
-            extent[2].max(env[1]),
-            extent[3].max(env[3]),
-        ];
-        // Bound one by one: no list of parameters to make for every row.
-        insert.raw_bind_parameter(1, fid)?;
-        insert.raw_bind_parameter(2, &blob)?;
-        for (k, v) in row.values.iter().enumerate() {
-            insert.raw_bind_parameter(k + 3, Bind(v))?;
+    let per_row = layer.def.fields.len() + 2;
+    for batch in rows.chunks(ROWS_PER_INSERT) {
+        let mut insert = insert_of(batch.len())?;
+        for (b, row) in batch.iter().enumerate() {
+            let fid = layer.envelopes.len() as i64 + 1;
+            blob.clear();
+            let env = encode(&row.shape, &mut blob);
+            let extent = &mut layer.extent;
+            *extent = [
+                extent[0].min(env[0]),
+                extent[1].min(env[2]),
+                extent[2].max(env[1]),
+                extent[3].max(env[3]),
+            ];
+            // Bound one by one: no list of parameters to make for every row.
+            let first = b * per_row;
+            insert.raw_bind_parameter(first + 1, fid)?;
+            insert.raw_bind_parameter(first + 2, blob.as_slice())?;
+            for (k, v) in row.values.iter().enumerate() {
+                insert.raw_bind_parameter(first + k + 3, Bind(v))?;
+            }
+            layer.envelopes.push((fid, env));
         }
         insert.raw_execute()?;
-        layer.envelopes.push((fid, env));
     }
     Ok(())
 }
