@@ -157,6 +157,7 @@ fn exit_for(outcome: &Outcome) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    riskatlas::output::write::gpkg::configure_sqlite();
     riskatlas::ingest::load::configure_gdal();
     let progress = Progress::new(cli.quiet);
     let result: Result<ExitCode, Box<dyn std::error::Error>> = (|| match cli.command {

@@ -25,6 +25,18 @@ const SRS_WGS84: i32 = 4326;
 
 const WGS84_WKT: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]"#;
 
+/// Turns off SQLite's memory statistics, which take a process-wide lock on
+/// every allocation (a province's GeoPackage makes millions). Takes effect
+/// only before SQLite's first use, so it is called at start-up.
+pub fn configure_sqlite() {
+    // SAFETY: sqlite3_config is called with an option and the one int it
+    // takes; before SQLite is initialised it only sets the flag, after it
+    // returns SQLITE_MISUSE and changes nothing.
+    unsafe {
+        rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
+    }
+}
+
 /// Writes layers into a new GeoPackage at a temporary name; `finish` renames it.
 pub struct GpkgWriter {
     conn: Connection,
