@@ -271,7 +271,7 @@ fn push_json_value(out: &mut String, v: &Value) {
 pub struct GeoJsonWriter {
     path: PathBuf,
     tmp: PathBuf,
-    out: Option<BufWriter<File>>,
+    out: Option<FileThread>,
     /// The field names, escaped once: `"name":`.
     keys: Vec<String>,
     features: usize,
@@ -294,7 +294,11 @@ impl GeoJsonWriter {
                 k
             })
             .collect();
-        let out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io_err(path))?);
+        let file = File::create(&tmp).map_err(io_err(path))?;
+        let out = FileThread::start(BufWriter::with_capacity(1 << 20, file)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io_err(path)(e)
+        })?;
         // From here on, a failure drops the writer, which removes the file.
         let mut w = GeoJsonWriter {
             path: path.to_path_buf(),
@@ -303,11 +307,9 @@ impl GeoJsonWriter {
             keys,
             features: 0,
         };
-        w.out
-            .as_mut()
-            .expect("just opened")
-            .write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
-            .map_err(io_err(path))?;
+        w.send(vec![
+            "{\"type\":\"FeatureCollection\",\"features\":[\n".to_string()
+        ])?;
         Ok(w)
     }
 
@@ -331,33 +333,94 @@ impl GeoJsonWriter {
                 buf
             })
             .collect();
-        let out = self.out.as_mut().expect("open until finished");
-        for t in &texts {
-            out.write_all(t.as_bytes()).map_err(io_err(&self.path))?;
-        }
+        self.send(texts)?;
         self.features += rows.len();
         Ok(())
+    }
+
+    /// Hands texts to the file's thread; its error, when it has stopped on one.
+    fn send(&mut self, texts: Vec<String>) -> Result<(), WriteError> {
+        let out = self.out.as_ref().expect("open until finished");
+        if out.send(texts) {
+            return Ok(());
+        }
+        let stopped = self.out.take().expect("open until finished").finish();
+        let _ = std::fs::remove_file(&self.tmp);
+        let e = stopped
+            .err()
+            .unwrap_or_else(|| std::io::Error::other("the file's writer stopped"));
+        Err(io_err(&self.path)(e))
     }
 
     /// Ends the collection, syncs the file and renames it into place.
     pub fn finish(mut self) -> Result<(), WriteError> {
         let out = self.out.take().expect("open until finished");
         let result = (|| {
-            let mut out = out;
+            let mut out = out.finish()?;
             out.write_all(b"\n]}\n")?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()
         })();
-        result.map_err(io_err(&self.path))?;
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(io_err(&self.path)(e));
+        }
         std::fs::rename(&self.tmp, &self.path).map_err(io_err(&self.path))
     }
 }
 
 impl Drop for GeoJsonWriter {
     fn drop(&mut self) {
-        if self.out.take().is_some() {
+        if let Some(out) = self.out.take() {
+            let _ = out.finish();
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// A thread writing texts to a file in the order sent, so the next part of
+/// a layer is made while the last is written (and its memory freed there).
+struct FileThread {
+    tx: std::sync::mpsc::SyncSender<Vec<String>>,
+    thread: std::thread::JoinHandle<std::io::Result<BufWriter<File>>>,
+}
+
+impl FileThread {
+    /// Starts the thread writing to `out`.
+    fn start(mut out: BufWriter<File>) -> std::io::Result<FileThread> {
+        // One part queued besides the one being written.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<String>>(1);
+        let thread = std::thread::Builder::new()
+            .name("geojson".into())
+            .spawn(move || {
+                for texts in rx {
+                    for t in &texts {
+                        out.write_all(t.as_bytes())?;
+                    }
+                }
+                Ok(out)
+            })?;
+        Ok(FileThread { tx, thread })
+    }
+
+    /// Queues texts; `false` when the thread has stopped (on an error,
+    /// which [`FileThread::finish`] gives).
+    fn send(&self, texts: Vec<String>) -> bool {
+        self.tx.send(texts).is_ok()
+    }
+
+    /// Waits for everything sent to be written; gives the file back.
+    fn finish(self) -> std::io::Result<BufWriter<File>> {
+        drop(self.tx);
+        thread_result(self.thread)
+    }
+}
+
+fn thread_result(
+    thread: std::thread::JoinHandle<std::io::Result<BufWriter<File>>>,
+) -> std::io::Result<BufWriter<File>> {
+    thread
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the file's writer panicked")))
 }
 
 /// One feature: its properties in the layer's field order, then its geometry.
