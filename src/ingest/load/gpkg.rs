@@ -25,6 +25,8 @@ use crate::model::SourceRef;
 /// How one GeoPackage input is read through SQLite: decided from its
 /// metadata before a row is read.
 pub struct Plan {
+    /// The file, open read-only.
+    conn: Connection,
     /// The feature or attribute table.
     table: String,
     /// Its geometry column, when it has one and the input uses it.
@@ -84,6 +86,7 @@ impl Plan {
             .filter(|_| map.xy.is_none());
         Some(Plan {
             expected: feature_count(&conn, &table),
+            conn,
             table,
             geometry,
             columns,
@@ -315,8 +318,7 @@ impl Reader for GpkgReader {
             message,
         };
         let sql_err = |e: rusqlite::Error| layer_err(format!("SQLite: {e}"));
-        let conn = open(&spec.path).ok_or_else(|| layer_err("cannot be opened".into()))?;
-        let summary = ReadSummary {
+        let mut summary = ReadSummary {
             driver: Driver::GeoPackage,
             layer: plan.table.clone(),
             crs: own_crs(spec, plan.epsg, &plan.map),
@@ -326,30 +328,17 @@ impl Reader for GpkgReader {
             expected: plan.expected,
         };
         let mut context = start(&summary).map_err(layer_err)?;
-        let mut stmt = conn.prepare(&plan.select()).map_err(sql_err)?;
+        let mut stmt = plan.conn.prepare(&plan.select()).map_err(sql_err)?;
         let mut rows = stmt.query([]).map_err(sql_err)?;
         let decoder = decoder_for(spec, Driver::GeoPackage);
         let names = source_names(spec);
         let (mut bad_text, mut total) = (0u64, 0u64);
-        // Each row's values, one after another, and where each lies.
-        let mut bytes: Vec<u8> = Vec::new();
-        let mut spans: Vec<Option<(usize, usize)>> = Vec::with_capacity(plan.columns.len());
         take_gdal_messages();
         while let Some(row) = rows.next().map_err(sql_err)? {
-            bytes.clear();
-            spans.clear();
-            for (k, kind) in plan.kinds.iter().enumerate() {
-                let value = match (kind, row.get_ref(k + 1).map_err(sql_err)?) {
-                    (Some(_), ValueRef::Text(t)) => Some(until_nul(t)),
-                    _ => None,
-                };
-                spans.push(value.map(|v| {
-                    bytes.extend_from_slice(v);
-                    (bytes.len() - v.len(), bytes.len())
-                }));
-            }
-            let text = row_text(spec, &plan.map, &decoder, |i| {
-                spans[i].map(|(a, b)| &bytes[a..b])
+            // Field i is the statement's column i + 1 (after the geometry).
+            let text = row_text(spec, &plan.map, &decoder, |i| match row.get_ref(i + 1) {
+                Ok(ValueRef::Text(t)) => Some(until_nul(t)),
+                _ => None,
             });
             let (geometry, geometry_valid, geometry_error) =
                 match row.get_ref(0).map_err(sql_err)? {
@@ -371,7 +360,6 @@ impl Reader for GpkgReader {
             };
             each(&mut context, record);
         }
-        let mut summary = summary;
         summary.encoding_hint = undecodable_note(spec, Driver::GeoPackage, bad_text, total);
         summary.warnings = take_gdal_messages();
         Ok((context, summary))
