@@ -383,6 +383,9 @@ mod tests {
     use crate::ingest::config::InputKind;
     use crate::ingest::load::GdalReader;
 
+    /// EPSG:4490 as GDAL writes it.
+    const CGCS2000: &str = r#"GEOGCS["China Geodetic Coordinate System 2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101,AUTHORITY["EPSG","1024"]],AUTHORITY["EPSG","1043"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4490"]]"#;
+
     /// A row of the test table: name, count, geometry blob.
     type Row<'a> = (Option<&'a str>, Option<i64>, Option<Vec<u8>>);
 
@@ -544,6 +547,51 @@ mod tests {
         let gdal = records(&GdalReader(Driver::GeoPackage), &spec);
         assert_eq!(ours.0.len(), 10);
         assert_eq!(ours, gdal);
+    }
+
+    #[test]
+    fn a_layer_in_cgcs2000_reads_as_cgcs2000_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = geopackage(dir.path(), &[(Some("a"), Some(1), None)]);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "INSERT INTO gpkg_spatial_ref_sys VALUES ('CGCS2000', 4490, 'EPSG', 4490, '{CGCS2000}', NULL);
+                 UPDATE gpkg_geometry_columns SET srs_id = 4490; UPDATE gpkg_contents SET srs_id = 4490;"
+            ))
+            .unwrap();
+        let spec = spec(&path, &[("name", "名称")], None);
+        let ours = records(&GpkgReader(Plan::for_input(&spec).unwrap()), &spec);
+        assert_eq!(ours.1, "points Cgcs2000");
+        assert_eq!(ours, records(&GdalReader(Driver::GeoPackage), &spec));
+    }
+
+    #[test]
+    fn an_attribute_table_with_coordinate_columns_reads_the_same_as_through_gdal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = geopackage(dir.path(), &[]);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE sheet (fid INTEGER PRIMARY KEY, \"经度\" TEXT, \"纬度\" TEXT(20),
+                     \"人数\" INT, \"名称\" TEXT);
+                 INSERT INTO gpkg_contents (table_name, data_type, identifier) VALUES ('sheet', 'attributes', 'sheet');
+                 INSERT INTO sheet VALUES (NULL, '119.9', '31.7', 5, '甲');
+                 -- Values stored in another type than declared, as SQLite allows.
+                 INSERT INTO sheet VALUES (NULL, ' 120.1 ', NULL, '12abc', 42);
+                 INSERT INTO sheet VALUES (NULL, NULL, 'x', 3.7, NULL);
+                 INSERT INTO sheet VALUES (NULL, 120.25, 31.5, -1, 1.5);",
+            )
+            .unwrap();
+        let mut spec = spec(
+            &path,
+            &[("name", "名称"), ("people_500m", "人数")],
+            Some("sheet"),
+        );
+        spec.xy_columns = Some(("经度".into(), "纬度".into()));
+        let ours = records(&GpkgReader(Plan::for_input(&spec).unwrap()), &spec);
+        assert_eq!(ours.0.len(), 4);
+        assert_eq!(ours, records(&GdalReader(Driver::GeoPackage), &spec));
     }
 
     #[test]
