@@ -411,16 +411,10 @@ impl FileThread {
     /// Waits for everything sent to be written; gives the file back.
     fn finish(self) -> std::io::Result<BufWriter<File>> {
         drop(self.tx);
-        thread_result(self.thread)
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the file's writer panicked")))
     }
-}
-
-fn thread_result(
-    thread: std::thread::JoinHandle<std::io::Result<BufWriter<File>>>,
-) -> std::io::Result<BufWriter<File>> {
-    thread
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("the file's writer panicked")))
 }
 
 /// One feature: its properties in the layer's field order, then its geometry.
