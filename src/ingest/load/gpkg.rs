@@ -16,7 +16,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::{
-    checked_geometry, decoder_for, map_columns, own_crs, row_text, source_names,
+    checked_geometry, decoder_for, layer_crs, map_columns, row_text, source_names,
     take_gdal_messages, undecodable_note, ColumnMap, Driver, LoadError, RawRecord, ReadSummary,
     Reader, EMPTY_GEOMETRY, NON_FINITE_GEOMETRY,
 };
@@ -61,20 +61,19 @@ impl Plan {
         let table = pick_table(&conn, spec.layer.as_deref())?;
         let table_columns = table_columns(&conn, &table)?;
         let geometry_column = geometry_column(&conn, &table)?;
-        let columns: Vec<String> = table_columns
-            .iter()
+        let fields: Vec<TableColumn> = table_columns
+            .into_iter()
             .filter(|c| !c.primary_key && Some(&c.name) != geometry_column.as_ref().map(|g| &g.0))
-            .map(|c| c.name.clone())
             .collect();
+        let columns: Vec<String> = fields.iter().map(|c| c.name.clone()).collect();
         let map = map_columns(spec, &columns, false, Driver::GeoPackage).ok()?;
         let used = |i: usize| {
             map.fields.contains(&Some(i)) || map.xy.is_some_and(|(x, y)| x == i || y == i)
         };
-        let mut kinds = Vec::with_capacity(columns.len());
-        for (i, name) in columns.iter().enumerate() {
-            let column = table_columns.iter().find(|c| &c.name == name)?;
+        let mut kinds = Vec::with_capacity(fields.len());
+        for (i, field) in fields.iter().enumerate() {
             kinds.push(match used(i) {
-                true => Some(column_kind(&column.declared)?),
+                true => Some(column_kind(&field.declared)?),
                 false => None,
             });
         }
@@ -156,29 +155,25 @@ fn pick_table(conn: &Connection, layer: Option<&str>) -> Option<String> {
         conn,
         "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features', 'attributes')",
     )?;
-    let tables: Vec<String> = strings(
-        conn,
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')
-           AND name NOT LIKE 'gpkg\\_%' ESCAPE '\\' AND name NOT LIKE 'rtree\\_%' ESCAPE '\\'
-           AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-    )?;
-    let is_table = |name: &str| {
-        conn.query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [name],
-            |_| Ok(()),
-        )
-        .optional()
-        .ok()
-        .flatten()
-        .is_some()
+    // Each user table or view, and whether it is a table.
+    let tables: Vec<(String, bool)> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name, type = 'table' FROM sqlite_master WHERE type IN ('table', 'view')
+                   AND name NOT LIKE 'gpkg\\_%' ESCAPE '\\' AND name NOT LIKE 'rtree\\_%' ESCAPE '\\'
+                   AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            )
+            .ok()?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ok()?;
+        rows.collect::<Result<_, _>>().ok()?
     };
-    let name = match layer {
-        Some(name) => name.to_string(),
-        None if tables.len() == 1 => tables[0].clone(),
-        None => return None,
+    let name = match (layer, tables.as_slice()) {
+        (Some(name), _) => name,
+        (None, [(only, _)]) => only.as_str(),
+        (None, _) => return None,
     };
-    (registered.contains(&name) && is_table(&name)).then_some(name)
+    let is_table = tables.iter().any(|(t, table)| t == name && *table);
+    (is_table && registered.iter().any(|r| r == name)).then(|| name.to_string())
 }
 
 /// The first column of every row of a query, or `None` when it fails.
@@ -322,7 +317,7 @@ impl Reader for GpkgReader {
         let mut summary = ReadSummary {
             driver: Driver::GeoPackage,
             layer: plan.table.clone(),
-            crs: own_crs(spec, plan.epsg, &plan.map),
+            crs: layer_crs(spec, plan.epsg, &plan.map),
             warnings: Vec::new(),
             encoding_hint: None,
             lines: None,

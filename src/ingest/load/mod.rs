@@ -972,7 +972,7 @@ impl Reader for GdalReader {
         let mut summary = ReadSummary {
             driver,
             layer: layer.name(),
-            crs: layer_crs(spec, &layer, &map),
+            crs: layer_crs(spec, layer_epsg(&layer), &map),
             warnings: Vec::new(),
             encoding_hint: None,
             lines: None,
@@ -1023,13 +1023,9 @@ fn gdal_columns(
 }
 
 /// The CRS of a layer's coordinates: the project file's, or the layer's own
-/// when the project file names none and the geometry is the feature's.
-fn layer_crs(spec: &InputSpec, layer: &gdal::vector::Layer, map: &ColumnMap) -> InputCrs {
-    own_crs(spec, layer_epsg(layer), map)
-}
-
-/// [`layer_crs`] from the EPSG code of the layer's CRS, when it has one.
-fn own_crs(spec: &InputSpec, epsg: Option<u32>, map: &ColumnMap) -> InputCrs {
+/// (`epsg`, when it has one) when the project file names none and the
+/// geometry is the feature's.
+fn layer_crs(spec: &InputSpec, epsg: Option<u32>, map: &ColumnMap) -> InputCrs {
     match (spec.crs_given, epsg) {
         (false, Some(code)) if map.xy.is_none() => match code {
             4326 => InputCrs::Wgs84,

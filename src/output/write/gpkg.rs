@@ -227,25 +227,31 @@ impl OpenLayer {
 }
 
 /// Rows inserted by one statement. The table's AUTOINCREMENT key reads and
-/// writes `sqlite_sequence` once per statement, not per row; the file is the
-/// same byte for byte whatever the batch.
+/// writes `sqlite_sequence` once per statement, not per row; the tables hold
+/// the same whatever the batch (only that page's free space may differ).
 const ROWS_PER_INSERT: usize = 64;
+
+/// `INSERT INTO "table" VALUES (?, …), …` for `rows` rows of `columns` values.
+pub(super) fn insert_sql(table: &str, columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    format!(
+        "INSERT INTO \"{table}\" VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
 
 /// Inserts rows of an open layer, numbering them on from the rows before.
 fn insert_rows(conn: &Connection, layer: &mut OpenLayer, rows: &[Row]) -> rusqlite::Result<()> {
     let name = layer.def.name.as_str();
-    let row_params = format!("({})", vec!["?"; layer.def.fields.len() + 2].join(", "));
-    let insert_of = |n: usize| {
-        conn.prepare_cached(&format!(
-            "INSERT INTO \"{name}\" VALUES {}",
-            vec![row_params.as_str(); n].join(", ")
-        ))
-    };
+    let per_row = layer.def.fields.len() + 2;
+    let full_batch = insert_sql(name, per_row, ROWS_PER_INSERT);
     let mut blob = Vec::with_capacity(1024);
     layer.envelopes.reserve(rows.len());
-    let per_row = layer.def.fields.len() + 2;
     for batch in rows.chunks(ROWS_PER_INSERT) {
-        let mut insert = insert_of(batch.len())?;
+        let mut insert = match batch.len() {
+            ROWS_PER_INSERT => conn.prepare_cached(&full_batch)?,
+            n => conn.prepare_cached(&insert_sql(name, per_row, n))?,
+        };
         for (b, row) in batch.iter().enumerate() {
             let fid = layer.envelopes.len() as i64 + 1;
             blob.clear();

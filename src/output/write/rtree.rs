@@ -189,10 +189,8 @@ impl<'c> Pairs<'c> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let values = vec!["(?, ?)"; self.pending.len()].join(", ");
-        let mut insert = self
-            .conn
-            .prepare_cached(&format!("INSERT INTO \"{}\" VALUES {values}", self.table))?;
+        let sql = super::gpkg::insert_sql(&self.table, 2, self.pending.len());
+        let mut insert = self.conn.prepare_cached(&sql)?;
         for (k, (a, b)) in self.pending.iter().enumerate() {
             insert.raw_bind_parameter(2 * k + 1, a)?;
             insert.raw_bind_parameter(2 * k + 2, b)?;
