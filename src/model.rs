@@ -230,22 +230,113 @@ impl fmt::Display for SourceName {
 /// A supervised enterprise (生产经营单位).
 #[derive(Debug, Clone)]
 pub struct Enterprise {
-    /// Enterprise id from the input; unique among the accepted enterprises.
-    pub id: String,
-    /// Enterprise name.
-    pub name: String,
+    /// Its id, name, industry and address ([`Enterprise::id`] …).
+    pub text: EnterpriseText,
     /// Location in WGS 84 lon/lat degrees.
     pub lon_lat: Point<f64>,
-    /// Industry as written in the input, when given.
-    pub industry: Option<String>,
-    /// Address as written in the input, when given.
-    pub address: Option<String>,
     /// Grade from the enterprise's own risk assessment, when given.
     pub assessed_grade: Option<Grade>,
     /// People outside the plant within 500 m, when the input gives it (used for α).
     pub people_500m: Option<u32>,
     /// The administrative units the enterprise lies in, set by the join.
     pub admin: Arc<AdminRef>,
+}
+
+impl Enterprise {
+    /// Enterprise id from the input; unique among the accepted enterprises.
+    pub fn id(&self) -> &str {
+        self.text.part(0)
+    }
+
+    /// Enterprise name.
+    pub fn name(&self) -> &str {
+        self.text.part(1)
+    }
+
+    /// Industry as written in the input, when given.
+    pub fn industry(&self) -> Option<&str> {
+        self.text.optional(2)
+    }
+
+    /// Address as written in the input, when given.
+    pub fn address(&self) -> Option<&str> {
+        self.text.optional(3)
+    }
+}
+
+/// An enterprise's id, name, industry and address in one allocation: a
+/// province holds a million enterprises, and four `String`s each would
+/// cost 72 bytes more per enterprise (three more allocations, larger
+/// records) than this.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnterpriseText {
+    /// The four texts one after another.
+    text: Box<str>,
+    /// Where the name, the industry and the address start in `text`.
+    starts: [u32; 3],
+    /// Whether the industry (bit 0) and the address (bit 1) were given.
+    given: u8,
+}
+
+impl EnterpriseText {
+    /// The texts of one enterprise.
+    ///
+    /// ```
+    /// use riskatlas::model::EnterpriseText;
+    /// let t = EnterpriseText::new("E1", "常州化工", None, Some(""));
+    /// assert_eq!((t.part(0), t.part(1)), ("E1", "常州化工"));
+    /// assert_eq!((t.optional(2), t.optional(3)), (None, Some("")));
+    /// ```
+    pub fn new(
+        id: &str,
+        name: &str,
+        industry: Option<&str>,
+        address: Option<&str>,
+    ) -> EnterpriseText {
+        let parts = [id, name, industry.unwrap_or(""), address.unwrap_or("")];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut starts = [0u32; 3];
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                starts[i - 1] =
+                    u32::try_from(text.len()).expect("an enterprise's texts are under 4 GiB");
+            }
+            text.push_str(part);
+        }
+        EnterpriseText {
+            text: text.into_boxed_str(),
+            starts,
+            given: u8::from(industry.is_some()) | u8::from(address.is_some()) << 1,
+        }
+    }
+
+    /// Text `i`: 0 the id, 1 the name, 2 the industry, 3 the address
+    /// (empty when not given).
+    pub fn part(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            self.starts[i - 1] as usize
+        };
+        let end = self.starts.get(i).map_or(self.text.len(), |&e| e as usize);
+        &self.text[start..end]
+    }
+
+    /// Text `i` (2 or 3) when it was given.
+    pub fn optional(&self, i: usize) -> Option<&str> {
+        (self.given >> (i - 2) & 1 == 1).then(|| self.part(i))
+    }
+}
+
+impl fmt::Debug for EnterpriseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterpriseText")
+            .field("id", &self.part(0))
+            .field("name", &self.part(1))
+            .field("industry", &self.optional(2))
+            .field("address", &self.optional(3))
+            .finish()
+    }
 }
 
 impl AsRef<Enterprise> for Enterprise {
@@ -299,7 +390,7 @@ impl<E: AsRef<Enterprise>> Enterprises<E> {
     pub fn new(items: Vec<E>) -> Enterprises<E> {
         let mut by_id = IdIndex::with_capacity(items.len());
         for i in 0..items.len() {
-            let _ = by_id.insert(i, |j| &items[j].as_ref().id);
+            let _ = by_id.insert(i, |j| items[j].as_ref().id());
         }
         Enterprises { items, by_id }
     }
@@ -313,7 +404,7 @@ impl<E: AsRef<Enterprise>> Enterprises<E> {
     /// The enterprise with this id.
     pub fn get(&self, id: &str) -> Option<&E> {
         self.by_id
-            .find(id, |i| &self.items[i].as_ref().id)
+            .find(id, |i| self.items[i].as_ref().id())
             .map(|i| &self.items[i])
     }
 

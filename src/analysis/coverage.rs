@@ -235,9 +235,9 @@ fn high_risk_places(units: &[HazardUnit], enterprises: &Enterprises<Graded>) -> 
         .filter(|e| e.grade() >= Grade::Orange)
         .map(|e| Place {
             kind: PlaceKind::Enterprise,
-            id: e.id.clone(),
-            enterprise_id: e.id.clone(),
-            name: e.name.clone(),
+            id: e.id().to_string(),
+            enterprise_id: e.id().to_string(),
+            name: e.name().to_string(),
             grade: e.grade(),
             hazard_grade: None,
             lon_lat: e.lon_lat,

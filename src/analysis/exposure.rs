@@ -122,8 +122,8 @@ pub fn sources(
         enterprises
             .par_iter()
             .enumerate()
-            .filter(|(_, e)| !with_units.contains(e.id.as_str()))
-            .map(|(i, e)| make(SourceOf::Enterprise(i), &e.id, e.lon_lat, e.grade(), None)),
+            .filter(|(_, e)| !with_units.contains(e.id()))
+            .map(|(i, e)| make(SourceOf::Enterprise(i), e.id(), e.lon_lat, e.grade(), None)),
     );
     out
 }

@@ -106,7 +106,7 @@ pub fn grade_enterprises(
     let none = Facts::default();
     let ratings: Vec<Rating> = enterprises
         .par_iter()
-        .map(|e| rate(e, facts.get(e.id.as_str()).unwrap_or(&none), grading))
+        .map(|e| rate(e, facts.get(e.id()).unwrap_or(&none), grading))
         .collect();
     let mut ratings = ratings.into_iter();
     enterprises.map(|enterprise| Graded {
@@ -166,11 +166,8 @@ mod tests {
 
     fn enterprise(id: &str, assessed: Option<Grade>) -> Enterprise {
         Enterprise {
-            id: id.into(),
-            name: format!("{id} 公司"),
+            text: crate::model::EnterpriseText::new(id, &format!("{id} 公司"), None, None),
             lon_lat: Point::new(120.0, 31.5),
-            industry: None,
-            address: None,
             assessed_grade: assessed,
             people_500m: None,
             admin: Default::default(),

@@ -99,8 +99,13 @@ macro_rules! keyed {
         }
     )*};
 }
+impl Keyed for Enterprise {
+    fn key(&self) -> &str {
+        self.id()
+    }
+}
+
 keyed!(
-    Enterprise,
     HazardUnit,
     HiddenDanger,
     VulnerableTarget,

@@ -19,8 +19,8 @@ use crate::ingest::load::RawRecord;
 use crate::ingest::values::{parse_coordinate, parse_count, parse_date, parse_number};
 use crate::model::{
     AdminLevel, AdminUnit, BaseFeature, Chemical, ChemicalPark, DangerLevel, DangerStatus,
-    EmergencyResource, Enterprise, Enterprises, Grade, HazardUnit, HiddenDanger, ResourceKind,
-    Road, SourceRef, UnitKind, VulnerableTarget,
+    EmergencyResource, Enterprise, EnterpriseText, Enterprises, Grade, HazardUnit, HiddenDanger,
+    ResourceKind, Road, SourceRef, UnitKind, VulnerableTarget,
 };
 
 /// Why a record was rejected: a stable machine code beside the readable text.
@@ -620,7 +620,7 @@ impl<'a> Checker<'a> {
         check_text(raw)?;
         let id = self.required_id(raw, "id")?;
         let f = self.fields(raw);
-        let name = f.required("name")?.to_string();
+        let name = f.required("name")?;
         let assessed_grade = match f.optional("grade") {
             None => None,
             Some(text) => Some(Grade::parse(text).ok_or_else(|| {
@@ -635,11 +635,8 @@ impl<'a> Checker<'a> {
         let people_500m = f.parsed("people_500m", parse_count)?;
         let lon_lat = self.required_point(raw)?;
         Ok(Enterprise {
-            id,
-            name,
+            text: EnterpriseText::new(&id, name, f.optional("industry"), f.optional("address")),
             lon_lat,
-            industry: f.optional("industry").map(str::to_string),
-            address: f.optional("address").map(str::to_string),
             assessed_grade,
             people_500m,
             admin: Default::default(),

@@ -376,7 +376,7 @@ fn danger_point(d: &HiddenDanger, xy: [f64; 2], loaded: &Loaded<Graded>, as_of: 
             .enterprise_id
             .as_deref()
             .and_then(|e| loaded.enterprises.get(e))
-            .map(|e| e.name.clone())
+            .map(|e| e.name().to_string())
             .unwrap_or_default(),
         due: d.due.map(|x| x.to_string()).unwrap_or_default(),
         days_overdue: match (d.overdue, d.due) {
@@ -425,10 +425,10 @@ fn finest_code(a: &AdminRef) -> Option<String> {
 fn enterprise_point(e: &Graded, xy: [f64; 2]) -> render::MapPoint {
     let grade = e.grade();
     render::MapPoint {
-        id: e.id.clone(),
+        id: e.id().to_string(),
         xy,
         grade,
-        name: e.name.clone(),
+        name: e.name().to_string(),
         unit: finest_code(&e.admin),
         reasons: if grade >= Grade::Orange {
             e.rating.reason_text()

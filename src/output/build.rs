@@ -154,7 +154,7 @@ fn build_layer(
             in_parts(
                 &loaded.enterprises,
                 |_, e| {
-                    let h = hazards.get(e.id.as_str()).copied().unwrap_or_default();
+                    let h = hazards.get(e.id()).copied().unwrap_or_default();
                     Some(layers::enterprise_row(e, h))
                 },
                 each,
@@ -166,11 +166,7 @@ fn build_layer(
             |i, u| {
                 let owner = loaded.enterprises.get(&u.enterprise_id);
                 let s = &analysis.sources[i];
-                Some(layers::hazard_source_row(
-                    u,
-                    owner.map(|e| e.name.as_str()),
-                    s,
-                ))
+                Some(layers::hazard_source_row(u, owner.map(|e| e.name()), s))
             },
             each,
         ),

@@ -462,10 +462,10 @@ pub struct EnterpriseHazards {
 pub fn enterprise_row(e: &Graded, hazards: EnterpriseHazards) -> Row {
     let rating = &e.rating;
     RowBuilder::new(def(Layer::Enterprises))
-        .set("id", e.id.as_str())
-        .set("name", e.name.as_str())
-        .set("industry", e.industry.clone())
-        .set("address", e.address.clone())
+        .set("id", e.id())
+        .set("name", e.name())
+        .set("industry", e.industry())
+        .set("address", e.address())
         .set("assessed_grade", e.assessed_grade.map(|g| g.as_str()))
         .set("people_500m", e.people_500m)
         .set("grade", rating.grade.as_str())
@@ -899,11 +899,8 @@ mod tests {
     #[test]
     fn row_functions_fill_their_layers() {
         let enterprise = crate::model::Enterprise {
-            id: "E1".into(),
-            name: "常州某化工有限公司".into(),
+            text: crate::model::EnterpriseText::new("E1", "常州某化工有限公司", None, None),
             lon_lat: Point::new(119.9, 31.8),
-            industry: None,
-            address: None,
             assessed_grade: Some(crate::model::Grade::Red),
             people_500m: Some(12),
             admin: Default::default(),

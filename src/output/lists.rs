@@ -110,13 +110,13 @@ pub fn risk_list(enterprises: &[Graded], units: &[HazardUnit]) -> Table {
         b.grade()
             .cmp(&a.grade())
             .then(a.admin.district_code.cmp(&b.admin.district_code))
-            .then(a.id.cmp(&b.id))
+            .then(a.id().cmp(b.id()))
     });
     let rows = picked
         .into_iter()
         .map(|e| {
             let r = &e.rating;
-            let mh = majors.get(e.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let mh = majors.get(e.id()).map(Vec::as_slice).unwrap_or(&[]);
             let mh_text = mh
                 .iter()
                 .map(|u| {
@@ -129,10 +129,10 @@ pub fn risk_list(enterprises: &[Graded], units: &[HazardUnit]) -> Table {
                 .collect::<Vec<_>>()
                 .join("、");
             vec![
-                e.id.as_str().into(),
-                e.name.as_str().into(),
+                e.id().into(),
+                e.name().into(),
                 district(&e.admin),
-                e.industry.clone().into(),
+                e.industry().into(),
                 styles::label(r.grade).into(),
                 e.assessed_grade.map(styles::label).into(),
                 if r.source == crate::model::GradeSource::Assessed {
@@ -144,7 +144,7 @@ pub fn risk_list(enterprises: &[Graded], units: &[HazardUnit]) -> Table {
                 r.reason_text().into(),
                 Value::Int(mh.len() as i64),
                 mh_text.into(),
-                e.address.clone().into(),
+                e.address().into(),
             ]
         })
         .collect();
@@ -189,7 +189,7 @@ pub fn danger_list(dangers: &[HiddenDanger], enterprises: &Enterprises<Graded>) 
                 d.enterprise_id
                     .as_deref()
                     .and_then(|e| enterprises.get(e))
-                    .map(|e| e.name.as_str())
+                    .map(|e| e.name())
                     .into(),
                 district(&d.admin),
                 d.description.as_str().into(),
@@ -228,10 +228,7 @@ fn hazard_list_row(u: &HazardUnit, enterprises: &Enterprises<Graded>) -> Vec<Val
     vec![
         u.id.as_str().into(),
         u.enterprise_id.as_str().into(),
-        enterprises
-            .get(&u.enterprise_id)
-            .map(|e| e.name.as_str())
-            .into(),
+        enterprises.get(&u.enterprise_id).map(|e| e.name()).into(),
         district(&u.admin),
         u.name.as_str().into(),
         u.kind.label_zh().into(),
