@@ -108,13 +108,32 @@ fn skip_break(bytes: &[u8], pos: usize) -> usize {
 
 /// Line breaks in a byte run, a `\r\n` counting once.
 fn count_breaks(bytes: &[u8]) -> u64 {
+    // Every "\n", and every "\r" but those of a "\r\n": simple counts the
+    // compiler vectorises (a file of a million rows is counted before it is
+    // parsed, while nothing else can start).
+    let count = |byte: u8| count_byte(bytes, byte);
+    let returns = count(b'\r');
+    let crlf = if returns == 0 {
+        0
+    } else {
+        bytes
+            .iter()
+            .zip(&bytes[1..])
+            .filter(|&(&a, &b)| a == b'\r' && b == b'\n')
+            .count() as u64
+    };
+    count(b'\n') + returns - crlf
+}
+
+/// How many times `byte` occurs: summed in byte lanes 128 bytes at a time
+/// (a plain count widens every byte to 64 bits and goes 4 bytes a step).
+fn count_byte(bytes: &[u8], byte: u8) -> u64 {
+    let mut chunks = bytes.chunks_exact(128);
     let mut n = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            n += 1;
-        }
+    for chunk in &mut chunks {
+        n += u64::from(chunk.iter().fold(0u8, |k, &b| k + u8::from(b == byte)));
     }
-    n
+    n + chunks.remainder().iter().filter(|&&b| b == byte).count() as u64
 }
 
 /// Physical lines of a file: line breaks, plus a last line without one.
@@ -473,5 +492,39 @@ mod tests {
         let (h, c) = parse(b"a,b", |_| {}).unwrap();
         assert_eq!(h.names.len(), 2);
         assert_eq!((c.lines, c.records), (1, 0));
+    }
+
+    #[test]
+    fn line_breaks_count_as_one_byte_at_a_time_would() {
+        // The reference: each "\n", and each "\r" not followed by "\n".
+        let slow = |b: &[u8]| {
+            (0..b.len())
+                .filter(|&i| b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')))
+                .count() as u64
+        };
+        for text in [
+            "",
+            "a",
+            "\r",
+            "\n",
+            "\r\n",
+            "\n\r",
+            "\r\r\n",
+            "a\rb\r\nc\nd\r",
+            "\r\n\r\n\n\r",
+            "汉\r江\r\n路",
+        ] {
+            assert_eq!(
+                count_breaks(text.as_bytes()),
+                slow(text.as_bytes()),
+                "{text:?}"
+            );
+        }
+        // Longer than the 128-byte steps, with breaks across their edges.
+        let long = "ab\r\nc\rd\n\n汉字,\r".repeat(100);
+        for cut in [0, 1, 127, 128, 129, 255, 256, 1000] {
+            let b = &long.as_bytes()[cut..];
+            assert_eq!(count_breaks(b), slow(b), "from byte {cut}");
+        }
     }
 }
