@@ -23,6 +23,7 @@ use crate::ingest::config::{InputKind, InputSpec};
 use crate::ingest::values::encoding_for_label;
 
 pub mod csv;
+mod geojson;
 mod gpkg;
 mod mapped;
 pub mod tiles;
@@ -664,6 +665,13 @@ struct ColumnMap {
     xy: Option<(usize, usize)>,
 }
 
+impl ColumnMap {
+    /// Whether the file's column `i` is read (as a field or a coordinate).
+    fn reads(&self, i: usize) -> bool {
+        self.fields.contains(&Some(i)) || self.xy.is_some_and(|(x, y)| x == i || y == i)
+    }
+}
+
 /// Finds every mapped column, or says which is missing and what there is.
 /// A file without records may lack a schema (an empty FeatureCollection):
 /// then missing columns are not an error.
@@ -810,6 +818,10 @@ pub fn read_input<C>(
         Driver::GeoPackage => match gpkg::Plan::for_input(spec) {
             Some(plan) => gpkg::GpkgReader(plan).read(spec, start, each),
             None => GdalReader(Driver::GeoPackage).read(spec, start, each),
+        },
+        Driver::GeoJson => match geojson::Plan::for_input(spec) {
+            Some(plan) => geojson::GeojsonReader(plan).read(spec, start, each),
+            None => GdalReader(Driver::GeoJson).read(spec, start, each),
         },
         driver => GdalReader(driver).read(spec, start, each),
     }
