@@ -45,11 +45,21 @@ pub struct Plan {
 impl Plan {
     /// The plan for `spec`, or `None` when the file must go through GDAL.
     pub fn for_input(spec: &InputSpec) -> Option<Plan> {
-        if spec.layer.is_some() || std::fs::metadata(&spec.path).ok()?.len() > MAX_BYTES {
+        // GDAL decodes column names with the input's encoding; UTF-8 here.
+        if spec.layer.is_some()
+            || spec.encoding.is_some()
+            || std::fs::metadata(&spec.path).ok()?.len() > MAX_BYTES
+        {
             return None;
         }
         let bytes = std::fs::read(&spec.path).ok()?;
-        let collection: Collection = serde_json::from_slice(&bytes).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        // GDAL's GeoJSON driver declines a file that mentions a TopoJSON
+        // topology near its start.
+        if text.contains("\"Topology\"") {
+            return None;
+        }
+        let collection: Collection = object(serde_json::from_str(text).ok()?)?;
         if collection.kind != "FeatureCollection" || collection.crs.is_some() {
             return None;
         }
@@ -58,16 +68,20 @@ impl Plan {
             Some(name) => serde_json::from_str::<String>(name.get()).ok()?,
             None => spec.path.file_stem()?.to_string_lossy().into_owned(),
         };
+        if layer.contains('\0') {
+            return None;
+        }
         let raw_features = collection.features?;
         let mut columns: Vec<String> = Vec::new();
         let mut features = Vec::with_capacity(raw_features.len());
-        for f in raw_features {
+        for raw in raw_features {
+            let f: RawFeature = object(raw)?;
             if f.kind != "Feature" || f.id.is_some() {
                 return None;
             }
             let mut values = Vec::new();
             for (key, value) in f.properties.map(|p| p.0).unwrap_or_default() {
-                if key.is_empty() {
+                if key.is_empty() || key.contains('\0') {
                     return None;
                 }
                 let column = match columns.iter().position(|c| *c == key) {
@@ -84,9 +98,16 @@ impl Plan {
             }
             let geometry = match f.geometry {
                 None => None,
-                Some(g) => Some(Shape::parse(&g)?),
+                Some(g) => Some(Shape::parse(&object(g)?)?),
             };
             features.push(Feature { values, geometry });
+        }
+        // GDAL orders names that differ only in case otherwise, and a field
+        // is found by its name in any case: such names are left to GDAL.
+        let folded: std::collections::HashSet<String> =
+            columns.iter().map(|c| c.trim().to_lowercase()).collect();
+        if folded.len() < columns.len() {
+            return None;
         }
         let map = map_columns(spec, &columns, features.is_empty(), Driver::GeoJson).ok()?;
         if !(0..columns.len())
@@ -123,11 +144,19 @@ fn column_reads_as_gdal(features: &[Feature], column: usize) -> bool {
 }
 
 /// Whether GDAL might type a string as a date, time or date-time (and give
-/// it back reformatted): a digit first and a `-`, `/` or `:` in it. Wider
-/// than GDAL's test on purpose; such a column is simply left to GDAL.
+/// it back reformatted): a digit or `-` first and a `-`, `/` or `:` in it.
+/// Wider than GDAL's test on purpose; such a column is simply left to GDAL.
 fn may_be_temporal(text: &str) -> bool {
     let t = text.trim_start();
-    t.starts_with(|c: char| c.is_ascii_digit()) && t.contains(['-', '/', ':'])
+    t.starts_with(|c: char| c.is_ascii_digit() || c == '-') && t.contains(['-', '/', ':'])
+}
+
+/// `raw` as a `T` when it is a JSON object: serde's derived structs also
+/// take an array of the fields' values, which GDAL does not.
+fn object<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
+    raw.get()
+        .starts_with('{')
+        .then(|| serde_json::from_str(raw.get()).ok())?
 }
 
 /// A top-level GeoJSON object (only what decides the plan).
@@ -140,7 +169,7 @@ struct Collection<'a> {
     #[serde(default, borrow)]
     name: Option<&'a RawValue>,
     #[serde(default, borrow)]
-    features: Option<Vec<RawFeature<'a>>>,
+    features: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -152,7 +181,7 @@ struct RawFeature<'a> {
     #[serde(default, borrow)]
     properties: Option<Properties<'a>>,
     #[serde(default, borrow)]
-    geometry: Option<RawGeometry<'a>>,
+    geometry: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -394,7 +423,14 @@ fn nested_at(rest: &mut &str) -> Option<Nested> {
     let end = rest
         .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
         .unwrap_or(rest.len());
-    let value: f64 = rest[..end].parse().ok()?;
+    let token = &rest[..end];
+    // GDAL reads a number without a point or exponent as a 64-bit integer
+    // (so `-0` is 0); one beyond that range is left to it.
+    let value = if token.contains(['.', 'e', 'E']) {
+        token.parse::<f64>().ok()?
+    } else {
+        token.parse::<i64>().ok()? as f64
+    };
     *rest = &rest[end..];
     value.is_finite().then_some(Nested::Number(value))
 }
@@ -594,6 +630,7 @@ mod tests {
             r#"{"type":"FeatureCollection","name":null,"features":[
 {"type":"Feature","properties":{"id":"E1","name":"常州化工","人数":12},"geometry":{"type":"Point","coordinates":[119.979898,32.545383]}},
 {"type":"Feature","properties":{"id":"E2","name":"江南电子","人数":null},"geometry":{"type":"Point","coordinates":[1e2,3.25E1]}},
+{"type":"Feature","properties":{"id":"E7","name":"零点","人数":0},"geometry":{"type":"Point","coordinates":[-0,-0.0]}},
 {"type":"Feature","properties":{"id":"E3","name":"两点"},"geometry":{"type":"MultiPoint","coordinates":[[120,31],[120.5,31.5]]}},
 {"type":"Feature","properties":{"id":"E4","name":"管线"},"geometry":{"type":"LineString","coordinates":[[120,31],[120.5,31.5]]}},
 {"type":"Feature","properties":{"id":"E5","name":"管网"},"geometry":{"type":"MultiLineString","coordinates":[[[120,31],[120.5,31.5]],[[121,31],[121,32]]]}},
@@ -602,7 +639,7 @@ mod tests {
         );
         let fields = [("id", "id"), ("name", "name"), ("people_500m", "人数")];
         let read = same_as_gdal(&spec(&path, InputKind::Enterprises, &fields));
-        assert_eq!(read.len(), 6);
+        assert_eq!(read.len(), 7);
         assert_eq!(
             Plan::for_input(&spec(&path, InputKind::Enterprises, &fields))
                 .unwrap()
@@ -717,6 +754,56 @@ mod tests {
                 ),
             ),
             ("a lone feature", ok.clone()),
+            (
+                "names in two cases",
+                collection(
+                    &[ok.replace(r#""grade":"红""#, r#""grade":"红","NAME":"乙""#)],
+                    "",
+                ),
+            ),
+            (
+                "a NUL in a name",
+                collection(&[ok.replace(r#""grade""#, r#""grade\u0000x""#)], ""),
+            ),
+            (
+                "a NUL in the layer's",
+                collection(std::slice::from_ref(&ok), r#","name":"a\u0000b""#),
+            ),
+            (
+                "a negative date",
+                collection(&[ok.replace("红", "-2020-01-01")], ""),
+            ),
+            (
+                "a feature as an array",
+                collection(
+                    &[ok.clone(), r#"["Feature",null,{"id":"E2"},null]"#.into()],
+                    "",
+                ),
+            ),
+            (
+                "a geometry as an array",
+                collection(
+                    &[feature(
+                        r#"{"id":"E1","name":"甲"}"#,
+                        r#"["Point",[120,31]]"#,
+                    )],
+                    "",
+                ),
+            ),
+            (
+                "a topology",
+                collection(&[ok.replace("红", "Topology")], ""),
+            ),
+            (
+                "an integer beyond 64 bits",
+                collection(
+                    &[feature(
+                        r#"{"id":"E1","name":"甲"}"#,
+                        r#"{"type":"Point","coordinates":[12345678901234567890,31]}"#,
+                    )],
+                    "",
+                ),
+            ),
         ];
         for (what, text) in cases {
             let path = file(dir.path(), "firms.geojson", &text);
@@ -732,6 +819,10 @@ mod tests {
         let mut s = spec(&path, InputKind::Enterprises, &fields);
         assert!(Plan::for_input(&s).is_some());
         s.layer = Some("firms".into());
+        assert!(Plan::for_input(&s).is_none());
+        // GDAL decodes the names in the input's encoding.
+        s.layer = None;
+        s.encoding = Some("GBK".into());
         assert!(Plan::for_input(&s).is_none());
     }
 
