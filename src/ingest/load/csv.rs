@@ -111,8 +111,7 @@ fn count_breaks(bytes: &[u8]) -> u64 {
     // Every "\n", and every "\r" but those of a "\r\n": simple counts the
     // compiler vectorises (a file of a million rows is counted before it is
     // parsed, while nothing else can start).
-    let count = |byte: u8| count_byte(bytes, byte);
-    let returns = count(b'\r');
+    let returns = count_byte(bytes, b'\r');
     let crlf = if returns == 0 {
         0
     } else {
@@ -122,7 +121,7 @@ fn count_breaks(bytes: &[u8]) -> u64 {
             .filter(|&(&a, &b)| a == b'\r' && b == b'\n')
             .count() as u64
     };
-    count(b'\n') + returns - crlf
+    count_byte(bytes, b'\n') + returns - crlf
 }
 
 /// How many times `byte` occurs: summed in byte lanes 128 bytes at a time

@@ -67,10 +67,9 @@ impl Plan {
             .collect();
         let columns: Vec<String> = fields.iter().map(|c| c.name.clone()).collect();
         let map = map_columns(spec, &columns, false, Driver::GeoPackage).ok()?;
-        let used = |i: usize| map.reads(i);
         let mut kinds = Vec::with_capacity(fields.len());
         for (i, field) in fields.iter().enumerate() {
-            kinds.push(match used(i) {
+            kinds.push(match map.reads(i) {
                 true => Some(column_kind(&field.declared)?),
                 false => None,
             });
