@@ -411,6 +411,10 @@ fn open_options(driver: Driver, spec: &InputSpec) -> Vec<String> {
             Some(enc) => vec![format!("ENCODING={}", gdal_encoding_name(enc))],
             None => vec![],
         },
+        // A date-like string stays the text written (GDAL would type it as a
+        // date and give it back as `YYYY/MM/DD`, an id such as "2026-01-02"
+        // too).
+        Driver::GeoJson => vec!["DATE_AS_STRING=YES".into()],
         _ => vec![],
     }
 }
