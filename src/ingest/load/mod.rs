@@ -27,6 +27,7 @@ mod geojson;
 mod gpkg;
 mod mapped;
 pub mod tiles;
+mod xlsx;
 use crate::crs::InputCrs;
 use crate::model::{SourceName, SourceRef};
 
@@ -826,6 +827,10 @@ pub fn read_input<C>(
         Driver::GeoJson => match geojson::Plan::for_input(spec) {
             Some(plan) => geojson::GeojsonReader(plan).read(spec, start, each),
             None => GdalReader(Driver::GeoJson).read(spec, start, each),
+        },
+        Driver::Xlsx => match xlsx::Plan::for_input(spec) {
+            Some(plan) => xlsx::XlsxReader(plan).read(spec, start, each),
+            None => GdalReader(Driver::Xlsx).read(spec, start, each),
         },
         driver => GdalReader(driver).read(spec, start, each),
     }
