@@ -64,13 +64,57 @@ pub fn assess_parks(
     let index = SourceIndex::new(input.sources);
     parks
         .par_iter()
-        .map(|p| assess(&metric.to_metric(&p.boundary), input, &index, cfg, metric))
+        .map(|p| {
+            let near = |pad_m: f64| Near::park(&p.boundary, pad_m);
+            let shape = metric.to_metric(&p.boundary);
+            assess(&shape, near, input, &index, cfg, metric)
+        })
         .collect()
+}
+
+/// A box in longitude and latitude around a park, wide enough to hold
+/// every point within `pad_m` metres of it whatever the projection: a
+/// cheap test that spares projecting the province's points, most of them
+/// far away, before the exact one.
+struct Near(Option<geo::Rect<f64>>);
+
+impl Near {
+    /// Around `boundary` (longitude, latitude): `pad_m` plus a kilometre
+    /// plus a twentieth of its diagonal, far beyond how much a straight
+    /// edge in the metric CRS bends away from the one between the same
+    /// corners in degrees; no box near the poles.
+    fn park(boundary: &MultiPolygon<f64>, pad_m: f64) -> Near {
+        let Some(b) = boundary.bounding_rect() else {
+            return Near(None);
+        };
+        const M_PER_DEGREE: f64 = 110_000.0;
+        let diagonal_m = (b.width().powi(2) + b.height().powi(2)).sqrt() * 111_320.0;
+        let dlat = (pad_m + 1_000.0 + diagonal_m / 20.0) / M_PER_DEGREE;
+        let widest = (b.min().y.abs().max(b.max().y.abs()) + dlat)
+            .to_radians()
+            .cos();
+        if widest < 0.1 {
+            return Near(None);
+        }
+        let dlon = dlat / widest;
+        Near(Some(geo::Rect::new(
+            (b.min().x - dlon, b.min().y - dlat),
+            (b.max().x + dlon, b.max().y + dlat),
+        )))
+    }
+
+    /// Whether the point may be near the park.
+    fn holds(&self, p: Point<f64>) -> bool {
+        self.0.is_none_or(|r| {
+            p.x() >= r.min().x && p.x() <= r.max().x && p.y() >= r.min().y && p.y() <= r.max().y
+        })
+    }
 }
 
 /// One park, its boundary in the metric CRS.
 fn assess(
     shape: &MultiPolygon<f64>,
+    near: impl Fn(f64) -> Near,
     input: &ParkInputs,
     index: &SourceIndex,
     (parks, exposure): (&Parks, &Exposure),
@@ -90,7 +134,11 @@ fn assess(
     let Some(bbox) = shape.bounding_rect() else {
         return f;
     };
+    let (close, around) = (near(0.0), near(parks.around_m));
     let inside = |lon_lat: Point<f64>| {
+        if !close.holds(lon_lat) {
+            return false;
+        }
         let (x, y) = metric.project(lon_lat.x(), lon_lat.y());
         let p = Point::new(x, y);
         bbox_holds(&bbox, x, y, 0.0) && shape.intersects(&p)
@@ -104,7 +152,7 @@ fn assess(
             f.r_sum += a.r;
         }
     }
-    for t in input.targets {
+    for t in input.targets.iter().filter(|t| around.holds(t.lon_lat)) {
         let (x, y) = metric.project(t.lon_lat.x(), t.lon_lat.y());
         if !bbox_holds(&bbox, x, y, parks.around_m) {
             continue;
@@ -183,4 +231,50 @@ fn r_sum_grade(r: f64, p: &Parks) -> (Grade, String) {
     };
     let name = crate::styles::label(grade);
     (grade, format!("重大危险源ΣR = {r:.2} {bound} → {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::{polygon, Distance as _};
+
+    use super::*;
+
+    #[test]
+    fn the_box_near_a_park_holds_every_point_within_the_pad() {
+        let pad = 2_000.0;
+        for (lon, lat, size) in [(119.9, 31.7, 0.02), (120.4, 0.5, 0.4), (118.3, 59.0, 0.5)] {
+            let park = MultiPolygon::new(vec![polygon![
+                (x: lon, y: lat),
+                (x: lon + size, y: lat + size * 0.1),
+                (x: lon + size * 0.8, y: lat + size),
+                (x: lon - size * 0.2, y: lat + size * 0.7),
+                (x: lon, y: lat),
+            ]]);
+            let near = Near::park(&park, pad);
+            // The study area's projection may be centred a zone away.
+            for metric in [
+                MetricCrs::for_longitude(lon, lat),
+                MetricCrs::for_longitude(lon + 3.0, lat),
+            ] {
+                let shape = metric.to_metric(&park);
+                let b = shape.bounding_rect().unwrap();
+                let steps = 80;
+                let (w, h) = (b.width() + 4.0 * pad, b.height() + 4.0 * pad);
+                for i in 0..=steps {
+                    for j in 0..=steps {
+                        let x = b.min().x - 2.0 * pad + w * f64::from(i) / f64::from(steps);
+                        let y = b.min().y - 2.0 * pad + h * f64::from(j) / f64::from(steps);
+                        if Euclidean.distance(&Point::new(x, y), &shape) > pad {
+                            continue;
+                        }
+                        let (plon, plat) = metric.unproject(x, y);
+                        assert!(near.holds(Point::new(plon, plat)), "{lat} {x} {y}");
+                    }
+                }
+            }
+            // And it does leave out what is far.
+            assert!(!near.holds(Point::new(lon + 1.0 + size, lat)));
+            assert!(!near.holds(Point::new(lon, lat - 1.0)));
+        }
+    }
 }
