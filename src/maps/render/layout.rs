@@ -295,12 +295,17 @@ impl Coverage {
     /// The table of `mask`.
     pub fn new(mask: &Mask) -> Coverage {
         let (w, h) = (mask.width() as usize, mask.height() as usize);
-        let mut sums = vec![0u32; (w + 1) * (h + 1)];
+        let stride = w + 1;
+        let mut sums = vec![0u32; stride * (h + 1)];
+        // Row by row, each from the one above (a table per map page, four
+        // pages a map: slices rather than indexing, for speed).
         for (y, row) in mask.data().chunks_exact(w).enumerate() {
+            let (above, below) = sums.split_at_mut((y + 1) * stride);
+            let prev = &above[y * stride + 1..];
             let mut run = 0u32;
-            for (x, &v) in row.iter().enumerate() {
+            for ((cell, &up), &v) in below[1..stride].iter_mut().zip(prev).zip(row) {
                 run += u32::from(v > 0);
-                sums[(y + 1) * (w + 1) + x + 1] = sums[y * (w + 1) + x + 1] + run;
+                *cell = up + run;
             }
         }
         Coverage { w, h, sums }
