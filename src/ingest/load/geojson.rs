@@ -529,6 +529,8 @@ mod tests {
 
     /// Every record a reader gives, as its debug text, and the summary.
     fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
+        // A scope of its own: GDAL's messages from tests running beside it stay out.
+        let _scope = super::super::MessageScope::new().enter();
         let (records, summary) = reader
             .read(
                 spec,

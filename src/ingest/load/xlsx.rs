@@ -65,38 +65,82 @@ impl Plan {
     /// The plan for `spec`, or `None` when the workbook is left to GDAL.
     pub fn for_input(spec: &InputSpec) -> Option<Plan> {
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&spec.path).ok()?).ok()?;
-        let types = part(&mut zip, "[Content_Types].xml")?;
-        if !types[..types.len().min(2047)]
+        let raw = std::fs::read(&spec.path).ok()?;
+        let types = part(&mut zip, &raw, "[Content_Types].xml")?;
+        let head = &types[..types.len().min(2047)];
+        let head = &head[..memchr::memchr(0, head).unwrap_or(head.len())];
+        if !head
             .windows(SHEET_MIMETYPE.len())
             .any(|w| w == SHEET_MIMETYPE.as_bytes())
         {
             return None;
         }
-        let rels = worksheet_targets(&part(&mut zip, "xl/_rels/workbook.xml.rels")?)?;
-        let sheets = sheets(&part(&mut zip, "xl/workbook.xml")?, &rels)?;
+        // GDAL's /vsizip/ takes the first of two entries of one name, and
+        // finds `./xl/…` or `xl\…` names as `xl/…`: such archives are left to it.
+        let start = usize::try_from(zip.central_directory_start()).ok()?;
+        let directory = raw.get(start..)?;
+        // GDAL's unzip wants the end record right after the directory it
+        // describes (it shifts every offset otherwise).
+        let end = memchr::memmem::rfind(directory, b"PK\x05\x06")?;
+        let record = directory.get(end..end + 22)?;
+        let size = u32::from_le_bytes([record[12], record[13], record[14], record[15]]);
+        if usize::try_from(size).ok()? != end || record[4..8] != [0, 0, 0, 0] {
+            return None;
+        }
+        if memchr::memmem::find_iter(directory, b"PK\x01\x02").count() != zip.len()
+            || zip
+                .file_names_raw()
+                .any(|n| n.starts_with(b"./") || n.starts_with(b"/") || n.contains(&b'\\'))
+        {
+            return None;
+        }
+        let rels = worksheet_targets(&part(&mut zip, &raw, "xl/_rels/workbook.xml.rels")?)?;
+        let sheets = sheets(&part(&mut zip, &raw, "xl/workbook.xml")?, &rels)?;
         let (layer, path) = pick_sheet(&sheets, spec.layer.as_deref())?;
         // GDAL reads a workbook without either of these as having none.
         let shared = match zip.index_for_name("xl/sharedStrings.xml") {
-            Some(_) => SharedStrings::parse(&part(&mut zip, "xl/sharedStrings.xml")?)?,
+            Some(_) => SharedStrings::parse(&part(&mut zip, &raw, "xl/sharedStrings.xml")?)?,
             None => SharedStrings::default(),
         };
         let styles = match zip.index_for_name("xl/styles.xml") {
-            Some(_) => temporal_styles(&part(&mut zip, "xl/styles.xml")?)?,
+            Some(_) => temporal_styles(&part(&mut zip, &raw, "xl/styles.xml")?)?,
             None => Vec::new(),
         };
-        let sheet = part(&mut zip, &path)?;
+        let sheet = part(&mut zip, &raw, &path)?;
         let mut reader = SheetReader::new(spec, &shared, &styles);
         reader.parse(&sheet)?;
         reader.into_plan(layer)
     }
 }
 
-/// One part of the workbook, whole.
-fn part(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> Option<Vec<u8>> {
+/// One part of the workbook, whole; `None` where GDAL's unzip would refuse
+/// it: a local header that disagrees with the central directory, a
+/// method other than stored or deflated, a length other than declared.
+fn part(zip: &mut zip::ZipArchive<std::fs::File>, raw: &[u8], name: &str) -> Option<Vec<u8>> {
     let mut file = zip.by_name(name).ok()?;
+    let at = usize::try_from(file.header_start()).ok()?;
+    let local = raw.get(at..at.checked_add(30)?)?;
+    let u16_at = |i: usize| u16::from_le_bytes([local[i], local[i + 1]]);
+    let u32_at =
+        |i: usize| u32::from_le_bytes([local[i], local[i + 1], local[i + 2], local[i + 3]]);
+    let method = match file.compression() {
+        zip::CompressionMethod::Stored => 0,
+        zip::CompressionMethod::Deflated => 8,
+        _ => return None,
+    };
+    if !local.starts_with(b"PK\x03\x04")
+        || u16_at(8) != method
+        || usize::from(u16_at(26)) != file.name_raw().len()
+        || (u16_at(6) & 8 == 0
+            && (u32_at(14) != file.crc32()
+                || u64::from(u32_at(18)) != file.compressed_size()
+                || u64::from(u32_at(22)) != file.size()))
+    {
+        return None;
+    }
     let mut bytes = Vec::with_capacity(file.size().min(1 << 30) as usize);
     file.read_to_end(&mut bytes).ok()?;
-    Some(bytes)
+    (bytes.len() as u64 == file.size()).then_some(bytes)
 }
 
 /// An XML event as GDAL's handlers see it: an element's start (an empty
@@ -114,13 +158,41 @@ struct Xml<'a> {
     depth: usize,
     root_done: bool,
     close_next: bool,
+    /// Which events GDAL's handlers see for this part (they reset its
+    /// "too much data" counter): end tags, character data.
+    ends: bool,
+    data: bool,
+    /// Bytes before the text (a BOM), the end of the last event, and
+    /// character-data callbacks per 8 KB block.
+    skew: usize,
+    last_event: usize,
+    callbacks: Vec<u32>,
+}
+
+/// GDAL's handlers for a part: which events reach it.
+#[derive(Clone, Copy)]
+enum Handlers {
+    /// Start tags only (workbook, relationships).
+    Starts,
+    /// Start and end tags (styles).
+    Tags,
+    /// Tags and character data (sheets, shared strings).
+    All,
 }
 
 impl<'a> Xml<'a> {
     /// The parser, or `None` for a part that is not plain UTF-8 XML 1.0
     /// text without carriage returns and forbidden characters.
-    fn new(bytes: &'a [u8]) -> Option<Xml<'a>> {
-        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    fn new(bytes: &'a [u8], handlers: Handlers) -> Option<Xml<'a>> {
+        let skew = if bytes.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            0
+        };
+        let bytes = &bytes[skew..];
+        if bytes.starts_with(b"\xef\xbb\xbf") {
+            return None;
+        }
         let text = std::str::from_utf8(bytes).ok()?;
         // Expat turns a carriage return into a line feed; rejects other
         // control characters and U+FFFE/U+FFFF.
@@ -139,6 +211,11 @@ impl<'a> Xml<'a> {
             depth: 0,
             root_done: false,
             close_next: false,
+            ends: !matches!(handlers, Handlers::Starts),
+            data: matches!(handlers, Handlers::All),
+            skew,
+            last_event: 0,
+            callbacks: Vec::new(),
         })
     }
 
@@ -148,21 +225,30 @@ impl<'a> Xml<'a> {
             return self.close();
         }
         loop {
+            let before = self.reader.buffer_position() as usize + self.skew;
             let event = self.reader.read_event().map_err(|_| ())?;
+            let after = self.reader.buffer_position() as usize + self.skew;
             match event {
-                Event::Start(e) | Event::Empty(e) if self.root_done || e.len() > MAX_TAG_BYTES => {
+                Event::Start(e) | Event::Empty(e) if self.root_done || !tag_ok(&e) => {
                     return Err(())
                 }
                 Event::Start(e) => {
+                    self.event(after)?;
                     self.depth += 1;
                     return Ok(Some(Ev::Open(e)));
                 }
                 Event::Empty(e) => {
+                    self.event(after)?;
                     self.depth += 1;
                     self.close_next = true;
                     return Ok(Some(Ev::Open(e)));
                 }
-                Event::End(_) => return self.close(),
+                Event::End(_) => {
+                    if self.ends {
+                        self.event(after)?;
+                    }
+                    return self.close();
+                }
                 Event::Text(t) => {
                     let t = t.into_inner();
                     if self.depth == 0 {
@@ -171,13 +257,26 @@ impl<'a> Xml<'a> {
                         }
                         continue;
                     }
+                    if t.contains("]]>") {
+                        return Err(());
+                    }
+                    self.text(before, after, &t)?;
                     return Ok(Some(Ev::Text(t)));
                 }
-                Event::CData(c) if self.depth > 0 => return Ok(Some(Ev::Text(c.into_inner()))),
+                Event::CData(c) if self.depth > 0 => {
+                    let c = c.into_inner();
+                    self.text(before + 9, after, &c)?;
+                    return Ok(Some(Ev::Text(c)));
+                }
                 Event::GeneralRef(r) if self.depth > 0 => {
+                    self.text(before, after, "")?;
+                    self.callback(before, 1)?;
                     return Ok(Some(Ev::Text(reference(&r)?)));
                 }
                 Event::Decl(d) => {
+                    if before != self.skew || !decl_ok(&d) {
+                        return Err(());
+                    }
                     let version = d.version().map_err(|_| ())?;
                     let utf8 = match d.encoding() {
                         None => true,
@@ -187,11 +286,54 @@ impl<'a> Xml<'a> {
                         return Err(());
                     }
                 }
-                Event::Comment(c) if c.len() <= MAX_TAG_BYTES => {}
-                Event::PI(p) if p.len() <= MAX_TAG_BYTES => {}
+                Event::Comment(c) if !c.contains("--") && !c.ends_with('-') => {}
+                Event::PI(p) if pi_ok(&p) => {}
                 Event::Eof if self.root_done && self.depth == 0 => return Ok(None),
                 _ => return Err(()),
             }
+        }
+    }
+
+    /// An element event GDAL's handler sees, ending at `at`: after more than
+    /// 64 KB without one GDAL may have stopped ("too much data").
+    fn event(&mut self, at: usize) -> Result<(), ()> {
+        if at - self.last_event > MAX_TAG_BYTES {
+            return Err(());
+        }
+        self.last_event = at;
+        Ok(())
+    }
+
+    /// Character data from `start` to `end`: expat's callbacks for it (one
+    /// per run, one per line feed), counted per 8 KB block as GDAL does
+    /// ("million laugh pattern" past 8,192 in one block; refused from 4,096).
+    fn text(&mut self, start: usize, end: usize, t: &str) -> Result<(), ()> {
+        if !self.data {
+            return Ok(());
+        }
+        if start - self.last_event > MAX_TAG_BYTES {
+            return Err(());
+        }
+        self.last_event = end;
+        self.callback(start, 1)?;
+        for i in memchr::memchr_iter(b'\n', t.as_bytes()) {
+            self.callback(start + i, 2)?;
+        }
+        Ok(())
+    }
+
+    fn callback(&mut self, at: usize, n: u32) -> Result<(), ()> {
+        if !self.data {
+            return Ok(());
+        }
+        let block = at / 8192;
+        if self.callbacks.len() <= block {
+            self.callbacks.resize(block + 1, 0);
+        }
+        self.callbacks[block] += n;
+        match self.callbacks[block] >= 4096 {
+            true => Err(()),
+            false => Ok(()),
         }
     }
 
@@ -200,6 +342,96 @@ impl<'a> Xml<'a> {
         self.root_done = self.depth == 0;
         Ok(Some(Ev::Close))
     }
+}
+
+/// An ASCII XML name (expat's rules for others are left to GDAL).
+fn ascii_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || matches!(b[0], b'_' | b':'))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.' | b'-'))
+}
+
+/// Name and attributes as XML 1.0 writes them: ASCII names, whitespace
+/// before each attribute, `=`, a quoted value; the attribute names in turn.
+fn attributes_ok<'t>(content: &'t str, names: &mut Vec<&'t str>) -> bool {
+    let b = content.as_bytes();
+    let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n');
+    let mut i = b.iter().position(|&c| ws(c)).unwrap_or(b.len());
+    if !ascii_name(&content[..i]) {
+        return false;
+    }
+    loop {
+        let start = i;
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return true;
+        }
+        if i == start {
+            return false;
+        }
+        let name = i;
+        while i < b.len() && !ws(b[i]) && b[i] != b'=' {
+            i += 1;
+        }
+        if !ascii_name(&content[name..i]) {
+            return false;
+        }
+        names.push(&content[name..i]);
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'=') {
+            return false;
+        }
+        i += 1;
+        while i < b.len() && ws(b[i]) {
+            i += 1;
+        }
+        let Some(&q) = b.get(i).filter(|&&q| q == b'"' || q == b'\'') else {
+            return false;
+        };
+        match b[i + 1..].iter().position(|&c| c == q) {
+            Some(k) => i += k + 2,
+            None => return false,
+        }
+    }
+}
+
+fn tag_ok(content: &str) -> bool {
+    content.len() <= MAX_TAG_BYTES && attributes_ok(content, &mut Vec::new())
+}
+
+/// `<?xml version="1.0" [encoding=".."] [standalone="yes|no"]?>` exactly.
+fn decl_ok(content: &str) -> bool {
+    let mut names = Vec::new();
+    if !content.starts_with("xml") || !attributes_ok(content, &mut names) {
+        return false;
+    }
+    let order = ["version", "encoding", "standalone"];
+    let mut at = 0;
+    for n in &names {
+        match order[at..].iter().position(|o| o == n) {
+            Some(k) => at += k + 1,
+            None => return false,
+        }
+    }
+    names.first() == Some(&"version")
+        && content.contains("standalone") == names.contains(&"standalone")
+        && ["yes", "no"].iter().any(|v| {
+            !names.contains(&"standalone")
+                || content.contains(&format!("standalone=\"{v}\""))
+                || content.contains(&format!("standalone='{v}'"))
+        })
+}
+
+/// A processing instruction expat takes: a name other than `xml` in any case.
+fn pi_ok(content: &str) -> bool {
+    let target = content.split([' ', '\t', '\n']).next().unwrap_or("");
+    content.len() <= MAX_TAG_BYTES && ascii_name(target) && !target.eq_ignore_ascii_case("xml")
 }
 
 /// The text an entity or character reference stands for.
@@ -279,20 +511,18 @@ fn atoi(text: &str) -> i64 {
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let mut n: i64 = 0;
+    let mut n: i128 = 0;
     for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        n = n.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+        n = (n * 10 + i128::from(b - b'0')).min(1 << 64);
     }
-    if negative {
-        -n
-    } else {
-        n
-    }
+    let n = if negative { -n } else { n };
+    // strtol's clamp to a long, then atoi's cast to an int.
+    i64::from(n.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64 as i32)
 }
 
 /// The workbook's worksheet relationships: id → target.
 fn worksheet_targets(bytes: &[u8]) -> Option<HashMap<String, String>> {
-    let mut xml = Xml::new(bytes)?;
+    let mut xml = Xml::new(bytes, Handlers::Starts)?;
     let mut targets = HashMap::new();
     while let Some(ev) = xml.next().ok()? {
         if let Ev::Open(e) = ev {
@@ -317,7 +547,7 @@ fn worksheet_targets(bytes: &[u8]) -> Option<HashMap<String, String>> {
 /// The workbook's sheets in order: name and part path, as GDAL lists its
 /// layers; `None` for a target GDAL might resolve otherwise.
 fn sheets(bytes: &[u8], rels: &HashMap<String, String>) -> Option<Vec<(String, String)>> {
-    let mut xml = Xml::new(bytes)?;
+    let mut xml = Xml::new(bytes, Handlers::Starts)?;
     let mut seen = HashSet::new();
     let mut sheets = Vec::new();
     while let Some(ev) = xml.next().ok()? {
@@ -374,7 +604,7 @@ struct SharedStrings {
 
 impl SharedStrings {
     fn parse(bytes: &[u8]) -> Option<SharedStrings> {
-        let mut xml = Xml::new(bytes)?;
+        let mut xml = Xml::new(bytes, Handlers::All)?;
         let mut table = SharedStrings::default();
         // GDAL's states: outside, in an `<si>`, in one of its `<t>`; each
         // with the depth it began at.
@@ -418,7 +648,7 @@ impl SharedStrings {
 /// `cellXfs` index): built-in formats 14–22, and custom ones whose code has
 /// `DD`, `YY` or `HH` (either case).
 fn temporal_styles(bytes: &[u8]) -> Option<Vec<bool>> {
-    let mut xml = Xml::new(bytes)?;
+    let mut xml = Xml::new(bytes, Handlers::Tags)?;
     let mut custom: HashMap<i64, bool> = HashMap::new();
     let mut styles = Vec::new();
     let mut in_xfs = false;
@@ -460,7 +690,6 @@ fn temporal_styles(bytes: &[u8]) -> Option<Vec<bool>> {
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Outside,
-    Cols,
     SheetData,
     Row,
     Cell,
@@ -534,7 +763,7 @@ impl<'s> SheetReader<'s> {
     /// Walks the sheet with GDAL's state machine; `None` where GDAL would
     /// read otherwise than this.
     fn parse(&mut self, bytes: &[u8]) -> Option<()> {
-        let mut xml = Xml::new(bytes)?;
+        let mut xml = Xml::new(bytes, Handlers::All)?;
         let mut stack: Vec<(State, usize)> = vec![(State::Outside, 0)];
         let mut depth = 0usize;
         while let Some(ev) = xml.next().ok()? {
@@ -544,7 +773,6 @@ impl<'s> SheetReader<'s> {
                     let n = name(&e);
                     let attrs = attributes(&e)?;
                     let next = match state {
-                        State::Outside if n == "cols" => Some(State::Cols),
                         State::Outside if n == "sheetData" => {
                             if std::mem::replace(&mut self.sheet_data_seen, true) {
                                 return None;
@@ -679,6 +907,9 @@ impl<'s> SheetReader<'s> {
     fn end_row(&mut self) -> Option<()> {
         let values = std::mem::take(&mut self.row_cells);
         if self.line == 0 {
+            if values.len() > MAX_COLUMNS {
+                return None;
+            }
             self.first = values
                 .iter()
                 .map(|&(s, e, _)| self.row_text[s..e].to_string())
@@ -687,7 +918,9 @@ impl<'s> SheetReader<'s> {
             if self.line == 1 {
                 self.read_header()?;
             }
-            if values.len() > self.columns.as_ref().map_or(0, Vec::len) {
+            if values.len() > self.columns.as_ref().map_or(0, Vec::len)
+                || values.len() > MAX_COLUMNS
+            {
                 return None;
             }
             self.add_record(&values)?;
@@ -711,6 +944,11 @@ impl<'s> SheetReader<'s> {
                     n
                 }
             })
+            .collect();
+        let decoder = decoder_for(self.spec, Driver::Xlsx);
+        let columns: Vec<String> = columns
+            .into_iter()
+            .map(|n| decoder.decode(n.as_bytes()).unwrap_or_else(|lossy| lossy))
             .collect();
         let map = map_columns(self.spec, &columns, false, Driver::Xlsx).ok()?;
         self.mapped = (0..columns.len()).filter(|&i| map.reads(i)).collect();
@@ -740,6 +978,13 @@ impl<'s> SheetReader<'s> {
     /// The plan, once a header and at least one record were read.
     fn into_plan(self, layer: String) -> Option<Plan> {
         if self.line < 2 {
+            return None;
+        }
+        let default = |c: &String| {
+            c.strip_prefix("Field")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if self.rows == 1 && self.columns.as_ref()?.iter().all(default) {
             return None;
         }
         Some(Plan {
@@ -818,6 +1063,8 @@ mod tests {
 
     /// Every record a reader gives, as its debug text, and the summary.
     fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
+        // A scope of its own: GDAL's messages from tests running beside it stay out.
+        let _scope = super::super::MessageScope::new().enter();
         let (records, summary) = reader
             .read(
                 spec,
@@ -884,6 +1131,11 @@ mod tests {
     /// A workbook of two sheets ("单元" and "Other") from their XML, with
     /// the shared strings given.
     fn workbook(dir: &Path, name: &str, sheet: &str, shared: &str) -> PathBuf {
+        workbook_typed(dir, name, sheet, shared, CONTENT_TYPES)
+    }
+
+    /// [`workbook`] with its `[Content_Types].xml` given.
+    fn workbook_typed(dir: &Path, name: &str, sheet: &str, shared: &str, types: &str) -> PathBuf {
         let workbook = r#"<?xml version="1.0" encoding="UTF-8"?>
 <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="单元" sheetId="1" r:id="rId1"/><sheet name="Other" sheetId="2" r:id="rId2"/></sheets></workbook>"#;
         let other = r#"<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"><c r="A2"><v>1</v></c></row></sheetData></worksheet>"#;
@@ -891,7 +1143,7 @@ mod tests {
         let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
         let options = zip::write::SimpleFileOptions::default();
         for (part, text) in [
-            ("[Content_Types].xml", CONTENT_TYPES),
+            ("[Content_Types].xml", types),
             ("xl/workbook.xml", workbook),
             ("xl/_rels/workbook.xml.rels", RELS),
             ("xl/styles.xml", STYLES),
@@ -1072,11 +1324,125 @@ mod tests {
                 SHARED.into(),
                 Some("单元"),
             ),
+            (
+                // GDAL 3.6 reads a `sheetData` anywhere, this one too.
+                "a sheetData in the columns",
+                plain.replacen("<cols>", "<cols><sheetData/>", 1),
+                SHARED.into(),
+                Some("单元"),
+            ),
+            (
+                // C's atoi wraps this to style 1, a date.
+                "a style number past 32 bits",
+                sheet(
+                    &[
+                        HEADER,
+                        &row.replace(r#"c r="B2""#, r#"c r="B2" s="4294967297""#),
+                    ]
+                    .concat(),
+                ),
+                SHARED.into(),
+                Some("单元"),
+            ),
+            (
+                "more cells than GDAL's 2000 columns",
+                sheet(
+                    &[
+                        &HEADER.replace(
+                            "</row>",
+                            &r#"<c t="inlineStr"><is><t>x</t></is></c>"#.repeat(1996),
+                        ),
+                        "</row>",
+                        row,
+                    ]
+                    .concat()
+                    .replacen("</row></row>", "</row>", 1),
+                ),
+                SHARED.into(),
+                Some("单元"),
+            ),
+            (
+                // Past GDAL's 8,192 text callbacks in 8 KB ("million laugh").
+                "thousands of line feeds in a cell",
+                sheet(
+                    &[
+                        HEADER,
+                        &row.replace("<v>2</v>", &format!("<v>{}</v>", "a\n".repeat(6000))),
+                    ]
+                    .concat(),
+                ),
+                SHARED.into(),
+                Some("单元"),
+            ),
+            (
+                "a comment with a double hyphen",
+                sheet(&[HEADER, "<!-- a -- b -->", row].concat()),
+                SHARED.into(),
+                Some("单元"),
+            ),
+            (
+                "an attribute without a space before it",
+                sheet(&[HEADER, &row.replace(r#"<c r="B2">"#, r#"<c r="B2"t="n">"#)].concat()),
+                SHARED.into(),
+                Some("单元"),
+            ),
+            (
+                "]]> in text",
+                plain.clone(),
+                SHARED.replace("仓库", "仓]]>库"),
+                Some("单元"),
+            ),
+            (
+                "a declaration after a space",
+                format!(" {plain}"),
+                SHARED.into(),
+                Some("单元"),
+            ),
         ];
         for (what, sheet_xml, shared, layer) in cases {
             let path = workbook(dir.path(), "case.xlsx", &sheet_xml, &shared);
             let plan = Plan::for_input(&spec(&path, layer, FIELDS));
             assert_eq!(plan.is_some(), what == "plain", "{what}");
         }
+        // GDAL's test for the mimetype stops at a NUL.
+        let types = CONTENT_TYPES.replacen("<Types", "<Types\0", 1);
+        let path = workbook_typed(dir.path(), "nul.xlsx", &plain, SHARED, &types);
+        assert!(Plan::for_input(&spec(&path, Some("单元"), FIELDS)).is_none());
+        // A header GDAL names Field1… over one record reads as no records.
+        let blank_header =
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t></t></is></c><c r="B1"/></row>"#;
+        let path = workbook(
+            dir.path(),
+            "blank.xlsx",
+            &sheet(&[blank_header, row].concat()),
+            SHARED,
+        );
+        let field1 = InputSpec {
+            xy_columns: None,
+            ..spec(&path, Some("单元"), &[("id", "Field1")])
+        };
+        assert!(Plan::for_input(&field1).is_none());
+    }
+
+    #[test]
+    fn the_header_is_decoded_as_the_input_says() {
+        // An `encoding` for a workbook decodes its names too, through GDAL
+        // as here: the UTF-8 name read as GBK no longer matches.
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [
+            HEADER,
+            r#"<row r="2"><c r="A2" t="s"><v>4</v></c><c r="B2"><v>2</v></c><c r="C2"><v>3</v></c><c r="D2"><v>120</v></c><c r="E2"><v>31</v></c></row>"#,
+        ];
+        let path = workbook(dir.path(), "gbk.xlsx", &sheet(&rows.concat()), SHARED);
+        let gbk = InputSpec {
+            encoding: Some("GBK".into()),
+            ..spec(&path, Some("单元"), FIELDS)
+        };
+        assert!(Plan::for_input(&gbk).is_none());
+        super::super::configure_gdal();
+        assert!(matches!(
+            GdalReader(Driver::Xlsx).read(&gbk, |_| Ok(()), |_, _| {}),
+            Err(LoadError::MissingColumn { .. })
+        ));
     }
 }
