@@ -501,6 +501,7 @@ mod tests {
     use super::*;
     use crate::crs::InputCrs;
     use crate::ingest::config::InputKind;
+    use crate::ingest::load::test_support::records;
     use crate::ingest::load::GdalReader;
 
     fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -525,30 +526,6 @@ mod tests {
                 .collect(),
             max_scale: None,
         }
-    }
-
-    /// Every record a reader gives, as its debug text, and the summary.
-    fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
-        // A scope of its own: GDAL's messages from tests running beside it stay out.
-        let _scope = super::super::MessageScope::new().enter();
-        let (records, summary) = reader
-            .read(
-                spec,
-                |_| Ok(Vec::new()),
-                |all, r| all.push(format!("{r:?}")),
-            )
-            .unwrap();
-        (
-            records,
-            format!(
-                "{} {:?} {:?} {:?} {:?}",
-                summary.layer,
-                summary.crs,
-                summary.expected,
-                summary.warnings,
-                summary.encoding_hint
-            ),
-        )
     }
 
     /// The file is read here, and exactly as GDAL reads it.

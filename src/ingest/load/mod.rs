@@ -1127,6 +1127,36 @@ fn encoding_hint(spec: &InputSpec, driver: Driver) -> String {
 /// Counts per input kind, for the report.
 pub type ReadSummaries = BTreeMap<InputKind, ReadSummary>;
 
+/// What the readers' tests share.
+#[cfg(test)]
+mod test_support {
+    use super::{InputSpec, Reader};
+
+    /// Every record a reader gives, as its debug text, and the summary.
+    pub(super) fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
+        // A scope of its own: GDAL's messages from tests running beside it stay out.
+        let _scope = super::MessageScope::new().enter();
+        let (records, summary) = reader
+            .read(
+                spec,
+                |_| Ok(Vec::new()),
+                |all, r| all.push(format!("{r:?}")),
+            )
+            .unwrap();
+        (
+            records,
+            format!(
+                "{} {:?} {:?} {:?} {:?}",
+                summary.layer,
+                summary.crs,
+                summary.expected,
+                summary.warnings,
+                summary.encoding_hint
+            ),
+        )
+    }
+}
+
 #[cfg(test)]
 mod message_tests {
     use super::*;

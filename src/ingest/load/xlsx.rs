@@ -1059,31 +1059,8 @@ mod tests {
     use super::*;
     use crate::crs::InputCrs;
     use crate::ingest::config::{InputKind, Project};
+    use crate::ingest::load::test_support::records;
     use crate::ingest::load::GdalReader;
-
-    /// Every record a reader gives, as its debug text, and the summary.
-    fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
-        // A scope of its own: GDAL's messages from tests running beside it stay out.
-        let _scope = super::super::MessageScope::new().enter();
-        let (records, summary) = reader
-            .read(
-                spec,
-                |_| Ok(Vec::new()),
-                |all, r| all.push(format!("{r:?}")),
-            )
-            .unwrap();
-        (
-            records,
-            format!(
-                "{} {:?} {:?} {:?} {:?}",
-                summary.layer,
-                summary.crs,
-                summary.expected,
-                summary.warnings,
-                summary.encoding_hint
-            ),
-        )
-    }
 
     /// The input is read here, and exactly as GDAL reads it.
     fn same_as_gdal(spec: &InputSpec) -> Vec<String> {
