@@ -1004,7 +1004,10 @@ impl Reader for GdalReader {
             message,
         })?;
         let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
-        take_gdal_messages();
+        // Kept: what GDAL said while opening the layer and reading its
+        // schema (an XLSX sheet is parsed whole then, and a parse error
+        // there leaves it short).
+        let opening = take_gdal_messages();
         let records = if empty { 0 } else { usize::MAX };
         let names = source_names(spec);
         for (k, feature) in layer.features().take(records).enumerate() {
@@ -1014,7 +1017,7 @@ impl Reader for GdalReader {
             each(&mut context, record);
         }
         summary.encoding_hint = undecodable_note(spec, driver, undecodable_rows, total_rows);
-        summary.warnings = take_gdal_messages();
+        summary.warnings = opening.into_iter().chain(take_gdal_messages()).collect();
         Ok((context, summary))
     }
 }

@@ -1402,6 +1402,30 @@ mod tests {
     }
 
     #[test]
+    fn a_sheet_gdal_parses_only_in_part_says_so() {
+        // GDAL parses the sheet while it reads the layer's schema: its
+        // error there is kept with the input's warnings.
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [
+            HEADER,
+            r#"<row r="2"><c r="A2" t="s"><v>4</v></c><c r="D2"><v>120</v></c><c r="E2"><v>31</v></c></row>"#,
+            r#"<row r="3"><c r="A3"><v>1</v></row>"#,
+        ];
+        let path = workbook(dir.path(), "broken.xlsx", &sheet(&rows.concat()), SHARED);
+        let spec = spec(&path, Some("单元"), FIELDS);
+        assert!(Plan::for_input(&spec).is_none());
+        super::super::configure_gdal();
+        let _scope = super::super::MessageScope::new().enter();
+        let (n, summary) = super::super::read_input(&spec, |_| Ok(0usize), |n, _| *n += 1).unwrap();
+        assert_eq!(n, 1);
+        assert!(
+            summary.warnings.iter().any(|w| w.contains("XML parsing")),
+            "{:?}",
+            summary.warnings
+        );
+    }
+
+    #[test]
     fn the_header_is_decoded_as_the_input_says() {
         // An `encoding` for a workbook decodes its names too, through GDAL
         // as here: the UTF-8 name read as GBK no longer matches.
