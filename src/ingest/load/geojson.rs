@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{
-    checked_geometry, decoder_for, layer_crs, map_columns, row_text, source_names,
+    checked_geometry, decoder_for, layer_crs, layer_error, map_columns, row_text, source_names,
     take_gdal_messages, undecodable_note, ColumnMap, Driver, LoadError, RawRecord, ReadSummary,
     Reader,
 };
@@ -438,19 +438,13 @@ impl Reader for GeojsonReader {
         mut each: impl FnMut(&mut C, RawRecord),
     ) -> Result<(C, ReadSummary), LoadError> {
         let plan = &self.0;
-        let mut summary = ReadSummary {
-            driver: Driver::GeoJson,
-            layer: plan.layer.clone(),
-            crs: layer_crs(spec, Some(4326), &plan.map),
-            warnings: Vec::new(),
-            encoding_hint: None,
-            lines: None,
-            expected: Some(plan.features.len()),
-        };
-        let mut context = start(&summary).map_err(|message| LoadError::Layer {
-            file: spec.display_path.clone(),
-            message,
-        })?;
+        let mut summary = ReadSummary::opening(
+            Driver::GeoJson,
+            plan.layer.clone(),
+            layer_crs(spec, Some(4326), &plan.map),
+            Some(plan.features.len()),
+        );
+        let mut context = start(&summary).map_err(|m| layer_error(spec, m))?;
         let decoder = decoder_for(spec, Driver::GeoJson);
         let names = source_names(spec);
         let mut bad_text = 0u64;

@@ -16,7 +16,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::{
-    checked_geometry, decoder_for, layer_crs, map_columns, row_text, source_names,
+    checked_geometry, decoder_for, layer_crs, layer_error, map_columns, row_text, source_names,
     take_gdal_messages, undecodable_note, ColumnMap, Driver, LoadError, RawRecord, ReadSummary,
     Reader, EMPTY_GEOMETRY, NON_FINITE_GEOMETRY,
 };
@@ -306,20 +306,14 @@ impl Reader for GpkgReader {
         mut each: impl FnMut(&mut C, RawRecord),
     ) -> Result<(C, ReadSummary), LoadError> {
         let plan = &self.0;
-        let layer_err = |message: String| LoadError::Layer {
-            file: spec.display_path.clone(),
-            message,
-        };
+        let layer_err = |message: String| layer_error(spec, message);
         let sql_err = |e: rusqlite::Error| layer_err(format!("SQLite: {e}"));
-        let mut summary = ReadSummary {
-            driver: Driver::GeoPackage,
-            layer: plan.table.clone(),
-            crs: layer_crs(spec, plan.epsg, &plan.map),
-            warnings: Vec::new(),
-            encoding_hint: None,
-            lines: None,
-            expected: plan.expected,
-        };
+        let mut summary = ReadSummary::opening(
+            Driver::GeoPackage,
+            plan.table.clone(),
+            layer_crs(spec, plan.epsg, &plan.map),
+            plan.expected,
+        );
         let mut context = start(&summary).map_err(layer_err)?;
         let mut stmt = plan.conn.prepare(&plan.select()).map_err(sql_err)?;
         let mut rows = stmt.query([]).map_err(sql_err)?;

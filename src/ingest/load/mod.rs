@@ -237,6 +237,29 @@ pub struct ReadSummary {
     pub expected: Option<usize>,
 }
 
+impl ReadSummary {
+    /// What is known of an input before its first record is read.
+    fn opening(driver: Driver, layer: String, crs: InputCrs, expected: Option<usize>) -> Self {
+        ReadSummary {
+            driver,
+            layer,
+            crs,
+            warnings: Vec::new(),
+            encoding_hint: None,
+            lines: None,
+            expected,
+        }
+    }
+}
+
+/// A problem with an input's layer, or the caller's refusal of it at the start.
+fn layer_error(spec: &InputSpec, message: String) -> LoadError {
+    LoadError::Layer {
+        file: spec.display_path.clone(),
+        message,
+    }
+}
+
 /// The kinds of file riskatlas reads, each promised by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
@@ -535,10 +558,7 @@ fn find_column(columns: &[String], wanted: &str) -> Option<usize> {
 /// Picks the layer the input names, or the only one.
 fn pick_layer<'a>(ds: &'a Dataset, spec: &InputSpec) -> Result<gdal::vector::Layer<'a>, LoadError> {
     let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
-    let err = |message: String| LoadError::Layer {
-        file: spec.display_path.clone(),
-        message,
-    };
+    let err = |message: String| layer_error(spec, message);
     match &spec.layer {
         Some(name) => ds.layer_by_name(name).map_err(|_| {
             err(format!(
@@ -852,10 +872,7 @@ fn read_csv<C>(
     start: impl FnOnce(&ReadSummary) -> Result<C, String>,
     mut each: impl FnMut(&mut C, RawRecord),
 ) -> Result<(C, ReadSummary), LoadError> {
-    let layer_err = |message: String| LoadError::Layer {
-        file: spec.display_path.clone(),
-        message,
-    };
+    let layer_err = |message: String| layer_error(spec, message);
     let file =
         mapped::Mapped::open(&spec.path).map_err(|e| layer_err(format!("cannot be read: {e}")))?;
     let bytes = file.bytes();
@@ -873,19 +890,16 @@ fn read_csv<C>(
         layer,
         row: line,
     };
-    let mut summary = ReadSummary {
-        driver: Driver::Csv,
-        layer: spec
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        crs: spec.crs,
-        warnings: Vec::new(),
-        encoding_hint: None,
-        lines: None,
-        expected: Some(physical as usize),
-    };
+    let stem = spec
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    let mut summary = ReadSummary::opening(
+        Driver::Csv,
+        stem.unwrap_or_default(),
+        spec.crs,
+        Some(physical as usize),
+    );
     // The header is parsed first, on its own, so columns are known before any row.
     let header = csv::header(body).map_err(layer_err)?;
     let columns: Vec<String> = header
@@ -990,19 +1004,13 @@ impl Reader for GdalReader {
         let decoder = decoder_for(spec, driver);
         let (columns, empty) = gdal_columns(&mut layer, &decoder, driver);
         let map = map_columns(spec, &columns, empty, driver)?;
-        let mut summary = ReadSummary {
+        let mut summary = ReadSummary::opening(
             driver,
-            layer: layer.name(),
-            crs: layer_crs(spec, layer_epsg(&layer), &map),
-            warnings: Vec::new(),
-            encoding_hint: None,
-            lines: None,
-            expected: layer.try_feature_count().map(|n| n as usize),
-        };
-        let mut context = start(&summary).map_err(|message| LoadError::Layer {
-            file: spec.display_path.clone(),
-            message,
-        })?;
+            layer.name(),
+            layer_crs(spec, layer_epsg(&layer), &map),
+            layer.try_feature_count().map(|n| n as usize),
+        );
+        let mut context = start(&summary).map_err(|m| layer_error(spec, m))?;
         let (mut undecodable_rows, mut total_rows) = (0u64, 0u64);
         // Kept: what GDAL said while opening the layer and reading its
         // schema (an XLSX sheet is parsed whole then, and a parse error

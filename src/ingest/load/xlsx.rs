@@ -26,7 +26,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader as XmlReader;
 
 use super::{
-    decoder_for, layer_crs, map_columns, row_text, source_names, take_gdal_messages,
+    decoder_for, layer_crs, layer_error, map_columns, row_text, source_names, take_gdal_messages,
     undecodable_note, ColumnMap, Driver, LoadError, RawRecord, ReadSummary, Reader,
 };
 use crate::ingest::config::InputSpec;
@@ -64,8 +64,10 @@ pub struct Plan {
 impl Plan {
     /// The plan for `spec`, or `None` when the workbook is left to GDAL.
     pub fn for_input(spec: &InputSpec) -> Option<Plan> {
-        let mut zip = zip::ZipArchive::new(std::fs::File::open(&spec.path).ok()?).ok()?;
+        // Read once: the archive is read from these bytes, which its headers
+        // are also checked against.
         let raw = std::fs::read(&spec.path).ok()?;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(raw.as_slice())).ok()?;
         let types = part(&mut zip, &raw, "[Content_Types].xml")?;
         let head = &types[..types.len().min(2047)];
         let head = &head[..memchr::memchr(0, head).unwrap_or(head.len())];
@@ -113,10 +115,13 @@ impl Plan {
     }
 }
 
+/// A workbook's archive, over the file's bytes.
+type Archive<'r> = zip::ZipArchive<std::io::Cursor<&'r [u8]>>;
+
 /// One part of the workbook, whole; `None` where GDAL's unzip would refuse
 /// it: a local header that disagrees with the central directory, a
 /// method other than stored or deflated, a length other than declared.
-fn part(zip: &mut zip::ZipArchive<std::fs::File>, raw: &[u8], name: &str) -> Option<Vec<u8>> {
+fn part(zip: &mut Archive, raw: &[u8], name: &str) -> Option<Vec<u8>> {
     let mut file = zip.by_name(name).ok()?;
     let at = usize::try_from(file.header_start()).ok()?;
     let local = raw.get(at..at.checked_add(30)?)?;
@@ -1009,19 +1014,13 @@ impl Reader for XlsxReader {
         mut each: impl FnMut(&mut C, RawRecord),
     ) -> Result<(C, ReadSummary), LoadError> {
         let plan = &self.0;
-        let mut summary = ReadSummary {
-            driver: Driver::Xlsx,
-            layer: plan.layer.clone(),
-            crs: layer_crs(spec, None, &plan.map),
-            warnings: Vec::new(),
-            encoding_hint: None,
-            lines: None,
-            expected: Some(plan.rows),
-        };
-        let mut context = start(&summary).map_err(|message| LoadError::Layer {
-            file: spec.display_path.clone(),
-            message,
-        })?;
+        let mut summary = ReadSummary::opening(
+            Driver::Xlsx,
+            plan.layer.clone(),
+            layer_crs(spec, None, &plan.map),
+            Some(plan.rows),
+        );
+        let mut context = start(&summary).map_err(|m| layer_error(spec, m))?;
         let decoder = decoder_for(spec, Driver::Xlsx);
         let names = source_names(spec);
         let mut bad_text = 0u64;
@@ -1147,6 +1146,9 @@ mod tests {
     const SHARED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="7" uniqueCount="7"><si><t>单元编号</t></si><si><r><rPr><b/></rPr><t>单元</t></r><r><t xml:space="preserve">名称</t></r></si><si><t>经度</t></si><si><t>纬度</t></si><si><t xml:space="preserve"> 储罐区 &amp; 仓库 </t><rPh sb="0" eb="1"><t>ちょ</t></rPh></si><si><t/></si><si><t>U&#x4E2D;&lt;</t></si></sst>"#;
 
+    /// A record under [`HEADER`], every mapped cell filled.
+    const ROW: &str = r#"<row r="2"><c r="A2" t="s"><v>4</v></c><c r="B2"><v>2</v></c><c r="C2"><v>3</v></c><c r="D2"><v>120</v></c><c r="E2"><v>31</v></c></row>"#;
+
     const HEADER: &str = r#"<row r="1" spans="1:6"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>类型</t></is></c><c r="D1" t="s"><v>2</v></c><c r="E1" t="s"><v>3</v></c><c r="F1"/></row>"#;
 
     #[test]
@@ -1195,7 +1197,7 @@ mod tests {
     #[test]
     fn what_gdal_reads_differently_is_left_to_it() {
         let dir = tempfile::tempdir().unwrap();
-        let row = r#"<row r="2"><c r="A2" t="s"><v>4</v></c><c r="B2"><v>2</v></c><c r="C2"><v>3</v></c><c r="D2"><v>120</v></c><c r="E2"><v>31</v></c></row>"#;
+        let row = ROW;
         let plain = sheet(&[HEADER, row].concat());
         let cases = [
             ("plain", plain.clone(), SHARED.to_string(), Some("单元")),
@@ -1430,10 +1432,7 @@ mod tests {
         // An `encoding` for a workbook decodes its names too, through GDAL
         // as here: the UTF-8 name read as GBK no longer matches.
         let dir = tempfile::tempdir().unwrap();
-        let rows = [
-            HEADER,
-            r#"<row r="2"><c r="A2" t="s"><v>4</v></c><c r="B2"><v>2</v></c><c r="C2"><v>3</v></c><c r="D2"><v>120</v></c><c r="E2"><v>31</v></c></row>"#,
-        ];
+        let rows = [HEADER, ROW];
         let path = workbook(dir.path(), "gbk.xlsx", &sheet(&rows.concat()), SHARED);
         let gbk = InputSpec {
             encoding: Some("GBK".into()),
