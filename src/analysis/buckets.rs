@@ -125,12 +125,18 @@ impl SourceBuckets {
     /// The sources whose envelope may hold `xy`, in source order: a
     /// superset of those whose envelope holds it.
     pub fn candidates(&self, xy: [f64; 2]) -> &[u32] {
-        let (c, r) = ((xy[0] - self.x0) / self.size, (xy[1] - self.y0) / self.size);
-        if !(c >= 0.0 && r >= 0.0 && c < self.cols as f64 && r < self.rows as f64) {
-            return &[];
+        match self.square(xy) {
+            Some(k) => &self.ids[self.starts[k] as usize..self.starts[k + 1] as usize],
+            None => &[],
         }
-        let k = r.floor() as usize * self.cols + c.floor() as usize;
-        &self.ids[self.starts[k] as usize..self.starts[k + 1] as usize]
+    }
+
+    /// The square holding `xy`, if any: points taken square by square
+    /// share their candidates in the cache.
+    pub fn square(&self, xy: [f64; 2]) -> Option<usize> {
+        let (c, r) = ((xy[0] - self.x0) / self.size, (xy[1] - self.y0) / self.size);
+        (c >= 0.0 && r >= 0.0 && c < self.cols as f64 && r < self.rows as f64)
+            .then(|| r.floor() as usize * self.cols + c.floor() as usize)
     }
 }
 
