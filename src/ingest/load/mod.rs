@@ -26,6 +26,7 @@ pub mod csv;
 mod geojson;
 mod gpkg;
 mod mapped;
+mod shapefile;
 pub mod tiles;
 mod xlsx;
 use crate::crs::InputCrs;
@@ -996,7 +997,21 @@ impl Reader for GdalReader {
         &self,
         spec: &InputSpec,
         start: impl FnOnce(&ReadSummary) -> Result<C, String>,
+        each: impl FnMut(&mut C, RawRecord),
+    ) -> Result<(C, ReadSummary), LoadError> {
+        self.read_layer(spec, start, each, true)
+    }
+}
+
+impl GdalReader {
+    /// Reads through GDAL; with `native_points`, a point shapefile's records
+    /// are read from its files where that reads the same (see [`shapefile`]).
+    fn read_layer<C>(
+        &self,
+        spec: &InputSpec,
+        start: impl FnOnce(&ReadSummary) -> Result<C, String>,
         mut each: impl FnMut(&mut C, RawRecord),
+        native_points: bool,
     ) -> Result<(C, ReadSummary), LoadError> {
         let options = open_options(self.0, spec);
         let (ds, driver) = open(&spec.path, &spec.display_path, &options)?;
@@ -1016,13 +1031,31 @@ impl Reader for GdalReader {
         // schema (an XLSX sheet is parsed whole then, and a parse error
         // there leaves it short).
         let opening = take_gdal_messages();
-        let records = if empty { 0 } else { usize::MAX };
         let names = source_names(spec);
-        for (k, feature) in layer.features().take(records).enumerate() {
-            let record = gdal_record(spec, &names, &map, &decoder, driver, k, &feature);
+        let mut emit = |record: RawRecord| {
             undecodable_rows += u64::from(!record.undecodable.is_empty());
             total_rows += 1;
             each(&mut context, record);
+        };
+        let native = match driver {
+            Driver::Shapefile if native_points && !empty => {
+                shapefile::Points::read(spec, &layer, &columns, &map)
+            }
+            _ => None,
+        };
+        if let Some(points) = native {
+            for k in 0..points.len() {
+                let text = row_text(spec, &map, &decoder, |i| points.cell(k, i));
+                let geometry = (Some(points.point(k)), None, None);
+                emit(located(text, geometry, feature_source(&names, driver, k)));
+            }
+        } else {
+            let records = if empty { 0 } else { usize::MAX };
+            for (k, feature) in layer.features().take(records).enumerate() {
+                emit(gdal_record(
+                    spec, &names, &map, &decoder, driver, k, &feature,
+                ));
+            }
         }
         summary.encoding_hint = undecodable_note(spec, driver, undecodable_rows, total_rows);
         summary.warnings = opening.into_iter().chain(take_gdal_messages()).collect();
@@ -1089,22 +1122,40 @@ fn gdal_record(
         }
         Some(CStr::from_ptr(gdal_sys::OGR_F_GetFieldAsString(f, i as i32)).to_bytes())
     });
-    let (geometry, geometry_valid, geometry_error) = if map.xy.is_some() {
-        (None, None, None)
-    } else {
-        feature_geometry(feature)
-    };
-    let row = k as u64 + 1;
-    let source = SourceRef {
-        file: names.0,
-        layer: names.1,
-        row: if driver.is_tabular() { row + 1 } else { row },
-    };
+    if map.xy.is_some() {
+        let source = feature_source(names, driver, k);
+        return text.into_record(source, true);
+    }
+    let geometry = feature_geometry(feature);
+    located(text, geometry, feature_source(names, driver, k))
+}
+
+/// A feature's record: its text and its geometry (with validity, or why it
+/// cannot be used).
+fn located(
+    text: TextRow,
+    (geometry, geometry_valid, geometry_error): (
+        Option<geo::Geometry<f64>>,
+        Option<bool>,
+        Option<String>,
+    ),
+    source: SourceRef,
+) -> RawRecord {
     RawRecord {
         geometry,
         geometry_valid,
         geometry_error,
-        ..text.into_record(source, map.xy.is_some())
+        ..text.into_record(source, false)
+    }
+}
+
+/// Where feature `k` (0-based, in file order) of a GDAL layer comes from.
+fn feature_source(names: &(SourceName, Option<SourceName>), driver: Driver, k: usize) -> SourceRef {
+    let row = k as u64 + 1;
+    SourceRef {
+        file: names.0,
+        layer: names.1,
+        row: if driver.is_tabular() { row + 1 } else { row },
     }
 }
 
