@@ -43,7 +43,10 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
     let labels = RunLabels::new(&grid);
     let mut visited = vec![0u64; codes.len().div_ceil(64)];
     let mut regions: Vec<Region> = Vec::new();
-    let mut by_label: FastMap<u32, usize> = Default::default();
+    // Each component's region, by its label (a run's index); NONE until its
+    // exterior is traced.
+    const NONE: u32 = u32::MAX;
+    let mut by_label: Vec<u32> = vec![NONE; labels.runs()];
     let mut pending: Vec<Vec<[u32; 2]>> = Vec::new();
     for r in 0..grid.rows {
         for c in 0..cols {
@@ -53,14 +56,20 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
                 continue;
             }
             let label = labels.label(r, c);
-            for mut ring in simple_loops(&grid.trace(r, c, &mut visited)) {
+            let (traced, pinched) = grid.trace(r, c, &mut visited);
+            let loops = if pinched {
+                simple_loops(&traced)
+            } else {
+                vec![without_straights(traced)]
+            };
+            for mut ring in loops {
                 // Traced with the region on the right in row-down coordinates:
                 // an exterior has positive area there, a hole negative.
                 // Reversed, they wind the y-up way.
                 let exterior = twice_area(&ring) > 0;
                 ring.reverse();
                 if exterior {
-                    by_label.insert(label, regions.len());
+                    by_label[label as usize] = regions.len() as u32;
                     regions.push(Region {
                         code: k,
                         exterior: ring,
@@ -73,8 +82,8 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
                     pending.push(ring);
                 }
             }
-            if let Some(&at) = by_label.get(&label) {
-                regions[at].holes.append(&mut pending);
+            if let Some(&at) = by_label.get(label as usize).filter(|&&at| at != NONE) {
+                regions[at as usize].holes.append(&mut pending);
             }
         }
     }
@@ -98,15 +107,18 @@ impl Grid<'_> {
     }
 
     /// The ring through the top edge of cell (`r0`, `c0`), walked with the
-    /// region on the right (row-down coordinates), corners only, closed.
-    /// Marks the top edges it walks, so that no ring is traced twice.
-    fn trace(&self, r0: usize, c0: usize, visited: &mut [u64]) -> Vec<[u32; 2]> {
+    /// region on the right (row-down coordinates), corners only, closed;
+    /// and whether it passes a corner where the region touches itself
+    /// diagonally (the only vertices a ring can meet twice). Marks the top
+    /// edges it walks, so that no ring is traced twice.
+    fn trace(&self, r0: usize, c0: usize, visited: &mut [u64]) -> (Vec<[u32; 2]>, bool) {
         let k = self.codes[r0 * self.cols + c0];
         let inside = |row: i64, col: i64| self.at(row, col) == k;
         let start = (c0 as i64, r0 as i64);
         let (mut x, mut y) = start;
         let mut d = (1i64, 0i64);
         let mut ring = vec![[c0 as u32, r0 as u32]];
+        let mut pinched = false;
         loop {
             if d == (1, 0) {
                 let i = y as usize * self.cols + x as usize;
@@ -120,6 +132,9 @@ impl Grid<'_> {
             let (fr_row, fr_col) = cell((d.0 + right.0, d.1 + right.1));
             let (fl_row, fl_col) = cell((d.0 - right.0, d.1 - right.1));
             let next = if !inside(fr_row, fr_col) {
+                // Behind, the region is on the right only: with it ahead on
+                // the left, it touches itself across this corner.
+                pinched |= inside(fl_row, fl_col);
                 right
             } else if inside(fl_row, fl_col) {
                 (-right.0, -right.1)
@@ -131,7 +146,7 @@ impl Grid<'_> {
                 d = next;
             }
             if (x, y) == start && d == (1, 0) {
-                return ring;
+                return (ring, pinched);
             }
         }
     }
@@ -160,6 +175,13 @@ fn simple_loops(ring: &[[u32; 2]]) -> Vec<Vec<[u32; 2]>> {
     }
     loops.push(close_without_straights(path));
     loops
+}
+
+/// A closed traced ring that meets itself nowhere, without vertices where
+/// it runs straight on: as [`simple_loops`] gives it, without its lookups.
+fn without_straights(mut ring: Vec<[u32; 2]>) -> Vec<[u32; 2]> {
+    ring.pop();
+    close_without_straights(ring)
 }
 
 /// An open loop of vertices, closed, without vertices where it runs straight on.
@@ -239,6 +261,11 @@ impl RunLabels {
             first_col: spans.iter().map(|s| s.0).collect(),
             parent,
         }
+    }
+
+    /// How many runs there are: every label is below it.
+    fn runs(&self) -> usize {
+        self.parent.len()
     }
 
     /// The component of cell (`r`, `c`), which has a non-zero code.
@@ -441,6 +468,44 @@ mod tests {
             "300 x 200: {} regions vs GDAL's {}",
             got.len(),
             want.len()
+        );
+    }
+
+    /// A ring traced without passing a diagonal touch meets itself nowhere:
+    /// skipping the search for such meetings leaves it as it was.
+    #[test]
+    fn rings_without_a_diagonal_touch_are_simple() {
+        let (mut pinched_rings, mut simple_rings) = (0, 0);
+        for seed in 0..60 {
+            let (cols, rows) = (10 + seed as usize % 23, 8 + seed as usize % 17);
+            let codes = blobs(cols, rows, seed);
+            let grid = Grid {
+                codes: &codes,
+                cols,
+                rows,
+            };
+            let mut visited = vec![0u64; codes.len().div_ceil(64)];
+            for r in 0..rows {
+                for c in 0..cols {
+                    let i = r * cols + c;
+                    let top_edge = r == 0 || codes[i - cols] != codes[i];
+                    if codes[i] == 0 || !top_edge || visited[i / 64] >> (i % 64) & 1 == 1 {
+                        continue;
+                    }
+                    let (ring, pinched) = grid.trace(r, c, &mut visited);
+                    let loops = simple_loops(&ring);
+                    if pinched {
+                        pinched_rings += 1;
+                    } else {
+                        simple_rings += 1;
+                        assert_eq!(loops, vec![without_straights(ring)], "seed {seed}");
+                    }
+                }
+            }
+        }
+        assert!(
+            pinched_rings > 10 && simple_rings > 100,
+            "{pinched_rings} {simple_rings}"
         );
     }
 

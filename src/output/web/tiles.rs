@@ -993,6 +993,10 @@ struct Lattice {
     cols: Vec<usize>,
     rows: Vec<usize>,
     nodes: Vec<World>,
+    /// Per column of the window from its first: the node column before it
+    /// and how far it lies towards the next; likewise per row.
+    col_spans: Vec<(usize, f64)>,
+    row_spans: Vec<(usize, f64)>,
 }
 
 impl Lattice {
@@ -1012,16 +1016,22 @@ impl Lattice {
             .flat_map(|&r| cols.iter().map(move |&c| (c, r)))
             .map(|(c, r)| exact(c, r))
             .collect();
-        Lattice { cols, rows, nodes }
+        let spans = |v: &[usize]| -> Vec<(usize, f64)> {
+            (v[0]..=v[v.len() - 1]).map(|x| span(v, x)).collect()
+        };
+        Lattice {
+            col_spans: spans(&cols),
+            row_spans: spans(&rows),
+            cols,
+            rows,
+            nodes,
+        }
     }
 
     /// The position of corner (c, r) of the window.
     fn at(&self, c: usize, r: usize) -> World {
-        let span = |v: &[usize], x: usize| -> (usize, f64) {
-            let i = v.partition_point(|&n| n <= x).clamp(1, v.len() - 1) - 1;
-            (i, (x - v[i]) as f64 / (v[i + 1] - v[i]) as f64)
-        };
-        let ((i, tx), (j, ty)) = (span(&self.cols, c), span(&self.rows, r));
+        let (i, tx) = self.col_spans[c - self.cols[0]];
+        let (j, ty) = self.row_spans[r - self.rows[0]];
         let n = self.cols.len();
         let node = |a: usize, b: usize| self.nodes[b * n + a];
         let (p00, p10, p01, p11) = (
@@ -1036,6 +1046,13 @@ impl Lattice {
         };
         [mix(0), mix(1)]
     }
+}
+
+/// The node before `x` along `v` (node positions, ascending; `x` within
+/// them) and how far `x` lies from it towards the next.
+fn span(v: &[usize], x: usize) -> (usize, f64) {
+    let i = v.partition_point(|&n| n <= x).clamp(1, v.len() - 1) - 1;
+    (i, (x - v[i]) as f64 / (v[i + 1] - v[i]) as f64)
 }
 
 /// The regions of the window `[c0, r0, c1, r1]` of `codes`: (index of the
