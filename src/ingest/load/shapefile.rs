@@ -8,13 +8,15 @@
 //! a province's 333,333 targets took 1.3–1.7 s, most of it in those calls.
 //! Here each value goes through the same iconv conversion, opened once.
 //!
-//! The records are read here only when every one reads as GDAL reads it:
+//! The records are read here only when every one reads as GDAL reads it
+//! and GDAL would say nothing about any:
 //! an `encoding` given in the project file (GDAL's `ENCODING` open option;
 //! only GBK, `CP936`, which GDAL recodes through iconv), the CRS given
 //! there too, 2-D points only, the three files consistent with each other
 //! and with GDAL's count, no deleted record, and the mapped fields text
 //! (`C`) or integers (`N` without decimals) whose values are blank, `*`
-//! or a plain number of at most nine digits. Any value iconv cannot convert
+//! or a plain number of at most nine digits, the other fields' values text
+//! iconv converts or numbers parsed whole. Any value iconv cannot convert
 //! whole leaves the file to GDAL, which skips the bytes and warns. Anything
 //! else, or anything in doubt, leaves the whole file to GDAL.
 
@@ -80,7 +82,7 @@ impl Points {
             return None;
         }
         let count = usize::try_from(layer.try_feature_count()?).ok()?;
-        let shp = std::fs::read(&spec.path).ok()?;
+        let shp = std::fs::read(sibling(&spec.path, "shp")?).ok()?;
         let shx = std::fs::read(sibling(&spec.path, "shx")?).ok()?;
         let dbf = std::fs::read(sibling(&spec.path, "dbf")?).ok()?;
         let xy = points(&shp, &shx, count)?;
@@ -93,15 +95,16 @@ impl Points {
             .into_iter()
             .map(|i| table.field(i, gdal_kind(layer, i)?))
             .collect::<Option<_>>()?;
-        let mut text = String::new();
-        let mut values = Vec::with_capacity(count * fields.len());
-        for k in 0..count {
-            let record = table.record(k)?;
-            for f in &fields {
-                let raw = &record[f.offset..f.offset + f.width];
-                values.push(value(raw, f.kind, &mut iconv, &mut text)?);
-            }
-        }
+        // Every other field GDAL reads too, and warns about: text iconv
+        // cannot convert, integers and reals not parsed whole.
+        let others: Vec<(usize, usize, Other)> = (0..table.fields.len())
+            .filter(|i| !fields.iter().any(|f| f.index == *i))
+            .filter_map(|i| {
+                let (_, offset, width) = table.fields[i];
+                other_kind(layer, i).map(|o| (offset, width, o))
+            })
+            .collect();
+        let (text, values) = table.values(count, &fields, &others, &mut iconv)?;
         Some(Points {
             xy,
             fields: fields.iter().map(|f| f.index).collect(),
@@ -131,14 +134,12 @@ impl Points {
 /// The file beside `path` with extension `ext`, in the case the `.shp`'s own
 /// extension is written in (as GDAL looks for it first).
 fn sibling(path: &Path, ext: &str) -> Option<std::path::PathBuf> {
-    let own = path.extension()?.to_str()?;
-    let ext = if own.chars().all(|c| c.is_ascii_uppercase()) {
-        ext.to_ascii_uppercase()
-    } else {
-        ext.to_string()
-    };
-    let candidate = path.with_extension(ext);
-    candidate.is_file().then_some(candidate)
+    // shapelib: `base.ext`, else `base.EXT`, whatever the case of the name given.
+    [ext.to_string(), ext.to_ascii_uppercase()]
+        .into_iter()
+        .map(|e| path.with_extension(e))
+        .find(|p| p.exists())
+        .filter(|p| p.is_file())
 }
 
 /// GDAL's type of field `i`, if it is one read here.
@@ -160,6 +161,56 @@ fn gdal_kind(layer: &gdal::vector::Layer, i: usize) -> Option<Kind> {
             _ => None,
         }
     }
+}
+
+/// An unmapped field's type, as far as GDAL may warn while reading it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Other {
+    Text,
+    Integer,
+    Real,
+}
+
+/// GDAL's type of an unmapped field, when reading it may raise a message.
+fn other_kind(layer: &gdal::vector::Layer, i: usize) -> Option<Other> {
+    // SAFETY: as in `gdal_kind`.
+    unsafe {
+        let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
+        let fld = gdal_sys::OGR_FD_GetFieldDefn(defn, i as i32);
+        match gdal_sys::OGR_Fld_GetType(fld) {
+            gdal_sys::OGRFieldType::OFTString => Some(Other::Text),
+            gdal_sys::OGRFieldType::OFTInteger => Some(Other::Integer),
+            gdal_sys::OGRFieldType::OFTReal => Some(Other::Real),
+            _ => None,
+        }
+    }
+}
+
+/// `Some` when GDAL reads an unmapped field's value `raw` without a
+/// message: text iconv converts whole, an integer or a real parsed whole.
+fn read_quietly(raw: &[u8], o: Other, iconv: &mut Iconv) -> Option<()> {
+    let v = shapelib_text(raw);
+    let null = v.is_empty() || (o != Other::Text && v[0] == b'*');
+    if null {
+        return Some(());
+    }
+    match o {
+        Other::Text if v.is_ascii() => Some(()),
+        Other::Text => iconv.convert(v).map(drop),
+        Other::Integer => plain_integer(v).map(drop),
+        Other::Real => plain_real(v).then_some(()),
+    }
+}
+
+/// Digits, with an optional minus sign and a fraction after a point: a
+/// real GDAL parses whole.
+fn plain_real(v: &[u8]) -> bool {
+    let digits = v.strip_prefix(b"-").unwrap_or(v);
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(p) => (&digits[..p], &digits[p + 1..]),
+        None => (digits, &b"0"[..]),
+    };
+    !int.is_empty() && !frac.is_empty() && int.iter().chain(frac).all(u8::is_ascii_digit)
 }
 
 fn be_u32(b: &[u8], at: usize) -> Option<usize> {
@@ -248,12 +299,8 @@ impl<'a> Table<'a> {
         for (i, column) in columns.iter().enumerate() {
             let d = &dbf[32 + 32 * i..64 + 32 * i];
             let kind = d[11];
-            // shapelib: a text field's width takes two bytes, others' one.
-            let width = if kind == b'C' {
-                usize::from(d[16]) + 256 * usize::from(d[17])
-            } else {
-                usize::from(d[16])
-            };
+            // shapelib (GDAL 3.6): every field's width is byte 16 alone.
+            let width = usize::from(d[16]);
             if kind != b'C' && d[17] != 0 {
                 // Decimals: GDAL reads the field as a real, not read here.
                 fields.push((0, offset, width));
@@ -290,6 +337,32 @@ impl<'a> Table<'a> {
             width,
             kind,
         })
+    }
+
+    /// The mapped fields' values of the first `count` records (see
+    /// [`value`]), when GDAL reads every record, the other fields
+    /// included, without a message.
+    #[allow(clippy::type_complexity)]
+    fn values(
+        &self,
+        count: usize,
+        fields: &[Field],
+        others: &[(usize, usize, Other)],
+        iconv: &mut Iconv,
+    ) -> Option<(String, Vec<Option<(u32, u32)>>)> {
+        let mut text = String::new();
+        let mut values = Vec::with_capacity(count * fields.len());
+        for k in 0..count {
+            let record = self.record(k)?;
+            for &(offset, width, o) in others {
+                read_quietly(&record[offset..offset + width], o, iconv)?;
+            }
+            for f in fields {
+                let raw = &record[f.offset..f.offset + f.width];
+                values.push(value(raw, f.kind, iconv, &mut text)?);
+            }
+        }
+        Some((text, values))
     }
 
     /// Record `k`'s bytes after its deletion flag; `None` for a record
@@ -603,6 +676,78 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/changzhou/vulnerable_targets.shp");
         let records = assert_same_as_gdal(&spec(&path), true);
         assert_eq!(records.len(), 1004);
+    }
+
+    /// GDAL 3.6 takes every field's width from one byte, a text field's
+    /// too: a file whose record length fits a two-byte width is left to it.
+    #[test]
+    fn a_fields_width_is_one_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = [rec([1.0, 2.0], &[b"T001", b"name", b"kind", b"1"])];
+        let path = write(dir.path(), "t", DEFS, &recs, 1);
+        // The first field's width byte 17 set, and 256 bytes more in each
+        // record after its 16: read with two bytes, the widths add up.
+        let dbf_path = path.with_extension("dbf");
+        let mut dbf = std::fs::read(&dbf_path).unwrap();
+        dbf[32 + 17] = 1;
+        let record_len = u16::from_le_bytes([dbf[10], dbf[11]]) + 256;
+        dbf[10..12].copy_from_slice(&record_len.to_le_bytes());
+        let first_field_end = 33 + 32 * DEFS.len() + 1 + 16;
+        dbf.splice(first_field_end..first_field_end, [b'x'; 256]);
+        std::fs::write(&dbf_path, dbf).unwrap();
+        let records = assert_same_as_gdal(&spec(&path), false);
+        assert!(records[0].contains("T001"), "{}", records[0]);
+    }
+
+    /// Like GDAL, the files are `name.shp`, `.shx`, `.dbf` if they exist,
+    /// else their upper-case twins, whatever case the path is given in.
+    #[test]
+    fn lower_case_files_come_first_as_in_gdal() {
+        let dir = tempfile::tempdir().unwrap();
+        let upper = write(
+            dir.path(),
+            "t",
+            DEFS,
+            &[rec([1.0, 2.0], &[b"T1", b"a", b"b", b"1"])],
+            1,
+        );
+        for ext in ["shp", "shx", "dbf"] {
+            let to = upper.with_extension(ext.to_ascii_uppercase());
+            std::fs::rename(upper.with_extension(ext), to).unwrap();
+        }
+        let lower = write(
+            dir.path(),
+            "t",
+            DEFS,
+            &[rec([5.0, 6.0], &[b"T9", b"z", b"y", b"9"])],
+            1,
+        );
+        std::fs::remove_file(lower.with_extension("shx")).unwrap();
+        std::fs::remove_file(lower.with_extension("dbf")).unwrap();
+        let records = assert_same_as_gdal(&spec(&upper.with_extension("SHP")), true);
+        assert!(records[0].contains("5.0"), "{}", records[0]);
+    }
+
+    /// GDAL reads the fields that are not mapped too, and warns about text
+    /// iconv cannot convert and numbers it parses in part: such a file is
+    /// left to it; clean values are no reason to.
+    #[test]
+    fn unmapped_fields_gdal_would_warn_about_are_left_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(Def, &'static [u8], bool); 6] = [
+            ((b"X", b'C', 4, 0), b"\xaa\xa1", false),
+            ((b"X", b'N', 5, 0), b"1 2", false),
+            ((b"X", b'N', 8, 2), b"1,5", false),
+            ((b"X", b'C', 4, 0), b"\xd1\xa7", true),
+            ((b"X", b'N', 5, 0), b" 12", true),
+            ((b"X", b'N', 8, 2), b"-1.50", true),
+        ];
+        for (k, (extra, value, native)) in cases.into_iter().enumerate() {
+            let defs: Vec<Def> = DEFS.iter().copied().chain([extra]).collect();
+            let recs = [rec([1.0, 2.0], &[b"T1", b"a", b"b", b"1", value])];
+            let path = write(dir.path(), &format!("t{k}"), &defs, &recs, 1);
+            assert_same_as_gdal(&spec(&path), native);
+        }
     }
 
     /// Each input that might read otherwise is left to GDAL, whose reading
