@@ -762,102 +762,46 @@ mod tests {
         let decimals: &[Def] = &[DEFS[0], DEFS[1], DEFS[2], (DEFS[3].0, b'N', 9, 2)];
         let date: &[Def] = &[DEFS[0], DEFS[1], DEFS[2], (DEFS[3].0, b'D', 8, 0)];
         let wide: &[Def] = &[DEFS[0], DEFS[1], DEFS[2], (DEFS[3].0, b'N', 12, 0)];
-        let cases: Vec<(&str, PathBuf)> = vec![
+        let value = |v: &'static [u8]| with(&[b"T2", b"n", b"x", v]);
+        let cases: Vec<(&str, &[Def], Vec<Rec>, u32)> = vec![
             // Codes iconv has no character for (user-defined), or a lead byte cut off.
             (
                 "user_defined",
-                write(
-                    dir.path(),
-                    "a",
-                    DEFS,
-                    &with(&[b"T2", b"\xaa\xa1", b"x", b"1"]),
-                    1,
-                ),
+                DEFS,
+                with(&[b"T2", b"\xaa\xa1", b"x", b"1"]),
+                1,
             ),
             (
                 "cut_lead_byte",
-                write(
-                    dir.path(),
-                    "b",
-                    DEFS,
-                    &with(&[b"T2", b"\xd1\xa7\xd1", b"x", b"1"]),
-                    1,
-                ),
+                DEFS,
+                with(&[b"T2", b"\xd1\xa7\xd1", b"x", b"1"]),
+                1,
             ),
             (
                 "gb18030_four_bytes",
-                write(
-                    dir.path(),
-                    "c",
-                    DEFS,
-                    &with(&[b"T2", b"\x81\x30\x81\x30", b"x", b"1"]),
-                    1,
-                ),
+                DEFS,
+                with(&[b"T2", b"\x81\x30\x81\x30", b"x", b"1"]),
+                1,
             ),
-            ("deleted", write(dir.path(), "d", DEFS, &deleted, 1)),
-            (
-                "real_count",
-                write(
-                    dir.path(),
-                    "e",
-                    DEFS,
-                    &with(&[b"T2", b"n", b"x", b"1.5"]),
-                    1,
-                ),
-            ),
-            (
-                "ten_digits",
-                write(
-                    dir.path(),
-                    "f",
-                    wide,
-                    &with(&[b"T2", b"n", b"x", b"1234567890"]),
-                    1,
-                ),
-            ),
-            (
-                "plus_sign",
-                write(dir.path(), "g", DEFS, &with(&[b"T2", b"n", b"x", b"+5"]), 1),
-            ),
-            (
-                "decimals",
-                write(
-                    dir.path(),
-                    "h",
-                    decimals,
-                    &with(&[b"T2", b"n", b"x", b"1.25"]),
-                    1,
-                ),
-            ),
-            (
-                "date",
-                write(
-                    dir.path(),
-                    "i",
-                    date,
-                    &with(&[b"T2", b"n", b"x", b"20260305"]),
-                    1,
-                ),
-            ),
-            (
-                "point_z",
-                write(dir.path(), "j", DEFS, &with(&[b"T2", b"n", b"x", b"1"]), 11),
-            ),
+            ("deleted", DEFS, deleted, 1),
+            ("real_count", DEFS, value(b"1.5"), 1),
+            ("ten_digits", wide, value(b"1234567890"), 1),
+            ("plus_sign", DEFS, value(b"+5"), 1),
+            ("decimals", decimals, value(b"1.25"), 1),
+            ("date", date, value(b"20260305"), 1),
+            ("point_z", DEFS, value(b"1"), 11),
             (
                 "nan",
-                write(
-                    dir.path(),
-                    "k",
-                    DEFS,
-                    &[good(), rec([f64::NAN, 31.0], &[b"T2", b"n", b"x", b"1"])],
-                    1,
-                ),
+                DEFS,
+                vec![good(), rec([f64::NAN, 31.0], &[b"T2", b"n", b"x", b"1"])],
+                1,
             ),
         ];
-        for (what, path) in &cases {
-            let (here, ..) = read(&spec(path));
+        for (what, defs, recs, shape) in cases {
+            let path = write(dir.path(), what, defs, &recs, shape);
+            let (here, ..) = read(&spec(&path));
             assert!(!here, "{what}: read here");
-            assert_same_as_gdal(&spec(path), false);
+            assert_same_as_gdal(&spec(&path), false);
         }
         let ok = write(dir.path(), "ok", DEFS, &[good()], 1);
         let gb18030 = InputSpec {
