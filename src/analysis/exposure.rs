@@ -495,8 +495,9 @@ pub fn target_exposure(
     // Taken square by square: a square's candidates and the sources they
     // name stay in the cache from one target to the next (a province's
     // 333,333 targets in input order had a cache miss per candidate).
+    let squares = index.squares();
     let mut order: Vec<u32> = (0..targets.len() as u32).collect();
-    order.par_sort_unstable_by_key(|&i| (index.squares().square(xy[i as usize]), i));
+    order.par_sort_unstable_by_key(|&i| (squares.square(xy[i as usize]), i));
     let exposed: Vec<TargetExposure> = order
         .par_iter()
         .map(|&i| {

@@ -466,15 +466,7 @@ mod tests {
 
     /// Every record a reader gives, as its debug text, and the summary's layer and CRS.
     fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
-        // A scope of its own: GDAL's messages from tests running beside it stay out.
-        let _scope = super::super::MessageScope::new().enter();
-        let (records, summary) = reader
-            .read(
-                spec,
-                |_| Ok(Vec::new()),
-                |all, r| all.push(format!("{r:?}")),
-            )
-            .unwrap();
+        let (records, summary) = crate::ingest::load::test_support::read_all(reader, spec);
         (records, format!("{} {:?}", summary.layer, summary.crs))
     }
 

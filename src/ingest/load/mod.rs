@@ -1192,30 +1192,40 @@ pub type ReadSummaries = BTreeMap<InputKind, ReadSummary>;
 /// What the readers' tests share.
 #[cfg(test)]
 mod test_support {
-    use super::{InputSpec, Reader};
+    use super::{InputSpec, RawRecord, ReadSummary, Reader};
+
+    /// Every record a reading gives, as its debug text, and its summary;
+    /// `read` reads with the `start` and `each` it is given.
+    pub(super) fn collect(
+        read: impl FnOnce(
+            &mut dyn FnMut(&ReadSummary) -> Result<Vec<String>, String>,
+            &mut dyn FnMut(&mut Vec<String>, RawRecord),
+        ) -> (Vec<String>, ReadSummary),
+    ) -> (Vec<String>, ReadSummary) {
+        // A scope of its own: GDAL's messages from tests running beside it stay out.
+        let _scope = super::MessageScope::new().enter();
+        read(&mut |_| Ok(Vec::new()), &mut |all, r| {
+            all.push(format!("{r:?}"))
+        })
+    }
+
+    /// What a test compares of a summary.
+    pub(super) fn summary_text(s: &ReadSummary) -> String {
+        format!(
+            "{} {:?} {:?} {:?} {:?}",
+            s.layer, s.crs, s.expected, s.warnings, s.encoding_hint
+        )
+    }
+
+    /// The records and summary `reader` gives.
+    pub(super) fn read_all(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, ReadSummary) {
+        collect(|start, each| reader.read(spec, start, each).unwrap())
+    }
 
     /// Every record a reader gives, as its debug text, and the summary.
     pub(super) fn records(reader: &impl Reader, spec: &InputSpec) -> (Vec<String>, String) {
-        // A scope of its own: GDAL's messages from tests running beside it stay out.
-        let _scope = super::MessageScope::new().enter();
-        let (records, summary) = reader
-            .read(
-                spec,
-                |_| Ok(Vec::new()),
-                |all, r| all.push(format!("{r:?}")),
-            )
-            .unwrap();
-        (
-            records,
-            format!(
-                "{} {:?} {:?} {:?} {:?}",
-                summary.layer,
-                summary.crs,
-                summary.expected,
-                summary.warnings,
-                summary.encoding_hint
-            ),
-        )
+        let (records, summary) = read_all(reader, spec);
+        (records, summary_text(&summary))
     }
 }
 

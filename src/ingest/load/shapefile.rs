@@ -142,8 +142,14 @@ fn sibling(path: &Path, ext: &str) -> Option<std::path::PathBuf> {
         .filter(|p| p.is_file())
 }
 
-/// GDAL's type of field `i`, if it is one read here.
-fn gdal_kind(layer: &gdal::vector::Layer, i: usize) -> Option<Kind> {
+/// GDAL's type and subtype of field `i`, if the layer has it.
+fn field_type(
+    layer: &gdal::vector::Layer,
+    i: usize,
+) -> Option<(
+    gdal_sys::OGRFieldType::Type,
+    gdal_sys::OGRFieldSubType::Type,
+)> {
     // SAFETY: the layer handle is valid while `layer` is borrowed, and `i`
     // is below the definition's field count (checked first).
     unsafe {
@@ -152,14 +158,22 @@ fn gdal_kind(layer: &gdal::vector::Layer, i: usize) -> Option<Kind> {
             return None;
         }
         let fld = gdal_sys::OGR_FD_GetFieldDefn(defn, i as i32);
-        match gdal_sys::OGR_Fld_GetType(fld) {
-            gdal_sys::OGRFieldType::OFTString => Some(Kind::Text),
-            gdal_sys::OGRFieldType::OFTInteger | gdal_sys::OGRFieldType::OFTInteger64 => {
-                (gdal_sys::OGR_Fld_GetSubType(fld) == gdal_sys::OGRFieldSubType::OFSTNone)
-                    .then_some(Kind::Integer)
-            }
-            _ => None,
+        Some((
+            gdal_sys::OGR_Fld_GetType(fld),
+            gdal_sys::OGR_Fld_GetSubType(fld),
+        ))
+    }
+}
+
+/// GDAL's type of mapped field `i`, if it is one read here.
+fn gdal_kind(layer: &gdal::vector::Layer, i: usize) -> Option<Kind> {
+    use gdal_sys::OGRFieldType as T;
+    match field_type(layer, i)? {
+        (T::OFTString, _) => Some(Kind::Text),
+        (T::OFTInteger | T::OFTInteger64, gdal_sys::OGRFieldSubType::OFSTNone) => {
+            Some(Kind::Integer)
         }
+        _ => None,
     }
 }
 
@@ -173,16 +187,12 @@ enum Other {
 
 /// GDAL's type of an unmapped field, when reading it may raise a message.
 fn other_kind(layer: &gdal::vector::Layer, i: usize) -> Option<Other> {
-    // SAFETY: as in `gdal_kind`.
-    unsafe {
-        let defn = gdal_sys::OGR_L_GetLayerDefn(layer.c_layer());
-        let fld = gdal_sys::OGR_FD_GetFieldDefn(defn, i as i32);
-        match gdal_sys::OGR_Fld_GetType(fld) {
-            gdal_sys::OGRFieldType::OFTString => Some(Other::Text),
-            gdal_sys::OGRFieldType::OFTInteger => Some(Other::Integer),
-            gdal_sys::OGRFieldType::OFTReal => Some(Other::Real),
-            _ => None,
-        }
+    use gdal_sys::OGRFieldType as T;
+    match field_type(layer, i)?.0 {
+        T::OFTString => Some(Other::Text),
+        T::OFTInteger => Some(Other::Integer),
+        T::OFTReal => Some(Other::Real),
+        _ => None,
     }
 }
 
@@ -400,7 +410,7 @@ fn value(
     match kind {
         // shapelib: an empty text is null.
         Kind::Text if v.is_empty() => return Some(None),
-        Kind::Text => text.push_str(&iconv.convert(v)?),
+        Kind::Text => text.push_str(iconv.convert(v)?),
         // shapelib: a number all blank or starting with `*` is null.
         Kind::Integer if v.is_empty() || v[0] == b'*' => return Some(None),
         Kind::Integer => text.push_str(&plain_integer(v)?.to_string()),
@@ -420,8 +430,8 @@ fn plain_integer(v: &[u8]) -> Option<i64> {
 }
 
 /// An iconv conversion to UTF-8, opened once, as GDAL's `CPLRecodeIconv`
-/// opens it for each value.
-struct Iconv(libc::iconv_t);
+/// opens it for each value; its output buffer is reused from value to value.
+struct Iconv(libc::iconv_t, Vec<u8>);
 
 impl Iconv {
     fn open(from: &str) -> Option<Iconv> {
@@ -429,16 +439,18 @@ impl Iconv {
         let from = CString::new(from).ok()?;
         // SAFETY: both names are NUL-terminated strings alive for the call.
         let cd = unsafe { libc::iconv_open(to.as_ptr(), from.as_ptr()) };
-        (cd as isize != -1).then_some(Iconv(cd))
+        (cd as isize != -1).then_some(Iconv(cd, Vec::new()))
     }
 
     /// `bytes` in UTF-8, or `None` when iconv cannot convert them whole
     /// (GDAL would skip bytes or stop short). ASCII is the same in GBK.
-    fn convert(&mut self, bytes: &[u8]) -> Option<String> {
+    fn convert<'a>(&'a mut self, bytes: &'a [u8]) -> Option<&'a str> {
         if bytes.is_ascii() {
-            return String::from_utf8(bytes.to_vec()).ok();
+            return std::str::from_utf8(bytes).ok();
         }
-        let mut out = vec![0u8; bytes.len() * 4 + 4];
+        let out = &mut self.1;
+        out.clear();
+        out.resize(bytes.len() * 4 + 4, 0);
         let mut inp = bytes.as_ptr() as *mut libc::c_char;
         let mut in_left = bytes.len();
         let mut outp = out.as_mut_ptr() as *mut libc::c_char;
@@ -458,8 +470,8 @@ impl Iconv {
         if done == usize::MAX || in_left != 0 {
             return None;
         }
-        out.truncate(out.len() - out_left);
-        String::from_utf8(out).ok()
+        let written = out.len() - out_left;
+        std::str::from_utf8(&out[..written]).ok()
     }
 }
 
@@ -475,7 +487,7 @@ mod tests {
     use super::*;
     use crate::crs::InputCrs;
     use crate::ingest::config::InputKind;
-    use crate::ingest::load::test_support::records;
+    use crate::ingest::load::test_support::{collect, records, summary_text};
     use crate::ingest::load::GdalReader;
     use std::path::PathBuf;
 
@@ -600,16 +612,12 @@ mod tests {
 
     /// GDAL's own reading of the same input, record by record.
     fn through_gdal(spec: &InputSpec) -> (Vec<String>, String) {
-        let _scope = super::super::MessageScope::new().enter();
-        let mut all = Vec::new();
-        let (_, summary) = GdalReader(super::super::Driver::Shapefile)
-            .read_layer(spec, |_| Ok(()), |_, r| all.push(format!("{r:?}")), false)
-            .unwrap();
-        let summary = format!(
-            "{} {:?} {:?} {:?} {:?}",
-            summary.layer, summary.crs, summary.expected, summary.warnings, summary.encoding_hint
-        );
-        (all, summary)
+        let (records, summary) = collect(|start, each| {
+            GdalReader(super::super::Driver::Shapefile)
+                .read_layer(spec, start, each, false)
+                .unwrap()
+        });
+        (records, summary_text(&summary))
     }
 
     fn assert_same_as_gdal(spec: &InputSpec, native: bool) -> Vec<String> {
