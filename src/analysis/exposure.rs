@@ -305,13 +305,22 @@ impl<'a> SourceIndex<'a> {
     /// Values of a block of cells (row-major), each source stamped over the
     /// cells of its bounding box in source order.
     pub fn block(&self, spec: &GridSpec, w: Window, k: Kernel, mode: Mode) -> Vec<f64> {
+        let mut out = vec![0.0; w.rows * w.cols];
+        let mut lines: Vec<&mut [f64]> = out.chunks_mut(w.cols.max(1)).collect();
+        self.stamp(spec, w, k, mode, &mut lines);
+        out
+    }
+
+    /// Stamps each source over the cells of window `w` whose centres it
+    /// covers, in source order, onto `lines` (the window's rows, each
+    /// `w.cols` cells, all 0 to begin with).
+    fn stamp(&self, spec: &GridSpec, w: Window, k: Kernel, mode: Mode, lines: &mut [&mut [f64]]) {
         let Window {
             row0,
             col0,
             rows,
             cols,
         } = w;
-        let mut out = vec![0.0; rows * cols];
         let half = spec.cell / 2.0;
         let nw = spec.centre(row0, col0);
         let se = spec.centre(row0 + rows - 1, col0 + cols - 1);
@@ -337,7 +346,7 @@ impl<'a> SourceIndex<'a> {
             for row in r_lo..=r_hi as usize {
                 let cy = spec.y0 - (row as f64 + 0.5) * spec.cell;
                 let dy2 = (cy - s.xy[1]).powi(2);
-                let line = &mut out[(row - row0) * cols..(row - row0 + 1) * cols];
+                let line = &mut *lines[row - row0];
                 for col in c_lo..=c_hi as usize {
                     let cx = spec.x0 + (col as f64 + 0.5) * spec.cell;
                     let d2 = (cx - s.xy[0]).powi(2) + dy2;
@@ -348,13 +357,14 @@ impl<'a> SourceIndex<'a> {
                 }
             }
         }
-        out
     }
 
     /// Computes the grid band by band (`tile` rows at a time, each band split
     /// into `tile`-wide tiles computed in parallel) and hands each band, in
     /// order, to `sink(first_row, rows, values)`; the next band is computed
-    /// while `sink` takes the last.
+    /// while `sink` takes the last. Two bands' memory is used in turn (a
+    /// province's 25 million cells in fresh blocks and bands were some
+    /// 100,000 page faults).
     pub fn bands<E>(
         &self,
         spec: &GridSpec,
@@ -363,41 +373,28 @@ impl<'a> SourceIndex<'a> {
         mode: Mode,
         mut sink: impl FnMut(usize, usize, &[f64]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let tiles_x = spec.cols.div_ceil(tile);
-        let band_of = |row0: usize, rows: usize| -> Vec<f64> {
-            let blocks: Vec<Vec<f64>> = (0..tiles_x)
-                .into_par_iter()
-                .map(|t| {
-                    let col0 = t * tile;
-                    let window = Window {
-                        row0,
-                        col0,
-                        rows,
-                        cols: tile.min(spec.cols - col0),
-                    };
-                    self.block(spec, window, k, mode)
-                })
-                .collect();
-            let mut band = vec![0.0; rows * spec.cols];
-            for (t, b) in blocks.iter().enumerate() {
-                let (col0, w) = (t * tile, tile.min(spec.cols - t * tile));
-                for r in 0..rows {
-                    band[r * spec.cols + col0..r * spec.cols + col0 + w]
-                        .copy_from_slice(&b[r * w..(r + 1) * w]);
-                }
-            }
+        let band_of = |row0: usize, rows: usize, mut band: Vec<f64>| -> Vec<f64> {
+            band.clear();
+            band.resize(rows * spec.cols, 0.0);
+            self.stamp_band(spec, tile, row0..row0 + rows, k, mode, &mut band);
             band
         };
         let mut pending: Option<(usize, usize, Vec<f64>)> = None;
+        let mut spare = Vec::new();
         for row0 in (0..spec.rows).step_by(tile) {
             let rows = tile.min(spec.rows - row0);
+            let free = std::mem::take(&mut spare);
             let (sunk, band) = std::thread::scope(|s| {
                 let next = std::thread::Builder::new()
                     .name("grid-band".into())
-                    .spawn_scoped(s, || band_of(row0, rows))
+                    .spawn_scoped(s, || band_of(row0, rows, free))
                     .expect("the system can start a thread");
                 let sunk = match pending.take() {
-                    Some((r0, n, b)) => sink(r0, n, &b),
+                    Some((r0, n, b)) => {
+                        let sunk = sink(r0, n, &b);
+                        spare = b;
+                        sunk
+                    }
                     None => Ok(()),
                 };
                 (sunk, next.join().expect("the band's thread does not panic"))
@@ -409,6 +406,45 @@ impl<'a> SourceIndex<'a> {
             Some((r0, n, b)) => sink(r0, n, &b),
             None => Ok(()),
         }
+    }
+
+    /// Stamps the band of grid rows `band_rows` (`band`, all 0, the grid's
+    /// whole width) in `tile`-wide windows computed in parallel.
+    fn stamp_band(
+        &self,
+        spec: &GridSpec,
+        tile: usize,
+        band_rows: std::ops::Range<usize>,
+        k: Kernel,
+        mode: Mode,
+        band: &mut [f64],
+    ) {
+        let (row0, rows) = (band_rows.start, band_rows.len());
+        let tiles_x = spec.cols.div_ceil(tile);
+        // Each window's part of every line of the band.
+        let mut windows: Vec<Vec<&mut [f64]>> =
+            (0..tiles_x).map(|_| Vec::with_capacity(rows)).collect();
+        for line in band.chunks_mut(spec.cols.max(1)) {
+            let mut rest = line;
+            for w in windows.iter_mut() {
+                let (part, after) = rest.split_at_mut(tile.min(rest.len()));
+                w.push(part);
+                rest = after;
+            }
+        }
+        windows
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(t, mut lines)| {
+                let col0 = t * tile;
+                let window = Window {
+                    row0,
+                    col0,
+                    rows,
+                    cols: tile.min(spec.cols - col0),
+                };
+                self.stamp(spec, window, k, mode, &mut lines);
+            });
     }
 }
 
@@ -495,9 +531,15 @@ pub fn target_exposure(
     // Taken square by square: a square's candidates and the sources they
     // name stay in the cache from one target to the next (a province's
     // 333,333 targets in input order had a cache miss per candidate).
+    // Each target's square found once, not at every comparison.
     let squares = index.squares();
-    let mut order: Vec<u32> = (0..targets.len() as u32).collect();
-    order.par_sort_unstable_by_key(|&i| (squares.square(xy[i as usize]), i));
+    let mut keyed: Vec<(Option<usize>, u32)> = xy
+        .par_iter()
+        .enumerate()
+        .map(|(i, &p)| (squares.square(p), i as u32))
+        .collect();
+    keyed.par_sort_unstable();
+    let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
     let exposed: Vec<TargetExposure> = order
         .par_iter()
         .map(|&i| {

@@ -317,16 +317,29 @@ pub fn target_list(
     // The class once per target, not at every comparison (a province
     // sorts a third of a million targets).
     let protection: Vec<Protection> = targets.par_iter().map(|t| t.protection()).collect();
-    let mut order: Vec<usize> = (0..targets.len()).collect();
     let nearest = |i: usize| exposure[i].nearest.map(|(_, d)| d).unwrap_or(f64::INFINITY);
-    order.par_sort_by(|&a, &b| {
-        exposure[b]
-            .e
-            .total_cmp(&exposure[a].e)
-            .then(protection[a].cmp(&protection[b]))
-            .then(nearest(a).total_cmp(&nearest(b)))
-            .then(targets[a].id.cmp(&targets[b].id))
+    // Each target's keys side by side, so a comparison reads one place;
+    // its place last, as a stable sort keeps ties.
+    let mut keyed: Vec<(f64, Protection, f64, &str, usize)> = (0..targets.len())
+        .into_par_iter()
+        .map(|i| {
+            (
+                exposure[i].e,
+                protection[i],
+                nearest(i),
+                targets[i].id.as_str(),
+                i,
+            )
+        })
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.cmp(&b.1))
+            .then(a.2.total_cmp(&b.2))
+            .then(a.3.cmp(b.3))
+            .then(a.4.cmp(&b.4))
     });
+    let order: Vec<usize> = keyed.into_iter().map(|k| k.4).collect();
     let rows = order
         .into_par_iter()
         .map(|i| {
