@@ -523,7 +523,9 @@ pub fn tiles_at_zoom<'a>(
             }));
         }
     }
-    let pieces = by_tile(pieces);
+    // By the tile's Z-order: each layer's features are stored in Z-order,
+    // so the parts come nearly sorted and the merge sort finds long runs.
+    pieces.par_sort_by_key(|(k, p)| (interleave(k.0.into(), k.1.into()), p.layer, p.id));
     let mut jobs: Vec<TileJob> = Vec::new();
     for (k, &((x, y), _)) in pieces.iter().enumerate() {
         match jobs.last_mut() {
@@ -595,24 +597,6 @@ impl Zoom<'_> {
         }
         mvt::encode_tile(&builders)
     }
-}
-
-/// `pieces` sorted by their tile's Z-order, then layer, then feature id,
-/// the place in `pieces` breaking ties as a stable sort would. The keys are
-/// sorted apart from the parts (a part is 64 bytes, a key 32) and each part
-/// moved once.
-fn by_tile(pieces: Vec<((u32, u32), Piece)>) -> Vec<((u32, u32), Piece)> {
-    let mut keyed: Vec<(u64, usize, u64, usize)> = pieces
-        .par_iter()
-        .enumerate()
-        .map(|(k, ((x, y), p))| (interleave((*x).into(), (*y).into()), p.layer, p.id, k))
-        .collect();
-    keyed.par_sort_unstable();
-    let mut slots: Vec<Option<((u32, u32), Piece)>> = pieces.into_iter().map(Some).collect();
-    keyed
-        .into_iter()
-        .map(|(.., k)| slots[k].take().expect("each part once"))
-        .collect()
 }
 
 /// The side of the squares a point layer is thinned by, in tile units: its
