@@ -422,6 +422,8 @@ pub fn write_layers_and_lists(
         order.push(Layer::ExposureGrid);
         let bar = progress.bar(order.len() as u64, "writing layers");
         let mut grid_timings = None;
+        // How long the layers waited for the GeoPackage writer to take a part.
+        let mut gpkg_wait = 0.0;
         for layer in order {
             let def = layers::def(layer);
             let geojson_dir = out_dir.join("geojson");
@@ -450,7 +452,9 @@ pub fn write_layers_and_lists(
                 }
                 write_secs += t.elapsed().as_secs_f64();
                 // A stopped writer's error comes from its join below.
+                let t = Instant::now();
                 gpkg_open = gpkg_open && tx.send(ToGpkg::Rows(rows)).is_ok();
+                gpkg_wait += t.elapsed().as_secs_f64();
                 built = Instant::now();
                 Ok(())
             })?;
@@ -466,6 +470,7 @@ pub fn write_layers_and_lists(
             bar.inc(1);
         }
         drop(tx);
+        timings.push("wait_for_gpkg".into(), gpkg_wait);
         bar.finish_and_clear();
         timings.0.extend(grid_timings.into_iter().flat_map(|t| t.0));
         let web = match (web, grid_codes) {
