@@ -362,9 +362,8 @@ impl<'a> SourceIndex<'a> {
     /// Computes the grid band by band (`tile` rows at a time, each band split
     /// into `tile`-wide tiles computed in parallel) and hands each band, in
     /// order, to `sink(first_row, rows, values)`; the next band is computed
-    /// while `sink` takes the last. Two bands' memory is used in turn (a
-    /// province's 25 million cells in fresh blocks and bands were some
-    /// 100,000 page faults).
+    /// while `sink` takes the last. Each window is stamped straight into
+    /// its band, and two bands' memory is used in turn.
     pub fn bands<E>(
         &self,
         spec: &GridSpec,
