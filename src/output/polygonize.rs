@@ -82,7 +82,8 @@ pub fn regions(codes: &[u8], cols: usize) -> Vec<Region> {
                     pending.push(ring);
                 }
             }
-            if let Some(&at) = by_label.get(label as usize).filter(|&&at| at != NONE) {
+            let at = by_label[label as usize];
+            if at != NONE {
                 regions[at as usize].holes.append(&mut pending);
             }
         }
