@@ -28,6 +28,7 @@ mod canvas;
 pub mod change;
 pub mod coverage;
 pub mod dangers;
+mod glyphs;
 mod isobands;
 mod layout;
 mod legend;
@@ -303,10 +304,9 @@ struct Page<'f> {
     /// The scale (1:N) that decides which base layers a `max_scale` leaves
     /// out, settled with the legend; 0 until then (all of them left out).
     base_denominator: f64,
-    /// Each glyph's outline, read from the font once per page: Noto's CFF
-    /// outlines are parsed anew on every read, and a page draws the same
-    /// few hundred characters thousands of times.
-    outlines: HashMap<ab_glyph::GlyphId, Option<ab_glyph::Outline>>,
+    /// The glyphs drawn so far, outlined and rasterised: a page draws the
+    /// same few hundred characters thousands of times.
+    glyphs: glyphs::GlyphCache,
     /// Where the furniture goes, once the layout is planned.
     placement: Option<Placement>,
     /// What `maps.json` says of the map: its title, scale, furniture boxes
@@ -388,7 +388,7 @@ impl<'f> Page<'f> {
             labelled: Default::default(),
             clip_cache: None,
             base_denominator: 0.0,
-            outlines: Default::default(),
+            glyphs: Default::default(),
             placement: None,
             info: MapInfo::default(),
         })
@@ -605,49 +605,9 @@ impl<'f> Page<'f> {
     }
 
     fn glyphs(&mut self, text: &str, x: f32, y: f32, size_px: f32, c: Color) {
-        let f = self.font.as_scaled(PxScale::from(size_px));
-        let baseline = y + f.ascent();
-        let mut pen = x;
-        let mut prev = None;
-        let (w, h) = (
-            self.canvas.pixmap.width() as i32,
-            self.canvas.pixmap.height() as i32,
-        );
-        let rgba = c.to_color_u8();
-        for ch in text.chars() {
-            let id = f.glyph_id(ch);
-            if let Some(p) = prev {
-                pen += f.kern(p, id);
-            }
-            let glyph =
-                id.with_scale_and_position(PxScale::from(size_px), ab_glyph::point(pen, baseline));
-            pen += f.h_advance(id);
-            prev = Some(id);
-            let font = self.font;
-            let unscaled = self.outlines.entry(id).or_insert_with(|| font.outline(id));
-            let Some(unscaled) = unscaled.clone() else {
-                continue;
-            };
-            let outline = ab_glyph::OutlinedGlyph::new(glyph, unscaled, f.scale_factor());
-            let b = outline.px_bounds();
-            let pixels = self.canvas.pixmap.pixels_mut();
-            outline.draw(|gx, gy, cov| {
-                let (px, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
-                if px < 0 || py < 0 || px >= w || py >= h {
-                    return;
-                }
-                let a = cov.clamp(0.0, 1.0) * rgba.alpha() as f32 / 255.0;
-                let dst = pixels[(py * w + px) as usize].demultiply();
-                let mix = |s: u8, d: u8| (s as f32 * a + d as f32 * (1.0 - a)).round() as u8;
-                let out = tiny_skia::ColorU8::from_rgba(
-                    mix(rgba.red(), dst.red()),
-                    mix(rgba.green(), dst.green()),
-                    mix(rgba.blue(), dst.blue()),
-                    255,
-                );
-                pixels[(py * w + px) as usize] = out.premultiply();
-            });
-        }
+        let pixmap = &mut self.canvas.pixmap;
+        self.glyphs
+            .draw(pixmap, self.font, text, (x, y), size_px, c);
     }
 
     /// Places a label near (x, y) — centred on it when `gap` is 0, else to
