@@ -8,11 +8,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use util::{read_csv, read_json, riskatlas_expect, root, stderr};
+use util::{read_csv, read_json, riskatlas_expect, root, scratch_dir, stderr};
 
 /// Two years of a generated city, run without maps, and their comparison.
 struct Pair {
-    _dir: tempfile::TempDir,
     root: PathBuf,
 }
 
@@ -52,10 +51,8 @@ fn without_maps(project: &Path) {
 fn pair() -> &'static Pair {
     static PAIR: OnceLock<Pair> = OnceLock::new();
     PAIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
         let p = Pair {
-            root: dir.path().to_path_buf(),
-            _dir: dir,
+            root: scratch_dir("compare-pair"),
         };
         let boundaries = root().join("fixtures/boundaries/changzhou.geojson");
         riskatlas_expect(

@@ -4,7 +4,7 @@
 mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use geo::{coordinate_position::CoordPos, Area, CoordinatePosition, MultiPolygon};
 use serde_json::Value;
@@ -31,13 +31,14 @@ const POINT_LAYERS: [&str; 4] = [
 /// Runs the example city once for every test that only reads its outputs.
 fn example_outputs() -> &'static Path {
     use std::sync::OnceLock;
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let project = root().join("fixtures/changzhou/project.toml");
+        let out = scratch_dir("pipeline-example");
         // Exit 1: done, with the deliberately bad rows rejected.
-        run_project(&project, "2", 1)
+        run_project_into(&project, &out, "2", 1);
+        out
     })
-    .path()
 }
 
 /// Accounting: for every input, accepted + rejected == read, and the report says so.

@@ -10,7 +10,7 @@ mod util;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
@@ -20,9 +20,17 @@ use util::*;
 
 /// The example's output, made once for the tests of this file.
 fn example() -> &'static Path {
-    static OUT: OnceLock<tempfile::TempDir> = OnceLock::new();
-    OUT.get_or_init(|| run_project(&root().join("fixtures/changzhou/project.toml"), "2", 1))
-        .path()
+    static OUT: OnceLock<PathBuf> = OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = scratch_dir("web-example");
+        run_project_into(
+            &root().join("fixtures/changzhou/project.toml"),
+            &out,
+            "2",
+            1,
+        );
+        out
+    })
 }
 
 /// Runs a future of the async PMTiles reader to its end.

@@ -42,12 +42,19 @@ pub fn riskatlas_expect(args: &[&str], code: i32) -> Output {
 /// threads, asserts the exit code and returns the folder.
 pub fn run_project(project: &Path, threads: &str, code: i32) -> tempfile::TempDir {
     let out = tempfile::tempdir().expect("temp dir");
+    run_project_into(project, out.path(), threads, code);
+    out
+}
+
+/// Runs `riskatlas run PROJECT --out OUT` on `threads` threads and asserts
+/// the exit code.
+pub fn run_project_into(project: &Path, out: &Path, threads: &str, code: i32) {
     let o = Command::new(env!("CARGO_BIN_EXE_riskatlas"))
         .args([
             "run",
             project.to_str().unwrap(),
             "--out",
-            out.path().to_str().unwrap(),
+            out.to_str().unwrap(),
             "-q",
         ])
         .env("RAYON_NUM_THREADS", threads)
@@ -60,7 +67,19 @@ pub fn run_project(project: &Path, threads: &str, code: i32) -> tempfile::TempDi
         project.display(),
         String::from_utf8_lossy(&o.stderr)
     );
-    out
+}
+
+/// An empty folder `NAME` in the build's scratch space (`target/tmp`), for
+/// outputs a test file's tests share through a `static`. A static is never
+/// dropped, so a temporary folder there would be left behind by every run;
+/// this one is emptied and reused by the next.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("the scratch folder can be emptied");
+    }
+    std::fs::create_dir_all(&dir).expect("the scratch folder can be made");
+    dir
 }
 
 /// Debian's Python, which has the QGIS and GDAL bindings (a `python3`
