@@ -5,7 +5,6 @@
 //! already rasterised.
 
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use ab_glyph::{Font, FontVec, GlyphId, Outline, OutlinedGlyph, PxScale, ScaleFont};
 use tiny_skia::{Color, Pixmap};
@@ -35,7 +34,7 @@ struct Raster {
 pub(super) struct GlyphCache {
     /// Noto's CFF outlines are parsed anew on every read: read once.
     outlines: HashMap<GlyphId, Option<Outline>>,
-    rasters: HashMap<Key, Rc<Raster>>,
+    rasters: HashMap<Key, Raster>,
 }
 
 impl GlyphCache {
@@ -64,39 +63,44 @@ impl GlyphCache {
                 id.with_scale_and_position(PxScale::from(size_px), ab_glyph::point(pen, baseline));
             pen += f.h_advance(id);
             prev = Some(id);
-            let unscaled = self.outlines.entry(id).or_insert_with(|| font.outline(id));
-            let Some(unscaled) = unscaled.clone() else {
+            let Some(outline) = self.outlines.entry(id).or_insert_with(|| font.outline(id)) else {
                 continue;
             };
-            let outline = OutlinedGlyph::new(glyph, unscaled, f.scale_factor());
-            let b = outline.px_bounds();
-            let raster = self.raster(&outline);
-            blend(pixmap, &raster, (b.min.x as i32, b.min.y as i32), ink);
+            // The box as ab_glyph's `OutlinedGlyph` works it out; the
+            // outline is copied into one only to rasterise a new key.
+            let b = outline.px_bounds(f.scale_factor(), glyph.position);
+            let key = Key::of(&glyph, b);
+            let raster = self.rasters.entry(key).or_insert_with(|| {
+                let outlined = OutlinedGlyph::new(glyph, outline.clone(), f.scale_factor());
+                Raster::of(&outlined, key)
+            });
+            blend(pixmap, raster, (b.min.x as i32, b.min.y as i32), ink);
         }
     }
+}
 
-    /// The glyph's raster, made on first use.
-    fn raster(&mut self, outline: &OutlinedGlyph) -> Rc<Raster> {
-        let g = outline.glyph();
-        let b = outline.px_bounds();
-        let offset = g.position - b.min;
-        let key = Key {
-            id: g.id.0,
-            sx: g.scale.x.to_bits(),
-            sy: g.scale.y.to_bits(),
+impl Key {
+    /// The key of `glyph` in its pixel box `b`.
+    fn of(glyph: &ab_glyph::Glyph, b: ab_glyph::Rect) -> Key {
+        let offset = glyph.position - b.min;
+        Key {
+            id: glyph.id.0,
+            sx: glyph.scale.x.to_bits(),
+            sy: glyph.scale.y.to_bits(),
             dx: offset.x.to_bits(),
             dy: offset.y.to_bits(),
             w: b.width() as u32,
             h: b.height() as u32,
-        };
-        self.rasters
-            .entry(key)
-            .or_insert_with(|| {
-                let mut alpha = vec![0.0; (key.w * key.h) as usize];
-                outline.draw(|gx, gy, cov| alpha[(gy * key.w + gx) as usize] = cov);
-                Rc::new(Raster { w: key.w, alpha })
-            })
-            .clone()
+        }
+    }
+}
+
+impl Raster {
+    /// The coverage ab_glyph gives each pixel of the glyph's box (`key`'s).
+    fn of(outlined: &OutlinedGlyph, key: Key) -> Raster {
+        let mut alpha = vec![0.0; (key.w * key.h) as usize];
+        outlined.draw(|gx, gy, cov| alpha[(gy * key.w + gx) as usize] = cov);
+        Raster { w: key.w, alpha }
     }
 }
 
