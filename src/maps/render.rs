@@ -2861,8 +2861,11 @@ pub fn render_all(
             crate::ingest::config::MAX_AUTO_ENTERPRISE_MAPS
         );
     }
+    // One map a piece of work: maps differ in cost up to fortyfold, and a
+    // thread must be able to take any map another has not begun.
     let drawn = jobs
         .par_iter()
+        .with_max_len(1)
         .map(|(path, job)| {
             let drawn = match job {
                 Job::City => city_map(data, &style, &font)?,
