@@ -32,13 +32,7 @@ const POINT_LAYERS: [&str; 4] = [
 fn example_outputs() -> &'static Path {
     use std::sync::OnceLock;
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let project = root().join("fixtures/changzhou/project.toml");
-        let out = scratch_dir("pipeline-example");
-        // Exit 1: done, with the deliberately bad rows rejected.
-        run_project_into(&project, &out, "2", 1);
-        out
-    })
+    DIR.get_or_init(|| example_in_scratch("pipeline-example"))
 }
 
 /// Accounting: for every input, accepted + rejected == read, and the report says so.

@@ -21,16 +21,7 @@ use util::*;
 /// The example's output, made once for the tests of this file.
 fn example() -> &'static Path {
     static OUT: OnceLock<PathBuf> = OnceLock::new();
-    OUT.get_or_init(|| {
-        let out = scratch_dir("web-example");
-        run_project_into(
-            &root().join("fixtures/changzhou/project.toml"),
-            &out,
-            "2",
-            1,
-        );
-        out
-    })
+    OUT.get_or_init(|| example_in_scratch("web-example"))
 }
 
 /// Runs a future of the async PMTiles reader to its end.

@@ -82,6 +82,20 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs the example city into the scratch folder `name` (see
+/// [`scratch_dir`]) on two threads, for a test file's tests to share;
+/// exit 1: done, with the example's deliberately bad rows rejected.
+pub fn example_in_scratch(name: &str) -> PathBuf {
+    let out = scratch_dir(name);
+    run_project_into(
+        &root().join("fixtures/changzhou/project.toml"),
+        &out,
+        "2",
+        1,
+    );
+    out
+}
+
 /// Debian's Python, which has the QGIS and GDAL bindings (a `python3`
 /// earlier on the PATH, e.g. a virtualenv's, may not).
 pub fn python() -> PathBuf {
