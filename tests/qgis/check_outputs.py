@@ -312,6 +312,9 @@ def check_project():
               f"riskatlas.qgs: atlas export {result} {err}, {len(made)} pages for {districts} districts")
     finally:
         os.rename(OUT + "-gone", OUT)
+        # The copy is some 200 MB: not left behind in the system's temporary folder.
+        QgsProject.instance().clear()
+        shutil.rmtree(os.path.dirname(moved), ignore_errors=True)
 
 
 def main():
